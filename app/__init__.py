@@ -1,0 +1,1 @@
+"""The CareCue service: settings, CLI, ingest adapters, call sessions, delivery, store, auth."""

@@ -1,0 +1,1 @@
+"""Streaming speech recognition for live call audio: codecs, VAD, engines, transcriber."""

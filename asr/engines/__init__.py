@@ -1,0 +1,1 @@
+"""ASR engines behind one protocol (see ``asr.engines.base``)."""

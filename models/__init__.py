@@ -1,0 +1,1 @@
+"""Text models: the sentence encoder, distress and concern classifiers, the window scorer."""

