@@ -1,0 +1,1 @@
+"""Telephony adapters: each turns a platform's protocol into per-track AudioFrames."""
