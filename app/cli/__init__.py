@@ -15,7 +15,7 @@ cli = typer.Typer(
 
 # Each module defines ``register(cli: typer.Typer) -> None``. Heavy imports stay inside
 # the command functions so that ``carecue --help`` is instant.
-_COMMAND_MODULES: tuple[str, ...] = ("app.cli.simulate",)
+_COMMAND_MODULES: tuple[str, ...] = ("app.cli.simulate", "app.cli.demo")
 
 
 @cli.callback()

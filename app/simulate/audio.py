@@ -17,9 +17,9 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-Track = Literal["caller", "agent"]
+from asr.codecs import mulaw_encode
 
-MULAW_SILENCE = 0xFF  # mu-law code for a zero sample
+Track = Literal["caller", "agent"]
 
 _WAVE_FORMAT_PCM = 1
 _WAVE_FORMAT_MULAW = 7
@@ -55,26 +55,6 @@ class CallAudio:
 
     def track(self, name: Track) -> bytes:
         return self.caller if name == "caller" else self.agent
-
-
-def mulaw_encode(pcm: npt.NDArray[np.int16]) -> bytes:
-    """G.711 mu-law encode 16-bit PCM (the same table as the telephone network)."""
-    x = pcm.astype(np.int32)
-    sign = np.where(x < 0, 0x80, 0x00)
-    mag = np.minimum(np.abs(x), 32635) + 0x84
-    exponent = (np.floor(np.log2(mag)).astype(np.int32) - 7).clip(0, 7)
-    mantissa = (mag >> (exponent + 3)) & 0x0F
-    out = ~(sign | (exponent << 4) | mantissa) & 0xFF
-    return out.astype(np.uint8).tobytes()
-
-
-def mulaw_decode(data: bytes) -> npt.NDArray[np.int16]:
-    """G.711 mu-law decode to 16-bit PCM."""
-    u = ~np.frombuffer(data, dtype=np.uint8).astype(np.int32) & 0xFF
-    exponent = (u >> 4) & 0x07
-    mantissa = u & 0x0F
-    mag = (((mantissa << 3) + 0x84) << exponent) - 0x84
-    return np.where(u & 0x80, -mag, mag).astype(np.int16)
 
 
 def _parse_wav(raw: bytes) -> tuple[int, int, int, int, bytes]:

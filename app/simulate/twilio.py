@@ -14,6 +14,7 @@ import base64
 import contextlib
 import json
 import logging
+import math
 import time
 import uuid
 from typing import Any
@@ -51,8 +52,11 @@ async def stream_call(call: CallAudio, options: StreamOptions) -> StreamResult:
     chunk_bytes = call.sample_rate * options.chunk_ms // 1000
     chunk_s = options.chunk_ms / 1000
     n_chunks = -(-len(call.caller) // chunk_bytes)
-    # Marks go out once the audio has passed the end of each turn.
-    mark_at = sorted((int(t.end_s / chunk_s), i) for i, t in enumerate(call.turns))
+    # A turn's mark goes out right after the chunk holding its last sample.
+    mark_at = sorted(
+        (min(n_chunks - 1, max(0, math.ceil(round(t.end_s / chunk_s, 6)) - 1)), i)
+        for i, t in enumerate(call.turns)
+    )
     seq = 0
     received: list[Any] = []
 
