@@ -1,0 +1,138 @@
+"""Scripted calls (fake classifier signals) replayed through the default playbook."""
+
+from __future__ import annotations
+
+from nudge_scripting import TRANSCRIPTS, replay, script, summary
+
+from asr.types import TranscriptFinal
+from models.clock import FakeClock
+from nudges.engine import NudgeEngine
+from nudges.events import Escalation, NudgeCreated
+from nudges.playbook import load_playbook
+from nudges.replay import load_script, replay_events, run
+
+
+def test_slow_acknowledgement_gets_nudged_then_resolves_and_praised() -> None:
+    events = replay(script("anxious_results"), tail_s=60)
+    assert summary(events) == [
+        # caller said "so scared" at 8 s; nothing acknowledging by the 18 s deadline
+        ("created", "acknowledge_concern", 18.0, "n1"),
+        ("resolved", "acknowledge_concern", 24.0, "agent_said"),
+        # the acknowledgement landed and distress fell 0.72 -> 0.40
+        ("created", "positive_note", 27.0, "n2"),
+        ("resolved", "positive_note", 47.0, "expired"),
+    ]
+    first = events[0]
+    assert isinstance(first, NudgeCreated)
+    assert "I got my biopsy results back and I'm so scared it's something bad." in first.reason
+    assert "within 10 s" in first.reason
+    assert first.priority == "suggest" and not first.escalate
+
+
+def test_acknowledgement_inside_the_window_means_no_nudge() -> None:
+    assert summary(replay(script("prompt_acknowledgement"), tail_s=60)) == []
+
+
+def test_not_said_deadline_is_exact() -> None:
+    items = script("prompt_acknowledgement")
+    # the same acknowledgement, started one second after the 18 s deadline
+    late = [
+        TranscriptFinal(i.speaker, i.text, 19.0, 21.0)
+        if isinstance(i, TranscriptFinal) and i.start_s == 13.0
+        else i
+        for i in items
+        if not (isinstance(i, TranscriptFinal) and i.start_s == 18.0)
+    ]
+    assert summary(replay(late, tail_s=60)) == [
+        ("created", "acknowledge_concern", 18.0, "n1"),
+        ("resolved", "acknowledge_concern", 21.0, "agent_said"),
+    ]
+
+
+def test_routine_refill_call_gets_no_nudges() -> None:
+    # Mentions diabetes, a refill and "not in any pain": none of that is an empathy moment.
+    assert replay(script("refill_routine"), tail_s=120) == []
+
+
+def test_crisis_line_fires_urgent_rule_on_the_utterance_itself() -> None:
+    items = script("crisis_line")
+    engine = NudgeEngine(load_playbook(), FakeClock())
+    finals = [i for i in items if isinstance(i, TranscriptFinal)]
+    assert engine.handle(finals[0]) == []
+    out = engine.handle(finals[1])  # before any classifier signal arrives
+    created = [e for e in out if isinstance(e, NudgeCreated)]
+    escalations = [e for e in out if isinstance(e, Escalation)]
+    assert [c.rule_id for c in created] == ["crisis_protocol"]
+    assert created[0].priority == "urgent" and created[0].escalate
+    assert created[0].at_s == 8.0
+    assert "I just want to die" in created[0].reason
+    assert [(e.rule_id, e.severity, e.nudge_id) for e in escalations] == [
+        ("crisis_protocol", "urgent", created[0].nudge_id)
+    ]
+
+
+def test_crisis_resolves_when_agent_follows_protocol() -> None:
+    events = replay(script("crisis_line"))
+    assert summary(events)[:2] == [
+        ("created", "crisis_protocol", 8.0, "n1"),
+        ("resolved", "crisis_protocol", 14.0, "agent_said"),
+    ]
+
+
+def test_negated_pain_does_not_fire_but_real_pain_does() -> None:
+    assert summary(replay(script("pain_negation"), tail_s=30)) == [
+        ("created", "pain_triage", 46.0, "n1"),
+        ("resolved", "pain_triage", 51.0, "agent_said"),
+    ]
+
+
+def test_talking_over_twice_suggests_letting_them_finish() -> None:
+    events = replay(script("talk_over"), tail_s=60)
+    assert summary(events) == [
+        ("created", "let_them_finish", 21.0, "n1"),
+        ("resolved", "let_them_finish", 51.0, "expired"),
+    ]
+    assert "she started it two weeks ago" in events[0].reason  # type: ignore[union-attr]
+
+
+def test_one_talk_over_and_backchannels_are_not_enough() -> None:
+    items = [
+        i for i in script("talk_over") if not (isinstance(i, TranscriptFinal) and i.start_s == 17.5)
+    ]
+    assert replay(items, tail_s=60) == []
+
+
+def test_repeated_question_suggests_slowing_down() -> None:
+    events = replay(script("repeated_question"))
+    assert summary(events) == [
+        ("created", "slow_down", 20.0, "n1"),
+        ("resolved", "slow_down", 25.0, "agent_said"),
+    ]
+    assert "how many tablets should I take each day?" in events[0].reason  # type: ignore[union-attr]
+
+
+def test_replay_is_deterministic() -> None:
+    for path in sorted(TRANSCRIPTS.glob("*.jsonl")):
+        items = load_script(path)
+        assert replay(items, tail_s=60) == replay(items, tail_s=60), path.name
+
+
+def test_every_nudge_quotes_the_caller() -> None:
+    for path in sorted(TRANSCRIPTS.glob("*.jsonl")):
+        items = load_script(path)
+        caller_words = [
+            i.text for i in items if isinstance(i, TranscriptFinal) and i.speaker == "caller"
+        ]
+        for ev in replay(items, tail_s=120):
+            if isinstance(ev, NudgeCreated):
+                quoted = ev.reason.split('Caller: "', 1)[1].split('"', 1)[0]
+                assert any(quoted.strip("\u2026") in w for w in caller_words), (path.name, ev)
+
+
+def test_ticks_do_not_change_what_fires_from_speech() -> None:
+    items = script("crisis_line")
+    engine = NudgeEngine(load_playbook(), FakeClock())
+    with_ticks = run(engine, replay_events(items, tick_s=0.5))
+    engine = NudgeEngine(load_playbook(), FakeClock())
+    without = run(engine, replay_events(items, tick_s=0))
+    assert summary(with_ticks) == summary(without)
