@@ -1,0 +1,357 @@
+"""Genesys Cloud AudioHook v2 at ``WS /v1/ingest/audiohook``.
+
+Authentication is AudioHook's own: the ``X-API-KEY`` header names a key configured in
+``CARECUE_AUDIOHOOK_API_KEYS`` (or is a CareCue ``ingest`` token), and when the key has a client
+secret the upgrade request must carry a valid RFC 9421 HMAC-SHA256 signature covering
+``@request-target``, ``@authority``, the three ``Audiohook-*`` headers and ``x-api-key``.
+Failures answer ``disconnect`` with ``reason: "unauthorized"``; protocol errors answer
+``disconnect`` with ``reason: "error"``; both then wait for the client's ``close`` and answer
+``closed``, as the protocol asks.
+
+Call id: the conversation id. A client that closes with ``reason: "reconnect"`` (or whose
+socket drops) keeps its call open for ``audiohook_reconnect_grace_s`` so the new session
+(``open`` with ``continuedSessions``) continues the same call and timeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from app.ingest.audiohook_protocol import (
+    AudioHookSession,
+    ClientMessage,
+    OpenRequest,
+    ProtocolViolation,
+    State,
+    format_duration,
+    is_uuid,
+    select_media,
+)
+from app.ingest.base import CallHandle, CallMeta, IngestError
+from app.ingest.context import adapter_settings, agent_map, call_registry, free_call_id
+from app.ingest.httpsig import RequestView, SignatureError, verify_request
+from app.ingest.settings import AdapterSettings
+from asr.types import AudioFrame
+
+log = logging.getLogger(__name__)
+
+router = APIRouter()
+
+PATH = "/v1/ingest/audiohook"
+SIGNED_COMPONENTS = (
+    "@request-target",
+    "@authority",
+    "audiohook-organization-id",
+    "audiohook-session-id",
+    "audiohook-correlation-id",
+    "x-api-key",
+)
+# After we send disconnect the client should close promptly; don't hold the socket forever.
+CLOSE_WAIT_S = 10.0
+
+
+@dataclass
+class _Parked:
+    handle: CallHandle
+    timeline_s: float
+    timer: asyncio.Task[None]
+
+
+class ParkedCalls:
+    """Calls whose AudioHook session went away expecting a reconnect, by conversation id."""
+
+    def __init__(self) -> None:
+        self._calls: dict[str, _Parked] = {}
+
+    def park(self, conversation_id: str, handle: CallHandle, timeline_s: float,
+             grace_s: float) -> None:
+        async def expire() -> None:
+            await asyncio.sleep(grace_s)
+            parked = self._calls.pop(conversation_id, None)
+            if parked is not None:
+                log.info("audiohook reconnect grace expired", extra={"call_id": handle.call_id})
+                await parked.handle.end("reconnect_timeout")
+
+        self._calls[conversation_id] = _Parked(handle, timeline_s, asyncio.create_task(expire()))
+
+    def claim(self, conversation_id: str) -> _Parked | None:
+        parked = self._calls.pop(conversation_id, None)
+        if parked is not None:
+            parked.timer.cancel()
+        return parked
+
+
+def _parked_calls(app: Any) -> ParkedCalls:
+    parked = getattr(app.state, "audiohook_parked", None)
+    if parked is None:
+        parked = ParkedCalls()
+        app.state.audiohook_parked = parked
+    return parked  # type: ignore[no-any-return]
+
+
+def request_view(ws: WebSocket) -> RequestView:
+    """The upgrade request as the signature covers it (path and query as sent)."""
+    scope = ws.scope
+    raw_path = scope.get("raw_path")
+    path = raw_path.decode("latin-1") if raw_path else scope.get("path", "/")
+    path = path.split("?", 1)[0]
+    query = scope.get("query_string", b"").decode("latin-1")
+    headers = {k.lower(): v for k, v in ws.headers.items()}
+    return RequestView(
+        method="GET",
+        scheme=ws.url.scheme,
+        authority=headers.get("host", ws.url.netloc),
+        path=path,
+        query=query,
+        headers=headers,
+    )
+
+
+def authorize(ws: WebSocket, settings: AdapterSettings) -> str | None:
+    """``None`` when the upgrade request is allowed, else why not (for ``disconnect.info``)."""
+    api_key = ws.headers.get("x-api-key")
+    if not api_key:
+        return 'missing "X-API-KEY" header field'
+    secret_b64 = settings.audiohook_api_keys.get(api_key)
+    if secret_b64 is None:
+        if not _is_ingest_token(ws, api_key):
+            return "unknown API key"
+        secret = b""
+    else:
+        secret = base64.b64decode(secret_b64)
+    signed = "signature" in ws.headers or "signature-input" in ws.headers
+    if not secret and not signed:
+        return None
+    try:
+        verify_request(
+            request_view(ws),
+            key_for=lambda keyid: secret if keyid == api_key else None,
+            required=SIGNED_COMPONENTS,
+            max_age_s=settings.audiohook_max_signature_age_s,
+        )
+    except SignatureError as exc:
+        return f"{exc.code}: {exc.reason}"
+    return None
+
+
+def _is_ingest_token(ws: WebSocket, value: str) -> bool:
+    signer = getattr(ws.app.state, "signer", None)
+    if signer is None:
+        return False
+    from app.auth import AuthError, authenticate
+
+    try:
+        authenticate(signer, value, ("ingest", "admin"))
+    except AuthError:
+        return False
+    return True
+
+
+class _Connection:
+    """One AudioHook websocket: drives the protocol state machine and the call."""
+
+    def __init__(self, ws: WebSocket) -> None:
+        self.ws = ws
+        self.settings = adapter_settings(ws.app)
+        self.proto = AudioHookSession(
+            session_id=ws.headers.get("audiohook-session-id", "")
+            if is_uuid(ws.headers.get("audiohook-session-id"))
+            else "00000000-0000-0000-0000-000000000000"
+        )
+        self.handle: CallHandle | None = None
+        self.timeline_base_s = 0.0
+        self.close_code = 1000
+
+    async def send(self, message: dict[str, Any] | None) -> None:
+        if message is not None:
+            await self.ws.send_text(json.dumps(message))
+
+    async def run(self) -> None:
+        await self.ws.accept()
+        failure = authorize(self.ws, self.settings)
+        if failure is not None:
+            log.warning("audiohook unauthorized", extra={"session_id": self.proto.session_id})
+            self.close_code = 1008
+            await self.send(self.proto.disconnect("unauthorized", failure))
+        try:
+            await self._loop()
+        finally:
+            await self._finish()
+
+    async def _loop(self) -> None:
+        while True:
+            timeout = CLOSE_WAIT_S if self.proto.state is State.DISCONNECTING else None
+            try:
+                message = await asyncio.wait_for(self.ws.receive(), timeout)
+            except TimeoutError:
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            try:
+                if message.get("bytes") is not None:
+                    await self._on_audio(message["bytes"])
+                elif message.get("text") is not None:
+                    done = await self._on_text(message["text"])
+                    if done:
+                        return
+            except ProtocolViolation as exc:
+                log.warning("audiohook protocol error", extra={"session_id": self.proto.session_id,
+                                                               "info": exc.info})
+                self.close_code = 1007
+                await self.send(self.proto.disconnect("error", exc.info))
+            except IngestError as exc:
+                self.close_code = exc.close_code
+                await self.send(self.proto.disconnect("error", exc.message))
+
+    async def _on_text(self, text: str) -> bool:
+        disconnecting = self.proto.state is State.DISCONNECTING
+        msg = self.proto.receive_text(text)
+        if disconnecting:
+            if msg.type != "close":
+                return False
+            await self._on_close(msg)
+            await self.send(self.proto.build("closed"))
+            return True
+        if msg.type == "open":
+            assert msg.open is not None
+            await self._on_open(msg.open)
+        elif msg.type == "ping":
+            await self.send(self.proto.build("pong"))
+        elif msg.type == "update":
+            await self.send(self.proto.build("updated"))
+        elif msg.type == "close":
+            await self._on_close(msg)
+            await self.send(self.proto.build("closed"))
+            return True
+        elif msg.type == "error":
+            log.warning("audiohook client error", extra={"session_id": self.proto.session_id,
+                                                         "code": msg.parameters.get("code")})
+        elif msg.type in ("discarded", "paused", "resumed"):
+            log.info("audiohook %s", msg.type, extra={"session_id": self.proto.session_id,
+                                                      "position": format_duration(msg.position_s)})
+        return False
+
+    async def _on_open(self, request: OpenRequest) -> None:
+        org_header = self.ws.headers.get("audiohook-organization-id")
+        if org_header is not None and org_header != request.organization_id:
+            self.close_code = 1008
+            await self.send(self.proto.disconnect(
+                "unauthorized",
+                'mismatch between "organizationId" open parameter and '
+                '"audiohook-organization-id" header field',
+            ))
+            return
+        media = select_media(request.offered)
+        if media is None:
+            raise ProtocolViolation(
+                "no supported media offered (need PCMU or L16 at 8000 Hz with channels "
+                "external/internal)"
+            )
+        if request.is_probe:
+            # Genesys checks a new integration with a null conversation: answer, open no call.
+            await self.send(self.proto.opened(media))
+            return
+        registry = call_registry(self.ws.app)
+        parked = (
+            _parked_calls(self.ws.app).claim(request.conversation_id)
+            if request.continued_sessions
+            else None
+        )
+        if parked is not None:
+            self.handle = parked.handle
+            self.timeline_base_s = parked.timeline_s
+        else:
+            custom = request.custom_config
+            explicit = custom.get("agent_id") or custom.get("agentId")
+            agent = agent_map(self.ws.app).resolve(
+                "audiohook",
+                str(explicit) if explicit else None,
+                {
+                    "dnis": request.participant.get("dnis"),
+                    "ani": request.participant.get("ani"),
+                    "organization_id": request.organization_id,
+                    "participant_id": request.participant.get("id"),
+                },
+            )
+            if agent is None:
+                raise ProtocolViolation(
+                    "no agent for this call: set customConfig.agent_id or map the DNIS in the "
+                    "CareCue agent map"
+                )
+            call_id = free_call_id(registry, request.conversation_id, self.proto.session_id[:8])
+            meta = CallMeta(
+                call_id=call_id,
+                agent_id=agent,
+                source="audiohook",
+                tracks=("caller", "agent") if len(media.channels) == 2 else ("caller",),
+                custom={
+                    "organization_id": request.organization_id,
+                    "session_id": self.proto.session_id,
+                    "language": request.language or "",
+                    "dnis": request.participant.get("dnis", ""),
+                },
+            )
+            self.handle = await registry.open_call(meta)
+        log.info("audiohook opened", extra={"session_id": self.proto.session_id,
+                                            "call_id": self.handle.call_id,
+                                            "format": media.format,
+                                            "channels": len(media.channels)})
+        await self.send(self.proto.opened(media))
+
+    async def _on_audio(self, data: bytes) -> None:
+        chunks = self.proto.receive_audio(data)
+        if self.handle is None:
+            return  # a probe session: audio is acknowledged by position only
+        for chunk in chunks:
+            await self.handle.push(
+                AudioFrame(
+                    track=chunk.track,
+                    data=chunk.data,
+                    sample_rate=8000,
+                    encoding=chunk.encoding,
+                    timestamp_s=self.timeline_base_s + chunk.start_s,
+                )
+            )
+
+    async def _on_close(self, msg: ClientMessage) -> None:
+        if self.handle is None:
+            return
+        handle, self.handle = self.handle, None
+        if msg.parameters.get("reason") == "reconnect" and self.proto.open_request:
+            self._park(handle)
+        else:
+            await handle.end(str(msg.parameters.get("reason", "end")))
+
+    def _park(self, handle: CallHandle) -> None:
+        assert self.proto.open_request is not None
+        _parked_calls(self.ws.app).park(
+            self.proto.open_request.conversation_id,
+            handle,
+            self.timeline_base_s + self.proto.position_s + self.proto.gaps_s,
+            self.settings.audiohook_reconnect_grace_s,
+        )
+
+    async def _finish(self) -> None:
+        if self.handle is not None:
+            handle, self.handle = self.handle, None
+            if self.proto.state is State.DISCONNECTING:
+                await handle.end("error")
+            else:
+                # The socket dropped without a close: Genesys reconnects with continuedSessions.
+                self._park(handle)
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await self.ws.close(self.close_code)
+
+
+@router.websocket(PATH)
+async def audiohook_ingest(websocket: WebSocket) -> None:
+    """Genesys AudioHook v2 (see the module docstring)."""
+    await _Connection(websocket).run()

@@ -1,0 +1,45 @@
+"""What an adapter takes from the running app: settings, agent map, registry, auth.
+
+Adapters read ``app.state.adapter_settings`` when a test or ``create_app`` put one there, else
+the process-wide ``AdapterSettings``; the agent map is loaded once and cached beside it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.ingest.base import CallRegistry, IngestError
+from app.ingest.settings import AdapterSettings, AgentMap, get_adapter_settings, load_agent_map
+
+
+def adapter_settings(app: Any) -> AdapterSettings:
+    """The adapter settings of ``app`` (a FastAPI/Starlette app)."""
+    settings = getattr(app.state, "adapter_settings", None)
+    if settings is None:
+        settings = get_adapter_settings()
+        app.state.adapter_settings = settings
+    return settings  # type: ignore[no-any-return]
+
+
+def agent_map(app: Any) -> AgentMap:
+    """The agent map of ``app``, loaded from the settings on first use."""
+    cached = getattr(app.state, "agent_map", None)
+    if cached is None:
+        cached = load_agent_map(adapter_settings(app))
+        app.state.agent_map = cached
+    return cached  # type: ignore[no-any-return]
+
+
+def call_registry(app: Any) -> CallRegistry:
+    """``app.state.calls``; a server error (1011) when the service has none."""
+    calls = getattr(app.state, "calls", None)
+    if calls is None:
+        raise IngestError("no_registry", "the service has no call registry", close_code=1011)
+    return calls  # type: ignore[no-any-return]
+
+
+def free_call_id(registry: CallRegistry, wanted: str, suffix: str) -> str:
+    """``wanted`` unless a live call already has it (a second stream of one conversation)."""
+    if registry.get(wanted) is None:
+        return wanted
+    return f"{wanted}:{suffix}"

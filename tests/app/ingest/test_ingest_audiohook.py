@@ -1,0 +1,319 @@
+"""Genesys AudioHook endpoint, driven the way Genesys Cloud drives it."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from ingest_fakes import RecordingRegistry, make_app
+from starlette.websockets import WebSocketDisconnect
+
+from app.ingest.settings import AdapterSettings, AgentMap
+from app.simulate.audiohook import (
+    AudioHookClientState,
+    interleave,
+    open_parameters,
+    upgrade_headers,
+)
+
+PATH = "/v1/ingest/audiohook"
+URL = "ws://testserver" + PATH
+ORG = "d7934305-0972-4844-938e-9060eef73d05"
+CONV = "090eaa2f-72fa-480a-83e0-8667ff89c0ec"
+API_KEY = "SGVsbG8sIEkgYW0gdGhlIEFQSSBrZXkh"
+SECRET = base64.b64encode(b"TheClientSecretThatGenesysShows!").decode()
+
+
+@pytest.fixture
+def app_registry() -> tuple[Any, RecordingRegistry]:
+    return make_app(AdapterSettings(audiohook_api_keys={API_KEY: SECRET, "open-key": ""},
+                                    audiohook_reconnect_grace_s=30))
+
+
+class Genesys:
+    """A scripted AudioHook client over the TestClient websocket."""
+
+    def __init__(self, ws: Any, state: AudioHookClientState) -> None:
+        self.ws = ws
+        self.state = state
+
+    def send(self, type_: str, params: dict[str, Any] | None = None) -> None:
+        self.ws.send_text(json.dumps(self.state.message(type_, params)))
+
+    def recv(self) -> dict[str, Any]:
+        msg = self.ws.receive_json()
+        self.state.saw(msg)
+        return msg  # type: ignore[no-any-return]
+
+    def audio(self, caller: bytes, agent: bytes) -> None:
+        self.ws.send_bytes(interleave(caller, agent))
+        self.state.samples_sent += len(caller)
+
+    def close_after_disconnect(self) -> dict[str, Any]:
+        self.send("close", {"reason": "disconnect"})
+        closed = self.recv()
+        assert closed["type"] == "closed"
+        return closed
+
+
+def _connect(client: TestClient, state: AudioHookClientState, secret: str | None = SECRET,
+             api_key: str = API_KEY, **headers: str) -> Any:
+    hdrs = upgrade_headers(URL, ORG, state.session_id, api_key, secret)
+    hdrs.update(headers)
+    return client.websocket_connect(PATH, headers=hdrs)
+
+
+def test_full_session_reaches_the_call(app_registry) -> None:  # type: ignore[no-untyped-def]
+    app, registry = app_registry
+    client = TestClient(app)
+    state = AudioHookClientState()
+    with _connect(client, state) as ws:
+        g = Genesys(ws, state)
+        g.send("open", open_parameters(ORG, CONV, "A7"))
+        opened = g.recv()
+        assert opened["type"] == "opened" and opened["seq"] == 1 and opened["clientseq"] == 1
+        assert opened["parameters"]["media"] == [
+            {"type": "audio", "format": "PCMU", "channels": ["external", "internal"],
+             "rate": 8000}]
+        caller, agent = bytes([0x10]) * 160, bytes([0x90]) * 160
+        for _ in range(5):
+            g.audio(caller, agent)
+        g.send("ping")
+        pong = g.recv()
+        assert pong["type"] == "pong" and pong["clientseq"] == 2 and pong["seq"] == 2
+        g.send("update", {"language": "en-GB"})
+        assert g.recv()["type"] == "updated"
+        g.audio(caller, agent)
+        g.send("close", {"reason": "end"})
+        closed = g.recv()
+        assert closed["type"] == "closed" and closed["clientseq"] == 4
+        with pytest.raises(WebSocketDisconnect) as done:
+            ws.receive_text()
+        assert done.value.code == 1000
+    call = registry.calls[CONV]
+    assert call.meta.agent_id == "A7" and call.meta.source == "audiohook"
+    assert call.audio("caller") == caller * 6 and call.audio("agent") == agent * 6
+    assert {f.encoding for f in call.frames} == {"mulaw"}
+    assert call.frames[-1].timestamp_s == pytest.approx(0.1)
+    assert call.ended == "end"
+
+
+def test_unknown_api_key_is_unauthorized(app_registry) -> None:  # type: ignore[no-untyped-def]
+    app, registry = app_registry
+    state = AudioHookClientState()
+    with _connect(TestClient(app), state, secret=None, api_key="nope") as ws:
+        g = Genesys(ws, state)
+        msg = g.recv()
+        assert msg["type"] == "disconnect"
+        assert msg["parameters"]["reason"] == "unauthorized"
+        g.close_after_disconnect()
+        with pytest.raises(WebSocketDisconnect) as done:
+            ws.receive_text()
+        assert done.value.code == 1008
+    assert registry.opened == []
+
+
+def test_bad_signature_is_unauthorized(app_registry) -> None:  # type: ignore[no-untyped-def]
+    app, registry = app_registry
+    state = AudioHookClientState()
+    wrong = base64.b64encode(b"not the secret at all, sorry....").decode()
+    with _connect(TestClient(app), state, secret=wrong) as ws:
+        g = Genesys(ws, state)
+        msg = g.recv()
+        assert msg["parameters"]["reason"] == "unauthorized"
+        assert msg["parameters"]["info"].startswith("FAILED")
+        g.close_after_disconnect()
+    assert registry.opened == []
+
+
+def test_unsigned_request_for_a_key_with_secret_is_unauthorized(app_registry) -> None:  # type: ignore[no-untyped-def]
+    app, registry = app_registry
+    state = AudioHookClientState()
+    with _connect(TestClient(app), state, secret=None) as ws:
+        msg = Genesys(ws, state).recv()
+        assert msg["parameters"] == {"reason": "unauthorized",
+                                     "info": "UNSIGNED: no Signature and Signature-Input header "
+                                             "fields"}
+
+
+def test_signature_over_other_headers_is_unauthorized(app_registry) -> None:  # type: ignore[no-untyped-def]
+    app, registry = app_registry
+    state = AudioHookClientState()
+    # Signed for one correlation id, sent with another: a replayed or altered request.
+    with _connect(TestClient(app), state,
+                  **{"Audiohook-Correlation-Id": "5e2a8a0c-4a55-4a3c-9f68-2f1c7c2d9a11"}) as ws:
+        msg = Genesys(ws, state).recv()
+        assert msg["parameters"]["reason"] == "unauthorized"
+
+
+def test_key_without_secret_and_ingest_token_connect_unsigned(app_registry) -> None:  # type: ignore[no-untyped-def]
+    app, registry = app_registry
+    token = app.state.signer.create("ingest")
+    for key in ("open-key", token):
+        state = AudioHookClientState()
+        with _connect(TestClient(app), state, secret=None, api_key=key) as ws:
+            g = Genesys(ws, state)
+            g.send("open", open_parameters(ORG, CONV, "A1"))
+            assert g.recv()["type"] == "opened"
+            g.send("close", {"reason": "end"})
+            assert g.recv()["type"] == "closed"
+    assert [c.ended for c in registry.opened] == ["end", "end"]
+
+
+def test_agent_token_is_not_an_api_key(app_registry) -> None:  # type: ignore[no-untyped-def]
+    app, _ = app_registry
+    state = AudioHookClientState()
+    token = app.state.signer.create("agent", agent_id="A1")
+    with _connect(TestClient(app), state, secret=None, api_key=token) as ws:
+        assert Genesys(ws, state).recv()["parameters"]["reason"] == "unauthorized"
+
+
+def test_organization_header_must_match_open(app_registry) -> None:  # type: ignore[no-untyped-def]
+    app, registry = app_registry
+    state = AudioHookClientState()
+    with _connect(TestClient(app), state) as ws:
+        g = Genesys(ws, state)
+        g.send("open", open_parameters("8f7e3c1d-1111-4222-8333-444455556666", CONV, "A1"))
+        msg = g.recv()
+        assert msg["type"] == "disconnect" and msg["parameters"]["reason"] == "unauthorized"
+        g.close_after_disconnect()
+    assert registry.opened == []
+
+
+def test_bad_seq_disconnects_that_session_only(app_registry) -> None:  # type: ignore[no-untyped-def]
+    app, registry = app_registry
+    client = TestClient(app)
+    good_state, bad_state = AudioHookClientState(), AudioHookClientState()
+    other_conv = "11d6a3a6-3d0e-4b51-9d59-6f0c1a3e2b7c"
+    with _connect(client, good_state) as good_ws, _connect(client, bad_state) as bad_ws:
+        good, bad = Genesys(good_ws, good_state), Genesys(bad_ws, bad_state)
+        good.send("open", open_parameters(ORG, CONV, "A1"))
+        bad.send("open", open_parameters(ORG, other_conv, "A2"))
+        assert good.recv()["type"] == "opened" and bad.recv()["type"] == "opened"
+        good.audio(bytes(160), bytes(160))
+        bad.state.seq += 3  # skips sequence numbers
+        bad.send("ping")
+        msg = bad.recv()
+        assert msg["type"] == "disconnect" and msg["parameters"]["reason"] == "error"
+        assert "seq" in msg["parameters"]["info"]
+        bad.audio(bytes(160), bytes(160))  # in flight after the disconnect: ignored
+        bad.close_after_disconnect()
+        good.audio(bytes(160), bytes(160))
+        good.send("ping")
+        assert good.recv()["type"] == "pong"
+        good.send("close", {"reason": "end"})
+        assert good.recv()["type"] == "closed"
+    assert registry.calls[other_conv].ended == "disconnect"
+    assert len(registry.calls[other_conv].frames) == 0
+    assert registry.calls[CONV].ended == "end"
+    assert len(registry.calls[CONV].audio("caller")) == 320
+
+
+def test_wrong_position_is_a_protocol_error(app_registry) -> None:  # type: ignore[no-untyped-def]
+    app, registry = app_registry
+    state = AudioHookClientState()
+    with _connect(TestClient(app), state) as ws:
+        g = Genesys(ws, state)
+        g.send("open", open_parameters(ORG, CONV, "A1"))
+        g.recv()
+        g.audio(bytes(160), bytes(160))
+        state.samples_sent += 8000  # claims a second more audio than it sent
+        g.send("ping")
+        msg = g.recv()
+        assert msg["parameters"]["reason"] == "error" and "position" in msg["parameters"]["info"]
+        g.close_after_disconnect()
+
+
+def test_audio_before_open_is_a_protocol_error(app_registry) -> None:  # type: ignore[no-untyped-def]
+    app, registry = app_registry
+    state = AudioHookClientState()
+    with _connect(TestClient(app), state) as ws:
+        g = Genesys(ws, state)
+        ws.send_bytes(bytes(320))
+        msg = g.recv()
+        assert msg["type"] == "disconnect" and "PREPARING" in msg["parameters"]["info"]
+        g.close_after_disconnect()
+    assert registry.opened == []
+
+
+def test_unsupported_media_is_refused(app_registry) -> None:  # type: ignore[no-untyped-def]
+    app, registry = app_registry
+    state = AudioHookClientState()
+    params = open_parameters(ORG, CONV, "A1")
+    params["media"] = [{"type": "audio", "format": "opus", "channels": ["external"],
+                        "rate": 48000}]
+    with _connect(TestClient(app), state) as ws:
+        g = Genesys(ws, state)
+        g.send("open", params)
+        msg = g.recv()
+        assert msg["type"] == "disconnect" and "no supported media" in msg["parameters"]["info"]
+        g.close_after_disconnect()
+    assert registry.opened == []
+
+
+def test_connection_probe_opens_no_call(app_registry) -> None:  # type: ignore[no-untyped-def]
+    app, registry = app_registry
+    state = AudioHookClientState()
+    with _connect(TestClient(app), state) as ws:
+        g = Genesys(ws, state)
+        g.send("open", open_parameters(ORG, "00000000-0000-0000-0000-000000000000", None))
+        assert g.recv()["type"] == "opened"
+        g.audio(bytes(160), bytes(160))
+        g.send("close", {"reason": "end"})
+        assert g.recv()["type"] == "closed"
+    assert registry.opened == []
+
+
+def test_agent_from_dnis_map_and_missing_agent() -> None:
+    settings = AdapterSettings(audiohook_api_keys={"k": ""})
+    app, registry = make_app(settings)
+    app.state.agent_map = AgentMap.from_obj({"audiohook": {"dnis": {"+18005550100": "A9"}}})
+    client = TestClient(app)
+    state = AudioHookClientState()
+    with _connect(client, state, secret=None, api_key="k") as ws:
+        g = Genesys(ws, state)
+        g.send("open", open_parameters(ORG, CONV, None, dnis="+18005550100"))
+        assert g.recv()["type"] == "opened"
+        g.send("close", {"reason": "end"})
+        g.recv()
+    assert registry.calls[CONV].meta.agent_id == "A9"
+    state = AudioHookClientState()
+    with _connect(client, state, secret=None, api_key="k") as ws:
+        g = Genesys(ws, state)
+        g.send("open", open_parameters(ORG, CONV, None, dnis="+18009999999"))
+        msg = g.recv()
+        assert msg["type"] == "disconnect" and "no agent" in msg["parameters"]["info"]
+        g.close_after_disconnect()
+
+
+def test_reconnect_continues_the_same_call(app_registry) -> None:  # type: ignore[no-untyped-def]
+    app, registry = app_registry
+    client = TestClient(app)
+    first = AudioHookClientState()
+    with _connect(client, first) as ws:
+        g = Genesys(ws, first)
+        g.send("open", open_parameters(ORG, CONV, "A1"))
+        g.recv()
+        g.audio(b"\x01" * 800, b"\x02" * 800)
+        g.send("close", {"reason": "reconnect"})
+        assert g.recv()["type"] == "closed"
+    call = registry.calls[CONV]
+    assert call.ended is None
+    second = AudioHookClientState()
+    with _connect(client, second) as ws:
+        g = Genesys(ws, second)
+        params = open_parameters(ORG, CONV, "A1")
+        params["continuedSessions"] = [{"id": first.session_id, "serverseq": first.serverseq,
+                                        "clientseq": first.seq}]
+        g.send("open", params)
+        assert g.recv()["type"] == "opened"
+        g.audio(b"\x03" * 160, b"\x04" * 160)
+        g.send("close", {"reason": "end"})
+        g.recv()
+    assert registry.opened == [call]
+    assert call.audio("caller") == b"\x01" * 800 + b"\x03" * 160
+    assert call.frames[-1].timestamp_s == pytest.approx(0.1)  # continues the timeline
+    assert call.ended == "end"
