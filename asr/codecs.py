@@ -202,8 +202,9 @@ def split_channels(data: bytes, encoding: str, channels: int) -> tuple[bytes, ..
 
 
 def resample(x: np.ndarray, in_rate: int, out_rate: int) -> np.ndarray:
-    """One-shot resampling of a whole float32 signal."""
-    check_sample_rate(in_rate)
+    """One-shot resampling of a whole float32 signal (any positive rates)."""
+    if in_rate <= 0 or out_rate <= 0:
+        raise UnsupportedSampleRate(in_rate if in_rate <= 0 else out_rate, SUPPORTED_RATES)
     x = np.asarray(x, dtype=np.float32)
     if in_rate == out_rate:
         return x

