@@ -1,0 +1,278 @@
+"""Asterisk AudioSocket: a TCP listener speaking AudioSocket's type-length-value frames.
+
+Frame: 1 byte kind, 2 bytes payload length (big-endian), payload. Kinds: ``0x00`` hangup,
+``0x01`` UUID (16 bytes), ``0x03`` DTMF (1 ASCII byte), ``0x10`` signed linear 16-bit 8 kHz
+mono little-endian audio, ``0x11`` the same at 16 kHz, ``0xff`` error (optional code byte).
+
+One AudioSocket connection carries one channel's audio, so a call has two connections (legs)
+with the same UUID; the UUID is the call id and joins them. Which leg is which:
+
+- with ``CARECUE_AUDIOSOCKET_AGENT_PORT`` set, connections on that port are the agent leg and
+  those on ``CARECUE_AUDIOSOCKET_PORT`` the caller leg;
+- otherwise the first connection for a UUID is the caller and the second the agent (the
+  dialplan starts the caller's AudioSocket before it dials the agent).
+
+The agent comes from the agent map (``audiosocket: {uuid: {...}}``) or its ``default``; the
+protocol carries nothing else. A malformed stream (truncated frame, audio before the UUID,
+unknown kind, odd-length audio) gets an ``0xff`` error frame and the connection is closed;
+the other leg and other calls carry on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import struct
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.ingest.base import CallHandle, CallMeta, CallRegistry, IngestError
+from app.ingest.settings import AdapterSettings, AgentMap
+from asr.types import AudioFrame, Speaker
+
+log = logging.getLogger(__name__)
+
+KIND_HANGUP = 0x00
+KIND_UUID = 0x01
+KIND_DTMF = 0x03
+KIND_SLIN_8K = 0x10
+KIND_SLIN_16K = 0x11
+KIND_ERROR = 0xFF
+AUDIO_RATES = {KIND_SLIN_8K: 8000, KIND_SLIN_16K: 16000}
+KNOWN_KINDS = {KIND_HANGUP, KIND_UUID, KIND_DTMF, KIND_ERROR, *AUDIO_RATES}
+HEADER = struct.Struct(">BH")
+# Application error codes we send in 0xff frames (Asterisk's own are 0x01, 0x02, 0x04).
+ERR_PROTOCOL = 0x10
+ERR_NO_AGENT = 0x11
+ERR_SERVER = 0x12
+FIRST_FRAME_TIMEOUT_S = 10.0
+IDLE_TIMEOUT_S = 60.0
+
+
+class FrameError(Exception):
+    """The byte stream is not valid AudioSocket framing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    kind: int
+    payload: bytes
+
+
+def encode_frame(kind: int, payload: bytes = b"") -> bytes:
+    """One AudioSocket frame."""
+    if not 0 <= kind <= 0xFF or len(payload) > 0xFFFF:
+        raise ValueError("kind must be a byte and payload at most 65535 bytes")
+    return HEADER.pack(kind, len(payload)) + payload
+
+
+def uuid_frame(call_uuid: uuid.UUID | str) -> bytes:
+    """The UUID frame Asterisk sends first (16 raw bytes)."""
+    value = call_uuid if isinstance(call_uuid, uuid.UUID) else uuid.UUID(str(call_uuid))
+    return encode_frame(KIND_UUID, value.bytes)
+
+
+class FrameDecoder:
+    """Incremental decoder: ``feed`` bytes, iterate whole frames; ``eof`` checks leftovers."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+
+    def feed(self, data: bytes) -> Iterator[Frame]:
+        self._buf.extend(data)
+        while len(self._buf) >= HEADER.size:
+            kind, length = HEADER.unpack_from(self._buf)
+            if len(self._buf) < HEADER.size + length:
+                break
+            payload = bytes(self._buf[HEADER.size : HEADER.size + length])
+            del self._buf[: HEADER.size + length]
+            yield Frame(kind, payload)
+
+    def eof(self) -> None:
+        if self._buf:
+            raise FrameError(f"truncated frame: {len(self._buf)} bytes left at end of stream")
+
+
+def check_frame(frame: Frame) -> None:
+    """Validate a frame's kind and payload size; raise ``FrameError``."""
+    if frame.kind not in KNOWN_KINDS:
+        raise FrameError(f"unknown frame kind 0x{frame.kind:02x}")
+    if frame.kind == KIND_UUID and len(frame.payload) != 16:
+        raise FrameError(f"UUID payload must be 16 bytes, got {len(frame.payload)}")
+    if frame.kind == KIND_DTMF and len(frame.payload) != 1:
+        raise FrameError("DTMF payload must be 1 byte")
+    if frame.kind in AUDIO_RATES and len(frame.payload) % 2:
+        raise FrameError("audio payload must be whole 16-bit samples")
+
+
+@dataclass
+class _Call:
+    call_id: str
+    handle: CallHandle
+    legs: set[Speaker] = field(default_factory=set)
+    ended: bool = False
+    seen: int = 0  # legs that ever connected
+
+
+class AudioSocketServer:
+    """Accepts AudioSocket legs and feeds their audio into calls on the registry."""
+
+    def __init__(self, registry: Callable[[], CallRegistry], settings: AdapterSettings,
+                 agents: AgentMap) -> None:
+        self._registry = registry
+        self._settings = settings
+        self._agents = agents
+        self._calls: dict[str, _Call] = {}
+        self._lock = asyncio.Lock()
+        self._servers: list[asyncio.Server] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def ports(self) -> list[int]:
+        """The bound ports (useful when configured with port 0)."""
+        return [s.sockets[0].getsockname()[1] for s in self._servers if s.sockets]
+
+    async def start(self) -> None:
+        s = self._settings
+        if s.audiosocket_port is None:
+            return
+        caller_role: Speaker | None = None if s.audiosocket_agent_port is None else "caller"
+        self._servers.append(await asyncio.start_server(
+            lambda r, w: self._spawn(r, w, caller_role), s.audiosocket_host, s.audiosocket_port))
+        if s.audiosocket_agent_port is not None:
+            self._servers.append(await asyncio.start_server(
+                lambda r, w: self._spawn(r, w, "agent"), s.audiosocket_host,
+                s.audiosocket_agent_port))
+        log.info("audiosocket listening", extra={"ports": self.ports})
+
+    async def close(self) -> None:
+        for server in self._servers:
+            server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await server.wait_closed()
+        self._servers.clear()
+
+    def _spawn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+               role: Speaker | None) -> None:
+        task = asyncio.create_task(self._serve(reader, writer, role))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     role: Speaker | None) -> None:
+        decoder = FrameDecoder()
+        call: _Call | None = None
+        track: Speaker | None = None
+        try:
+            first = True
+            while True:
+                timeout = FIRST_FRAME_TIMEOUT_S if first else IDLE_TIMEOUT_S
+                data = await asyncio.wait_for(reader.read(65536), timeout)
+                if not data:
+                    decoder.eof()
+                    return
+                for frame in decoder.feed(data):
+                    check_frame(frame)
+                    if call is None:
+                        if frame.kind != KIND_UUID:
+                            raise FrameError("the first frame must be the UUID")
+                        call, track = await self._join(str(uuid.UUID(bytes=frame.payload)), role)
+                        first = False
+                        continue
+                    if frame.kind == KIND_UUID:
+                        raise FrameError("a second UUID frame on one connection")
+                    if frame.kind == KIND_HANGUP:
+                        return
+                    if frame.kind == KIND_ERROR:
+                        code = frame.payload[0] if frame.payload else None
+                        log.warning("audiosocket peer error",
+                                    extra={"call_id": call.call_id, "code": code})
+                        return
+                    if frame.kind == KIND_DTMF:
+                        continue  # digits are not speech; nothing downstream uses them
+                    assert track is not None
+                    await call.handle.push(AudioFrame(
+                        track=track, data=frame.payload, sample_rate=AUDIO_RATES[frame.kind],
+                        encoding="pcm_s16le"))
+        except FrameError as exc:
+            log.warning("audiosocket protocol error",
+                        extra={"call_id": call.call_id if call else None, "error": str(exc)})
+            await _send_error(writer, ERR_PROTOCOL)
+        except IngestError as exc:
+            log.warning("audiosocket refused", extra={"code": exc.code})
+            await _send_error(writer, ERR_NO_AGENT if exc.code == "no_agent" else ERR_SERVER)
+        except TimeoutError:
+            log.warning("audiosocket idle timeout",
+                        extra={"call_id": call.call_id if call else None})
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            if call is not None and track is not None:
+                await self._leave(call, track)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _join(self, call_id: str, role: Speaker | None) -> tuple[_Call, Speaker]:
+        async with self._lock:
+            call = self._calls.get(call_id)
+            if call is None:
+                track: Speaker = role or "caller"
+                agent = self._agents.resolve("audiosocket", None, {"uuid": call_id})
+                if agent is None:
+                    raise IngestError("no_agent", "no agent mapped for this AudioSocket call",
+                                      close_code=1008)
+                handle = await self._registry().open_call(CallMeta(
+                    call_id=call_id, agent_id=agent, source="audiosocket"))
+                call = _Call(call_id, handle)
+                self._calls[call_id] = call
+            else:
+                track = role or ("agent" if call.seen else "caller")
+                if track in call.legs or call.seen >= 2:
+                    raise FrameError(f"the {track} leg of this call is already connected")
+            call.legs.add(track)
+            call.seen += 1
+            log.info("audiosocket leg joined", extra={"call_id": call_id, "track": track})
+            return call, track
+
+    async def _leave(self, call: _Call, track: Speaker) -> None:
+        async with self._lock:
+            call.legs.discard(track)
+            if call.legs or call.ended:
+                return
+            call.ended = True
+            self._calls.pop(call.call_id, None)
+        await call.handle.end("hangup")
+
+
+async def _send_error(writer: asyncio.StreamWriter, code: int) -> None:
+    with contextlib.suppress(Exception):
+        writer.write(encode_frame(KIND_ERROR, bytes([code])))
+        await writer.drain()
+
+
+async def start_audiosocket(app: Any) -> AudioSocketServer | None:
+    """Start the listener when configured; the server is kept at ``app.state.audiosocket``."""
+    from app.ingest.context import adapter_settings, agent_map, call_registry
+
+    settings = adapter_settings(app)
+    if settings.audiosocket_port is None:
+        return None
+    server = AudioSocketServer(lambda: call_registry(app), settings, agent_map(app))
+    await server.start()
+    app.state.audiosocket = server
+    return server
+
+
+async def stop_audiosocket(app: Any) -> None:
+    """Stop the listener started by ``start_audiosocket`` (no-op when it was off)."""
+    server = getattr(app.state, "audiosocket", None)
+    if server is not None:
+        await server.close()
+        app.state.audiosocket = None

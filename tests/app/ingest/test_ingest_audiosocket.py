@@ -1,0 +1,233 @@
+"""Asterisk AudioSocket listener, driven the way Asterisk's AudioSocket() application does."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from ingest_fakes import RecordingRegistry
+
+from app.ingest.audiosocket import (
+    ERR_NO_AGENT,
+    ERR_PROTOCOL,
+    KIND_DTMF,
+    KIND_ERROR,
+    KIND_HANGUP,
+    KIND_SLIN_8K,
+    KIND_SLIN_16K,
+    AudioSocketServer,
+    FrameDecoder,
+    FrameError,
+    check_frame,
+    encode_frame,
+    uuid_frame,
+)
+from app.ingest.settings import AdapterSettings, AgentMap
+
+CALL = uuid.UUID("40325ec2-5efd-4bd3-805f-53576e581d13")
+
+
+def test_frame_layout_is_kind_length_be_payload() -> None:
+    assert encode_frame(KIND_HANGUP) == b"\x00\x00\x00"
+    assert uuid_frame(CALL) == b"\x01\x00\x10" + CALL.bytes
+    assert encode_frame(KIND_SLIN_8K, b"\x01\x02" * 160)[:3] == b"\x10\x01\x40"
+
+
+def test_decoder_reassembles_split_frames_and_reports_truncation() -> None:
+    stream = uuid_frame(CALL) + encode_frame(KIND_SLIN_8K, bytes(320)) + encode_frame(KIND_DTMF,
+                                                                                       b"5")
+    decoder = FrameDecoder()
+    frames = []
+    for i in range(0, len(stream), 7):
+        frames.extend(decoder.feed(stream[i : i + 7]))
+    decoder.eof()
+    assert [f.kind for f in frames] == [0x01, 0x10, 0x03]
+    assert frames[0].payload == CALL.bytes and frames[2].payload == b"5"
+    truncated = FrameDecoder()
+    assert list(truncated.feed(encode_frame(KIND_SLIN_8K, bytes(320))[:100])) == []
+    with pytest.raises(FrameError, match="truncated"):
+        truncated.eof()
+
+
+@pytest.mark.parametrize(
+    "kind, payload, match",
+    [(0x01, bytes(15), "16 bytes"), (0x10, bytes(321), "whole"), (0x42, b"", "unknown"),
+     (KIND_DTMF, b"12", "1 byte")],
+)
+def test_bad_frames_are_named(kind: int, payload: bytes, match: str) -> None:
+    from app.ingest.audiosocket import Frame
+
+    with pytest.raises(FrameError, match=match):
+        check_frame(Frame(kind, payload))
+
+
+async def _server(agent_port: bool = False,
+                  agents: AgentMap | None = None) -> tuple[AudioSocketServer, RecordingRegistry]:
+    registry = RecordingRegistry()
+    settings = AdapterSettings(audiosocket_host="127.0.0.1", audiosocket_port=0,
+                               audiosocket_agent_port=0 if agent_port else None)
+    server = AudioSocketServer(lambda: registry, settings,
+                               agents or AgentMap(default="A1"))
+    await server.start()
+    return server, registry
+
+
+async def _leg(port: int, frames: list[bytes], read_reply: bool = False) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    for frame in frames:
+        writer.write(frame)
+        await writer.drain()
+    reply = b""
+    if read_reply:
+        reply = await asyncio.wait_for(reader.read(), 5)
+    else:
+        await asyncio.wait_for(reader.read(), 5)  # the server closes after hangup
+    writer.close()
+    return reply
+
+
+def _audio(value: int, n: int = 160) -> bytes:
+    return value.to_bytes(2, "little", signed=True) * n
+
+
+async def _wait_for(cond, limit_s: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(int(limit_s / 0.01)):
+        if cond():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not met")
+
+
+async def test_two_legs_join_by_uuid_in_connection_order() -> None:
+    server, registry = await _server()
+    port = server.ports[0]
+    try:
+        r1, w1 = await asyncio.open_connection("127.0.0.1", port)
+        w1.write(uuid_frame(CALL) + encode_frame(KIND_SLIN_8K, _audio(100)))
+        await w1.drain()
+        await _wait_for(lambda: str(CALL) in registry.calls)
+        await _leg(port, [uuid_frame(CALL), encode_frame(KIND_SLIN_8K, _audio(-7)),
+                          encode_frame(KIND_DTMF, b"#"), encode_frame(KIND_SLIN_16K, _audio(3)),
+                          encode_frame(KIND_HANGUP)])
+        call = registry.calls[str(CALL)]
+        assert call.ended is None  # the caller leg is still up
+        w1.write(encode_frame(KIND_SLIN_8K, _audio(101)) + encode_frame(KIND_HANGUP))
+        await w1.drain()
+        await asyncio.wait_for(r1.read(), 5)
+        w1.close()
+        await _wait_for(lambda: call.ended is not None)
+    finally:
+        await server.close()
+    assert registry.opened == [call]
+    assert call.meta.source == "audiosocket" and call.meta.agent_id == "A1"
+    assert call.audio("caller") == _audio(100) + _audio(101)
+    assert [(f.track, f.sample_rate) for f in call.frames if f.track == "agent"] == [
+        ("agent", 8000), ("agent", 16000)]
+    assert call.ended == "hangup"
+
+
+async def test_agent_port_decides_the_leg() -> None:
+    server, registry = await _server(agent_port=True)
+    caller_port, agent_port = server.ports
+    try:
+        # The agent leg connects first; the port, not the order, says which it is.
+        await _leg(agent_port, [uuid_frame(CALL), encode_frame(KIND_SLIN_8K, _audio(5)),
+                                encode_frame(KIND_HANGUP)])
+        call = registry.calls[str(CALL)]
+        await _wait_for(lambda: call.ended is not None)
+    finally:
+        await server.close()
+    assert {f.track for f in call.frames} == {"agent"}
+
+
+async def test_truncated_frame_gets_error_frame_and_other_calls_carry_on() -> None:
+    server, registry = await _server()
+    port = server.ports[0]
+    other = uuid.uuid4()
+    try:
+        r_ok, w_ok = await asyncio.open_connection("127.0.0.1", port)
+        w_ok.write(uuid_frame(other) + encode_frame(KIND_SLIN_8K, _audio(1)))
+        await w_ok.drain()
+        # Header promises 320 bytes, the peer sends 10 and closes its side.
+        r_bad, w_bad = await asyncio.open_connection("127.0.0.1", port)
+        w_bad.write(uuid_frame(CALL) + b"\x10\x01\x40" + bytes(10))
+        await w_bad.drain()
+        w_bad.write_eof()
+        reply = await asyncio.wait_for(r_bad.read(), 5)
+        assert reply == encode_frame(KIND_ERROR, bytes([ERR_PROTOCOL]))
+        w_bad.close()
+        bad_call = registry.calls[str(CALL)]
+        await _wait_for(lambda: bad_call.ended is not None)
+        w_ok.write(encode_frame(KIND_SLIN_8K, _audio(2)) + encode_frame(KIND_HANGUP))
+        await w_ok.drain()
+        await asyncio.wait_for(r_ok.read(), 5)
+        w_ok.close()
+        ok_call = registry.calls[str(other)]
+        await _wait_for(lambda: ok_call.ended is not None)
+    finally:
+        await server.close()
+    assert ok_call.audio("caller") == _audio(1) + _audio(2)
+    assert ok_call.ended == "hangup"
+
+
+@pytest.mark.parametrize(
+    "frames",
+    [
+        [encode_frame(KIND_SLIN_8K, bytes(320))],  # audio before the UUID
+        [uuid_frame(CALL), encode_frame(0x42, b"x")],  # unknown kind
+        [uuid_frame(CALL), encode_frame(KIND_SLIN_8K, bytes(3))],  # half a sample
+        [encode_frame(0x01, bytes(8))],  # short UUID
+    ],
+)
+async def test_malformed_streams_get_error_frame(frames: list[bytes]) -> None:
+    server, registry = await _server()
+    try:
+        reply = await _leg(server.ports[0], frames, read_reply=True)
+    finally:
+        await server.close()
+    assert reply == encode_frame(KIND_ERROR, bytes([ERR_PROTOCOL]))
+    assert all(c.frames == [] for c in registry.opened)
+
+
+async def test_third_leg_for_a_uuid_is_refused() -> None:
+    server, registry = await _server()
+    port = server.ports[0]
+    try:
+        legs = [await asyncio.open_connection("127.0.0.1", port) for _ in range(2)]
+        for _, w in legs:
+            w.write(uuid_frame(CALL))
+            await w.drain()
+        await _wait_for(lambda: str(CALL) in registry.calls)
+        await asyncio.sleep(0.05)
+        reply = await _leg(port, [uuid_frame(CALL)], read_reply=True)
+        assert reply == encode_frame(KIND_ERROR, bytes([ERR_PROTOCOL]))
+        for _, w in legs:
+            w.write(encode_frame(KIND_HANGUP))
+            await w.drain()
+            w.close()
+        call = registry.calls[str(CALL)]
+        await _wait_for(lambda: call.ended is not None)
+    finally:
+        await server.close()
+
+
+async def test_unmapped_call_is_refused_with_error_frame() -> None:
+    server, registry = await _server(agents=AgentMap())
+    try:
+        reply = await _leg(server.ports[0], [uuid_frame(CALL)], read_reply=True)
+    finally:
+        await server.close()
+    assert reply == encode_frame(KIND_ERROR, bytes([ERR_NO_AGENT]))
+    assert registry.opened == []
+
+
+async def test_agent_from_uuid_map() -> None:
+    agents = AgentMap.from_obj({"audiosocket": {"uuid": {str(CALL): "A5"}}})
+    server, registry = await _server(agents=agents)
+    try:
+        await _leg(server.ports[0], [uuid_frame(CALL), encode_frame(KIND_HANGUP)])
+        await _wait_for(lambda: str(CALL) in registry.calls)
+    finally:
+        await server.close()
+    assert registry.calls[str(CALL)].meta.agent_id == "A5"

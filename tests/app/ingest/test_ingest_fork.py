@@ -1,0 +1,142 @@
+"""FreeSWITCH mod_audio_fork endpoint, driven the way mod_audio_fork streams."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from ingest_fakes import make_app
+from starlette.websockets import WebSocketDisconnect
+
+from app.ingest.base import IngestError
+from app.ingest.fork import parse_start, split_l16
+from app.ingest.settings import AgentMap
+
+PATH = "/v1/ingest/fork"
+
+
+def _client() -> tuple[TestClient, Any, str]:
+    app, registry = make_app()
+    return TestClient(app), registry, app.state.signer.create("ingest")
+
+
+def _stereo(caller: np.ndarray, agent: np.ndarray) -> bytes:
+    return np.stack([caller, agent], axis=1).astype("<i2").tobytes()
+
+
+@pytest.mark.parametrize("rate", [8000, 16000])
+def test_stereo_l16_splits_channel0_caller_channel1_agent(rate: int) -> None:
+    client, registry, token = _client()
+    caller = np.arange(rate // 50, dtype=np.int16)
+    agent = -np.arange(rate // 50, dtype=np.int16)
+    with client.websocket_connect(f"{PATH}?token={token}") as ws:
+        ws.send_text(json.dumps({"call_id": "fs-1", "agent_id": "A3", "sample_rate": rate,
+                                 "channels": 2}))
+        assert ws.receive_json() == {"type": "started", "call_id": "fs-1"}
+        for _ in range(3):
+            ws.send_bytes(_stereo(caller, agent))
+        ws.close(1000)
+    call = registry.calls["fs-1"]
+    assert call.meta.agent_id == "A3" and call.meta.source == "fork"
+    assert call.audio("caller") == caller.astype("<i2").tobytes() * 3
+    assert call.audio("agent") == agent.astype("<i2").tobytes() * 3
+    assert {f.sample_rate for f in call.frames} == {rate}
+    assert call.ended == "stop"
+
+
+def test_mono_with_mix_type_in_query_and_stop_metadata() -> None:
+    client, registry, token = _client()
+    with client.websocket_connect(f"{PATH}?token={token}&mix_type=mono&sample_rate=8000") as ws:
+        ws.send_text(json.dumps({"uuid": "b4f1e0c2", "agent_id": "A1"}))
+        assert ws.receive_json()["call_id"] == "b4f1e0c2"
+        ws.send_bytes(bytes(320))
+        ws.send_text(json.dumps({"reason": "uuid_audio_fork stop"}))
+        with pytest.raises(WebSocketDisconnect) as done:
+            ws.receive_text()
+        assert done.value.code == 1000
+    call = registry.calls["b4f1e0c2"]
+    assert call.meta.tracks == ("caller",) and call.audio("caller") == bytes(320)
+    assert call.ended == "stop"
+
+
+def test_agent_from_map_by_metadata_field() -> None:
+    client, registry, token = _client()
+    client.app.state.agent_map = AgentMap.from_obj(  # type: ignore[attr-defined]
+        {"fork": {"destination_number": {"1001": "A8"}}})
+    with client.websocket_connect(f"{PATH}?token={token}") as ws:
+        ws.send_text(json.dumps({"call_id": "c2", "destination_number": "1001",
+                                 "sample_rate": 8000, "channels": 2}))
+        ws.receive_json()
+    assert registry.calls["c2"].meta.agent_id == "A8"
+
+
+def _refused(url: str, first: str | bytes) -> tuple[dict[str, Any], int]:
+    client, registry, token = _client()
+    with client.websocket_connect(url.format(token=token)) as ws:
+        if isinstance(first, bytes):
+            ws.send_bytes(first)
+        else:
+            ws.send_text(first)
+        error = ws.receive_json()
+        with pytest.raises(WebSocketDisconnect) as done:
+            ws.receive_text()
+    assert registry.opened == []
+    return error, done.value.code
+
+
+def test_audio_before_metadata_is_refused() -> None:
+    error, code = _refused(PATH + "?token={token}", bytes(320))
+    assert error["code"] == "bad_order" and code == 1007
+
+
+def test_unsupported_rate_is_refused_1003() -> None:
+    meta = json.dumps({"agent_id": "A1", "sample_rate": 44100, "channels": 2})
+    error, code = _refused(PATH + "?token={token}", meta)
+    assert error["code"] == "unsupported_format" and code == 1003
+
+
+def test_mixed_audio_is_refused_1003() -> None:
+    error, code = _refused(PATH + "?token={token}&mix_type=mixed&sample_rate=8000",
+                           json.dumps({"agent_id": "A1"}))
+    assert code == 1003 and "mixed" in error["message"]
+
+
+def test_missing_rate_is_refused() -> None:
+    error, code = _refused(PATH + "?token={token}", json.dumps({"agent_id": "A1", "channels": 1}))
+    assert "sample_rate" in error["message"] and code == 1007
+
+
+def test_bad_token_is_refused_1008() -> None:
+    client, registry, _ = _client()
+    with client.websocket_connect(f"{PATH}?token=nope") as ws:
+        assert ws.receive_json()["type"] == "error"
+        with pytest.raises(WebSocketDisconnect) as done:
+            ws.receive_text()
+    assert done.value.code == 1008
+
+
+def test_odd_frame_ends_the_call_with_1007() -> None:
+    client, registry, token = _client()
+    with client.websocket_connect(f"{PATH}?token={token}") as ws:
+        ws.send_text(json.dumps({"call_id": "c3", "agent_id": "A1", "sample_rate": 8000,
+                                 "channels": 2}))
+        ws.receive_json()
+        ws.send_bytes(bytes(6))  # one and a half stereo frames
+        assert ws.receive_json()["code"] == "bad_audio"
+        with pytest.raises(WebSocketDisconnect) as done:
+            ws.receive_text()
+    assert done.value.code == 1007
+    assert registry.calls["c3"].ended == "error"
+
+
+def test_parse_start_and_split_units() -> None:
+    start = parse_start('{"call_id":"x","mix_type":"stereo","sample_rate":"16000"}', {})
+    assert (start.channels, start.sample_rate, start.tracks) == (2, 16000, ("caller", "agent"))
+    with pytest.raises(IngestError):
+        parse_start("not json", {})
+    left, right = split_l16(_stereo(np.array([1, 2]), np.array([3, 4])), 2)
+    assert np.frombuffer(left, "<i2").tolist() == [1, 2]
+    assert np.frombuffer(right, "<i2").tolist() == [3, 4]
