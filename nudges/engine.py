@@ -6,9 +6,10 @@ and semantic matching go through an injected ``PhraseMatcher``); time comes from
 events themselves, so a stored call replays identically through any playbook.
 
 How a rule fires: its trigger is evaluated after every event. A rule fires when its
-trigger holds and (a) it is not latched (it fired and the trigger has not been false
-since), (b) it has no open nudge, (c) it is outside its cooldown (counted from its last
-firing) and (d) it has fired fewer than ``max_per_call`` times. Rules are evaluated
+trigger holds (a) for a new occurrence (not the utterance, threshold episode, silence or
+interruption it already fired for), (b) it has no open nudge, (c) it is outside its
+cooldown (counted from its last firing) and (d) it has fired fewer than ``max_per_call``
+times. Rules are evaluated
 urgent first, then in playbook order, so that one event gives a stable list.
 """
 
@@ -59,6 +60,9 @@ class Hit:
     at_s: float
     quote: str | None
     details: tuple[str, ...]
+    # Identifies the occurrence (this utterance, this episode above a threshold...): a rule
+    # does not fire twice for the same occurrence, however often it is re-evaluated.
+    key: tuple[Any, ...] = ()
 
 
 @dataclass(slots=True)
@@ -91,7 +95,7 @@ class _NotSaidState:
 class _RuleState:
     fired: int = 0
     last_fired_s: float | None = None
-    latched: bool = False
+    latched: tuple[Any, ...] | None = None
     open_id: str | None = None
 
 
@@ -311,9 +315,9 @@ class NudgeEngine:
             st = self._state[rule.id]
             hit = self._eval(rule.trigger)
             if hit is None:
-                st.latched = False
+                st.latched = None
                 continue
-            if st.latched or st.open_id is not None or st.fired >= rule.max_per_call:
+            if st.latched == hit.key or st.open_id is not None or st.fired >= rule.max_per_call:
                 continue
             if st.last_fired_s is not None and self._now < st.last_fired_s + rule.cooldown_s:
                 continue
@@ -342,7 +346,7 @@ class NudgeEngine:
         )
         st.fired += 1
         st.last_fired_s = self._now
-        st.latched = True
+        st.latched = hit.key
         st.open_id = nudge_id
         self._open[nudge_id] = _Open(created, rule)
         out.append(created)
@@ -390,6 +394,7 @@ class NudgeEngine:
                 at_s=max(h.at_s for h in hits),
                 quote=next((h.quote for h in hits if h.quote), None),
                 details=tuple(d for h in hits for d in h.details),
+                key=tuple(h.key for h in hits),
             )
         if isinstance(t, AnyTrigger):
             for child in t.any:
@@ -414,7 +419,7 @@ class NudgeEngine:
             return None
         at = s.evidence_end_s if s.evidence_end_s is not None else s.at_s
         detail = _describe_signal(spec, s, self._sig_hist, self._now - since)
-        return Hit(at, s.evidence or None, (detail,))
+        return Hit(at, s.evidence or None, (detail,), ("signal", id(spec), since))
 
     def _eval_said(self, leaf: SaidTrigger) -> Hit | None:
         spec = leaf.said
@@ -425,9 +430,10 @@ class NudgeEngine:
             m = u.matches.get(id(leaf))
             if m is None:
                 continue
+            key = ("said", id(leaf), u.start_s, u.end_s)
             if spec.speaker == "caller":
-                return Hit(u.end_s, m.sentence, (_describe_match(m),))
-            return Hit(u.end_s, None, (f'agent said "{quote(m.sentence, 80)}"',))
+                return Hit(u.end_s, m.sentence, (_describe_match(m),), key)
+            return Hit(u.end_s, None, (f'agent said "{quote(m.sentence, 80)}"',), key)
         return None
 
     def _eval_not_said(self, node: NotSaidTrigger) -> Hit | None:
@@ -438,7 +444,7 @@ class NudgeEngine:
         spec = node.not_said
         who = "the agent" if spec.speaker == "agent" else "the caller"
         detail = f"{who} has not acknowledged it within {spec.within_s:g} s"
-        return Hit(st.deadline, cue.quote, (*cue.details, detail))
+        return Hit(st.deadline, cue.quote, (*cue.details, detail), ("not_said", st.deadline))
 
     def _eval_talk(self, spec: TalkSpec) -> Hit | None:
         if spec.measure == "silence":
@@ -449,7 +455,8 @@ class NudgeEngine:
             assert spec.above is not None
             if gap < spec.above:
                 return None
-            return Hit(last_end + spec.above, None, (f"{gap:.0f} s of silence",))
+            detail = f"{gap:.0f} s of silence"
+            return Hit(last_end + spec.above, None, (detail,), ("silence", last_end))
         if spec.measure == "agent_talk_ratio":
             start = self._now - spec.window_s
             talk = {"agent": 0.0, "caller": 0.0}
@@ -460,9 +467,8 @@ class NudgeEngine:
             if total < spec.min_speech_s or talk["agent"] / total <= spec.above:
                 return None
             share = talk["agent"] / total
-            return Hit(
-                self._now, None, (f"agent spoke {share:.0%} of the last {spec.window_s:g} s",)
-            )
+            detail = f"agent spoke {share:.0%} of the last {spec.window_s:g} s"
+            return Hit(self._now, None, (detail,), ("ratio", id(spec)))
         if spec.measure == "talk_over":
             start = self._now - spec.window_s
             found = [
@@ -476,7 +482,7 @@ class NudgeEngine:
                 return None
             n = len(found)
             detail = f"agent talked over the caller {n}\u00d7 in {spec.window_s:g} s"
-            return Hit(found[-1].at_s, found[-1].caller_text, (detail,))
+            return Hit(found[-1].at_s, found[-1].caller_text, (detail,), ("over", found[-1].at_s))
         return self._eval_repeated_question(spec)
 
     def _eval_repeated_question(self, spec: TalkSpec) -> Hit | None:
@@ -494,7 +500,7 @@ class NudgeEngine:
             )
             needed = max(2, spec.count)
             self._question_memo[key] = (
-                Hit(last.end_s, last.text, (f"caller asked this {same}\u00d7",))
+                Hit(last.end_s, last.text, (f"caller asked this {same}\u00d7",), ("q", key))
                 if same >= needed
                 else None
             )

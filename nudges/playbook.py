@@ -38,7 +38,7 @@ Speaker = Literal["caller", "agent"]
 
 NUMERIC_SIGNALS: tuple[str, ...] = ("distress", *CONCERNS)
 FLAG_SIGNALS: tuple[str, ...] = ("crisis", "distressed")
-SIGNAL_NAMES: tuple[str, ...] = NUMERIC_SIGNALS + FLAG_SIGNALS
+SIGNAL_NAMES: tuple[str, ...] = tuple(dict.fromkeys(NUMERIC_SIGNALS + FLAG_SIGNALS))
 
 
 def _check_regex(pattern: str) -> str:
@@ -472,6 +472,7 @@ def parse_playbook(text: str, source: str = "<string>") -> Playbook:
             if msg.startswith("Value error, "):
                 msg = msg[len("Value error, ") :]
             problems.append(Problem(_line_of(root, loc), _render_loc(loc, root), msg))
+        problems.sort(key=lambda p: p.line or 0)
         raise PlaybookError(source, problems) from None
     refs = reference_problems(pb)
     if refs:

@@ -21,6 +21,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.transcribe",
     "app.cli.serve",
     "app.cli.token",
+    "app.cli.playbook",
 )
 
 
