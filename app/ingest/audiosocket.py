@@ -25,9 +25,12 @@ import contextlib
 import logging
 import struct
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+from fastapi import APIRouter
 
 from app.ingest.base import CallHandle, CallMeta, CallRegistry, IngestError
 from app.ingest.settings import AdapterSettings, AgentMap
@@ -255,6 +258,20 @@ async def _send_error(writer: asyncio.StreamWriter, code: int) -> None:
     with contextlib.suppress(Exception):
         writer.write(encode_frame(KIND_ERROR, bytes([code])))
         await writer.drain()
+
+
+@asynccontextmanager
+async def _lifespan(app: Any) -> AsyncIterator[None]:
+    await start_audiosocket(app)
+    try:
+        yield
+    finally:
+        await stop_audiosocket(app)
+
+
+# No routes: mounting this router ties the listener to the app's lifespan (FastAPI merges
+# router lifespans into the app's, inside the app's own start-up).
+router = APIRouter(lifespan=_lifespan)
 
 
 async def start_audiosocket(app: Any) -> AudioSocketServer | None:

@@ -54,6 +54,10 @@ StreamClient = Callable[["CallAudio", "StreamOptions"], Awaitable["StreamResult"
 # name -> "module:function"; new protocols add one line here and one module beside twilio.py.
 PROTOCOLS: dict[str, str] = {
     "twilio": "app.simulate.twilio:stream_call",
+    "audiohook": "app.simulate.audiohook:stream_call",
+    "audiosocket": "app.simulate.audiosocket:stream_call",
+    "fork": "app.simulate.fork:stream_call",
+    "native": "app.simulate.native:stream_call",
 }
 
 

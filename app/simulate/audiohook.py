@@ -2,8 +2,9 @@
 
 The upgrade request carries ``Audiohook-Organization-Id``, ``Audiohook-Session-Id``,
 ``Audiohook-Correlation-Id`` and ``X-API-KEY``, signed (RFC 9421, HMAC-SHA256) when a client
-secret is given in ``options.custom["client_secret"]`` (base64, as Genesys shows it). The API
-key is ``options.custom["api_key"]``, else the CareCue token. Then: ``open`` (offering stereo
+secret is given (``options.custom["client_secret"]`` or ``CARECUE_SIM_AUDIOHOOK_CLIENT_SECRET``;
+base64, as Genesys shows it). The API key is ``options.custom["api_key"]`` or
+``CARECUE_SIM_AUDIOHOOK_API_KEY``, else the CareCue token. Then: ``open`` (offering stereo
 PCMU and L16, ``customConfig.agent_id``), ``opened``, a ``ping`` every 5 s, binary frames of
 interleaved PCMU (channel ``external`` = caller, ``internal`` = agent) per ``chunk_ms``,
 ``close`` with reason ``end``, and ``closed``. Every client message carries ``seq``,
@@ -16,6 +17,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -137,12 +139,14 @@ async def stream_call(call: CallAudio, options: StreamOptions) -> StreamResult:
     """Stream ``call`` over AudioHook; see ``app.simulate`` for the contract."""
     # Genesys cannot put a token in the query; the API key header is how it authenticates.
     url = ingest_url(options.url, PATH, options.token).split("?", 1)[0]
-    api_key = options.custom.get("api_key", options.token)
+    api_key = options.custom.get("api_key") or os.environ.get("CARECUE_SIM_AUDIOHOOK_API_KEY")
+    api_key = api_key or options.token
+    secret = options.custom.get("client_secret") or os.environ.get(
+        "CARECUE_SIM_AUDIOHOOK_CLIENT_SECRET")
     org_id = options.custom.get("organization_id", str(uuid.uuid4()))
     conversation_id = _as_uuid(options.call_id)
     state = AudioHookClientState()
-    headers = upgrade_headers(url, org_id, state.session_id, api_key,
-                              options.custom.get("client_secret"))
+    headers = upgrade_headers(url, org_id, state.session_id, api_key, secret)
     received: list[Any] = []
     try:
         ws = await connect(url, additional_headers=headers, max_size=2**20, open_timeout=15,

@@ -1,0 +1,75 @@
+"""FreeSWITCH ``mod_audio_fork``, as ``uuid_audio_fork <uuid> start <url> stereo 8k <metadata>``
+streams, for simulated calls.
+
+Connects with the token in the query, sends the metadata JSON as the first text frame
+(``call_id``, ``agent_id``, ``sample_rate``, ``channels``), then binary frames of interleaved
+16-bit little-endian PCM (channel 0 caller, channel 1 agent) per ``chunk_ms``, then closes
+the socket as ``uuid_audio_fork <uuid> stop`` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from typing import Any
+
+import numpy as np
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from app.simulate import SimulateError, StreamOptions, StreamResult, ingest_url, pace_until
+from app.simulate.audio import CallAudio
+from asr.codecs import mulaw_decode
+
+PATH = "/v1/ingest/fork"
+
+
+def stereo_l16(call: CallAudio) -> bytes:
+    """The whole call as interleaved L16 (caller, agent)."""
+    both = np.stack([mulaw_decode(call.caller), mulaw_decode(call.agent)], axis=1)
+    return both.astype("<i2").tobytes()
+
+
+async def stream_call(call: CallAudio, options: StreamOptions) -> StreamResult:
+    """Stream ``call`` like mod_audio_fork; see ``app.simulate`` for the contract."""
+    url = ingest_url(options.url, PATH, options.token)
+    audio = stereo_l16(call)
+    frame = 4 * (call.sample_rate * options.chunk_ms // 1000)
+    chunk_s = options.chunk_ms / 1000
+    n_chunks = -(-len(audio) // frame)
+    received: list[Any] = []
+    try:
+        ws = await connect(url, max_size=2**20, open_timeout=15, close_timeout=5)
+    except InvalidStatus as exc:
+        raise SimulateError(f"server refused the stream: HTTP {exc.response.status_code}") from exc
+    except OSError as exc:
+        raise SimulateError(f"cannot connect to {options.url}: {exc}") from exc
+    sent = 0
+    t0 = time.monotonic()
+    try:
+        metadata = {"call_id": options.call_id, "agent_id": options.agent_id,
+                    "sample_rate": call.sample_rate, "channels": 2, **options.custom}
+        await ws.send(json.dumps(metadata))
+        started = json.loads(await asyncio.wait_for(ws.recv(), 30))
+        received.append(started)
+        if started.get("type") != "started":
+            raise SimulateError(f"server refused the stream: {started}", ws.close_code)
+        t0 = time.monotonic()
+        for i in range(n_chunks):
+            await pace_until(t0, i, chunk_s, options.speed)
+            await ws.send(audio[i * frame : (i + 1) * frame])
+            sent = i + 1
+        await ws.close(1000)
+    except ConnectionClosed as exc:
+        code = exc.rcvd.code if exc.rcvd else None
+        reason = exc.rcvd.reason if exc.rcvd else ""
+        raise SimulateError(f"server closed the stream after {sent} chunks: {code} {reason}",
+                            code) from exc
+    finally:
+        with contextlib.suppress(Exception):
+            await ws.close()
+    return StreamResult(call_id=options.call_id, audio_t0=t0, chunks_sent=sent,
+                        audio_s=sent * chunk_s, received=received, close_code=ws.close_code,
+                        close_reason=ws.close_reason or "")
