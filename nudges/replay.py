@@ -8,7 +8,9 @@ inputs of the engine: ``{"signals": {...}, "at_s": t}``, ``{"tick": t}`` and
 ``replay_events`` orders the utterances by end time (when their finals would arrive),
 inserts a ``Tick`` every ``tick_s`` seconds in between (as the live service's poll does),
 and, when given a scorer, feeds each caller final to it and the resulting ``Signals`` to
-the engine right after the final.
+the engine right after the final; after each tick it also passes on the scorer's
+``current()`` signals, so that distress decays while the caller is quiet (as a live
+session that polls the scorer would see it).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class TranscriptError(ValueError):
 
 class FinalScorer(Protocol):
     def add_final(self, final: TranscriptFinal) -> Signals: ...
+
+    def current(self) -> Signals: ...
 
 
 class ClockSetter(Protocol):
@@ -118,7 +122,7 @@ def replay_events(
         if last is not None and tick_s > 0:
             k = math.floor(last / tick_s) + 1
             while k * tick_s < t:
-                yield Tick(k * tick_s)
+                yield from _tick(k * tick_s, scorer, clock)
                 k += 1
         last = t if last is None else max(last, t)
         if clock is not None:
@@ -129,8 +133,16 @@ def replay_events(
     if last is not None and tick_s > 0 and tail_s > 0:
         k = math.floor(last / tick_s) + 1
         while k * tick_s <= last + tail_s:
-            yield Tick(k * tick_s)
+            yield from _tick(k * tick_s, scorer, clock)
             k += 1
+
+
+def _tick(t: float, scorer: FinalScorer | None, clock: ClockSetter | None) -> Iterator[EngineInput]:
+    yield Tick(t)
+    if scorer is not None:
+        if clock is not None:
+            clock.set(t)
+        yield scorer.current()
 
 
 def run(engine: NudgeEngine, inputs: Iterable[EngineInput]) -> list[NudgeEvent]:

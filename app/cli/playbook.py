@@ -57,11 +57,6 @@ def explain(
     """Replay a transcript through the classifier and the engine; one JSON line per event."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from asr.types import TranscriptFinal
-    from models.classifier import load_classifier
-    from models.clock import FakeClock
-    from models.scorer import WindowScorer
-    from nudges.engine import NudgeEngine
-    from nudges.matching import PhraseMatcher
     from nudges.playbook import PlaybookError, load_playbook
     from nudges.replay import TranscriptError, event_json, load_script, replay_events
 
@@ -76,12 +71,16 @@ def explain(
         typer.echo(f"cannot read transcript: {exc}", err=True)
         raise typer.Exit(2) from None
     if not all(isinstance(i, TranscriptFinal) for i in items):
-        typer.echo(
-            "a transcript has only {speaker, text, start_s, end_s} lines", err=True
-        )
+        typer.echo("a transcript has only {speaker, text, start_s, end_s} lines", err=True)
         raise typer.Exit(2)
 
-    matcher = None
+    # the models load only once the inputs are known to be good
+    from models.classifier import load_classifier
+    from models.clock import FakeClock
+    from models.scorer import WindowScorer
+    from nudges.engine import NudgeEngine
+    from nudges.matching import PhraseMatcher
+
     if semantic:
         from models.encoder import get_encoder
 

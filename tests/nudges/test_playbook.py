@@ -96,13 +96,16 @@ rules:
         "distressed",
         "pb.yaml:13: rules[0].cooldown_s: Input should be greater than or equal to 0",
         "pb.yaml:14: rules[1].id: String should match pattern '^[a-z][a-z0-9_]*$'",
-        "pb.yaml:16: rules[1].suggestions: List should have at least 1 item after validation, not 0",
+        "pb.yaml:16: rules[1].suggestions: "
+        "List should have at least 1 item after validation, not 0",
         "pb.yaml:17: rules[1].trigger.talk: measure 'silence' needs 'above'",
     ]
 
 
 def test_reference_problems_are_located() -> None:
-    text = GOOD_RULE + """\
+    text = (
+        GOOD_RULE
+        + """\
   - id: ok
     title: Again
     suggestions: [x]
@@ -113,6 +116,7 @@ def test_reference_problems_are_located() -> None:
     done_when:
       agent_said: {}
 """
+    )
     assert errors_of(text) == [
         "pb.yaml:7: rules[1].id: duplicate rule id 'ok'",
         "pb.yaml:13: rules[1].trigger.not_said.said.use: unknown phrase set 'acknowledgment' "

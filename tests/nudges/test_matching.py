@@ -1,0 +1,88 @@
+"""Phrase, pattern, negation and (with the real MiniLM encoder) semantic matching."""
+
+from __future__ import annotations
+
+import pytest
+
+from nudges.matching import PhraseMatcher, looks_like_question, split_sentences
+from nudges.playbook import PhraseSpec, load_playbook
+
+
+def compiled(matcher: PhraseMatcher, **kw: object) -> object:
+    return matcher.compile(PhraseSpec.model_validate(kw), {})
+
+
+def test_phrases_match_whole_words_case_and_apostrophe_insensitive() -> None:
+    m = PhraseMatcher()
+    spec = compiled(m, phrases=["i'm scared", "pain"])
+    hit = m.match(spec, "Honestly. I\u2019M SCARED of the results!")  # type: ignore[arg-type]
+    assert hit is not None and hit.kind == "phrase"
+    assert hit.sentence == "I\u2019M SCARED of the results!"
+    assert m.match(spec, "the painting is nice") is None  # type: ignore[arg-type]
+
+
+def test_negation_in_the_same_clause_blocks_a_phrase() -> None:
+    m = PhraseMatcher()
+    spec = compiled(m, phrases=["in pain"])
+    for text in ["I'm not in pain", "I am never in pain at night", "I don't think I'm in pain"]:
+        assert m.match(spec, text) is None, text  # type: ignore[arg-type]
+    # a negation in an earlier clause does not reach
+    for text in ["No, I'm in pain", "It's not broken but I'm in pain", "Not today. I'm in pain"]:
+        assert m.match(spec, text) is not None, text  # type: ignore[arg-type]
+    # with negation off, negated phrases still count (crisis language)
+    off = compiled(m, phrases=["want to live"], negation=False)
+    assert m.match(off, "I don't want to live anymore") is not None  # type: ignore[arg-type]
+
+
+def test_patterns_are_case_insensitive_and_respect_negation() -> None:
+    m = PhraseMatcher()
+    spec = compiled(m, patterns=[r"\bthat (?:sounds|must be) (?:really )?(?:hard|scary)\b"])
+    assert m.match(spec, "Oh, That must be really scary.") is not None  # type: ignore[arg-type]
+    assert m.match(spec, "that sounds really easy") is None  # type: ignore[arg-type]
+
+
+def test_questions_and_sentences() -> None:
+    assert looks_like_question("how many do I take")
+    assert looks_like_question("I take how many?")
+    assert not looks_like_question("Okay.")
+    assert not looks_like_question("I take two a day")
+    assert split_sentences("One. Two? Three!") == ["One.", "Two?", "Three!"]
+
+
+def test_lexical_similarity_for_repeated_questions() -> None:
+    m = PhraseMatcher()
+    a = "How many of the tablets should I take each day?"
+    assert m.similarity(a, "Sorry, so how many tablets should I take each day?") >= 0.75
+    assert m.similarity(a, "When is the pharmacy open?") < 0.3
+
+
+@pytest.fixture(scope="module")
+def semantic() -> PhraseMatcher:
+    from models.encoder import get_encoder
+
+    return PhraseMatcher(get_encoder())
+
+
+@pytest.mark.slow
+def test_semantic_match_finds_paraphrases_without_keywords(semantic: PhraseMatcher) -> None:
+    pb = load_playbook()
+    ack = semantic.compile(pb.phrase_sets["acknowledgement"], pb.phrase_sets)
+    hit = semantic.match(ack, "Oh no. That's really frightening for you.")
+    assert hit is not None and hit.kind == "semantic" and hit.score >= 0.6
+    assert semantic.match(ack, "Can you spell your surname for me?") is None
+
+
+@pytest.mark.slow
+def test_semantic_match_respects_negation_polarity(semantic: PhraseMatcher) -> None:
+    spec = semantic.compile(
+        PhraseSpec(examples=["I was just diagnosed with diabetes."], threshold=0.5), {}
+    )
+    assert semantic.match(spec, "They found out last week that I've got diabetes.") is not None
+    assert semantic.match(spec, "I was not diagnosed with diabetes.") is None
+
+
+@pytest.mark.slow
+def test_semantic_similarity_for_repeated_questions(semantic: PhraseMatcher) -> None:
+    a = "How many of the tablets should I take each day?"
+    assert semantic.similarity(a, "Sorry, how many pills am I supposed to take daily?") >= 0.75
+    assert semantic.similarity(a, "Is the pharmacy open on Sunday?") < 0.5
