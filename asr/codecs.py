@@ -211,31 +211,112 @@ def resample(x: np.ndarray, in_rate: int, out_rate: int) -> np.ndarray:
     return np.asarray(soxr.resample(x, in_rate, out_rate, quality="HQ"), dtype=np.float32)
 
 
+class _IntegerFir:
+    """Streaming windowed-sinc polyphase FIR for integer ratios (up by L or down by M).
+
+    Output is aligned with the input (the filter's group delay is removed) and nothing is
+    held back beyond the filter's half-length (2 ms at 16 kHz), unlike soxr's stream mode,
+    which releases output in blocks of about 100 ms: too much added latency for live
+    endpointing on the 8 kHz telephone path.
+    """
+
+    _TAPS_PER_PHASE = 32
+
+    def __init__(self, up: int, down: int) -> None:
+        assert up == 1 or down == 1
+        self.up, self.down = up, down
+        factor = max(up, down)
+        n = factor * self._TAPS_PER_PHASE - 1  # odd: linear phase with an integer delay
+        cutoff = 0.5 / factor * 0.94  # cycles per sample at the high rate, below Nyquist
+        k = np.arange(n) - (n - 1) / 2
+        h = 2 * cutoff * np.sinc(2 * cutoff * k) * np.kaiser(n, 8.0)
+        h *= up / h.sum()  # unity passband gain (zero-stuffing divides the level by L)
+        self._delay = (n - 1) // 2  # in samples of the high rate
+        if up > 1:
+            h = np.append(h, 0.0)
+            self._phases = [h[p::up].astype(np.float32) for p in range(up)]
+            self._hist = np.zeros(self._TAPS_PER_PHASE - 1, dtype=np.float32)
+        else:
+            self._h = h.astype(np.float32)
+            self._hist = np.zeros(n - 1, dtype=np.float32)
+        self._in_count = 0  # input samples seen
+        self._out_skip = self._delay  # high-rate samples of warm-up to drop (up only)
+        self._next = self._delay  # next filtered input index to keep (down only)
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        if len(x) == 0:
+            return np.zeros(0, dtype=np.float32)
+        ext = np.concatenate([self._hist, x])
+        self._hist = ext[len(ext) - len(self._hist) :]
+        first = self._in_count
+        self._in_count += len(x)
+        if self.up > 1:
+            y = np.empty(len(x) * self.up, dtype=np.float32)
+            for p, hp in enumerate(self._phases):
+                y[p :: self.up] = np.convolve(ext, hp, mode="valid")
+            if self._out_skip:
+                drop = min(self._out_skip, len(y))
+                self._out_skip -= drop
+                y = y[drop:]
+            return y
+        filtered = np.convolve(ext, self._h, mode="valid")  # filtered[i] ~ input first + i
+        start = self._next - first
+        if start >= len(filtered):
+            return np.zeros(0, dtype=np.float32)
+        out = filtered[start :: self.down]
+        self._next += len(out) * self.down
+        return out.astype(np.float32, copy=False)
+
+    def flush(self, produced: int) -> np.ndarray:
+        """Push zeros through the filter and trim to the exact output length."""
+        total = -(-self._in_count * self.up // self.down)
+        tail = self.process(np.zeros(self._delay // self.up + self._TAPS_PER_PHASE, np.float32))
+        return tail[: max(0, total - produced)]
+
+
 class StreamResampler:
     """Stateful resampler for one continuous mono stream cut into chunks.
 
-    soxr keeps its filter history between calls, so chunk boundaries leave no clicks; it
-    delays output by a few milliseconds, which :meth:`flush` releases at end of stream.
+    Filter history is kept between calls, so chunk boundaries leave no clicks and the
+    result does not depend on how the stream was chunked. Integer ratios (8 kHz up to
+    16 kHz, 32 or 48 kHz down to 16 kHz) use a low-latency polyphase FIR; other ratios
+    (11.025, 22.05, 24, 44.1 kHz) use soxr's streaming resampler, which holds back about
+    100 ms. :meth:`flush` releases what is still held at end of stream.
     """
 
     def __init__(self, in_rate: int, out_rate: int) -> None:
         self.in_rate = check_sample_rate(in_rate)
         self.out_rate = out_rate
-        self._stream: soxr.ResampleStream | None = (
-            None
-            if in_rate == out_rate
-            else soxr.ResampleStream(in_rate, out_rate, 1, dtype="float32", quality="HQ")
-        )
+        self._produced = 0
+        self._fir: _IntegerFir | None = None
+        self._stream: soxr.ResampleStream | None = None
+        if in_rate == out_rate:
+            return
+        if out_rate % in_rate == 0:
+            self._fir = _IntegerFir(out_rate // in_rate, 1)
+        elif in_rate % out_rate == 0:
+            self._fir = _IntegerFir(1, in_rate // out_rate)
+        else:
+            self._stream = soxr.ResampleStream(in_rate, out_rate, 1, dtype="float32", quality="HQ")
 
     def process(self, x: np.ndarray) -> np.ndarray:
         """Resample the next chunk; may return slightly fewer samples than the ratio says."""
         x = np.asarray(x, dtype=np.float32)
-        if self._stream is None:
-            return x
-        return np.asarray(self._stream.resample_chunk(x), dtype=np.float32)
+        if self._fir is not None:
+            out = self._fir.process(x)
+        elif self._stream is not None:
+            out = np.asarray(self._stream.resample_chunk(x), dtype=np.float32)
+        else:
+            out = x
+        self._produced += len(out)
+        return out
 
     def flush(self) -> np.ndarray:
         """Release the samples still held in the filter; the stream is finished."""
+        if self._fir is not None:
+            out = self._fir.flush(self._produced)
+            self._fir = None
+            return out
         if self._stream is None:
             return np.zeros(0, dtype=np.float32)
         out = self._stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True)

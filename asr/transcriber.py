@@ -59,12 +59,15 @@ class TranscriberConfig:
 
     ``partial_max_backlog_s``: skip a whisper-style partial while more than this much
     input waits, so a busy machine spends its CPU on finals; ``None`` never skips.
+    ``cut_search_s``: in the last seconds before ``max_utterance_s``, a short pause
+    already ends the utterance (see :class:`~asr.vad.EndpointConfig`).
     ``max_gap_fill_s``: when frame timestamps jump ahead (lost packets), up to this much
     silence is inserted so the VAD sees the pause; longer gaps only advance track time.
     """
 
     endpoint_silence_s: float = 0.5
     max_utterance_s: float = 15.0
+    cut_search_s: float = 3.0
     partial_interval_s: float = 1.0
     pre_roll_s: float = 0.3
     min_speech_s: float = 0.09
@@ -84,6 +87,7 @@ class TranscriberConfig:
             min_speech_s=self.min_speech_s,
             end_silence_s=self.endpoint_silence_s,
             max_utterance_s=self.max_utterance_s,
+            cut_search_s=self.cut_search_s,
         )
 
 

@@ -138,6 +138,9 @@ class EndpointConfig:
 
     ``threshold`` starts speech; once speaking, windows at or above ``neg_threshold`` still
     count as speech (hysteresis, so soft word endings do not end an utterance).
+    In the last ``cut_search_s`` before ``max_utterance_s`` a pause of ``cut_silence_s``
+    already ends the utterance, so long monologues split between words rather than
+    through one.
     """
 
     threshold: float = 0.5
@@ -145,6 +148,8 @@ class EndpointConfig:
     min_speech_s: float = 0.09
     end_silence_s: float = 0.5
     max_utterance_s: float = 15.0
+    cut_search_s: float = 3.0
+    cut_silence_s: float = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +174,8 @@ class Endpointer:
         self._min_speech = int(cfg.min_speech_s * rate)
         self._end_silence = int(cfg.end_silence_s * rate)
         self._max_len = int(cfg.max_utterance_s * rate)
+        self._search_from = int(max(0.0, cfg.max_utterance_s - cfg.cut_search_s) * rate)
+        self._cut_silence = int(cfg.cut_silence_s * rate)
         self.in_speech = False
         self.utterance_start = 0
         self.last_speech_end = 0
@@ -194,9 +201,12 @@ class Endpointer:
             return []
         if prob >= cfg.neg_threshold:
             self.last_speech_end = end
-        elif end - self.last_speech_end >= self._end_silence:
-            self.in_speech = False
-            return [Boundary("end", self.last_speech_end)]
+        else:
+            silent = end - self.last_speech_end
+            long_already = self.last_speech_end - self.utterance_start >= self._search_from
+            if silent >= self._end_silence or (long_already and silent >= self._cut_silence):
+                self.in_speech = False
+                return [Boundary("end", self.last_speech_end)]
         if end - self.utterance_start >= self._max_len:
             self.utterance_start = end
             self.last_speech_end = end

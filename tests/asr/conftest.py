@@ -1,0 +1,87 @@
+"""Shared fixtures for the ASR tests: espeak-ng speech, telephone encodings, engines."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import io
+import shutil
+import subprocess
+import wave
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from asr import codecs
+from asr.engines.base import ENGINE_RATE
+
+Speak = Callable[..., np.ndarray]
+
+# Sentences a medical support line hears; tests assert on their key words.
+SICK = "I have been feeling very sick since yesterday and I am really scared."
+APPOINTMENT = "Can you help me change my appointment with the doctor on Monday?"
+MEDICATION = (
+    "My new blood pressure medication makes me dizzy every morning, and I do not know "
+    "whether I should keep taking it or call my doctor first, because the pharmacy was "
+    "closed yesterday and nobody answered the phone at the clinic when I called twice."
+)
+
+
+@pytest.fixture(scope="session")
+def speech_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("espeak")
+
+
+@pytest.fixture(scope="session")
+def speak(speech_dir: Path) -> Speak:
+    """``speak(text, voice="en-us", rate=ENGINE_RATE) -> float32`` speech via espeak-ng."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
+
+    def _speak(text: str, voice: str = "en-us", rate: int = ENGINE_RATE) -> np.ndarray:
+        key = hashlib.sha1(f"{voice}|{text}".encode()).hexdigest()[:16]
+        path = speech_dir / f"{key}.wav"
+        if not path.exists():
+            out = subprocess.run(
+                ["espeak-ng", "-v", voice, "-s", "150", "--stdout", text],
+                check=True,
+                capture_output=True,
+            ).stdout
+            path.write_bytes(out)
+        with wave.open(io.BytesIO(path.read_bytes())) as w:
+            src_rate = w.getframerate()
+            pcm = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
+        return codecs.resample(codecs.pcm16_to_float(pcm), src_rate, rate)
+
+    return _speak
+
+
+def silence(seconds: float, rate: int = ENGINE_RATE) -> np.ndarray:
+    return np.zeros(int(seconds * rate), dtype=np.float32)
+
+
+def to_mulaw_frames(audio_16k: np.ndarray, frame_s: float = 0.02) -> list[bytes]:
+    """16 kHz float audio as a telephone would send it: 8 kHz mu-law in 20 ms frames."""
+    data = codecs.encode_from_float(codecs.resample(audio_16k, ENGINE_RATE, 8000), "mulaw")
+    step = int(8000 * frame_s)
+    return [data[i : i + step] for i in range(0, len(data), step)]
+
+
+def words_of(text: str) -> set[str]:
+    return {w.strip(".,?!;:'\"").lower() for w in text.split()}
+
+
+@pytest.fixture
+def executor() -> Iterator[concurrent.futures.ThreadPoolExecutor]:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="asr") as ex:
+        yield ex
+
+
+@pytest.fixture(scope="session")
+def tiny_en():  # type: ignore[no-untyped-def]
+    """The shared whisper tiny.en engine (loaded once for the session)."""
+    from asr.engines.registry import get_engine
+
+    return get_engine("whisper", whisper_model="tiny.en")
