@@ -81,14 +81,18 @@ def explain(
     from nudges.engine import NudgeEngine
     from nudges.matching import PhraseMatcher
 
-    if semantic:
-        from models.encoder import get_encoder
-
-        matcher = PhraseMatcher(get_encoder())
-    else:
-        matcher = PhraseMatcher()
     clock = FakeClock()
-    scorer = WindowScorer(load_classifier(), clock, window_s=20.0)
+    try:
+        if semantic:
+            from models.encoder import get_encoder
+
+            matcher = PhraseMatcher(get_encoder())
+        else:
+            matcher = PhraseMatcher()
+        scorer = WindowScorer(load_classifier(), clock, window_s=20.0)
+    except RuntimeError as exc:  # ClassifierLoadError / EncoderLoadError say what to install
+        typer.echo(f"cannot load the models: {exc}", err=True)
+        raise typer.Exit(3) from None
     engine = NudgeEngine(pb, clock, matcher)
     for event in replay_events(items, scorer=scorer, clock=clock, tail_s=tail_s):
         for nudge_event in engine.handle(event):
