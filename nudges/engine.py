@@ -15,11 +15,12 @@ urgent first, then in playbook order, so that one event gives a stable list.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from asr.types import TranscriptFinal
+from asr.types import TranscriptFinal, TranscriptPartial
 from models.clock import Clock
 from models.signals import Signals
 from nudges.events import (
@@ -46,7 +47,7 @@ from nudges.playbook import (
     iter_triggers,
 )
 
-EngineInput = TranscriptFinal | Signals | Feedback | Tick
+EngineInput = TranscriptFinal | TranscriptPartial | Signals | Feedback | Tick
 QUOTE_MAX = 160
 _PRIORITY_ORDER = {"urgent": 0, "suggest": 1, "info": 2}
 # An agent utterance that starts this long after the caller's counts as cutting in.
@@ -201,13 +202,21 @@ class NudgeEngine:
         return self.handle(Tick(self._clock.now()))
 
     def handle(self, event: EngineInput) -> list[NudgeEvent]:
-        """Feed one event; return the nudges created, resolved and escalated because of it."""
+        """Feed one event; return the nudges created, resolved and escalated because of it.
+
+        Partials only matter to pending not-said timers: an agent who is already saying
+        the acknowledgement when the deadline passes is not nudged. Events with a
+        non-finite time are treated as happening now.
+        """
         at = _event_time(event)
-        self._now = max(self._now, at)
+        if math.isfinite(at):
+            self._now = max(self._now, at)
         out: list[NudgeEvent] = []
         self._expire(out)
         if isinstance(event, TranscriptFinal):
             self._ingest_final(event, out)
+        elif isinstance(event, TranscriptPartial):
+            self._ingest_partial(event)
         elif isinstance(event, Signals):
             self._ingest_signals(event)
         elif isinstance(event, Feedback):
@@ -257,6 +266,17 @@ class NudgeEngine:
             if st.pending is None or node.not_said.speaker != f.speaker:
                 continue
             if f.start_s <= st.deadline and self._said(node, utt):
+                st.pending = None
+
+    def _ingest_partial(self, p: TranscriptPartial) -> None:
+        for node in self._not_said_nodes:
+            st = self._not_said[id(node)]
+            if st.pending is None or node.not_said.speaker != p.speaker:
+                continue
+            # phrases and patterns only: partials change every few hundred ms, and an
+            # embedding per partial would cost more than the whole engine
+            spec = self._compiled[id(node.not_said.said)]
+            if p.start_s <= st.deadline and self._matcher.match(spec, p.text, semantic=False):
                 st.pending = None
 
     def _said(self, node: NotSaidTrigger, utt: _Utt) -> bool:
@@ -508,7 +528,7 @@ class NudgeEngine:
 
 
 def _event_time(event: EngineInput) -> float:
-    if isinstance(event, TranscriptFinal):
+    if isinstance(event, TranscriptFinal | TranscriptPartial):
         return event.end_s
     return event.at_s
 

@@ -194,8 +194,11 @@ class PhraseMatcher:
         for text in texts:
             self.sentence_vectors(text)
 
-    def match(self, spec: CompiledSpec, text: str) -> Match | None:
-        """The first way ``text`` satisfies ``spec``: phrase, then pattern, then semantic."""
+    def match(self, spec: CompiledSpec, text: str, semantic: bool = True) -> Match | None:
+        """The first way ``text`` satisfies ``spec``: phrase, then pattern, then semantic.
+
+        ``semantic=False`` skips the embedding (for cheap checks of partial transcripts).
+        """
         if not text.strip():
             return None
         lowered = normalise(text)
@@ -209,7 +212,7 @@ class PhraseMatcher:
                 if spec.negation and negated_before(lowered, m.start()):
                     continue
                 return Match("pattern", _sentence_of(text, m.start(), m.end()), m.group(0))
-        if spec.example_vectors is None:
+        if spec.example_vectors is None or not semantic:
             return None
         sentences, vectors = self.sentence_vectors(text)
         sims = vectors @ spec.example_vectors.T  # (sentences, examples)

@@ -7,7 +7,7 @@ from nudge_scripting import TRANSCRIPTS, replay, script, summary
 from asr.types import TranscriptFinal
 from models.clock import FakeClock
 from nudges.engine import NudgeEngine
-from nudges.events import Escalation, NudgeCreated
+from nudges.events import Escalation, NudgeCreated, Tick
 from nudges.playbook import load_playbook
 from nudges.replay import load_script, replay_events, run
 
@@ -136,3 +136,18 @@ def test_ticks_do_not_change_what_fires_from_speech() -> None:
     engine = NudgeEngine(load_playbook(), FakeClock())
     without = run(engine, replay_events(items, tick_s=0))
     assert summary(with_ticks) == summary(without)
+
+
+def test_agent_mid_acknowledgement_at_the_deadline_is_not_nudged() -> None:
+    from asr.types import TranscriptPartial
+
+    items = script("anxious_results")
+    engine = NudgeEngine(load_playbook(), FakeClock())
+    events = []
+    for ev in replay_events(items):
+        if isinstance(ev, Tick) and ev.at_s == 17.0:
+            # the agent is saying it when the 18 s deadline passes; the final comes later
+            partial = TranscriptPartial("agent", "I'm so sorry you're going", "s9", 16.5, 17.0)
+            events.extend(engine.handle(partial))
+        events.extend(engine.handle(ev))
+    assert "acknowledge_concern" not in {e.rule_id for e in events}
