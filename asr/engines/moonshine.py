@@ -180,6 +180,9 @@ def _fold_dequantised_weights(ort_path: Path) -> bytes:
                     kept.append(node)
                     continue
                 value = args[0].astype(np.float32)
+            elif any(a.dtype != np.float32 for a in args):
+                kept.append(node)  # only the float32 de-quantisation arithmetic is folded
+                continue
             elif node.op_type == "Mul":
                 value = np.multiply(args[0], args[1]).astype(np.float32)
             else:
