@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 WHISPER_MODELS: Final[tuple[str, ...]] = ("tiny.en", "base")
 _MIN_AUDIO_S: Final = 0.2  # shorter snippets are clicks, not words; whisper invents text for them
+_MAX_COMPRESSION_RATIO: Final = 2.4  # gzip ratio above which whisper is looping, not hearing
 _SILENCE_RMS: Final = 1e-3  # about -60 dBFS: digital silence, nothing to decode
 
 _HINT_SETTINGS = "CARECUE_ASR_ENGINE / CARECUE_WHISPER_MODEL"
@@ -192,14 +193,19 @@ class WhisperEngine:
             no_speech_threshold=0.6,
             log_prob_threshold=-1.0,
             compression_ratio_threshold=2.4,
+            # People say at most ~5 words (~8 tokens) a second; a cap well above that stops
+            # runaway repetition loops on tones and music early.
+            max_new_tokens=min(220, 16 + int(12 * len(audio) / ENGINE_RATE)),
         )
         segments, _info = self._model.transcribe(audio, **options)
         texts: list[str] = []
         out_words: list[Word] = []
         for seg in segments:
             text = seg.text.strip()
-            if not text:
-                continue
+            if not any(ch.isalnum() for ch in text):
+                continue  # nothing but punctuation: whisper's way of saying "no speech"
+            if seg.compression_ratio > _MAX_COMPRESSION_RATIO:
+                continue  # a repetition loop ("beep beep beep ..."), not speech
             texts.append(text)
             for w in seg.words or ():
                 token = w.word.strip()

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from asr import codecs
-from asr.engines.base import ENGINE_RATE
+from asr.engines.base import ENGINE_RATE, EngineResult
+from asr.types import Word
 
 Speak = Callable[..., np.ndarray]
 
@@ -85,3 +86,46 @@ def tiny_en():  # type: ignore[no-untyped-def]
     from asr.engines.registry import get_engine
 
     return get_engine("whisper", whisper_model="tiny.en")
+
+
+class ScriptedDecoder:
+    """Reports how much audio it got; no model, so tests of plumbing run fast."""
+
+    def __init__(self, engine: ScriptedEngine) -> None:
+        self.engine = engine
+        self.samples = 0
+
+    def accept(self, audio: np.ndarray) -> str | None:
+        self.engine.accepted.append(len(audio))
+        self.samples += len(audio)
+        if self.engine.native_partials:
+            return f"heard {self.samples // ENGINE_RATE} seconds"
+        return None
+
+    def partial(self) -> str:
+        return f"so far {self.samples / ENGINE_RATE:.1f}"
+
+    def finish(self) -> EngineResult:
+        if self.engine.fail:
+            raise RuntimeError("decoder exploded")
+        seconds = self.samples / ENGINE_RATE
+        return EngineResult(f"utterance of {seconds:.1f}", (Word("utterance", 0.0, seconds),))
+
+
+class ScriptedEngine:
+    """A fake engine (optionally with native partials, optionally failing in ``finish``)."""
+
+    name = "scripted"
+
+    def __init__(self, native_partials: bool = False, fail: bool = False) -> None:
+        self.native_partials = native_partials
+        self.fail = fail
+        self.accepted: list[int] = []
+
+    def start_utterance(self) -> ScriptedDecoder:
+        return ScriptedDecoder(self)
+
+    def transcribe(self, audio: np.ndarray) -> EngineResult:
+        decoder = self.start_utterance()
+        decoder.accept(audio)
+        return decoder.finish()

@@ -15,14 +15,15 @@ import numpy as np
 import pytest
 
 from asr import codecs
-from asr.engines.base import ENGINE_RATE, EngineResult
+from asr.engines.base import ENGINE_RATE
 from asr.errors import EngineError, TranscriberClosed
 from asr.transcriber import StreamingTranscriber, TranscriberConfig
-from asr.types import AudioFrame, TranscriptEvent, TranscriptFinal, TranscriptPartial, Word
+from asr.types import AudioFrame, TranscriptEvent, TranscriptFinal, TranscriptPartial
 from tests.asr.conftest import (
     APPOINTMENT,
     MEDICATION,
     SICK,
+    ScriptedEngine,
     Speak,
     silence,
     to_mulaw_frames,
@@ -164,45 +165,6 @@ async def test_other_encodings_and_rates(  # type: ignore[no-untyped-def]
 
 
 # --- scripted engines: queueing, timing, errors ------------------------------------------
-
-
-class ScriptedDecoder:
-    def __init__(self, engine: ScriptedEngine) -> None:
-        self.engine = engine
-        self.samples = 0
-
-    def accept(self, audio: np.ndarray) -> str | None:
-        self.engine.accepted.append(len(audio))
-        self.samples += len(audio)
-        if self.engine.native_partials:
-            return f"heard {self.samples // RATE} seconds"
-        return None
-
-    def partial(self) -> str:
-        return f"so far {self.samples / RATE:.1f}"
-
-    def finish(self) -> EngineResult:
-        if self.engine.fail:
-            raise RuntimeError("decoder exploded")
-        seconds = self.samples / RATE
-        return EngineResult(f"utterance of {seconds:.1f}", (Word("utterance", 0.0, seconds),))
-
-
-class ScriptedEngine:
-    name = "scripted"
-
-    def __init__(self, native_partials: bool = False, fail: bool = False) -> None:
-        self.native_partials = native_partials
-        self.fail = fail
-        self.accepted: list[int] = []
-
-    def start_utterance(self) -> ScriptedDecoder:
-        return ScriptedDecoder(self)
-
-    def transcribe(self, audio: np.ndarray) -> EngineResult:
-        d = self.start_utterance()
-        d.accept(audio)
-        return d.finish()
 
 
 async def test_native_partial_engine_is_fed_incrementally(speak: Speak, executor) -> None:  # type: ignore[no-untyped-def]
