@@ -6,11 +6,11 @@ and semantic matching go through an injected ``PhraseMatcher``); time comes from
 events themselves, so a stored call replays identically through any playbook.
 
 How a rule fires: its trigger is evaluated after every event. A rule fires when its
-trigger holds (a) for a new occurrence (not the utterance, threshold episode, silence or
-interruption it already fired for), (b) it has no open nudge, (c) it is outside its
-cooldown (counted from its last firing) and (d) it has fired fewer than ``max_per_call``
-times. Rules are evaluated
-urgent first, then in playbook order, so that one event gives a stable list.
+trigger holds (a) for a new occurrence: not the utterance, threshold episode, silence or
+interruption it already fired for, nor anything that happened before that; (b) it has no
+open nudge; (c) it is outside its cooldown (counted from its last firing); and (d) it has
+fired fewer than ``max_per_call`` times. Rules are evaluated urgent first, then in
+playbook order, so that one event gives a stable list.
 """
 
 from __future__ import annotations
@@ -97,6 +97,7 @@ class _RuleState:
     fired: int = 0
     last_fired_s: float | None = None
     latched: tuple[Any, ...] | None = None
+    latched_at_s: float = float("-inf")
     open_id: str | None = None
 
 
@@ -337,7 +338,9 @@ class NudgeEngine:
             if hit is None:
                 st.latched = None
                 continue
-            if st.latched == hit.key or st.open_id is not None or st.fired >= rule.max_per_call:
+            if st.latched is not None and (hit.key == st.latched or hit.at_s <= st.latched_at_s):
+                continue  # the occurrence it already fired for (maybe seen another way)
+            if st.open_id is not None or st.fired >= rule.max_per_call:
                 continue
             if st.last_fired_s is not None and self._now < st.last_fired_s + rule.cooldown_s:
                 continue
@@ -367,6 +370,7 @@ class NudgeEngine:
         st.fired += 1
         st.last_fired_s = self._now
         st.latched = hit.key
+        st.latched_at_s = hit.at_s
         st.open_id = nudge_id
         self._open[nudge_id] = _Open(created, rule)
         out.append(created)

@@ -151,3 +151,12 @@ def test_agent_mid_acknowledgement_at_the_deadline_is_not_nudged() -> None:
             events.extend(engine.handle(partial))
         events.extend(engine.handle(ev))
     assert "acknowledge_concern" not in {e.rule_id for e in events}
+
+
+def test_the_same_crisis_seen_again_through_the_flag_does_not_refire() -> None:
+    # The crisis flag stays on after the caller's words leave the phrase window; it is the
+    # same occurrence, so even after the 120 s cooldown the rule stays quiet.
+    events = replay(script("crisis_line"), tail_s=300)
+    assert [
+        e.at_s for e in events if isinstance(e, NudgeCreated) and e.rule_id == "crisis_protocol"
+    ] == [8.0]
