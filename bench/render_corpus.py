@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from app.speech_synth import synthesize  # noqa: E402
+from app.speech_synth import Engine, synthesize  # noqa: E402
 from bench.wav_files import write_mulaw, write_pcm16  # noqa: E402
 
 CORPUS = ROOT / "bench" / "corpus"
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         noise_seed = int(rng.integers(0, 2**31))
         if args.only and not job["id"].startswith(args.only):
             continue
-        engine = "espeak" if job["voice"].startswith("espeak:") else "kokoro"
+        engine: Engine = "espeak" if job["voice"].startswith("espeak:") else "kokoro"
         pcm, rate = synthesize(job["text"], job["voice"], engine=engine)
         name = f"{job['tier']}_{job['id']}.wav"
         entry: dict[str, Any] = {
