@@ -202,16 +202,22 @@ class PhraseMatcher:
         if not text.strip():
             return None
         lowered = normalise(text)
+        if len(lowered) != len(text):
+            text = lowered  # rare case-folding that changes length: quote the folded text
         if spec.phrases is not None:
             for m in spec.phrases.finditer(lowered):
                 if spec.negation and negated_before(lowered, m.start()):
                     continue
-                return Match("phrase", _sentence_of(text, m.start(), m.end()), m.group(0))
+                return Match(
+                    "phrase", _sentence_of(text, m.start(), m.end()), text[m.start() : m.end()]
+                )
         for pattern in spec.patterns:
             for m in pattern.finditer(lowered):
                 if spec.negation and negated_before(lowered, m.start()):
                     continue
-                return Match("pattern", _sentence_of(text, m.start(), m.end()), m.group(0))
+                return Match(
+                    "pattern", _sentence_of(text, m.start(), m.end()), text[m.start() : m.end()]
+                )
         if spec.example_vectors is None or not semantic:
             return None
         sentences, vectors = self.sentence_vectors(text)
