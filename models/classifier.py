@@ -1,0 +1,359 @@
+"""Distress and concern classifier for the caller's words, with verbatim evidence.
+
+``CareClassifier.score(text)`` returns a ``TextScore``:
+
+* ``distress`` 0..1: a logistic head on frozen MiniLM features, trained on the human-rated
+  sentences of the VADER corpus (``models/train_distress.py``, card ``models/cards/distress.md``).
+* ``concerns`` {name: 0..1}: one logistic head per concern, trained on the call-style
+  utterances of ``models/data/concerns.jsonl`` (``models/train_concerns.py``, card
+  ``models/cards/concerns.md``).
+* ``crisis``: the reviewed pattern list (``models/crisis.py``) **or** the learned crisis head.
+  Pattern hits are never overruled by the model. When crisis words were present but every
+  one was explicitly denied ("I'm not suicidal, I just need my refill") the head alone must
+  reach the stricter ``negated_crisis_threshold``; otherwise ``crisis_threshold`` applies.
+  The ``crisis`` concern score agrees with the flag: at least 0.95 on a pattern hit, and
+  below 0.5 whenever ``crisis`` is false. A crisis also lifts ``distress`` to at least
+  ``CRISIS_DISTRESS_FLOOR``.
+* ``evidence``: the clause of the caller's text that contributed most to the score that
+  matters (the crisis phrase's clause; else the distress head when distress is at least 0.5
+  or no concern is; else the strongest concern's head), quoted verbatim. Because the
+  features are mean-pooled token states and the heads are linear, each token's share of a
+  head's logit is exact: ``w . h_t / (n * |mean|)``; a clause's share is the sum over its
+  tokens. No extra model call is needed to explain a score.
+
+Bad input never raises: ``None``, numbers and other non-text score as empty text (neutral),
+bytes are decoded as UTF-8, control characters are dropped, and text longer than
+``MAX_CHARS`` characters (or than the encoder's 256 tokens) is cut, with
+``TextScore.truncated`` set. The crisis patterns still scan the first 20,000 characters of
+the full text, so a red flag at the end of a long text is not lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from models import crisis as crisis_patterns
+from models.encoder import EMBED_DIM, TextEncoder, TokenStates, get_encoder
+from models.signals import CONCERNS, TextScore
+
+log = logging.getLogger(__name__)
+
+ARTIFACT_DIR = Path(__file__).resolve().parent / "artifacts"
+DISTRESS_ARTIFACT = ARTIFACT_DIR / "distress_head.npz"
+CONCERN_ARTIFACT = ARTIFACT_DIR / "concern_heads.npz"
+
+MAX_CHARS = 2_000
+CRISIS_DISTRESS_FLOOR = 0.85
+CRISIS_PATTERN_SCORE = 0.95
+# Evidence for unpunctuated ASR text: clauses longer than this are cut into word runs.
+EVIDENCE_MAX_WORDS = 20
+EVIDENCE_RUN_WORDS = 12
+_BATCH = 32
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class ClassifierLoadError(RuntimeError):
+    """The trained heads are missing or unreadable; says how to rebuild them."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinearHeads:
+    """Logistic heads over concatenated, per-layer L2-normalised mean-pooled token states.
+
+    ``weights`` (heads, layers*384) and ``bias`` (heads,) already include any feature
+    standardisation used in training, so a head's logit is ``weights @ x + bias``.
+    """
+
+    names: tuple[str, ...]
+    layers: tuple[int, ...]
+    weights: np.ndarray
+    bias: np.ndarray
+    thresholds: np.ndarray
+
+    @classmethod
+    def load(cls, path: Path) -> LinearHeads:
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                heads = cls(
+                    names=tuple(str(n) for n in z["names"]),
+                    layers=tuple(int(v) for v in z["layers"]),
+                    weights=z["weights"].astype(np.float32),
+                    bias=z["bias"].astype(np.float32),
+                    thresholds=z["thresholds"].astype(np.float32),
+                )
+        except (OSError, KeyError, ValueError) as exc:
+            raise ClassifierLoadError(
+                f"cannot read classifier head {path.name}: {exc}; rebuild it with "
+                "'python -m models.train_distress' / 'python -m models.train_concerns'"
+            ) from exc
+        heads.check()
+        return heads
+
+    def check(self) -> None:
+        dim = len(self.layers) * EMBED_DIM
+        if self.weights.shape != (len(self.names), dim) or self.bias.shape != (len(self.names),):
+            raise ClassifierLoadError(
+                f"head shapes {self.weights.shape}/{self.bias.shape} do not match "
+                f"{len(self.names)} heads over {dim} features"
+            )
+
+    def save(self, path: Path, **meta: Any) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays: dict[str, Any] = {
+            "names": np.array(self.names),
+            "layers": np.array(self.layers, dtype=np.int64),
+            "weights": self.weights.astype(np.float32),
+            "bias": self.bias.astype(np.float32),
+            "thresholds": self.thresholds.astype(np.float32),
+        }
+        arrays.update({k: np.asarray(v) for k, v in meta.items()})
+        np.savez_compressed(path, **arrays)
+
+    def logits(self, features: np.ndarray) -> np.ndarray:
+        return np.asarray(features, dtype=np.float32) @ self.weights.T + self.bias
+
+
+def pooled_features(states: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Features of one text from its (layers, tokens, 384) states.
+
+    Returns the feature vector (layers*384) and the per-layer norms of the mean, which
+    token attribution needs.
+    """
+    means = states.mean(axis=1)
+    norms = np.maximum(np.linalg.norm(means, axis=1), 1e-9)
+    return (means / norms[:, None]).reshape(-1), norms
+
+
+def token_contributions(states: np.ndarray, norms: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Each token's exact share of ``w . features`` (the bias is not attributed)."""
+    n_layers, n_tok, dim = states.shape
+    w_layers = w.reshape(n_layers, dim)
+    per_layer = np.einsum("ltd,ld->lt", states, w_layers) / (n_tok * norms[:, None])
+    return per_layer.sum(axis=0)
+
+
+def features_for_texts(
+    texts: Sequence[str], layers: tuple[int, ...], encoder: TextEncoder | None = None
+) -> np.ndarray:
+    """Feature matrix for many texts (sorted by length internally to save padding)."""
+    enc = encoder or get_encoder()
+    out = np.zeros((len(texts), len(layers) * EMBED_DIM), dtype=np.float32)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    for start in range(0, len(order), 64):
+        idx = order[start : start + 64]
+        for i, ts in zip(idx, enc.token_states([texts[i] for i in idx], layers), strict=True):
+            out[i] = pooled_features(ts.states)[0]
+    return out
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -40, 40)))
+
+
+def clean_text(text: object) -> tuple[str, bool]:
+    """Coerce anything to text for scoring; returns (text, truncated)."""
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode("utf-8", errors="replace")
+    if not isinstance(text, str):
+        if text is not None:
+            log.warning("classifier got non-text input of type %s", type(text).__name__)
+        return "", False
+    text = _CONTROL.sub(" ", text)
+    if len(text) > MAX_CHARS:
+        return text[:MAX_CHARS], True
+    return text, False
+
+
+def evidence_spans(text: str) -> list[tuple[int, int]]:
+    """Clause spans of ``text``; long unpunctuated clauses are cut into word runs."""
+    spans: list[tuple[int, int]] = []
+    for cs, ce in crisis_patterns.clause_spans(text):
+        words = list(re.finditer(r"\S+", text[cs:ce]))
+        if len(words) <= EVIDENCE_MAX_WORDS:
+            spans.append((cs, ce))
+            continue
+        for k in range(0, len(words), EVIDENCE_RUN_WORDS):
+            run = words[k : k + EVIDENCE_RUN_WORDS]
+            spans.append((cs + run[0].start(), cs + run[-1].end()))
+    return spans
+
+
+class CareClassifier:
+    """Scores caller text for distress, concerns and crisis; explains with the caller's words.
+
+    Thread-safe: the encoder serialises model calls, everything else is read-only.
+    Call it from an executor, never on the event loop (a text costs ~10 ms of CPU).
+    """
+
+    def __init__(
+        self,
+        distress: LinearHeads,
+        concerns: LinearHeads,
+        encoder: TextEncoder | None = None,
+        crisis_threshold: float = 0.5,
+        negated_crisis_threshold: float = 0.9,
+    ) -> None:
+        if distress.layers != concerns.layers:
+            raise ClassifierLoadError("distress and concern heads use different features")
+        if tuple(concerns.names) != CONCERNS:
+            raise ClassifierLoadError(f"concern heads {concerns.names} != {CONCERNS}")
+        self._distress = distress
+        self._concerns = concerns
+        self._layers = distress.layers
+        self._encoder = encoder
+        self.crisis_threshold = crisis_threshold
+        self.negated_crisis_threshold = negated_crisis_threshold
+        # One matrix for all heads: row 0 distress, rows 1.. concerns.
+        self._w = np.vstack([distress.weights[:1], concerns.weights])
+        self._b = np.concatenate([distress.bias[:1], concerns.bias])
+        self.distress_threshold = float(distress.thresholds[0])
+
+    @property
+    def encoder(self) -> TextEncoder:
+        if self._encoder is None:
+            self._encoder = get_encoder()
+        return self._encoder
+
+    @property
+    def layers(self) -> tuple[int, ...]:
+        return self._layers
+
+    def score(self, text: str) -> TextScore:
+        """Score one text (see the module docstring for what each field means)."""
+        return self.score_batch([text])[0]
+
+    def score_batch(self, texts: Sequence[object]) -> list[TextScore]:
+        """Score many texts with batched encoder calls; same results as ``score`` each."""
+        cleaned = [clean_text(t) for t in texts]
+        results: list[TextScore | None] = [None] * len(cleaned)
+        todo = [i for i, (t, _) in enumerate(cleaned) if t.strip()]
+        for i, (t, trunc) in enumerate(cleaned):
+            if not t.strip():
+                results[i] = _empty_score(trunc)
+        todo.sort(key=lambda i: len(cleaned[i][0]))
+        for start in range(0, len(todo), _BATCH):
+            idx = todo[start : start + _BATCH]
+            states = self.encoder.token_states([cleaned[i][0] for i in idx], self._layers)
+            for i, st in zip(idx, states, strict=True):
+                full = texts[i] if isinstance(texts[i], str) else cleaned[i][0]
+                results[i] = self._score_one(cleaned[i][0], str(full), st, cleaned[i][1])
+        return [r if r is not None else _empty_score(False) for r in results]
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _score_one(self, text: str, full_text: str, st: TokenStates, cut: bool) -> TextScore:
+        feats, norms = pooled_features(st.states)
+        logits = self._w @ feats + self._b
+        probs = _sigmoid(logits)
+        distress = float(probs[0])
+        concern_p = {c: float(p) for c, p in zip(CONCERNS, probs[1:], strict=True)}
+
+        found = crisis_patterns.detect(full_text)
+        head_crisis = concern_p["crisis"]
+        if found.flagged:
+            crisis = True
+        elif found.negated_only:
+            crisis = head_crisis >= self.negated_crisis_threshold
+        else:
+            crisis = head_crisis >= self.crisis_threshold
+        concern_p["crisis"] = _crisis_score(head_crisis, found.flagged, crisis)
+        if crisis:
+            distress = max(distress, CRISIS_DISTRESS_FLOOR)
+
+        evidence = self._evidence(text, st, norms, distress, concern_p, found)
+        return TextScore(
+            distress=distress,
+            concerns=MappingProxyType(concern_p),
+            crisis=crisis,
+            evidence=evidence,
+            crisis_phrases=found.phrases,
+            truncated=cut or st.truncated,
+        )
+
+    def _evidence(
+        self,
+        text: str,
+        st: TokenStates,
+        norms: np.ndarray,
+        distress: float,
+        concern_p: dict[str, float],
+        found: crisis_patterns.CrisisResult,
+    ) -> str:
+        hit = found.first()
+        if hit is not None:
+            return hit.clause.strip()
+        spans = evidence_spans(text)
+        if not spans:
+            return ""
+        if len(spans) == 1:
+            s, e = spans[0]
+            return text[s:e]
+        top_concern = max(
+            (c for c in CONCERNS if c != "crisis"), key=lambda c: concern_p[c], default=None
+        )
+        if distress >= 0.5 or top_concern is None or concern_p[top_concern] < 0.5:
+            row = 0
+        else:
+            row = 1 + CONCERNS.index(top_concern)
+        contrib = token_contributions(st.states, norms, self._w[row])
+        totals = [0.0] * len(spans)
+        for (a, b), c in zip(st.offsets, contrib, strict=True):
+            if a == b:
+                continue  # [CLS]/[SEP] belong to no clause
+            for k, (s, e) in enumerate(spans):
+                if a < e and s < b:
+                    totals[k] += float(c)
+                    break
+        best = max(range(len(spans)), key=lambda k: totals[k])
+        s, e = spans[best]
+        return text[s:e]
+
+
+def _crisis_score(head: float, pattern: bool, crisis: bool) -> float:
+    if pattern:
+        return max(head, CRISIS_PATTERN_SCORE)
+    if crisis:
+        return max(head, 0.5)
+    # Keep the score consistent with the flag: below 0.5 whenever crisis is false.
+    return min(head, 0.49)
+
+
+def _empty_score(truncated: bool) -> TextScore:
+    return TextScore(
+        distress=0.0,
+        concerns=MappingProxyType(dict.fromkeys(CONCERNS, 0.0)),
+        crisis=False,
+        evidence="",
+        truncated=truncated,
+    )
+
+
+@lru_cache(maxsize=1)
+def load_classifier() -> CareClassifier:
+    """The process-wide classifier with the committed heads (loaded once, then shared)."""
+    for path in (DISTRESS_ARTIFACT, CONCERN_ARTIFACT):
+        if not path.exists():
+            raise ClassifierLoadError(
+                f"missing {path}; the trained heads ship with the package "
+                "(rebuild: python -m models.train_distress && python -m models.train_concerns)"
+            )
+    distress = LinearHeads.load(DISTRESS_ARTIFACT)
+    concerns = LinearHeads.load(CONCERN_ARTIFACT)
+    with np.load(CONCERN_ARTIFACT, allow_pickle=False) as z:
+        crisis_t = float(z["crisis_threshold"]) if "crisis_threshold" in z else 0.5
+        negated_t = float(z["negated_crisis_threshold"]) if "negated_crisis_threshold" in z else 0.9
+    clf = CareClassifier(
+        distress, concerns, crisis_threshold=crisis_t, negated_crisis_threshold=negated_t
+    )
+    log.info("classifier loaded: layers=%s heads=%d", clf.layers, 1 + len(concerns.names))
+    return clf
