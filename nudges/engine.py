@@ -118,6 +118,12 @@ def quote(text: str, limit: int = QUOTE_MAX) -> str:
 class NudgeEngine:
     """Turns a call's transcript finals, signals, feedback and ticks into nudge events.
 
+    Model time: with a semantic matcher, the first ``handle`` of a final embeds its
+    sentences (~10 ms each on CPU) and building an engine embeds any playbook examples the
+    matcher has not seen. A live session should therefore call ``matcher.prepare(playbook)``
+    once at start-up and ``matcher.warm([final.text])`` in its model executor before
+    handing the final to ``handle``; everything else is sub-millisecond.
+
     ``clock`` is the call clock: ``poll()`` uses it to stamp a ``Tick`` (the service calls
     it periodically so that not-said timers, silences and expiries fire with nothing said).
     ``matcher`` does phrase and semantic matching; the default matches phrases and

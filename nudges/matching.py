@@ -18,7 +18,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from nudges.playbook import PhraseSet, PhraseSpec
+from nudges.playbook import PhraseSet, PhraseSpec, Playbook, iter_phrase_specs
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
 _TOKEN = re.compile(r"[a-z0-9']+")
@@ -159,6 +159,16 @@ class PhraseMatcher:
             threshold=spec.threshold,
             negation=spec.negation,
         )
+
+    def prepare(self, playbook: Playbook) -> None:
+        """Embed every semantic example of a playbook now (e.g. at start-up, or when an admin
+        saves a playbook), so that creating a call's engine costs no model time."""
+        if not self.semantic:
+            return
+        examples = [e for spec in iter_phrase_specs(playbook) for e in spec.examples]
+        examples += [e for ps in playbook.phrase_sets.values() for e in ps.examples]
+        if examples:
+            self._embed_examples(examples)
 
     def _embed_examples(self, examples: list[str]) -> np.ndarray:
         assert self._encoder is not None

@@ -86,3 +86,39 @@ def test_semantic_similarity_for_repeated_questions(semantic: PhraseMatcher) -> 
     a = "How many of the tablets should I take each day?"
     assert semantic.similarity(a, "Sorry, how many pills am I supposed to take daily?") >= 0.75
     assert semantic.similarity(a, "Is the pharmacy open on Sunday?") < 0.5
+
+
+class CountingEncoder:
+    """Wraps the real encoder and counts how many texts it embeds."""
+
+    def __init__(self) -> None:
+        from models.encoder import get_encoder
+
+        self.inner = get_encoder()
+        self.texts = 0
+
+    def embed(self, texts: list[str]) -> object:
+        self.texts += len(texts)
+        return self.inner.embed(texts)
+
+
+@pytest.mark.slow
+def test_prepared_matcher_embeds_each_utterance_once() -> None:
+    from asr.types import TranscriptFinal
+    from models.clock import FakeClock
+    from nudges.engine import NudgeEngine
+
+    enc = CountingEncoder()
+    matcher = PhraseMatcher(enc)  # type: ignore[arg-type]
+    pb = load_playbook()
+    matcher.prepare(pb)
+    prepared = enc.texts
+    assert prepared > 10
+    NudgeEngine(pb, FakeClock(), matcher)
+    engine = NudgeEngine(pb, FakeClock(), matcher)
+    assert enc.texts == prepared  # building engines costs no model time once prepared
+    engine.handle(TranscriptFinal("caller", "I feel so alone. Nobody ever visits.", 0, 3))
+    assert enc.texts == prepared + 2  # two sentences, embedded once for all rules
+    engine.handle(TranscriptFinal("agent", "That must be hard.", 3.5, 5))
+    engine.handle(TranscriptFinal("caller", "I feel so alone. Nobody ever visits.", 6, 9))
+    assert enc.texts == prepared + 3  # the repeated caller text came from the cache
