@@ -22,6 +22,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.serve",
     "app.cli.token",
     "app.cli.playbook",
+    "app.cli.classify",
 )
 
 
