@@ -1,0 +1,182 @@
+"""``CallManager``: the service's ``CallRegistry``. Opens, finds and ends call sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from app.bus import EventBus
+from app.components import Components
+from app.ingest.base import CallMeta, IngestError
+from app.metrics import Metrics
+from app.session import CallSession, SessionConfig
+from app.store import FeedbackOp, Store
+
+log = logging.getLogger("carecue.calls")
+
+
+@dataclass
+class PlaybookState:
+    """The playbook new calls get: parsed object, its YAML text and stored version."""
+
+    playbook: Any
+    text: str
+    source: str
+    version: int | None
+
+
+class CallManager:
+    """Live calls of this instance. ``app.state.calls``."""
+
+    def __init__(
+        self,
+        *,
+        bus: EventBus,
+        store: Store,
+        metrics: Metrics,
+        config: SessionConfig,
+        max_calls: int,
+        ready_wait_s: float,
+    ) -> None:
+        self._bus = bus
+        self._store = store
+        self._metrics = metrics
+        self._config = config
+        self._max_calls = max_calls
+        self._ready_wait_s = ready_wait_s
+        self._sessions: dict[str, CallSession] = {}
+        self._nudge_index: dict[str, str] = {}
+        self.components: Components | None = None
+        self.ready = asyncio.Event()
+        self.load_error: str | None = None
+        self.playbook: PlaybookState | None = None
+        self._closing = False
+        self._open_lock = asyncio.Lock()
+
+    # ---- CallRegistry -------------------------------------------------------------------
+
+    async def open_call(self, meta: CallMeta) -> CallSession:
+        if self._closing:
+            raise IngestError("shutting_down", "the service is shutting down", 1001)
+        if not self.ready.is_set():
+            try:
+                await asyncio.wait_for(self.ready.wait(), self._ready_wait_s)
+            except TimeoutError as exc:
+                raise IngestError(
+                    "not_ready", "models are still loading; retry shortly", 1013
+                ) from exc
+        if self.components is None:
+            raise IngestError("models_failed", self.load_error or "models failed to load", 1011)
+        if not meta.call_id or len(meta.call_id) > 128:
+            raise IngestError("bad_call_id", "call_id must be 1..128 characters", 1007)
+        if not meta.agent_id or len(meta.agent_id) > 128:
+            raise IngestError("bad_agent_id", "agent_id must be 1..128 characters", 1007)
+        async with self._open_lock:
+            if meta.call_id in self._sessions:
+                raise IngestError(
+                    "call_exists", f"call {meta.call_id!r} is already streaming", 1008
+                )
+            if len(self._sessions) >= self._max_calls:
+                raise IngestError("at_capacity", "this instance is at its call limit", 1013)
+            pb = await self._current_playbook()
+            session = CallSession(
+                meta,
+                components=self.components,
+                playbook=pb.playbook,
+                playbook_version=pb.version,
+                bus=self._bus,
+                store=self._store,
+                metrics=self._metrics,
+                config=self._config,
+                on_finished=self._finished,
+                on_nudge=self._index_nudge,
+            )
+            self._sessions[meta.call_id] = session
+        try:
+            await session.start()
+        except Exception as exc:
+            self._sessions.pop(meta.call_id, None)
+            log.exception("call failed to start", extra={"call_id": meta.call_id})
+            raise IngestError("start_failed", "the call could not be started", 1011) from exc
+        self._metrics.active_calls.inc()
+        self._metrics.calls_total.labels(meta.source).inc()
+        return session
+
+    def get(self, call_id: str) -> CallSession | None:
+        return self._sessions.get(call_id)
+
+    # ---- the rest -----------------------------------------------------------------------
+
+    def live(self) -> list[CallSession]:
+        return list(self._sessions.values())
+
+    def live_ids(self, agent_id: str | None = None) -> list[str]:
+        return [
+            s.call_id for s in self._sessions.values() if agent_id is None or s.agent_id == agent_id
+        ]
+
+    def _finished(self, session: CallSession) -> None:
+        if self._sessions.get(session.call_id) is session:
+            del self._sessions[session.call_id]
+            self._metrics.active_calls.dec()
+        for nid in [n for n, c in self._nudge_index.items() if c == session.call_id]:
+            del self._nudge_index[nid]
+
+    def _index_nudge(self, nudge_id: str, session: CallSession) -> None:
+        self._nudge_index[nudge_id] = session.call_id
+
+    async def _current_playbook(self) -> PlaybookState:
+        """The newest playbook; another instance may have stored a newer one (PUT)."""
+        assert self.playbook is not None
+        try:
+            latest = await asyncio.to_thread(self._store.repo.latest_playbook_version)
+        except Exception:
+            log.exception("could not check the playbook version; using the cached one")
+            return self.playbook
+        if latest is not None and latest != self.playbook.version:
+            row = await asyncio.to_thread(self._store.repo.latest_playbook)
+            if row is not None:
+                from nudges.playbook import parse_playbook
+
+                version, text, source = row
+                self.playbook = PlaybookState(parse_playbook(text, source), text, source, version)
+        return self.playbook
+
+    async def feedback(self, agent_id: str | None, nudge_id: str, action: str) -> str:
+        """Route an agent's feedback to the live call, or store it for an ended one.
+
+        ``agent_id`` None means a supervisor/admin acting on any call. Returns the call id;
+        raises ``KeyError`` for a nudge the caller may not touch or that does not exist.
+        """
+        call_id = self._nudge_index.get(nudge_id)
+        session = self._sessions.get(call_id) if call_id else None
+        if session is not None and not session.ended:
+            if agent_id is not None and session.agent_id != agent_id:
+                raise KeyError(nudge_id)
+            await session.feedback(nudge_id, action, agent_id or session.agent_id)
+            return session.call_id
+        owner = await asyncio.to_thread(self._store.repo.nudge_owner, nudge_id)
+        if owner is None:
+            # It may still be in the writer queue (just created); wait for it once.
+            await self._store.flush()
+            owner = await asyncio.to_thread(self._store.repo.nudge_owner, nudge_id)
+        if owner is None:
+            raise KeyError(nudge_id)
+        owner_call, owner_agent, rule_id = owner
+        if agent_id is not None and owner_agent != agent_id:
+            raise KeyError(nudge_id)
+        from datetime import UTC, datetime
+
+        await self._store.enqueue(
+            FeedbackOp(
+                owner_call, nudge_id, rule_id, agent_id or owner_agent, action, datetime.now(UTC)
+            )
+        )
+        return owner_call
+
+    async def shutdown(self) -> None:
+        self._closing = True
+        sessions = list(self._sessions.values())
+        await asyncio.gather(*(s.end("shutdown") for s in sessions), return_exceptions=True)

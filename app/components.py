@@ -1,0 +1,205 @@
+"""The models a running service shares between calls, and factories for per-call stages.
+
+``Components`` is what a ``CallSession`` needs: a transcriber per track, a window scorer for the
+caller and a nudge engine. ``load_components`` builds the real ones (ASR engine, classifier,
+phrase matcher) once per process; tests can pass their own factory to ``create_app``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from asr.types import AudioFrame, Speaker, TranscriptFinal, TranscriptPartial
+from models.clock import Clock
+from models.signals import Signals
+
+log = logging.getLogger("carecue.components")
+
+
+class Transcriber(Protocol):
+    """One track's streaming transcriber (``asr.transcriber.StreamingTranscriber``)."""
+
+    def push(self, frame: AudioFrame) -> Any: ...
+
+    def end_input(self) -> Any: ...
+
+    def __aiter__(self) -> AsyncIterator[TranscriptPartial | TranscriptFinal]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Scorer(Protocol):
+    """Rolling window classifier over the caller's finals (``models.scorer.WindowScorer``)."""
+
+    def add_final(self, final: TranscriptFinal) -> Signals | None: ...
+
+
+class NudgeEngineLike(Protocol):
+    """``nudges.engine.NudgeEngine``: pure, no IO; may be slow-ish (semantic matching)."""
+
+    def handle(self, event: Any) -> list[Any]: ...
+
+
+@dataclass
+class Components:
+    """Shared models plus per-call factories."""
+
+    make_transcriber: Callable[[Speaker], Transcriber]
+    make_scorer: Callable[[Clock], Scorer] | None
+    make_engine: Callable[[Any, Clock], NudgeEngineLike]
+    model_executor: Executor
+    describe: dict[str, Any] = field(default_factory=dict)
+    close: Callable[[], None] = lambda: None
+
+
+async def maybe_await(value: Any) -> Any:
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+class TimedEngine:
+    """Wraps an ASR engine to measure the real-time factor of each utterance for /metrics."""
+
+    def __init__(self, engine: Any, observe: Callable[[float, float], None]) -> None:
+        self._engine = engine
+        self._observe = observe
+        self.name = engine.name
+        self.native_partials = engine.native_partials
+
+    def __getattr__(self, item: str) -> Any:
+        return getattr(self._engine, item)
+
+    def start_utterance(self) -> Any:
+        return _TimedDecoder(self._engine.start_utterance(), self._observe)
+
+    def transcribe(self, audio: Any) -> Any:
+        t0 = time.perf_counter()
+        out = self._engine.transcribe(audio)
+        self._observe(time.perf_counter() - t0, len(audio) / 16_000)
+        return out
+
+
+class _TimedDecoder:
+    def __init__(self, inner: Any, observe: Callable[[float, float], None]) -> None:
+        self._inner = inner
+        self._observe = observe
+        self._busy = 0.0
+        self._samples = 0
+
+    def __getattr__(self, item: str) -> Any:
+        return getattr(self._inner, item)
+
+    def accept(self, audio: Any) -> str | None:
+        t0 = time.perf_counter()
+        try:
+            return self._inner.accept(audio)  # type: ignore[no-any-return]
+        finally:
+            self._busy += time.perf_counter() - t0
+            self._samples += len(audio)
+
+    def partial(self) -> str:
+        t0 = time.perf_counter()
+        try:
+            return self._inner.partial()  # type: ignore[no-any-return]
+        finally:
+            self._busy += time.perf_counter() - t0
+
+    def finish(self) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return self._inner.finish()
+        finally:
+            self._busy += time.perf_counter() - t0
+            self._observe(self._busy, self._samples / 16_000)
+
+
+def load_components(settings: Any, metrics: Any) -> Components:
+    """Load the real models (blocking, seconds to a minute): ASR engine, classifier, matcher."""
+    from asr.engines.registry import get_engine
+    from asr.transcriber import StreamingTranscriber, TranscriberConfig
+
+    t0 = time.perf_counter()
+    engine = get_engine(
+        settings.asr_engine,
+        whisper_model=settings.whisper_model,
+        vosk_model_dir=settings.vosk_model_dir,
+        moonshine_model_dir=settings.moonshine_model_dir,
+        threads=settings.asr_threads,
+    )
+
+    def observe(busy_s: float, audio_s: float) -> None:
+        metrics.asr_decode_seconds.inc(busy_s)
+        if audio_s > 0.2:
+            metrics.asr_rtf.observe(busy_s / audio_s)
+
+    timed = TimedEngine(engine, observe)
+    asr_executor = ThreadPoolExecutor(settings.asr_workers, thread_name_prefix="asr")
+    model_executor = ThreadPoolExecutor(settings.model_workers, thread_name_prefix="models")
+    config = TranscriberConfig()
+    asr_s = time.perf_counter() - t0
+
+    def make_transcriber(speaker: Speaker) -> Transcriber:
+        return StreamingTranscriber(speaker, timed, asr_executor, config)  # type: ignore[return-value]
+
+    make_scorer: Callable[[Clock], Scorer] | None = None
+    t1 = time.perf_counter()
+    if settings.classifier_enabled:
+        from models.classifier import load_classifier
+        from models.scorer import WindowScorer
+
+        classifier = load_classifier()
+
+        def _make_scorer(clock: Clock) -> Scorer:
+            return WindowScorer(classifier, clock, window_s=settings.window_s)  # type: ignore[return-value]
+
+        make_scorer = _make_scorer
+    clf_s = time.perf_counter() - t1
+
+    from nudges.engine import NudgeEngine
+
+    matcher = _load_matcher()
+
+    def make_engine(playbook: Any, clock: Clock) -> NudgeEngineLike:
+        return NudgeEngine(playbook, clock, matcher=matcher)  # type: ignore[return-value]
+
+    def close() -> None:
+        asr_executor.shutdown(wait=False, cancel_futures=True)
+        model_executor.shutdown(wait=False, cancel_futures=True)
+
+    log.info(
+        "models loaded",
+        extra={
+            "asr_engine": settings.asr_engine,
+            "asr_load_s": round(asr_s, 2),
+            "classifier_load_s": round(clf_s, 2),
+        },
+    )
+    return Components(
+        make_transcriber=make_transcriber,
+        make_scorer=make_scorer,
+        make_engine=make_engine,
+        model_executor=model_executor,
+        describe={"asr_engine": settings.asr_engine, "classifier": settings.classifier_enabled},
+        close=close,
+    )
+
+
+def _load_matcher() -> Any:
+    """The semantic phrase matcher (MiniLM), built the way ``nudges.matching`` offers it."""
+    try:
+        from nudges import matching
+    except ImportError:  # pragma: no cover - nudges without semantic matching
+        return None
+    for name in ("default_matcher", "build_matcher", "load_matcher", "make_matcher"):
+        fn = getattr(matching, name, None)
+        if callable(fn):
+            return fn()
+    cls = getattr(matching, "PhraseMatcher", None)
+    return cls() if cls is not None else None

@@ -1,0 +1,164 @@
+"""Agent and supervisor websockets: replay, live fan-out and the per-client queue.
+
+Drop policy of ``ClientQueue`` (one per connected socket, ``client_queue_size`` long). The bus
+hands every message to ``offer`` without waiting, so a slow screen never slows ingest or other
+screens. When the queue is full:
+
+1. a new ``transcript.partial`` evicts the oldest queued partial (or is itself dropped);
+2. a new ``signals.updated`` replaces a queued ``signals.updated`` of the same call (coalesce);
+3. finals, nudges, escalations and call events are never dropped: if nothing can be evicted for
+   them the client has fallen too far behind and is closed with 1013 and an ``error`` message
+   ``{"code": "too_slow", "resume_since": N}``; it reconnects with ``since=N`` and loses nothing.
+
+``seq`` is strictly increasing on each socket: replay and live messages are merged by seq.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from app.bus import BusMessage, EventBus
+from app.metrics import Metrics
+from app.store import Store, StoredEvent
+
+log = logging.getLogger("carecue.delivery")
+
+CLOSE_TOO_SLOW = 1013
+
+Filter = Callable[[BusMessage], bool]
+
+
+class ClientQueue:
+    """Bounded, policy-aware queue of envelopes for one socket."""
+
+    def __init__(self, capacity: int, metrics: Metrics | None = None) -> None:
+        self.capacity = capacity
+        self._items: deque[dict[str, Any]] = deque()
+        self._ready = asyncio.Event()
+        self._metrics = metrics
+        self.last_seq = 0  # newest seq accepted into the queue
+        self.last_sent = 0  # newest seq handed to the socket
+        self.overflowed = False
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def offer(self, env: dict[str, Any]) -> None:
+        """Add an envelope (never blocks); applies the drop policy when full."""
+        if self.overflowed or env["seq"] <= self.last_seq:
+            return
+        if len(self._items) >= self.capacity and not self._make_room(env):
+            return
+        self._items.append(env)
+        self.last_seq = env["seq"]
+        self._ready.set()
+
+    def _dropped(self, kind: str) -> None:
+        if self._metrics is not None:
+            self._metrics.client_drops.labels(kind).inc()
+
+    def _make_room(self, env: dict[str, Any]) -> bool:
+        kind = env["type"]
+        if kind == "signals.updated":
+            for i, old in enumerate(self._items):
+                if old["type"] == "signals.updated" and old["call_id"] == env["call_id"]:
+                    del self._items[i]
+                    self._dropped(kind)
+                    return True
+        for i, old in enumerate(self._items):
+            if old["type"] == "transcript.partial":
+                del self._items[i]
+                self._dropped("transcript.partial")
+                return True
+        if kind == "transcript.partial":
+            self._dropped(kind)
+            self.last_seq = env["seq"]
+            return False
+        # Only must-deliver messages are queued and there is no room: close, let it resume.
+        self.overflowed = True
+        self._ready.set()
+        return False
+
+    async def get(self) -> dict[str, Any] | None:
+        """Next envelope to send, or ``None`` when the client overflowed."""
+        while not self._items:
+            if self.overflowed:
+                return None
+            self._ready.clear()
+            await self._ready.wait()
+        if self.overflowed:
+            return None
+        env = self._items.popleft()
+        self.last_sent = env["seq"]
+        return env
+
+
+def _stored_to_message(ev: StoredEvent) -> BusMessage:
+    return BusMessage(ev.seq, ev.agent_id, ev.to_agent, ev.envelope())
+
+
+async def open_stream(
+    *,
+    bus: EventBus,
+    store: Store,
+    accept: Filter,
+    since: int | None,
+    capacity: int,
+    replay_limit: int,
+    active_calls: Callable[[], list[str]] | None,
+    metrics: Metrics | None = None,
+) -> tuple[ClientQueue, Callable[[], None]]:
+    """Subscribe a client: replay what it missed, then live. Returns its queue and unsubscribe.
+
+    Live messages that arrive while replaying are held and merged afterwards by seq.
+    With ``since`` omitted the client gets the calls in progress (from their start) then live.
+    """
+    queue = ClientQueue(capacity, metrics)
+    held: list[BusMessage] = []
+    replaying = True
+
+    def on_message(msg: BusMessage) -> None:
+        if not accept(msg):
+            return
+        if replaying:
+            held.append(msg)
+        else:
+            queue.offer(msg.envelope)
+
+    unsubscribe = bus.subscribe(on_message)
+    try:
+        head = await bus.head()
+        replay: list[BusMessage] = []
+        if since is not None and since < head:
+            retained, floor = await bus.recent(since, head)
+            if floor > since:
+                stored = await asyncio.to_thread(
+                    store.repo.events_since, since, upto=floor, limit=replay_limit
+                )
+                replay.extend(_stored_to_message(e) for e in stored)
+            replay.extend(retained)
+        elif since is None and active_calls is not None:
+            ids = set(active_calls())
+            if ids:
+                retained, floor = await bus.recent(0, head)
+                stored = await asyncio.to_thread(
+                    store.repo.events_for_calls, sorted(ids), upto=floor, limit=replay_limit
+                )
+                replay.extend(_stored_to_message(e) for e in stored)
+                replay.extend(m for m in retained if m.call_id in ids)
+        for msg in replay:
+            # Partials in the replay are stale (their final follows), so they are skipped.
+            if msg.type != "transcript.partial" and accept(msg):
+                queue.offer(msg.envelope)
+        if since is not None and queue.last_seq < since:
+            queue.last_seq = since
+    finally:
+        replaying = False
+        for msg in held:
+            queue.offer(msg.envelope)
+        held.clear()
+    return queue, unsubscribe

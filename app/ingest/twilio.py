@@ -1,0 +1,209 @@
+"""Twilio Media Streams: ``WS /v1/ingest/twilio``.
+
+Messages as Twilio sends them: ``connected``, ``start`` (``callSid``, ``streamSid``, ``tracks``,
+``customParameters``, ``mediaFormat``), ``media`` (base64 8 kHz mu-law, ``track`` inbound =
+caller, outbound = agent, ``timestamp`` in ms), ``mark``, ``dtmf`` and ``stop``.
+
+``customParameters.agent_id`` names the agent (required); ``customParameters.call_id`` overrides
+the call id, else ``callSid`` is used. Twilio's ``<Stream>`` cannot set headers, so besides the
+bearer header and ``?token=`` the ingest token may come as ``customParameters.token``
+(it is never stored with the call).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from app.auth import AuthError, Principal, Role, authenticate, token_from
+from app.ingest.base import CallHandle, CallMeta, IngestError
+from app.ingest.context import call_registry
+from app.wsclose import close_with_error
+from asr.types import AudioFrame, Speaker
+
+log = logging.getLogger("carecue.ingest.twilio")
+
+router = APIRouter(tags=["ingest"])
+
+PATH = "/v1/ingest/twilio"
+TRACKS: dict[str, Speaker] = {"inbound": "caller", "outbound": "agent"}
+_ROLES: tuple[Role, ...] = ("ingest", "admin")
+
+
+def parse_start(msg: dict[str, Any]) -> tuple[CallMeta, str]:
+    """``(meta, streamSid)`` from a Twilio ``start`` event."""
+    start = msg.get("start")
+    if not isinstance(start, dict):
+        raise IngestError("bad_start", "start event without a start object", 1007)
+    stream_sid = start.get("streamSid") or msg.get("streamSid")
+    call_sid = start.get("callSid")
+    params = start.get("customParameters") or {}
+    if not isinstance(params, dict):
+        raise IngestError("bad_start", "customParameters must be an object", 1007)
+    fmt = start.get("mediaFormat") or {}
+    encoding = str(fmt.get("encoding", "audio/x-mulaw")).lower()
+    if encoding != "audio/x-mulaw":
+        raise IngestError(
+            "unsupported_encoding", f"media encoding {encoding!r}; expected audio/x-mulaw", 1003
+        )
+    if int(fmt.get("sampleRate", 8000)) != 8000 or int(fmt.get("channels", 1)) != 1:
+        raise IngestError("unsupported_encoding", "expected 8000 Hz mono mu-law", 1003)
+    agent_id = params.get("agent_id")
+    if not isinstance(agent_id, str) or not agent_id:
+        raise IngestError("missing_agent_id", "customParameters.agent_id is required", 1007)
+    call_id = params.get("call_id") or call_sid
+    if not isinstance(call_id, str) or not call_id:
+        raise IngestError("bad_start", "start needs callSid or customParameters.call_id", 1007)
+    if not isinstance(stream_sid, str) or not stream_sid:
+        raise IngestError("bad_start", "start needs a streamSid", 1007)
+    raw_tracks = start.get("tracks") or ["inbound", "outbound"]
+    tracks = tuple(dict.fromkeys(TRACKS[t] for t in raw_tracks if t in TRACKS))
+    if not tracks:
+        raise IngestError("bad_tracks", "no inbound or outbound track", 1007)
+    custom = {str(k): str(v) for k, v in params.items() if str(k).lower() != "token"}
+    custom["stream_sid"] = stream_sid
+    if call_sid:
+        custom["call_sid"] = str(call_sid)
+    return CallMeta(call_id, agent_id, "twilio", tracks, custom), stream_sid
+
+
+def _loads(text: str | None) -> dict[str, Any]:
+    if text is None:
+        raise IngestError("unsupported_data", "Twilio sends JSON text messages only", 1003)
+    try:
+        msg = json.loads(text)
+    except ValueError as exc:
+        raise IngestError("malformed_json", "message is not valid JSON", 1007) from exc
+    if not isinstance(msg, dict) or not isinstance(msg.get("event"), str):
+        raise IngestError("malformed_message", "message has no event", 1007)
+    return msg
+
+
+class _Stream:
+    def __init__(self, ws: WebSocket, principal: Principal | None) -> None:
+        self.ws = ws
+        self.principal = principal
+        self.settings = ws.app.state.settings
+        self.handle: CallHandle | None = None
+        self.stream_sid: str | None = None
+        self.marks = 0
+        self.dtmf = 0
+
+    async def receive(self) -> dict[str, Any]:
+        msg = await asyncio.wait_for(self.ws.receive(), self.settings.ws_idle_timeout_s)
+        if msg["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(msg.get("code", 1000))
+        if msg.get("bytes") is not None:
+            if len(msg["bytes"]) > self.settings.max_frame_bytes * 2:
+                raise IngestError("frame_too_big", "message too big", 1009)
+            raise IngestError("unsupported_data", "Twilio sends JSON text messages only", 1003)
+        text = msg.get("text") or ""
+        # base64 grows 4/3; JSON wrapping adds a little.
+        if len(text) > self.settings.max_frame_bytes * 4 // 3 + 1024:
+            raise IngestError("frame_too_big", f"message of {len(text)} bytes is too big", 1009)
+        return _loads(text)
+
+    async def run(self) -> str:
+        # Before start: connected (ignored) then start; anything else is a wrong first message.
+        while True:
+            msg = await self.receive()
+            event = msg["event"]
+            if event == "connected":
+                continue
+            if event != "start":
+                raise IngestError("expected_start", f"got {event!r} before start", 1007)
+            break
+        meta, self.stream_sid = parse_start(msg)
+        if self.principal is None:
+            token = (msg.get("start") or {}).get("customParameters", {}).get("token")
+            try:
+                self.principal = authenticate(self.ws.app.state.signer, token, _ROLES)
+            except AuthError as exc:
+                raise IngestError(exc.code, exc.message, 1008) from exc
+        self.handle = await call_registry(self.ws.app).open_call(meta)
+        while True:
+            msg = await self.receive()
+            event = msg["event"]
+            sid = msg.get("streamSid")
+            if sid is not None and sid != self.stream_sid:
+                raise IngestError("unknown_call", f"streamSid {sid!r} is not this stream", 1008)
+            if event == "media":
+                await self._media(msg)
+            elif event == "stop":
+                return "stop"
+            elif event == "mark":
+                self.marks += 1
+            elif event == "dtmf":
+                self.dtmf += 1
+            elif event == "start":
+                raise IngestError("duplicate_start", "a second start on one stream", 1007)
+            # Unknown events are ignored: Twilio may add new ones.
+
+    async def _media(self, msg: dict[str, Any]) -> None:
+        media = msg.get("media")
+        if not isinstance(media, dict) or not isinstance(media.get("payload"), str):
+            raise IngestError("bad_media", "media without a payload", 1007)
+        track = TRACKS.get(str(media.get("track", "inbound")))
+        if track is None:
+            raise IngestError("bad_media", f"unknown track {media.get('track')!r}", 1007)
+        try:
+            data = base64.b64decode(media["payload"], validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise IngestError("bad_media", "payload is not base64", 1007) from exc
+        if len(data) > self.settings.max_frame_bytes:
+            raise IngestError(
+                "frame_too_big",
+                f"media chunk of {len(data)} bytes; the limit is {self.settings.max_frame_bytes}",
+                1009,
+            )
+        ts = media.get("timestamp")
+        try:
+            timestamp_s = int(ts) / 1000.0 if ts is not None else None
+        except (TypeError, ValueError):
+            timestamp_s = None
+        assert self.handle is not None
+        await self.handle.push(
+            AudioFrame(
+                track=track, data=data, sample_rate=8000, encoding="mulaw", timestamp_s=timestamp_s
+            )
+        )
+
+
+@router.websocket(PATH)
+async def twilio_ingest(ws: WebSocket) -> None:
+    """One Twilio Media Stream = one call (see module doc)."""
+    principal: Principal | None = None
+    token = token_from(ws.headers.get("authorization"), ws.query_params.get("token"))
+    if token is not None:
+        try:
+            principal = authenticate(ws.app.state.signer, token, _ROLES)
+        except AuthError as exc:
+            await close_with_error(ws, exc.code, exc.message, 1008)
+            return
+    await ws.accept()
+    stream = _Stream(ws, principal)
+    reason = "disconnect"
+    try:
+        reason = await stream.run()
+        if stream.handle is not None:
+            handle, stream.handle = stream.handle, None
+            await handle.end("stop")
+        await ws.close(1000)
+    except WebSocketDisconnect:
+        reason = "disconnect"
+    except TimeoutError:
+        reason = "timeout"
+        await close_with_error(ws, "idle_timeout", "no message within the idle timeout", 1008)
+    except IngestError as exc:
+        reason = "error"
+        log.info("twilio ingest rejected", extra={"code": exc.code, "close_code": exc.close_code})
+        await close_with_error(ws, exc.code, exc.message, exc.close_code)
+    finally:
+        if stream.handle is not None:
+            await stream.handle.end(reason)

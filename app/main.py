@@ -1,0 +1,155 @@
+"""The FastAPI application: ``create_app(settings)``.
+
+Start-up (lifespan): migrate the store, start its writer, start the event bus, load the
+playbook, then load the models in the background; ``/readyz`` turns 200 when they are in.
+Calls that arrive earlier wait for the models (``ready_wait_s``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from app.auth import TokenSigner, load_or_create_secret
+from app.bus import make_bus
+from app.calls import CallManager, PlaybookState
+from app.components import Components, load_components
+from app.metrics import Metrics
+from app.session import SessionConfig
+from app.settings import Settings
+from app.store import Store
+
+log = logging.getLogger("carecue.app")
+
+ComponentsFactory = Callable[[Settings, Metrics], Components]
+
+# Routers mounted by ``create_app``: module paths, each module exposes ``router``.
+# Ingest adapters go in INGEST_ROUTERS (one line each); a module that is missing is skipped
+# with a warning so that a partial checkout still starts.
+INGEST_ROUTERS: tuple[str, ...] = (
+    "app.ingest.native",
+    "app.ingest.twilio",
+    "app.ingest.audiohook",
+    "app.ingest.fork",
+    "app.ingest.vosk_compat",
+    "app.ingest.audiosocket",  # no routes: starts the TCP listener when configured
+)
+SERVICE_ROUTERS: tuple[str, ...] = (
+    "app.routes.health",
+    "app.routes.calls",
+    "app.routes.playbook",
+    "app.routes.analytics",
+    "app.routes.events",
+)
+# Pages (agent console, supervisor wallboard) and other optional routers.
+PAGE_ROUTERS: tuple[str, ...] = ("app.web.routes",)
+
+
+def _initial_playbook(store: Store, settings: Settings) -> PlaybookState:
+    from nudges.playbook import DEFAULT_PLAYBOOK_PATH, parse_playbook
+
+    if settings.playbook_path is not None:
+        # An explicit file wins at start-up and becomes the newest stored version.
+        path = settings.playbook_path
+        text = path.read_text(encoding="utf-8")
+        pb = parse_playbook(text, str(path))
+        latest = store.repo.latest_playbook()
+        if latest is not None and latest[1] == text:
+            return PlaybookState(pb, text, str(path), latest[0])
+        version = store.repo.save_playbook(text, str(path), "settings")
+        return PlaybookState(pb, text, str(path), version)
+    latest = store.repo.latest_playbook()
+    if latest is not None:
+        version, text, source = latest
+        return PlaybookState(parse_playbook(text, source), text, source, version)
+    text = DEFAULT_PLAYBOOK_PATH.read_text(encoding="utf-8")
+    return PlaybookState(parse_playbook(text, str(DEFAULT_PLAYBOOK_PATH)), text, "default", None)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    components_factory: ComponentsFactory | None = None,
+    bus_prefix: str = "carecue",
+) -> FastAPI:
+    """Build the service. ``components_factory`` replaces the real models (tests)."""
+    settings = settings or Settings()
+    factory = components_factory or load_components
+    metrics = Metrics()
+    store = Store(settings.resolved_database_url())
+    bus = make_bus(settings.redis_url, settings.ring_size, settings.redis_stream_maxlen, bus_prefix)
+    calls = CallManager(
+        bus=bus,
+        store=store,
+        metrics=metrics,
+        config=SessionConfig(
+            track_queue_frames=settings.track_queue_frames,
+            tick_interval_s=settings.tick_interval_s,
+        ),
+        max_calls=settings.max_calls,
+        ready_wait_s=settings.ready_wait_s,
+    )
+    signer = TokenSigner(load_or_create_secret(settings.auth_secret, settings.data_dir))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(store.migrate)
+        closed = await asyncio.to_thread(store.repo.close_dangling_calls)
+        if closed:
+            log.warning("closed calls left open by a previous run", extra={"calls": closed})
+        await store.start()
+        await bus.start(await asyncio.to_thread(store.repo.max_seq))
+        calls.playbook = await asyncio.to_thread(_initial_playbook, store, settings)
+        loader = asyncio.create_task(_load_models(), name="load-models")
+        try:
+            yield
+        finally:
+            await calls.shutdown()
+            loader.cancel()
+            await asyncio.gather(loader, return_exceptions=True)
+            if calls.components is not None:
+                calls.components.close()
+            await store.close()
+            await bus.close()
+
+    async def _load_models() -> None:
+        try:
+            calls.components = await asyncio.to_thread(factory, settings, metrics)
+        except Exception as exc:
+            calls.load_error = f"{type(exc).__name__}: {exc}"
+            log.exception("model loading failed")
+        finally:
+            calls.ready.set()
+
+    app = FastAPI(
+        title="CareCue",
+        version="1",
+        description="Real-time empathy assistant for medical support lines.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.store = store
+    app.state.bus = bus
+    app.state.calls = calls
+    app.state.signer = signer
+    for name in (*SERVICE_ROUTERS, *INGEST_ROUTERS, *PAGE_ROUTERS):
+        _include(app, name)
+    return app
+
+
+def _include(app: FastAPI, module_name: str) -> None:
+    try:
+        module: Any = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            log.warning("router module not present", extra={"module": module_name})
+            return
+        raise
+    app.include_router(module.router)

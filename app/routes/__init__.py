@@ -1,0 +1,1 @@
+"""HTTP and websocket routers of the service (ingest routers live in ``app/ingest``)."""

@@ -1,0 +1,61 @@
+"""Calls: list, detail, report. Agents see only their own calls.
+
+Each read first waits for the store writer to catch up with what was published before the
+request (``Store.flush``), so a client that just saw ``call.ended`` reads the whole call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from app.auth import AnyPrincipal, Principal
+from app.report import build_report
+
+router = APIRouter(prefix="/v1/calls", tags=["calls"])
+
+
+async def _load_call(request: Request, principal: Principal, call_id: str) -> dict[str, Any]:
+    store = request.app.state.store
+    await store.flush()
+    call = await asyncio.to_thread(store.repo.get_call, call_id)
+    if call is None:
+        raise HTTPException(404, detail={"code": "unknown_call", "message": "no such call"})
+    if not principal.may_see_agent(call["agent_id"]):
+        raise HTTPException(
+            403, detail={"code": "forbidden", "message": "this call belongs to another agent"}
+        )
+    return call  # type: ignore[no-any-return]
+
+
+@router.get("")
+async def list_calls(
+    request: Request,
+    principal: AnyPrincipal,
+    agent_id: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> dict[str, Any]:
+    """Newest first. Agents get their own calls whatever ``agent_id`` says."""
+    if principal.role == "agent":
+        agent_id = principal.agent_id
+    store = request.app.state.store
+    await store.flush()
+    calls = await asyncio.to_thread(
+        store.repo.list_calls, agent_id=agent_id, limit=limit, offset=offset
+    )
+    return {"calls": calls}
+
+
+@router.get("/{call_id}")
+async def get_call(request: Request, principal: AnyPrincipal, call_id: str) -> dict[str, Any]:
+    """Transcript, signals timeline, nudges, feedback and escalations of one call."""
+    return await _load_call(request, principal, call_id)
+
+
+@router.get("/{call_id}/report")
+async def call_report(request: Request, principal: AnyPrincipal, call_id: str) -> dict[str, Any]:
+    """A summary for review: talk time, distress peaks, concerns, nudges and what became of them."""
+    return build_report(await _load_call(request, principal, call_id))

@@ -1,0 +1,36 @@
+"""Liveness, readiness and Prometheus metrics (no auth: probes and scrapers)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from app.metrics import CONTENT_TYPE_LATEST
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    """200 once the models are loaded and calls can be taken; 503 before (or if loading failed)."""
+    calls = request.app.state.calls
+    ready = calls.ready.is_set() and calls.components is not None
+    body = {
+        "ready": ready,
+        "error": calls.load_error,
+        "active_calls": len(calls.live()),
+        "models": calls.components.describe if calls.components else None,
+    }
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    """Prometheus text format."""
+    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

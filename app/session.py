@@ -1,0 +1,468 @@
+"""``CallSession``: everything about one live call.
+
+Per track a bounded audio queue feeds a ``StreamingTranscriber``; its partials and finals are
+published as they come. Finals (and the agent's feedback, and periodic ticks) go through one
+"brain" task per call, which runs the window scorer and the nudge engine in the shared model
+executor, one event at a time, so the engine needs no locks and sees events in order.
+
+Audio queue policy (``track_queue_frames`` per track): when ASR falls behind and a queue is full
+the OLDEST frame is dropped and counted (``carecue_audio_frames_dropped_total``): recent speech
+matters more for a live nudge than audio from seconds ago, and ingest must never block the
+platform's socket. The brain queue holds finals and feedback, which are never dropped; ticks are
+coalesced (at most one waiting).
+
+A failure inside a stage is logged with the call id and ends only that stage; the call goes on
+and other calls are untouched. ``end`` flushes the last utterances, emits ``call.ended`` and
+waits until everything is queued for the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from app.bus import BusMessage, EventBus
+from app.components import Components, NudgeEngineLike, Scorer, Transcriber, maybe_await
+from app.ingest.base import CallMeta, IngestError
+from app.metrics import Metrics
+from app.store import DURABLE_TYPES, EnvelopeOp, FeedbackOp, Store
+from asr.types import AudioFrame, Speaker, TranscriptFinal, TranscriptPartial
+from nudges.events import Escalation, Feedback, NudgeCreated, NudgeResolved, Tick
+
+log = logging.getLogger("carecue.session")
+
+_BYTES_PER_SAMPLE = {"pcm_s16le": 2, "mulaw": 1, "alaw": 1}
+_END_SENTINEL: Any = object()
+
+
+class CallClock:
+    """Seconds since the call started (monotonic): the clock of the scorer and the engine."""
+
+    def __init__(self) -> None:
+        self._t0 = time.monotonic()
+
+    def now(self) -> float:
+        return time.monotonic() - self._t0
+
+    def wall(self, at_s: float) -> datetime:
+        """Wall-clock time of a call-clock instant."""
+        return datetime.now(UTC) + timedelta(seconds=at_s - self.now())
+
+
+@dataclass(frozen=True, slots=True)
+class SessionConfig:
+    """Per-call knobs, frozen from the settings when the call opens."""
+
+    track_queue_frames: int = 500
+    tick_interval_s: float = 1.0
+    end_timeout_s: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class _FeedbackIn:
+    nudge_id: str
+    engine_nudge_id: str
+    action: str
+    agent_id: str
+
+
+def _iso(dt: datetime) -> str:
+    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class CallSession:
+    """One call: transcribers, scorer, nudge engine, publishing. Implements ``CallHandle``."""
+
+    def __init__(
+        self,
+        meta: CallMeta,
+        *,
+        components: Components,
+        playbook: Any,
+        playbook_version: int | None,
+        bus: EventBus,
+        store: Store,
+        metrics: Metrics,
+        config: SessionConfig,
+        on_finished: Callable[[CallSession], None] | None = None,
+        on_nudge: Callable[[str, CallSession], None] | None = None,
+    ) -> None:
+        self.meta = meta
+        self.call_id = meta.call_id
+        self.agent_id = meta.agent_id
+        self.clock = CallClock()
+        self.started_at = datetime.now(UTC)
+        self._components = components
+        self._playbook_version = playbook_version
+        self._bus = bus
+        self._store = store
+        self._metrics = metrics
+        self._config = config
+        self._on_finished = on_finished
+        self._on_nudge = on_nudge
+        self._engine: NudgeEngineLike = components.make_engine(playbook, self.clock)
+        self._scorer: Scorer | None = (
+            components.make_scorer(self.clock) if components.make_scorer else None
+        )
+        self._tracks: dict[Speaker, asyncio.Queue[Any]] = {}
+        self._transcribers: dict[Speaker, Transcriber] = {}
+        self._brain_q: asyncio.Queue[Any] = asyncio.Queue(10_000)
+        self._tick_pending = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._brain_task: asyncio.Task[None] | None = None
+        self._ticker_task: asyncio.Task[None] | None = None
+        self._ended = asyncio.Event()
+        self._ending = False
+        self._end_lock = asyncio.Lock()
+        self._finished = False
+        self._engine_ids: dict[str, str] = {}  # wire nudge id -> engine nudge id
+        self._rule_of: dict[str, str] = {}
+        self.max_distress = 0.0
+        self.failed_stages: list[str] = []
+        self._segment_counter = 0
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        custom = {k: v for k, v in self.meta.custom.items() if k.lower() != "token"}
+        await self._publish(
+            "call.started",
+            {
+                "call_id": self.call_id,
+                "agent_id": self.agent_id,
+                "source": self.meta.source,
+                "started_at": _iso(self.started_at),
+                "tracks": list(self.meta.tracks),
+                "playbook_version": self._playbook_version,
+                "custom": custom,
+            },
+        )
+        for speaker in self.meta.tracks:
+            transcriber = self._components.make_transcriber(speaker)
+            self._transcribers[speaker] = transcriber
+            q: asyncio.Queue[Any] = asyncio.Queue(self._config.track_queue_frames)
+            self._tracks[speaker] = q
+            self._tasks.append(
+                asyncio.create_task(self._feed(speaker, q, transcriber), name=f"feed-{speaker}")
+            )
+            self._tasks.append(
+                asyncio.create_task(self._read(speaker, transcriber), name=f"read-{speaker}")
+            )
+        self._brain_task = asyncio.create_task(self._brain(), name=f"brain-{self.call_id}")
+        self._ticker_task = asyncio.create_task(self._ticker(), name=f"tick-{self.call_id}")
+        log.info(
+            "call started",
+            extra={"call_id": self.call_id, "agent_id": self.agent_id, "source": self.meta.source},
+        )
+
+    @property
+    def ended(self) -> bool:
+        return self._ending
+
+    async def push(self, frame: AudioFrame) -> None:
+        """Queue a frame for its track (never waits; drops the oldest frame when full)."""
+        if self._ending:
+            return
+        q = self._tracks.get(frame.track)
+        if q is None:
+            raise IngestError("unknown_track", f"this call has no {frame.track!r} track", 1007)
+        bps = _BYTES_PER_SAMPLE.get(frame.encoding, 2)
+        self._metrics.audio_seconds.labels(frame.track).inc(
+            len(frame.data) / bps / max(1, frame.sample_rate)
+        )
+        if q.full():
+            with contextlib.suppress(asyncio.QueueEmpty):
+                q.get_nowait()
+            self._metrics.frames_dropped.labels(frame.track).inc()
+        q.put_nowait(frame)
+
+    async def end(self, reason: str = "stop") -> None:
+        """Flush the last utterances, publish ``call.ended`` and release the call. Idempotent."""
+        async with self._end_lock:
+            if self._finished:
+                return
+            self._ending = True
+            try:
+                await asyncio.wait_for(self._drain(), self._config.end_timeout_s)
+            except TimeoutError:
+                log.error("call end timed out; cancelling stages", extra={"call_id": self.call_id})
+            finally:
+                await self._shutdown_tasks()
+                await self._close_transcribers()
+                try:
+                    await self._publish(
+                        "call.ended",
+                        {
+                            "call_id": self.call_id,
+                            "agent_id": self.agent_id,
+                            "source": self.meta.source,
+                            "started_at": _iso(self.started_at),
+                            "ended_at": _iso(datetime.now(UTC)),
+                            "duration_s": round(self.clock.now(), 3),
+                            "reason": reason,
+                            "max_distress": round(self.max_distress, 4),
+                        },
+                    )
+                finally:
+                    self._finished = True
+                    self._ended.set()
+                    if self._on_finished is not None:
+                        self._on_finished(self)
+                    log.info(
+                        "call ended",
+                        extra={
+                            "call_id": self.call_id,
+                            "reason": reason,
+                            "duration_s": round(self.clock.now(), 2),
+                        },
+                    )
+
+    async def wait_ended(self) -> None:
+        await self._ended.wait()
+
+    async def _drain(self) -> None:
+        for q in self._tracks.values():
+            # The sentinel must get in even when the queue is full of audio.
+            while True:
+                try:
+                    q.put_nowait(_END_SENTINEL)
+                    break
+                except asyncio.QueueFull:
+                    q.get_nowait()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._ticker_task is not None:
+            self._ticker_task.cancel()
+        await self._brain_q.put(_END_SENTINEL)
+        if self._brain_task is not None:
+            await asyncio.gather(self._brain_task, return_exceptions=True)
+
+    async def _shutdown_tasks(self) -> None:
+        tasks = [*self._tasks, self._brain_task, self._ticker_task]
+        for t in tasks:
+            if t is not None and not t.done():
+                t.cancel()
+        await asyncio.gather(*(t for t in tasks if t is not None), return_exceptions=True)
+
+    async def _close_transcribers(self) -> None:
+        for speaker, t in self._transcribers.items():
+            try:
+                await t.aclose()
+            except Exception:
+                log.exception(
+                    "transcriber close failed", extra={"call_id": self.call_id, "track": speaker}
+                )
+
+    # ---- stages -------------------------------------------------------------------------
+
+    async def _feed(self, speaker: Speaker, q: asyncio.Queue[Any], t: Transcriber) -> None:
+        try:
+            while True:
+                frame = await q.get()
+                if frame is _END_SENTINEL:
+                    break
+                await maybe_await(t.push(frame))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self._stage_failed(f"feed-{speaker}")
+        finally:
+            with contextlib.suppress(Exception):
+                await maybe_await(t.end_input())
+
+    async def _read(self, speaker: Speaker, t: Transcriber) -> None:
+        try:
+            async for ev in t:
+                if isinstance(ev, TranscriptFinal):
+                    await self._on_final(ev)
+                elif isinstance(ev, TranscriptPartial):
+                    if ev.text.strip():
+                        await self._publish("transcript.partial", self._segment_data(ev))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self._stage_failed(f"asr-{speaker}")
+
+    def _segment_data(self, ev: TranscriptPartial | TranscriptFinal) -> dict[str, Any]:
+        return {
+            "speaker": ev.speaker,
+            "text": ev.text,
+            "segment_id": ev.segment_id,
+            "start_s": round(ev.start_s, 3),
+            "end_s": round(ev.end_s, 3),
+        }
+
+    async def _on_final(self, final: TranscriptFinal) -> None:
+        if not final.text.strip():
+            return
+        if not final.segment_id:
+            self._segment_counter += 1
+            final = TranscriptFinal(
+                speaker=final.speaker,
+                text=final.text,
+                start_s=final.start_s,
+                end_s=final.end_s,
+                words=final.words,
+                segment_id=f"{final.speaker}-{self._segment_counter}",
+                speech_end_monotonic=final.speech_end_monotonic,
+            )
+        await self._publish("transcript.final", self._segment_data(final))
+        await self._brain_q.put(final)
+
+    def _stage_failed(self, stage: str) -> None:
+        self.failed_stages.append(stage)
+        self._metrics.call_failures.inc()
+        log.exception("call stage failed", extra={"call_id": self.call_id, "stage": stage})
+
+    async def _ticker(self) -> None:
+        while True:
+            await asyncio.sleep(self._config.tick_interval_s)
+            if not self._tick_pending:
+                self._tick_pending = True
+                try:
+                    self._brain_q.put_nowait(Tick(at_s=self.clock.now()))
+                except asyncio.QueueFull:
+                    self._tick_pending = False
+
+    async def _brain(self) -> None:
+        loop = asyncio.get_running_loop()
+        ex = self._components.model_executor
+        while True:
+            item = await self._brain_q.get()
+            if item is _END_SENTINEL:
+                return
+            try:
+                if isinstance(item, Tick):
+                    self._tick_pending = False
+                    item = Tick(at_s=self.clock.now())
+                    out = await loop.run_in_executor(ex, self._engine.handle, item)
+                    await self._publish_nudges(out, None)
+                elif isinstance(item, TranscriptFinal):
+                    await self._think_final(item, loop)
+                elif isinstance(item, _FeedbackIn):
+                    fb = Feedback(item.engine_nudge_id, item.action, self.clock.now())  # type: ignore[arg-type]
+                    out = await loop.run_in_executor(ex, self._engine.handle, fb)
+                    await self._publish_nudges(out, None)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self._stage_failed("brain")
+
+    async def _think_final(self, final: TranscriptFinal, loop: asyncio.AbstractEventLoop) -> None:
+        ex = self._components.model_executor
+        out = await loop.run_in_executor(ex, self._engine.handle, final)
+        await self._publish_nudges(out, final)
+        if final.speaker != "caller" or self._scorer is None:
+            return
+        t0 = time.perf_counter()
+        signals = await loop.run_in_executor(ex, self._scorer.add_final, final)
+        self._metrics.classify_ms.observe((time.perf_counter() - t0) * 1000)
+        if signals is None:
+            return
+        self.max_distress = max(self.max_distress, float(signals.distress))
+        await self._publish(
+            "signals.updated",
+            {
+                "distress": round(float(signals.distress), 4),
+                "concerns": {k: round(float(v), 4) for k, v in signals.concerns.items()},
+                "trend": signals.trend,
+                "crisis": bool(signals.crisis),
+                "distressed": bool(signals.distressed),
+                "active": sorted(signals.active),
+                "evidence": signals.evidence,
+                "at_s": round(float(signals.at_s), 3),
+            },
+        )
+        out = await loop.run_in_executor(ex, self._engine.handle, signals)
+        await self._publish_nudges(out, final)
+
+    async def _publish_nudges(self, events: list[Any], cause: TranscriptFinal | None) -> None:
+        for ev in events or ():
+            if isinstance(ev, NudgeCreated):
+                wire_id = f"{self.call_id}:{ev.nudge_id}"
+                self._engine_ids[wire_id] = ev.nudge_id
+                self._rule_of[wire_id] = ev.rule_id
+                latency = None
+                if cause is not None and cause.speech_end_monotonic is not None:
+                    latency = max(0.0, time.monotonic() - cause.speech_end_monotonic)
+                    self._metrics.nudge_latency.observe(latency)
+                await self._publish(
+                    "nudge.created",
+                    {
+                        "nudge_id": wire_id,
+                        "rule_id": ev.rule_id,
+                        "title": ev.title,
+                        "suggestion": ev.suggestion,
+                        "reason": ev.reason,
+                        "priority": ev.priority,
+                        "expires_at": _iso(self.clock.wall(ev.expires_at_s)),
+                        "escalate": ev.escalate,
+                        "at_s": round(ev.at_s, 3),
+                        "latency_s": round(latency, 4) if latency is not None else None,
+                    },
+                )
+                if self._on_nudge is not None:
+                    self._on_nudge(wire_id, self)
+            elif isinstance(ev, NudgeResolved):
+                await self._publish(
+                    "nudge.resolved",
+                    {
+                        "nudge_id": f"{self.call_id}:{ev.nudge_id}",
+                        "rule_id": ev.rule_id,
+                        "how": ev.how,
+                        "at_s": round(ev.at_s, 3),
+                    },
+                )
+            elif isinstance(ev, Escalation):
+                await self._publish(
+                    "escalation",
+                    {
+                        "nudge_id": f"{self.call_id}:{ev.nudge_id}",
+                        "rule_id": ev.rule_id,
+                        "severity": ev.severity,
+                        "reason": ev.reason,
+                        "agent_id": self.agent_id,
+                        "at_s": round(ev.at_s, 3),
+                    },
+                    to_agent=ev.severity == "urgent",
+                )
+
+    # ---- feedback -----------------------------------------------------------------------
+
+    def owns_nudge(self, nudge_id: str) -> bool:
+        return nudge_id in self._engine_ids
+
+    async def feedback(self, nudge_id: str, action: str, agent_id: str) -> None:
+        """The agent pressed a button: stored, and handed to the engine (accept/dismiss resolve)."""
+        engine_id = self._engine_ids.get(nudge_id)
+        if engine_id is None:
+            raise KeyError(nudge_id)
+        await self._store.enqueue(
+            FeedbackOp(
+                call_id=self.call_id,
+                nudge_id=nudge_id,
+                rule_id=self._rule_of.get(nudge_id, ""),
+                agent_id=agent_id,
+                action=action,
+                at=datetime.now(UTC),
+            )
+        )
+        if not self._finished:
+            await self._brain_q.put(_FeedbackIn(nudge_id, engine_id, action, agent_id))
+
+    # ---- publishing ---------------------------------------------------------------------
+
+    async def _publish(
+        self, kind: str, data: dict[str, Any], *, to_agent: bool = True
+    ) -> BusMessage:
+        msg = await self._bus.publish(self.call_id, self.agent_id, kind, data, to_agent=to_agent)
+        self._metrics.events_published.labels(kind).inc()
+        if kind in DURABLE_TYPES:
+            await self._store.enqueue(EnvelopeOp(msg.envelope, self.agent_id, to_agent))
+        return msg

@@ -1,0 +1,98 @@
+"""Service configuration: one ``Settings`` object, read from ``CARECUE_*`` variables and ``.env``.
+
+Validated once at start-up; everything per call is derived from it and frozen.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+AsrEngineName = Literal["whisper", "vosk", "moonshine"]
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told, from ``CARECUE_<FIELD>`` (e.g. ``CARECUE_PORT``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CARECUE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # HTTP server (``carecue serve``)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str | None = Field(
+        default=None, description="Base URL printed in links (defaults to http://host:port)"
+    )
+
+    # Storage: SQLite file under data_dir unless a URL is given (PostgreSQL: postgresql+psycopg://)
+    data_dir: Path = Path("./carecue-data")
+    database_url: str | None = None
+
+    # ASR
+    asr_engine: AsrEngineName = "whisper"
+    whisper_model: str = "base.en"
+    vosk_model_dir: Path | None = None
+    moonshine_model_dir: Path | None = None
+    asr_workers: int = Field(
+        default=2, ge=1, le=64, description="Threads decoding audio for all calls"
+    )
+    asr_threads: int = Field(default=1, ge=1, le=16, description="Intra-op threads per ASR decode")
+
+    # Classifier and nudges
+    classifier_enabled: bool = True
+    model_workers: int = Field(
+        default=1, ge=1, le=16, description="Threads for classifier/matcher calls"
+    )
+    window_s: float = Field(default=20.0, gt=0)
+    playbook_path: Path | None = None
+    tick_interval_s: float = Field(default=1.0, gt=0)
+
+    # Auth: HMAC secret for tokens; when unset a random one is created in data_dir/auth_secret
+    auth_secret: str | None = None
+    dev_token: bool = Field(
+        default=False, description="Print an admin token at start-up (local demo only)"
+    )
+
+    # Event bus: in-process unless a Redis URL is given (several service instances)
+    redis_url: str | None = None
+    redis_stream_maxlen: int = Field(default=100_000, ge=1000)
+
+    # Limits and queue sizes (all bounded; see app/delivery.py and app/session.py for policies)
+    max_calls: int = Field(default=64, ge=1)
+    max_frame_bytes: int = Field(default=64 * 1024, ge=160)
+    track_queue_frames: int = Field(
+        default=500, ge=10, description="Per track: 10 s of 20 ms frames"
+    )
+    client_queue_size: int = Field(default=1000, ge=10, description="Per websocket client")
+    replay_limit: int = Field(default=50_000, ge=100, description="Max events replayed on since=")
+    ring_size: int = Field(
+        default=20_000, ge=100, description="Recent events kept in memory for replay"
+    )
+    ready_wait_s: float = Field(
+        default=120.0, ge=0, description="How long a new call waits for models"
+    )
+    ws_idle_timeout_s: float = Field(default=120.0, gt=0, description="Ingest socket without data")
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def _empty_is_none(cls, v: str | None) -> str | None:
+        return v or None
+
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL: the configured one or a SQLite file in ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'carecue.db').resolve()}"
+
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"

@@ -1,0 +1,532 @@
+"""Reads and writes on the store. Blocking (SQLAlchemy sync): call from threads, never the loop.
+
+Writes arrive as ``StoreOp`` batches from the single writer thread (``app.store.writer``);
+most are derived from published envelopes, so what an agent saw is exactly what is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session
+
+from app.store.models import (
+    CallRow,
+    EscalationRow,
+    EventRow,
+    FeedbackRow,
+    NudgeRow,
+    PlaybookRow,
+    SegmentRow,
+    SignalRow,
+)
+
+# Envelope types that are kept in the event log and replayed with ``since``. Partials are
+# superseded by their final, so they are live-only.
+DURABLE_TYPES = frozenset(
+    {
+        "call.started",
+        "call.ended",
+        "transcript.final",
+        "signals.updated",
+        "nudge.created",
+        "nudge.resolved",
+        "escalation",
+    }
+)
+
+
+def utc(dt: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    if dt is None:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def iso(dt: datetime | None) -> str | None:
+    d = utc(dt)
+    return d.isoformat(timespec="milliseconds").replace("+00:00", "Z") if d else None
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True, slots=True)
+class EnvelopeOp:
+    """Persist one published envelope (and its table rows)."""
+
+    envelope: dict[str, Any]
+    agent_id: str
+    to_agent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackOp:
+    call_id: str
+    nudge_id: str
+    rule_id: str
+    agent_id: str
+    action: str
+    at: datetime
+
+
+StoreOp = EnvelopeOp | FeedbackOp
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    seq: int
+    call_id: str
+    agent_id: str
+    to_agent: bool
+    type: str
+    at: datetime
+    data: dict[str, Any]
+
+    def envelope(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "seq": self.seq,
+            "call_id": self.call_id,
+            "at": iso(self.at),
+            "data": self.data,
+        }
+
+
+class Repository:
+    """All SQL lives here."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # ---- writes -------------------------------------------------------------------------
+
+    def apply(self, ops: Sequence[StoreOp]) -> None:
+        """Apply a batch in one transaction, in order."""
+        with Session(self.engine) as s, s.begin():
+            for op in ops:
+                if isinstance(op, FeedbackOp):
+                    s.add(
+                        FeedbackRow(
+                            call_id=op.call_id,
+                            nudge_id=op.nudge_id,
+                            rule_id=op.rule_id,
+                            agent_id=op.agent_id,
+                            action=op.action,
+                            at=op.at,
+                        )
+                    )
+                else:
+                    self._apply_envelope(s, op)
+                s.flush()
+
+    def _apply_envelope(self, s: Session, op: EnvelopeOp) -> None:
+        env = op.envelope
+        kind, call_id, data = env["type"], env["call_id"], env["data"]
+        at = parse_iso(env["at"]) or datetime.now(UTC)
+        if kind not in DURABLE_TYPES:
+            return
+        if kind == "call.started":
+            s.merge(
+                CallRow(
+                    call_id=call_id,
+                    agent_id=op.agent_id,
+                    source=data.get("source", ""),
+                    started_at=parse_iso(data.get("started_at")) or at,
+                    playbook_version=data.get("playbook_version"),
+                    custom=dict(data.get("custom") or {}),
+                    max_distress=0.0,
+                )
+            )
+        elif kind == "call.ended":
+            s.execute(
+                update(CallRow)
+                .where(CallRow.call_id == call_id)
+                .values(
+                    ended_at=parse_iso(data.get("ended_at")) or at,
+                    end_reason=data.get("reason"),
+                    max_distress=float(data.get("max_distress") or 0.0),
+                )
+            )
+        elif kind == "transcript.final":
+            s.add(
+                SegmentRow(
+                    call_id=call_id,
+                    segment_id=data.get("segment_id", ""),
+                    speaker=data["speaker"],
+                    text=data["text"],
+                    start_s=float(data.get("start_s", 0.0)),
+                    end_s=float(data.get("end_s", 0.0)),
+                    at=at,
+                )
+            )
+        elif kind == "signals.updated":
+            s.add(
+                SignalRow(
+                    call_id=call_id,
+                    at=at,
+                    at_s=float(data.get("at_s", 0.0)),
+                    distress=float(data["distress"]),
+                    concerns=dict(data.get("concerns") or {}),
+                    trend=data.get("trend", "steady"),
+                    crisis=bool(data.get("crisis", False)),
+                    active=list(data.get("active") or []),
+                )
+            )
+        elif kind == "nudge.created":
+            s.add(
+                NudgeRow(
+                    nudge_id=data["nudge_id"],
+                    call_id=call_id,
+                    rule_id=data["rule_id"],
+                    title=data.get("title", ""),
+                    suggestion=data.get("suggestion", ""),
+                    reason=data.get("reason", ""),
+                    priority=data.get("priority", "suggest"),
+                    escalate=bool(data.get("escalate", False)),
+                    created_at=at,
+                    at_s=float(data.get("at_s", 0.0)),
+                    expires_at=parse_iso(data.get("expires_at")),
+                    latency_s=data.get("latency_s"),
+                )
+            )
+        elif kind == "nudge.resolved":
+            s.execute(
+                update(NudgeRow)
+                .where(NudgeRow.nudge_id == data["nudge_id"], NudgeRow.resolved_how.is_(None))
+                .values(resolved_how=data["how"], resolved_at=at)
+            )
+        elif kind == "escalation":
+            s.add(
+                EscalationRow(
+                    call_id=call_id,
+                    nudge_id=data.get("nudge_id", ""),
+                    rule_id=data.get("rule_id", ""),
+                    severity=data.get("severity", "urgent"),
+                    reason=data.get("reason", ""),
+                    at=at,
+                )
+            )
+        s.add(
+            EventRow(
+                seq=int(env["seq"]),
+                call_id=call_id,
+                agent_id=op.agent_id,
+                to_agent=op.to_agent,
+                type=kind,
+                at=at,
+                data=data,
+            )
+        )
+
+    # ---- event log ----------------------------------------------------------------------
+
+    def max_seq(self) -> int:
+        with Session(self.engine) as s:
+            return int(s.scalar(select(func.max(EventRow.seq))) or 0)
+
+    def events_since(
+        self,
+        since: int,
+        *,
+        agent_id: str | None = None,
+        upto: int | None = None,
+        limit: int = 50_000,
+    ) -> list[StoredEvent]:
+        """Events with ``since < seq <= upto``; for an agent only its calls' agent-visible ones."""
+        q = select(EventRow).where(EventRow.seq > since)
+        if upto is not None:
+            q = q.where(EventRow.seq <= upto)
+        if agent_id is not None:
+            q = q.where(EventRow.agent_id == agent_id, EventRow.to_agent.is_(True))
+        q = q.order_by(EventRow.seq).limit(limit)
+        with Session(self.engine) as s:
+            return [self._stored(r) for r in s.scalars(q)]
+
+    def events_for_calls(
+        self, call_ids: Sequence[str], *, upto: int | None = None, limit: int = 50_000
+    ) -> list[StoredEvent]:
+        """All logged events of the given calls (for a client joining calls in progress)."""
+        if not call_ids:
+            return []
+        q = select(EventRow).where(EventRow.call_id.in_(list(call_ids)))
+        if upto is not None:
+            q = q.where(EventRow.seq <= upto)
+        q = q.order_by(EventRow.seq).limit(limit)
+        with Session(self.engine) as s:
+            return [self._stored(r) for r in s.scalars(q)]
+
+    @staticmethod
+    def _stored(r: EventRow) -> StoredEvent:
+        return StoredEvent(
+            seq=r.seq,
+            call_id=r.call_id,
+            agent_id=r.agent_id,
+            to_agent=r.to_agent,
+            type=r.type,
+            at=utc(r.at) or r.at,
+            data=r.data,
+        )
+
+    # ---- calls --------------------------------------------------------------------------
+
+    def call_agent(self, call_id: str) -> str | None:
+        with Session(self.engine) as s:
+            return s.scalar(select(CallRow.agent_id).where(CallRow.call_id == call_id))
+
+    def list_calls(
+        self, *, agent_id: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        q = select(CallRow).order_by(CallRow.started_at.desc()).limit(limit).offset(offset)
+        if agent_id is not None:
+            q = q.where(CallRow.agent_id == agent_id)
+        with Session(self.engine) as s:
+            calls = list(s.scalars(q))
+            ids = [c.call_id for c in calls]
+            counts: dict[str, int] = {}
+            if ids:
+                rows = s.execute(
+                    select(NudgeRow.call_id, func.count())
+                    .where(NudgeRow.call_id.in_(ids))
+                    .group_by(NudgeRow.call_id)
+                )
+                counts = {cid: int(n) for cid, n in rows}
+            return [self._call_summary(c, counts.get(c.call_id, 0)) for c in calls]
+
+    @staticmethod
+    def _call_summary(c: CallRow, nudges: int) -> dict[str, Any]:
+        return {
+            "call_id": c.call_id,
+            "agent_id": c.agent_id,
+            "source": c.source,
+            "started_at": iso(c.started_at),
+            "ended_at": iso(c.ended_at),
+            "end_reason": c.end_reason,
+            "active": c.ended_at is None,
+            "max_distress": c.max_distress,
+            "playbook_version": c.playbook_version,
+            "nudge_count": nudges,
+        }
+
+    def get_call(self, call_id: str) -> dict[str, Any] | None:
+        """One call with its transcript, signals timeline, nudges, feedback and escalations."""
+        with Session(self.engine) as s:
+            c = s.get(CallRow, call_id)
+            if c is None:
+                return None
+            segs = s.scalars(
+                select(SegmentRow).where(SegmentRow.call_id == call_id).order_by(SegmentRow.id)
+            )
+            sigs = s.scalars(
+                select(SignalRow).where(SignalRow.call_id == call_id).order_by(SignalRow.id)
+            )
+            nudges = s.scalars(
+                select(NudgeRow).where(NudgeRow.call_id == call_id).order_by(NudgeRow.at_s)
+            )
+            fbs = s.scalars(
+                select(FeedbackRow).where(FeedbackRow.call_id == call_id).order_by(FeedbackRow.id)
+            )
+            escs = s.scalars(
+                select(EscalationRow)
+                .where(EscalationRow.call_id == call_id)
+                .order_by(EscalationRow.id)
+            )
+            out = self._call_summary(c, 0)
+            out["custom"] = c.custom
+            out["transcript"] = [
+                {
+                    "segment_id": g.segment_id,
+                    "speaker": g.speaker,
+                    "text": g.text,
+                    "start_s": g.start_s,
+                    "end_s": g.end_s,
+                }
+                for g in segs
+            ]
+            out["signals"] = [
+                {
+                    "at": iso(g.at),
+                    "at_s": g.at_s,
+                    "distress": g.distress,
+                    "concerns": g.concerns,
+                    "trend": g.trend,
+                    "crisis": g.crisis,
+                    "active": g.active,
+                }
+                for g in sigs
+            ]
+            out["nudges"] = [
+                {
+                    "nudge_id": n.nudge_id,
+                    "rule_id": n.rule_id,
+                    "title": n.title,
+                    "suggestion": n.suggestion,
+                    "reason": n.reason,
+                    "priority": n.priority,
+                    "escalate": n.escalate,
+                    "created_at": iso(n.created_at),
+                    "at_s": n.at_s,
+                    "expires_at": iso(n.expires_at),
+                    "latency_s": n.latency_s,
+                    "resolved_how": n.resolved_how,
+                    "resolved_at": iso(n.resolved_at),
+                }
+                for n in nudges
+            ]
+            out["nudge_count"] = len(out["nudges"])
+            out["feedback"] = [
+                {
+                    "nudge_id": f.nudge_id,
+                    "rule_id": f.rule_id,
+                    "agent_id": f.agent_id,
+                    "action": f.action,
+                    "at": iso(f.at),
+                }
+                for f in fbs
+            ]
+            out["escalations"] = [
+                {
+                    "nudge_id": e.nudge_id,
+                    "rule_id": e.rule_id,
+                    "severity": e.severity,
+                    "reason": e.reason,
+                    "at": iso(e.at),
+                }
+                for e in escs
+            ]
+            return out
+
+    def nudge_owner(self, nudge_id: str) -> tuple[str, str, str] | None:
+        """``(call_id, agent_id, rule_id)`` of a stored nudge."""
+        with Session(self.engine) as s:
+            row = s.execute(
+                select(NudgeRow.call_id, CallRow.agent_id, NudgeRow.rule_id)
+                .join(CallRow, CallRow.call_id == NudgeRow.call_id)
+                .where(NudgeRow.nudge_id == nudge_id)
+            ).first()
+            return (row[0], row[1], row[2]) if row else None
+
+    def close_dangling_calls(self, reason: str = "server_restart") -> int:
+        """Calls left open by a crash can never resume; mark them ended at start-up."""
+        with Session(self.engine) as s, s.begin():
+            res = s.execute(
+                update(CallRow)
+                .where(CallRow.ended_at.is_(None))
+                .values(ended_at=datetime.now(UTC), end_reason=reason)
+            )
+            return int(getattr(res, "rowcount", 0) or 0)
+
+    # ---- analytics ----------------------------------------------------------------------
+
+    def nudge_analytics(self, *, agent_id: str | None = None) -> list[dict[str, Any]]:
+        """Per rule: how often shown, accepted, dismissed, said, rated helpful, and the rates."""
+        with Session(self.engine) as s:
+            nq = select(NudgeRow.rule_id, NudgeRow.nudge_id, NudgeRow.resolved_how)
+            fq = select(FeedbackRow.rule_id, FeedbackRow.nudge_id, FeedbackRow.action)
+            if agent_id is not None:
+                nq = nq.join(CallRow, CallRow.call_id == NudgeRow.call_id).where(
+                    CallRow.agent_id == agent_id
+                )
+                fq = fq.where(FeedbackRow.agent_id == agent_id)
+            nudges = list(s.execute(nq))
+            feedback = list(s.execute(fq))
+        per: dict[str, dict[str, Any]] = {}
+
+        def bucket(rule: str) -> dict[str, Any]:
+            return per.setdefault(
+                rule,
+                {
+                    "rule_id": rule,
+                    "shown": 0,
+                    "accepted": 0,
+                    "dismissed": 0,
+                    "agent_said": 0,
+                    "expired": 0,
+                    "helpful": 0,
+                    "not_helpful": 0,
+                },
+            )
+
+        accepted: set[str] = set()
+        dismissed: set[str] = set()
+        for rule, nid, how in nudges:
+            b = bucket(rule)
+            b["shown"] += 1
+            if how == "agent_said":
+                b["agent_said"] += 1
+            elif how == "expired":
+                b["expired"] += 1
+            elif how == "accepted":
+                accepted.add(nid)
+            elif how == "dismissed":
+                dismissed.add(nid)
+        helpful: dict[str, str] = {}
+        for _rule, nid, action in feedback:
+            if action == "accepted":
+                accepted.add(nid)
+            elif action == "dismissed":
+                dismissed.add(nid)
+            elif action in ("helpful", "not_helpful"):
+                helpful[nid] = action  # the last rating of a nudge counts
+        rule_of = {nid: rule for rule, nid, _ in nudges}
+        rule_of.update({nid: rule for rule, nid, _ in feedback if nid not in rule_of})
+        for nid in accepted:
+            bucket(rule_of[nid])["accepted"] += 1
+        for nid in dismissed - accepted:
+            bucket(rule_of[nid])["dismissed"] += 1
+        for nid, action in helpful.items():
+            bucket(rule_of[nid])[action] += 1
+        out = []
+        for b in sorted(per.values(), key=lambda x: x["rule_id"]):
+            shown = b["shown"]
+            rated = b["helpful"] + b["not_helpful"]
+            b["accept_rate"] = round(b["accepted"] / shown, 4) if shown else None
+            b["dismiss_rate"] = round(b["dismissed"] / shown, 4) if shown else None
+            b["said_rate"] = round(b["agent_said"] / shown, 4) if shown else None
+            b["helpful_rate"] = round(b["helpful"] / rated, 4) if rated else None
+            out.append(b)
+        return out
+
+    # ---- playbooks ----------------------------------------------------------------------
+
+    def latest_playbook(self) -> tuple[int, str, str] | None:
+        """``(version, text, source)`` of the newest stored playbook."""
+        with Session(self.engine) as s:
+            row = s.scalars(
+                select(PlaybookRow).order_by(PlaybookRow.version.desc()).limit(1)
+            ).first()
+            return (row.version, row.text, row.source) if row else None
+
+    def latest_playbook_version(self) -> int | None:
+        with Session(self.engine) as s:
+            v = s.scalar(select(func.max(PlaybookRow.version)))
+            return int(v) if v is not None else None
+
+    def save_playbook(self, text: str, source: str, created_by: str | None) -> int:
+        with Session(self.engine) as s, s.begin():
+            row = PlaybookRow(
+                text=text, source=source, created_at=datetime.now(UTC), created_by=created_by
+            )
+            s.add(row)
+            s.flush()
+            return int(row.version)
+
+
+def chunked(items: Iterable[StoreOp], size: int) -> list[list[StoreOp]]:
+    out: list[list[StoreOp]] = []
+    cur: list[StoreOp] = []
+    for it in items:
+        cur.append(it)
+        if len(cur) >= size:
+            out.append(cur)
+            cur = []
+    if cur:
+        out.append(cur)
+    return out

@@ -1,0 +1,84 @@
+"""The service's plumbing on scripted fakes: ingest -> session -> bus -> agent socket -> store.
+
+These run a real uvicorn server and real websocket clients; only the models are scripted
+(``tests/app/fakes.py``). The same flows with the real ASR and classifier are in test_e2e_*.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from tests.app.service_helpers import (
+    live,
+    read_until,
+    recv_json,
+    tok,
+    twilio_media,
+    twilio_start,
+    twilio_stop,
+)
+
+
+def test_health_ready_and_metrics(tmp_path: Path) -> None:
+    with live(tmp_path) as s:
+        assert httpx.get(f"{s.http}/healthz").json() == {"status": "ok"}
+        assert httpx.get(f"{s.http}/readyz").json()["ready"] is True
+        m = httpx.get(f"{s.http}/metrics").text
+        assert "carecue_active_calls" in m and "carecue_speech_end_to_nudge_seconds" in m
+        assert httpx.get(f"{s.http}/v1/calls").status_code == 401
+        assert s.get("/v1/calls", "cc1.bogus.sig").status_code == 401
+        assert s.get("/v1/analytics/nudges", tok("agent", "A1")).status_code == 403
+
+
+def test_twilio_call_reaches_agent_and_store(tmp_path: Path) -> None:
+    with live(tmp_path) as s:
+        with s.ws("/v1/agents/A1/events", tok("agent", "A1")) as agent:
+            with s.ws("/v1/ingest/twilio", tok("ingest")) as tw:
+                tw.send('{"event":"connected","protocol":"Call","version":"1.0.0"}')
+                tw.send(twilio_start("CA1", "A1"))
+                tw.send(twilio_media(b"hello I need my refill", "inbound"))
+                tw.send(twilio_media(b"sure let me check", "outbound"))
+                tw.send(twilio_media(b"I'm terrified about my results", "inbound"))
+                got = read_until(agent, lambda e: e["type"] == "nudge.created")
+                nudge = got[-1]
+                assert nudge["data"]["rule_id"] == "acknowledge-concern"
+                assert "terrified" in nudge["data"]["reason"]
+                nid = nudge["data"]["nudge_id"]
+                agent.send(
+                    json.dumps({"type": "nudge.feedback", "nudge_id": nid, "action": "accepted"})
+                )
+                got += read_until(agent, lambda e: e["type"] == "nudge.resolved")
+                assert got[-1]["data"]["how"] == "accepted"
+                tw.send(twilio_stop("CA1"))
+            got += read_until(agent, lambda e: e["type"] == "call.ended")
+        seqs = [e["seq"] for e in got]
+        assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+        types = [e["type"] for e in got]
+        assert types[0] == "call.started" and "signals.updated" in types
+        finals = [e["data"] for e in got if e["type"] == "transcript.final"]
+        assert {(f["speaker"], f["text"]) for f in finals} >= {
+            ("caller", "I'm terrified about my results"),
+            ("agent", "sure let me check"),
+        }
+        detail = s.get("/v1/calls/CA1", tok("agent", "A1")).json()
+        assert len(detail["transcript"]) == 3
+        assert detail["nudges"][0]["resolved_how"] == "accepted"
+        assert detail["feedback"][0]["action"] == "accepted"
+        assert detail["ended_at"] is not None and detail["end_reason"] == "stop"
+        assert s.get("/v1/calls/CA1", tok("agent", "A2")).status_code == 403
+        assert s.get("/v1/calls", tok("agent", "A2")).json()["calls"] == []
+
+
+def test_agent_token_cannot_open_another_agents_stream(tmp_path: Path) -> None:
+    with live(tmp_path) as s:
+        with s.ws("/v1/agents/A1/events", tok("agent", "A2")) as ws:
+            err = recv_json(ws)
+            assert err["type"] == "error" and err["code"] == "forbidden"
+            with pytest.raises(ConnectionClosed) as exc:
+                ws.recv(timeout=10)
+            assert exc.value.rcvd is not None and exc.value.rcvd.code == 1008
