@@ -59,6 +59,9 @@ class TranscriberConfig:
 
     ``partial_max_backlog_s``: skip a whisper-style partial while more than this much
     input waits, so a busy machine spends its CPU on finals; ``None`` never skips.
+    ``prefetch_after_silence_s``: after this much silence, engines without native
+    partials decode the utterance as if it had ended (see ``WhisperDecoder.prefetch_final``),
+    so the final is ready soon after the endpoint; it must be below ``endpoint_silence_s``.
     ``cut_search_s``: in the last seconds before ``max_utterance_s``, a short pause
     already ends the utterance (see :class:`~asr.vad.EndpointConfig`).
     ``max_gap_fill_s``: when frame timestamps jump ahead (lost packets), up to this much
@@ -69,6 +72,7 @@ class TranscriberConfig:
     max_utterance_s: float = 15.0
     cut_search_s: float = 3.0
     partial_interval_s: float = 1.0
+    prefetch_after_silence_s: float = 0.2
     pre_roll_s: float = 0.3
     min_speech_s: float = 0.09
     vad_threshold: float = 0.5
@@ -109,6 +113,7 @@ class _Utterance:
     last_partial_at: int = 0
     last_partial: str = ""
     partial_sent: bool = False
+    prefetched_at: int = -1  # speech end at which the final was prefetched
 
 
 class TrackPipeline:
@@ -146,6 +151,7 @@ class TrackPipeline:
         self._garbage_len = 0
         self._garbage_bad = 0
         self._native_partial: str | None = None
+        self._speculate_after = int(config.prefetch_after_silence_s * ENGINE_RATE)
         # Enough history for the pre-roll before a speech start, which the endpointer
         # reports only after ``min_speech_s`` of speech has been seen.
         self._history_keep = self._pre_roll + int(config.min_speech_s * ENGINE_RATE) + 2 * WINDOW
@@ -309,11 +315,7 @@ class TrackPipeline:
         if self.engine.native_partials:
             text, self._native_partial = self._native_partial, None
         else:
-            every = int(self.config.partial_interval_s * ENGINE_RATE)
-            if utt.fed_until - utt.last_partial_at < every:
-                return
-            utt.last_partial_at = utt.fed_until
-            text = utt.decoder.partial()
+            text = self._whisper_style_partial(utt)
         if text is None:
             return
         text = text.strip()
@@ -330,6 +332,26 @@ class TrackPipeline:
                 end_s=round(self._t(utt.fed_until), 3),
             )
         )
+
+    def _whisper_style_partial(self, utt: _Utterance) -> str | None:
+        # Decoding costs the same however little audio was added, so partials are spent
+        # where they help: every ``partial_interval_s`` while the person is speaking, and
+        # once when a pause starts. The second one is the likely final; a decoder with
+        # ``prefetch_final`` decodes it as such, so the final is ready (or nearly) when
+        # the endpoint silence has passed instead of starting only then.
+        silent = self._pos - self._endpointer.last_speech_end
+        if silent >= self._speculate_after:
+            if utt.prefetched_at == self._endpointer.last_speech_end:
+                return None
+            utt.prefetched_at = self._endpointer.last_speech_end
+            utt.last_partial_at = utt.fed_until
+            prefetch = getattr(utt.decoder, "prefetch_final", None)
+            return str(prefetch()) if callable(prefetch) else utt.decoder.partial()
+        every = int(self.config.partial_interval_s * ENGINE_RATE)
+        if utt.fed_until - utt.last_partial_at < every:
+            return None
+        utt.last_partial_at = utt.fed_until
+        return utt.decoder.partial()
 
     def _close(
         self, speech_end: int, events: list[TranscriptEvent], fed_end: int | None = None

@@ -33,6 +33,7 @@ WHISPER_MODELS: Final[tuple[str, ...]] = ("tiny.en", "base")
 _MIN_AUDIO_S: Final = 0.2  # shorter snippets are clicks, not words; whisper invents text for them
 _MAX_COMPRESSION_RATIO: Final = 2.4  # gzip ratio above which whisper is looping, not hearing
 _SILENCE_RMS: Final = 1e-3  # about -60 dBFS: digital silence, nothing to decode
+_QUIET_RMS: Final = 3e-3  # about -50 dBFS: line noise, not a word
 
 _HINT_SETTINGS = "CARECUE_ASR_ENGINE / CARECUE_WHISPER_MODEL"
 
@@ -176,7 +177,7 @@ class WhisperEngine:
         audio = np.ascontiguousarray(audio, dtype=np.float32)
         if len(audio) < _MIN_AUDIO_S * ENGINE_RATE:
             return EngineResult("")
-        if float(np.sqrt(np.mean(audio.astype(np.float64) ** 2))) < _SILENCE_RMS:
+        if _rms(audio) < _SILENCE_RMS:
             return EngineResult("")
         options: dict[str, Any] = dict(
             language="en",
@@ -217,13 +218,19 @@ class WhisperEngine:
 
 
 class WhisperDecoder:
-    """Collects one utterance's audio; whisper decodes it as a whole."""
+    """Collects one utterance's audio; whisper decodes it as a whole.
+
+    Besides the protocol it offers :meth:`prefetch_final`, which the transcriber calls
+    when a pause begins: the final decode then runs while the endpoint silence is still
+    being waited for, and :meth:`finish` reuses it if only quiet audio came after.
+    """
 
     def __init__(self, engine: WhisperEngine) -> None:
         self._engine = engine
         self._chunks: list[np.ndarray] = []
         self._partial_len = -1
         self._partial_text = ""
+        self._prefetched: tuple[int, EngineResult] | None = None
 
     def _audio(self) -> np.ndarray:
         if not self._chunks:
@@ -246,8 +253,26 @@ class WhisperDecoder:
             self._partial_text = self._engine.decode(audio, words=False, beam_size=1).text
         return self._partial_text
 
+    def prefetch_final(self) -> str:
+        """Decode now as the final would; returns the text (usable as a partial)."""
+        audio = self._audio()
+        result = self._engine.decode(audio, words=True, beam_size=self._engine.beam_size)
+        self._prefetched = (len(audio), result)
+        self._partial_len, self._partial_text = len(audio), result.text
+        return result.text
+
     def finish(self) -> EngineResult:
-        """Decode the whole utterance with word timestamps."""
+        """Decode the whole utterance with word timestamps (or reuse the prefetched one)."""
         audio = self._audio()
         self._chunks = []
+        if self._prefetched is not None:
+            upto, result = self._prefetched
+            rest = audio[upto:]
+            speech = audio[:upto]
+            if _rms(rest) <= max(_QUIET_RMS, 0.1 * _rms(speech)):
+                return result  # only the pause came after: the same words
         return self._engine.decode(audio, words=True, beam_size=self._engine.beam_size)
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) if len(x) else 0.0

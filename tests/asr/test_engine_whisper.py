@@ -98,3 +98,20 @@ def test_a_truncated_join_is_redone(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def test_get_engine_shares_one_model_per_setting(tiny_en) -> None:  # type: ignore[no-untyped-def]
     assert get_engine("whisper", whisper_model="tiny.en") is tiny_en
     assert get_engine("Whisper ", whisper_model="tiny.en") is tiny_en
+
+
+def test_prefetched_final_is_reused_only_if_nothing_was_said_after(speak: Speak, tiny_en) -> None:  # type: ignore[no-untyped-def]
+    speech = np.concatenate([silence(0.2), speak(SICK)])
+    decoder = tiny_en.start_utterance()
+    decoder.accept(speech)
+    text = decoder.prefetch_final()
+    decoder.accept(silence(0.5))
+    final = decoder.finish()
+    assert final.text == text and len(words_of(text) & SICK_WORDS) >= 3
+
+    decoder = tiny_en.start_utterance()
+    decoder.accept(speech)
+    decoder.prefetch_final()
+    decoder.accept(speak(APPOINTMENT))  # they carried on talking after a short pause
+    final = decoder.finish()
+    assert len(words_of(final.text) & APPOINTMENT_WORDS) >= 3

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from asr import codecs
-from asr.engines.base import ENGINE_RATE
+from asr.engines.base import ENGINE_RATE, EngineResult
 from asr.errors import EngineError, TranscriberClosed
 from asr.transcriber import StreamingTranscriber, TranscriberConfig
 from asr.types import AudioFrame, TranscriptEvent, TranscriptFinal, TranscriptPartial
@@ -255,3 +255,56 @@ async def test_aclose_stops_a_stream_that_is_still_open(executor) -> None:  # ty
     assert [e async for e in tr] == []
     with pytest.raises(TranscriberClosed):
         tr.push(AudioFrame("caller", b"\xff" * 160, 8000, "mulaw"))
+
+
+class PrefetchingDecoder:
+    """Records when the transcriber asks for an early final."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+
+    def accept(self, audio: np.ndarray) -> str | None:
+        return None
+
+    def partial(self) -> str:
+        self.log.append("partial")
+        return "partial text"
+
+    def prefetch_final(self) -> str:
+        self.log.append("prefetch")
+        return "prefetched text"
+
+    def finish(self) -> EngineResult:
+        self.log.append("finish")
+        return EngineResult("final text")
+
+
+class PrefetchingEngine:
+    name = "prefetching"
+    native_partials = False
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+
+    def start_utterance(self) -> PrefetchingDecoder:
+        return PrefetchingDecoder(self.log)
+
+    def transcribe(self, audio: np.ndarray) -> EngineResult:
+        return EngineResult("final text")
+
+
+async def test_final_is_prefetched_once_when_a_pause_begins(speak: Speak, executor) -> None:  # type: ignore[no-untyped-def]
+    engine = PrefetchingEngine()
+    speech = _trimmed(speak(SICK))
+    audio = np.concatenate([silence(0.5), speech, silence(1.5), speech, silence(1.0)])
+    config = TranscriberConfig(partial_max_backlog_s=None)
+    async with StreamingTranscriber("caller", engine, executor, config) as tr:
+        events = await _run(tr, _frames(audio))
+    assert engine.log.count("finish") == 2
+    # a prefetch when each pause begins (espeak pauses briefly inside the sentence too),
+    # never twice for the same pause, and the last thing before each finish
+    for utterance in "|".join(engine.log).split("finish")[:2]:
+        steps = [s for s in utterance.split("|") if s]
+        assert steps[-1] == "prefetch"
+        assert "prefetch|prefetch" not in "|".join(steps)
+    assert [e.text for e in _finals(events)] == ["final text", "final text"]
