@@ -29,12 +29,14 @@ def load_engine(
     vosk_model_dir: Path | None = None,
     moonshine_model_dir: Path | None = None,
     threads: int = 1,
-    workers: int = 1,
+    workers: int = 2,
 ) -> AsrEngine:
     """Load a fresh engine. Heavy imports happen here, not at module import.
 
     ``threads`` caps each decode's intra-op threads; ``workers`` (whisper only) is how
-    many decodes may run in parallel on the shared weights.
+    many decodes may run in parallel on the shared weights (they are not copied: a second
+    worker costs a few MB). Match it to the ASR executor's size, or decodes queue inside
+    CTranslate2 while executor threads wait.
     """
     key = name.strip().lower()
     if key == "whisper":
@@ -72,7 +74,7 @@ def get_engine(
     vosk_model_dir: Path | None = None,
     moonshine_model_dir: Path | None = None,
     threads: int = 1,
-    workers: int = 1,
+    workers: int = 2,
 ) -> AsrEngine:
     """The process-wide engine for these settings, loaded on first use (thread-safe).
 
