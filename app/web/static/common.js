@@ -78,7 +78,9 @@ const CareCue = (() => {
         let env;
         try { env = JSON.parse(msg.data); } catch (_) { return; }
         if (env.type === "error") {
+          // The socket stays open after a rejected message; show it briefly, then "Live" again.
           this.onStatus("error", env.message || env.code || "Server error");
+          setTimeout(() => { if (this.ws === ws && ws.readyState === WebSocket.OPEN) this.onStatus("live", "Live"); }, 5000);
           return;
         }
         // Replays after a reconnect may overlap what we already showed; seq tells.
