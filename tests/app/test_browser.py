@@ -117,13 +117,14 @@ async def test_agent_sees_a_nudge_card_and_accepting_it_is_stored(
             assert nudge_id
             await card.get_by_role("button", name="Accept").click()
             await expect(card).to_have_class(re.compile(r"\bresolved\b"))
-            await expect(card.get_by_role("button", name="Accept")).to_be_disabled()
+            await expect(card.locator(".card-state")).to_have_text("Accepted ✓")
+            await expect(card.get_by_role("button", name="Accept")).to_be_hidden()
             assert await _feedback_stored(server, call_id, nudge_id, "accepted")
 
             # Rating stays possible on a resolved card and is stored too.
-            await card.get_by_role("button", name="Helpful", exact=True).click()
-            await expect(card.get_by_role("button", name="Helpful", exact=True)).to_have_attribute(
-                "aria-pressed", "true")
+            helpful = card.get_by_role("button", name="Helpful", exact=True)
+            await helpful.click()
+            await expect(helpful).to_have_attribute("aria-pressed", "true")
             assert await _feedback_stored(server, call_id, nudge_id, "helpful")
 
             await streaming

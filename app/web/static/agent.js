@@ -102,6 +102,7 @@
     if (!reset) state.history.push(d);
     if (state.history.length > 60) state.history.shift();
     const n = state.history.length;
+    $("spark").classList.toggle("hidden", n < 2);
     $("spark-line").setAttribute("points", state.history
       .map((v, i) => `${n === 1 ? 120 : (i * 120) / (n - 1)},${(26 - v * 24).toFixed(1)}`).join(" "));
     const concerns = Object.entries(data.concerns || {})
@@ -116,17 +117,18 @@
   };
 
   function feedback(nudgeId, action, card) {
-    const ok = stream.send({ type: "nudge.feedback", nudge_id: nudgeId, action });
-    if (!ok) {
-      card.querySelector(".card-note").textContent = "Not sent: reconnecting. Try again in a moment.";
+    const note = card.querySelector(".card-note");
+    if (!stream.send({ type: "nudge.feedback", nudge_id: nudgeId, action })) {
+      note.textContent = "Not sent: reconnecting. Try again in a moment.";
       return;
     }
     if (action === "helpful" || action === "not_helpful") {
       for (const b of card.querySelectorAll("button[data-rating]")) {
         b.setAttribute("aria-pressed", String(b.dataset.rating === action));
       }
-      card.querySelector(".card-note").textContent = "Thanks for the feedback.";
+      note.textContent = "Thanks for the feedback.";
     } else {
+      note.textContent = "";
       resolveCard(nudgeId, action);
     }
   }
@@ -156,13 +158,14 @@
           onclick: () => feedback(data.nudge_id, "accepted", card) }, "Accept"),
         el("button", { class: "btn dismiss", type: "button", "data-action": "dismissed",
           onclick: () => feedback(data.nudge_id, "dismissed", card) }, "Dismiss"),
+        el("span", { class: "card-state", "aria-live": "polite" }),
         el("span", { class: "rate", role: "group", "aria-label": "Was this helpful?" },
-          el("button", { class: "btn icon", type: "button", "data-rating": "helpful",
-            "aria-pressed": "false", "aria-label": "Helpful", title: "Helpful",
-            onclick: () => feedback(data.nudge_id, "helpful", card) }, "👍"),
-          el("button", { class: "btn icon", type: "button", "data-rating": "not_helpful",
-            "aria-pressed": "false", "aria-label": "Not helpful", title: "Not helpful",
-            onclick: () => feedback(data.nudge_id, "not_helpful", card) }, "👎"))),
+          el("button", { class: "btn ghost", type: "button", "data-rating": "helpful",
+            "aria-pressed": "false", onclick: () => feedback(data.nudge_id, "helpful", card) },
+            "Helpful"),
+          el("button", { class: "btn ghost", type: "button", "data-rating": "not_helpful",
+            "aria-pressed": "false", onclick: () => feedback(data.nudge_id, "not_helpful", card) },
+            "Not helpful"))),
       el("p", { class: "card-note", "aria-live": "polite" }));
     state.cards.set(data.nudge_id, card);
     // Newest first, but urgent cards always stay on top.
@@ -176,7 +179,7 @@
     if (!card || card.classList.contains("resolved")) return;
     card.classList.add("resolved", `how-${how}`);
     card.removeAttribute("role");
-    card.querySelector(".card-note").textContent = RESOLVED_TEXT[how] || how;
+    card.querySelector(".card-state").textContent = RESOLVED_TEXT[how] || how;
     for (const b of card.querySelectorAll("button[data-action]")) b.disabled = true;
     // Resolved cards sink below open ones and fade; ratings stay usable.
     $("nudges").append(card);
