@@ -251,14 +251,21 @@ class CareClassifier:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _score_one(self, text: str, full_text: str, st: TokenStates, cut: bool) -> TextScore:
-        feats, norms = pooled_features(st.states)
-        logits = self._w @ feats + self._b
-        probs = _sigmoid(logits)
+    def head_probabilities(self, features: np.ndarray) -> np.ndarray:
+        """Raw head outputs: [distress, *concerns] before the crisis rule."""
+        return _sigmoid(self._w @ np.asarray(features, dtype=np.float32) + self._b)
+
+    def decide(
+        self, features: np.ndarray, found: crisis_patterns.CrisisResult
+    ) -> tuple[float, dict[str, float], bool]:
+        """Distress, concern scores and the crisis flag from one text's features.
+
+        This is the whole scoring rule apart from the evidence; the benchmark and the tests
+        use it on cached features to evaluate thousands of sentences exactly as shipped.
+        """
+        probs = self.head_probabilities(features)
         distress = float(probs[0])
         concern_p = {c: float(p) for c, p in zip(CONCERNS, probs[1:], strict=True)}
-
-        found = crisis_patterns.detect(full_text)
         head_crisis = concern_p["crisis"]
         if found.flagged:
             crisis = True
@@ -269,7 +276,12 @@ class CareClassifier:
         concern_p["crisis"] = _crisis_score(head_crisis, found.flagged, crisis)
         if crisis:
             distress = max(distress, CRISIS_DISTRESS_FLOOR)
+        return distress, concern_p, crisis
 
+    def _score_one(self, text: str, full_text: str, st: TokenStates, cut: bool) -> TextScore:
+        feats, norms = pooled_features(st.states)
+        found = crisis_patterns.detect(full_text)
+        distress, concern_p, crisis = self.decide(feats, found)
         evidence = self._evidence(text, st, norms, distress, concern_p, found)
         return TextScore(
             distress=distress,

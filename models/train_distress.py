@@ -168,7 +168,9 @@ def write_card(info: dict, layers: tuple[int, ...]) -> None:
         " distress in spoken calls; negative opinions about a film count as 'distressed'."
         " The head is a proxy for how negative the caller's words are, and the concern heads"
         " and crisis patterns carry the call-specific meaning.",
-        "- Sarcasm and long movie-review sentences are the weakest source (see table).",
+        "- NYT editorial snippets (mostly faint, formal negativity) and movie-review snippets"
+        " (sarcasm, mixed verdicts) are the weakest sources; tweets, the closest to spoken"
+        " first-person language, the strongest (see table).",
         "- English only; ASR errors are not modelled.",
         "",
     ]

@@ -1,0 +1,206 @@
+"""Classifier benchmark: quality on the held-out splits, latency per window, peak memory.
+
+    python bench/classifier_bench.py            # writes bench/results/classifier.{json,md}
+
+* Distress: the shipped classifier (distress head, crisis floor) on the VADER held-out split
+  (``models.datasets.labelled_vader``), against two baselines on the *same* sentences:
+  VADER's compound score (distressed when compound <= -0.05, VADER's own convention) and
+  the AFINN word lexicon (distressed when the summed word score is below 0). The shipped
+  numbers come from ``CareClassifier.decide`` on the features the encoder computes
+  (cached); a sample is re-scored through ``score_batch`` to check the two paths agree.
+* Concerns: macro-F1 over the 8 concerns and crisis recall on the concern held-out split,
+  through ``score_batch`` (heads plus crisis patterns).
+* Latency: one ``WindowScorer.add_final`` per caller utterance at batch 1 (encode, heads,
+  patterns, evidence, window update), encoder capped at 1 thread as in the service.
+* Peak RSS of this process (``ru_maxrss``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from models import crisis as crisis_patterns  # noqa: E402
+from models.classifier import load_classifier  # noqa: E402
+from models.datasets import cached_features, labelled_vader, load_concerns  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+VADER_NEG = -0.05
+
+
+def _macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(y, pred, average="macro"))
+
+
+def _auroc(y: np.ndarray, score: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, score))
+
+
+def distress_metrics(sample_check: int = 64) -> dict[str, float]:
+    from afinn import Afinn
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    clf = load_classifier()
+    data = labelled_vader()
+    texts = [data.rows[i].text for i in data.test]
+    y = data.labels[data.test]
+    feats = cached_features(texts, clf.layers)
+    distress = np.array(
+        [clf.decide(f, crisis_patterns.detect(t))[0] for f, t in zip(feats, texts, strict=True)]
+    )
+    # The shipped path must give the same numbers as the cached-feature path.
+    idx = np.linspace(0, len(texts) - 1, sample_check).astype(int)
+    live = np.array([s.distress for s in clf.score_batch([texts[i] for i in idx])])
+    max_dev = float(np.abs(live - distress[idx]).max())
+
+    vader = SentimentIntensityAnalyzer()
+    compound = np.array([vader.polarity_scores(t)["compound"] for t in texts])
+    afinn = Afinn()
+    lexicon = np.array([afinn.score(t) for t in texts])
+    return {
+        "macro_f1": _macro_f1(y, distress >= 0.5),
+        "auroc": _auroc(y, distress),
+        "baseline_vader_macro_f1": _macro_f1(y, compound <= VADER_NEG),
+        "baseline_vader_auroc": _auroc(y, -compound),
+        "baseline_lexicon_macro_f1": _macro_f1(y, lexicon < 0),
+        "baseline_lexicon_auroc": _auroc(y, -lexicon),
+        "n_test": int(len(y)),
+        "positive_rate": float(y.mean()),
+        "shipped_path_max_abs_diff": max_dev,
+    }
+
+
+def concern_metrics() -> dict[str, object]:
+    from models.train_concerns import evaluate
+
+    clf = load_classifier()
+    rows = [r for r in load_concerns() if r.split == "test"]
+    m = evaluate(clf, rows)
+    return {
+        "macro_f1": m["macro_f1"],
+        "crisis_recall": m["crisis_recall"],
+        "crisis_precision": m["crisis_precision"],
+        "routine_false_alarm_rate": m["routine_false_alarm_rate"],
+        "n_test": m["n"],
+        "per_label_f1": {k: v["f1"] for k, v in m["per_label"].items()},  # type: ignore[union-attr]
+    }
+
+
+def latency(n: int) -> dict[str, float]:
+    import torch
+
+    from asr.types import TranscriptFinal
+    from models.clock import FakeClock
+    from models.scorer import WindowScorer
+
+    torch.set_num_threads(1)
+    clf = load_classifier()
+    texts = [r.text for r in load_concerns()]
+    clock = FakeClock()
+    scorer = WindowScorer(clf, clock)
+    for t in texts[:10]:  # warm-up
+        scorer.add_final(TranscriptFinal("caller", t, 0.0, 1.0))
+    times: list[float] = []
+    for k in range(n):
+        text = texts[(k * 7) % len(texts)]
+        clock.advance(3.0)
+        final = TranscriptFinal("caller", text, clock.now() - 2.5, clock.now())
+        t0 = time.perf_counter()
+        scorer.add_final(final)
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return {
+        "p50": statistics.median(times),
+        "p95": times[int(0.95 * (len(times) - 1))],
+        "max": times[-1],
+        "n": n,
+        "mean_words": float(np.mean([len(texts[(k * 7) % len(texts)].split()) for k in range(n)])),
+    }
+
+
+def write_markdown(res: dict) -> str:
+    d, c, lat = res["distress"], res["concerns"], res["latency_ms"]
+    lines = [
+        "# Classifier benchmark",
+        "",
+        f"Machine: {res['machine']}. Generated by `python bench/classifier_bench.py`.",
+        "",
+        f"## Distress (VADER held-out split, n = {d['n_test']}, distressed share"
+        f" {d['positive_rate']:.3f})",
+        "",
+        "| model | macro-F1 | AUROC |",
+        "|---|---:|---:|",
+        f"| CareCue distress (MiniLM layers 1-6 + logistic head) | {d['macro_f1']:.3f} |"
+        f" {d['auroc']:.3f} |",
+        f"| VADER compound (<= {VADER_NEG}) | {d['baseline_vader_macro_f1']:.3f} |"
+        f" {d['baseline_vader_auroc']:.3f} |",
+        f"| AFINN lexicon (sum < 0) | {d['baseline_lexicon_macro_f1']:.3f} |"
+        f" {d['baseline_lexicon_auroc']:.3f} |",
+        "",
+        f"## Concerns (concern held-out split, n = {c['n_test']})",
+        "",
+        f"- macro-F1 **{c['macro_f1']:.3f}**, crisis recall **{c['crisis_recall']:.3f}**"
+        f" (precision {c['crisis_precision']:.3f}), routine requests with a concern flagged"
+        f" {c['routine_false_alarm_rate']:.3f}",
+        "",
+        "| concern | F1 |",
+        "|---|---:|",
+        *[f"| {k} | {v:.3f} |" for k, v in c["per_label_f1"].items()],
+        "",
+        "## Latency and memory",
+        "",
+        "| metric | value |",
+        "|---|---:|",
+        f"| per window (add_final, batch 1, 1 thread) p50 | {lat['p50']:.1f} ms |",
+        f"| per window p95 | {lat['p95']:.1f} ms |",
+        f"| per window max | {lat['max']:.1f} ms |",
+        f"| utterances timed (mean words) | {lat['n']} ({lat['mean_words']:.1f}) |",
+        f"| peak RSS | {res['peak_rss_mb']:.0f} MB |",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Classifier quality and latency benchmark")
+    parser.add_argument("--latency-n", type=int, default=300)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+
+    lat = latency(args.latency_n)  # first, so that other work does not warm caches for it
+    res = {
+        "distress": distress_metrics(),
+        "concerns": concern_metrics(),
+        "latency_ms": lat,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs,"
+        f" Python {platform.python_version()}",
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "classifier.json").write_text(json.dumps(res, indent=2) + "\n")
+    md = write_markdown(res)
+    (args.out / "classifier.md").write_text(md)
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

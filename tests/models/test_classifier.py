@@ -1,0 +1,156 @@
+"""CareClassifier with the committed heads and the real MiniLM encoder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models.classifier import MAX_CHARS, load_classifier
+from models.signals import CONCERNS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def clf():
+    return load_classifier()
+
+
+def test_scores_are_well_formed(clf) -> None:
+    s = clf.score("I'm worried about my test results.")
+    assert set(s.concerns) == set(CONCERNS)
+    assert 0.0 <= s.distress <= 1.0
+    assert all(0.0 <= v <= 1.0 for v in s.concerns.values())
+    assert s.evidence == "I'm worried about my test results."
+
+
+def test_distress_orders_distressed_above_routine(clf) -> None:
+    upset = clf.score("I'm terrified and I can't stop crying, everything is falling apart.")
+    routine = clf.score("Can I book an appointment for Tuesday afternoon?")
+    assert upset.distress >= 0.5 > routine.distress
+
+
+@pytest.mark.parametrize(
+    ("text", "concern"),
+    [
+        ("I'm so scared the tumour has come back.", "fear"),
+        ("My wife died last month and I just feel empty.", "sadness"),
+        ("This is the fourth time I've called and nobody ever calls me back!", "frustration"),
+        ("I don't understand which of these tablets I'm meant to take at night.", "confusion"),
+        ("I live alone and nobody has visited me in weeks.", "isolation"),
+        ("My knee is throbbing and it hurts to walk.", "pain"),
+        ("Thank you so much, that's such a relief.", "gratitude"),
+    ],
+)
+def test_each_concern_is_the_top_one_for_a_clear_example(clf, text: str, concern: str) -> None:
+    s = clf.score(text)
+    assert max(s.concerns, key=lambda c: s.concerns[c]) == concern
+    assert s.concerns[concern] >= 0.5
+    assert not s.crisis
+
+
+def test_crisis_phrase_flags_and_lifts_distress(clf) -> None:
+    s = clf.score("Thanks for asking. Honestly, I've been thinking about ending my life.")
+    assert s.crisis
+    assert s.concerns["crisis"] >= 0.95
+    assert s.distress >= 0.85
+    assert s.evidence == "Honestly, I've been thinking about ending my life."
+    assert "ending my life" in s.crisis_phrases
+
+
+def test_medical_red_flag_is_crisis(clf) -> None:
+    s = clf.score("My dad's face is drooping on one side and his speech is slurred.")
+    assert s.crisis and s.distress >= 0.85
+
+
+def test_denied_crisis_is_not_crisis(clf) -> None:
+    s = clf.score("I'm not suicidal, I just need my repeat prescription.")
+    assert not s.crisis
+    assert s.concerns["crisis"] < 0.5
+
+
+def test_negation_moves_the_concern(clf) -> None:
+    s = clf.score("I'm not worried about the cost, it's the pain in my hip that's getting to me.")
+    assert s.concerns["pain"] >= 0.5
+    assert s.concerns["pain"] > s.concerns["fear"]
+
+
+def test_evidence_is_the_clause_that_drove_the_score(clf) -> None:
+    text = (
+        "Yes, my date of birth is the third of May. "
+        "I'm so frightened that the cancer has spread and I can't sleep. "
+        "The postcode is the same as before."
+    )
+    s = clf.score(text)
+    assert s.evidence == "I'm so frightened that the cancer has spread and I can't sleep."
+    assert s.evidence in text
+
+
+def test_evidence_in_unpunctuated_asr_text_is_a_verbatim_run(clf) -> None:
+    text = (
+        "yeah so I rang them on monday and they said to call back on thursday and "
+        "honestly I'm just so scared that something is really wrong with my heart "
+        "and then the letter came about the parking permit"
+    )
+    s = clf.score(text)
+    assert s.evidence in text
+    assert "scared" in s.evidence
+    assert len(s.evidence.split()) <= 20
+
+
+def test_batch_matches_single(clf) -> None:
+    texts = ["I can't breathe", "Thank you, bye.", "I'm fed up with waiting.", ""]
+    batch = clf.score_batch(texts)
+    for text, b in zip(texts, batch, strict=True):
+        one = clf.score(text)
+        assert one.crisis == b.crisis and one.evidence == b.evidence
+        assert one.distress == pytest.approx(b.distress, abs=1e-4)
+        for c in CONCERNS:
+            assert one.concerns[c] == pytest.approx(b.concerns[c], abs=1e-4)
+
+
+@pytest.mark.parametrize("bad", ["", "   \n\t ", None, 42, 3.5, ["list"], {"text": "x"}])
+def test_bad_input_scores_neutral_and_never_raises(clf, bad) -> None:
+    s = clf.score(bad)
+    assert s.distress == 0.0 and not s.crisis and s.evidence == ""
+    assert all(v == 0.0 for v in s.concerns.values())
+
+
+def test_bytes_and_control_characters(clf) -> None:
+    s = clf.score("I'm really scared\x00\x07 about the operation".encode())
+    assert s.concerns["fear"] >= 0.5
+    assert "\x00" not in s.evidence
+
+
+def test_very_long_text_is_truncated_with_a_note(clf) -> None:
+    long_text = "I am calling about the appointment letter. " * 2000
+    s = clf.score(long_text)
+    assert s.truncated
+    assert len(s.evidence) <= MAX_CHARS
+    assert not s.crisis
+
+
+def test_red_flag_at_the_end_of_a_long_text_still_flags(clf) -> None:
+    s = clf.score("I am calling about the appointment letter. " * 2000 + "I can't breathe.")
+    assert s.truncated and s.crisis
+    assert s.evidence == "I can't breathe."
+
+
+def test_scores_are_deterministic(clf) -> None:
+    a = clf.score("I'm worried and a bit confused about the new dose.")
+    b = clf.score("I'm worried and a bit confused about the new dose.")
+    assert a == b
+
+
+def test_token_attribution_is_exact(clf) -> None:
+    # The evidence rests on: features = mean-pooled token states, heads linear, so the
+    # token contributions sum exactly to the head's logit minus its bias.
+    from models.classifier import pooled_features, token_contributions
+
+    text = "I'm fine with the time, but I'm scared of the surgery."
+    st = clf.encoder.token_states([text], clf.layers)[0]
+    feats, norms = pooled_features(st.states)
+    w = clf._w[0]
+    contrib = token_contributions(st.states, norms, w)
+    assert float(contrib.sum()) == pytest.approx(float(w @ feats), rel=1e-4, abs=1e-4)
+    assert np.isfinite(contrib).all()

@@ -1,0 +1,106 @@
+"""The reviewed crisis pattern list: recall on red flags, and deliberate negation handling."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.crisis import clause_spans, detect
+from models.datasets import load_concerns
+
+FLAGGED = [
+    # suicidal talk, including hedges and indirect phrasing
+    "I want to kill myself.",
+    "Honestly, I guess I've thought about ending it.",
+    "I don't want to be alive anymore.",
+    "Everyone would be better off without me.",
+    "I can't stop thinking about killing myself.",  # "can't stop" is not a negation
+    "I'm not sure I want to live anymore.",  # "not sure" is not a denial
+    "I don't think I can keep myself safe tonight.",
+    "sometimes i think about suicide",  # ASR output: no capitals, no punctuation
+    "I've been cutting myself again.",
+    # medical red flags, first and third person
+    "There's a crushing pressure in my chest.",
+    "my chest is so tight and I'm sweating",
+    "I can't breathe properly.",
+    "My husband's face is drooping and he's slurring his words.",
+    "She's having a seizure and it won't stop.",
+    "I took a whole bottle of my pills an hour ago.",
+    "He overdosed and he's barely breathing.",
+    "My dad collapsed and he's not responding.",
+    "I have the worst headache of my life.",
+    "I'm coughing up blood.",
+    # negation does not reach across a contrastive join
+    "I'm not suicidal, but I can't breathe.",
+    "No, I'm not in pain, but my chest feels tight.",
+]
+
+NOT_FLAGGED = [
+    "I'm not suicidal, I just need my repeat prescription.",
+    "I don't want to hurt myself, I just want to change my pharmacy.",
+    "No, I've never thought about killing myself.",
+    "I'm not having chest pain, I'm calling about my appointment.",
+    "No chest pain, just a cough.",
+    "I would never hurt myself.",
+    "I don't have any thoughts of suicide.",
+    # idioms and history that are not acute red flags
+    "My back is killing me.",
+    "My dad died of a heart attack at my age.",
+    "My son died of an overdose two years ago.",
+    "I'm scared I'll have another seizure at work.",
+    "Can I book an appointment for Tuesday?",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", FLAGGED)
+def test_red_flags_are_caught(text: str) -> None:
+    result = detect(text)
+    assert result.flagged, result.matches
+    hit = result.first()
+    assert hit is not None and hit.phrase and hit.phrase in text
+    assert hit.clause in text
+
+
+@pytest.mark.parametrize("text", NOT_FLAGGED)
+def test_denials_idioms_and_routine_requests_are_not_flagged(text: str) -> None:
+    assert not detect(text).flagged
+
+
+def test_denial_is_reported_as_negated_not_dropped() -> None:
+    result = detect("I'm not suicidal, I just need my repeat prescription.")
+    assert result.negated_only
+    assert [m.phrase for m in result.matches] == ["suicidal"]
+    assert all(m.negated for m in result.matches)
+
+
+def test_curly_apostrophes_and_case() -> None:
+    assert detect("I DON\u2019T WANT TO LIVE ANYMORE").flagged
+    assert not detect("I\u2019m NOT suicidal").flagged
+
+
+def test_red_flag_late_in_a_long_text_is_found() -> None:
+    text = "I was calling about my bill and the parking. " * 300 + "I want to die."
+    assert detect(text).flagged
+
+
+def test_non_text_is_safe() -> None:
+    assert not detect(None).flagged  # type: ignore[arg-type]
+    assert not detect(123).flagged  # type: ignore[arg-type]
+
+
+def test_clause_spans_split_on_sentences_and_contrast() -> None:
+    text = "I'm fine. It's just, well, I'm not sad but I'm tired; really tired"
+    parts = [text[s:e] for s, e in clause_spans(text)]
+    assert parts == ["I'm fine.", "It's just, well, I'm not sad", "I'm tired;", "really tired"]
+
+
+def test_every_crisis_utterance_in_the_concern_set_is_caught_by_patterns_alone() -> None:
+    # The list was reviewed against these rows (see the module docstring and the card);
+    # this guards the review from regressions when patterns are edited.
+    missed = [r.text for r in load_concerns() if "crisis" in r.labels and not detect(r.text).flagged]
+    assert missed == []
+
+
+def test_routine_requests_in_the_concern_set_do_not_flag() -> None:
+    flagged = [r.text for r in load_concerns() if not r.labels and detect(r.text).flagged]
+    assert flagged == []
