@@ -30,6 +30,7 @@ API_KEY = "genesys-key"
 SECRET = base64.b64encode(b"genesys client secret 32 bytes!!").decode()
 ORG = "d7934305-0972-4844-938e-9060eef73d05"
 AS_CALL = "40325ec2-5efd-4bd3-805f-53576e581d13"
+AS_SIM_CALL = "9b3f7f0e-1c2d-4e5f-8a9b-0c1d2e3f4a5b"
 CALLER_SAYS = "I'm terrified about my biopsy results"
 AGENT_SAYS = "can I have your date of birth please"
 
@@ -40,7 +41,8 @@ def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                      components_factory=fake_components())
     app.state.adapter_settings = AdapterSettings(
         audiohook_api_keys={API_KEY: SECRET}, audiosocket_host="127.0.0.1", audiosocket_port=0)
-    app.state.agent_map = AgentMap.from_obj({"audiosocket": {"uuid": {AS_CALL: "A-as"}}})
+    app.state.agent_map = AgentMap.from_obj(
+        {"audiosocket": {"uuid": {AS_CALL: "A-as", AS_SIM_CALL: "A-sim-as"}}})
     server = Live(app)
     server.start()
     try:
@@ -167,3 +169,54 @@ def test_vosk_endpoint_needs_a_token(svc: Live, tmp_path: Path) -> None:
         with pytest.raises(ConnectionClosed) as info:
             ws.recv(10)
     assert info.value.rcvd is not None and info.value.rcvd.code == 1008
+
+
+def test_vosk_eof_before_audio_and_stray_text(svc: Live) -> None:
+    from websockets.exceptions import ConnectionClosed
+
+    with svc.ws(f"/v1/asr?token={tok('ingest')}") as ws:
+        ws.send('{"eof" : 1}')
+        assert recv_json(ws) == {"text": ""}
+        with pytest.raises(ConnectionClosed) as info:
+            ws.recv(10)
+    assert info.value.rcvd is not None and info.value.rcvd.code == 1000
+    with svc.ws(f"/v1/asr?token={tok('ingest')}") as ws:
+        ws.send("hello")
+        with pytest.raises(ConnectionClosed) as info:
+            ws.recv(10)
+    assert info.value.rcvd is not None and info.value.rcvd.code == 1003
+
+
+def _text_call() -> Any:
+    """A call whose 'mu-law' bytes are text, one utterance per 20 ms chunk, for the fakes."""
+    from app.simulate import CallAudio
+
+    caller = CALLER_SAYS.encode().ljust(160) + b" " * 160
+    agent = b" " * 160 + AGENT_SAYS.encode().ljust(160)
+    return CallAudio(caller=caller, agent=agent)
+
+
+@pytest.mark.parametrize("protocol", ["native", "audiohook", "fork", "audiosocket"])
+def test_simulate_clients_speak_each_protocol(svc: Live, protocol: str) -> None:
+    import asyncio
+
+    from app.simulate import StreamOptions, stream_call
+
+    agent_id = {"audiosocket": "A-sim-as"}.get(protocol, f"A-sim-{protocol}")
+    call_id = AS_SIM_CALL if protocol == "audiosocket" else str(uuid.uuid4())
+    url = (f"tcp://127.0.0.1:{svc.app.state.audiosocket.ports[0]}"
+           if protocol == "audiosocket" else svc.http)
+    options = StreamOptions(url=url, token=tok("ingest"), agent_id=agent_id, call_id=call_id,
+                            speed=10.0, custom={"api_key": API_KEY, "client_secret": SECRET})
+    with svc.ws(f"/v1/agents/{agent_id}/events", tok("agent", agent_id)) as agent:
+        result = asyncio.run(stream_call(_text_call(), options, protocol))
+        events = read_until(agent, lambda e: e["type"] == "call.ended")
+    assert result.call_id == call_id and result.chunks_sent == 2
+    mine = [e for e in events if e["call_id"] == call_id]
+    assert mine[0]["type"] == "call.started" and mine[-1]["type"] == "call.ended"
+    finals = {(e["data"]["speaker"], e["data"]["text"]) for e in mine
+              if e["type"] == "transcript.final"}
+    if protocol in ("native", "audiohook"):  # mu-law passes through byte for byte
+        assert ("caller", CALLER_SAYS) in finals and ("agent", AGENT_SAYS) in finals
+    else:  # converted to PCM on the way: the fakes see noise, but both speakers arrive
+        assert {speaker for speaker, _ in finals} == {"caller", "agent"}
