@@ -93,6 +93,14 @@ async def wait_ready(base_url: str, timeout_s: float, echo: Echo) -> bool:
     return False
 
 
+_RESOLVED = {
+    "agent_said": "done, the agent said it",
+    "accepted": "accepted",
+    "dismissed": "dismissed",
+    "expired": "expired",
+}
+
+
 class NudgePrinter:
     """Prints what the agent's screen shows, one block per nudge, times on the call clock."""
 
@@ -103,6 +111,7 @@ class NudgePrinter:
         self.nudges = 0
         self.escalations = 0
         self.peak_distress = 0.0
+        self.titles: dict[str, str] = {}
         self.ended = asyncio.Event()
 
     def stamp(self, event: ReceivedEvent) -> str:
@@ -122,6 +131,7 @@ class NudgePrinter:
             self.ended.set()
         elif event.type == "nudge.created":
             self.nudges += 1
+            self.titles[str(d.get("nudge_id"))] = str(d.get("title", ""))
             prio = str(d.get("priority", "suggest")).upper()
             mark = "!!" if prio == "URGENT" else "->"
             self.echo(f"[{at}] {mark} {prio:<7} {d.get('title', '')}")
@@ -130,7 +140,8 @@ class NudgePrinter:
             if d.get("reason"):
                 self.echo(f"             why: {d['reason']}")
         elif event.type == "nudge.resolved":
-            self.echo(f"[{at}]    resolved ({d.get('how', '?')}): {d.get('nudge_id', '')}")
+            how = _RESOLVED.get(str(d.get("how")), str(d.get("how")))
+            self.echo(f"[{at}]    {how}: {self.titles.get(str(d.get('nudge_id')), '')}")
         elif event.type == "escalation":
             self.escalations += 1
             severity, reason = d.get("severity", ""), d.get("reason", "")
