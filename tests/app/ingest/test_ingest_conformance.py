@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -54,8 +55,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     get_adapter_settings.cache_clear()
     try:
         with live_server(tmp_path_factory.mktemp("carecue-ingest")) as live:
-            live.audiosocket_port = port  # type: ignore[misc]
-            yield live
+            yield SimpleNamespace(base=live.base, token=live.token, audiosocket_port=port)
     finally:
         for k, v in saved.items():
             if v is None:
