@@ -24,8 +24,8 @@
 Bad input never raises: ``None``, numbers and other non-text score as empty text (neutral),
 bytes are decoded as UTF-8, control characters are dropped, and text longer than
 ``MAX_CHARS`` characters (or than the encoder's 256 tokens) is cut, with
-``TextScore.truncated`` set. The crisis patterns still scan the first 20,000 characters of
-the full text, so a red flag at the end of a long text is not lost.
+``TextScore.truncated`` set. The crisis patterns still scan the full text (its first and
+last 10,000 characters when longer), so a red flag at the end of a long text is not lost.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ EVIDENCE_MAX_WORDS = 20
 EVIDENCE_RUN_WORDS = 12
 _BATCH = 32
 
+_SOFT_SPLIT = re.compile(r"\s+(?:and then|and|because|cause)\s+", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -175,16 +176,36 @@ def clean_text(text: object) -> tuple[str, bool]:
 
 
 def evidence_spans(text: str) -> list[tuple[int, int]]:
-    """Clause spans of ``text``; long unpunctuated clauses are cut into word runs."""
+    """Candidate evidence spans of ``text``: its clauses, with long ones cut down.
+
+    ASR output often has no punctuation, so a clause longer than ``EVIDENCE_MAX_WORDS``
+    words is split at "and", "and then", "because", and a part still too long becomes
+    overlapping runs of ``EVIDENCE_RUN_WORDS`` words. Spans may overlap; each is verbatim.
+    """
     spans: list[tuple[int, int]] = []
     for cs, ce in crisis_patterns.clause_spans(text):
-        words = list(re.finditer(r"\S+", text[cs:ce]))
-        if len(words) <= EVIDENCE_MAX_WORDS:
+        if len(text[cs:ce].split()) <= EVIDENCE_MAX_WORDS:
             spans.append((cs, ce))
             continue
-        for k in range(0, len(words), EVIDENCE_RUN_WORDS):
-            run = words[k : k + EVIDENCE_RUN_WORDS]
-            spans.append((cs + run[0].start(), cs + run[-1].end()))
+        pos = cs
+        parts: list[tuple[int, int]] = []
+        for m in _SOFT_SPLIT.finditer(text, cs, ce):
+            parts.append((pos, m.start()))
+            pos = m.end()
+        parts.append((pos, ce))
+        for ps, pe in parts:
+            words = list(re.finditer(r"\S+", text[ps:pe]))
+            if not words:
+                continue
+            if len(words) <= EVIDENCE_MAX_WORDS:
+                spans.append((ps + words[0].start(), ps + words[-1].end()))
+                continue
+            step = max(1, EVIDENCE_RUN_WORDS // 3)
+            last = max(0, len(words) - EVIDENCE_RUN_WORDS)
+            starts = sorted({*range(0, last + 1, step), last})
+            for k in starts:
+                run = words[k : k + EVIDENCE_RUN_WORDS]
+                spans.append((ps + run[0].start(), ps + run[-1].end()))
     return spans
 
 
@@ -318,14 +339,11 @@ class CareClassifier:
         else:
             row = 1 + CONCERNS.index(top_concern)
         contrib = token_contributions(st.states, norms, self._w[row])
-        totals = [0.0] * len(spans)
-        for (a, b), c in zip(st.offsets, contrib, strict=True):
-            if a == b:
-                continue  # [CLS]/[SEP] belong to no clause
-            for k, (s, e) in enumerate(spans):
-                if a < e and s < b:
-                    totals[k] += float(c)
-                    break
+        offs = np.array(st.offsets, dtype=np.int64).reshape(-1, 2)
+        real = offs[:, 0] != offs[:, 1]  # [CLS]/[SEP] belong to no clause
+        totals = [
+            float(contrib[real & (offs[:, 0] < e) & (offs[:, 1] > s)].sum()) for s, e in spans
+        ]
         best = max(range(len(spans)), key=lambda k: totals[k])
         s, e = spans[best]
         return text[s:e]

@@ -421,10 +421,23 @@ def _is_negated(clause_lower: str, match_start: int) -> bool:
 
 
 def detect(text: str) -> CrisisResult:
-    """Run every pattern over every clause of ``text`` (first ``MAX_SCAN_CHARS`` chars)."""
+    """Run every pattern over every clause of ``text``.
+
+    Texts longer than ``MAX_SCAN_CHARS`` are scanned in their first and last halves of
+    that budget, so the cost stays bounded and the newest words are always read.
+    """
     if not isinstance(text, str) or not text.strip():
         return CrisisResult(())
-    original = text[:MAX_SCAN_CHARS]
+    if len(text) <= MAX_SCAN_CHARS:
+        return CrisisResult(tuple(_scan(text, 0)))
+    # Very long text: scan the beginning and the end (the newest words of a transcript).
+    half = MAX_SCAN_CHARS // 2
+    tail_at = len(text) - half
+    matches = _scan(text[:half], 0) + _scan(text[tail_at:], tail_at)
+    return CrisisResult(tuple(matches))
+
+
+def _scan(original: str, offset: int) -> list[CrisisMatch]:
     lower = normalise(original)
     matches: list[CrisisMatch] = []
     for cs, ce in clause_spans(lower):
@@ -443,9 +456,9 @@ def detect(text: str) -> CrisisResult:
                         phrase=original[cs + m.start() : cs + m.end()],
                         clause=original[cs:ce],
                         negated=negated,
-                        start=cs + m.start(),
-                        end=cs + m.end(),
+                        start=offset + cs + m.start(),
+                        end=offset + cs + m.end(),
                     )
                 )
     matches.sort(key=lambda m: (m.start, m.end))
-    return CrisisResult(tuple(matches))
+    return matches
