@@ -20,6 +20,8 @@ import base64
 import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +45,15 @@ from asr.types import AudioFrame
 
 log = logging.getLogger(__name__)
 
-router = APIRouter()
+@asynccontextmanager
+async def _lifespan(app: Any) -> AsyncIterator[None]:
+    yield
+    # Runs before the call manager shuts down (router lifespans nest inside the app's).
+    await drain_audiohook(app)
+    _parked_calls(app).cancel_all()
+
+
+router = APIRouter(lifespan=_lifespan)
 
 PATH = "/v1/ingest/audiohook"
 SIGNED_COMPONENTS = (
@@ -82,11 +92,41 @@ class ParkedCalls:
 
         self._calls[conversation_id] = _Parked(handle, timeline_s, asyncio.create_task(expire()))
 
+    def cancel_all(self) -> None:
+        """Forget parked calls (at shutdown the call manager ends them itself)."""
+        for parked in self._calls.values():
+            parked.timer.cancel()
+        self._calls.clear()
+
     def claim(self, conversation_id: str) -> _Parked | None:
         parked = self._calls.pop(conversation_id, None)
         if parked is not None:
             parked.timer.cancel()
         return parked
+
+
+def _live_connections(app: Any) -> set[_Connection]:
+    live = getattr(app.state, "audiohook_live", None)
+    if live is None:
+        live = set()
+        app.state.audiohook_live = live
+    return live  # type: ignore[no-any-return]
+
+
+async def drain_audiohook(app: Any, info: str = "server is shutting down",
+                          wait_s: float = 5.0) -> int:
+    """Ask every open AudioHook session to ``reconnect`` (Genesys then opens a new session,
+    on another instance behind the load balancer) and wait up to ``wait_s`` for them to close.
+    Returns how many sessions were asked."""
+    live = list(_live_connections(app))
+    asked = 0
+    for conn in live:
+        if await conn.request_reconnect(info):
+            asked += 1
+    if live:
+        await asyncio.wait([asyncio.ensure_future(c.finished.wait()) for c in live],
+                           timeout=wait_s)
+    return asked
 
 
 def _parked_calls(app: Any) -> ParkedCalls:
@@ -169,12 +209,32 @@ class _Connection:
         self.handle: CallHandle | None = None
         self.timeline_base_s = 0.0
         self.close_code = 1000
+        self.finished = asyncio.Event()
+
+    async def request_reconnect(self, info: str) -> bool:
+        """Send ``reconnect`` if the session is open; the client answers with ``close``."""
+        message = self.proto.request_reconnect(info)
+        if message is None:
+            return False
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await self.send(message)
+            return True
+        return False
 
     async def send(self, message: dict[str, Any] | None) -> None:
         if message is not None:
             await self.ws.send_text(json.dumps(message))
 
     async def run(self) -> None:
+        live = _live_connections(self.ws.app)
+        live.add(self)
+        try:
+            await self._run()
+        finally:
+            live.discard(self)
+            self.finished.set()
+
+    async def _run(self) -> None:
         await self.ws.accept()
         failure = authorize(self.ws, self.settings)
         if failure is not None:

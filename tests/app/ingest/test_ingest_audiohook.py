@@ -317,3 +317,58 @@ def test_reconnect_continues_the_same_call(app_registry) -> None:  # type: ignor
     assert call.audio("caller") == b"\x01" * 800 + b"\x03" * 160
     assert call.frames[-1].timestamp_s == pytest.approx(0.1)  # continues the timeline
     assert call.ended == "end"
+
+
+def test_drain_asks_for_reconnect_and_the_call_continues() -> None:
+    from app.ingest.audiohook import drain_audiohook
+
+    app, registry = make_app(AdapterSettings(audiohook_api_keys={API_KEY: SECRET}))
+    with TestClient(app) as client:
+        first = AudioHookClientState()
+        with _connect(client, first) as ws:
+            g = Genesys(ws, first)
+            g.send("open", open_parameters(ORG, CONV, "A1"))
+            g.recv()
+            g.audio(b"\x01" * 160, b"\x02" * 160)
+            # The instance is going away: it asks Genesys to move the session elsewhere.
+            drained = client.portal.start_task_soon(drain_audiohook, app)  # type: ignore[union-attr]
+            reconnect = g.recv()
+            assert reconnect["type"] == "reconnect" and reconnect["seq"] == 2
+            g.send("close", {"reason": "reconnect"})
+            assert g.recv()["type"] == "closed"
+        assert drained.result(10) == 1
+        call = registry.calls[CONV]
+        assert call.ended is None
+        second = AudioHookClientState()
+        with _connect(client, second) as ws:
+            g = Genesys(ws, second)
+            params = open_parameters(ORG, CONV, "A1")
+            params["continuedSessions"] = [{"id": first.session_id, "serverseq": 3,
+                                            "clientseq": first.seq}]
+            g.send("open", params)
+            assert g.recv()["type"] == "opened"
+            g.send("close", {"reason": "end"})
+            g.recv()
+    assert registry.opened == [call] and call.ended == "end"
+
+
+def test_dropped_socket_keeps_the_call_for_the_grace_period_only() -> None:
+    import time
+
+    app, registry = make_app(AdapterSettings(audiohook_api_keys={API_KEY: SECRET},
+                                             audiohook_reconnect_grace_s=0.2))
+    with TestClient(app) as client:
+        state = AudioHookClientState()
+        with _connect(client, state) as ws:
+            g = Genesys(ws, state)
+            g.send("open", open_parameters(ORG, CONV, "A1"))
+            g.recv()
+            g.audio(bytes(160), bytes(160))
+        # The socket dropped without close: the call waits for a reconnect...
+        call = registry.calls[CONV]
+        for _ in range(100):
+            if call.ended is not None:
+                break
+            time.sleep(0.02)
+    # ...and ends when none comes within the grace period.
+    assert call.ended == "reconnect_timeout"
