@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 
 @asynccontextmanager
 async def _lifespan(app: Any) -> AsyncIterator[None]:
+    # Validate the adapter settings and the agent map at start, not on the first call.
+    adapter_settings(app)
+    agent_map(app)
     yield
     # Runs before the call manager shuts down (router lifespans nest inside the app's).
     await drain_audiohook(app)
