@@ -110,6 +110,8 @@ class _Utterance:
     audio_start: int  # first sample handed to the decoder (includes pre-roll)
     decoder: UtteranceDecoder
     fed_until: int
+    start_s: float  # track time of vad_start
+    audio_start_s: float  # track time of audio_start (word times count from here)
     last_partial_at: int = 0
     last_partial: str = ""
     partial_sent: bool = False
@@ -292,6 +294,8 @@ class TrackPipeline:
             audio_start=audio_start,
             decoder=self.engine.start_utterance(),
             fed_until=audio_start,
+            start_s=round(self._t(vad_start), 3),
+            audio_start_s=self._t(audio_start),
             last_partial_at=audio_start,
         )
 
@@ -328,7 +332,7 @@ class TrackPipeline:
                 speaker=self.speaker,
                 text=text,
                 segment_id=utt.segment_id,
-                start_s=round(self._t(utt.vad_start), 3),
+                start_s=utt.start_s,
                 end_s=round(self._t(utt.fed_until), 3),
             )
         )
@@ -366,9 +370,9 @@ class TrackPipeline:
         text = result.text.strip()
         if not text and not utt.partial_sent:
             return  # VAD fired on a noise the engine found no words in
-        base = self._t(utt.audio_start)
-        start_s = round(self._t(utt.vad_start), 3)
-        end_s = round(self._t(speech_end), 3)
+        base = utt.audio_start_s
+        start_s = utt.start_s
+        end_s = max(start_s, round(self._t(speech_end), 3))
 
         def clamp(t: float) -> float:
             # Engine word times are approximate (whisper's especially); keep them inside
