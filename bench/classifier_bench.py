@@ -173,6 +173,7 @@ def write_markdown(res: dict) -> str:
         f"| per window p95 | {lat['p95']:.1f} ms |",
         f"| per window max | {lat['max']:.1f} ms |",
         f"| utterances timed (mean words) | {lat['n']} ({lat['mean_words']:.1f}) |",
+        f"| 1-minute load average while timing | {lat['load_avg_1m']:.1f} |",
         f"| peak RSS | {res['peak_rss_mb']:.0f} MB |",
         "",
     ]
@@ -185,7 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
+    load_before = os.getloadavg()[0]
     lat = latency(args.latency_n)  # first, so that other work does not warm caches for it
+    # The machine is shared: the load average says how much of the latency is contention.
+    lat["load_avg_1m"] = max(load_before, os.getloadavg()[0])
     res = {
         "distress": distress_metrics(),
         "concerns": concern_metrics(),

@@ -179,13 +179,13 @@ def write_card(metrics: dict, chosen: dict[str, float], layers: tuple[int, ...])
         + ".",
         "- **Crisis** = reviewed pattern list (`models/crisis.py`, recall-biased, with negation"
         f" handling) OR crisis head >= {CRISIS_THRESHOLD} (>= {NEGATED_CRISIS_THRESHOLD} when the"
-        " only crisis words in the text were explicitly denied, e.g. \"I'm not suicidal\").",
+        ' only crisis words in the text were explicitly denied, e.g. "I\'m not suicidal").',
         "",
         "## Data",
         "`models/data/concerns.jsonl`: call-style caller utterances written for CareCue (not"
-        " real calls): varied phrasing, hedges (\"I guess\", \"it's probably nothing, but\"),"
+        ' real calls): varied phrasing, hedges ("I guess", "it\'s probably nothing, but"),'
         " third-party reports, mixed labels, and negation (\"I'm not worried about the cost,"
-        " it's the pain\"; \"I'm not suicidal, I just need my repeat prescription\"). Routine"
+        ' it\'s the pain"; "I\'m not suicidal, I just need my repeat prescription"). Routine'
         " requests carry no label and serve as negatives. The `split` column is fixed"
         " (stratified by label set, 25 % test, seed 7) and training never reads `test` rows.",
         "",
@@ -219,8 +219,8 @@ def write_card(metrics: dict, chosen: dict[str, float], layers: tuple[int, ...])
         "- ~50-65 training examples per label: the heads learn topical cues; negation and"
         " sarcasm beyond the patterns the set covers are weak spots for the learned heads.",
         "- English only. Crisis detection is a safety net for a human agent, not a triage tool:"
-        " the pattern list favours recall, so expect false alarms (e.g. \"my back is killing"
-        " me\" is excluded on purpose, but \"I'm afraid he won't wake up\" flags).",
+        ' the pattern list favours recall, so expect false alarms (e.g. "my back is killing'
+        ' me" is excluded on purpose, but "I\'m afraid he won\'t wake up" flags).',
         "- Scores are per text; the window scorer (`models/scorer.py`) smooths them over time.",
         "",
     ]

@@ -117,7 +117,7 @@ def test_bad_input_scores_neutral_and_never_raises(clf, bad) -> None:
 
 
 def test_bytes_and_control_characters(clf) -> None:
-    s = clf.score("I'm really scared\x00\x07 about the operation".encode())
+    s = clf.score(b"I'm really scared\x00\x07 about the operation")
     assert s.concerns["fear"] >= 0.5
     assert "\x00" not in s.evidence
 
