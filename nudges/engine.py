@@ -401,7 +401,10 @@ class NudgeEngine:
             if st.cue_latched:
                 continue
             st.cue_latched = True
-            deadline = cue.at_s + node.not_said.within_s
+            # The clock starts when the cue is seen (a smoothed signal can cross its
+            # threshold well after the words that drove it); agent speech since the
+            # caller's words still counts as the acknowledgement.
+            deadline = self._now + node.not_said.within_s
             # the agent may already have answered before the signal caught up
             answered = any(
                 u.speaker == node.not_said.speaker
