@@ -56,6 +56,8 @@ class Components:
     model_executor: Executor
     describe: dict[str, Any] = field(default_factory=dict)
     close: Callable[[], None] = lambda: None
+    prepare_playbook: Callable[[Any], None] = lambda _playbook: None
+    """Blocking: precompute what a playbook needs (example embeddings) before calls use it."""
 
 
 async def maybe_await(value: Any) -> Any:
@@ -111,6 +113,15 @@ class _TimedDecoder:
         finally:
             self._busy += time.perf_counter() - t0
 
+    def prefetch_final(self) -> str:
+        # Whisper decodes the final early, after a short silence; other engines have no such step.
+        t0 = time.perf_counter()
+        try:
+            fn = getattr(self._inner, "prefetch_final", None)
+            return str(fn()) if callable(fn) else self._inner.partial()
+        finally:
+            self._busy += time.perf_counter() - t0
+
     def finish(self) -> Any:
         t0 = time.perf_counter()
         try:
@@ -132,6 +143,7 @@ def load_components(settings: Any, metrics: Any) -> Components:
         vosk_model_dir=settings.vosk_model_dir,
         moonshine_model_dir=settings.moonshine_model_dir,
         threads=settings.asr_threads,
+        workers=settings.asr_workers,
     )
 
     def observe(busy_s: float, audio_s: float) -> None:
@@ -142,7 +154,7 @@ def load_components(settings: Any, metrics: Any) -> Components:
     timed = TimedEngine(engine, observe)
     asr_executor = ThreadPoolExecutor(settings.asr_workers, thread_name_prefix="asr")
     model_executor = ThreadPoolExecutor(settings.model_workers, thread_name_prefix="models")
-    config = TranscriberConfig()
+    config = TranscriberConfig(max_queued_audio_s=settings.track_queue_frames * 0.02)
     asr_s = time.perf_counter() - t0
 
     def make_transcriber(speaker: Speaker) -> Transcriber:
@@ -162,12 +174,16 @@ def load_components(settings: Any, metrics: Any) -> Components:
         make_scorer = _make_scorer
     clf_s = time.perf_counter() - t1
 
+    from models.encoder import get_encoder
     from nudges.engine import NudgeEngine
+    from nudges.matching import PhraseMatcher
 
-    matcher = _load_matcher()
+    # One matcher for every call: example embeddings are computed once per playbook and
+    # utterance embeddings are cached; the engine itself is pure and cheap per call.
+    matcher = PhraseMatcher(get_encoder())
 
     def make_engine(playbook: Any, clock: Clock) -> NudgeEngineLike:
-        return NudgeEngine(playbook, clock, matcher=matcher)  # type: ignore[return-value]
+        return NudgeEngine(playbook, clock, matcher=matcher)
 
     def close() -> None:
         asr_executor.shutdown(wait=False, cancel_futures=True)
@@ -188,18 +204,5 @@ def load_components(settings: Any, metrics: Any) -> Components:
         model_executor=model_executor,
         describe={"asr_engine": settings.asr_engine, "classifier": settings.classifier_enabled},
         close=close,
+        prepare_playbook=matcher.prepare,
     )
-
-
-def _load_matcher() -> Any:
-    """The semantic phrase matcher (MiniLM), built the way ``nudges.matching`` offers it."""
-    try:
-        from nudges import matching
-    except ImportError:  # pragma: no cover - nudges without semantic matching
-        return None
-    for name in ("default_matcher", "build_matcher", "load_matcher", "make_matcher"):
-        fn = getattr(matching, name, None)
-        if callable(fn):
-            return fn()
-    cls = getattr(matching, "PhraseMatcher", None)
-    return cls() if cls is not None else None

@@ -120,7 +120,10 @@ def create_app(
 
     async def _load_models() -> None:
         try:
-            calls.components = await asyncio.to_thread(factory, settings, metrics)
+            components = await asyncio.to_thread(factory, settings, metrics)
+            if calls.playbook is not None:
+                await asyncio.to_thread(components.prepare_playbook, calls.playbook.playbook)
+            calls.components = components
         except Exception as exc:
             calls.load_error = f"{type(exc).__name__}: {exc}"
             log.exception("model loading failed")

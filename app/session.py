@@ -39,6 +39,7 @@ log = logging.getLogger("carecue.session")
 
 _BYTES_PER_SAMPLE = {"pcm_s16le": 2, "mulaw": 1, "alaw": 1}
 _END_SENTINEL: Any = object()
+_PARTIALS_WHEN_BELOW = 8
 
 
 class CallClock:
@@ -284,6 +285,9 @@ class CallSession:
                 elif isinstance(ev, TranscriptPartial):
                     if ev.text.strip():
                         await self._publish("transcript.partial", self._segment_data(ev))
+                        # Partials only hold back not-said timers; skip them when busy.
+                        if self._brain_q.qsize() < _PARTIALS_WHEN_BELOW:
+                            self._brain_q.put_nowait(ev)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -345,6 +349,9 @@ class CallSession:
                     await self._publish_nudges(out, None)
                 elif isinstance(item, TranscriptFinal):
                     await self._think_final(item, loop)
+                elif isinstance(item, TranscriptPartial):
+                    out = await loop.run_in_executor(ex, self._engine.handle, item)
+                    await self._publish_nudges(out, None)
                 elif isinstance(item, _FeedbackIn):
                     fb = Feedback(item.engine_nudge_id, item.action, self.clock.now())  # type: ignore[arg-type]
                     out = await loop.run_in_executor(ex, self._engine.handle, fb)

@@ -34,7 +34,9 @@ class Settings(BaseSettings):
 
     # ASR
     asr_engine: AsrEngineName = "whisper"
-    whisper_model: str = "base.en"
+    whisper_model: str = Field(
+        default="tiny.en", description="tiny.en (fast, default) or base, or a CTranslate2 dir"
+    )
     vosk_model_dir: Path | None = None
     moonshine_model_dir: Path | None = None
     asr_workers: int = Field(

@@ -70,6 +70,10 @@ async def put_playbook(request: Request, principal: AdminPrincipal) -> dict[str,
                 ],
             },
         ) from exc
+    components = request.app.state.calls.components
+    if components is not None:
+        # Embed the new examples now, not in the first call that uses them.
+        await asyncio.to_thread(components.prepare_playbook, pb)
     store = request.app.state.store
     who = principal.subject or principal.role
     version = await asyncio.to_thread(store.repo.save_playbook, text, "api", who)

@@ -1,0 +1,222 @@
+"""Bad input on the ingest sockets: each case gets its JSON error and close code, and a call
+streaming at the same time on the same server carries on untouched."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection
+
+from tests.app.service_helpers import (
+    Live,
+    live,
+    read_until,
+    recv_json,
+    tok,
+    twilio_media,
+    twilio_start,
+    twilio_stop,
+)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    with live(tmp_path_factory.mktemp("bad"), max_frame_bytes=4096) as s:
+        yield s
+
+
+def expect_close(ws: ClientConnection, code: str, close_code: int) -> dict[str, Any]:
+    err = recv_json(ws)
+    assert err["type"] == "error" and err["code"] == code, err
+    assert isinstance(err["message"], str) and err["message"]
+    with pytest.raises(ConnectionClosed) as exc:
+        ws.recv(timeout=10)
+    assert exc.value.rcvd is not None and exc.value.rcvd.code == close_code
+    return err
+
+
+def native_start(**over: Any) -> str:
+    msg = {
+        "type": "start",
+        "call_id": "N1",
+        "agent_id": "A9",
+        "encoding": "pcm_s16le",
+        "sample_rate": 8000,
+        "channels": 1,
+        "tracks": ["caller"],
+    }
+    msg.update(over)
+    return json.dumps(msg)
+
+
+Send = Callable[[ClientConnection], None]
+
+CASES: list[tuple[str, str, Send, str, int]] = [
+    (
+        "twilio malformed json",
+        "/v1/ingest/twilio",
+        lambda ws: ws.send("{not json"),
+        "malformed_json",
+        1007,
+    ),
+    (
+        "twilio wrong first message",
+        "/v1/ingest/twilio",
+        lambda ws: ws.send(twilio_media(b"x", stream_sid="MZ9")),
+        "expected_start",
+        1007,
+    ),
+    (
+        "twilio binary frame",
+        "/v1/ingest/twilio",
+        lambda ws: ws.send(b"\x00\x01"),
+        "unsupported_data",
+        1003,
+    ),
+    (
+        "twilio unsupported encoding",
+        "/v1/ingest/twilio",
+        lambda ws: ws.send(twilio_start("CAx", "A9").replace("audio/x-mulaw", "audio/x-l16")),
+        "unsupported_encoding",
+        1003,
+    ),
+    (
+        "twilio no agent",
+        "/v1/ingest/twilio",
+        lambda ws: ws.send(twilio_start("CAy", "").replace('"agent_id": ""', '"other": "1"')),
+        "missing_agent_id",
+        1007,
+    ),
+    (
+        "native malformed json",
+        "/v1/ingest/stream",
+        lambda ws: ws.send("{oops"),
+        "malformed_json",
+        1007,
+    ),
+    (
+        "native wrong first message",
+        "/v1/ingest/stream",
+        lambda ws: ws.send(b"\x00" * 320),
+        "expected_start",
+        1007,
+    ),
+    (
+        "native wrong type",
+        "/v1/ingest/stream",
+        lambda ws: ws.send('{"type":"media"}'),
+        "expected_start",
+        1007,
+    ),
+    (
+        "native unsupported encoding",
+        "/v1/ingest/stream",
+        lambda ws: ws.send(native_start(encoding="opus")),
+        "unsupported_encoding",
+        1003,
+    ),
+    (
+        "native unsupported rate",
+        "/v1/ingest/stream",
+        lambda ws: ws.send(native_start(sample_rate=4000)),
+        "unsupported_sample_rate",
+        1003,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "send", "code", "close_code"), CASES, ids=[c[0] for c in CASES]
+)
+def test_rejected_with_code(
+    server: Live, name: str, path: str, send: Send, code: str, close_code: int
+) -> None:
+    with server.ws(path, tok("ingest")) as ws:
+        send(ws)
+        expect_close(ws, code, close_code)
+
+
+def test_twilio_oversized_media_closes_1009(server: Live) -> None:
+    with server.ws("/v1/ingest/twilio", tok("ingest")) as ws:
+        ws.send(twilio_start("CAbig", "A9", stream_sid="MZbig"))
+        ws.send(twilio_media(b"a" * 5000, stream_sid="MZbig"))
+        expect_close(ws, "frame_too_big", 1009)
+    detail = server.get("/v1/calls/CAbig", tok("supervisor")).json()
+    assert detail["end_reason"] == "error" and detail["ended_at"]
+
+
+def test_native_oversized_frame_closes_1009(server: Live) -> None:
+    with server.ws("/v1/ingest/stream", tok("ingest")) as ws:
+        ws.send(native_start(call_id="Nbig"))
+        assert recv_json(ws) == {"type": "started", "call_id": "Nbig"}
+        ws.send(b"\x00" * 5000)
+        expect_close(ws, "frame_too_big", 1009)
+
+
+def test_unknown_stream_sid_closes_1008(server: Live) -> None:
+    with server.ws("/v1/ingest/twilio", tok("ingest")) as ws:
+        ws.send(twilio_start("CAsid", "A9", stream_sid="MZa"))
+        ws.send(twilio_media(b"hello", stream_sid="MZother"))
+        expect_close(ws, "unknown_call", 1008)
+
+
+def test_duplicate_call_is_refused(server: Live) -> None:
+    with server.ws("/v1/ingest/stream", tok("ingest")) as first:
+        first.send(native_start(call_id="Ndup"))
+        assert recv_json(first)["type"] == "started"
+        with server.ws("/v1/ingest/stream", tok("ingest")) as second:
+            second.send(native_start(call_id="Ndup"))
+            expect_close(second, "call_exists", 1008)
+        first.send('{"type":"stop"}')
+        assert recv_json(first) == {"type": "stopped", "call_id": "Ndup"}
+
+
+@pytest.mark.parametrize(
+    ("token", "code"),
+    [(None, "missing_token"), ("cc1.e30.bad", "bad_token"), ("agent", "forbidden")],
+)
+def test_bad_token_on_ingest(server: Live, token: str | None, code: str) -> None:
+    t = tok("agent", "A9") if token == "agent" else token
+    for path in ("/v1/ingest/stream", "/v1/ingest/twilio"):
+        with server.ws(path, t) as ws:
+            if path.endswith("twilio") and t is None:
+                # Twilio may carry the token in customParameters; without one, start is refused.
+                ws.send(twilio_start("CAnotoken", "A9"))
+            expect_close(ws, code, 1008)
+
+
+def test_twilio_token_in_custom_parameters(server: Live) -> None:
+    with server.ws("/v1/agents/A8/events", tok("agent", "A8")) as agent:
+        with server.ws("/v1/ingest/twilio") as ws:
+            ws.send(twilio_start("CAcp", "A8", stream_sid="MZcp", token=tok("ingest")))
+            ws.send(twilio_media(b"hello there", stream_sid="MZcp"))
+            ws.send(twilio_stop("CAcp", stream_sid="MZcp"))
+        got = read_until(agent, lambda e: e["type"] == "call.ended")
+    started = next(e for e in got if e["type"] == "call.started")
+    assert "token" not in started["data"]["custom"]  # never stored or shown
+
+
+def test_bad_input_does_not_disturb_a_live_call(server: Live) -> None:
+    """A good call streams while every bad case above hits the same server."""
+    with server.ws("/v1/agents/A7/events", tok("agent", "A7")) as agent:
+        with server.ws("/v1/ingest/twilio", tok("ingest")) as good:
+            good.send(twilio_start("CAgood", "A7", stream_sid="MZgood"))
+            good.send(twilio_media(b"first words", stream_sid="MZgood"))
+            for _name, path, send, code, close_code in CASES:
+                with server.ws(path, tok("ingest")) as bad:
+                    send(bad)
+                    expect_close(bad, code, close_code)
+            good.send(twilio_media(b"I'm terrified", stream_sid="MZgood"))
+            good.send(twilio_media(b"thanks for waiting", "outbound", stream_sid="MZgood"))
+            good.send(twilio_stop("CAgood", stream_sid="MZgood"))
+        got = read_until(agent, lambda e: e["type"] == "call.ended")
+    finals = [e["data"]["text"] for e in got if e["type"] == "transcript.final"]
+    assert finals == ["first words", "I'm terrified", "thanks for waiting"] or sorted(
+        finals
+    ) == sorted(["first words", "I'm terrified", "thanks for waiting"])
+    assert any(e["type"] == "nudge.created" for e in got)
+    assert got[-1]["data"]["reason"] == "stop"

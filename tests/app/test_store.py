@@ -1,0 +1,248 @@
+"""The store on SQLite and on real PostgreSQL: migrations, what a call's events become, replay
+from the event log, analytics and playbook versions."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import inspect
+
+from app.store import EnvelopeOp, FeedbackOp, Store
+from tests.app.store_backends import database_url
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+def env(seq: int, kind: str, call_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "seq": seq,
+        "call_id": call_id,
+        "at": "2026-11-27T15:00:00.123Z",
+        "data": data,
+    }
+
+
+def call_events(call_id: str, first_seq: int) -> list[dict[str, Any]]:
+    s = first_seq
+    return [
+        env(
+            s,
+            "call.started",
+            call_id,
+            {
+                "source": "twilio",
+                "started_at": "2026-11-27T15:00:00Z",
+                "custom": {"stream_sid": "MZ1"},
+                "playbook_version": 1,
+            },
+        ),
+        env(
+            s + 1,
+            "transcript.partial",
+            call_id,
+            {"speaker": "caller", "text": "I'm", "segment_id": "c1", "start_s": 0.0, "end_s": 0.5},
+        ),
+        env(
+            s + 2,
+            "transcript.final",
+            call_id,
+            {
+                "speaker": "caller",
+                "text": "I'm terrified",
+                "segment_id": "c1",
+                "start_s": 0.0,
+                "end_s": 1.2,
+            },
+        ),
+        env(
+            s + 3,
+            "signals.updated",
+            call_id,
+            {
+                "distress": 0.8,
+                "concerns": {"fear": 0.9},
+                "trend": "rising",
+                "crisis": False,
+                "active": ["fear"],
+                "at_s": 1.3,
+            },
+        ),
+        env(
+            s + 4,
+            "nudge.created",
+            call_id,
+            {
+                "nudge_id": f"{call_id}:n1",
+                "rule_id": "acknowledge_concern",
+                "title": "Acknowledge",
+                "suggestion": "That sounds scary",
+                "reason": 'caller said "terrified"',
+                "priority": "suggest",
+                "expires_at": "2026-11-27T15:01:00Z",
+                "at_s": 11.0,
+                "latency_s": 0.4,
+            },
+        ),
+        env(
+            s + 5,
+            "transcript.final",
+            call_id,
+            {
+                "speaker": "agent",
+                "text": "That sounds scary",
+                "segment_id": "a1",
+                "start_s": 12.0,
+                "end_s": 13.0,
+            },
+        ),
+        env(s + 6, "nudge.resolved", call_id, {"nudge_id": f"{call_id}:n1", "how": "agent_said"}),
+        env(
+            s + 7,
+            "escalation",
+            call_id,
+            {
+                "nudge_id": f"{call_id}:n1",
+                "rule_id": "acknowledge_concern",
+                "severity": "suggest",
+                "reason": "why",
+            },
+        ),
+        env(
+            s + 8,
+            "call.ended",
+            call_id,
+            {"ended_at": "2026-11-27T15:02:00Z", "reason": "stop", "max_distress": 0.8},
+        ),
+    ]
+
+
+async def _fill(store: Store, call_id: str, agent_id: str, first_seq: int) -> None:
+    for e in call_events(call_id, first_seq):
+        await store.enqueue(EnvelopeOp(e, agent_id, to_agent=e["type"] != "escalation"))
+    await store.flush()
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_store_roundtrip(kind: str, tmp_path: Path) -> None:
+    with database_url(kind, tmp_path) as url:
+        store = Store(url)
+        try:
+            store.migrate()
+            store.migrate()  # idempotent at every start-up
+            tables = set(inspect(store.engine).get_table_names())
+            assert {
+                "calls",
+                "transcript_segments",
+                "signals",
+                "nudges",
+                "feedback",
+                "escalations",
+                "events",
+                "playbooks",
+                "alembic_version",
+            } <= tables
+
+            async def scenario() -> None:
+                await store.start()
+                await _fill(store, "C1", "A1", 1)
+                await _fill(store, "C2", "A2", 10)
+                await store.enqueue(
+                    FeedbackOp(
+                        "C1", "C1:n1", "acknowledge_concern", "A1", "helpful", datetime.now(UTC)
+                    )
+                )
+                await store.flush()
+                await store.close()
+
+            asyncio.run(scenario())
+            repo = store.repo
+            call = repo.get_call("C1")
+            assert call is not None
+            assert [t["text"] for t in call["transcript"]] == ["I'm terrified", "That sounds scary"]
+            assert call["signals"][0]["concerns"] == {"fear": 0.9} and call["signals"][0][
+                "active"
+            ] == ["fear"]
+            assert call["nudges"][0]["resolved_how"] == "agent_said"
+            assert call["nudges"][0]["latency_s"] == pytest.approx(0.4)
+            assert call["feedback"][0]["action"] == "helpful"
+            assert call["escalations"][0]["severity"] == "suggest"
+            assert (
+                call["ended_at"].startswith("2026-11-27T15:02:00") and call["end_reason"] == "stop"
+            )
+            assert call["custom"] == {"stream_sid": "MZ1"}
+
+            # Event log: partials are not kept; per-agent replay hides what agents don't see.
+            all_seqs = [e.seq for e in repo.events_since(0)]
+            assert all_seqs == [1, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 14, 15, 16, 17, 18]
+            a1 = repo.events_since(4, agent_id="A1")
+            assert [e.seq for e in a1] == [5, 6, 7, 9]
+            assert a1[0].envelope()["data"]["rule_id"] == "acknowledge_concern"
+            assert a1[0].envelope()["at"] == "2026-11-27T15:00:00.123Z"
+            assert [e.seq for e in repo.events_since(0, upto=4)] == [1, 3, 4]
+            assert [e.seq for e in repo.events_for_calls(["C2"], upto=13)] == [10, 12, 13]
+            assert repo.max_seq() == 18
+
+            assert [c["call_id"] for c in repo.list_calls(agent_id="A2")] == ["C2"]
+            assert len(repo.list_calls()) == 2
+            assert repo.nudge_owner("C2:n1") == ("C2", "A2", "acknowledge_concern")
+
+            rules = {r["rule_id"]: r for r in repo.nudge_analytics()}
+            ack = rules["acknowledge_concern"]
+            assert (ack["shown"], ack["agent_said"], ack["helpful"]) == (2, 2, 1)
+            assert ack["said_rate"] == 1.0 and ack["helpful_rate"] == 1.0
+            assert repo.nudge_analytics(agent_id="A2")[0]["helpful"] == 0
+
+            assert repo.latest_playbook() is None
+            v1 = repo.save_playbook("name: a\nrules: []\n", "api", "admin")
+            v2 = repo.save_playbook("name: b\nrules: []\n", "api", "admin")
+            assert v2 > v1 and repo.latest_playbook() == (v2, "name: b\nrules: []\n", "api")
+        finally:
+            store.engine.dispose()
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_dangling_calls_are_closed_at_startup(kind: str, tmp_path: Path) -> None:
+    with database_url(kind, tmp_path) as url:
+        store = Store(url)
+        try:
+            store.migrate()
+
+            async def open_only() -> None:
+                await store.start()
+                await store.enqueue(EnvelopeOp(call_events("C9", 1)[0], "A1", True))
+                await store.close()
+
+            asyncio.run(open_only())
+            assert store.repo.get_call("C9")["ended_at"] is None  # type: ignore[index]
+            assert store.repo.close_dangling_calls() == 1
+            call = store.repo.get_call("C9")
+            assert call is not None and call["end_reason"] == "server_restart"
+        finally:
+            store.engine.dispose()
+
+
+def test_one_bad_op_does_not_lose_the_batch(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    store.migrate()
+
+    async def scenario() -> None:
+        await store.start()
+        events = call_events("C1", 1)
+        for e in events[:3]:
+            await store.enqueue(EnvelopeOp(e, "A1", True))
+        # A duplicate seq violates the event log's primary key.
+        await store.enqueue(EnvelopeOp(events[2], "A1", True))
+        for e in events[3:]:
+            await store.enqueue(EnvelopeOp(e, "A1", True))
+        await store.flush()
+        await store.close()
+
+    asyncio.run(scenario())
+    assert store.write_errors == 1
+    call = store.repo.get_call("C1")
+    assert call is not None and call["ended_at"] is not None and call["nudges"]
