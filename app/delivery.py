@@ -19,6 +19,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from app.bus import BusMessage, EventBus
@@ -101,6 +102,40 @@ def _stored_to_message(ev: StoredEvent) -> BusMessage:
     return BusMessage(ev.seq, ev.agent_id, ev.to_agent, ev.envelope())
 
 
+@dataclass
+class Stream:
+    """A subscribed client: the replay to send first, then the live queue."""
+
+    replay: list[dict[str, Any]]
+    queue: ClientQueue
+    unsubscribe: Callable[[], None]
+    truncated: bool = False  # more to replay than ``replay_limit``: resume after this part
+
+
+_PAGE = 5000
+
+
+async def _stored_range(
+    store: Store, since: int, upto: int, agent_id: str | None, limit: int
+) -> tuple[list[BusMessage], bool]:
+    """Events in ``(since, upto]`` from the event log, paged; ``True`` when cut at ``limit``."""
+    out: list[BusMessage] = []
+    cursor = since
+    while cursor < upto and len(out) < limit:
+        page = await asyncio.to_thread(
+            store.repo.events_since,
+            cursor,
+            upto=upto,
+            limit=min(_PAGE, limit - len(out)),
+            agent_id=agent_id,
+        )
+        if not page:
+            break
+        out.extend(_stored_to_message(e) for e in page)
+        cursor = page[-1].seq
+    return out, len(out) >= limit and cursor < upto
+
+
 async def open_stream(
     *,
     bus: EventBus,
@@ -111,11 +146,14 @@ async def open_stream(
     replay_limit: int,
     active_calls: Callable[[], list[str]] | None,
     metrics: Metrics | None = None,
-) -> tuple[ClientQueue, Callable[[], None]]:
-    """Subscribe a client: replay what it missed, then live. Returns its queue and unsubscribe.
+    agent_id: str | None = None,
+) -> Stream:
+    """Subscribe a client: what it missed (replay), then live. Call ``unsubscribe`` when done.
 
-    Live messages that arrive while replaying are held and merged afterwards by seq.
+    Live messages that arrive while the replay is read are held and merged after it by seq.
     With ``since`` omitted the client gets the calls in progress (from their start) then live.
+    The replay is not bounded by the live queue's capacity (it is what the client asked for);
+    it is bounded by ``replay_limit``, after which the client resumes with a new ``since``.
     """
     queue = ClientQueue(capacity, metrics)
     held: list[BusMessage] = []
@@ -130,35 +168,47 @@ async def open_stream(
             queue.offer(msg.envelope)
 
     unsubscribe = bus.subscribe(on_message)
+    replay: list[BusMessage] = []
+    truncated = False
     try:
         head = await bus.head()
-        replay: list[BusMessage] = []
         if since is not None and since < head:
             retained, floor = await bus.recent(since, head)
             if floor > since:
-                stored = await asyncio.to_thread(
-                    store.repo.events_since, since, upto=floor, limit=replay_limit
-                )
-                replay.extend(_stored_to_message(e) for e in stored)
-            replay.extend(retained)
+                stored, truncated = await _stored_range(store, since, floor, agent_id, replay_limit)
+                replay.extend(stored)
+            if not truncated:
+                replay.extend(retained)
         elif since is None and active_calls is not None:
             ids = set(active_calls())
             if ids:
                 retained, floor = await bus.recent(0, head)
-                stored = await asyncio.to_thread(
+                joined = await asyncio.to_thread(
                     store.repo.events_for_calls, sorted(ids), upto=floor, limit=replay_limit
                 )
-                replay.extend(_stored_to_message(e) for e in stored)
+                replay.extend(_stored_to_message(e) for e in joined)
                 replay.extend(m for m in retained if m.call_id in ids)
-        for msg in replay:
-            # Partials in the replay are stale (their final follows), so they are skipped.
-            if msg.type != "transcript.partial" and accept(msg):
-                queue.offer(msg.envelope)
-        if since is not None and queue.last_seq < since:
-            queue.last_seq = since
-    finally:
+    except BaseException:
+        unsubscribe()
+        raise
+    out: list[dict[str, Any]] = []
+    last = since or 0
+    for msg in replay:
+        # Partials in the replay are stale (their final follows), so they are skipped.
+        if msg.seq > last and msg.type != "transcript.partial" and accept(msg):
+            if len(out) >= replay_limit:
+                truncated = True
+                break
+            out.append(msg.envelope)
+            last = msg.seq
+    queue.last_seq = last
+    if truncated:
+        unsubscribe()
+        held.clear()
+        queue.overflowed = True  # the sender closes after the replay; the client resumes
+    else:
         replaying = False
         for msg in held:
             queue.offer(msg.envelope)
         held.clear()
-    return queue, unsubscribe
+    return Stream(out, queue, unsubscribe, truncated)

@@ -16,7 +16,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from app.auth import AuthError, Principal, websocket_principal
 from app.bus import BusMessage
-from app.delivery import CLOSE_TOO_SLOW, ClientQueue, open_stream
+from app.delivery import CLOSE_TOO_SLOW, Stream, open_stream
 from app.wsclose import close_with_error
 
 log = logging.getLogger("carecue.events")
@@ -37,7 +37,11 @@ def _since(ws: WebSocket) -> int | None:
     return value
 
 
-async def _sender(ws: WebSocket, queue: ClientQueue) -> None:
+async def _sender(ws: WebSocket, stream: Stream) -> None:
+    queue = stream.queue
+    for old in stream.replay:
+        await ws.send_json(old)
+        queue.last_sent = old["seq"]
     while True:
         env = await queue.get()
         if env is None:
@@ -91,7 +95,9 @@ async def _receiver(ws: WebSocket, principal: Principal) -> None:
             )
 
 
-async def _serve(ws: WebSocket, principal: Principal, accept: Any, kind: str) -> None:
+async def _serve(
+    ws: WebSocket, principal: Principal, accept: Any, kind: str, stream_agent: str | None
+) -> None:
     state = ws.app.state
     try:
         since = _since(ws)
@@ -99,20 +105,20 @@ async def _serve(ws: WebSocket, principal: Principal, accept: Any, kind: str) ->
         await close_with_error(ws, "bad_since", "since must be a non-negative integer", 1008)
         return
     await ws.accept()
-    live_agent = principal.agent_id if kind == "agent" else None
-    queue, unsubscribe = await open_stream(
+    stream = await open_stream(
         bus=state.bus,
         store=state.store,
         accept=accept,
         since=since,
         capacity=state.settings.client_queue_size,
         replay_limit=state.settings.replay_limit,
-        active_calls=lambda: state.calls.live_ids(live_agent),
+        active_calls=lambda: state.calls.live_ids(stream_agent),
+        agent_id=stream_agent,
         metrics=state.metrics,
     )
     gauge = state.metrics.ws_clients.labels(kind)
     gauge.inc()
-    send = asyncio.create_task(_sender(ws, queue), name=f"ws-send-{kind}")
+    send = asyncio.create_task(_sender(ws, stream), name=f"ws-send-{kind}")
     recv = asyncio.create_task(_receiver(ws, principal), name=f"ws-recv-{kind}")
     try:
         done, _pending = await asyncio.wait({send, recv}, return_when=asyncio.FIRST_COMPLETED)
@@ -123,7 +129,7 @@ async def _serve(ws: WebSocket, principal: Principal, accept: Any, kind: str) ->
                     "event socket ended with an error", extra={"kind": kind, "err": repr(exc)}
                 )
     finally:
-        unsubscribe()
+        stream.unsubscribe()
         gauge.dec()
         for t in (send, recv):
             t.cancel()
@@ -147,7 +153,7 @@ async def agent_events(ws: WebSocket, agent_id: str) -> None:
     def accept(msg: BusMessage) -> bool:
         return msg.agent_id == agent_id and msg.to_agent
 
-    await _serve(ws, principal, accept, "agent")
+    await _serve(ws, principal, accept, "agent", agent_id)
 
 
 @router.websocket("/v1/supervisor/events")
@@ -158,4 +164,4 @@ async def supervisor_events(ws: WebSocket) -> None:
     except AuthError as exc:
         await close_with_error(ws, exc.code, exc.message, 1008)
         return
-    await _serve(ws, principal, lambda _m: True, "supervisor")
+    await _serve(ws, principal, lambda _m: True, "supervisor", None)
