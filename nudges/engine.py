@@ -465,7 +465,9 @@ class NudgeEngine:
                 continue
             key = ("said", id(leaf), u.start_s, u.end_s)
             if spec.speaker == "caller":
-                return Hit(u.end_s, m.sentence, (_describe_match(m),), key)
+                # a match as long as the sentence (a catch-all pattern) needs no detail
+                detail = () if len(m.matched) >= len(m.sentence) else (_describe_match(m),)
+                return Hit(u.end_s, m.sentence, detail, key)
             return Hit(u.end_s, None, (f'agent said "{quote(m.sentence, 80)}"',), key)
         return None
 

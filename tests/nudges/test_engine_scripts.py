@@ -8,7 +8,7 @@ from asr.types import TranscriptFinal
 from models.clock import FakeClock
 from nudges.engine import NudgeEngine
 from nudges.events import Escalation, NudgeCreated, Tick
-from nudges.playbook import load_playbook
+from nudges.playbook import dump_playbook, load_playbook, parse_playbook
 from nudges.replay import load_script, replay_events, run
 
 
@@ -160,3 +160,45 @@ def test_the_same_crisis_seen_again_through_the_flag_does_not_refire() -> None:
     assert [
         e.at_s for e in events if isinstance(e, NudgeCreated) and e.rule_id == "crisis_protocol"
     ] == [8.0]
+
+
+def test_frustration_gets_validation_which_the_agent_then_gives() -> None:
+    events = replay(script("frustrated"), tail_s=60)
+    assert summary(events) == [
+        ("created", "validate_feelings", 8.0, "n1"),
+        ("resolved", "validate_feelings", 13.5, "agent_said"),
+        # the caller spoke again, calmer (0.70 -> 0.50)
+        ("created", "positive_note", 16.0, "n2"),
+        ("resolved", "positive_note", 36.0, "expired"),
+    ]
+    assert '(said "fed up")' in events[0].reason  # type: ignore[union-attr]
+    assert events[2].reason == (  # type: ignore[union-attr]
+        "The caller is calming down after the agent acknowledged them. "
+        'Caller: "Thank you. I just need my scan date." '
+        '(agent said "I\'m sorry, that\'s really not good enough."; '
+        "distress fell from 0.70 to 0.50)"
+    )
+
+
+def test_sustained_distress_offers_counselling_once() -> None:
+    events = replay(script("sustained_distress"), tail_s=60)
+    assert summary(events) == [
+        # distress 0.80 since 3 s, held for 45 s
+        ("created", "offer_counselling", 48.0, "n1"),
+        ("resolved", "offer_counselling", 54.0, "agent_said"),
+    ]
+    assert "distress 0.80 for 45 s" in events[0].reason  # type: ignore[union-attr]
+
+
+def test_a_stored_call_replays_through_a_changed_playbook() -> None:
+    pb = load_playbook()
+    rules = [
+        r.model_copy(update={"enabled": False}) if r.id == "validate_feelings" else r
+        for r in pb.rules
+    ]
+    edited = parse_playbook(dump_playbook(pb.model_copy(update={"rules": rules})))
+    events = replay(script("frustrated"), edited, tail_s=60)
+    assert summary(events) == [
+        ("created", "positive_note", 16.0, "n1"),
+        ("resolved", "positive_note", 36.0, "expired"),
+    ]
