@@ -175,7 +175,7 @@ def test_frustration_gets_validation_which_the_agent_then_gives() -> None:
     assert events[2].reason == (  # type: ignore[union-attr]
         "The caller is calming down after the agent acknowledged them. "
         'Caller: "Thank you. I just need my scan date." '
-        '(agent said "I\'m sorry, that\'s really not good enough."; '
+        "(agent said \"I'm sorry, that's really not good enough.\"; "
         "distress fell from 0.70 to 0.50)"
     )
 

@@ -122,3 +122,23 @@ def test_prepared_matcher_embeds_each_utterance_once() -> None:
     engine.handle(TranscriptFinal("agent", "That must be hard.", 3.5, 5))
     engine.handle(TranscriptFinal("caller", "I feel so alone. Nobody ever visits.", 6, 9))
     assert enc.texts == prepared + 3  # the repeated caller text came from the cache
+
+
+@pytest.mark.slow
+def test_support_group_rule_fires_on_meaning_alone(semantic: PhraseMatcher) -> None:
+    """No keyword of the rule is in the sentence; the MiniLM similarity carries it."""
+    from asr.types import TranscriptFinal
+    from models.clock import FakeClock
+    from nudges.engine import NudgeEngine
+    from nudges.events import NudgeCreated
+
+    engine = NudgeEngine(load_playbook(), FakeClock(), semantic)
+    text = "The specialist says this is something I'll be living with for the rest of my life."
+    out = engine.handle(TranscriptFinal("caller", text, 0.0, 5.0))
+    created = [e for e in out if isinstance(e, NudgeCreated)]
+    assert [e.rule_id for e in created] == ["offer_support_group"]
+    assert f'Caller: "{text}"' in created[0].reason
+    assert 'sounds like "I\'ve been living with this illness for years."' in created[0].reason
+    # the same engine, lexical only, would not have seen it
+    lexical = NudgeEngine(load_playbook(), FakeClock(), PhraseMatcher())
+    assert lexical.handle(TranscriptFinal("caller", text, 0.0, 5.0)) == []
