@@ -106,6 +106,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         live.stop()
 
 
+def _metric(s: Live, name: str) -> float:
+    import httpx
+
+    for line in httpx.get(f"{s.http}/metrics", timeout=30).text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"metric {name} not exported")
+
+
 def _types(envs: list[dict[str, Any]], call_id: str, kind: str) -> list[dict[str, Any]]:
     return [e for e in envs if e["call_id"] == call_id and e["type"] == kind]
 
@@ -184,6 +193,12 @@ async def test_two_simultaneous_calls_nudge_the_right_agent(server: Live) -> Non
     report = server.get("/v1/calls/CA-scared/report", tok("agent", "A1")).json()
     assert report["nudge_outcomes"].get("agent_said", 0) >= 1
 
+    # The service measured itself while doing it.
+    assert _metric(server, "carecue_asr_rtf_count") >= 10  # one per utterance
+    assert _metric(server, "carecue_classify_ms_count") >= 5  # one per caller final
+    assert _metric(server, 'carecue_audio_seconds_total{track="caller"}') > 40
+    assert _metric(server, "carecue_active_calls") == 0
+
 
 async def test_crisis_escalates_and_reconnect_with_since_loses_nothing(server: Live) -> None:
     """A red-flag line fires the urgent crisis rule and escalates to the supervisor. The agent's
@@ -249,3 +264,6 @@ async def test_crisis_escalates_and_reconnect_with_since_loses_nothing(server: L
     escalations = [e for e in sup if e["type"] == "escalation" and e["call_id"] == call_id]
     assert escalations and escalations[0]["data"]["severity"] == "urgent"
     assert any(e["type"] == "escalation" for e in rest + first)
+    # The crisis nudge follows the caller's words directly: its latency is measured.
+    assert crisis[0]["data"]["latency_s"] is not None
+    assert _metric(server, "carecue_speech_end_to_nudge_seconds_count") >= 1

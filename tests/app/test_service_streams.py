@@ -4,6 +4,7 @@ playbook updates, analytics, and one call's failure leaving another call alone."
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -21,8 +22,8 @@ from tests.app.service_helpers import (
 
 
 def test_reconnect_with_since_replays_exactly_what_was_missed(tmp_path: Path) -> None:
-    with live(tmp_path) as s:
-        agent = s.ws("/v1/agents/A1/events", tok("agent", "A1"))
+    with live(tmp_path) as s, ExitStack() as stack:
+        agent = stack.enter_context(s.ws("/v1/agents/A1/events", tok("agent", "A1")))
         with s.ws("/v1/ingest/twilio", tok("ingest")) as tw:
             tw.send(twilio_start("CA1", "A1"))
             tw.send(twilio_media(b"one"))
@@ -57,10 +58,10 @@ def test_joining_mid_call_gets_the_call_so_far(tmp_path: Path) -> None:
 
 
 def test_supervisor_sees_all_calls_and_escalations_agents_see_only_urgent(tmp_path: Path) -> None:
-    with live(tmp_path) as s:
-        sup = s.ws("/v1/supervisor/events", tok("supervisor"))
-        a1 = s.ws("/v1/agents/A1/events", tok("agent", "A1"))
-        a2 = s.ws("/v1/agents/A2/events", tok("agent", "A2"))
+    with live(tmp_path) as s, ExitStack() as stack:
+        sup = stack.enter_context(s.ws("/v1/supervisor/events", tok("supervisor")))
+        a1 = stack.enter_context(s.ws("/v1/agents/A1/events", tok("agent", "A1")))
+        a2 = stack.enter_context(s.ws("/v1/agents/A2/events", tok("agent", "A2")))
         with (
             s.ws("/v1/ingest/twilio", tok("ingest")) as c1,
             s.ws("/v1/ingest/twilio", tok("ingest")) as c2,
@@ -178,9 +179,9 @@ def test_analytics_counts_feedback_per_rule(tmp_path: Path) -> None:
 
 
 def test_asr_crash_in_one_call_does_not_touch_another(tmp_path: Path) -> None:
-    with live(tmp_path, components=fake_components(fail_on="CRASH")) as s:
-        a1 = s.ws("/v1/agents/A1/events", tok("agent", "A1"))
-        a2 = s.ws("/v1/agents/A2/events", tok("agent", "A2"))
+    with live(tmp_path, components=fake_components(fail_on="CRASH")) as s, ExitStack() as stack:
+        a1 = stack.enter_context(s.ws("/v1/agents/A1/events", tok("agent", "A1")))
+        a2 = stack.enter_context(s.ws("/v1/agents/A2/events", tok("agent", "A2")))
         with (
             s.ws("/v1/ingest/twilio", tok("ingest")) as c1,
             s.ws("/v1/ingest/twilio", tok("ingest")) as c2,
