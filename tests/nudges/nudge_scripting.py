@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from models.clock import FakeClock
@@ -18,7 +19,7 @@ def script(name: str) -> list[ScriptItem]:
 
 
 def replay(
-    items: list[ScriptItem], playbook: Playbook | None = None, tail_s: float = 0.0
+    items: Sequence[ScriptItem], playbook: Playbook | None = None, tail_s: float = 0.0
 ) -> list[NudgeEvent]:
     engine = NudgeEngine(playbook or load_playbook(), FakeClock())
     return run(engine, replay_events(items, tail_s=tail_s))

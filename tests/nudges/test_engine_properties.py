@@ -5,11 +5,18 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asr.types import TranscriptFinal
+from asr.types import Speaker, TranscriptFinal
 from models.clock import FakeClock
 from models.signals import Signals
 from nudges.engine import EngineInput, NudgeEngine
-from nudges.events import Escalation, Feedback, NudgeCreated, NudgeResolved, Tick
+from nudges.events import (
+    Escalation,
+    Feedback,
+    FeedbackAction,
+    NudgeCreated,
+    NudgeResolved,
+    Tick,
+)
 from nudges.playbook import load_playbook
 
 PLAYBOOK = load_playbook()
@@ -39,10 +46,11 @@ def calls(draw: st.DrawFn) -> list[EngineInput]:
     for _ in range(draw(st.integers(1, 40))):
         t += draw(st.floats(0.0, 20.0))
         kind = draw(st.sampled_from(["caller", "agent", "signals", "tick", "feedback"]))
-        if kind in ("caller", "agent"):
+        if kind == "caller" or kind == "agent":
+            speaker: Speaker = "caller" if kind == "caller" else "agent"
             dur = draw(st.floats(0.2, 6.0))
             start = t - dur + draw(st.floats(-2.0, 0.0))  # overlaps happen
-            events.append(TranscriptFinal(kind, draw(st.sampled_from(LINES)), start, t))
+            events.append(TranscriptFinal(speaker, draw(st.sampled_from(LINES)), start, t))
         elif kind == "signals":
             d = draw(st.floats(0.0, 1.0))
             events.append(
@@ -59,7 +67,9 @@ def calls(draw: st.DrawFn) -> list[EngineInput]:
         elif kind == "tick":
             events.append(Tick(t))
         else:
-            action = draw(st.sampled_from(["accepted", "dismissed", "helpful", "not_helpful"]))
+            action: FeedbackAction = draw(
+                st.sampled_from(["accepted", "dismissed", "helpful", "not_helpful"])
+            )
             events.append(Feedback(f"n{draw(st.integers(1, 6))}", action, t))
     return events
 
