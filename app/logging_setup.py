@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
+
+# Browsers and telephony platforms put tokens in the query string; uvicorn logs request lines.
+_TOKEN_IN_URL = re.compile(r"(token=)[^&\s\"']+")
+_DROP = {"color_message"}
 
 # Attributes every LogRecord has; anything else came from ``extra=`` and is emitted as a field.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
@@ -21,10 +26,10 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": _TOKEN_IN_URL.sub(r"\1[redacted]", record.getMessage()),
         }
         for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_"):
+            if key not in _STANDARD and key not in _DROP and not key.startswith("_"):
                 out[key] = (
                     value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
                 )

@@ -39,8 +39,12 @@ def register(cli: typer.Typer) -> None:
         if settings.dev_token:
             signer = TokenSigner(load_or_create_secret(settings.auth_secret, settings.data_dir))
             token = signer.create("admin", subject="dev", ttl_s=7 * 24 * 3600)
-            typer.echo(f"dev admin token (7 days): {token}", err=True)
-            typer.echo(f"agent console: {settings.base_url()}/agent?token={token}", err=True)
+            base = settings.base_url()
+            typer.echo(f"dev admin token (7 days, local demo only): {token}", err=True)
+            typer.echo(f"supervisor wallboard: {base}/supervisor?token={token}", err=True)
+            typer.echo(
+                f"agent console (any agent id): {base}/agent?agent_id=A1&token={token}", err=True
+            )
         app = create_app(settings)
         uvicorn.run(
             app,

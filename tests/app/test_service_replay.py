@@ -105,3 +105,21 @@ def test_transcript_text_is_never_logged(tmp_path: Path, caplog: pytest.LogCaptu
     for line in lines:
         json.loads(line)
         assert "oncologist" not in line and "terrified" not in line
+
+
+def test_tokens_in_request_lines_are_redacted() -> None:
+    import logging
+
+    from app.logging_setup import JsonFormatter
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        "",
+        0,
+        '%s - "GET %s HTTP/1.1" %d',
+        ("127.0.0.1", "/agent?token=cc1.abc.def&x=1", 200),
+        None,
+    )
+    line = json.loads(JsonFormatter().format(record))
+    assert "cc1.abc" not in line["msg"] and "token=[redacted]&x=1" in line["msg"]
