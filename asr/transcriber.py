@@ -57,8 +57,9 @@ _GARBAGE_WINDOWS_TO_FAIL: Final = 2  # one bad half second may be a glitch; a fu
 class TranscriberConfig:
     """Per-track knobs (seconds are track time, not wall time).
 
-    ``partial_max_backlog_s``: skip a whisper-style partial while more than this much
-    input waits, so a busy machine spends its CPU on finals; ``None`` never skips.
+    ``partial_max_backlog_s``: skip whisper-style partials while more than this much
+    input waits, or while executor jobs wait longer than ``partial_max_wait_s`` to
+    start, so a busy machine spends its CPU on finals; ``None`` never skips.
     ``prefetch_after_silence_s``: after this much silence, engines without native
     partials decode the utterance as if it had ended (see ``WhisperDecoder.prefetch_final``),
     so the final is ready soon after the endpoint; it must be below ``endpoint_silence_s``.
@@ -80,6 +81,7 @@ class TranscriberConfig:
     max_queued_audio_s: float = 10.0
     max_pending_events: int = 64
     partial_max_backlog_s: float | None = 1.0
+    partial_max_wait_s: float = 0.25
     max_gap_fill_s: float = 2.0
     detect_garbage: bool = True
 
@@ -175,9 +177,22 @@ class TrackPipeline:
     # -- input ------------------------------------------------------------------------------
 
     def process(
-        self, items: list[tuple[AudioFrame, float]], allow_partials: bool = True
+        self,
+        items: list[tuple[AudioFrame, float]],
+        allow_partials: bool = True,
+        submitted_at: float | None = None,
     ) -> list[TranscriptEvent]:
-        """Consume frames (with their arrival times); returns the events they cause."""
+        """Consume frames (with their arrival times); returns the events they cause.
+
+        ``allow_partials=False`` skips the periodic whisper-style partials (the early
+        final at a pause still runs). So does a job that waited in the executor's queue
+        longer than ``partial_max_wait_s`` after ``submitted_at``: the machine is busy,
+        and finals of every call come before partials.
+        """
+        if submitted_at is not None:
+            waited = time.monotonic() - submitted_at
+            if waited > self.config.partial_max_wait_s:
+                allow_partials = False
         events: list[TranscriptEvent] = []
         for frame, arrived in items:
             self._arrival = arrived
@@ -196,8 +211,7 @@ class TrackPipeline:
             # Per frame, so that partials keep their cadence in track time even when a
             # backlog of frames is processed in one job.
             self._feed()
-            if allow_partials:
-                self._maybe_partial(events)
+            self._maybe_partial(events, allow_partials)
         return events
 
     def finish(self) -> list[TranscriptEvent]:
@@ -312,14 +326,14 @@ class TrackPipeline:
         if native is not None and self.engine.native_partials:
             self._native_partial = native
 
-    def _maybe_partial(self, events: list[TranscriptEvent]) -> None:
+    def _maybe_partial(self, events: list[TranscriptEvent], periodic: bool) -> None:
         utt = self._utt
         if utt is None:
             return
         if self.engine.native_partials:
             text, self._native_partial = self._native_partial, None
         else:
-            text = self._whisper_style_partial(utt)
+            text = self._whisper_style_partial(utt, periodic)
         if text is None:
             return
         text = text.strip()
@@ -337,7 +351,7 @@ class TrackPipeline:
             )
         )
 
-    def _whisper_style_partial(self, utt: _Utterance) -> str | None:
+    def _whisper_style_partial(self, utt: _Utterance, periodic: bool) -> str | None:
         # Decoding costs the same however little audio was added, so partials are spent
         # where they help: every ``partial_interval_s`` while the person is speaking, and
         # once when a pause starts. The second one is the likely final; a decoder with
@@ -352,7 +366,7 @@ class TrackPipeline:
             prefetch = getattr(utt.decoder, "prefetch_final", None)
             return str(prefetch()) if callable(prefetch) else utt.decoder.partial()
         every = int(self.config.partial_interval_s * ENGINE_RATE)
-        if utt.fed_until - utt.last_partial_at < every:
+        if not periodic or utt.fed_until - utt.last_partial_at < every:
             return None
         utt.last_partial_at = utt.fed_until
         return utt.decoder.partial()
@@ -607,6 +621,7 @@ class StreamingTranscriber:
                         pipeline.process,
                         [(q.frame, q.arrived) for q in batch],
                         limit is None or backlog <= limit,
+                        time.monotonic() if limit is not None else None,
                     )
                     self._deliver(events)
                     continue

@@ -308,3 +308,25 @@ async def test_final_is_prefetched_once_when_a_pause_begins(speak: Speak, execut
         assert steps[-1] == "prefetch"
         assert "prefetch|prefetch" not in "|".join(steps)
     assert [e.text for e in _finals(events)] == ["final text", "final text"]
+
+
+def test_periodic_partials_are_skipped_when_jobs_wait_for_the_executor(speak: Speak) -> None:
+    from asr.transcriber import TrackPipeline
+
+    audio = np.concatenate([silence(0.3), _trimmed(speak(MEDICATION)), silence(1.0)])
+    items = [(frame, 0.0) for frame in _frames(audio)]
+
+    def partial_calls(submitted_at: float | None) -> list[str]:
+        engine = PrefetchingEngine()
+        pipeline = TrackPipeline("caller", engine, TranscriberConfig())
+        pipeline.process(items, True, submitted_at)
+        pipeline.finish()
+        return engine.log
+
+    idle = partial_calls(time.monotonic())
+    busy = partial_calls(time.monotonic() - 1.0)  # this job sat in the queue for a second
+    assert idle.count("partial") >= 5
+    assert busy.count("partial") == 0
+    # finals (and the early final at each pause) are never skipped
+    assert busy.count("finish") == idle.count("finish") >= 1
+    assert busy.count("prefetch") == idle.count("prefetch")
