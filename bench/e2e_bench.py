@@ -120,14 +120,10 @@ def summarise(n: int, outcomes: list[CallOutcome]) -> dict[str, Any]:
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     from app.auth import TokenSigner
-    from app.simulate.audio import CallAudio
-    from app.speech_synth import CallScript, render_call
+    from app.simulate.script import render_script
+    from app.speech_synth import CallScript
 
-    script = CallScript.from_yaml(SCRIPT)
-    stereo, timings = render_call(script)
-    from app.simulate.audio import call_from_pcm, turns_from_json
-
-    audio: CallAudio = call_from_pcm(stereo, 8000, turns_from_json(list(timings)))
+    audio = render_script(CallScript.from_yaml(SCRIPT))
     print(f"bench call: {audio.duration_s:.1f} s, {len(audio.turns)} turns", flush=True)
 
     server = None
@@ -136,18 +132,12 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         base, secret = args.url.rstrip("/"), args.secret
     else:
         from app.main import create_app
-        from app.settings import Settings
-        from app.simulate.demo import EmbeddedServer, free_port, wait_ready
+        from app.simulate.demo import EmbeddedServer, embedded_settings, free_port, wait_ready
 
         tmp = tempfile.TemporaryDirectory(prefix="carecue-bench-")
         port = free_port()
         secret = secrets.token_urlsafe(32)
-        values: dict[str, Any] = {
-            "host": "127.0.0.1", "port": port, "data_dir": Path(tmp.name),
-            "auth_secret": secret, "log_level": "WARNING", "database_url": None,
-            "redis_url": None,
-        }
-        settings = Settings(**values)
+        settings = embedded_settings(Path(tmp.name), port, secret)
         server = EmbeddedServer(create_app(settings), "127.0.0.1", port)
         server.start()
         base = settings.base_url()

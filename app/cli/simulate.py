@@ -34,17 +34,13 @@ def simulate(
     import asyncio
     from dataclasses import replace
 
-    from app.simulate import PROTOCOLS, SimulateError, StreamOptions, load_wav_call, stream_call
+    from app.simulate import PROTOCOLS, SimulateError, StreamOptions, load_call, stream_call
 
     if protocol not in PROTOCOLS:
         raise typer.BadParameter(f"one of {', '.join(sorted(PROTOCOLS))}", param_hint="--protocol")
-    if script.suffix.lower() == ".wav":
-        call = load_wav_call(script)
-    else:
-        from app.simulate.script import render_script_file
-
+    if script.suffix.lower() != ".wav":
         typer.echo(f"Rendering {script.name} ...", err=True)
-        call = render_script_file(script)
+    call = load_call(script)
     options = StreamOptions(url=url, token=token, agent_id=agent_id, speed=speed)
     if call_id:
         options = replace(options, call_id=call_id)

@@ -30,6 +30,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -44,8 +45,8 @@ __all__ = [
     "StreamResult",
     "ingest_url",
     "load_wav_call",
+    "load_call",
     "pace_until",
-    "render_script",
     "stream_call",
 ]
 
@@ -136,11 +137,12 @@ async def stream_call(
     return await get_client(protocol)(call, options)
 
 
-def render_script(path: str) -> CallAudio:
-    """Render a YAML call script (``app.speech_synth.CallScript``) into call audio.
-
-    Kokoro voices where installed, espeak-ng otherwise; takes a few seconds per turn on CPU.
-    """
+def load_call(path: str | Path) -> CallAudio:
+    """A stereo WAV as it is, or a YAML call script (``app.speech_synth.CallScript``) rendered
+    to speech: Kokoro voices where installed, espeak-ng otherwise (seconds per turn on CPU)."""
+    path = Path(path)
+    if path.suffix.lower() == ".wav":
+        return load_wav_call(path)
     from app.simulate.script import render_script_file
 
     return render_script_file(path)

@@ -12,13 +12,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import uvicorn
 
-from app.simulate import CallAudio, SimulateError, StreamOptions, load_wav_call, stream_call
+from app.simulate import SimulateError, StreamOptions, load_call, stream_call
 from app.simulate.events import EventRecorder, ReceivedEvent, agent_events_url
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 Echo = Callable[[str], Any]
 
@@ -68,13 +71,19 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def load_call(path: Path) -> CallAudio:
-    """A WAV as is, or a YAML script rendered to speech."""
-    if path.suffix.lower() == ".wav":
-        return load_wav_call(path)
-    from app.simulate.script import render_script_file
+def embedded_settings(data_dir: Path, port: int, secret: str) -> Settings:
+    """Settings for a server run inside this process (demo, tests, bench).
 
-    return render_script_file(path)
+    The embedded defaults win over the environment for where data lives and how the server is
+    reached; everything else (ASR engine, models) still follows ``CARECUE_*`` settings.
+    """
+    from app.settings import Settings
+
+    overrides: dict[str, Any] = {
+        "host": "127.0.0.1", "port": port, "data_dir": data_dir, "auth_secret": secret,
+        "log_level": "WARNING", "public_url": None, "database_url": None, "redis_url": None,
+    }
+    return Settings(**overrides)
 
 
 async def wait_ready(base_url: str, timeout_s: float, echo: Echo) -> bool:
@@ -156,7 +165,6 @@ async def run_demo(options: DemoOptions, echo: Echo) -> int:
     """Run the demo; returns the process exit code."""
     from app.auth import TokenSigner
     from app.main import create_app
-    from app.settings import Settings
 
     port = options.port or free_port()
     tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -166,13 +174,7 @@ async def run_demo(options: DemoOptions, echo: Echo) -> int:
     else:
         data_dir = options.data_dir
     secret = secrets.token_urlsafe(32)  # a dev secret for this run only
-    # Embedded defaults win over the environment for where data lives and how we are reached;
-    # everything else (ASR engine, models) still follows CARECUE_* settings.
-    overrides: dict[str, Any] = {
-        "host": "127.0.0.1", "port": port, "data_dir": data_dir, "auth_secret": secret,
-        "log_level": "WARNING", "public_url": None, "database_url": None, "redis_url": None,
-    }
-    settings = Settings(**overrides)
+    settings = embedded_settings(data_dir, port, secret)
     base = settings.base_url()
     call = load_call(options.call)
     server = EmbeddedServer(create_app(settings), settings.host, port)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from app.simulate.audio import CallAudio, SpokenTurn, call_from_pcm
+
+if TYPE_CHECKING:
+    from app.speech_synth import CallScript
 
 
 def _timing_fields(item: Any) -> dict[str, Any]:
@@ -23,9 +26,15 @@ def _timing_fields(item: Any) -> dict[str, Any]:
 
 def render_script_file(path: str | Path) -> CallAudio:
     """Render the YAML script at ``path`` (turns with speaker, text, pause_s) to call audio."""
-    from app.speech_synth import CallScript, render_call
+    from app.speech_synth import CallScript
 
-    script = CallScript.from_yaml(Path(path))
+    return render_script(CallScript.from_yaml(Path(path)))
+
+
+def render_script(script: CallScript) -> CallAudio:
+    """Render a ``CallScript`` to call audio with its turn timings."""
+    from app.speech_synth import render_call
+
     stereo, timings = render_call(script)
     turns = []
     for item in timings:

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -34,19 +33,14 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(data_dir: Path, **settings: Any) -> Iterator[LiveServer]:
+def live_server(data_dir: Path) -> Iterator[LiveServer]:
     """Start the service in a background thread; yields once ``/readyz`` answers 200."""
     from app.main import create_app
-    from app.settings import Settings
-    from app.simulate.demo import EmbeddedServer, free_port, wait_ready
+    from app.simulate.demo import EmbeddedServer, embedded_settings, free_port, wait_ready
 
     port = free_port()
     secret = secrets.token_urlsafe(32)
-    values: dict[str, Any] = {
-        "host": "127.0.0.1", "port": port, "data_dir": data_dir, "auth_secret": secret,
-        "log_level": "WARNING", "database_url": None, "redis_url": None, **settings,
-    }
-    config = Settings(**values)
+    config = embedded_settings(data_dir, port, secret)
     server = EmbeddedServer(create_app(config), "127.0.0.1", port)
     server.start()
     try:
