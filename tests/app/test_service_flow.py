@@ -82,3 +82,36 @@ def test_agent_token_cannot_open_another_agents_stream(tmp_path: Path) -> None:
             with pytest.raises(ConnectionClosed) as exc:
                 ws.recv(timeout=10)
             assert exc.value.rcvd is not None and exc.value.rcvd.code == 1008
+
+
+def test_openapi_lists_the_api(tmp_path: Path) -> None:
+    with live(tmp_path) as s:
+        spec = httpx.get(f"{s.http}/openapi.json").json()
+        for path in (
+            "/v1/calls",
+            "/v1/calls/{call_id}",
+            "/v1/calls/{call_id}/report",
+            "/v1/playbook",
+            "/v1/analytics/nudges",
+            "/healthz",
+            "/readyz",
+        ):
+            assert path in spec["paths"], path
+        assert httpx.get(f"{s.http}/docs").status_code == 200
+
+
+def test_calls_over_the_limit_are_refused_with_1013(tmp_path: Path) -> None:
+    with live(tmp_path, max_calls=1) as s:
+        with s.ws("/v1/ingest/twilio", tok("ingest")) as first:
+            first.send(twilio_start("CA1", "A1", stream_sid="MZ1"))
+            first.send(twilio_media(b"hello", stream_sid="MZ1"))
+            with s.ws("/v1/ingest/twilio", tok("ingest")) as second:
+                second.send(twilio_start("CA2", "A1", stream_sid="MZ2"))
+                err = recv_json(second)
+                assert err["code"] == "at_capacity"
+                with pytest.raises(ConnectionClosed) as exc:
+                    second.recv(timeout=10)
+                assert exc.value.rcvd is not None and exc.value.rcvd.code == 1013
+            first.send(twilio_stop("CA1", stream_sid="MZ1"))
+        calls = s.get("/v1/calls", tok("supervisor")).json()["calls"]
+        assert [c["call_id"] for c in calls] == ["CA1"]

@@ -246,3 +246,22 @@ def test_one_bad_op_does_not_lose_the_batch(tmp_path: Path) -> None:
     assert store.write_errors == 1
     call = store.repo.get_call("C1")
     assert call is not None and call["ended_at"] is not None and call["nudges"]
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_migrations_match_the_models(kind: str, tmp_path: Path) -> None:
+    """A model change without a migration would only show up on a customer's database."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from app.store.models import Base
+
+    with database_url(kind, tmp_path) as url:
+        store = Store(url)
+        try:
+            store.migrate()
+            with store.engine.connect() as conn:
+                diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+            assert diff == []
+        finally:
+            store.engine.dispose()
