@@ -12,11 +12,12 @@ import concurrent.futures
 import json
 import os
 import sys
-import wave
 from enum import StrEnum
 from pathlib import Path
 
 import typer
+
+from asr.types import Encoding
 
 FRAME_S = 0.02
 
@@ -28,43 +29,33 @@ class OutputFormat(StrEnum):
     jsonl = "jsonl"
 
 
-def _read_wav(path: Path) -> tuple[list[bytes], int]:
-    """Per-channel PCM16 bytes and the (supported) sample rate."""
-    import numpy as np
-
+def _read_tracks(path: Path) -> tuple[list[bytes], int, Encoding]:
+    """Per-channel bytes, their sample rate and encoding (G.711 stays G.711)."""
     from asr import codecs
+    from asr.wavfile import WavFormatError, read_wav
 
     try:
-        with wave.open(str(path), "rb") as w:
-            channels, width, rate = w.getnchannels(), w.getsampwidth(), w.getframerate()
-            raw = w.readframes(w.getnframes())
-    except (wave.Error, EOFError) as exc:
+        audio = read_wav(path)
+    except WavFormatError as exc:
+        raise typer.BadParameter(str(exc), param_hint="FILE") from exc
+    if audio.channels not in (1, 2):
         raise typer.BadParameter(
-            f"{path} is not a PCM wav file ({exc}); convert it first, e.g. "
-            f"sox {path} -b 16 -e signed-integer out.wav",
-            param_hint="FILE",
-        ) from exc
-    if width != 2:
-        raise typer.BadParameter(
-            f"{path} has {8 * width}-bit samples; CareCue reads 16-bit PCM wav "
-            f"(convert: sox {path} -b 16 out.wav)",
+            f"{path} has {audio.channels} channels; use mono or stereo "
+            "(channel 0 caller, channel 1 agent)",
             param_hint="FILE",
         )
-    if channels not in (1, 2):
-        raise typer.BadParameter(
-            f"{path} has {channels} channels; use mono or stereo (channel 0 caller, 1 agent)",
-            param_hint="FILE",
+    tracks = list(codecs.split_channels(audio.data, audio.encoding, audio.channels))
+    if audio.sample_rate in codecs.SUPPORTED_RATES:
+        return tracks, audio.sample_rate, audio.encoding
+    # Unusual rates are converted up front; everything else streams as recorded.
+    converted = [
+        codecs.encode_from_float(
+            codecs.resample(codecs.decode_to_float(t, audio.encoding), audio.sample_rate, 16000),
+            "pcm_s16le",
         )
-    samples = np.frombuffer(raw, dtype="<i2")
-    tracks = list(codecs.deinterleave(samples[: len(samples) // channels * channels], channels))
-    if rate not in codecs.SUPPORTED_RATES:
-        # Unusual rates are converted up front; everything else streams at its own rate.
-        tracks = [
-            codecs.float_to_pcm16(codecs.resample(codecs.pcm16_to_float(t), rate, 16000))
-            for t in tracks
-        ]
-        rate = 16000
-    return [np.asarray(t, dtype="<i2").tobytes() for t in tracks], rate
+        for t in tracks
+    ]
+    return converted, 16000, "pcm_s16le"
 
 
 def _fmt_time(t: float) -> str:
@@ -75,6 +66,7 @@ def _fmt_time(t: float) -> str:
 async def _transcribe(
     tracks: list[bytes],
     rate: int,
+    encoding: Encoding,
     engine_name: str,
     whisper_model: str,
     threads: int,
@@ -83,6 +75,7 @@ async def _transcribe(
 ) -> int:
     from tqdm import tqdm
 
+    from asr import codecs
     from asr.engines.registry import get_engine
     from asr.transcriber import StreamingTranscriber, TranscriberConfig
     from asr.types import SPEAKERS, AudioFrame, TranscriptFinal
@@ -109,7 +102,8 @@ async def _transcribe(
         transcribers = [
             StreamingTranscriber(SPEAKERS[i], engine, executor, config) for i in range(len(tracks))
         ]
-        step = int(rate * FRAME_S) * 2
+        width = codecs.BYTES_PER_SAMPLE[encoding]
+        step = int(rate * FRAME_S) * width
         total = max(len(t) for t in tracks)
         finals = 0
         # Mono prints finals as they come; with two tracks finals arrive per track, so
@@ -150,7 +144,7 @@ async def _transcribe(
             file=sys.stderr,
             disable=not progress,
             bar_format="{desc}: {percentage:3.0f}%|{bar}| "
-            + f"{total / 2 / rate:.1f} s audio "
+            + f"{total / width / rate:.1f} s audio "
             + "[{elapsed}<{remaining}]",
         ) as bar:
             readers = [asyncio.create_task(collect(tr)) for tr in transcribers]
@@ -159,7 +153,7 @@ async def _transcribe(
                     for tr, data in zip(transcribers, tracks, strict=True):
                         chunk = data[offset : offset + step]
                         if chunk:
-                            await tr.send(AudioFrame(tr.speaker, chunk, rate, "pcm_s16le"))
+                            await tr.send(AudioFrame(tr.speaker, chunk, rate, encoding))
                     bar.update(1)
                 for tr in transcribers:
                     tr.end_input()
@@ -180,7 +174,11 @@ def register(cli: typer.Typer) -> None:
     @cli.command("transcribe")
     def transcribe(
         file: Path = typer.Argument(
-            ..., exists=True, dir_okay=False, readable=True, help="16-bit PCM wav, any rate"
+            ...,
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="WAV file (PCM, mu-law or A-law; any rate)",
         ),
         engine: str = typer.Option(
             None,
@@ -199,11 +197,13 @@ def register(cli: typer.Typer) -> None:
         """Transcribe a wav file (mono, or stereo with channel 0 caller and 1 agent)."""
         from asr.errors import AsrError, EngineLoadError
 
-        tracks, rate = _read_wav(file)
+        tracks, rate, encoding = _read_tracks(file)
         engine_name = engine or os.environ.get("CARECUE_ASR_ENGINE") or "whisper"
         model = whisper_model or os.environ.get("CARECUE_WHISPER_MODEL") or "tiny.en"
         try:
-            asyncio.run(_transcribe(tracks, rate, engine_name, model, threads, output, progress))
+            asyncio.run(
+                _transcribe(tracks, rate, encoding, engine_name, model, threads, output, progress)
+            )
         except EngineLoadError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from exc

@@ -6,6 +6,7 @@ import concurrent.futures
 import hashlib
 import io
 import shutil
+import struct
 import subprocess
 import wave
 from collections.abc import Callable, Iterator
@@ -129,3 +130,20 @@ class ScriptedEngine:
         decoder = self.start_utterance()
         decoder.accept(audio)
         return decoder.finish()
+
+
+def wav_bytes(
+    tag: int, channels: int, rate: int, bits: int, data: bytes, extensible: bool = False
+) -> bytes:
+    """A RIFF/WAVE file (optionally WAVE_FORMAT_EXTENSIBLE) with an extra LIST chunk."""
+    block = channels * bits // 8
+    fmt = struct.pack(
+        "<HHIIHH", 0xFFFE if extensible else tag, channels, rate, rate * block, block, bits
+    )
+    if extensible:
+        guid_tail = b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
+        fmt += struct.pack("<HHI", 22, bits, 0) + struct.pack("<H", tag) + guid_tail
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    body += b"LIST" + struct.pack("<I", 4) + b"INFO"  # a chunk readers must skip
+    body += b"data" + struct.pack("<I", len(data)) + data + (b"\x00" if len(data) % 2 else b"")
+    return b"RIFF" + struct.pack("<I", len(body)) + body

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.cli.transcribe import register
 from asr import codecs
-from tests.asr.conftest import APPOINTMENT, SICK, Speak, silence, words_of
+from tests.asr.conftest import APPOINTMENT, SICK, Speak, silence, wav_bytes, words_of
 
 pytestmark = pytest.mark.slow
 
@@ -84,7 +84,7 @@ def test_bad_inputs_fail_with_a_message(tmp_path: Path) -> None:
     not_wav = tmp_path / "notes.wav"
     not_wav.write_text("this is not audio")
     result = _invoke(str(not_wav))
-    assert result.exit_code != 0 and "not a PCM wav" in result.output
+    assert result.exit_code != 0 and "not a RIFF/WAVE file" in result.output
 
     quiet = _write_wav(tmp_path / "quiet.wav", [silence(0.2, 16000)], 16000)
     result = _invoke(str(quiet), "--engine", "kaldi", "--no-progress")
@@ -93,3 +93,20 @@ def test_bad_inputs_fail_with_a_message(tmp_path: Path) -> None:
 
     result = _invoke(str(tmp_path / "missing.wav"))
     assert result.exit_code != 0
+
+
+def test_mulaw_stereo_recording_streams_as_telephone_audio(speak: Speak, tmp_path: Path) -> None:
+    caller = np.concatenate([silence(0.3, 8000), speak(SICK, rate=8000), silence(3.5, 8000)])
+    agent = np.concatenate([silence(4.5, 8000), speak(APPOINTMENT, rate=8000), silence(0.8, 8000)])
+    n = max(len(caller), len(agent))
+    left = codecs.mulaw_encode(codecs.float_to_pcm16(np.pad(caller, (0, n - len(caller)))))
+    right = codecs.mulaw_encode(codecs.float_to_pcm16(np.pad(agent, (0, n - len(agent)))))
+    inter = bytes(b for pair in zip(left, right, strict=True) for b in pair)
+    path = tmp_path / "call_ulaw.wav"
+    path.write_bytes(wav_bytes(7, 2, 8000, 8, inter))
+    result = _invoke(str(path), "--format", "jsonl", "--no-progress")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["speaker"] for r in rows] == ["caller", "agent"]
+    assert len(words_of(rows[0]["text"]) & {"feeling", "sick", "scared", "yesterday"}) >= 3
+    assert len(words_of(rows[1]["text"]) & {"appointment", "doctor", "monday", "change"}) >= 3
