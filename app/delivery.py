@@ -113,6 +113,7 @@ class Stream:
 
 
 _PAGE = 5000
+_WRITER_LAG_EVENTS = 2000
 
 
 async def _stored_range(
@@ -182,12 +183,16 @@ async def open_stream(
         elif since is None and active_calls is not None:
             ids = set(active_calls())
             if ids:
-                retained, floor = await bus.recent(0, head)
                 joined = await asyncio.to_thread(
-                    store.repo.events_for_calls, sorted(ids), upto=floor, limit=replay_limit
+                    store.repo.events_for_calls, sorted(ids), upto=head, limit=replay_limit
                 )
-                replay.extend(_stored_to_message(e) for e in joined)
-                replay.extend(m for m in retained if m.call_id in ids)
+                # The store writer may lag the bus a little (and, with Redis, other
+                # instances' writers): take the recent tail from the bus and merge by seq.
+                tail_from = max(0, (joined[-1].seq if joined else 0) - _WRITER_LAG_EVENTS)
+                retained, _floor = await bus.recent(tail_from, head)
+                merged = {e.seq: _stored_to_message(e) for e in joined}
+                merged.update((m.seq, m) for m in retained if m.call_id in ids)
+                replay.extend(merged[k] for k in sorted(merged))
     except BaseException:
         unsubscribe()
         raise

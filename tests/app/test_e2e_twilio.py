@@ -193,6 +193,22 @@ async def test_two_simultaneous_calls_nudge_the_right_agent(server: Live) -> Non
     report = server.get("/v1/calls/CA-scared/report", tok("agent", "A1")).json()
     assert report["nudge_outcomes"].get("agent_said", 0) >= 1
 
+    # A rating after the call is still stored and counted.
+    from websockets.asyncio.client import connect
+
+    async with connect(
+        f"{server.ws_base}/v1/agents/A1/events?since=0",
+        additional_headers={"Authorization": f"Bearer {tok('agent', 'A1')}"},
+    ) as ws:
+        nid = ack[0]["data"]["nudge_id"]
+        await ws.send(json.dumps({"type": "nudge.feedback", "nudge_id": nid, "action": "helpful"}))
+        await asyncio.sleep(0.5)
+    detail = server.get("/v1/calls/CA-scared", tok("supervisor")).json()
+    assert [f["action"] for f in detail["feedback"]] == ["helpful"]
+    rules = server.get("/v1/analytics/nudges", tok("supervisor")).json()["rules"]
+    ack_stats = next(r for r in rules if r["rule_id"] == "acknowledge_concern")
+    assert ack_stats["helpful"] == 1 and ack_stats["agent_said"] >= 1
+
     # The service measured itself while doing it.
     assert _metric(server, "carecue_asr_rtf_count") >= 10  # one per utterance
     assert _metric(server, "carecue_classify_ms_count") >= 5  # one per caller final
