@@ -142,7 +142,7 @@ class TrackPipeline:
         self._resampler: codecs.StreamResampler | None = None
         self._rate_key: int | None = None
         self._pos = 0  # samples scored by the VAD so far
-        self._received = 0  # samples that came out of the resampler so far
+        self._input_s = 0.0  # seconds of audio that went into the resampler so far
         self._offset_s = 0.0  # track time skipped without audio (dropped or big gaps)
         self._pre_roll = int(config.pre_roll_s * ENGINE_RATE)
         self._history: collections.deque[np.ndarray] = collections.deque()
@@ -168,7 +168,7 @@ class TrackPipeline:
     @property
     def track_time_s(self) -> float:
         """Track time of the next sample to arrive."""
-        return self._t(self._received)
+        return self._input_s + self._offset_s
 
     def skip(self, seconds: float) -> None:
         """Advance track time over audio that will never arrive (dropped or lost)."""
@@ -207,6 +207,7 @@ class TrackPipeline:
                 self._resampler = codecs.StreamResampler(frame.sample_rate, ENGINE_RATE)
                 self._rate_key = frame.sample_rate
             assert self._resampler is not None
+            self._input_s += len(x) / frame.sample_rate
             self._consume(self._resampler.process(x), events)
             # Per frame, so that partials keep their cadence in track time even when a
             # backlog of frames is processed in one job.
@@ -228,11 +229,16 @@ class TrackPipeline:
 
     def _align(self, timestamp_s: float, events: list[TranscriptEvent]) -> None:
         gap = timestamp_s - self.track_time_s
-        if gap <= 0.1:  # jitter and resampler delay, not a gap
+        if gap <= 0.1:  # jitter, not a gap
             return
         fill = min(gap, self.config.max_gap_fill_s)
         if fill < gap:
             self.skip(gap - fill)
+        # Silence goes in after whatever the resampler still holds, at 16 kHz directly.
+        if self._resampler is not None:
+            self._consume(self._resampler.flush(), events)
+            self._resampler, self._rate_key = None, None
+        self._input_s += fill
         self._consume(np.zeros(int(fill * ENGINE_RATE), dtype=np.float32), events)
 
     def _check_garbage(self, x: np.ndarray, rate: int, encoding: str) -> None:
@@ -254,7 +260,6 @@ class TrackPipeline:
     def _consume(self, audio: np.ndarray, events: list[TranscriptEvent]) -> None:
         if len(audio) == 0:
             return
-        self._received += len(audio)
         probs, scored = self._vad.process(audio)
         self._scored(probs, scored, events)
 

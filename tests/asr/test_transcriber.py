@@ -330,3 +330,28 @@ def test_periodic_partials_are_skipped_when_jobs_wait_for_the_executor(speak: Sp
     # finals (and the early final at each pause) are never skipped
     assert busy.count("finish") == idle.count("finish") >= 1
     assert busy.count("prefetch") == idle.count("prefetch")
+
+
+async def test_contiguous_timestamps_add_nothing_and_short_gaps_become_silence(  # type: ignore[no-untyped-def]
+    speak: Speak, executor
+) -> None:
+    rate = 44100  # a soxr-resampled rate, whose output lags its input
+    speech = _trimmed(speak(SICK, rate=rate))
+    first = np.concatenate([silence(0.5, rate), speech, silence(0.3, rate)])
+    second = np.concatenate([speech, silence(1.0, rate)])
+    step = int(rate * 0.02)
+    frames: list[AudioFrame] = []
+    t = 0.0
+    for part, gap in ((first, 0.0), (second, 1.0)):  # 1 s of packets lost between them
+        t += gap
+        data = codecs.encode_from_float(part, "pcm_s16le")
+        for i in range(0, len(part), step):
+            chunk = data[2 * i : 2 * (i + step)]
+            frames.append(AudioFrame("caller", chunk, rate, "pcm_s16le", timestamp_s=t))
+            t += len(chunk) / 2 / rate
+    async with StreamingTranscriber("caller", ScriptedEngine(), executor) as tr:
+        finals = _finals(await _run(tr, frames))
+    assert len(finals) == 2  # the lost second counts as a pause: two utterances
+    assert abs(finals[0].start_s - 0.5) < 0.2
+    second_at = len(first) / rate + 1.0
+    assert abs(finals[1].start_s - second_at) < 0.2
