@@ -104,7 +104,8 @@ async def test_partials_about_every_second_then_a_final(speak: Speak, tiny_en, e
     finals = _finals(events)
     assert len(finals) == 1
     duration = len(speech) / RATE
-    assert 2 <= len(partials) <= duration / config.partial_interval_s + 2
+    # one a second, plus one early final at each pause (espeak pauses inside sentences)
+    assert 2 <= len(partials) <= duration / config.partial_interval_s + 4
     assert events.index(finals[0]) > events.index(partials[-1])
     assert {p.segment_id for p in partials} == {finals[0].segment_id}
     assert all(p.speaker == "agent" for p in partials)
