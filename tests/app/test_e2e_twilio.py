@@ -1,4 +1,4 @@
-"""End to end over the Twilio protocol with the real models.
+"""End to end over the Twilio (and native) protocol with the real models.
 
 Rendered speech (Kokoro, or espeak-ng where Kokoro is missing) is streamed as 20 ms mu-law
 media messages into a real uvicorn server running the real whisper ASR, the real distress
@@ -283,3 +283,42 @@ async def test_crisis_escalates_and_reconnect_with_since_loses_nothing(server: L
     # The crisis nudge follows the caller's words directly: its latency is measured.
     assert crisis[0]["data"]["latency_s"] is not None
     assert _metric(server, "carecue_speech_end_to_nudge_seconds_count") >= 1
+
+
+async def test_native_stereo_stream_is_transcribed_per_channel(server: Live) -> None:
+    """The native protocol: interleaved stereo PCM16, channel order as declared in tracks."""
+    from websockets.asyncio.client import connect
+
+    audio, _ = await asyncio.to_thread(render_cached, REFILL)
+    call_id, agent_id = "N-refill", "A4"
+    reader = asyncio.create_task(
+        collect(f"{server.ws_base}/v1/agents/{agent_id}/events", tok("agent", agent_id), call_id)
+    )
+    await asyncio.sleep(0.3)
+    # Declared agent first: the server must route channel 0 to the agent track.
+    swapped = audio[:, ::-1].copy()
+    headers = {"Authorization": f"Bearer {tok('ingest')}"}
+    async with connect(f"{server.ws_base}/v1/ingest/stream", additional_headers=headers) as ws:
+        start = {
+            "type": "start", "call_id": call_id, "agent_id": agent_id, "encoding": "pcm_s16le",
+            "sample_rate": 8000, "channels": 2, "tracks": ["agent", "caller"],
+        }  # fmt: skip
+        await ws.send(json.dumps(start))
+        assert json.loads(await ws.recv()) == {"type": "started", "call_id": call_id}
+        t0 = asyncio.get_running_loop().time()
+        for i in range(len(swapped) // 160):
+            await ws.send(swapped[i * 160 : (i + 1) * 160].tobytes())
+            delay = t0 + (i + 1) * 0.02 / SPEED - asyncio.get_running_loop().time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        await ws.send(json.dumps({"type": "stop"}))
+        assert json.loads(await ws.recv()) == {"type": "stopped", "call_id": call_id}
+    got = await reader
+    finals = [e["data"] for e in got if e["type"] == "transcript.final"]
+    caller = " ".join(f["text"].lower() for f in finals if f["speaker"] == "caller")
+    agent = " ".join(f["text"].lower() for f in finals if f["speaker"] == "agent")
+    assert "refill" in caller and "blood pressure" in caller
+    assert "date of birth" in agent and "blood pressure" not in agent  # channels not mixed
+    rules = {e["data"]["rule_id"] for e in got if e["type"] == "nudge.created"}
+    assert not rules & EMPATHY_RULES
+    assert got[-1]["type"] == "call.ended" and got[-1]["data"]["reason"] == "stop"
