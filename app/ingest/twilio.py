@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import dataclasses
 import json
 import logging
 from typing import Any
@@ -23,7 +24,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from app.auth import AuthError, Principal, Role, authenticate, token_from
 from app.ingest.base import CallHandle, CallMeta, IngestError
-from app.ingest.context import call_registry
+from app.ingest.context import call_registry, free_call_id
 from app.wsclose import close_with_error
 from asr.types import AudioFrame, Speaker
 
@@ -126,7 +127,14 @@ class _Stream:
                 self.principal = authenticate(self.ws.app.state.signer, token, _ROLES)
             except AuthError as exc:
                 raise IngestError(exc.code, exc.message, 1008) from exc
-        self.handle = await call_registry(self.ws.app).open_call(meta)
+        registry = call_registry(self.ws.app)
+        if "call_id" not in meta.custom:
+            # Twilio may fork one call into two streams (inbound_track and outbound_track):
+            # the second becomes its own call "<callSid>:<streamSid>" instead of a refusal.
+            meta = dataclasses.replace(
+                meta, call_id=free_call_id(registry, meta.call_id, self.stream_sid)
+            )
+        self.handle = await registry.open_call(meta)
         while True:
             msg = await self.receive()
             event = msg["event"]
@@ -136,6 +144,10 @@ class _Stream:
             if event == "media":
                 await self._media(msg)
             elif event == "stop":
+                log.info(
+                    "twilio stream stopped",
+                    extra={"call_id": self.handle.call_id, "marks": self.marks, "dtmf": self.dtmf},
+                )
                 return "stop"
             elif event == "mark":
                 self.marks += 1

@@ -220,3 +220,16 @@ def test_bad_input_does_not_disturb_a_live_call(server: Live) -> None:
     ) == sorted(["first words", "I'm terrified", "thanks for waiting"])
     assert any(e["type"] == "nudge.created" for e in got)
     assert got[-1]["data"]["reason"] == "stop"
+
+
+def test_second_twilio_stream_of_one_call_gets_its_own_id(server: Live) -> None:
+    with server.ws("/v1/ingest/twilio", tok("ingest")) as first:
+        first.send(twilio_start("CAfork", "A9", stream_sid="MZin"))
+        first.send(twilio_media(b"inbound words", stream_sid="MZin"))
+        with server.ws("/v1/ingest/twilio", tok("ingest")) as second:
+            second.send(twilio_start("CAfork", "A9", stream_sid="MZout"))
+            second.send(twilio_media(b"outbound words", "outbound", stream_sid="MZout"))
+            second.send(twilio_stop("CAfork", stream_sid="MZout"))
+        first.send(twilio_stop("CAfork", stream_sid="MZin"))
+    ids = {c["call_id"] for c in server.get("/v1/calls", tok("supervisor")).json()["calls"]}
+    assert {"CAfork", "CAfork:MZout"} <= ids
