@@ -60,7 +60,15 @@ async def _sender(ws: WebSocket, stream: Stream) -> None:
 async def _receiver(ws: WebSocket, principal: Principal) -> None:
     calls = ws.app.state.calls
     while True:
-        text = await ws.receive_text()
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        text = message.get("text")
+        if text is None:
+            await ws.send_json(
+                {"type": "error", "code": "unsupported_data", "message": "send JSON text"}
+            )
+            continue
         if len(text) > _MAX_CLIENT_MESSAGE:
             await ws.send_json({"type": "error", "code": "too_big", "message": "message too big"})
             continue

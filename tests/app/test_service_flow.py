@@ -115,3 +115,21 @@ def test_calls_over_the_limit_are_refused_with_1013(tmp_path: Path) -> None:
             first.send(twilio_stop("CA1", stream_sid="MZ1"))
         calls = s.get("/v1/calls", tok("supervisor")).json()["calls"]
         assert [c["call_id"] for c in calls] == ["CA1"]
+
+
+def test_odd_messages_on_the_agent_socket_get_errors_not_a_close(tmp_path: Path) -> None:
+    with live(tmp_path) as s:
+        with s.ws("/v1/agents/A1/events", tok("agent", "A1")) as agent:
+            for raw, code in (
+                (b"\x00\x01", "unsupported_data"),
+                ("not json", "malformed_json"),
+                ('{"type":"hello"}', "unknown_message"),
+                ('{"type":"nudge.feedback","nudge_id":"x","action":"love"}', "bad_feedback"),
+                ('{"type":"nudge.feedback","nudge_id":"x","action":"helpful"}', "unknown_nudge"),
+            ):
+                agent.send(raw)
+                assert recv_json(agent)["code"] == code
+            with s.ws("/v1/ingest/twilio", tok("ingest")) as tw:
+                tw.send(twilio_start("CA1", "A1"))
+                tw.send(twilio_stop("CA1"))
+            assert recv_json(agent)["type"] == "call.started"  # still open and live
