@@ -7,10 +7,15 @@
 * ``concerns`` {name: 0..1}: one logistic head per concern, trained on the call-style
   utterances of ``models/data/concerns.jsonl`` (``models/train_concerns.py``, card
   ``models/cards/concerns.md``).
-* ``crisis``: the reviewed pattern list (``models/crisis.py``) **or** the learned crisis head.
-  Pattern hits are never overruled by the model. When crisis words were present but every
-  one was explicitly denied ("I'm not suicidal, I just need my refill") the head alone must
-  reach the stricter ``negated_crisis_threshold``; otherwise ``crisis_threshold`` applies.
+* ``crisis``: the reviewed pattern list (``models/crisis.py``) **or** the learned crisis head
+  (``crisis_threshold``). Pattern hits are never overruled by the model.
+* **Denials.** When crisis words were present but every one was explicitly denied ("I'm
+  not suicidal, I just need my refill"), the denial ("not suicidal") is cut out and the
+  *rest* of the text is what the distress and crisis heads judge (one more encoder call,
+  only for these rare texts): the word "suicidal" inside a denial must neither raise a
+  crisis nor carry the distress score. A text that is nothing but a denial ("I'm not
+  suicidal.") is not a crisis and keeps its distress score: said alone, usually as the
+  answer to "are you safe?", it is not calm either.
   The ``crisis`` concern score agrees with the flag: at least 0.95 on a pattern hit, and
   below 0.5 whenever ``crisis`` is false. A crisis also lifts ``distress`` to at least
   ``CRISIS_DISTRESS_FLOOR``.
@@ -222,7 +227,6 @@ class CareClassifier:
         concerns: LinearHeads,
         encoder: TextEncoder | None = None,
         crisis_threshold: float = 0.5,
-        negated_crisis_threshold: float = 0.9,
     ) -> None:
         if distress.layers != concerns.layers:
             raise ClassifierLoadError("distress and concern heads use different features")
@@ -233,7 +237,6 @@ class CareClassifier:
         self._layers = distress.layers
         self._encoder = encoder
         self.crisis_threshold = crisis_threshold
-        self.negated_crisis_threshold = negated_crisis_threshold
         # One matrix for all heads: row 0 distress, rows 1.. concerns.
         self._w = np.vstack([distress.weights[:1], concerns.weights])
         self._b = np.concatenate([distress.bias[:1], concerns.bias])
@@ -277,32 +280,56 @@ class CareClassifier:
         return _sigmoid(self._w @ np.asarray(features, dtype=np.float32) + self._b)
 
     def decide(
-        self, features: np.ndarray, found: crisis_patterns.CrisisResult
+        self,
+        features: np.ndarray,
+        found: crisis_patterns.CrisisResult,
+        rest_features: np.ndarray | None = None,
     ) -> tuple[float, dict[str, float], bool]:
         """Distress, concern scores and the crisis flag from one text's features.
 
         This is the whole scoring rule apart from the evidence; the benchmark and the tests
-        use it on cached features to evaluate thousands of sentences exactly as shipped.
+        use it on cached features to evaluate thousands of sentences as shipped.
+        ``rest_features`` are the features of the text with its crisis denials cut out
+        (only used when every crisis phrase was denied; None when nothing else was said).
         """
         probs = self.head_probabilities(features)
         distress = float(probs[0])
         concern_p = {c: float(p) for c, p in zip(CONCERNS, probs[1:], strict=True)}
         head_crisis = concern_p["crisis"]
-        if found.flagged:
-            crisis = True
-        elif found.negated_only:
-            crisis = head_crisis >= self.negated_crisis_threshold
-        else:
-            crisis = head_crisis >= self.crisis_threshold
+        if found.negated_only:
+            if rest_features is None:
+                head_crisis = 0.0
+            else:
+                rest = self.head_probabilities(rest_features)
+                distress = float(rest[0])
+                head_crisis = float(rest[1 + CONCERNS.index("crisis")])
+        crisis = found.flagged or head_crisis >= self.crisis_threshold
         concern_p["crisis"] = _crisis_score(head_crisis, found.flagged, crisis)
         if crisis:
             distress = max(distress, CRISIS_DISTRESS_FLOOR)
         return distress, concern_p, crisis
 
+    def rest_after_denials(self, text: str, found: crisis_patterns.CrisisResult) -> str | None:
+        """``text`` without its denied crisis phrases, or None when nothing else is said."""
+        if not found.negated_only:
+            return None
+        keep = np.ones(len(text), dtype=bool)
+        for m in found.matches:
+            if m.denial_start is not None:
+                keep[max(0, m.denial_start) : min(len(text), m.end)] = False
+        rest = "".join(ch for ch, k in zip(text, keep, strict=True) if k)
+        return rest if re.search(r"[^\W\d_]{2,}", rest) else None
+
     def _score_one(self, text: str, full_text: str, st: TokenStates, cut: bool) -> TextScore:
         feats, norms = pooled_features(st.states)
         found = crisis_patterns.detect(full_text)
-        distress, concern_p, crisis = self.decide(feats, found)
+        rest_feats = None
+        rest = self.rest_after_denials(text, found)
+        if rest is not None:
+            rest_feats = pooled_features(self.encoder.token_states([rest], self._layers)[0].states)[
+                0
+            ]
+        distress, concern_p, crisis = self.decide(feats, found, rest_feats)
         evidence = self._evidence(text, st, norms, distress, concern_p, found)
         return TextScore(
             distress=distress,
@@ -381,9 +408,6 @@ def load_classifier() -> CareClassifier:
     concerns = LinearHeads.load(CONCERN_ARTIFACT)
     with np.load(CONCERN_ARTIFACT, allow_pickle=False) as z:
         crisis_t = float(z["crisis_threshold"]) if "crisis_threshold" in z else 0.5
-        negated_t = float(z["negated_crisis_threshold"]) if "negated_crisis_threshold" in z else 0.9
-    clf = CareClassifier(
-        distress, concerns, crisis_threshold=crisis_t, negated_crisis_threshold=negated_t
-    )
+    clf = CareClassifier(distress, concerns, crisis_threshold=crisis_t)
     log.info("classifier loaded: layers=%s heads=%d", clf.layers, 1 + len(concerns.names))
     return clf

@@ -351,6 +351,8 @@ class CrisisMatch:
     negated: bool
     start: int
     end: int
+    # Where the denial begins ("not" in "I'm not suicidal"), for negated matches.
+    denial_start: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,13 +413,19 @@ def clause_spans(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def _is_negated(clause_lower: str, match_start: int) -> bool:
+def _negation_cue(clause_lower: str, match_start: int) -> int | None:
+    """Start of the negation cue governing a match at ``match_start``, or None."""
     before = clause_lower[:match_start]
     # Blank out pseudo-negations so that their cue words don't count.
     before = _PSEUDO_NEG.sub(lambda m: " " * len(m.group(0)), before)
     words = list(re.finditer(r"[\w']+", before))
     window_start = words[-NEGATION_WINDOW].start() if len(words) >= NEGATION_WINDOW else 0
-    return _NEG_CUE.search(before, window_start) is not None
+    cue = _NEG_CUE.search(before, window_start)
+    if cue is None:
+        return None
+    # "n't" belongs to its word ("don't"): the denial starts at the word.
+    word = re.search(r"[\w']+$", before[: cue.end()])
+    return word.start() if word else cue.start()
 
 
 def detect(text: str) -> CrisisResult:
@@ -448,7 +456,8 @@ def _scan(original: str, offset: int) -> list[CrisisMatch]:
                 if any(m.start() < e and s < m.end() for s, e in taken):
                     continue
                 taken.append((m.start(), m.end()))
-                negated = (not pat.inherent_negation) and _is_negated(clause, m.start())
+                cue = None if pat.inherent_negation else _negation_cue(clause, m.start())
+                negated = cue is not None
                 matches.append(
                     CrisisMatch(
                         pid=pat.pid,
@@ -458,6 +467,7 @@ def _scan(original: str, offset: int) -> list[CrisisMatch]:
                         negated=negated,
                         start=offset + cs + m.start(),
                         end=offset + cs + m.end(),
+                        denial_start=None if cue is None else offset + cs + cue,
                     )
                 )
     matches.sort(key=lambda m: (m.start, m.end))

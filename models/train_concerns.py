@@ -31,9 +31,8 @@ from models.signals import CONCERNS
 SEED = 13
 C_GRID = (0.5, 2.0, 8.0, 32.0)
 CARD = Path(__file__).resolve().parent / "cards" / "concerns.md"
-# Crisis flag from the head alone (no pattern hit), and when every pattern hit was denied.
+# Crisis flag from the head alone (no pattern hit).
 CRISIS_THRESHOLD = 0.5
-NEGATED_CRISIS_THRESHOLD = 0.9
 
 
 def label_matrix(rows: list[ConcernExample]) -> np.ndarray:
@@ -141,12 +140,7 @@ def build_classifier(heads: LinearHeads) -> CareClassifier:
             np.zeros(1, np.float32),
             np.full(1, 0.5, np.float32),
         )
-    return CareClassifier(
-        distress,
-        heads,
-        crisis_threshold=CRISIS_THRESHOLD,
-        negated_crisis_threshold=NEGATED_CRISIS_THRESHOLD,
-    )
+    return CareClassifier(distress, heads, crisis_threshold=CRISIS_THRESHOLD)
 
 
 def write_card(metrics: dict, chosen: dict[str, float], layers: tuple[int, ...]) -> None:
@@ -178,8 +172,9 @@ def write_card(metrics: dict, chosen: dict[str, float], layers: tuple[int, ...])
         + ", ".join(f"{c}={v:g}" for c, v in chosen.items())
         + ".",
         "- **Crisis** = reviewed pattern list (`models/crisis.py`, recall-biased, with negation"
-        f" handling) OR crisis head >= {CRISIS_THRESHOLD} (>= {NEGATED_CRISIS_THRESHOLD} when the"
-        ' only crisis words in the text were explicitly denied, e.g. "I\'m not suicidal").',
+        f" handling) OR crisis head >= {CRISIS_THRESHOLD}. When every crisis phrase in a text"
+        ' was explicitly denied ("I\'m not suicidal, I just need my refill") the denial is cut'
+        " out and the heads judge the rest; a bare denial is not a crisis.",
         "",
         "## Data",
         "`models/data/concerns.jsonl`: call-style caller utterances written for CareCue (not"
@@ -187,7 +182,9 @@ def write_card(metrics: dict, chosen: dict[str, float], layers: tuple[int, ...])
         " third-party reports, mixed labels, and negation (\"I'm not worried about the cost,"
         ' it\'s the pain"; "I\'m not suicidal, I just need my repeat prescription"). Routine'
         " requests carry no label and serve as negatives. The `split` column is fixed"
-        " (stratified by label set, 25 % test, seed 7) and training never reads `test` rows.",
+        " (stratified by label set, 25 % test, seed 7; 30 routine questions added later, e.g."
+        " \"Could you tell me if my prescription is ready?\", were split 25 % test with seed"
+        " 11) and training never reads `test` rows.",
         "",
         "| label | train | test |",
         "|---|---:|---:|",
@@ -246,7 +243,6 @@ def main(argv: list[str] | None = None) -> int:
     heads.save(
         args.out,
         crisis_threshold=CRISIS_THRESHOLD,
-        negated_crisis_threshold=NEGATED_CRISIS_THRESHOLD,
         metrics_json=json.dumps(metrics),
     )
     if not args.no_card:

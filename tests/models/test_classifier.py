@@ -24,6 +24,22 @@ def test_scores_are_well_formed(clf) -> None:
     assert s.evidence == "I'm worried about my test results."
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hi, could you tell me if my prescription is ready to collect?",
+        "I need to move my physio appointment to next Wednesday.",
+        "What's the email address for the billing office?",
+        "My date of birth is the twelfth of March, nineteen fifty-eight.",
+    ],
+)
+def test_routine_requests_are_calm(clf, text: str) -> None:
+    s = clf.score(text)
+    assert s.distress < 0.5
+    assert not s.crisis
+    assert max(v for c, v in s.concerns.items()) < 0.5
+
+
 def test_distress_orders_distressed_above_routine(clf) -> None:
     upset = clf.score("I'm terrified and I can't stop crying, everything is falling apart.")
     routine = clf.score("Can I book an appointment for Tuesday afternoon?")
@@ -67,6 +83,25 @@ def test_denied_crisis_is_not_crisis(clf) -> None:
     s = clf.score("I'm not suicidal, I just need my repeat prescription.")
     assert not s.crisis
     assert s.concerns["crisis"] < 0.5
+
+
+def test_denial_does_not_carry_the_distress_score(clf) -> None:
+    # Without the denial handling, the word "suicidal" alone drives distress to ~0.9.
+    denied = clf.score("I'm not suicidal, I just need my refill.")
+    rest = clf.score("I just need my refill.")
+    assert denied.distress == pytest.approx(rest.distress, abs=0.2)
+    assert denied.distress < 0.75
+
+
+def test_bare_denial_is_not_a_crisis(clf) -> None:
+    s = clf.score("I'm not suicidal.")
+    assert not s.crisis and s.concerns["crisis"] < 0.5
+
+
+def test_denial_does_not_hide_what_follows(clf) -> None:
+    s = clf.score("I'm not suicidal, but I can't breathe and my chest is tight.")
+    assert s.crisis
+    assert "breathe" in s.evidence
 
 
 def test_negation_moves_the_concern(clf) -> None:
