@@ -89,8 +89,20 @@ def _load_voice_style(name: str) -> npt.NDArray[np.float32]:
     return raw.reshape(-1, 1, _KOKORO_STYLE_DIM).astype(np.float32)
 
 
+def _split_accent(voice: str) -> tuple[str, str | None]:
+    """``af_heart@en-gb-scotland`` -> (``af_heart``, ``en-gb-scotland``)."""
+    name, sep, accent = voice.partition("@")
+    if sep and not accent:
+        raise SpeechSynthError(f"empty accent in voice {voice!r}")
+    return name, (accent or None)
+
+
 def espeak_voice_for(voice: str) -> str:
     """The espeak-ng voice used for ``voice`` (a Kokoro name or ``espeak:<voice>``)."""
+    voice, accent = _split_accent(voice)
+    if accent is not None and not voice.startswith(_ESPEAK_PREFIX):
+        # Keep the accent; the gender variant follows the Kokoro voice.
+        return f"{accent}+{'f3' if voice[1:2] == 'f' else 'm3'}"
     if voice.startswith(_ESPEAK_PREFIX):
         name = voice[len(_ESPEAK_PREFIX) :]
         if not name:
@@ -195,12 +207,14 @@ class _KokoroRuntime:
         self._styles: dict[str, npt.NDArray[np.float32]] = {}
         self._lock = threading.Lock()
 
-    def create(self, text: str, voice: str, speed: float) -> npt.NDArray[np.float32]:
+    def create(
+        self, text: str, voice: str, speed: float, accent: str | None = None
+    ) -> npt.NDArray[np.float32]:
         with self._lock:
             style = self._styles.get(voice)
             if style is None:
                 style = self._styles[voice] = _load_voice_style(voice)
-        lang = "en-gb" if voice.startswith("b") else "en-us"
+        lang = accent or ("en-gb" if voice.startswith("b") else "en-us")
         audio, rate = self._kokoro.create(text, voice=style, speed=speed, lang=lang)
         if rate != KOKORO_RATE:
             raise SpeechSynthError(f"Kokoro returned {rate} Hz, expected {KOKORO_RATE}")
@@ -312,11 +326,18 @@ def synthesize(
     ``engine="auto"`` uses Kokoro for Kokoro voices when it is installed and espeak-ng
     otherwise; ``espeak:<voice>`` voices always use espeak-ng. Kokoro returns 24 kHz audio,
     espeak-ng 22.05 kHz; leading and trailing silence is trimmed in both.
+
+    A Kokoro voice may carry an espeak-ng dialect code, ``bf_emma@en-gb-scotland``: the text
+    is then phonemised with that dialect's pronunciation (Kokoro reads phonemes that espeak-ng
+    produces), so a natural voice speaks with a regional accent.
     """
     if not text.strip():
         raise SpeechSynthError("nothing to say: empty text")
     if not 0.5 <= speed <= 2.0:
         raise SpeechSynthError(f"speed must be between 0.5 and 2.0, got {speed}")
+    name, accent = _split_accent(voice)
+    if accent is not None and accent.split("+", 1)[0].lower() not in _espeak_known_voices():
+        raise SpeechSynthError(f"unknown accent {accent!r} (see espeak-ng --voices)")
     is_espeak_voice = voice.startswith(_ESPEAK_PREFIX)
     if engine == "kokoro" and is_espeak_voice:
         raise SpeechSynthError(f"{voice!r} is an espeak voice, not a Kokoro one")
@@ -326,9 +347,9 @@ def synthesize(
     if engine == "kokoro" and not kokoro_available():
         raise SpeechSynthError("Kokoro is not installed: pip install 'carecue[tts]'")
     if use_kokoro:
-        if not (VOICES_DIR / f"{voice}.bin").is_file():
-            _load_voice_style(voice)  # raises, listing the voices there are
-        audio = _kokoro().create(text, voice, speed)
+        if not (VOICES_DIR / f"{name}.bin").is_file():
+            _load_voice_style(name)  # raises, listing the voices there are
+        audio = _kokoro().create(text, name, speed, accent)
         return _trim_silence(_to_int16(audio), KOKORO_RATE), KOKORO_RATE
     return _espeak(text, espeak_voice_for(voice), speed)
 

@@ -54,6 +54,9 @@ RESULTS = ROOT / "bench" / "results"
 FRAME_S = 0.02
 LATENCY_BUDGET_S = 1.5  # p95 final latency a stream may have and still count as real time
 TRAILING_SILENCE_S = 1.5  # fed after each file so the VAD endpoint (not end of input) fires
+# Tiers in the headline WER. The ``espeak`` tier (espeak-ng's formant voices) is reported
+# beside it: robotic speech fails recognisers for reasons real callers do not cause.
+HEADLINE_TIERS = ("clean", "accent", "noisy")
 
 ENGINES: dict[str, dict[str, Any]] = {
     "whisper-tiny.en": {"engine": "whisper", "whisper_model": "tiny.en"},
@@ -264,7 +267,10 @@ def worker(name: str, args: argparse.Namespace) -> dict[str, Any]:
                 if fmt == "8k_mulaw":
                     audio_s += seconds
                 ref, hyp = normalise(entry["text"]), normalise(text)
-                for key in (fmt, f"{fmt}/{entry['tier']}"):
+                keys = [f"{fmt}/{entry['tier']}"]
+                if entry["tier"] in HEADLINE_TIERS:
+                    keys.append(fmt)
+                for key in keys:
                     refs[key].append(ref)
                     hyps[key].append(hyp)
                 if ref != hyp:
@@ -278,19 +284,38 @@ def worker(name: str, args: argparse.Namespace) -> dict[str, Any]:
         result["wer_by_tier"] = {
             fmt: {
                 tier: _round(wer(refs[f"{fmt}/{tier}"], hyps[f"{fmt}/{tier}"]))
-                for tier in ("clean", "accent", "noisy")
+                for tier in (*HEADLINE_TIERS, "espeak")
                 if refs.get(f"{fmt}/{tier}")
             }
             for fmt in ("8k_mulaw", "16k_pcm")
         }
+        result["wer_8k_mulaw_espeak_voices"] = result["wer_by_tier"]["8k_mulaw"].get("espeak")
         result["rtf"] = _round(wall["8k_mulaw"] / audio_s)
         result["rtf_cpu"] = _round(cpu["8k_mulaw"] / audio_s)
         result["rtf_16k"] = _round(wall["16k_pcm"] / audio_s)
         result["corpus_audio_s"] = round(audio_s, 1)
         result["files"] = len(entries)
 
+    def engine_rtf() -> None:
+        # The engine alone on whole utterances (no VAD, no partials): what the model costs.
+        from bench.wav_files import read_wav
+
+        clean = [e for e in entries if e["tier"] == "clean"][:20]
+        audio_s = wall = cpu = 0.0
+        for entry in clean:
+            pcm, rate, _, _ = read_wav(CORPUS / entry["paths"]["16k_pcm"])
+            x = pcm[:, 0].astype(np.float32) / 32768.0
+            w0, c0 = time.perf_counter(), time.process_time()
+            engine.transcribe(x)
+            wall += time.perf_counter() - w0
+            cpu += time.process_time() - c0
+            audio_s += len(x) / rate
+        result["engine_rtf"] = _round(wall / audio_s)
+        result["engine_rtf_cpu"] = _round(cpu / audio_s)
+
     async def latency() -> None:
-        subset = _latency_subset(entries, args.latency_files)
+        natural = [e for e in entries if e["tier"] in HEADLINE_TIERS]
+        subset = _latency_subset(natural, args.latency_files)
         out = await _run_paced(engine, executor, vad, subset, "8k_mulaw")
         lat = out["latencies"]
         result["final_latency_p50_s"] = _round(_pct(lat, 50))
@@ -303,7 +328,9 @@ def worker(name: str, args: argparse.Namespace) -> dict[str, Any]:
     async def capacity() -> None:
         # Each stream plays a different slice of the corpus; starts are staggered so that
         # utterance ends do not all coincide (which real calls do not do either).
-        per_stream = _latency_subset(entries, args.capacity_files)
+        per_stream = _latency_subset(
+            [e for e in entries if e["tier"] in HEADLINE_TIERS], args.capacity_files
+        )
         steps: list[dict[str, Any]] = []
         best = 0
         n = 1
@@ -347,6 +374,7 @@ def worker(name: str, args: argparse.Namespace) -> dict[str, Any]:
     async def main() -> None:
         if not args.skip_accuracy:
             await accuracy()
+        engine_rtf()
         await latency()
         if not args.skip_capacity:
             await capacity()
@@ -425,27 +453,35 @@ def write_markdown(payload: dict[str, Any], meta: dict[str, Any], path: Path) ->
         "this ran, so speed, latency and capacity numbers are pessimistic and noisy.**",
         "",
         f"Corpus: {meta.get('files', '?')} files ({meta.get('corpus_audio_s', '?')} s): "
-        "Kokoro-82M voices (US/British, female/male) in the `clean` tier, espeak-ng regional "
-        "accents in `accent`, Kokoro with white noise at 10-15 dB SNR in `noisy`. Each file "
-        "streamed through `StreamingTranscriber` in 20 ms frames. WER is normalised (Whisper "
-        "English normaliser).",
+        "Kokoro-82M voices (US/British, female/male) in the `clean` tier; regional accents "
+        "through espeak-ng dialect codes (en-029, en-gb-scotland, en-gb-x-gbclan, en-us-nyc, "
+        "en-gb-x-gbcwmd) phonemised by espeak-ng and spoken by Kokoro voices in `accent`; "
+        "Kokoro with white noise at 10-15 dB SNR in `noisy`. The headline WER covers these "
+        "three tiers. The `espeak` column is the accent sentences spoken by espeak-ng's own "
+        "formant voices: robotic speech that the recognisers fail on for reasons real callers "
+        "do not cause, reported separately. Each file is streamed through "
+        "`StreamingTranscriber` in 20 ms frames. WER is normalised (Whisper English "
+        "normaliser: case, punctuation, numbers, contractions).",
         "",
         f"**Default engine: `{payload['default_engine']}`** (lowest 8 kHz mu-law WER among "
         "engines meeting RTF <= 0.15 and p95 final latency <= 1.0 s; else lowest WER).",
         "",
-        "| engine | WER 8k mu-law | WER 16k | 8k clean / accent / noisy | RTF (cpu) | "
-        "final latency p50 / p95 | max RT streams | load | peak RSS |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| engine | WER 8k mu-law | WER 16k | 8k clean / accent / noisy | 8k espeak voices | "
+        "RTF (cpu) | engine-only RTF (cpu) | final latency p50 / p95 | max RT streams | load "
+        "| peak RSS |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in engines.items():
         if r.get("skipped"):
-            lines.append(f"| {name} | skipped: {r['skipped']} | | | | | | | |")
+            lines.append(f"| {name} | skipped: {r['skipped']} | | | | | | | | | |")
             continue
         tiers = r.get("wer_by_tier", {}).get("8k_mulaw", {})
         lines.append(
             f"| {name} | {_fmt_pct(r.get('wer_8k_mulaw'))} | {_fmt_pct(r.get('wer_16k'))} | "
             f"{_fmt_pct(tiers.get('clean'))} / {_fmt_pct(tiers.get('accent'))} / "
-            f"{_fmt_pct(tiers.get('noisy'))} | {_fmt(r.get('rtf'))} ({_fmt(r.get('rtf_cpu'))}) | "
+            f"{_fmt_pct(tiers.get('noisy'))} | {_fmt_pct(tiers.get('espeak'))} | "
+            f"{_fmt(r.get('rtf'))} ({_fmt(r.get('rtf_cpu'))}) | "
+            f"{_fmt(r.get('engine_rtf'))} ({_fmt(r.get('engine_rtf_cpu'))}) | "
             f"{_fmt(r.get('final_latency_p50_s'), ' s')} / "
             f"{_fmt(r.get('final_latency_p95_s'), ' s')} | {_fmt(r.get('max_realtime_streams'))} | "
             f"{_fmt(r.get('load_time_s'), ' s')} | {_fmt(r.get('peak_rss_mb'), ' MB')} |"
@@ -453,7 +489,12 @@ def write_markdown(payload: dict[str, Any], meta: dict[str, Any], path: Path) ->
     default = engines.get(payload["default_engine"] or "", {})
     if default:
         checks = [
-            ("WER <= 5% on 8 kHz mu-law (all tiers)", default.get("wer_8k_mulaw"), 0.05),
+            ("WER <= 5% on 8 kHz mu-law (clean, accent, noisy)", default.get("wer_8k_mulaw"), 0.05),
+            (
+                "WER <= 5% on 8 kHz mu-law, espeak-ng voices",
+                default.get("wer_8k_mulaw_espeak_voices"),
+                0.05,
+            ),
             ("RTF <= 0.15", default.get("rtf"), 0.15),
             (
                 "p95 end-of-speech-to-final <= 1.0 s (one stream)",
@@ -471,7 +512,8 @@ def write_markdown(payload: dict[str, Any], meta: dict[str, Any], path: Path) ->
         "frames pushed as fast as accepted, partials every second (cpu: process CPU time "
         "instead of wall time). Final latency = from the true end of speech in the file to "
         "the final reaching the consumer, audio paced in real time, 0.5 s endpoint silence "
-        "included. Max RT streams = most concurrent paced streams (one engine, a 2-thread "
+        "included. Engine-only RTF = the model alone on 20 whole clean utterances (no VAD, "
+        "no partials). Max RT streams = most concurrent paced streams (one engine, a 2-thread "
         "executor) with p95 final latency <= 1.5 s, no dropped audio and no missing finals; "
         "measured by running them, N = 1, 2, 3, 4, 6, ... Peak RSS = VmHWM of the engine's "
         "own benchmark process (VAD, normaliser and Python included).",

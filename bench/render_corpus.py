@@ -8,13 +8,18 @@ mu-law WAV (``bench/corpus/8k_mulaw/``) and a 16 kHz PCM WAV (``bench/corpus/16k
 
 - ``clean``: every utterance, natural Kokoro voices (US and British, female and male) rotated
   across utterances.
-- ``accent``: a subset spoken by espeak-ng regional accents (Caribbean, Scottish, Lancaster,
-  New York, West Midlands); Kokoro has no dialect voices.
+- ``accent``: a subset in regional accents through espeak-ng dialect codes (Caribbean
+  ``en-029``, Scottish, Lancaster, New York, West Midlands): the text is phonemised with the
+  dialect's pronunciation and spoken by a Kokoro voice (``bf_emma@en-gb-scotland``).
 - ``noisy``: a different subset, Kokoro voices with white noise at 10 to 15 dB SNR (noise
   drawn per file at its own sample rate, seeded, so re-rendering is reproducible).
+- ``espeak``: the accent subset again, spoken by espeak-ng's own (formant, robotic) voices in
+  the same dialects. Reported on its own: it measures the recognisers on synthetic-sounding
+  speech, which real callers do not produce.
 
-Each utterance is rendered at most once per tier and the hard tiers cover disjoint subsets,
-which keeps the committed audio to a few MB.
+Each utterance is rendered at most once per tier and the hard tiers are subsets, which keeps
+the committed audio small. ``--tiers accent,noisy`` re-renders only those tiers and keeps the
+other tiers' files and manifest lines.
 """
 
 from __future__ import annotations
@@ -39,13 +44,16 @@ from bench.wav_files import write_mulaw, write_pcm16  # noqa: E402
 
 CORPUS = ROOT / "bench" / "corpus"
 KOKORO_VOICES = ("af_heart", "bm_george", "bf_emma", "am_michael", "af_bella")
-ACCENT_VOICES = (
+ACCENTS = ("en-029", "en-gb-scotland", "en-gb-x-gbclan", "en-us-nyc", "en-gb-x-gbcwmd")
+# espeak-ng's own voices for the same dialects (the ``espeak`` tier).
+ESPEAK_VOICES = (
     "espeak:en-029",
     "espeak:en-gb-scotland+f3",
     "espeak:en-gb-x-gbclan",
     "espeak:en-us-nyc+f2",
     "espeak:en-gb-x-gbcwmd",
 )
+TIERS = ("clean", "accent", "noisy", "espeak")
 LEAD_S = 0.25
 TAIL_S = 0.4
 SNR_RANGE_DB = (10.0, 15.0)
@@ -84,8 +92,13 @@ def _plan(utterances: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for i, utt in enumerate(utterances):
         jobs.append({**utt, "tier": "clean", "voice": KOKORO_VOICES[i % len(KOKORO_VOICES)]})
         if i % 4 == 1:
-            accent = ACCENT_VOICES[(i // 4) % len(ACCENT_VOICES)]
-            jobs.append({**utt, "tier": "accent", "voice": accent})
+            k = i // 4
+            voice = KOKORO_VOICES[(i + 1) % len(KOKORO_VOICES)]
+            accent = ACCENTS[k % len(ACCENTS)]
+            jobs.append({**utt, "tier": "accent", "voice": f"{voice}@{accent}"})
+            # No noise draw for this tier: the noisy tier keeps its seeds (see main).
+            espeak = ESPEAK_VOICES[k % len(ESPEAK_VOICES)]
+            jobs.append({**utt, "tier": "espeak", "voice": espeak, "no_draw": True})
         elif i % 4 == 3:
             # A different Kokoro voice than the clean rendering of the same sentence.
             voice = KOKORO_VOICES[(i + 2) % len(KOKORO_VOICES)]
@@ -96,7 +109,18 @@ def _plan(utterances: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Render the ASR benchmark corpus")
     parser.add_argument("--only", help="render only ids starting with this prefix (debugging)")
+    parser.add_argument("--tiers", default=",".join(TIERS), help="tiers to (re-)render")
     args = parser.parse_args(argv)
+    tiers = {t.strip() for t in args.tiers.split(",") if t.strip()}
+    if not tiers <= set(TIERS):
+        raise SystemExit(f"unknown tier in {args.tiers!r}; tiers: {', '.join(TIERS)}")
+    kept: dict[str, dict[str, Any]] = {}
+    manifest_path = CORPUS / "manifest.jsonl"
+    if manifest_path.is_file() and tiers != set(TIERS):
+        for line in manifest_path.read_text(encoding="utf-8").splitlines():
+            old = json.loads(line)
+            if old["tier"] not in tiers:
+                kept[old["id"]] = old
 
     spec = yaml.safe_load((CORPUS / "utterances.yaml").read_text(encoding="utf-8"))
     utterances: list[dict[str, Any]] = spec["utterances"]
@@ -111,8 +135,15 @@ def main(argv: list[str] | None = None) -> int:
     jobs = _plan(utterances)
     for n, job in enumerate(jobs, 1):
         # Draw per job even when skipped, so --only renders the same noise as a full run.
-        snr_db = float(rng.uniform(*SNR_RANGE_DB))
-        noise_seed = int(rng.integers(0, 2**31))
+        snr_db, noise_seed = 0.0, 0
+        if not job.get("no_draw"):
+            snr_db = float(rng.uniform(*SNR_RANGE_DB))
+            noise_seed = int(rng.integers(0, 2**31))
+        job_id = f"{job['tier']}/{job['id']}"
+        if job["tier"] not in tiers:
+            if job_id in kept:
+                manifest.append(kept[job_id])
+            continue
         if args.only and not job["id"].startswith(args.only):
             continue
         engine: Engine = "espeak" if job["voice"].startswith("espeak:") else "kokoro"
@@ -153,11 +184,9 @@ def main(argv: list[str] | None = None) -> int:
         with (CORPUS / "manifest.jsonl").open("w", encoding="utf-8") as f:
             for entry in manifest:
                 f.write(json.dumps(entry) + "\n")
-        tiers = {
-            t: sum(1 for e in manifest if e["tier"] == t) for t in ("clean", "accent", "noisy")
-        }
+        counts = {t: sum(1 for e in manifest if e["tier"] == t) for t in TIERS}
         total = sum(e["duration_s"] for e in manifest)
-        print(f"manifest: {len(manifest)} files {tiers}, {total:.0f} s of audio")
+        print(f"manifest: {len(manifest)} files {counts}, {total:.0f} s of audio")
     return 0
 
 

@@ -77,12 +77,16 @@ def test_corpus_manifest_matches_files() -> None:
     texts = {u["id"]: u["text"] for u in spec["utterances"]}
     assert len(texts) >= 48
     tiers = {e["tier"] for e in entries}
-    assert tiers == {"clean", "accent", "noisy"}
+    assert tiers == {"clean", "accent", "noisy", "espeak"}
     clean = [e for e in entries if e["tier"] == "clean"]
     assert {e["utterance_id"] for e in clean} == set(texts)
     kokoro_voices = {e["voice"] for e in clean}
     assert {v[:2] for v in kokoro_voices} >= {"af", "am", "bf", "bm"}
-    assert all(e["voice"].startswith("espeak:") for e in entries if e["tier"] == "accent")
+    accent = [e for e in entries if e["tier"] == "accent"]
+    # Natural voices with espeak-ng dialect pronunciation, several dialects.
+    assert all(e["tts"] == "kokoro" and "@en-" in e["voice"] for e in accent)
+    assert len({e["voice"].split("@")[1] for e in accent}) >= 4
+    assert all(e["voice"].startswith("espeak:") for e in entries if e["tier"] == "espeak")
     noisy = [e for e in entries if e["tier"] == "noisy"]
     assert noisy and all(10.0 <= e["snr_db"] <= 15.0 for e in noisy)
     assert len({e["id"] for e in entries}) == len(entries)
