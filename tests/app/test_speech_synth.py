@@ -64,6 +64,18 @@ def test_espeak_voice_mapping() -> None:
         espeak_voice_for("zz_nobody")
 
 
+def test_accent_suffix_maps_to_dialect() -> None:
+    assert espeak_voice_for("bf_emma@en-gb-scotland") == "en-gb-scotland+f3"
+    assert espeak_voice_for("am_michael@en-029") == "en-029+m3"
+    with pytest.raises(SpeechSynthError, match="unknown accent"):
+        synthesize("hello", "af_heart@xx-nowhere", engine="espeak")
+    with pytest.raises(SpeechSynthError, match="empty accent"):
+        synthesize("hello", "af_heart@", engine="espeak")
+    scottish, _ = synthesize(SENTENCE, "bf_emma@en-gb-scotland", engine="espeak")
+    plain, _ = synthesize(SENTENCE, "bf_emma", engine="espeak")
+    assert len(scottish) > 0 and not np.array_equal(scottish[: len(plain)], plain[: len(scottish)])
+
+
 def test_espeak_accent_voice_is_used() -> None:
     scottish, _ = synthesize(SENTENCE, "espeak:en-gb-scotland")
     american, _ = synthesize(SENTENCE, "espeak:en-us")
@@ -167,6 +179,18 @@ def test_kokoro_synthesizes_natural_speech(voice: str) -> None:
     assert 2.0 < len(pcm) / rate < 7.0
     assert _rms(pcm) > 1000
     assert _speech_fraction(pcm, rate) > 0.4
+
+
+@pytest.mark.slow
+@kokoro
+def test_kokoro_speaks_with_a_dialect_accent() -> None:
+    text = "I have a sharp pain in my chest."
+    plain, rate = synthesize(text, "af_heart", engine="kokoro")
+    accent, _ = synthesize(text, "af_heart@en-gb-x-gbcwmd", engine="kokoro")
+    assert _rms(accent) > 1000 and _speech_fraction(accent, rate) > 0.4
+    # Different phonemes, so different audio from the same voice.
+    n = min(len(plain), len(accent))
+    assert len(plain) != len(accent) or not np.array_equal(plain[:n], accent[:n])
 
 
 @pytest.mark.slow
