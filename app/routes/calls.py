@@ -35,6 +35,7 @@ async def list_calls(
     request: Request,
     principal: AnyPrincipal,
     agent_id: str | None = None,
+    active: bool | None = Query(None, description="true: calls in progress; false: ended"),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
 ) -> dict[str, Any]:
@@ -44,7 +45,7 @@ async def list_calls(
     store = request.app.state.store
     await store.flush()
     calls = await asyncio.to_thread(
-        store.repo.list_calls, agent_id=agent_id, limit=limit, offset=offset
+        store.repo.list_calls, agent_id=agent_id, active=active, limit=limit, offset=offset
     )
     return {"calls": calls}
 

@@ -282,11 +282,18 @@ class Repository:
             return s.scalar(select(CallRow.agent_id).where(CallRow.call_id == call_id))
 
     def list_calls(
-        self, *, agent_id: str | None = None, limit: int = 100, offset: int = 0
+        self,
+        *,
+        agent_id: str | None = None,
+        active: bool | None = None,
+        limit: int = 100,
+        offset: int = 0,
     ) -> list[dict[str, Any]]:
         q = select(CallRow).order_by(CallRow.started_at.desc()).limit(limit).offset(offset)
         if agent_id is not None:
             q = q.where(CallRow.agent_id == agent_id)
+        if active is not None:
+            q = q.where(CallRow.ended_at.is_(None) if active else CallRow.ended_at.is_not(None))
         with Session(self.engine) as s:
             calls = list(s.scalars(q))
             ids = [c.call_id for c in calls]

@@ -112,6 +112,8 @@ def test_calls_over_the_limit_are_refused_with_1013(tmp_path: Path) -> None:
                 with pytest.raises(ConnectionClosed) as exc:
                     second.recv(timeout=10)
                 assert exc.value.rcvd is not None and exc.value.rcvd.code == 1013
+            live_now = s.get("/v1/calls?active=true", tok("supervisor")).json()["calls"]
+            assert [c["call_id"] for c in live_now] == ["CA1"] and live_now[0]["active"]
             first.send(twilio_stop("CA1", stream_sid="MZ1"))
         calls = s.get("/v1/calls", tok("supervisor")).json()["calls"]
         assert [c["call_id"] for c in calls] == ["CA1"]
