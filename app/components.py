@@ -154,7 +154,13 @@ def load_components(settings: Any, metrics: Any) -> Components:
     timed = TimedEngine(engine, observe)
     asr_executor = ThreadPoolExecutor(settings.asr_workers, thread_name_prefix="asr")
     model_executor = ThreadPoolExecutor(settings.model_workers, thread_name_prefix="models")
-    config = TranscriberConfig(max_queued_audio_s=settings.track_queue_frames * 0.02)
+    config = TranscriberConfig(
+        max_queued_audio_s=settings.track_queue_frames * 0.02,
+        partial_interval_s=settings.asr_partial_interval_s,
+        endpoint_silence_s=settings.asr_endpoint_silence_s,
+        # The early whisper decode must start before the endpoint (see TranscriberConfig).
+        prefetch_after_silence_s=min(0.2, settings.asr_endpoint_silence_s / 2),
+    )
     asr_s = time.perf_counter() - t0
 
     def make_transcriber(speaker: Speaker) -> Transcriber:

@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     asr_workers: int = Field(
         default=2, ge=1, le=64, description="Threads decoding audio for all calls"
     )
+    asr_partial_interval_s: float = Field(
+        default=1.0, gt=0, description="How often a partial is decoded (whisper re-decodes)"
+    )
+    asr_endpoint_silence_s: float = Field(
+        default=0.5,
+        ge=0.2,
+        le=3.0,
+        description="Silence that ends an utterance (latency vs cut-offs)",
+    )
     asr_threads: int = Field(default=1, ge=1, le=16, description="Intra-op threads per ASR decode")
 
     # Classifier and nudges

@@ -18,12 +18,14 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """200 once the models are loaded and calls can be taken; 503 before (or if loading failed)."""
+    """200 once the models are loaded and the store is writing; 503 before or on failure."""
     calls = request.app.state.calls
-    ready = calls.ready.is_set() and calls.components is not None
+    store_ok = request.app.state.store.healthy
+    ready = calls.ready.is_set() and calls.components is not None and store_ok
+    error = calls.load_error or (None if store_ok else "the store writer is not running")
     body = {
         "ready": ready,
-        "error": calls.load_error,
+        "error": error,
         "active_calls": len(calls.live()),
         "models": calls.components.describe if calls.components else None,
     }

@@ -62,6 +62,11 @@ class Store:
         self._progress = asyncio.Condition()
         self._task = asyncio.create_task(self._run(), name="store-writer")
 
+    @property
+    def healthy(self) -> bool:
+        """The writer task is running (it only stops at ``close``)."""
+        return self._task is not None and not self._task.done()
+
     async def enqueue(self, op: StoreOp) -> None:
         if self._queue is None:
             raise RuntimeError("store writer not started")
