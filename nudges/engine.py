@@ -149,6 +149,7 @@ class NudgeEngine:
         self._seq = 0
         self._utts: deque[_Utt] = deque()
         self._signals: Signals | None = None
+        self._last_caller_end = float("-inf")
         self._sig_hist: deque[Signals] = deque()
         self._overlaps: deque[_Overlap] = deque()
         self._since: dict[int, float | None] = {}
@@ -260,6 +261,8 @@ class NudgeEngine:
                 utt.matches[id(leaf)] = self._matcher.match(self._compiled[id(leaf.said)], f.text)
         self._detect_overlap(utt)
         self._utts.append(utt)
+        if f.speaker == "caller":
+            self._last_caller_end = max(self._last_caller_end, f.end_s)
         if f.speaker != "agent":
             return
         for o in list(self._open.values()):
@@ -449,6 +452,8 @@ class NudgeEngine:
         since = self._since[id(spec)]
         s = self._signals
         if since is None or s is None or self._now - since < spec.for_s:
+            return None
+        if spec.fresh and s.at_s < self._last_caller_end:
             return None
         at = s.evidence_end_s if s.evidence_end_s is not None else s.at_s
         detail = _describe_signal(spec, s, self._sig_hist, self._now - since)

@@ -109,7 +109,9 @@ class SignalSpec(_Model):
     Numeric names (``distress`` or a concern) need at least one of ``above``, ``below``,
     ``trend`` or ``fell_by`` (the value dropped by this much from its peak in the last
     ``within_s``). Flags (``distressed``, and ``crisis`` given without a condition) are
-    simply on; ``crisis`` with a condition is the crisis concern score.
+    simply on; ``crisis`` with a condition is the crisis concern score. With ``fresh`` the
+    condition only counts once the signals include the caller's latest words (between a
+    caller's final and its scores, the signals still describe what came before).
     """
 
     name: str
@@ -119,6 +121,7 @@ class SignalSpec(_Model):
     fell_by: Annotated[float, Field(gt=0, le=1)] | None = None
     within_s: Seconds = 60.0
     for_s: Seconds = 0.0
+    fresh: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> SignalSpec:

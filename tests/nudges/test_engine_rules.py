@@ -217,3 +217,20 @@ def test_poll_uses_the_clock() -> None:
     engine.handle(caller("hello", 0, 1))
     clock.set(9.0)
     assert [e.rule_id for e in engine.poll()] == ["quiet"]
+
+
+def test_positive_note_waits_for_the_scores_of_the_callers_new_words() -> None:
+    from nudges.playbook import load_playbook
+
+    engine = NudgeEngine(load_playbook(), FakeClock())
+    engine.handle(caller("Everything is falling apart", 0, 3))
+    engine.handle(sig(3, 0.8, "Everything is falling apart"))
+    engine.handle(agent("I'm so sorry, that sounds really hard.", 4, 6))
+    engine.handle(sig(15, 0.3, "Everything is falling apart"))  # decayed while quiet
+    # the caller speaks again: until its scores arrive, the old (decayed) ones don't count
+    assert engine.handle(caller("I don't see the point of anything", 16, 19)) == []
+    assert engine.handle(sig(19, 0.85, "I don't see the point of anything")) == []
+    # calmer words, scored calmer: now it is a positive note
+    engine.handle(caller("Thank you, that helps", 20, 22))
+    out = engine.handle(sig(22, 0.35, "Thank you, that helps"))
+    assert [e.rule_id for e in out] == ["positive_note"]

@@ -167,7 +167,7 @@ def test_frustration_gets_validation_which_the_agent_then_gives() -> None:
     assert summary(events) == [
         ("created", "validate_feelings", 8.0, "n1"),
         ("resolved", "validate_feelings", 13.5, "agent_said"),
-        # the caller spoke again, calmer (0.70 -> 0.50)
+        # the caller spoke again, calmer (0.70 -> 0.45)
         ("created", "positive_note", 16.0, "n2"),
         ("resolved", "positive_note", 36.0, "expired"),
     ]
@@ -176,7 +176,7 @@ def test_frustration_gets_validation_which_the_agent_then_gives() -> None:
         "The caller is calming down after the agent acknowledged them. "
         'Caller: "Thank you. I just need my scan date." '
         "(agent said \"I'm sorry, that's really not good enough.\"; "
-        "distress fell from 0.70 to 0.50)"
+        "distress fell from 0.70 to 0.45; distress 0.45)"
     )
 
 

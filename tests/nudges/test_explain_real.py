@@ -100,3 +100,9 @@ def test_denied_pain_is_not_triaged_but_real_pain_is(tmp_path: Path) -> None:
     # the classifier alone scores "I'm not in any pain" high on pain; the rule does not fire
     events = explain("pain_negation", tmp_path)
     assert [e for e in created(events) if e[1] == "pain_triage"] == [(46.0, "pain_triage")]
+
+
+def test_no_positive_note_when_the_caller_gets_worse(tmp_path: Path) -> None:
+    # distress decays while the caller is quiet; their next words are darker, not calmer
+    events = explain("sustained_distress", tmp_path, "--tail-s", "30")
+    assert "positive_note" not in {e["rule_id"] for e in events}
