@@ -58,6 +58,10 @@ class TextEncoder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        # A progress bar per load is noise in `carecue demo` and in service logs.
+        hf_logging.disable_progress_bar()
 
         path = Path(model_dir or os.environ.get("CARECUE_ENCODER_DIR") or default_model_dir())
         if not (path / "config.json").exists():
