@@ -30,8 +30,8 @@ log = logging.getLogger("carecue.app")
 ComponentsFactory = Callable[[Settings, Metrics], Components]
 
 # Routers mounted by ``create_app``: module paths, each module exposes ``router``.
-# Ingest adapters go in INGEST_ROUTERS (one line each); a module that is missing is skipped
-# with a warning so that a partial checkout still starts.
+# Ingest adapters go in INGEST_ROUTERS (one line each). They are all part of this package, so
+# a missing one is an install error and fails start-up.
 INGEST_ROUTERS: tuple[str, ...] = (
     "app.ingest.native",
     "app.ingest.twilio",
@@ -148,11 +148,5 @@ def create_app(
 
 
 def _include(app: FastAPI, module_name: str) -> None:
-    try:
-        module: Any = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            log.warning("router module not present", extra={"module": module_name})
-            return
-        raise
+    module: Any = importlib.import_module(module_name)
     app.include_router(module.router)
