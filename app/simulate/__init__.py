@@ -34,6 +34,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
 from app.simulate.audio import CallAudio, SpokenTurn, load_wav_call
 
 __all__ = [
@@ -43,6 +46,8 @@ __all__ = [
     "SpokenTurn",
     "StreamOptions",
     "StreamResult",
+    "closed_error",
+    "connect_ingest",
     "ingest_url",
     "load_wav_call",
     "load_call",
@@ -110,6 +115,26 @@ def ingest_url(base: str, path: str, token: str, **params: str) -> str:
     full_path = parts.path if parts.path not in ("", "/") else path
     query = urlencode({**params, "token": token})
     return urlunsplit((scheme, parts.netloc, full_path, query, ""))
+
+
+async def connect_ingest(
+    url: str, base: str, headers: dict[str, str] | None = None
+) -> ClientConnection:
+    """Open an ingest websocket; a refusal or an unreachable ``base`` is a ``SimulateError``."""
+    try:
+        return await connect(url, additional_headers=headers, max_size=2**20, open_timeout=15,
+                             close_timeout=5)
+    except InvalidStatus as exc:
+        raise SimulateError(f"server refused the stream: HTTP {exc.response.status_code}") from exc
+    except OSError as exc:
+        raise SimulateError(f"cannot connect to {base}: {exc}") from exc
+
+
+def closed_error(exc: ConnectionClosed, sent: int) -> SimulateError:
+    """The error for a server that closed the stream after ``sent`` chunks, before the end."""
+    code = exc.rcvd.code if exc.rcvd else None
+    reason = exc.rcvd.reason if exc.rcvd else ""
+    return SimulateError(f"server closed the stream after {sent} chunks: {code} {reason}", code)
 
 
 async def pace_until(t0: float, index: int, chunk_s: float, speed: float) -> None:

@@ -24,12 +24,18 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed
 
 from app.ingest.audiohook_protocol import format_duration
 from app.ingest.httpsig import sign_request
-from app.simulate import SimulateError, StreamOptions, StreamResult, ingest_url, pace_until
+from app.simulate import (
+    SimulateError,
+    StreamOptions,
+    StreamResult,
+    connect_ingest,
+    ingest_url,
+    pace_until,
+)
 from app.simulate.audio import CallAudio
 
 PATH = "/v1/ingest/audiohook"
@@ -148,13 +154,7 @@ async def stream_call(call: CallAudio, options: StreamOptions) -> StreamResult:
     state = AudioHookClientState()
     headers = upgrade_headers(url, org_id, state.session_id, api_key, secret)
     received: list[Any] = []
-    try:
-        ws = await connect(url, additional_headers=headers, max_size=2**20, open_timeout=15,
-                           close_timeout=5)
-    except InvalidStatus as exc:
-        raise SimulateError(f"server refused the stream: HTTP {exc.response.status_code}") from exc
-    except OSError as exc:
-        raise SimulateError(f"cannot connect to {options.url}: {exc}") from exc
+    ws = await connect_ingest(url, options.url, headers)
 
     opened = asyncio.Event()
     closed = asyncio.Event()

@@ -12,10 +12,17 @@ import json
 import time
 from typing import Any
 
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed
 
-from app.simulate import SimulateError, StreamOptions, StreamResult, ingest_url, pace_until
+from app.simulate import (
+    SimulateError,
+    StreamOptions,
+    StreamResult,
+    closed_error,
+    connect_ingest,
+    ingest_url,
+    pace_until,
+)
 from app.simulate.audio import CallAudio
 
 PATH = "/v1/ingest/stream"
@@ -31,12 +38,7 @@ async def stream_call(call: CallAudio, options: StreamOptions) -> StreamResult:
     chunk_s = options.chunk_ms / 1000
     n_chunks = -(-len(interleaved) // frame)
     received: list[Any] = []
-    try:
-        ws = await connect(url, max_size=2**20, open_timeout=15, close_timeout=5)
-    except InvalidStatus as exc:
-        raise SimulateError(f"server refused the stream: HTTP {exc.response.status_code}") from exc
-    except OSError as exc:
-        raise SimulateError(f"cannot connect to {options.url}: {exc}") from exc
+    ws = await connect_ingest(url, options.url)
     sent = 0
     t0 = time.monotonic()
     try:
@@ -59,10 +61,7 @@ async def stream_call(call: CallAudio, options: StreamOptions) -> StreamResult:
                 received.append(json.loads(await asyncio.wait_for(ws.recv(),
                                                                   options.close_timeout_s)))
     except ConnectionClosed as exc:
-        code = exc.rcvd.code if exc.rcvd else None
-        reason = exc.rcvd.reason if exc.rcvd else ""
-        raise SimulateError(f"server closed the stream after {sent} chunks: {code} {reason}",
-                            code) from exc
+        raise closed_error(exc, sent) from exc
     finally:
         with contextlib.suppress(Exception):
             await ws.close()

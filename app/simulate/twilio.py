@@ -19,10 +19,17 @@ import time
 import uuid
 from typing import Any
 
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
-from app.simulate import SimulateError, StreamOptions, StreamResult, ingest_url, pace_until
+from app.simulate import (
+    StreamOptions,
+    StreamResult,
+    closed_error,
+    connect_ingest,
+    ingest_url,
+    pace_until,
+)
 from app.simulate.audio import CallAudio, Track
 
 log = logging.getLogger(__name__)
@@ -68,12 +75,7 @@ async def stream_call(call: CallAudio, options: StreamOptions) -> StreamResult:
             msg["streamSid"] = stream_sid
         return json.dumps(msg)
 
-    try:
-        ws = await connect(url, max_size=2**20, open_timeout=15, close_timeout=5)
-    except InvalidStatus as exc:
-        raise SimulateError(f"server refused the stream: HTTP {exc.response.status_code}") from exc
-    except OSError as exc:
-        raise SimulateError(f"cannot connect to {options.url}: {exc}") from exc
+    ws = await connect_ingest(url, options.url)
 
     reader = asyncio.create_task(_read_all(ws, received))
     t0 = time.monotonic()
@@ -114,11 +116,7 @@ async def stream_call(call: CallAudio, options: StreamOptions) -> StreamResult:
             await ws.close()
     except ConnectionClosed as exc:
         await asyncio.wait_for(reader, 5)
-        code = exc.rcvd.code if exc.rcvd else None
-        reason = exc.rcvd.reason if exc.rcvd else ""
-        raise SimulateError(
-            f"server closed the stream after {sent} chunks: {code} {reason}", code
-        ) from exc
+        raise closed_error(exc, sent) from exc
     finally:
         if not reader.done():
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
