@@ -30,6 +30,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from app.ingest.base import CallHandle, CallMeta, IngestError
 from app.ingest.context import agent_map, call_registry, free_call_id
+from app.wsclose import close_with_error
 from asr.types import AudioFrame, Speaker
 
 log = logging.getLogger(__name__)
@@ -106,13 +107,6 @@ def split_l16(data: bytes, channels: int) -> list[bytes]:
     return [pairs[:, c].tobytes() for c in range(channels)]
 
 
-async def _error(ws: WebSocket, exc: IngestError) -> None:
-    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-        await ws.send_text(json.dumps({"type": "error", "code": exc.code,
-                                       "message": exc.message}))
-        await ws.close(exc.close_code)
-
-
 @router.websocket(PATH)
 async def fork_ingest(websocket: WebSocket) -> None:
     """mod_audio_fork stream (see the module docstring)."""
@@ -122,7 +116,7 @@ async def fork_ingest(websocket: WebSocket) -> None:
     try:
         websocket_principal(websocket, ("ingest", "admin"))
     except AuthError as exc:
-        await _error(websocket, IngestError(exc.code, exc.message, close_code=1008))
+        await close_with_error(websocket, exc.code, exc.message, 1008)
         return
     handle: CallHandle | None = None
     reason = "stop"
@@ -164,7 +158,7 @@ async def fork_ingest(websocket: WebSocket) -> None:
     except IngestError as exc:
         reason = "error"
         log.warning("fork refused", extra={"code": exc.code})
-        await _error(websocket, exc)
+        await close_with_error(websocket, exc.code, exc.message, exc.close_code)
     except WebSocketDisconnect:
         pass
     finally:
