@@ -118,7 +118,6 @@ class CallSession:
         self._tasks: list[asyncio.Task[None]] = []
         self._brain_task: asyncio.Task[None] | None = None
         self._ticker_task: asyncio.Task[None] | None = None
-        self._ended = asyncio.Event()
         self._ending = False
         self._end_lock = asyncio.Lock()
         self._finished = False
@@ -212,7 +211,6 @@ class CallSession:
                     )
                 finally:
                     self._finished = True
-                    self._ended.set()
                     if self._on_finished is not None:
                         self._on_finished(self)
                     log.info(
@@ -223,9 +221,6 @@ class CallSession:
                             "duration_s": round(self.clock.now(), 2),
                         },
                     )
-
-    async def wait_ended(self) -> None:
-        await self._ended.wait()
 
     async def _drain(self) -> None:
         for q in self._tracks.values():
@@ -441,9 +436,6 @@ class CallSession:
                 )
 
     # ---- feedback -----------------------------------------------------------------------
-
-    def owns_nudge(self, nudge_id: str) -> bool:
-        return nudge_id in self._engine_ids
 
     async def feedback(self, nudge_id: str, action: str, agent_id: str) -> None:
         """The agent pressed a button: stored, and handed to the engine (accept/dismiss resolve)."""

@@ -73,17 +73,6 @@ class Store:
         await self._queue.put(op)
         self._enqueued += 1
 
-    def enqueue_nowait(self, op: StoreOp) -> bool:
-        """Queue without waiting; False when the queue is full (caller decides)."""
-        if self._queue is None:
-            return False
-        try:
-            self._queue.put_nowait(op)
-        except asyncio.QueueFull:
-            return False
-        self._enqueued += 1
-        return True
-
     async def flush(self) -> None:
         """Wait until everything queued before this call is written (read-your-writes).
 

@@ -6,7 +6,7 @@ most are derived from published envelopes, so what an agent saw is exactly what 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -277,10 +277,6 @@ class Repository:
 
     # ---- calls --------------------------------------------------------------------------
 
-    def call_agent(self, call_id: str) -> str | None:
-        with Session(self.engine) as s:
-            return s.scalar(select(CallRow.agent_id).where(CallRow.call_id == call_id))
-
     def list_calls(
         self,
         *,
@@ -524,16 +520,3 @@ class Repository:
             s.add(row)
             s.flush()
             return int(row.version)
-
-
-def chunked(items: Iterable[StoreOp], size: int) -> list[list[StoreOp]]:
-    out: list[list[StoreOp]] = []
-    cur: list[StoreOp] = []
-    for it in items:
-        cur.append(it)
-        if len(cur) >= size:
-            out.append(cur)
-            cur = []
-    if cur:
-        out.append(cur)
-    return out
