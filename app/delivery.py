@@ -8,7 +8,8 @@ screens. When the queue is full:
 2. a new ``signals.updated`` replaces a queued ``signals.updated`` of the same call (coalesce);
 3. finals, nudges, escalations and call events are never dropped: if nothing can be evicted for
    them the client has fallen too far behind and is closed with 1013 and an ``error`` message
-   ``{"code": "too_slow", "resume_since": N}``; it reconnects with ``since=N`` and loses nothing.
+   ``{"code": "too_slow", "message": "... since=N"}``; it reconnects with ``since=N`` and loses
+   nothing.
 
 ``seq`` is strictly increasing on each socket: replay and live messages are merged by seq.
 """
