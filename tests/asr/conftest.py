@@ -60,6 +60,25 @@ def speak(speech_dir: Path) -> Speak:
     return _speak
 
 
+def espeak_sox(text: str, voice: str, speed: int) -> np.ndarray:
+    """espeak-ng speech resampled by sox to 16 kHz float32 (skips without the tools).
+
+    The engine accuracy tests use this exact rendering: their error bounds were measured on it.
+    """
+    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
+        pytest.skip("espeak-ng and sox are needed (apt-get install espeak-ng sox)")
+    wav = subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", text],
+        capture_output=True, check=True,
+    ).stdout
+    raw = subprocess.run(
+        ["sox", "-t", "wav", "-", "-t", "raw", "-r", str(ENGINE_RATE), "-c", "1", "-b", "16",
+         "-e", "signed-integer", "-"],
+        input=wav, capture_output=True, check=True,
+    ).stdout
+    return np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+
+
 def silence(seconds: float, rate: int = ENGINE_RATE) -> np.ndarray:
     return np.zeros(int(seconds * rate), dtype=np.float32)
 

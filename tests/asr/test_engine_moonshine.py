@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import gc
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +11,7 @@ import pytest
 
 from asr.engines.base import ENGINE_RATE, EngineLoadError
 from asr.engines.moonshine import MoonshineEngine, _tokenizer_from_bin, default_model_dir
+from tests.asr.conftest import espeak_sox
 
 pytestmark = pytest.mark.slow
 
@@ -28,18 +27,7 @@ MAX_WER = 0.15
 
 
 def _speak(text: str) -> np.ndarray:
-    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
-        pytest.skip("espeak-ng and sox are needed (apt-get install espeak-ng sox)")
-    wav = subprocess.run(
-        ["espeak-ng", "-v", "en-us", "-s", "160", "--stdout", text],
-        capture_output=True, check=True,
-    ).stdout
-    raw = subprocess.run(
-        ["sox", "-t", "wav", "-", "-t", "raw", "-r", str(ENGINE_RATE), "-c", "1", "-b", "16",
-         "-e", "signed-integer", "-"],
-        input=wav, capture_output=True, check=True,
-    ).stdout
-    return np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+    return espeak_sox(text, "en-us", 160)
 
 
 def _words(text: str) -> list[str]:

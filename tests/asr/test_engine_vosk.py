@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +17,7 @@ import pytest
 
 from asr.engines.base import ENGINE_RATE, EngineLoadError
 from asr.engines.vosk import VoskEngine
+from tests.asr.conftest import espeak_sox
 
 pytestmark = pytest.mark.slow
 
@@ -55,17 +54,7 @@ def _korean_model_dir() -> Path:
 
 def _speak_ko(text: str) -> np.ndarray:
     """espeak-ng Korean at 16 kHz float32, with silence around it."""
-    if shutil.which("espeak-ng") is None or shutil.which("sox") is None:
-        pytest.skip("espeak-ng and sox are needed (apt-get install espeak-ng sox)")
-    wav = subprocess.run(
-        ["espeak-ng", "-v", "ko", "-s", "155", "--stdout", text], capture_output=True, check=True
-    ).stdout
-    raw = subprocess.run(
-        ["sox", "-t", "wav", "-", "-t", "raw", "-r", str(ENGINE_RATE), "-c", "1", "-b", "16",
-         "-e", "signed-integer", "-"],
-        input=wav, capture_output=True, check=True,
-    ).stdout
-    speech = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+    speech = espeak_sox(text, "ko", 155)
     lead = np.zeros(int(LEAD_IN_S * ENGINE_RATE), dtype=np.float32)
     tail = np.zeros(ENGINE_RATE // 2, dtype=np.float32)
     return np.concatenate([lead, speech, tail])
