@@ -43,11 +43,13 @@ class WavAudio:
         return len(self.data) / width / self.sample_rate
 
 
-def read_wav(path: Path) -> WavAudio:
-    """Read a PCM (8/16/24/32-bit int, 32/64-bit float), A-law or mu-law WAV file."""
-    raw = Path(path).read_bytes()
+def parse_wav(raw: bytes, name: object) -> tuple[int, int, int, int, bytes]:
+    """(format tag, channels, rate, bits, data) of a RIFF/WAVE file's bytes, no conversion.
+
+    ``WAVE_FORMAT_EXTENSIBLE`` is resolved to its sub-format's tag; ``name`` is for messages.
+    """
     if len(raw) < 12 or raw[:4] != b"RIFF" or raw[8:12] != b"WAVE":
-        raise WavFormatError(f"{path} is not a RIFF/WAVE file")
+        raise WavFormatError(f"{name} is not a RIFF/WAVE file")
     fmt: tuple[int, int, int, int] | None = None
     data: bytes | None = None
     pos = 12
@@ -56,7 +58,7 @@ def read_wav(path: Path) -> WavAudio:
         body = raw[pos + 8 : pos + 8 + size]
         if chunk == b"fmt ":
             if len(body) < 16:
-                raise WavFormatError(f"{path}: fmt chunk too short")
+                raise WavFormatError(f"{name}: fmt chunk too short")
             tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", body[:16])
             if tag == _EXTENSIBLE and len(body) >= 26:
                 tag = struct.unpack("<H", body[24:26])[0]  # first two bytes of SubFormat
@@ -65,8 +67,13 @@ def read_wav(path: Path) -> WavAudio:
             data = body  # a truncated final chunk is read as far as it goes
         pos += 8 + size + (size & 1)
     if fmt is None or data is None:
-        raise WavFormatError(f"{path}: no fmt or data chunk")
-    tag, channels, rate, bits = fmt
+        raise WavFormatError(f"{name}: no fmt or data chunk")
+    return (*fmt, data)
+
+
+def read_wav(path: Path) -> WavAudio:
+    """Read a PCM (8/16/24/32-bit int, 32/64-bit float), A-law or mu-law WAV file."""
+    tag, channels, rate, bits, data = parse_wav(Path(path).read_bytes(), path)
     if channels < 1:
         raise WavFormatError(f"{path}: {channels} channels")
     if tag in (_MULAW, _ALAW) and bits == 8:

@@ -8,7 +8,6 @@ Both end up as ``CallAudio``: what every protocol client in ``app.simulate`` str
 from __future__ import annotations
 
 import json
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +17,12 @@ import numpy as np
 import numpy.typing as npt
 
 from asr.codecs import mulaw_encode
+from asr.wavfile import parse_wav
 
 Track = Literal["caller", "agent"]
 
 _WAVE_FORMAT_PCM = 1
 _WAVE_FORMAT_MULAW = 7
-_WAVE_FORMAT_EXTENSIBLE = 0xFFFE
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,30 +56,6 @@ class CallAudio:
         return self.caller if name == "caller" else self.agent
 
 
-def _parse_wav(raw: bytes) -> tuple[int, int, int, int, bytes]:
-    """(format, channels, rate, bits, data) of a RIFF/WAVE file; the stdlib reads PCM only."""
-    if raw[:4] != b"RIFF" or raw[8:12] != b"WAVE":
-        raise ValueError("not a RIFF/WAVE file")
-    pos = 12
-    fmt: tuple[int, int, int, int] | None = None
-    data: bytes | None = None
-    while pos + 8 <= len(raw):
-        cid, size = raw[pos : pos + 4], struct.unpack("<I", raw[pos + 4 : pos + 8])[0]
-        body = raw[pos + 8 : pos + 8 + size]
-        if cid == b"fmt ":
-            tag, channels, rate = struct.unpack("<HHI", body[:8])
-            bits = struct.unpack("<H", body[14:16])[0]
-            if tag == _WAVE_FORMAT_EXTENSIBLE and len(body) >= 26:
-                tag = struct.unpack("<H", body[24:26])[0]
-            fmt = (tag, channels, rate, bits)
-        elif cid == b"data":
-            data = body
-        pos += 8 + size + (size & 1)
-    if fmt is None or data is None:
-        raise ValueError("WAV file without fmt or data chunk")
-    return (*fmt, data)
-
-
 def call_from_pcm(
     stereo: npt.NDArray[np.int16], sample_rate: int, turns: Sequence[SpokenTurn] = ()
 ) -> CallAudio:
@@ -103,7 +78,7 @@ def load_wav_call(path: str | Path, turns_path: str | Path | None = None) -> Cal
     exists (a JSON list of ``{"speaker","start_s","end_s","text"?}`` or ``{"turns": [...]}``).
     """
     path = Path(path)
-    tag, channels, rate, bits, data = _parse_wav(path.read_bytes())
+    tag, channels, rate, bits, data = parse_wav(path.read_bytes(), path.name)
     if channels != 2:
         raise ValueError(f"{path.name}: expected 2 channels (caller, agent), got {channels}")
     if rate != 8000:
