@@ -95,14 +95,21 @@ class Live:
 
 
 @contextmanager
-def live(tmp: Path, components: Any = None, **over: Any) -> Iterator[Live]:
-    app = create_app(make_settings(tmp, **over), components_factory=components or fake_components())
+def serving(app: Any, ready_timeout: float = 600.0) -> Iterator[Live]:
+    """``app`` served by a ``Live`` server until the block ends."""
     server = Live(app)
-    server.start()
+    server.start(ready_timeout)
     try:
         yield server
     finally:
         server.stop()
+
+
+@contextmanager
+def live(tmp: Path, components: Any = None, **over: Any) -> Iterator[Live]:
+    app = create_app(make_settings(tmp, **over), components_factory=components or fake_components())
+    with serving(app) as server:
+        yield server
 
 
 def recv_json(ws: ClientConnection, timeout: float = 60.0) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from app.main import create_app
-from tests.app.service_helpers import Live, make_settings, tok
+from tests.app.service_helpers import Live, make_settings, serving, tok
 from tests.app.twilio_client import collect, render_cached, stream_twilio
 
 pytestmark = pytest.mark.slow
@@ -98,12 +98,8 @@ EMPATHY_RULES = {"acknowledge_concern", "validate_feelings", "offer_counselling"
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     settings = make_settings(tmp_path_factory.mktemp("e2e"), tick_interval_s=0.5, asr_workers=2)
-    live = Live(create_app(settings))
-    live.start(ready_timeout=900)
-    try:
+    with serving(create_app(settings), ready_timeout=900) as live:
         yield live
-    finally:
-        live.stop()
 
 
 def _metric(s: Live, name: str) -> float:

@@ -24,7 +24,7 @@ from app.ingest.settings import AdapterSettings, AgentMap
 from app.main import create_app
 from app.simulate.audiohook import AudioHookClientState, open_parameters, upgrade_headers
 from tests.app.fakes import fake_components
-from tests.app.service_helpers import Live, make_settings, read_until, recv_json, tok
+from tests.app.service_helpers import Live, make_settings, read_until, recv_json, serving, tok
 
 API_KEY = "genesys-key"
 SECRET = base64.b64encode(b"genesys client secret 32 bytes!!").decode()
@@ -43,12 +43,8 @@ def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         audiohook_api_keys={API_KEY: SECRET}, audiosocket_host="127.0.0.1", audiosocket_port=0)
     app.state.agent_map = AgentMap.from_obj(
         {"audiosocket": {"uuid": {AS_CALL: "A-as", AS_SIM_CALL: "A-sim-as"}}})
-    server = Live(app)
-    server.start()
-    try:
+    with serving(app) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _pair(caller: str, agent: str, width: int) -> tuple[bytes, bytes]:

@@ -58,7 +58,7 @@ def _caller_wav(path: Path, seconds: float = 17.0) -> None:
 def asr_server() -> Iterator[Any]:
     from asr.engines.registry import get_engine
     from asr.transcriber import StreamingTranscriber
-    from tests.app.service_helpers import Live
+    from tests.app.service_helpers import serving
 
     engine = get_engine("whisper", whisper_model="tiny.en")
     executor = ThreadPoolExecutor(1)
@@ -76,12 +76,10 @@ def asr_server() -> Iterator[Any]:
     app.state.signer = TokenSigner(SECRET)
     app.state.calls = SimpleNamespace(ready=ready, components=SimpleNamespace(
         make_transcriber=lambda speaker: StreamingTranscriber(speaker, engine, executor)))
-    server = Live(app)
-    server.start()
     try:
-        yield server
+        with serving(app) as server:
+            yield server
     finally:
-        server.stop()
         executor.shutdown()
 
 
