@@ -332,8 +332,10 @@ def worker(name: str, args: argparse.Namespace) -> dict[str, Any]:
             [e for e in entries if e["tier"] in HEADLINE_TIERS], args.capacity_files
         )
         steps: list[dict[str, Any]] = []
+        # Starting above 1 (``--min-streams``) continues an earlier run; the orchestrator
+        # merges the steps (see merge_capacity), so only counts measured here count here.
         best = 0
-        n = 1
+        n = args.min_streams
         while n <= args.max_streams:
             runs = await asyncio.gather(
                 *[
@@ -412,21 +414,26 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def choose_default(engines: dict[str, dict[str, Any]]) -> str | None:
-    """Lowest 8 kHz mu-law WER among engines meeting the speed targets, else lowest WER.
+TARGETS = {"wer_8k_mulaw": 0.05, "rtf": 0.15, "final_latency_p95_s": 1.0}
 
-    Speed targets (issue 2): RTF <= 0.15 and p95 end-of-speech-to-final <= 1.0 s.
+
+def choose_default(engines: dict[str, dict[str, Any]]) -> str | None:
+    """The engine meeting most of the issue's targets on the 8 kHz mu-law numbers.
+
+    Targets: WER <= 5%, RTF <= 0.15, p95 end-of-speech-to-final <= 1.0 s (all measured on
+    the 8 kHz mu-law corpus). Ties go to the lower WER, then the lower RTF.
     """
     measured = {k: v for k, v in engines.items() if v.get("wer_8k_mulaw") is not None}
     if not measured:
         return None
-    fast = {
-        k: v
-        for k, v in measured.items()
-        if (v.get("rtf") or 9) <= 0.15 and (v.get("final_latency_p95_s") or 9) <= 1.0
-    }
-    pool = fast or measured
-    return min(pool, key=lambda k: (pool[k]["wer_8k_mulaw"], pool[k].get("rtf") or 9))
+
+    def met(r: dict[str, Any]) -> int:
+        return sum(1 for key, limit in TARGETS.items() if (r.get(key) or 9e9) <= limit)
+
+    return min(
+        measured,
+        key=lambda k: (-met(measured[k]), measured[k]["wer_8k_mulaw"], measured[k].get("rtf") or 9),
+    )
 
 
 def _fmt_pct(x: float | None) -> str:
@@ -463,8 +470,9 @@ def write_markdown(payload: dict[str, Any], meta: dict[str, Any], path: Path) ->
         "`StreamingTranscriber` in 20 ms frames. WER is normalised (Whisper English "
         "normaliser: case, punctuation, numbers, contractions).",
         "",
-        f"**Default engine: `{payload['default_engine']}`** (lowest 8 kHz mu-law WER among "
-        "engines meeting RTF <= 0.15 and p95 final latency <= 1.0 s; else lowest WER).",
+        f"**Default engine: `{payload['default_engine']}`**: of the engines, it meets the most "
+        "targets on the 8 kHz mu-law numbers (WER <= 5%, RTF <= 0.15, p95 final latency <= "
+        "1.0 s), ties broken by lower WER.",
         "",
         "| engine | WER 8k mu-law | WER 16k | 8k clean / accent / noisy | 8k espeak voices | "
         "RTF (cpu) | engine-only RTF (cpu) | final latency p50 / p95 | max RT streams | load "
@@ -530,7 +538,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vosk-model-dir", default=os.environ.get("CARECUE_VOSK_MODEL_DIR"))
     parser.add_argument("--latency-files", type=int, default=16)
     parser.add_argument("--capacity-files", type=int, default=6)
-    parser.add_argument("--max-streams", type=int, default=12)
+    parser.add_argument("--max-streams", type=int, default=24)
+    parser.add_argument("--min-streams", type=int, default=1)
     parser.add_argument("--limit", type=int, default=0, help="use only the first N files")
     parser.add_argument("--skip-accuracy", action="store_true")
     parser.add_argument("--skip-capacity", action="store_true")
@@ -581,7 +590,11 @@ def main(argv: list[str] | None = None) -> int:
         if proc.returncode != 0 or not out_file.is_file():
             engines[name] = {"error": f"benchmark process exited with {proc.returncode}"}
             continue
-        engines[name] = json.loads(out_file.read_text(encoding="utf-8"))
+        fresh = json.loads(out_file.read_text(encoding="utf-8"))
+        if args.skip_accuracy:
+            # A latency/capacity re-run keeps the accuracy numbers measured before.
+            fresh = merge_capacity({**engines.get(name, {}), **fresh}, engines.get(name, {}))
+        engines[name] = fresh
         out_file.unlink()
         r = engines[name]
         print(
@@ -613,6 +626,26 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def merge_capacity(fresh: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
+    """Join capacity steps of an earlier run with a continuation (newer wins per count).
+
+    ``max_realtime_streams`` is the largest measured count that passed with every smaller
+    measured count passing too: never a count that was not run.
+    """
+    steps = {s["streams"]: s for s in previous.get("capacity_steps", [])}
+    steps.update({s["streams"]: s for s in fresh.get("capacity_steps", [])})
+    best = 0
+    for n in sorted(steps):
+        if not steps[n]["ok"]:
+            break
+        best = n
+    return {
+        **fresh,
+        "capacity_steps": [steps[n] for n in sorted(steps)],
+        "max_realtime_streams": best,
+    }
+
+
 def _passthrough(args: argparse.Namespace) -> list[str]:
     out = [
         "--latency-files",
@@ -621,6 +654,8 @@ def _passthrough(args: argparse.Namespace) -> list[str]:
         str(args.capacity_files),
         "--max-streams",
         str(args.max_streams),
+        "--min-streams",
+        str(args.min_streams),
         "--limit",
         str(args.limit),
     ]
