@@ -373,6 +373,10 @@ class TrackPipeline:
         every = int(self.config.partial_interval_s * ENGINE_RATE)
         if not periodic or utt.fed_until - utt.last_partial_at < every:
             return None
+        if silent >= 2 * WINDOW:
+            # A pause has begun: the prefetch a few windows later decodes the same audio
+            # better, so this partial would be paid twice for nothing.
+            return None
         utt.last_partial_at = utt.fed_until
         return utt.decoder.partial()
 

@@ -428,7 +428,9 @@ def choose_default(engines: dict[str, dict[str, Any]]) -> str | None:
         return None
 
     def met(r: dict[str, Any]) -> int:
-        return sum(1 for key, limit in TARGETS.items() if (r.get(key) or 9e9) <= limit)
+        return sum(
+            1 for key, limit in TARGETS.items() if r.get(key) is not None and r[key] <= limit
+        )
 
     return min(
         measured,
@@ -491,7 +493,8 @@ def write_markdown(payload: dict[str, Any], meta: dict[str, Any], path: Path) ->
             f"{_fmt(r.get('rtf'))} ({_fmt(r.get('rtf_cpu'))}) | "
             f"{_fmt(r.get('engine_rtf'))} ({_fmt(r.get('engine_rtf_cpu'))}) | "
             f"{_fmt(r.get('final_latency_p50_s'), ' s')} / "
-            f"{_fmt(r.get('final_latency_p95_s'), ' s')} | {_fmt(r.get('max_realtime_streams'))} | "
+            f"{_fmt(r.get('final_latency_p95_s'), ' s')} | {_fmt(r.get('max_realtime_streams'))}"
+            f"{' (earlier run)' if r.get('capacity_from_earlier_run') else ''} | "
             f"{_fmt(r.get('load_time_s'), ' s')} | {_fmt(r.get('peak_rss_mb'), ' MB')} |"
         )
     default = engines.get(payload["default_engine"] or "", {})
@@ -594,6 +597,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.skip_accuracy:
             # A latency/capacity re-run keeps the accuracy numbers measured before.
             fresh = merge_capacity({**engines.get(name, {}), **fresh}, engines.get(name, {}))
+        elif args.skip_capacity and "capacity_steps" in engines.get(name, {}):
+            # Capacity is not re-measured: keep the earlier steps, marked as such.
+            old = engines[name]
+            fresh["capacity_steps"] = old["capacity_steps"]
+            fresh["max_realtime_streams"] = old.get("max_realtime_streams")
+            fresh["capacity_from_earlier_run"] = old.get("capacity_from_earlier_run") or True
         engines[name] = fresh
         out_file.unlink()
         r = engines[name]

@@ -44,7 +44,16 @@ _NO_SPEECH_PROB: Final = 0.6
 _LOGPROB_FLOOR: Final = -1.0
 _HOP: Final = 160  # audio samples per mel frame
 _MAX_WINDOW_FRAMES: Final = 3000  # whisper's 30 s window
-_MIN_WINDOW_FRAMES: Final = 1000
+_MIN_WINDOW_FRAMES: Final = 600
+"""Smallest encoder window for finals (6 s, in 10 ms mel frames). On the benchmark's
+81 headline utterances (8 kHz mu-law, beam 5) final WER is 1.48% with a 4, 6 or 10 s
+floor, and the encoder costs less the smaller the window (6 s: 22% less decode time)."""
+_PARTIAL_MIN_WINDOW_FRAMES: Final = 400
+"""Smallest encoder window (4 s) for partials, which are decoded about every second:
+with 1-3 s of speech about half the cost of a partial in a 10 s window."""
+_SAFE_WINDOW_FRAMES: Final = 1000
+"""In windows shorter than 10 s whisper sometimes says the utterance twice; such a
+decode is redone in this window, which does not (rare, so cheap on average)."""
 _PAD_FRAMES: Final = 100
 _PREPEND_PUNCTUATION: Final = "\"'“¿([{-"
 _APPEND_PUNCTUATION: Final = "\"'.。,，!！?？:：”)]}、"
@@ -208,14 +217,22 @@ class WhisperEngine:
         """Decode one whole utterance (16 kHz mono float32) with word times."""
         return self.decode(audio, words=True, beam_size=self.beam_size)
 
-    def decode(self, audio: np.ndarray, *, words: bool, beam_size: int = 1) -> EngineResult:
+    def decode(
+        self,
+        audio: np.ndarray,
+        *,
+        words: bool,
+        beam_size: int = 1,
+        min_window_frames: int = _MIN_WINDOW_FRAMES,
+    ) -> EngineResult:
         """Run whisper on ``audio``; empty result for silence, noise or too-short input.
 
         Whisper always encodes a 30 s window, padding short input with silence; for the
         few seconds of one utterance that is most of the cost. Here the window is cut to
-        the utterance plus a second of padding, and at least 10 s: the encoder then costs
-        about a third, with the same word error rate on the benchmark corpus (shorter
-        windows make the decoder repeat itself).
+        the utterance plus a second of padding, and at least ``min_window_frames`` (10 ms
+        mel frames; 6 s for finals, 4 s for partials): the encoder then costs a fifth to a
+        third, with the same word error rate on the benchmark corpus. A decode in which
+        the short window made whisper repeat itself is redone in a 10 s window.
         """
         audio = np.ascontiguousarray(audio, dtype=np.float32)
         if len(audio) < _MIN_AUDIO_S * ENGINE_RATE or _rms(audio) < _SILENCE_RMS:
@@ -225,7 +242,7 @@ class WhisperEngine:
         frames = min(features.shape[-1], _MAX_WINDOW_FRAMES)
         window = min(
             _MAX_WINDOW_FRAMES,
-            max(_MIN_WINDOW_FRAMES, -(-(frames + _PAD_FRAMES) // 200) * 200),
+            max(min_window_frames, -(-(frames + _PAD_FRAMES) // 200) * 200),
         )
         features = features[:, :window]
         if features.shape[-1] < window:
@@ -247,6 +264,10 @@ class WhisperEngine:
         )[0]
         ids = [t for t in result.sequences_ids[0] if t < tok.eot]
         text = tok.decode(ids).strip()
+        if window < _SAFE_WINDOW_FRAMES and _repeats_phrase(text):
+            return self.decode(
+                audio, words=words, beam_size=beam_size, min_window_frames=_SAFE_WINDOW_FRAMES
+            )
         avg_logprob = result.scores[0] * len(ids) / (len(ids) + 1) if result.scores else 0.0
         if (
             not any(ch.isalnum() for ch in text)  # punctuation only: whisper's "no speech"
@@ -271,6 +292,16 @@ class WhisperEngine:
             for w in alignment
             if w["word"].strip()
         )
+
+
+def _repeats_phrase(text: str, min_words: int = 3) -> bool:
+    """Whether some run of ``min_words`` or more words comes twice in a row."""
+    words = [w.strip(".,!?").lower() for w in text.split()]
+    for n in range(min_words, len(words) // 2 + 1):
+        for i in range(len(words) - 2 * n + 1):
+            if words[i : i + n] == words[i + n : i + 2 * n]:
+                return True
+    return False
 
 
 def _looping(text: str) -> bool:
@@ -316,7 +347,9 @@ class WhisperDecoder:
         audio = self._audio()
         if len(audio) != self._partial_len:
             self._partial_len = len(audio)
-            self._partial_text = self._engine.decode(audio, words=False, beam_size=1).text
+            self._partial_text = self._engine.decode(
+                audio, words=False, beam_size=1, min_window_frames=_PARTIAL_MIN_WINDOW_FRAMES
+            ).text
         return self._partial_text
 
     def prefetch_final(self) -> str:
