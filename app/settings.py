@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     # ASR
     asr_engine: AsrEngineName = "whisper"
     whisper_model: str = Field(
-        default="base", description="base (the benchmark's pick) or tiny.en, or a CTranslate2 dir"
+        default="tiny.en", description="tiny.en (the benchmark's pick), base, or a CTranslate2 dir"
     )
     vosk_model_dir: Path | None = None
     moonshine_model_dir: Path | None = None

@@ -472,9 +472,12 @@ def write_markdown(payload: dict[str, Any], meta: dict[str, Any], path: Path) ->
         "`StreamingTranscriber` in 20 ms frames. WER is normalised (Whisper English "
         "normaliser: case, punctuation, numbers, contractions).",
         "",
-        f"**Default engine: `{payload['default_engine']}`**: of the engines, it meets the most "
-        "targets on the 8 kHz mu-law numbers (WER <= 5%, RTF <= 0.15, p95 final latency <= "
-        "1.0 s), ties broken by lower WER.",
+        f"**Default engine: `{payload['default_engine']}`**. Rule (`choose_default`): the "
+        "engine that meets the most of the three targets on the 8 kHz mu-law numbers (headline "
+        "WER <= 5%, streaming RTF <= 0.15, p95 final latency <= 1.0 s); ties go to the lower "
+        "WER, then the lower RTF. Accuracy comes first among equals because a missed word "
+        "reaches the agent, while speed only has to be good enough for the call volume "
+        "(max RT streams). A target that was not measured counts as missed.",
         "",
         "| engine | WER 8k mu-law | WER 16k | 8k clean / accent / noisy | 8k espeak voices | "
         "RTF (cpu) | engine-only RTF (cpu) | final latency p50 / p95 | max RT streams | load "

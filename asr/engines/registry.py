@@ -25,7 +25,7 @@ class UnknownEngineError(EngineLoadError, ValueError):
 def load_engine(
     name: str,
     *,
-    whisper_model: str = "base",
+    whisper_model: str = "tiny.en",
     vosk_model_dir: Path | None = None,
     moonshine_model_dir: Path | None = None,
     threads: int = 1,
@@ -70,7 +70,7 @@ _cache_lock = threading.Lock()
 def get_engine(
     name: str,
     *,
-    whisper_model: str = "base",
+    whisper_model: str = "tiny.en",
     vosk_model_dir: Path | None = None,
     moonshine_model_dir: Path | None = None,
     threads: int = 1,

@@ -44,16 +44,14 @@ _NO_SPEECH_PROB: Final = 0.6
 _LOGPROB_FLOOR: Final = -1.0
 _HOP: Final = 160  # audio samples per mel frame
 _MAX_WINDOW_FRAMES: Final = 3000  # whisper's 30 s window
-_MIN_WINDOW_FRAMES: Final = 600
-"""Smallest encoder window for finals (6 s, in 10 ms mel frames). On the benchmark's
-81 headline utterances (8 kHz mu-law, beam 5) final WER is 1.48% with a 4, 6 or 10 s
-floor, and the encoder costs less the smaller the window (6 s: 22% less decode time)."""
+_MIN_WINDOW_FRAMES: Final = 1000
+"""Smallest encoder window for finals (10 s, in 10 ms mel frames). Shorter ones were
+tried: with a 6 s floor whisper base ends streamed finals early ("... full name and
+date" for "... date of birth"), 8 kHz mu-law WER 2.9% -> 4.1%."""
 _PARTIAL_MIN_WINDOW_FRAMES: Final = 400
 """Smallest encoder window (4 s) for partials, which are decoded about every second:
-with 1-3 s of speech about half the cost of a partial in a 10 s window."""
-_SAFE_WINDOW_FRAMES: Final = 1000
-"""In windows shorter than 10 s whisper sometimes says the utterance twice; such a
-decode is redone in this window, which does not (rare, so cheap on average)."""
+with 1-3 s of speech about half the cost of a partial in a 10 s window. A partial may
+then miss its last word or two; the next partial or the final has them."""
 _PAD_FRAMES: Final = 100
 _PREPEND_PUNCTUATION: Final = "\"'“¿([{-"
 _APPEND_PUNCTUATION: Final = "\"'.。,，!！?？:：”)]}、"
@@ -230,9 +228,9 @@ class WhisperEngine:
         Whisper always encodes a 30 s window, padding short input with silence; for the
         few seconds of one utterance that is most of the cost. Here the window is cut to
         the utterance plus a second of padding, and at least ``min_window_frames`` (10 ms
-        mel frames; 6 s for finals, 4 s for partials): the encoder then costs a fifth to a
-        third, with the same word error rate on the benchmark corpus. A decode in which
-        the short window made whisper repeat itself is redone in a 10 s window.
+        mel frames; 10 s for finals, 4 s for partials): the encoder then costs a fifth to
+        a third, with the same final word error rate on the benchmark corpus. A partial in
+        which the short window made whisper repeat itself is redone in a 10 s window.
         """
         audio = np.ascontiguousarray(audio, dtype=np.float32)
         if len(audio) < _MIN_AUDIO_S * ENGINE_RATE or _rms(audio) < _SILENCE_RMS:
@@ -264,10 +262,10 @@ class WhisperEngine:
         )[0]
         ids = [t for t in result.sequences_ids[0] if t < tok.eot]
         text = tok.decode(ids).strip()
-        if window < _SAFE_WINDOW_FRAMES and _repeats_phrase(text):
-            return self.decode(
-                audio, words=words, beam_size=beam_size, min_window_frames=_SAFE_WINDOW_FRAMES
-            )
+        if window < _MIN_WINDOW_FRAMES and _repeats_phrase(text):
+            # The short window made whisper say the utterance twice; the 10 s one does
+            # not, and this is rare enough that decoding again costs little on average.
+            return self.decode(audio, words=words, beam_size=beam_size)
         avg_logprob = result.scores[0] * len(ids) / (len(ids) + 1) if result.scores else 0.0
         if (
             not any(ch.isalnum() for ch in text)  # punctuation only: whisper's "no speech"
@@ -294,14 +292,11 @@ class WhisperEngine:
         )
 
 
-def _repeats_phrase(text: str, min_words: int = 3) -> bool:
-    """Whether some run of ``min_words`` or more words comes twice in a row."""
+def _repeats_phrase(text: str, n: int = 5) -> bool:
+    """Whether some run of ``n`` words comes twice (whisper restarting the utterance)."""
     words = [w.strip(".,!?").lower() for w in text.split()]
-    for n in range(min_words, len(words) // 2 + 1):
-        for i in range(len(words) - 2 * n + 1):
-            if words[i : i + n] == words[i + n : i + 2 * n]:
-                return True
-    return False
+    seen = {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+    return len(seen) < len(words) - n + 1
 
 
 def _looping(text: str) -> bool:
