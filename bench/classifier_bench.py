@@ -2,11 +2,13 @@
 
     python bench/classifier_bench.py            # writes bench/results/classifier.{json,md}
 
-* Distress: the shipped classifier (distress head, crisis floor) on the VADER held-out split
+* Distress: the shipped classifier (fine-tuned distress model, crisis floor) on the VADER
+  held-out split
   (``models.datasets.labelled_vader``), against two baselines on the *same* sentences:
   VADER's compound score (distressed when compound <= -0.05, VADER's own convention) and
-  the AFINN word lexicon (distressed when the summed word score is below 0). The shipped
-  numbers come from ``CareClassifier.decide`` on the features the encoder computes
+  the AFINN word lexicon (distressed when the summed word score is below 0), and the
+  earlier frozen-feature logistic head (``distress_head.npz``). The shipped numbers come
+  from ``CareClassifier.decide`` on the features the encoder and the distress model compute
   (cached); a sample is re-scored through ``score_batch`` to check the two paths agree.
 * Concerns: macro-F1 over the 8 concerns and crisis recall on the concern held-out split,
   through ``score_batch`` (heads plus crisis patterns).
@@ -37,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from models import crisis as crisis_patterns  # noqa: E402
 from models.classifier import load_classifier  # noqa: E402
 from models.datasets import cached_features, labelled_vader, load_concerns  # noqa: E402
+from models.distress import cached_distress_features  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 VADER_NEG = -0.05
@@ -62,10 +65,16 @@ def distress_metrics(sample_check: int = 64) -> dict[str, float]:
     data = labelled_vader()
     texts = [data.rows[i].text for i in data.test]
     y = data.labels[data.test]
-    feats = cached_features(texts, clf.layers)
+    frozen = cached_features(texts, clf.layers)
+    feats = frozen
+    if clf.distress_model is not None:
+        feats = np.hstack([frozen, cached_distress_features(texts, clf.distress_model)])
     distress = np.zeros(len(texts))
-    for i, (f, t) in enumerate(zip(feats, texts, strict=True)):
+    frozen_head = np.zeros(len(texts))
+    for i, (f, f0, t) in enumerate(zip(feats, frozen, texts, strict=True)):
         found = crisis_patterns.detect(t)
+        # Frozen features alone: distress from the frozen logistic head (the earlier model).
+        frozen_head[i] = clf.decide(f0, found)[0]
         # Texts whose crisis words were all denied get a second encoder call in the shipped
         # path (the rest of the text); score those few live.
         if found.negated_only:
@@ -84,6 +93,9 @@ def distress_metrics(sample_check: int = 64) -> dict[str, float]:
     return {
         "macro_f1": _macro_f1(y, distress >= 0.5),
         "auroc": _auroc(y, distress),
+        "model": "fine-tuned" if clf.distress_model is not None else "frozen head",
+        "frozen_head_macro_f1": _macro_f1(y, frozen_head >= 0.5),
+        "frozen_head_auroc": _auroc(y, frozen_head),
         "baseline_vader_macro_f1": _macro_f1(y, compound <= VADER_NEG),
         "baseline_vader_auroc": _auroc(y, -compound),
         "baseline_lexicon_macro_f1": _macro_f1(y, lexicon < 0),
@@ -149,8 +161,14 @@ def latency(n: int) -> dict[str, float]:
     }
 
 
+def _tuned_layers() -> int:
+    model = load_classifier().distress_model
+    return 0 if model is None else len(model.top.layer)
+
+
 def write_markdown(res: dict) -> str:
     d, c, lat = res["distress"], res["concerns"], res["latency_ms"]
+    tuned = res.get("distress_tuned_layers", "?")
     lines = [
         "# Classifier benchmark",
         "",
@@ -161,8 +179,10 @@ def write_markdown(res: dict) -> str:
         "",
         "| model | macro-F1 | AUROC |",
         "|---|---:|---:|",
-        f"| CareCue distress (MiniLM layers 1-6 + logistic head) | {d['macro_f1']:.3f} |"
-        f" {d['auroc']:.3f} |",
+        f"| CareCue distress (MiniLM, top {tuned} layers fine-tuned, + linear head;"
+        f" shipped) | {d['macro_f1']:.3f} | {d['auroc']:.3f} |",
+        f"| frozen MiniLM layers 1-6 + logistic head (before) | {d['frozen_head_macro_f1']:.3f} |"
+        f" {d['frozen_head_auroc']:.3f} |",
         f"| VADER compound (<= {VADER_NEG}) | {d['baseline_vader_macro_f1']:.3f} |"
         f" {d['baseline_vader_auroc']:.3f} |",
         f"| AFINN lexicon (sum < 0) | {d['baseline_lexicon_macro_f1']:.3f} |"
@@ -209,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         "distress": distress_metrics(),
         "concerns": concern_metrics(),
         "latency_ms": lat,
+        "distress_tuned_layers": _tuned_layers(),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs,"
         f" Python {platform.python_version()}",

@@ -2,8 +2,12 @@
 
 ``CareClassifier.score(text)`` returns a ``TextScore``:
 
-* ``distress`` 0..1: a logistic head on frozen MiniLM features, trained on the human-rated
-  sentences of the VADER corpus (``models/train_distress.py``, card ``models/cards/distress.md``).
+* ``distress`` 0..1: MiniLM with its top layers fine-tuned on the human-rated sentences of
+  the VADER corpus and a linear head (``models/distress.py``, trained by
+  ``models/train_distress_tuned.py``, card ``models/cards/distress.md``). It shares the
+  frozen encoder's bottom layers with the concern heads and runs its own copies of the
+  layers above. Without its artifact the frozen-feature logistic head
+  (``models/train_distress.py``) is used.
 * ``concerns`` {name: 0..1}: one logistic head per concern, trained on the call-style
   utterances of ``models/data/concerns.jsonl`` (``models/train_concerns.py``, card
   ``models/cards/concerns.md``).
@@ -47,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from models import crisis as crisis_patterns
+from models.distress import TUNED_ARTIFACT, DistressLoadError, DistressModel
 from models.encoder import EMBED_DIM, TextEncoder, TokenStates, get_encoder
 from models.signals import CONCERNS, TextScore
 
@@ -227,6 +232,7 @@ class CareClassifier:
         concerns: LinearHeads,
         encoder: TextEncoder | None = None,
         crisis_threshold: float = 0.5,
+        distress_model: DistressModel | None = None,
     ) -> None:
         if distress.layers != concerns.layers:
             raise ClassifierLoadError("distress and concern heads use different features")
@@ -241,6 +247,12 @@ class CareClassifier:
         self._w = np.vstack([distress.weights[:1], concerns.weights])
         self._b = np.concatenate([distress.bias[:1], concerns.bias])
         self.distress_threshold = float(distress.thresholds[0])
+        # The fine-tuned distress model replaces row 0 when present (see ``text_features``).
+        self.distress_model = distress_model
+        if distress_model is not None:
+            if distress_model.layers != self._layers:
+                raise ClassifierLoadError("distress model and concern heads use different layers")
+            self.distress_threshold = distress_model.threshold
 
     @property
     def encoder(self) -> TextEncoder:
@@ -275,9 +287,26 @@ class CareClassifier:
 
     # -- internals -------------------------------------------------------------------------
 
+    def text_features(self, states: np.ndarray) -> np.ndarray:
+        """Features of one text for ``decide``, from its frozen (layers, tokens, 384) states.
+
+        The frozen features; with a fine-tuned distress model, its features follow them
+        (twice as long). Frozen features alone still work: distress then comes from the
+        frozen head.
+        """
+        feats = pooled_features(states)[0]
+        if self.distress_model is None:
+            return feats
+        return np.concatenate([feats, pooled_features(self.distress_model.states(states))[0]])
+
     def head_probabilities(self, features: np.ndarray) -> np.ndarray:
         """Raw head outputs: [distress, *concerns] before the crisis rule."""
-        return _sigmoid(self._w @ np.asarray(features, dtype=np.float32) + self._b)
+        f = np.asarray(features, dtype=np.float32)
+        n = self._w.shape[1]
+        probs = _sigmoid(self._w @ f[:n] + self._b)
+        if self.distress_model is not None and f.shape[0] > n:
+            probs[0] = self.distress_model.probability(f[n:])
+        return probs
 
     def decide(
         self,
@@ -322,15 +351,21 @@ class CareClassifier:
 
     def _score_one(self, text: str, full_text: str, st: TokenStates, cut: bool) -> TextScore:
         feats, norms = pooled_features(st.states)
+        dist: tuple[np.ndarray, np.ndarray] | None = None
+        if self.distress_model is not None:
+            d_states = self.distress_model.states(st.states)
+            d_feats, d_norms = pooled_features(d_states)
+            dist = (d_states, d_norms)
+            feats = np.concatenate([feats, d_feats])
         found = crisis_patterns.detect(full_text)
         rest_feats = None
         rest = self.rest_after_denials(text, found)
         if rest is not None:
-            rest_feats = pooled_features(self.encoder.token_states([rest], self._layers)[0].states)[
-                0
-            ]
+            rest_feats = self.text_features(
+                self.encoder.token_states([rest], self._layers)[0].states
+            )
         distress, concern_p, crisis = self.decide(feats, found, rest_feats)
-        evidence = self._evidence(text, st, norms, distress, concern_p, found)
+        evidence = self._evidence(text, st, norms, distress, concern_p, found, dist)
         return TextScore(
             distress=distress,
             concerns=MappingProxyType(concern_p),
@@ -348,6 +383,7 @@ class CareClassifier:
         distress: float,
         concern_p: dict[str, float],
         found: crisis_patterns.CrisisResult,
+        dist: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> str:
         hit = found.first()
         if hit is not None:
@@ -365,7 +401,11 @@ class CareClassifier:
             row = 0
         else:
             row = 1 + CONCERNS.index(top_concern)
-        contrib = token_contributions(st.states, norms, self._w[row])
+        if row == 0 and dist is not None and self.distress_model is not None:
+            # the distress row reads the fine-tuned branch's states: attribute on those
+            contrib = token_contributions(dist[0], dist[1], self.distress_model.weights)
+        else:
+            contrib = token_contributions(st.states, norms, self._w[row])
         offs = np.array(st.offsets, dtype=np.int64).reshape(-1, 2)
         real = offs[:, 0] != offs[:, 1]  # [CLS]/[SEP] belong to no clause
         totals = [
@@ -408,6 +448,21 @@ def load_classifier() -> CareClassifier:
     concerns = LinearHeads.load(CONCERN_ARTIFACT)
     with np.load(CONCERN_ARTIFACT, allow_pickle=False) as z:
         crisis_t = float(z["crisis_threshold"]) if "crisis_threshold" in z else 0.5
-    clf = CareClassifier(distress, concerns, crisis_threshold=crisis_t)
-    log.info("classifier loaded: layers=%s heads=%d", clf.layers, 1 + len(concerns.names))
+    distress_model = None
+    if TUNED_ARTIFACT.exists():
+        try:
+            distress_model = DistressModel.load(TUNED_ARTIFACT)
+        except DistressLoadError as exc:
+            raise ClassifierLoadError(str(exc)) from exc
+    else:
+        log.warning("no %s: distress falls back to the frozen head", TUNED_ARTIFACT.name)
+    clf = CareClassifier(
+        distress, concerns, crisis_threshold=crisis_t, distress_model=distress_model
+    )
+    log.info(
+        "classifier loaded: layers=%s heads=%d distress=%s",
+        clf.layers,
+        1 + len(concerns.names),
+        "fine-tuned" if distress_model is not None else "frozen head",
+    )
     return clf

