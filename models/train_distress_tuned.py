@@ -46,10 +46,10 @@ from models.datasets import (
 from models.distress import TUNED_ARTIFACT, DistressModel, build_top, minilm_config
 from models.train_distress import FEATURE_LAYERS, call_distress_label, evaluate
 
-BASE_LAYER = 4
+BASE_LAYER = 2
 TRAIN_MAX_TOKENS = 64
 VAL_FRACTION = 0.1
-EPOCHS = 3
+EPOCHS = 2
 BATCH = 32
 LR_LAYERS = 1e-4
 LR_HEAD = 1e-3
