@@ -108,8 +108,14 @@ class DistressModel:
         self.bias = float(bias)
         self.threshold = float(threshold)
         self._lock = threading.Lock()
-        # content hash of the artifact it was loaded from (cache key for features)
-        self.digest = ""
+        # content hash of the weights (cache key for features; metadata is not part of it)
+        h = hashlib.sha256(np.array([base_layer, *layers], dtype=np.int64).tobytes())
+        h.update(self.weights.tobytes())
+        h.update(np.float32(self.bias).tobytes())
+        for k, v in sorted(self.top.state_dict().items()):
+            h.update(k.encode())
+            h.update(v.detach().cpu().numpy().astype(np.float16).tobytes())
+        self.digest = h.hexdigest()[:16]
 
     # -- artifact ----------------------------------------------------------------------------
 
@@ -139,9 +145,7 @@ class DistressModel:
         missing, unexpected = top.load_state_dict(params, strict=False)
         if missing or unexpected:
             raise DistressLoadError(f"{path.name}: missing {missing}, unexpected {unexpected}")
-        model = cls(base_layer, layers, top, weights, bias, threshold)
-        model.digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-        return model
+        return cls(base_layer, layers, top, weights, bias, threshold)
 
     def save(self, path: Path, **meta: Any) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -182,34 +186,60 @@ class DistressModel:
         return float(1.0 / (1.0 + np.exp(-np.clip(self.logit(features), -40, 40))))
 
 
-def distress_features_for_texts(texts: list[str], model: DistressModel) -> np.ndarray:
-    """Distress features (len(texts), layers*384) through the shipped path, batch 1 per text."""
+def both_features_for_texts(
+    texts: list[str], model: DistressModel
+) -> tuple[np.ndarray, np.ndarray]:
+    """Frozen features and distress features of many texts, as the shipped path makes them.
+
+    One frozen encoder pass (batches of 64, as ``features_for_texts``), then the fine-tuned
+    branch per text at batch 1, as in the classifier.
+    """
     from models.classifier import pooled_features
     from models.encoder import get_encoder
 
     enc = get_encoder()
-    out = np.zeros((len(texts), len(model.layers) * EMBED_DIM), dtype=np.float32)
+    dim = len(model.layers) * EMBED_DIM
+    frozen = np.zeros((len(texts), dim), dtype=np.float32)
+    out = np.zeros((len(texts), dim), dtype=np.float32)
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     for start in range(0, len(order), 64):
         idx = order[start : start + 64]
         for i, ts in zip(idx, enc.token_states([texts[i] for i in idx], model.layers), strict=True):
+            frozen[i] = pooled_features(ts.states)[0]
             out[i] = pooled_features(model.states(ts.states))[0]
-    return out
+    return frozen, out
+
+
+def distress_features_for_texts(texts: list[str], model: DistressModel) -> np.ndarray:
+    """Distress features (len(texts), layers*384) through the shipped path."""
+    return both_features_for_texts(texts, model)[1]
+
+
+def _save(path: Path, arr: np.ndarray) -> None:
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, arr.astype(np.float32))
+    os.replace(tmp, path)
 
 
 def cached_distress_features(texts: list[str], model: DistressModel) -> np.ndarray:
-    """``distress_features_for_texts``, cached outside git by texts and artifact content."""
+    """``distress_features_for_texts``, cached outside git by texts and model weights.
+
+    Fills the frozen-feature cache of ``models.datasets.cached_features`` for the same texts
+    on the way (same encoder pass), so the benchmark does not encode them twice.
+    """
     from models.datasets import cache_dir, texts_digest
 
-    path = cache_dir() / f"feat_distress_{model.digest or 'x'}_{texts_digest(texts)}.npy"
+    digest = texts_digest(texts)
+    path = cache_dir() / f"feat_distress_{model.digest}_{digest}.npy"
     dim = len(model.layers) * EMBED_DIM
-    if model.digest and path.exists():
+    if path.exists():
         feats = np.load(path)
         if feats.shape == (len(texts), dim):
             return feats.astype(np.float32)
-    feats = distress_features_for_texts(texts, model)
-    if model.digest:
-        tmp = path.with_suffix(".tmp.npy")
-        np.save(tmp, feats)
-        os.replace(tmp, path)
+    frozen, feats = both_features_for_texts(texts, model)
+    _save(path, feats)
+    tag = "-".join(str(v) for v in model.layers)
+    frozen_path = cache_dir() / f"feat_minilm_L{tag}_{digest}.npy"
+    if not frozen_path.exists():
+        _save(frozen_path, frozen)
     return feats

@@ -89,8 +89,10 @@ def test_denial_does_not_carry_the_distress_score(clf) -> None:
     # Without the denial handling, the word "suicidal" alone drives distress to ~0.9.
     denied = clf.score("I'm not suicidal, I just need my refill.")
     rest = clf.score("I just need my refill.")
-    assert denied.distress == pytest.approx(rest.distress, abs=0.2)
-    assert denied.distress < 0.75
+    # (the fine-tuned distress model hears the cut text "I'm , I just need my refill." as a
+    # little less calm than "I just need my refill.": 0.36 vs 0.07; both calm)
+    assert denied.distress == pytest.approx(rest.distress, abs=0.3)
+    assert denied.distress < 0.5
 
 
 def test_bare_denial_is_not_a_crisis(clf) -> None:
