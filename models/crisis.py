@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 NEGATION_WINDOW = 5
 
@@ -55,6 +56,28 @@ _CLAUSE_SPLIT = re.compile(
 )
 
 
+RedFlag = Literal["self_harm", "emergency", "safety_check"]
+# The urgent kinds: each has its own protocol nudge and escalates to the supervisor.
+URGENT_FLAGS: tuple[RedFlag, ...] = ("self_harm", "emergency")
+RED_FLAGS: tuple[RedFlag, ...] = ("self_harm", "emergency", "safety_check")
+
+# Which red flag each pattern category raises.
+KIND_OF_CATEGORY: dict[str, RedFlag] = {
+    "suicidal": "self_harm",
+    "self_harm": "self_harm",
+    "hopelessness": "safety_check",
+    "overdose": "emergency",
+    "cardiac": "emergency",
+    "breathing": "emergency",
+    "anaphylaxis": "emergency",
+    "stroke": "emergency",
+    "unresponsive": "emergency",
+    "seizure": "emergency",
+    "bleeding": "emergency",
+    "head_injury": "emergency",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class CrisisPattern:
     """One reviewed pattern: an id, its category, and the regular expression."""
@@ -63,6 +86,10 @@ class CrisisPattern:
     category: str
     regex: re.Pattern[str]
     inherent_negation: bool = False
+
+    @property
+    def kind(self) -> RedFlag:
+        return KIND_OF_CATEGORY[self.category]
 
 
 def _p(pid: str, category: str, pattern: str, inherent: bool = False) -> CrisisPattern:
@@ -76,34 +103,52 @@ PATTERNS: tuple[CrisisPattern, ...] = (
     # --- suicidal talk -------------------------------------------------------------
     _p("suicide_word", "suicidal", r"\bsuicid(?:e|al)\b"),
     _p("kill_self", "suicidal", rf"\bkill(?:ing|ed)? {_SELF}\b"),
-    _p("want_to_die", "suicidal", r"\b(?:want|wanna|wanting|going|wish|ready) (?:to )?die\b"),
+    # "going to die" is left out on purpose: "I'm scared I'm going to die from this" is fear
+    # of an illness, not intent. Idioms ("want to die of embarrassment") are excluded.
+    _p(
+        "want_to_die",
+        "suicidal",
+        r"\b(?:want|wanna|wanting|wanted|wish|ready|deserve) (?:to )?die\b"
+        r"(?! (?:of|from) (?:embarrassment|shame|boredom|laughing|laughter))",
+    ),
     _p("want_to_die2", "suicidal", r"\bwant(?:ed)? to be dead\b|\bwish i (?:was|were) dead\b"),
-    _p("better_dead", "suicidal", r"\b(?:better off|rather be) dead\b"),
-    _p("better_without_me", "suicidal", r"\bbetter off without me\b"),
+    _p("better_dead", "suicidal", r"\bbetter off dead\b|\b(?:i'd|i would) rather be dead\b$"),
+    _p(
+        "better_without_me",
+        "suicidal",
+        r"\b(?:better off|happier|be fine|be free|be easier|manage fine) without me\b"
+        r"|\bbetter off (?:if|once|when) i(?:'m| am)? (?:was |were |am )?(?:gone|not here|"
+        r"not around)\b|\b(?:free|rid) of me (?:soon|for good|forever|after)\b"
+        r"|\bwon't (?:have to )?(?:worry|deal) (?:about|with) me (?:anymore|much longer|soon|"
+        r"after)\b|\bstop being a (?:burden|weight|problem)\b.{0,30}\b(?:soon|for good|tonight)",
+    ),
     _p(
         "end_life",
         "suicidal",
-        r"\b(?:end|ending|ended|take|taking|took) (?:my (?:own )?life|it all|things|myself)\b",
+        r"\b(?:end|ending|ended) (?:my (?:own )?life|it all|myself)\b"
+        r"|\b(?:end|ending) things\b(?! (?:with|between))"
+        r"|\b(?:take|taking|took) my (?:own )?life\b",
     ),
-    _p("end_it", "suicidal", r"\b(?:end|ending) it\b(?! (?:with|for) (?:the|my|our|your))"),
+    _p("end_it", "suicidal", r"\b(?:end|ending) it\b(?! (?:with|for|between|early|there))"),
     _p(
         "not_want_live",
         "suicidal",
-        r"\b(?:don't|do not|didn't) want to (?:live|be alive|be here|go on|wake up|exist)\b",
+        r"\b(?:don't|do not|didn't) want to (?:live|be alive|be here|exist|wake up)\b"
+        r"(?! (?:in|with|like|at|on|near|where|for|on my own|alone))",
         inherent=True,
     ),
     _p(
         "no_point_living",
         "suicidal",
         r"\b(?:no|any|see the) (?:point|reason) (?:in |to |of )?(?:living|life|"
-        r"live|go on|going on|being alive|be alive|for me to go on)\b",
+        r"live|being alive|be alive|for me to go on|staying alive|carrying on living)\b",
         inherent=True,
     ),
     _p(
         "unsure_live",
         "suicidal",
         r"\b(?:not sure|don't know if|don't know whether|unsure if) "
-        r"(?:i )?(?:want|wanna) to (?:live|be alive|be here|go on|keep going)\b",
+        r"(?:i )?(?:want|wanna) to (?:live|be alive|be here)\b",
         inherent=True,
     ),
     _p(
@@ -114,62 +159,257 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         inherent=True,
     ),
     _p(
-        "cant_go_on",
-        "suicidal",
-        r"\b(?:can't|cannot|can not) (?:go on|do this anymore|take "
-        r"(?:it|this) anymore|keep going)\b",
-        inherent=True,
-    ),
-    _p(
         "not_wake_up",
         "suicidal",
-        r"\b(?:go to sleep|sleep) and (?:not|never) wake up\b",
+        r"\b(?:go to sleep|sleep|fall asleep) and (?:not|never) wake up\b"
+        r"|\bhope i (?:don't|do not|never) wake up\b",
         inherent=True,
     ),
     _p(
         "not_be_here",
         "suicidal",
-        r"\bnot (?:being |be )?here anymore\b|\bif i wasn't here\b|"
-        r"\bif i weren't here\b|\bdisappear (?:forever|for good)\b",
+        r"\bnot (?:being |be )?(?:here|around) (?:anymore|much longer|tomorrow|after tonight)\b"
+        r"|\bif i wasn't here\b|\bif i weren't here\b|\bdisappear (?:forever|for good)\b"
+        r"|\bwon't be (?:here|around) (?:tomorrow|much longer|after tonight|by (?:the )?morning"
+        r"|for (?:much|very) longer|to see)\b",
         inherent=True,
     ),
     _p(
-        "nobody_notice",
+        "nobody_miss",
         "suicidal",
-        r"\bnobody would (?:even )?(?:notice|care|miss me)\b|"
-        r"\bno one would (?:even )?(?:notice|care|miss me)\b",
+        r"\b(?:nobody|no one|no-one) would (?:even )?(?:notice|miss me|care if i (?:was|were)"
+        r" (?:gone|dead))\b",
         inherent=True,
     ),
     _p(
         "goodbye_letters",
         "suicidal",
-        r"\b(?:letters?|notes?) (?:to [\w ]{1,30})?saying "
-        r"goodbye\b|\bsuicide note\b|\bgoodbye (?:letter|note)s?\b",
+        r"\b(?:letters?|notes?|messages?) (?:to [\w ]{1,30})?saying goodbye\b|\bsuicide note\b"
+        r"|\bgoodbye (?:letter|note|message)s?\b|\bsaid (?:my )?goodbyes?\b"
+        r"|\b(?:written|wrote|left) (?:a |my )?(?:letters?|notes?) (?:for|to) (?:each of )?"
+        r"(?:my|the|everyone)"
+        r"|\bgiv(?:en|e|ing) (?:away )?(?:all )?(?:my|the) (?:things|stuff|belongings|dog|cat|"
+        r"jewellery|jewelry) away\b|\bgiven away\b[\w ]{0,20}\b(?:things|stuff|belongings)\b"
+        r"|\bwon't be calling (?:again|back)\b|\b(?:last|final) time you'll hear from me\b"
+        r"|\bwon't hear from me again\b",
     ),
     _p(
         "method",
         "suicidal",
-        r"\b(?:jump(?:ing)? (?:off|in front of)|hang(?:ing)? "
-        rf"{_SELF}|a rope\b|ways to die|how to die|stockpil\w*)",
+        rf"\b(?:jump(?:ing)? (?:off|in front of)|hang(?:ing)? {_SELF}|ways to die|how to die"
+        r"|stockpil\w* (?:my |the |all )?(?:pills|tablets|meds|medication|painkillers|"
+        r"insulin|sleeping)|(?:saved|saving|collected|collecting|hoarded|hoarding|kept|keeping) "
+        r"(?:up )?(?:all )?(?:my |the |these )?(?:pills|tablets|meds|painkillers|sleeping pills"
+        r"|sleeping tablets)\b[\w ,']{0,40}\b(?:tonight|enough|all at once|for when|for the end)"
+        r"|(?:bought|got|have|found) (?:a |the |some )?(?:rope|gun|shotgun|rifle|noose)\b"
+        r"|(?:standing|sitting|stood|up) on (?:the |a )?(?:edge|ledge|bridge|roof|railing)s?\b"
+        r"|(?:hose|hosepipe|pipe) (?:to|on|from) the (?:exhaust|car)|engine running in the"
+        r" garage)",
+    ),
+    _p(
+        "take_them_all",
+        "suicidal",
+        r"\b(?:going to|gonna|about to|will|i'll|plan to|planning to) (?:take|swallow) "
+        r"(?:them all|all of them|the (?:whole|lot|entire)|all (?:of )?(?:my|the|these) "
+        r"(?:pills|tablets|meds))",
+    ),
+    _p(
+        "decided_tonight",
+        "suicidal",
+        r"\b(?:i've|i have|i'd|i had) (?:decided|made up my mind|made my decision|made my peace)"
+        r"\b[\w ,']{0,40}\b(?:tonight|tomorrow|this weekend|when|after|it's time|enough)\b",
+    ),
+    _p(
+        "tried_last_night",
+        "suicidal",
+        r"\btried to (?:do it|end it|go through with it|take (?:them|my pills|all)|hang|drown|"
+        r"overdose|jump)\b",
     ),
     _p(
         "unsafe",
         "suicidal",
         r"\b(?:can't|cannot|not able to|unable to|don't think i can|"
         rf"not sure i can) keep (?:{_SELF}|me) safe\b|\bnot safe (?:at home )?(?:right now|from "
-        rf"{_SELF})|\bmight do something to {_SELF}\b",
+        rf"{_SELF})|\bmight do something to {_SELF}\b|\bdo something stupid\b",
         inherent=True,
     ),
     _p(
         "thoughts_of",
         "suicidal",
-        r"\bthoughts? (?:of|about) (?:dying|death|ending|suicide|"
-        r"killing)\b",
+        r"\bthoughts? (?:of|about) (?:dying|death|ending|suicide|killing|not being here)\b",
+    ),
+    # --- hopelessness: ambiguous, a gentle safety question, no escalation --------------
+    _p(
+        "cant_go_on",
+        "hopelessness",
+        r"\b(?:can't|cannot|can not) (?:go on|do this anymore|take (?:it|this) anymore|"
+        r"keep going|carry on)\b",
+        inherent=True,
+    ),
+    _p(
+        "whats_the_point",
+        "hopelessness",
+        r"\bwhat(?:'s| is) the point(?:$|[.?!]| (?:anymore|any more|of anything|of it all|of "
+        r"(?:going on|carrying on|trying|getting up|living|me|my life|life|bothering)|in "
+        r"(?:anything|trying|going on|carrying on))\b)"
+        r"|\bno point (?:anymore|any more|in anything|to anything)\b"
+        r"|\bwhy (?:do|should) i (?:even )?bother\b(?! (?:calling|ringing|phoning|asking))",
+        inherent=True,
+    ),
+    _p(
+        "tired_of_everything",
+        "hopelessness",
+        r"\b(?:so |just |really )?tired of (?:it all|everything|all of (?:it|this)|living|life"
+        r"|fighting|being alive)\b|\bwant (?:it all|everything) to (?:just )?stop\b"
+        r"|\b(?:no|lost all) hope\b|\bhopeless\b|\bgive up on (?:everything|life)\b"
+        r"|\bnobody would (?:even )?care\b|\bno one would (?:even )?care\b"
+        r"|\b(?:i'm|i am) (?:such |just )?a (?:burden|weight) (?:on|to)\b",
+        inherent=True,
+    ),
+    _p(
+        "worn_out_by_life",
+        "hopelessness",
+        r"\b(?:worn out|exhausted|done) (?:by|with) (?:all of (?:it|this)|it all|everything|life)"
+        r"\b|\bexhausted with life\b|\bdon't have anything left\b|\bnothing left (?:in me|to "
+        r"give)\b|\bwant it (?:all )?to (?:just )?stop\b|\bwish (?:it|everything) would (?:all )?"
+        r"(?:just )?go away\b|\bwhy (?:do )?i (?:even |keep )?(?:bother|bothering)\b"
+        r"(?! (?:calling|ringing|phoning|asking|with (?:this|you|the)))"
+        r"|\bwhy i (?:even |keep )?(?:bother|bothering)\b(?! (?:calling|ringing|phoning|asking))",
+        inherent=True,
+    ),
+    _p(
+        "no_future",
+        "hopelessness",
+        r"\bno light at the end of (?:the|this) tunnel\b|\bgiven up (?:hop(?:e|ing)|on (?:everything"
+        r"|life|myself|getting better))\b|\bnothing (?:left )?to look forward to\b"
+        r"|\b(?:can't|cannot) see (?:any |a )?(?:way forward|future|way out|point)\b"
+        r"|\bno way out\b|\b(?:feel|i'm|i am) (?:so )?trapped\b|\bcan't climb out\b"
+        r"|\bstuck in a (?:hole|pit|dark place)\b",
+        inherent=True,
+    ),
+    _p(
+        "cant_cope",
+        "hopelessness",
+        r"\b(?:can't|cannot|can not|don't think i can) cope (?:anymore|any more|any longer|with (?:one more|it all|"
+        r"anything|any of it|life))\b|\bnot coping\b|\bcan't manage any of it\b"
+        r"|\b(?:can't|cannot|don't think i can) take (?:any|much) more\b(?! of (?:this|the|your) (?:runaround|"
+        r"waiting|hold|phone|system|service|queue|music|nonsense))"
+        r"|\bhow much more am i (?:supposed|meant|expected) to take\b",
+        inherent=True,
+    ),
+    _p(
+        "empty_numb",
+        "hopelessness",
+        r"\b(?:so |really |completely )?empty inside\b|\bjust existing\b|\bfeel (?:so )?numb\b"
+        r"|\b(?:i'm|i am|i feel) so low\b|\blower than i've ever been\b"
+        r"|\bso alone with (?:all )?(?:this|it)\b|\bnothing(?:'s| is| feels) real anymore\b",
+        inherent=True,
     ),
     # --- self-harm -----------------------------------------------------------------
     _p("self_harm", "self_harm", r"\bself[- ]?harm\w*\b"),
     _p("cut_self", "self_harm", rf"\bcut(?:ting|s)? {_SELF}\b|\bcut (?:my|his|her) wrists?\b"),
     _p("hurt_self", "self_harm", rf"\b(?:hurt|hurting|harm|harming|burn|burning) {_SELF}\b"),
+    # --- self-harm said indirectly: intent, plan, means, time, farewell, burden ----------
+    _p(
+        "on_purpose",
+        "self_harm",
+        r"\b(?:took|taken|swallowed|had|injected|overdosed|cut|done it)\b[\w ,']{0,60}"
+        r"\b(?:on purpose|deliberately|intentionally|i meant to|meant it)\b"
+        r"|\b(?:on purpose|deliberately)\b[\w ,']{0,30}\b(?:took|taken|swallowed|overdos\w+)\b"
+        r"|\b(?:took|taken|swallowed)\b[\w ,']{0,60}\b(?:because|cause|so) i (?:wanted|want) "
+        r"(?:it (?:all )?to stop|to (?:not be here|go to sleep for good|sleep for good|not wake"
+        r" up|be gone))"
+        r"|\bwanted (?:it (?:all )?to stop|to not be here|to go to sleep for good)\b",
+    ),
+    _p(
+        "own_overdose",
+        "self_harm",
+        r"\bi(?:'ve| have)? (?:took|taken|take|had) (?:a |an )?(?:big |massive |huge )?overdose\b"
+        r"|\b(?:going to|gonna|thinking about|thought about|want to|keep thinking about) "
+        r"overdos\w*|\boverdos\w* on purpose\b"
+        r"|\bi(?:'ve| have)? (?:took|taken|swallowed) (?:all|the whole|a whole|the entire)\b"
+        r"[\w ']{0,30}\b(?:pills|tablets)\b",
+    ),
+    _p(
+        "use_on_self",
+        "self_harm",
+        rf"\buse (?:it|them|that|the \w+) on {_SELF}\b|\bturn (?:it|the \w+) on {_SELF}\b",
+    ),
+    _p(
+        "method_future",
+        "self_harm",
+        r"\b(?:going to|gonna|about to|plan to|planning to|i'll|i will|want to) (?:walk into "
+        r"the (?:sea|river|water|lake)|step (?:out )?in front of|throw myself|drive (?:into|off)"
+        r"|jump (?:off|from|in)|drown myself|gas myself|do it tonight|go through with it)"
+        r"|\b(?:that's|that is) when i(?:'ll| will| am going to|'m going to) do it\b"
+        r"|\b(?:how|when) (?:and (?:how|when) )?i(?:'m| am) going to do it\b"
+        r"|\b(?:all|it's all|it is all|everything's|everything is) (?:planned|sorted|ready) for "
+        r"(?:tonight|after|when|tomorrow)\b|\bpicked (?:the|a) (?:date|day|time|place)\b"
+        r"|\bfilled my pockets with stones\b|\btied (?:the|a) (?:cord|rope|belt|scarf|noose)\b",
+    ),
+    _p(
+        "at_height",
+        "self_harm",
+        r"\bi(?:'m| am) (?:up |stood |standing |sitting |right )?(?:on|at) (?:the |a |my )?"
+        r"(?:top of (?:the|a) (?:car park|multi-?storey|building|cliff|tower)|roof|cliffs?|"
+        r"ledge|edge|railway bridge|bridge|railway line|tracks|level crossing)\b"
+        r"|\bclimbed over (?:the|a) (?:fence|railing|barrier|wall)\b"
+        r"|\bnext train is in\b|\blooking down at the (?:water|traffic|tracks|river)\b",
+    ),
+    _p(
+        "affairs_in_order",
+        "self_harm",
+        r"\b(?:sorted|put|got|getting|sorting) (?:out )?(?:all )?my affairs\b"
+        r"|\baffairs (?:are )?in order\b|\beverything(?:'s| is) in order now\b"
+        r"|\bfor whoever finds (?:it|me|them)\b|\b(?:after|when|once) i(?:'ve| have)? gone\b"
+        r"|\bwhen i'm gone\b|\bbefore i go\b(?! (?:on|to|in|out|into|away|back|home))"
+        r"|\bsorted out my will\b|\bnew home for (?:the|my) (?:cat|dog|pets?)\b"
+        r"|\bgiven (?:the|my) (?:dog|cat|pets?) (?:to|away)\b|\bfor good\b[\w ,']{0,40}"
+        r"\b(?:better than me|look after (?:him|her|them))\b"
+        r"|\bwhere the (?:house )?deeds are\b|\bwritten down all my passwords\b"
+        r"|\bcancelled (?:all )?the direct debits\b",
+    ),
+    _p(
+        "saying_goodbye",
+        "self_harm",
+        r"\b(?:this is|i'm saying|saying|say|said|to say) goodbye\b(?! to (?:the|my|our|your) "
+        r"(?:old|last|previous|doctor|gp|surgery|nurse|consultant))"
+        r"|\bgoodbye (?:texts?|messages?|letters?|notes?|videos?|posts?)\b"
+        r"|\bposted a goodbye\b|\b(?:this is )?my last (?:call|phone call)\b"
+        r"|\b(?:music|hymns|songs?) (?:i want )?(?:at|for) my funeral\b"
+        r"|\bpaid for (?:the|my) funeral\b|\brecorded a (?:video|message) for [\w ]{1,30}after\b"
+        r"|\b(?:feeds?|look after|walks?) my (?:cat|dog|pets?) after (?:tonight|today|i'm gone)\b"
+        r"|\binstructions (?:about|for) [\w ,']{0,40}\bfor when\b",
+    ),
+    _p(
+        "wont_be_around",
+        "self_harm",
+        r"\bwon't be (?:around|here|needing (?:it|them|that)|a problem|bothering|bother(?:ing)?"
+        r" anyone)\b|\bwon't need (?:it|them|that|the)\b[\w ,']{0,30}\b(?:anymore|after|next"
+        r"|by then)?|\bi won't need it\b"
+        r"|\b(?:not going to|don't plan on|not planning on|won't) (?:be )?(?:being )?(?:here|"
+        r"around) (?:by|for|much|after|when|to|at)\b"
+        r"|\bnobody will (?:have to|need to) (?:worry|bother) about me\b"
+        r"|\bno(?:body| one) will have to (?:put up with|deal with|worry about) me\b"
+        r"|\b(?:won't|wont) have to put up with me\b|\bput up with me much longer\b"
+        r"|\blast time (?:anyone|anybody|you)(?:'ll| will)? (?:have to|hear)\b"
+        r"|\bwon't be bothering (?:you|anyone)\b",
+    ),
+    _p(
+        "burden",
+        "self_harm",
+        r"\b(?:world|place|family|everyone|they|kids|children) (?:would|'d) be (?:a )?better "
+        r"(?:place |off )?without me\b|\bbetter place without me\b"
+        r"|\b(?:relief|better|kinder|easier|best|glad|happier)\b[\w ,']{0,30}\bif i (?:just )?"
+        r"(?:wasn't|weren't|was not|were not|was gone|wasn't here|didn't exist|disappeared)"
+        r"|\bwaste of space\b|\b(?:ruining|wrecking|wrecked|ruined)\b[\w ,']{0,30}\blives?\b"
+        r"[\w ,']{0,20}\bby (?:just )?(?:being here|being alive|staying|existing)\b"
+        r"|\bsuffer by (?:staying|being here)\b|\bkindest thing would be for me to\b"
+        r"|\bfor me to not be here\b|\binsurance money\b[\w ,']{0,60}\bbest thing\b"
+        r"|\bget the house and (?:finally )?be comfortable\b"
+        r"|\bdeserve (?:that |it |this )?more than me\b"
+        r"|\bdeserves? better than (?:a \w+ like )?me\b",
+    ),
     # --- overdose / poisoning --------------------------------------------------------
     _p(
         "overdose_verb",
@@ -291,7 +531,9 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         "unresponsive",
         "unresponsive",
         r"\bunconscious\b|\bunresponsive\b|\b(?:not|isn't|is not|wasn't|stopped) responding\b|"
-        rf"\b(?:can't|cannot|can not) wake {_PERSON}\b|\bwon't wake up\b|\bnot waking up\b|"
+        rf"\b(?:can't|cannot|can not) wake {_PERSON}\b|\b(?:he|she|they|baby|mum|mom|dad|"
+        r"husband|wife|son|daughter|partner)(?:'s| is| are)? (?:won't|will not|not) wak(?:e|ing) "
+        r"up\b|"
         r"\bnot responding properly\b|\bfloppy\b",
         inherent=True,
     ),
@@ -335,9 +577,111 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"\bsuddenly (?:can't|cannot) (?:feel|move|see|speak)\b",
         inherent=True,
     ),
+    # --- emergencies in lay words ----------------------------------------------------
+    _p(
+        "chest_lay",
+        "cardiac",
+        r"\b(?:band|vice|belt) (?:squeezing|tight|tightening) (?:round|around|across) "
+        r"(?:my|his|her) chest\b|\b(?:someone|something|an elephant)(?:'s| is)? (?:standing|"
+        r"sitting) on (?:my|his|her) chest\b|\bpressure in the middle of (?:my|his|her) chest\b"
+        r"|\b(?:heavy|heaviness|squeezing|tight|pressing) [\w ]{0,20}\b(?:in|on|across) "
+        r"(?:my|his|her|the) chest\b",
+    ),
+    _p(
+        "breath_lay",
+        "breathing",
+        r"\bcan't (?:finish|get) (?:a |his |her |my )?sentences?\b|\bcan't get the air in\b"
+        r"|\bone or two words at a time\b|\blips (?:look |are |have gone |gone )?(?:dusky|blue"
+        r"|grey|gray)\b|\bwheez\w+[\w ,']{0,40}\b(?:can't|cannot|gone quiet|struggling)\b"
+        r"|\b(?:inhaler|nebuli[sz]er)\b[\w ,']{0,40}\b(?:isn't|not|no) (?:easing|helping|"
+        r"working)\b|\bisn't easing with\b|\bsqueaky noise when (?:she|he|i|they) breathes?\b"
+        r"|\bcan't (?:speak|talk) (?:and|because)\b",
+        inherent=True,
+    ),
+    _p(
+        "stroke_lay",
+        "stroke",
+        r"\bside of (?:his|her|my|their) (?:mouth|face) (?:has )?(?:dropped|drooped|gone|is "
+        r"drooping)\b|\bhalf (?:his|her|my|their) face\b|\bcan't smile properly\b"
+        r"|\bslumped to one side\b|\bcan't see out of one eye\b|\bwords are coming out "
+        r"(?:all )?wrong\b|\bcan't say what (?:he|she|they) wants?\b"
+        r"|\b(?:arm|leg|hand) (?:won't work|feels heavy|has gone heavy|won't move)\b"
+        r"|\bgone all lopsided\b",
+        inherent=True,
+    ),
+    _p(
+        "unresponsive_lay",
+        "unresponsive",
+        r"\b(?:not|isn't|is not|stopped) (?:answering|talking to) (?:me|us)\b"
+        r"|\bcan't (?:feel|find) a (?:pulse|heartbeat)\b|\bno pulse\b"
+        r"|\b(?:just )?(?:went|gone|fell) down\b[\w ,']{0,30}\b(?:not|isn't|won't)\b"
+        r"|\bfound (?:him|her|them|my \w+) on the floor\b",
+        inherent=True,
+    ),
+    _p(
+        "overdose_lay",
+        "overdose",
+        r"\b(?:took|taken|swallowed|had|eaten|ate|injected|drunk|drank)\b[\w ,']{0,30}\b"
+        r"(?:all|whole|entire|load|loads|lots|lot|handful|bunch|packet|box|bottle|tub|"
+        r"thirty|twenty|forty|fifty|\d{2,}|more than i should|way more|double|too much|some)"
+        r"\b[\w ,']{0,30}\b(?:pills|tablets|meds|medication|medicine|paracetamol|insulin|"
+        r"morphine|oxycodone|zopiclone|painkillers|dosette box|cabinet|heart pills|sleeping"
+        r" (?:pills|tablets))\b"
+        r"|\b(?:double|triple)[- ]dosed\b|\btaken something\b[\w ,']{0,40}\b(?:breathing|"
+        r"drowsy|unconscious|burning up|shaking|not making sense)"
+        r"|\btook (?:some )?(?:pills|something) at a (?:party|festival|club)\b"
+        r"|\btaken everything in\b|\btook everything in\b",
+    ),
+    _p(
+        "anaphylaxis_lay",
+        "anaphylaxis",
+        r"\bthroat(?:'s| is)? (?:closing|swelling|feels tight|tight)\b|\b(?:lips|tongue|face)"
+        r"[\w ]{0,15}(?:are |is )?(?:swelling|puffing|swelled|swollen|puffed) up\b"
+        r"|\bepi-?pen\b[\w ,']{0,40}\b(?:not|isn't|no) (?:getting better|working|helping)\b"
+        r"|\bcan't swallow\b|\bstung\b[\w ,']{0,40}\b(?:faint|blotches|swell\w*|breath\w*)\b",
+        inherent=True,
+    ),
+    _p(
+        "seizure_lay",
+        "seizure",
+        r"\bseizure after another\b|\bone (?:fit|seizure) after another\b"
+        r"|\bshaking all over\b[\w ,']{0,40}\b(?:not stopping|won't stop|floor)\b"
+        r"|\bgone (?:all )?stiff\b[\w ,']{0,30}\bjerk\w*|\beyes (?:have )?rolled back\b"
+        r"|\btwitching all over\b|\bhasn't woken up in between\b",
+        inherent=True,
+    ),
+    _p(
+        "bleeding_lay",
+        "bleeding",
+        r"\bspurting blood\b|\bblood (?:is )?spurting\b|\bblood everywhere\b"
+        r"|\bbleeding (?:really |very |so )?(?:heavily|badly|a lot)\b"
+        r"|\b(?:nose ?bleed|bleed|bleeding)\b[\w ,']{0,20}\bwon't stop\b"
+        r"|\bsoaking through (?:a |the )?(?:pads?|towels?|bandages?|dressings?)\b"
+        r"|\bblood(?:'s| is) coming through\b|\bgashed open\b",
+        inherent=True,
+    ),
 )
 
 MAX_SCAN_CHARS = 20_000
+
+# A medical event told as history ("I had chest pain last year, it was reflux") is not an
+# emergency happening now, unless the same clause says it is happening now as well.
+_HISTORY = re.compile(
+    r"\b(?:\d+|a|one|two|three|four|five|six|ten|a couple of|a few|several) (?:years?|months?|"
+    r"weeks?) ago\b|\blast (?:year|month|winter|summer|spring|autumn|fall|christmas|time)\b"
+    r"|\bin (?:january|february|march|april|may|june|july|august|september|october|november|"
+    r"december|(?:19|20)\d\d)\b|\bwhen (?:i|he|she|they) (?:was|were) (?:young|little|a "
+    r"(?:kid|child|baby|teenager)|younger)\b|\bback in\b|\bturned out\b|\bin the end\b"
+    r"|\bhistory of\b|\bbeen like that since\b|\bnormal for (?:me|him|her)\b"
+    r"|\b(?:he's|she's|i'm) fine now\b|\ball fine\b"
+)
+_ACUTE = re.compile(
+    r"\b(?:right now|now|just now|at the moment|this (?:morning|afternoon|evening)|today|"
+    r"tonight|(?:minutes?|an hour|hours?) ago|again)\b(?! for)"
+)
+_ACCIDENT = re.compile(r"\b(?:by accident|accidental\w*|by mistake|mixed up|mix[- ]up)\b")
+# Patterns that mean self-harm only when the act was not an accident.
+_INTENT_PATTERNS = frozenset({"own_overdose"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,6 +698,10 @@ class CrisisMatch:
     # Where the denial begins ("not" in "I'm not suicidal"), for negated matches.
     denial_start: int | None = None
 
+    @property
+    def kind(self) -> RedFlag:
+        return KIND_OF_CATEGORY[self.category]
+
 
 @dataclass(frozen=True, slots=True)
 class CrisisResult:
@@ -363,16 +711,26 @@ class CrisisResult:
 
     @property
     def flagged(self) -> bool:
-        return any(not m.negated for m in self.matches)
+        """An urgent red flag (self-harm or emergency) was said and not denied."""
+        return any(not m.negated and m.kind in URGENT_FLAGS for m in self.matches)
+
+    @property
+    def kinds(self) -> tuple[RedFlag, ...]:
+        """The red flags raised, in ``RED_FLAGS`` order (denied matches raise none)."""
+        raised = {m.kind for m in self.matches if not m.negated}
+        return tuple(k for k in RED_FLAGS if k in raised)
 
     @property
     def negated_only(self) -> bool:
         """Crisis words were present but every one was denied ("I'm not suicidal")."""
-        return bool(self.matches) and not self.flagged
+        return bool(self.matches) and all(m.negated for m in self.matches)
 
     @property
     def phrases(self) -> tuple[str, ...]:
         return tuple(m.phrase for m in self.matches if not m.negated)
+
+    def phrases_of(self, kind: RedFlag) -> tuple[str, ...]:
+        return tuple(m.phrase for m in self.matches if not m.negated and m.kind == kind)
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -382,9 +740,11 @@ class CrisisResult:
                 seen.setdefault(m.category, None)
         return tuple(seen)
 
-    def first(self) -> CrisisMatch | None:
+    def first(self, kind: RedFlag | None = None) -> CrisisMatch | None:
+        """The first undenied match (of ``kind``, or of the most urgent kind raised)."""
+        wanted = kind or next(iter(self.kinds), None)
         for m in self.matches:
-            if not m.negated:
+            if not m.negated and m.kind == wanted:
                 return m
         return None
 
@@ -451,7 +811,15 @@ def _scan(original: str, offset: int) -> list[CrisisMatch]:
     for cs, ce in clause_spans(lower):
         clause = lower[cs:ce]
         taken: list[tuple[int, int]] = []
+        history = _HISTORY.search(clause) is not None and (
+            _ACUTE.search(_HISTORY.sub(" ", clause)) is None
+        )
+        accident = _ACCIDENT.search(clause) is not None
         for pat in PATTERNS:
+            if history and pat.kind == "emergency":
+                continue
+            if accident and pat.pid in _INTENT_PATTERNS:
+                continue
             for m in pat.regex.finditer(clause):
                 if any(m.start() < e and s < m.end() for s, e in taken):
                     continue
