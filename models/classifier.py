@@ -58,6 +58,8 @@ DISTRESS_ARTIFACT = ARTIFACT_DIR / "distress_head.npz"
 CONCERN_ARTIFACT = ARTIFACT_DIR / "concern_heads.npz"
 
 MAX_CHARS = 2_000
+# A crisis threshold no probability reaches: the head alone never raises an urgent flag.
+HEAD_NEVER_URGENT = 1.01
 CRISIS_DISTRESS_FLOOR = 0.85
 CRISIS_PATTERN_SCORE = 0.95
 # Evidence for unpunctuated ASR text: clauses longer than this are cut into word runs.
@@ -423,11 +425,13 @@ def load_classifier() -> CareClassifier:
             )
     distress = LinearHeads.load(DISTRESS_ARTIFACT)
     concerns = LinearHeads.load(CONCERN_ARTIFACT)
-    with np.load(CONCERN_ARTIFACT, allow_pickle=False) as z:
-        crisis_t = float(z["crisis_threshold"]) if "crisis_threshold" in z else 0.5
-        safety_t = float(z["safety_threshold"]) if "safety_threshold" in z else None
+    # The concern set's crisis head learned topics (pills, death, fear) as much as intent:
+    # on the hard set it raised "I'm terrified" and grief. It raises no flag on its own.
     clf = CareClassifier(
-        distress, concerns, crisis_threshold=crisis_t, safety_threshold=safety_t
+        distress,
+        concerns,
+        crisis_threshold=HEAD_NEVER_URGENT,
+        safety_threshold=HEAD_NEVER_URGENT,
     )
     log.info("classifier loaded: layers=%s heads=%d", clf.layers, 1 + len(concerns.names))
     return clf

@@ -112,7 +112,7 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"(?! (?:of|from) (?:embarrassment|shame|boredom|laughing|laughter))",
     ),
     _p("want_to_die2", "suicidal", r"\bwant(?:ed)? to be dead\b|\bwish i (?:was|were) dead\b"),
-    _p("better_dead", "suicidal", r"\bbetter off dead\b|\b(?:i'd|i would) rather be dead\b$"),
+    _p("better_dead", "suicidal", r"\bbetter off dead\b|\b(?:i'd|i would) rather be dead\b(?! than)"),
     _p(
         "better_without_me",
         "suicidal",
@@ -283,9 +283,16 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"\bno light at the end of (?:the|this) tunnel\b|\bgiven up (?:hop(?:e|ing)|on (?:everything"
         r"|life|myself|getting better))\b|\bnothing (?:left )?to look forward to\b"
         r"|\b(?:can't|cannot) see (?:any |a )?(?:way forward|future|way out|point)\b"
+        r"|\b(?:don't|do not|can't|cannot) see the point (?:of|in) (?:anything|it all|life|"
+        r"living|going on|carrying on|trying|getting up)\b"
         r"|\bno way out\b|\b(?:feel|i'm|i am) (?:so )?trapped\b|\bcan't climb out\b"
         r"|\bstuck in a (?:hole|pit|dark place)\b",
         inherent=True,
+    ),
+    _p(
+        "rather_be_dead",
+        "hopelessness",
+        r"\b(?:i'd|i would|i'd much) rather be dead than\b",
     ),
     _p(
         "cant_cope",
@@ -810,7 +817,7 @@ def _scan(original: str, offset: int) -> list[CrisisMatch]:
     matches: list[CrisisMatch] = []
     for cs, ce in clause_spans(lower):
         clause = lower[cs:ce]
-        taken: list[tuple[int, int]] = []
+        taken: list[tuple[int, int, str]] = []
         history = _HISTORY.search(clause) is not None and (
             _ACUTE.search(_HISTORY.sub(" ", clause)) is None
         )
@@ -821,9 +828,11 @@ def _scan(original: str, offset: int) -> list[CrisisMatch]:
             if accident and pat.pid in _INTENT_PATTERNS:
                 continue
             for m in pat.regex.finditer(clause):
-                if any(m.start() < e and s < m.end() for s, e in taken):
+                # one match per span and kind: "I took all my pills" is an overdose (an
+                # emergency) and, said of oneself, self-harm as well
+                if any(m.start() < e and s < m.end() and k == pat.kind for s, e, k in taken):
                     continue
-                taken.append((m.start(), m.end()))
+                taken.append((m.start(), m.end(), pat.kind))
                 cue = None if pat.inherent_negation else _negation_cue(clause, m.start())
                 negated = cue is not None
                 matches.append(
