@@ -45,6 +45,8 @@ class NudgeEngineLike(Protocol):
 
     def handle(self, event: Any) -> list[Any]: ...
 
+    def end_call(self, at_s: float | None = None) -> list[Any]: ...
+
 
 @dataclass
 class Components:

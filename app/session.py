@@ -238,6 +238,14 @@ class CallSession:
         await self._brain_q.put(_END_SENTINEL)
         if self._brain_task is not None:
             await asyncio.gather(self._brain_task, return_exceptions=True)
+        # Prompts still on the agent's screen are closed with the call, not left hanging.
+        try:
+            out = await asyncio.get_running_loop().run_in_executor(
+                self._components.model_executor, self._engine.end_call, self.clock.now()
+            )
+            await self._publish_nudges(out, None)
+        except Exception:
+            self._stage_failed("brain")
 
     async def _shutdown_tasks(self) -> None:
         tasks = [*self._tasks, self._brain_task, self._ticker_task]
@@ -375,6 +383,7 @@ class CallSession:
                 "concerns": {k: round(float(v), 4) for k, v in signals.concerns.items()},
                 "trend": signals.trend,
                 "crisis": bool(signals.crisis),
+                "red_flags": sorted(signals.red_flags),
                 "distressed": bool(signals.distressed),
                 "active": sorted(signals.active),
                 "evidence": signals.evidence,
@@ -402,6 +411,7 @@ class CallSession:
                         "title": ev.title,
                         "suggestion": ev.suggestion,
                         "reason": ev.reason,
+                        "details": list(ev.details),
                         "priority": ev.priority,
                         "expires_at": _iso(self.clock.wall(ev.expires_at_s)),
                         "escalate": ev.escalate,
@@ -418,6 +428,7 @@ class CallSession:
                         "nudge_id": f"{self.call_id}:{ev.nudge_id}",
                         "rule_id": ev.rule_id,
                         "how": ev.how,
+                        "by": ev.by,
                         "at_s": round(ev.at_s, 3),
                     },
                 )

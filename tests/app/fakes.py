@@ -138,6 +138,12 @@ class KeywordEngine:
             pass
         return out
 
+    def end_call(self, at_s: float | None = None) -> list[Any]:
+        now = self.clock.now() if at_s is None else at_s
+        out = [NudgeResolved(nid, "acknowledge-concern", "call_ended", now) for nid in self.open]
+        self.open.clear()
+        return out
+
 
 def fake_components(fail_on: str | None = None) -> Any:
     def factory(settings: Any, metrics: Any) -> Components:

@@ -114,6 +114,7 @@
   // ---- nudges -----------------------------------------------------------------------------
   const RESOLVED_TEXT = {
     agent_said: "You said it ✓", accepted: "Accepted ✓", dismissed: "Dismissed", expired: "Expired",
+    superseded: "Set aside for the urgent protocol", call_ended: "Call ended",
   };
 
   function feedback(nudgeId, action, card) {
