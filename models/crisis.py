@@ -112,7 +112,11 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"(?! (?:of|from) (?:embarrassment|shame|boredom|laughing|laughter))",
     ),
     _p("want_to_die2", "suicidal", r"\bwant(?:ed)? to be dead\b|\bwish i (?:was|were) dead\b"),
-    _p("better_dead", "suicidal", r"\bbetter off dead\b|\b(?:i'd|i would) rather be dead\b(?! than)"),
+    _p(
+        "better_dead",
+        "suicidal",
+        r"\bbetter off dead\b|\b(?:i'd|i would) rather be dead\b(?! than)",
+    ),
     _p(
         "better_without_me",
         "suicidal",
@@ -280,7 +284,8 @@ PATTERNS: tuple[CrisisPattern, ...] = (
     _p(
         "no_future",
         "hopelessness",
-        r"\bno light at the end of (?:the|this) tunnel\b|\bgiven up (?:hop(?:e|ing)|on (?:everything"
+        r"\bno light at the end of (?:the|this) tunnel\b"
+        r"|\bgiven up (?:hop(?:e|ing)|on (?:everything"
         r"|life|myself|getting better))\b|\bnothing (?:left )?to look forward to\b"
         r"|\b(?:can't|cannot) see (?:any |a )?(?:way forward|future|way out|point)\b"
         r"|\b(?:don't|do not|can't|cannot) see the point (?:of|in) (?:anything|it all|life|"
@@ -297,10 +302,11 @@ PATTERNS: tuple[CrisisPattern, ...] = (
     _p(
         "cant_cope",
         "hopelessness",
-        r"\b(?:can't|cannot|can not|don't think i can) cope (?:anymore|any more|any longer|with (?:one more|it all|"
-        r"anything|any of it|life))\b|\bnot coping\b|\bcan't manage any of it\b"
-        r"|\b(?:can't|cannot|don't think i can) take (?:any|much) more\b(?! of (?:this|the|your) (?:runaround|"
-        r"waiting|hold|phone|system|service|queue|music|nonsense))"
+        r"\b(?:can't|cannot|can not|don't think i can) cope (?:anymore|any more|any longer"
+        r"|with (?:one more|it all|anything|any of it|life))\b|\bnot coping\b"
+        r"|\bcan't manage any of it\b"
+        r"|\b(?:can't|cannot|don't think i can) take (?:any|much) more\b(?! of (?:this|the|your) "
+        r"(?:runaround|waiting|hold|phone|system|service|queue|music|nonsense))"
         r"|\bhow much more am i (?:supposed|meant|expected) to take\b",
         inherent=True,
     ),

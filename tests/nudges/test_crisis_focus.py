@@ -49,7 +49,7 @@ def test_ordinary_coaching_comes_back_after_the_crisis_has_left_the_window() -> 
     items = script("crisis_focus")
     later = [
         TranscriptFinal("agent", "Are you safe right now? Is anyone with you?", 18.0, 21.0),
-        TranscriptFinal("caller", "Yes, my sister is here. Sorry, what was the dose again?", 22, 25),
+        TranscriptFinal("caller", "Yes, my sister is here. What was the dose again?", 22, 25),
         # the window has moved on: the scorer's signals no longer carry the flag
         Signals(at_s=60.0, distress=0.3, concerns={}, trend="falling"),
         TranscriptFinal("caller", "I'm lost, I don't understand the instructions.", 200.0, 203.0),

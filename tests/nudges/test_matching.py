@@ -138,7 +138,7 @@ def test_support_group_rule_fires_on_meaning_alone(semantic: PhraseMatcher) -> N
     created = [e for e in out if isinstance(e, NudgeCreated)]
     assert [e.rule_id for e in created] == ["offer_support_group"]
     assert f'The caller said "{text.rstrip(".")}"' in created[0].reason
-    assert 'sounds like "I\'ve been living with this illness for years."' in created[0].reason
+    assert 'sounds like "I\'ve been living with this illness for years."' in created[0].details[0]
     # the same engine, lexical only, would not have seen it
     lexical = NudgeEngine(load_playbook(), FakeClock(), PhraseMatcher())
     assert lexical.handle(TranscriptFinal("caller", text, 0.0, 5.0)) == []

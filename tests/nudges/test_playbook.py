@@ -128,7 +128,8 @@ def test_reference_problems_are_located() -> None:
         "pb.yaml:7: rules[1].id: duplicate rule id 'ok'",
         "pb.yaml:13: rules[1].trigger.not_said.said.use: unknown phrase set 'acknowledgment' "
         "(known: none defined)",
-        "pb.yaml:15: rules[1].done_when.agent_said: needs 'use', phrases, patterns, examples or red_flag",
+        "pb.yaml:15: rules[1].done_when.agent_said: "
+        "needs 'use', phrases, patterns, examples or red_flag",
     ]
 
 
