@@ -229,8 +229,8 @@ def test_positive_note_waits_for_the_scores_of_the_callers_new_words() -> None:
     engine.handle(agent("I'm so sorry, that sounds really hard.", 4, 6))
     engine.handle(sig(15, 0.3, "Everything is falling apart"))  # decayed while quiet
     # the caller speaks again: until its scores arrive, the old (decayed) ones don't count
-    assert engine.handle(caller("I don't see the point of anything", 16, 19)) == []
-    assert engine.handle(sig(19, 0.85, "I don't see the point of anything")) == []
+    assert engine.handle(caller("It keeps getting worse every day", 16, 19)) == []
+    assert engine.handle(sig(19, 0.85, "It keeps getting worse every day")) == []
     # calmer words, scored calmer: now it is a positive note
     engine.handle(caller("Thank you, that helps", 20, 22))
     out = engine.handle(sig(22, 0.35, "Thank you, that helps"))

@@ -230,11 +230,15 @@ def test_frustration_gets_validation_which_the_agent_then_gives() -> None:
 def test_sustained_distress_offers_counselling_once() -> None:
     events = replay(script("sustained_distress"), tail_s=60)
     assert summary(events) == [
+        # "I don't see the point of anything": hopelessness, a gentle safety question
+        ("created", "safety_check_in", 25.0, "n1"),
         # distress 0.80 since 3 s, held for 45 s
-        ("created", "offer_counselling", 48.0, "n1"),
+        ("created", "offer_counselling", 48.0, "n2"),
         ("resolved", "offer_counselling", 54.0, "agent_said"),
+        ("resolved", "safety_check_in", 115.0, "expired"),
     ]
-    assert "distress 0.80 for 45 s" in events[0].details  # type: ignore[union-attr]
+    assert not events[0].escalate  # type: ignore[union-attr]
+    assert "distress 0.80 for 45 s" in events[1].details  # type: ignore[union-attr]
 
 
 def test_a_stored_call_replays_through_a_changed_playbook() -> None:
