@@ -16,7 +16,9 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 def make_engine(url: str) -> Engine:
     """Create the engine; for SQLite the file's folder is created and WAL is switched on."""
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"future": True, "pool_pre_ping": True}
+    # Statement parameters carry transcript text and reasons quoting the caller: a failed
+    # write must never put them in an exception message or a log line.
+    kwargs: dict[str, Any] = {"future": True, "pool_pre_ping": True, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

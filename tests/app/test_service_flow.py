@@ -135,3 +135,10 @@ def test_odd_messages_on_the_agent_socket_get_errors_not_a_close(tmp_path: Path)
                 tw.send(twilio_start("CA1", "A1"))
                 tw.send(twilio_stop("CA1"))
             assert recv_json(agent)["type"] == "call.started"  # still open and live
+
+
+def test_a_huge_offset_is_a_clear_422_not_a_500(tmp_path: Path) -> None:
+    with live(tmp_path) as s:
+        r = s.get("/v1/calls?offset=99999999999999999999999", tok("supervisor"))
+        assert r.status_code == 422
+        assert s.get("/v1/calls?offset=5", tok("supervisor")).status_code == 200
