@@ -50,6 +50,7 @@ _PSEUDO_NEG = re.compile(
     r"|\bno longer\b|\bnot anymore\b|\bnever (?:been|felt) so\b|\bnot just\b|\bnot only\b"
     r"|\bno one\b|\bnobody\b|\bno reason\b|\bno point\b|\bno way out\b|\bnot worth\b"
     r"|\bdon't think i can\b|\bdon't see the point\b|\bno hope\b"
+    r"|\bcan't promise (?:that )?i won't\b|\bnot sure i won't\b|\bdon't know if i won't\b"
 )
 _CLAUSE_SPLIT = re.compile(
     r"(?<=[.!?;])\s+|\n+|,\s*but\b|\s+but\s+|\s+although\s+|\s+though\s+|\s+except\s+"
@@ -75,6 +76,7 @@ KIND_OF_CATEGORY: dict[str, RedFlag] = {
     "seizure": "emergency",
     "bleeding": "emergency",
     "head_injury": "emergency",
+    "sepsis": "emergency",
 }
 
 
@@ -295,6 +297,12 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         inherent=True,
     ),
     _p(
+        "not_live_like_this",
+        "hopelessness",
+        r"\b(?:don't|do not) want to (?:live|go on|carry on|keep living) (?:like this|this way)\b",
+        inherent=True,
+    ),
+    _p(
         "rather_be_dead",
         "hopelessness",
         r"\b(?:i'd|i would|i'd much) rather be dead than\b",
@@ -316,6 +324,27 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"\b(?:so |really |completely )?empty inside\b|\bjust existing\b|\bfeel (?:so )?numb\b"
         r"|\b(?:i'm|i am|i feel) so low\b|\blower than i've ever been\b"
         r"|\bso alone with (?:all )?(?:this|it)\b|\bnothing(?:'s| is| feels) real anymore\b",
+        inherent=True,
+    ),
+    _p(
+        "hopeless_more",
+        "hopelessness",
+        r"\b(?:can't|cannot) see (?:things|it|anything) (?:ever )?(?:getting better|changing|"
+        r"improving)\b|\bnothing's ever going to change\b|\bdon't see a way forward\b"
+        r"|\bnever going to get any easier\b|\bno light at the end\b|\bstopped believing\b"
+        r"|\bcan't picture (?:any )?(?:kind of )?(?:a )?future\b|\bsame grey nothing\b"
+        r"|\bcan't keep doing this\b|\bnothing left in the tank\b|\bweary of everything\b"
+        r"|\bhow much more i can take\b|\bdrowning\b|\bcan't keep my head above water\b"
+        r"|\b(?:don't think i can|can't) carry on like this\b|\bat breaking point\b"
+        r"|\bfeel like giving up\b|\bstopped trying\b|\bthrow in the towel\b"
+        r"|\bso over everything\b|\bburnt out on life\b|\bchecked out from everything\b"
+        r"|\bdon't care what happens to me\b|\bnothing matters (?:anymore|any more|to me)\b"
+        r"|\bstopped caring\b|\bwhy bother\b|\bnone of it matters\b|\bshell of who i\b"
+        r"|\bnothing brings me (?:any )?joy\b|\bfelt pointless\b|\beverything(?:'s| is) pointless\b"
+        r"|\bwhat i'm even here for\b|\bwhy i'm still bothering\b|\bgo on living like this\b"
+        r"|\bdon't know how to keep going\b|\blosing hope\b|\blost the fight in me\b"
+        r"|\bcan't be bothered with any of it\b|\bsee the point of trying\b"
+        r"|\bwhat's the point of any of it\b|\bwhat's the point, nothing\b",
         inherent=True,
     ),
     # --- self-harm -----------------------------------------------------------------
@@ -375,8 +404,8 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"\b(?:sorted|put|got|getting|sorting) (?:out )?(?:all )?my affairs\b"
         r"|\baffairs (?:are )?in order\b|\beverything(?:'s| is) in order now\b"
         r"|\bfor whoever finds (?:it|me|them)\b|\b(?:after|when|once) i(?:'ve| have)? gone\b"
-        r"|\bwhen i'm gone\b|\bbefore i go\b(?! (?:on|to|in|out|into|away|back|home))"
-        r"|\bsorted out my will\b|\bnew home for (?:the|my) (?:cat|dog|pets?)\b"
+        r"|\bwhen i'm gone\b|\bbefore i go\b(?! (?:on|to|in|out|into|away|back|home|abroad|for))"
+        r"|\bnew home for (?:the|my) (?:cat|dog|pets?)\b"
         r"|\bgiven (?:the|my) (?:dog|cat|pets?) (?:to|away)\b|\bfor good\b[\w ,']{0,40}"
         r"\b(?:better than me|look after (?:him|her|them))\b"
         r"|\bwhere the (?:house )?deeds are\b|\bwritten down all my passwords\b"
@@ -422,6 +451,91 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"|\bget the house and (?:finally )?be comfortable\b"
         r"|\bdeserve (?:that |it |this )?more than me\b"
         r"|\bdeserves? better than (?:a \w+ like )?me\b",
+    ),
+    _p(
+        "urge_to",
+        "self_harm",
+        rf"\b(?:urge|urges|temptation) to (?:cut|hurt {_SELF}|harm {_SELF}|burn|overdose)\b"
+        rf"|\boff {_SELF}\b|\btake {_SELF} out of the picture\b|\bunalive\b",
+    ),
+    _p(
+        "no_future_needed",
+        "self_harm",
+        r"\bwon't (?:be )?(?:need|needing) (?:any more|any of it|anything|him|her|them|it|that)"
+        r"\b[\w ,']{0,30}\b(?:after|ever|again|anymore|any more|tonight|this week)\b"
+        r"|\b(?:not|never) (?:gonna|going to) (?:be )?(?:need|needing) (?:any of it|it|them)\b"
+        r"[\w ,']{0,20}\b(?:after|again|tonight)\b"
+        r"|\bwon't matter after\b|\bno future to plan for\b|\bno point where i'm going\b"
+        r"|\bwon't be making it to (?:that|this|the|any)\b[\w ,']{0,30}\bor any other\b"
+        r"|\bwon't be seeing (?:them|you|anyone) again\b|\bwon't get the chance to tell\b"
+        r"|\bnothing (?:keeping me|left for me) (?:here|now)\b|\bnothing left to sort\b"
+        r"|\bone last thing i need to do\b|\bat peace with what i'm (?:doing|about to do)\b"
+        r"|\bmade (?:my|the) (?:final )?arrangements\b|\bhear a (?:voice|friendly voice) before\b"
+        r"|\bafter tonight it won't be me\b|\byou won't hear from me\b"
+        r"|\blast (?:time i'll be|call you'll (?:ever )?get)\b",
+    ),
+    _p(
+        "plan_pills",
+        "self_harm",
+        r"\b(?:piled|lined up|saved up|collected|ready|got|stashed|counted out)\b[\w ,']{0,50}\b"
+        r"(?:pills|tablets|paracetamol|morphine|insulin|amitriptyline|pens|sleeping tablets)\b"
+        r"[\w ,']{0,50}\b(?:tonight|when (?:you|everyone|the kids|he|she)|once|so i won't|"
+        r"won't wake up|taking them|using (?:both|them|it)|by the bed)\b"
+        r"|\b(?:taking|swallowing|using|injecting) (?:them|the lot|both|all of (?:them|it)|"
+        r"everything)\b[\w ,']{0,40}\b(?:tonight|when|once|after)\b"
+        r"|\b(?:going to|gonna|i'll) inject (?:all|the whole|every)\b"
+        r"|\btake all my insulin\b|\bmake sure i (?:don't|do not|never) wake up\b"
+        r"|\bmake it all stop\b|\bgoing through with it\b|\bgo through with it\b"
+        r"|\b(?:going to|gonna) join (?:her|him|them)\b|\bchosen the (?:spot|place|day)\b"
+        r"|\bit's happening (?:tonight|tomorrow|today|soon)\b|\bgot it all planned\b",
+    ),
+    _p(
+        "plan_place",
+        "self_harm",
+        r"\b(?:garage|car) with the (?:car|engine) running\b|\bin the garage\b[\w ,']{0,30}"
+        r"\b(?:running|engine)\b|\bstep (?:off|onto|in front of) the (?:platform|tracks|line|train)\b"
+        r"|\b(?:cord|rope|belt)(?:'s| is)? (?:already )?tied\b|\bwalking off the edge\b"
+        r"|\b(?:going to|gonna) jump\b|\bhose for the (?:car )?exhaust\b|\bknife ready\b"
+        r"|\brun a bath\b[\w ,']{0,40}\b(?:tablets|pills|razor|blade)\b",
+    ),
+    _p(
+        "did_something",
+        "self_harm",
+        r"\b(?:did|done) something (?:really )?(?:stupid|silly|daft|i shouldn't have)\b"
+        r"|\btook (?:every|each) (?:pill|tablet)\b|\btaken my whole supply\b"
+        r"|\b(?:taken|took) them all\b|\btook the (?:pills|tablets) before i (?:rang|called)\b"
+        r"|\b(?:slashed|slit|cut) (?:my|both) wrists?\b|\bod'?d\b|\bswallowed a (?:bottle|packet|box)\b"
+        r"|\bbecause i wanted (?:out|it to be over|it over)\b|\bwanted it to be over\b"
+        r"|\btook like \w+ of my\b|\btaken them all\b|\bthe whole box\b",
+    ),
+    _p(
+        "farewell_thanks",
+        "self_harm",
+        r"\b(?:for the last time|one last time|the last thing i wanted to say)\b"
+        r"|\bgave (?:my|all my) (?:jewellery|jewelry|wedding ring|ring|stuff|things|watch|savings)"
+        r" to\b|\bgiving (?:my|all my) (?:stuff|things|belongings) (?:to|away)\b"
+        r"|\bremember me by\b|\b(?:will(?:'s| is)|wills are) (?:done|signed|sorted)\b"
+        r"|\b(?:written|updated|finished|done) my will\b[\w ,']{0,60}\b(?:ready|no point|nothing"
+        r" left|tired of being here|any way out|take any more)\b"
+        r"|\bletters? (?:are|is) written\b|\b(?:for|to) (?:my \w+|him|her|them) to find in the "
+        r"morning\b|\bthey'll find (?:them|it|me) in the morning\b|\bfarewell (?:message|note|"
+        r"letter|post)\b|\bpass a message to [\w ]{1,20}that i love\b"
+        r"|\bthanks for putting up with me\b[\w ,']{0,30}\bthat's it\b"
+        r"|\bsorry for being such a (?:nuisance|burden|pain)\b",
+    ),
+    _p(
+        "burden_more",
+        "self_harm",
+        r"\b(?:manage|cope|do|be) (?:so much |much |far )?(?:better|fine|okay|ok)"
+        r"(?: off)? without me\b|\b(?:shot|rid|free) of me\b"
+        r"|\brelieved if i (?:just )?(?:wasn't|weren't) here\b"
+        r"|\bi only make things worse for everyone\b|\blives would be (?:lighter|easier|better)"
+        r" without me\b|\bdrain on everyone\b|\bweight round their necks\b"
+        r"|\bput a stop to that\b|\bsave everyone the bother\b|\bout of the way for good\b"
+        r"|\bif i (?:just )?(?:went|disappeared)(?: for good)?\b|\bone less problem\b"
+        r"|\bshouldn't have to anymore\b|\bstopped being a cost\b|\bthe day i'm not in it\b"
+        r"|\bwithout me around\b|\bsort that out myself\b|\bbetter if i (?:wasn't|weren't|"
+        r"stopped)\b|\b(?:soon )?they'll find out\b",
     ),
     # --- overdose / poisoning --------------------------------------------------------
     _p(
@@ -673,6 +787,92 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"|\bblood(?:'s| is) coming through\b|\bgashed open\b",
         inherent=True,
     ),
+    _p(
+        "cardiac_more",
+        "cardiac",
+        r"\bchest\b[\w ,']{0,40}\b(?:left arm|down (?:my|his|her) arm|jaw|(?:to|through to) "
+        r"(?:my|his|her) back)\b|\bclutching (?:his|her|my) chest\b|\bchest (?:feels )?squeezed\b"
+        r"|\b(?:pale|grey|gray|clammy) and (?:sweaty|sweating|clammy)\b[\w ,']{0,60}\b(?:arm|chest|"
+        r"jaw|indigestion)\b|\bpain between (?:his|her|my) shoulder blades\b[\w ,']{0,30}\bsweat",
+    ),
+    _p(
+        "breathing_more",
+        "breathing",
+        r"\b(?:can't|cannot) catch (?:my|his|her) breath at all\b|\bpuffs and it's not helping\b"
+        r"|\bribs (?:are )?sucking in\b|\bpulling in under (?:his|her) ribs\b|\bgrunting\b"
+        r"|\bblue (?:round|around) the (?:mouth|lips)\b|\bwhistling noise\b[\w ,']{0,30}\bribs\b",
+        inherent=True,
+    ),
+    _p(
+        "stroke_more",
+        "stroke",
+        r"\b(?:all of a )?sudden(?:ly)?\b[\w ,']{0,40}\b(?:talking nonsense|confused|can't understand"
+        r"|lost the sight|double|can't walk straight|weak|numb)\b|\blike a curtain came down\b"
+        r"|\bside(?:'s| has)? gone (?:weak|numb|dead)\b|\bvision went double\b"
+        r"|\bout of nowhere\b[\w ,']{0,30}\b(?:can't walk|can't see|can't speak|double)\b",
+        inherent=True,
+    ),
+    _p(
+        "unrousable",
+        "unresponsive",
+        r"\bcan't (?:rouse|wake) (?:him|her|them)\b|\bwon't respond\b|\bnot responding\b",
+        inherent=True,
+    ),
+    _p(
+        "overdose_more",
+        "overdose",
+        r"\b(?:double|triple) dose of (?:her|his|my) (?:morphine|insulin|methotrexate|fentanyl|"
+        r"oxycodone|digoxin|warfarin)\b|\bbottle (?:open|opened)\b[\w ,']{0,40}\b(?:half empty|"
+        r"empty|missing)\b|\bchewing (?:my|a|the) (?:nicotine|fentanyl) patch\b|\btwo fentanyl "
+        r"patches\b|\bmethotrexate every day\b|\btaken (?:his|her) \w+ twice\b[\w ,']{0,30}"
+        r"\b(?:sick|drowsy|confused|seeing)\b",
+    ),
+    _p(
+        "anaphylaxis_more",
+        "anaphylaxis",
+        r"\bthroat feels like it's closing\b|\bhives\b[\w ,']{0,40}\b(?:voice|breath|swallow|"
+        r"swelling|hoarse)\b|\bstruggling to swallow\b|\btongue feels (?:massive|huge|swollen)\b"
+        r"|\beyes (?:are )?swelling shut\b|\blips (?:look|are|feel) (?:huge|massive|swollen)\b",
+        inherent=True,
+    ),
+    _p(
+        "seizure_more",
+        "seizure",
+        r"\bjerking all over\b|\bfoaming at the mouth\b|\bstill seizing\b|\bseizing\b"
+        r"|\bjust had (?:one|a fit|a seizure) on the floor\b|\banother seizure straight after\b"
+        r"|\btwitching down one side\b|\bshaking and (?:her|his) eyes are rolled back\b",
+        inherent=True,
+    ),
+    _p(
+        "bleeding_more",
+        "bleeding",
+        r"\bpumping blood\b|\bpouring blood\b|\bbleeding through (?:\w+ )?(?:towels?|pads?|"
+        r"bandages?)\b|\bsoaking a pad every\b|\bbleeding with (?:big )?clots\b",
+        inherent=True,
+    ),
+    _p(
+        "sepsis_meningitis",
+        "sepsis",
+        r"\brash that (?:doesn't|does not|won't) fade\b|\bglass (?:test|on it)\b[\w ,']{0,30}"
+        r"\brash\b|\bpurple spots\b|\b(?:skin|knees|legs)(?:'s| is| are)? (?:all )?(?:blue and )?"
+        r"mottled\b|\bmottled\b|\bstiff neck\b[\w ,']{0,40}\b(?:light|rash)\b"
+        r"|\bhigh-pitched cry\b|\bsoft spot\b[\w ,']{0,30}\bbulging\b"
+        r"|\bhasn't had a wee all day\b|\b(?:had|on) chemo\b[\w ,']{0,60}\b(?:shaking|shivering|"
+        r"temperature|fever|clammy|blotchy|going to die)\b|\b(?:shaking|shivering|temperature|"
+        r"fever|clammy|blotchy)\b[\w ,']{0,60}\b(?:had|on) chemo\b",
+        inherent=True,
+    ),
+    _p(
+        "head_injury_more",
+        "head_injury",
+        r"\b(?:banged|hit|knocked|bumped) (?:his|her|my|their) head\b[\w ,']{0,60}\b(?:sick|"
+        r"vomit\w*|throwing up|weird|headache|can't see|pupil|fluid|sleepy|drowsy|not (?:him|her)"
+        r"self|confused)\b|\bknocked out\b[\w ,']{0,40}\b(?:throwing up|sick|vomit\w*|confused)\b"
+        r"|\bone pupil(?:'s| is) bigger\b|\bfell (?:off|down)\b[\w ,']{0,40}\bhead\b[\w ,']{0,40}"
+        r"\b(?:sleepy|drowsy|not (?:him|her)self|sick|confused)\b|\bfluid(?:'s| is)? coming out "
+        r"of (?:his|her|my) (?:nose|ear)\b[\w ,']{0,30}\bhead\b",
+        inherent=True,
+    ),
 )
 
 MAX_SCAN_CHARS = 20_000
@@ -681,16 +881,29 @@ MAX_SCAN_CHARS = 20_000
 # emergency happening now, unless the same clause says it is happening now as well.
 _HISTORY = re.compile(
     r"\b(?:\d+|a|one|two|three|four|five|six|ten|a couple of|a few|several) (?:years?|months?|"
-    r"weeks?) ago\b|\blast (?:year|month|winter|summer|spring|autumn|fall|christmas|time)\b"
+    r"weeks?) ago\b|\blast (?:year|month|winter|summer|spring|autumn|fall|christmas)\b"
     r"|\bin (?:january|february|march|april|may|june|july|august|september|october|november|"
     r"december|(?:19|20)\d\d)\b|\bwhen (?:i|he|she|they) (?:was|were) (?:young|little|a "
     r"(?:kid|child|baby|teenager)|younger)\b|\bback in\b|\bturned out\b|\bin the end\b"
     r"|\bhistory of\b|\bbeen like that since\b|\bnormal for (?:me|him|her)\b"
-    r"|\b(?:he's|she's|i'm) fine now\b|\ball fine\b"
+    r"|\b(?:he's|she's|i'm|he is|she is) (?:fine|home|better|okay|ok|well|stable) now\b"
+    r"|\ball fine\b|\bused to\b|\bas a (?:teenager|kid|child|student)\b|\bfrom (?:19|20)\d\d\b"
+    r"|\bin my (?:teens|twenties|thirties|twenties)\b"
+)
+# Everyday plans share words with farewells ("putting my affairs in order because I'm moving").
+_EVERYDAY = re.compile(
+    r"\b(?:moving|move (?:in|to|into)|holiday|solicitor|abroad|overseas|sheltered housing|care "
+    r"home|retir\w+|transfer|stop smoking|quit smoking|give up smoking|new job|capacity letter"
+    r"|power of attorney|on my way|travel\w*)\b"
+)
+# Indirect patterns that an everyday reason explains away.
+_EVERYDAY_SENSITIVE = frozenset(
+    {"affairs_in_order", "wont_be_around", "saying_goodbye", "decided_tonight", "no_future_needed"}
 )
 _ACUTE = re.compile(
-    r"\b(?:right now|now|just now|at the moment|this (?:morning|afternoon|evening)|today|"
+    r"\b(?:right now|just now|at the moment|this (?:morning|afternoon|evening)|today|"
     r"tonight|(?:minutes?|an hour|hours?) ago|again)\b(?! for)"
+    r"|\bnow (?:he|she|i|it|they)(?:'s| is| am|'m| can't| has| have| are|'re)\b"
 )
 _ACCIDENT = re.compile(r"\b(?:by accident|accidental\w*|by mistake|mixed up|mix[- ]up)\b")
 # Patterns that mean self-harm only when the act was not an accident.
@@ -828,8 +1041,11 @@ def _scan(original: str, offset: int) -> list[CrisisMatch]:
             _ACUTE.search(_HISTORY.sub(" ", clause)) is None
         )
         accident = _ACCIDENT.search(clause) is not None
+        everyday = _EVERYDAY.search(clause) is not None
         for pat in PATTERNS:
-            if history and pat.kind == "emergency":
+            if history and pat.kind in ("emergency", "self_harm"):
+                continue
+            if everyday and pat.pid in _EVERYDAY_SENSITIVE:
                 continue
             if accident and pat.pid in _INTENT_PATTERNS:
                 continue

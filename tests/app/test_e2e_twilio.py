@@ -91,7 +91,13 @@ CRISIS = script(
     3.0,
 )
 
-EMPATHY_RULES = {"acknowledge_concern", "validate_feelings", "offer_counselling", "crisis_protocol"}
+EMPATHY_RULES = {
+    "acknowledge_concern",
+    "validate_feelings",
+    "offer_counselling",
+    "self_harm_protocol",
+    "emergency_protocol",
+}
 
 
 @pytest.fixture(scope="module")
@@ -270,7 +276,7 @@ async def test_crisis_escalates_and_reconnect_with_since_loses_nothing(server: L
     crisis = [
         e
         for e in expected
-        if e["type"] == "nudge.created" and e["data"]["rule_id"] == "crisis_protocol"
+        if e["type"] == "nudge.created" and e["data"]["rule_id"] == "self_harm_protocol"
     ]
     assert crisis and crisis[0]["data"]["priority"] == "urgent"
     escalations = [e for e in sup if e["type"] == "escalation" and e["call_id"] == call_id]
