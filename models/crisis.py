@@ -493,7 +493,8 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         "plan_place",
         "self_harm",
         r"\b(?:garage|car) with the (?:car|engine) running\b|\bin the garage\b[\w ,']{0,30}"
-        r"\b(?:running|engine)\b|\bstep (?:off|onto|in front of) the (?:platform|tracks|line|train)\b"
+        r"\b(?:running|engine)\b"
+        r"|\bstep (?:off|onto|in front of) the (?:platform|tracks|line|train)\b"
         r"|\b(?:cord|rope|belt)(?:'s| is)? (?:already )?tied\b|\bwalking off the edge\b"
         r"|\b(?:going to|gonna) jump\b|\bhose for the (?:car )?exhaust\b|\bknife ready\b"
         r"|\brun a bath\b[\w ,']{0,40}\b(?:tablets|pills|razor|blade)\b",
@@ -504,7 +505,8 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"\b(?:did|done) something (?:really )?(?:stupid|silly|daft|i shouldn't have)\b"
         r"|\btook (?:every|each) (?:pill|tablet)\b|\btaken my whole supply\b"
         r"|\b(?:taken|took) them all\b|\btook the (?:pills|tablets) before i (?:rang|called)\b"
-        r"|\b(?:slashed|slit|cut) (?:my|both) wrists?\b|\bod'?d\b|\bswallowed a (?:bottle|packet|box)\b"
+        r"|\b(?:slashed|slit|cut) (?:my|both) wrists?\b|\bod'?d\b"
+        r"|\bswallowed a (?:bottle|packet|box)\b"
         r"|\bbecause i wanted (?:out|it to be over|it over)\b|\bwanted it to be over\b"
         r"|\btook like \w+ of my\b|\btaken them all\b|\bthe whole box\b",
     ),
@@ -806,7 +808,8 @@ PATTERNS: tuple[CrisisPattern, ...] = (
     _p(
         "stroke_more",
         "stroke",
-        r"\b(?:all of a )?sudden(?:ly)?\b[\w ,']{0,40}\b(?:talking nonsense|confused|can't understand"
+        r"\b(?:all of a )?sudden(?:ly)?\b[\w ,']{0,40}\b(?:talking nonsense|confused"
+        r"|can't understand"
         r"|lost the sight|double|can't walk straight|weak|numb)\b|\blike a curtain came down\b"
         r"|\bside(?:'s| has)? gone (?:weak|numb|dead)\b|\bvision went double\b"
         r"|\bout of nowhere\b[\w ,']{0,30}\b(?:can't walk|can't see|can't speak|double)\b",
