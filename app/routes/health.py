@@ -20,14 +20,25 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     """200 once the models are loaded and the store is writing; 503 before or on failure."""
     calls = request.app.state.calls
-    store_ok = request.app.state.store.healthy
+    store = request.app.state.store
+    store_ok = store.healthy
     ready = calls.ready.is_set() and calls.components is not None and store_ok
-    error = calls.load_error or (None if store_ok else "the store writer is not running")
+    store_error = (
+        "the database is not taking writes; they are kept and retried"
+        if store.failing
+        else "the store writer is not running"
+    )
+    error = calls.load_error or (None if store_ok else store_error)
     body = {
         "ready": ready,
         "error": error,
         "active_calls": len(calls.live()),
         "models": calls.components.describe if calls.components else None,
+        "store": {
+            "failing": store.failing,
+            "late_writes": store.late_writes,
+            "write_errors": store.write_errors,
+        },
     }
     return JSONResponse(body, status_code=200 if ready else 503)
 
