@@ -69,10 +69,14 @@ class CallManager:
                 ) from exc
         if self.components is None:
             raise IngestError("models_failed", self.load_error or "models failed to load", 1011)
-        if not meta.call_id or len(meta.call_id) > 128:
-            raise IngestError("bad_call_id", "call_id must be 1..128 characters", 1007)
-        if not meta.agent_id or len(meta.agent_id) > 128:
-            raise IngestError("bad_agent_id", "agent_id must be 1..128 characters", 1007)
+        if not _valid_id(meta.call_id):
+            raise IngestError(
+                "bad_call_id", "call_id must be 1..128 printable UTF-8 characters", 1007
+            )
+        if not _valid_id(meta.agent_id):
+            raise IngestError(
+                "bad_agent_id", "agent_id must be 1..128 printable UTF-8 characters", 1007
+            )
         async with self._open_lock:
             if meta.call_id in self._sessions:
                 raise IngestError(
@@ -180,3 +184,15 @@ class CallManager:
         self._closing = True
         sessions = list(self._sessions.values())
         await asyncio.gather(*(s.end("shutdown") for s in sessions), return_exceptions=True)
+
+
+def _valid_id(value: object) -> bool:
+    """1..128 printable characters that encode as UTF-8 (no lone surrogates, no controls):
+    an id that cannot be sent to a browser would break every stream that carries it."""
+    if not isinstance(value, str) or not 0 < len(value) <= 128 or not value.isprintable():
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

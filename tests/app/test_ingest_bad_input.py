@@ -120,6 +120,20 @@ CASES: list[tuple[str, str, Send, str, int]] = [
         1003,
     ),
     (
+        "native call id with an unpaired surrogate",
+        "/v1/ingest/stream",
+        lambda ws: ws.send(native_start(call_id="CA\udfff")),
+        "bad_call_id",
+        1007,
+    ),
+    (
+        "native agent id with a control character",
+        "/v1/ingest/stream",
+        lambda ws: ws.send(native_start(agent_id="A\u0007")),
+        "bad_agent_id",
+        1007,
+    ),
+    (
         "native unsupported rate",
         "/v1/ingest/stream",
         lambda ws: ws.send(native_start(sample_rate=4000)),
