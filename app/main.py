@@ -12,6 +12,7 @@ import importlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
@@ -23,9 +24,18 @@ from app.components import Components, load_components
 from app.metrics import Metrics
 from app.session import SessionConfig
 from app.settings import Settings
-from app.store import Store
+from app.store import EnvelopeOp, Store
 
 log = logging.getLogger("carecue.app")
+
+# How far past the stored maximum seq a restarted process starts. Events published but not
+# stored when a process died (partials are never stored; durable events may still have been
+# queued, at most the store queue's 10,000) all lie below it.
+RESTART_SEQ_MARGIN = 1_000_000
+
+
+def _iso(dt: datetime) -> str:
+    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 ComponentsFactory = Callable[[Settings, Metrics], Components]
 
@@ -100,11 +110,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(store.migrate)
-        closed = await asyncio.to_thread(store.repo.close_dangling_calls)
-        if closed:
-            log.warning("closed calls left open by a previous run", extra={"calls": closed})
+        dangling = await asyncio.to_thread(store.repo.open_calls)
         await store.start()
-        await bus.start(await asyncio.to_thread(store.repo.max_seq))
+        # A killed process may have published events (partials, and durable ones still in
+        # the write queue) above the stored maximum: seq restarts well past it, so no seq
+        # is ever issued twice and a client's ``since`` never skips a new event.
+        await bus.start(await asyncio.to_thread(store.repo.max_seq) + RESTART_SEQ_MARGIN)
+        await _end_dangling_calls(dangling)
         calls.playbook = await asyncio.to_thread(_initial_playbook, store, settings)
         loader = asyncio.create_task(_load_models(), name="load-models")
         try:
@@ -117,6 +129,32 @@ def create_app(
                 calls.components.close()
             await store.close()
             await bus.close()
+
+    async def _end_dangling_calls(dangling: list[dict[str, Any]]) -> None:
+        """Calls a previous run left open can never resume: end them where agents see it."""
+        if not dangling:
+            return
+        log.warning("ending calls left open by a previous run", extra={"calls": len(dangling)})
+        now = datetime.now(UTC)
+        for c in dangling:
+            started = c["started_at"]
+            if started is not None and started.tzinfo is None:
+                started = started.replace(tzinfo=UTC)
+            msg = await bus.publish(
+                c["call_id"],
+                c["agent_id"],
+                "call.ended",
+                {
+                    "call_id": c["call_id"],
+                    "agent_id": c["agent_id"],
+                    "source": c["source"],
+                    "started_at": _iso(started) if started is not None else None,
+                    "ended_at": _iso(now),
+                    "reason": "server_restart",
+                },
+            )
+            await store.enqueue(EnvelopeOp(msg.envelope, c["agent_id"], True))
+        await store.flush()
 
     async def _load_models() -> None:
         try:
