@@ -176,6 +176,11 @@ def _requires(*allowed: Role):  # type: ignore[no-untyped-def]
     return dependency
 
 
+def request_principal(request: Request, *allowed: Role) -> Principal:
+    """Authenticate an HTTP request outside a route's signature (raises ``HTTPException``)."""
+    return _requires(*allowed)(request)  # type: ignore[no-any-return]
+
+
 AnyPrincipal = Annotated[Principal, Depends(_requires("agent", "supervisor", "admin"))]
 """Agents (their own calls only), supervisors and admins."""
 SupervisorPrincipal = Annotated[Principal, Depends(_requires("supervisor", "admin"))]

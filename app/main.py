@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from app.auth import TokenSigner, load_or_create_secret
 from app.bus import make_bus
@@ -173,7 +173,11 @@ def create_app(
         version="1",
         description="Real-time empathy assistant for medical support lines.",
         lifespan=lifespan,
+        # served below behind a token: the API's shape is not for anyone on the network
+        docs_url=None,
+        openapi_url=None,
     )
+    _add_security(app, settings)
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.store = store
@@ -188,3 +192,46 @@ def create_app(
 def _include(app: FastAPI, module_name: str) -> None:
     module: Any = importlib.import_module(module_name)
     app.include_router(module.router)
+
+
+# The pages load only their own scripts and styles and talk to their own origin.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+def _add_security(app: FastAPI, settings: Settings) -> None:
+    """Security headers on every HTTP response, and the API docs behind a token."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse, JSONResponse
+
+    from app.auth import request_principal, token_from
+
+    https = settings.base_url().startswith("https://")
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        if request.url.path != "/docs":  # Swagger UI needs its inline bootstrap script
+            response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        # page links carry tokens: never leak them to another site in a Referer
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if https:
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
+        return response
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def _openapi(request: Request) -> JSONResponse:
+        request_principal(request, "agent", "supervisor", "admin")
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    async def _docs(request: Request) -> HTMLResponse:
+        request_principal(request, "agent", "supervisor", "admin")
+        token = token_from(request.headers.get("authorization"), request.query_params.get("token"))
+        return get_swagger_ui_html(openapi_url=f"/openapi.json?token={token}", title="CareCue API")

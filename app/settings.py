@@ -91,6 +91,17 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    # Browser sockets (agent console, wallboard) from another origin are refused unless it
+    # is listed here (comma-separated, e.g. "https://console.example.org").
+    allowed_origins: str = Field(
+        default="", description="Extra origins allowed to open the agent/supervisor sockets"
+    )
+    # /metrics needs a supervisor or admin token unless a scraper is let in here.
+    metrics_public: bool = Field(default=False, description="Serve /metrics without a token")
+
+    def origins(self) -> set[str]:
+        return {o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()}
+
     @field_validator("database_url")
     @classmethod
     def _empty_is_none(cls, v: str | None) -> str | None:

@@ -1,10 +1,12 @@
-"""Liveness, readiness and Prometheus metrics (no auth: probes and scrapers)."""
+"""Liveness and readiness (no auth: probes), and Prometheus metrics (a token, unless the
+``metrics_public`` setting lets a scraper in)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from app.auth import request_principal
 from app.metrics import CONTENT_TYPE_LATEST
 
 router = APIRouter(tags=["health"])
@@ -45,5 +47,7 @@ async def readyz(request: Request) -> JSONResponse:
 
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
-    """Prometheus text format."""
+    """Prometheus metrics; a supervisor or admin token unless ``metrics_public`` is set."""
+    if not request.app.state.settings.metrics_public:
+        request_principal(request, "supervisor", "admin")
     return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -111,7 +111,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 def _metric(s: Live, name: str) -> float:
     import httpx
 
-    for line in httpx.get(f"{s.http}/metrics", timeout=30).text.splitlines():
+    page = httpx.get(f"{s.http}/metrics", params={"token": tok("supervisor")}, timeout=30)
+    for line in page.text.splitlines():
         if line.startswith(name + " ") or line.startswith(name + "{"):
             return float(line.rsplit(" ", 1)[1])
     raise AssertionError(f"metric {name} not exported")

@@ -197,7 +197,7 @@ def test_asr_crash_in_one_call_does_not_touch_another(tmp_path: Path) -> None:
         got2 = read_until(a2, lambda e: e["type"] == "call.ended")
         a1.close()
         a2.close()
-        m = httpx.get(f"{s.http}/metrics").text
+        m = httpx.get(f"{s.http}/metrics", params={"token": tok("supervisor")}).text
     assert [e["data"]["text"] for e in got1 if e["type"] == "transcript.final"] == [
         "agent still heard"
     ]
