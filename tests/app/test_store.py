@@ -336,3 +336,21 @@ def test_a_postgres_outage_delays_writes_and_loses_none(tmp_path: Path) -> None:
             )
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+def test_the_sqlite_database_is_private(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    async def write() -> None:
+        store = Store(f"sqlite:///{tmp_path / 'data' / 'carecue.db'}")
+        store.migrate()
+        await store.start()
+        await store.enqueue(EnvelopeOp(call_events("C1", 1)[0], "A1", True))
+        await store.flush()
+        await store.close()
+
+    asyncio.run(write())
+    assert stat.S_IMODE(os.stat(tmp_path / "data").st_mode) == 0o700
+    for name in os.listdir(tmp_path / "data"):  # the database and its WAL files
+        assert stat.S_IMODE(os.stat(tmp_path / "data" / name).st_mode) == 0o600, name
