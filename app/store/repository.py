@@ -36,6 +36,7 @@ DURABLE_TYPES = frozenset(
         "nudge.created",
         "nudge.resolved",
         "escalation",
+        "call.error",
     }
 )
 

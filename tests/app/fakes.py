@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from app.components import Components
+from asr.errors import EngineError, GarbageAudio
 from asr.types import AudioFrame, Speaker, TranscriptFinal, TranscriptPartial
 from models.clock import Clock
 from models.signals import Signals
@@ -35,6 +36,11 @@ class TextTranscriber:
         if self._fail_on and self._fail_on in text:
             self._q.put_nowait(RuntimeError("asr crashed"))
             return
+        if "FLAKY" in text:  # a transient engine failure: the session may retry
+            self._q.put_nowait(EngineError("the engine failed on this stream"))
+            return
+        if "GARBAGE" in text:  # the platform's bytes are not the declared audio
+            raise GarbageAudio("full-scale noise", "mulaw")
         seg = f"{self.speaker}-{next(_ids)}"
         start, self._t = self._t, self._t + 1.0
         self._q.put_nowait(TranscriptPartial(self.speaker, text.split(" ")[0], seg, start, self._t))
