@@ -11,7 +11,7 @@ from app.bus import EventBus
 from app.components import Components
 from app.ingest.base import CallMeta, IngestError
 from app.metrics import Metrics
-from app.session import CallSession, SessionConfig
+from app.session import CallSession, SessionConfig, UnknownNudge
 from app.store import FeedbackOp, Store
 
 log = logging.getLogger("carecue.calls")
@@ -152,13 +152,13 @@ class CallManager:
         """Route an agent's feedback to the live call, or store it for an ended one.
 
         ``agent_id`` None means a supervisor/admin acting on any call. Returns the call id;
-        raises ``KeyError`` for a nudge the caller may not touch or that does not exist.
+        raises ``UnknownNudge`` for a nudge the caller may not touch or that does not exist.
         """
         call_id = self._nudge_index.get(nudge_id)
         session = self._sessions.get(call_id) if call_id else None
         if session is not None and not session.ended:
             if agent_id is not None and session.agent_id != agent_id:
-                raise KeyError(nudge_id)
+                raise UnknownNudge(nudge_id)
             await session.feedback(nudge_id, action, agent_id or session.agent_id)
             return session.call_id
         owner = await asyncio.to_thread(self._store.repo.nudge_owner, nudge_id)
@@ -167,10 +167,10 @@ class CallManager:
             await self._store.flush()
             owner = await asyncio.to_thread(self._store.repo.nudge_owner, nudge_id)
         if owner is None:
-            raise KeyError(nudge_id)
+            raise UnknownNudge(nudge_id)
         owner_call, owner_agent, rule_id = owner
         if agent_id is not None and owner_agent != agent_id:
-            raise KeyError(nudge_id)
+            raise UnknownNudge(nudge_id)
         from datetime import UTC, datetime
 
         await self._store.enqueue(

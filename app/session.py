@@ -49,6 +49,10 @@ MAX_ASR_RESTARTS = 3
 _INTERNAL = "internal_error"
 
 
+class UnknownNudge(LookupError):
+    """No such nudge on the calls the requester may touch."""
+
+
 class CallClock:
     """Seconds since the call started (monotonic): the clock of the scorer and the engine."""
 
@@ -75,7 +79,6 @@ class SessionConfig:
 @dataclass(frozen=True, slots=True)
 class _FeedbackIn:
     nudge_id: str
-    engine_nudge_id: str
     action: str
     agent_id: str
 
@@ -114,7 +117,11 @@ class CallSession:
         self._config = config
         self._on_finished = on_finished
         self._on_nudge = on_nudge
-        self._engine: NudgeEngineLike = components.make_engine(playbook, self.clock)
+        # The engine numbers nudges under the call id, so its ids are the wire ids: unique
+        # across calls and instances, with nothing to translate back and forth.
+        self._engine: NudgeEngineLike = components.make_engine(
+            playbook, self.clock, f"{self.call_id}:n"
+        )
         self._scorer: Scorer | None = (
             components.make_scorer(self.clock) if components.make_scorer else None
         )
@@ -128,8 +135,7 @@ class CallSession:
         self._ending = False
         self._end_lock = asyncio.Lock()
         self._finished = False
-        self._engine_ids: dict[str, str] = {}  # wire nudge id -> engine nudge id
-        self._rule_of: dict[str, str] = {}
+        self._rule_of: dict[str, str] = {}  # nudge id -> rule id, for this call's nudges
         self.max_distress = 0.0
         self.failed_stages: list[str] = []
         self._unrecovered = False
@@ -426,7 +432,7 @@ class CallSession:
                     out = await loop.run_in_executor(ex, self._engine.handle, item)
                     await self._publish_nudges(out, None)
                 elif isinstance(item, _FeedbackIn):
-                    fb = Feedback(item.engine_nudge_id, item.action, self.clock.now())  # type: ignore[arg-type]
+                    fb = Feedback(item.nudge_id, item.action, self.clock.now())  # type: ignore[arg-type]
                     out = await loop.run_in_executor(ex, self._engine.handle, fb)
                     await self._publish_nudges(out, None)
             except asyncio.CancelledError:
@@ -466,8 +472,7 @@ class CallSession:
     async def _publish_nudges(self, events: list[Any], cause: TranscriptFinal | None) -> None:
         for ev in events or ():
             if isinstance(ev, NudgeCreated):
-                wire_id = f"{self.call_id}:{ev.nudge_id}"
-                self._engine_ids[wire_id] = ev.nudge_id
+                wire_id = ev.nudge_id
                 self._rule_of[wire_id] = ev.rule_id
                 latency = None
                 if cause is not None and cause.speech_end_monotonic is not None:
@@ -495,7 +500,7 @@ class CallSession:
                 await self._publish(
                     "nudge.resolved",
                     {
-                        "nudge_id": f"{self.call_id}:{ev.nudge_id}",
+                        "nudge_id": ev.nudge_id,
                         "rule_id": ev.rule_id,
                         "how": ev.how,
                         "by": ev.by,
@@ -506,7 +511,7 @@ class CallSession:
                 await self._publish(
                     "escalation",
                     {
-                        "nudge_id": f"{self.call_id}:{ev.nudge_id}",
+                        "nudge_id": ev.nudge_id,
                         "rule_id": ev.rule_id,
                         "severity": ev.severity,
                         "reason": ev.reason,
@@ -520,9 +525,8 @@ class CallSession:
 
     async def feedback(self, nudge_id: str, action: str, agent_id: str) -> None:
         """The agent pressed a button: stored, and handed to the engine (accept/dismiss resolve)."""
-        engine_id = self._engine_ids.get(nudge_id)
-        if engine_id is None:
-            raise KeyError(nudge_id)
+        if nudge_id not in self._rule_of:
+            raise UnknownNudge(nudge_id)
         await self._store.enqueue(
             FeedbackOp(
                 call_id=self.call_id,
@@ -534,7 +538,7 @@ class CallSession:
             )
         )
         if not self._finished:
-            await self._brain_q.put(_FeedbackIn(nudge_id, engine_id, action, agent_id))
+            await self._brain_q.put(_FeedbackIn(nudge_id, action, agent_id))
 
     # ---- publishing ---------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from app.auth import AuthError, Principal, websocket_principal
 from app.bus import BusMessage
 from app.delivery import CLOSE_TOO_SLOW, Stream, open_stream
+from app.session import UnknownNudge
 from app.wsclose import close_with_error
 
 log = logging.getLogger("carecue.events")
@@ -97,7 +98,7 @@ async def _receiver(ws: WebSocket, principal: Principal) -> None:
         agent = principal.agent_id if principal.role == "agent" else None
         try:
             await calls.feedback(agent, nudge_id, action)
-        except KeyError:
+        except UnknownNudge:
             await ws.send_json(
                 {"type": "error", "code": "unknown_nudge", "message": "no such nudge on your calls"}
             )

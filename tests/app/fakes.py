@@ -95,10 +95,11 @@ class KeywordScorer:
 class KeywordEngine:
     """Acknowledge on distress, crisis escalation, resolve on feedback; expiry on ticks."""
 
-    def __init__(self, playbook: Any, clock: Clock) -> None:
+    def __init__(self, playbook: Any, clock: Clock, id_prefix: str = "n") -> None:
         self.clock = clock
         self.open: dict[str, float] = {}
         self.n = 0
+        self.prefix = id_prefix
 
     def handle(self, event: Any) -> list[Any]:
         out: list[Any] = []
@@ -106,7 +107,7 @@ class KeywordEngine:
         if isinstance(event, Signals):
             if event.crisis:
                 self.n += 1
-                nid = f"n{self.n}"
+                nid = f"{self.prefix}{self.n}"
                 out.append(
                     NudgeCreated(
                         nid,
@@ -123,7 +124,7 @@ class KeywordEngine:
                 out.append(Escalation(nid, "crisis", "urgent", "crisis words", now))
             elif event.distressed:
                 self.n += 1
-                nid = f"n{self.n}"
+                nid = f"{self.prefix}{self.n}"
                 self.open[nid] = now + 60
                 out.append(
                     NudgeCreated(

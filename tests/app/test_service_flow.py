@@ -183,3 +183,21 @@ def test_a_huge_offset_is_a_clear_422_not_a_500(tmp_path: Path) -> None:
         r = s.get("/v1/calls?offset=99999999999999999999999", tok("supervisor"))
         assert r.status_code == 422
         assert s.get("/v1/calls?offset=5", tok("supervisor")).status_code == 200
+
+
+def test_nudge_ids_are_unique_across_calls_and_unknown_ones_get_a_clear_error(
+    tmp_path: Path,
+) -> None:
+    with live(tmp_path) as s, s.ws("/v1/agents/A1/events", tok("agent", "A1")) as agent:
+        for call_id in ("CA-x", "CA-y"):
+            with s.ws("/v1/ingest/twilio", tok("ingest")) as tw:
+                tw.send(twilio_start(call_id, "A1", stream_sid=f"MZ{call_id}"))
+                tw.send(twilio_media(b"I'm terrified", stream_sid=f"MZ{call_id}"))
+                got = read_until(agent, lambda e: e["type"] == "nudge.created")
+                tw.send(twilio_stop(call_id, stream_sid=f"MZ{call_id}"))
+            read_until(agent, lambda e: e["type"] == "call.ended")
+            assert got[-1]["data"]["nudge_id"] == f"{call_id}:n1"
+        unknown = {"type": "nudge.feedback", "nudge_id": "CA-z:n1", "action": "accepted"}
+        agent.send(json.dumps(unknown))
+        err = recv_json(agent)
+        assert (err["type"], err["code"]) == ("error", "unknown_nudge")
