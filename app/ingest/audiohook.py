@@ -1,7 +1,8 @@
 """Genesys Cloud AudioHook v2 at ``WS /v1/ingest/audiohook``.
 
 Authentication is AudioHook's own: the ``X-API-KEY`` header names a key configured in
-``CARECUE_AUDIOHOOK_API_KEYS`` (or is a CareCue ``ingest`` token), and when the key has a client
+``CARECUE_AUDIOHOOK_API_KEYS`` (Genesys' key format; a CareCue ``ingest`` token is also taken,
+for non-Genesys clients such as the simulator), and when the key has a client
 secret the upgrade request must carry a valid RFC 9421 HMAC-SHA256 signature covering
 ``@request-target``, ``@authority``, the three ``Audiohook-*`` headers and ``x-api-key``.
 Failures answer ``disconnect`` with ``reason: "unauthorized"``; protocol errors answer
@@ -28,6 +29,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from app.ingest.audiohook_protocol import (
+    CHANNEL_TRACK,
     AudioHookSession,
     ClientMessage,
     OpenRequest,
@@ -354,7 +356,7 @@ class _Connection:
                 call_id=call_id,
                 agent_id=agent,
                 source="audiohook",
-                tracks=("caller", "agent") if len(media.channels) == 2 else ("caller",),
+                tracks=tuple(CHANNEL_TRACK[channel] for channel in media.channels),
                 custom={
                     "organization_id": request.organization_id,
                     "session_id": self.proto.session_id,

@@ -8,6 +8,7 @@ variables; maps are JSON, e.g. ``CARECUE_AUDIOHOOK_API_KEYS='{"key1": "c2VjcmV0"
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -17,6 +18,9 @@ from typing import Any
 import yaml
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The format Genesys Cloud accepts for an AudioHook integration's API key.
+GENESYS_API_KEY = re.compile(r"^[a-zA-Z0-9+/_-]+={0,2}$")
 
 
 class AdapterSettings(BaseSettings):
@@ -62,6 +66,11 @@ class AdapterSettings(BaseSettings):
         import binascii
 
         for key, secret in value.items():
+            if not GENESYS_API_KEY.match(key):
+                raise ValueError(
+                    f"AudioHook API key {key!r} is not one Genesys can send (letters, digits, "
+                    "+ / _ - and up to two trailing '=')"
+                )
             try:
                 base64.b64decode(secret, validate=True)
             except (binascii.Error, ValueError) as exc:
