@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field, field_validator
@@ -50,6 +50,20 @@ class AdapterSettings(BaseSettings):
         description=(
             "Optional second port: connections on it are the agent leg. Unset, the first "
             "connection for a UUID is the caller leg and the second the agent leg."
+        ),
+    )
+    fork_sample_rate: Literal[8000, 16000] = Field(
+        default=8000,
+        description=(
+            "mod_audio_fork streams whose metadata and URL do not give sample_rate: the rate "
+            "of the start command (8k or 16k)."
+        ),
+    )
+    fork_mix_type: Literal["mono", "stereo"] = Field(
+        default="mono",
+        description=(
+            "mod_audio_fork streams whose metadata and URL give neither channels nor mix_type: "
+            "the start command's mix type."
         ),
     )
     agent_map_file: Path | None = Field(

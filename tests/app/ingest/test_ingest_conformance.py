@@ -111,7 +111,8 @@ async def test_asterisk_audiosocket_two_legs(server: Any) -> None:
 
 async def test_freeswitch_audio_fork_stereo(server: Any) -> None:
     result, events = await _run_call(server, "fork", "A-fs", "fs-call-1")
-    assert result.received[0] == {"type": "started", "call_id": "fs-call-1"}
+    assert result.received[0] == {"type": "json",
+                                  "data": {"type": "started", "call_id": "fs-call-1"}}
     _assert_reached_agent(events, "fs-call-1")
 
 

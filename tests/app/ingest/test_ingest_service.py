@@ -127,7 +127,8 @@ def test_fork_stereo_reaches_agent(svc: Live) -> None:
         with svc.ws(f"/v1/ingest/fork?token={tok('ingest')}") as fork:
             fork.send(json.dumps({"call_id": "fs-42", "agent_id": "A-fs",
                                   "sample_rate": 16000, "channels": 2}))
-            assert recv_json(fork) == {"type": "started", "call_id": "fs-42"}
+            assert recv_json(fork) == {"type": "json",
+                                      "data": {"type": "started", "call_id": "fs-42"}}
             fork.send(_interleave(caller, agent_b, 2))  # channel 0 caller, 1 agent
             events = read_until(agent, lambda e: e["type"] == "nudge.created")
         events += read_until(agent, lambda e: e["type"] == "call.ended")
