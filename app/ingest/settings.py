@@ -66,6 +66,13 @@ class AdapterSettings(BaseSettings):
             "the start command's mix type."
         ),
     )
+    audiosocket_legacy_kinds: bool = Field(
+        default=False,
+        description=(
+            "Read AudioSocket kind 0x11 as 16 kHz, as the first Asterisk release with 16 kHz "
+            "did; current Asterisk uses 0x11 for 12 kHz and 0x12 for 16 kHz."
+        ),
+    )
     agent_map_file: Path | None = Field(
         default=None, description="YAML or JSON file that maps platform fields to agent ids."
     )
