@@ -187,6 +187,15 @@ class _Stream:
         )
 
 
+def _error_extra(stream: _Stream | None) -> dict[str, str]:
+    """Twilio puts ``event`` (and, once started, ``streamSid``) on every message; tools built
+    for Twilio dispatch on them, so the contract's error message carries them too."""
+    extra = {"event": "error"}
+    if stream is not None and stream.stream_sid:
+        extra["streamSid"] = stream.stream_sid
+    return extra
+
+
 @router.websocket(PATH)
 async def twilio_ingest(ws: WebSocket) -> None:
     """One Twilio Media Stream = one call (see module doc)."""
@@ -196,7 +205,7 @@ async def twilio_ingest(ws: WebSocket) -> None:
         try:
             principal = authenticate(ws.app.state.signer, token, _ROLES)
         except AuthError as exc:
-            await close_with_error(ws, exc.code, exc.message, 1008)
+            await close_with_error(ws, exc.code, exc.message, 1008, _error_extra(None))
             return
     await ws.accept()
     stream = _Stream(ws, principal)
@@ -211,11 +220,12 @@ async def twilio_ingest(ws: WebSocket) -> None:
         reason = "disconnect"
     except TimeoutError:
         reason = "timeout"
-        await close_with_error(ws, "idle_timeout", "no message within the idle timeout", 1008)
+        await close_with_error(ws, "idle_timeout", "no message within the idle timeout", 1008,
+                               _error_extra(stream))
     except IngestError as exc:
         reason = "error"
         log.info("twilio ingest rejected", extra={"code": exc.code, "close_code": exc.close_code})
-        await close_with_error(ws, exc.code, exc.message, exc.close_code)
+        await close_with_error(ws, exc.code, exc.message, exc.close_code, _error_extra(stream))
     finally:
         if stream.handle is not None:
             await stream.handle.end(reason)
