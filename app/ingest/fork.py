@@ -37,8 +37,9 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from app.ingest.base import CallHandle, CallMeta, IngestError
+from app.ingest.base import CallMeta, IngestError
 from app.ingest.context import adapter_settings, agent_map, call_registry, free_call_id
+from app.ingest.lifecycle import IngestStream, registered
 from app.wsclose import close_with_error
 from asr.types import AudioFrame, Speaker
 
@@ -130,14 +131,21 @@ async def fork_ingest(websocket: WebSocket) -> None:
         await close_with_error(websocket, exc.code, exc.message, 1008,
                                _error_extra(exc.code, exc.message))
         return
-    handle: CallHandle | None = None
-    reason = "stop"
+    # At shutdown: "disconnect", which the module raises as mod_audio_fork::disconnect.
+    stream = IngestStream(websocket, "fork", farewell={"type": "disconnect"})
+    async with registered(stream):
+        reason = await _run(websocket, stream)
+        await stream.end(reason)
+
+
+async def _run(websocket: WebSocket, stream: IngestStream) -> str:
+    """Read the stream until it ends; returns the reason the call ends with."""
     service = getattr(websocket.app.state, "settings", None)
     max_frame = service.max_frame_bytes if service is not None else 1 << 16
     try:
         first = await websocket.receive()
         if first["type"] == "websocket.disconnect":
-            return
+            return "stop"
         if first.get("text") is None:
             raise IngestError("bad_order", "the first frame must be the text metadata")
         query = {k: v for k, v in websocket.query_params.items() if k != "token"}
@@ -149,7 +157,7 @@ async def fork_ingest(websocket: WebSocket) -> None:
             raise IngestError("no_agent", "no agent_id in metadata and no agent map entry", 1008)
         registry = call_registry(websocket.app)
         call_id = free_call_id(registry, start.call_id, uuid.uuid4().hex[:8])
-        handle = await registry.open_call(CallMeta(
+        await stream.open(registry, CallMeta(
             call_id=call_id, agent_id=agent, source="fork", tracks=start.tracks,
             custom={"sample_rate": str(start.sample_rate), "channels": str(start.channels)}))
         log.info("fork started", extra={"call_id": call_id, "rate": start.sample_rate,
@@ -174,22 +182,20 @@ async def fork_ingest(websocket: WebSocket) -> None:
                 raise IngestError("too_big", f"audio frame of {len(data)} bytes; limit "
                                   f"{max_frame}", close_code=1009)
             for track, chunk in zip(start.tracks, split_l16(data, start.channels), strict=True):
-                await handle.push(AudioFrame(track=track, data=chunk,
+                await stream.push(AudioFrame(track=track, data=chunk,
                                              sample_rate=start.sample_rate,
                                              encoding="pcm_s16le"))
-        if handle is not None:
-            # End (flush the last utterance) before closing, so results come first.
-            ending, handle = handle, None
-            await ending.end("stop")
+        # End (flush the last utterance) before closing, so results come first.
+        await stream.end("stop")
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await websocket.close(1000)
+        return "stop"
     except IngestError as exc:
-        reason = "error"
         log.warning("fork refused", extra={"code": exc.code})
+        if stream.draining:
+            return "shutdown"
         await close_with_error(websocket, exc.code, exc.message, exc.close_code,
                                _error_extra(exc.code, exc.message))
+        return "error"
     except WebSocketDisconnect:
-        pass
-    finally:
-        if handle is not None:
-            await handle.end(reason)
+        return "stop"

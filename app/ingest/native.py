@@ -17,8 +17,9 @@ import numpy as np
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from app.auth import AuthError, websocket_principal
-from app.ingest.base import CallHandle, CallMeta, IngestError
+from app.ingest.base import CallMeta, IngestError
 from app.ingest.context import call_registry
+from app.ingest.lifecycle import IngestStream, registered
 from app.wsclose import close_with_error
 from asr.types import ENCODINGS, SPEAKERS, AudioFrame, Speaker
 
@@ -104,9 +105,16 @@ async def native_ingest(ws: WebSocket) -> None:
         await close_with_error(ws, exc.code, exc.message, 1008)
         return
     await ws.accept()
+    stream = IngestStream(ws, "native",
+                          farewell={"type": "stopped", "call_id": None, "reason": "shutdown"})
+    async with registered(stream):
+        reason = await _run(ws, stream)
+        await stream.end(reason)
+
+
+async def _run(ws: WebSocket, stream: IngestStream) -> str:
+    """Read the stream until it ends; returns the reason the call ends with."""
     settings = ws.app.state.settings
-    handle: CallHandle | None = None
-    reason = "disconnect"
     try:
         first = await _receive(ws, settings.ws_idle_timeout_s)
         if first.get("text") is None:
@@ -118,7 +126,7 @@ async def native_ingest(ws: WebSocket) -> None:
                 "malformed_json", "the start message is not valid JSON", 1007
             ) from exc
         meta, encoding, rate, channels = parse_start(start)
-        handle = await call_registry(ws.app).open_call(meta)
+        await stream.open(call_registry(ws.app), meta)
         await ws.send_json({"type": "started", "call_id": meta.call_id})
         while True:
             msg = await _receive(ws, settings.ws_idle_timeout_s)
@@ -133,7 +141,7 @@ async def native_ingest(ws: WebSocket) -> None:
                 for track, chunk in zip(
                     meta.tracks, split_channels(data, encoding, channels), strict=True
                 ):
-                    await handle.push(
+                    await stream.push(
                         AudioFrame(track=track, data=chunk, sample_rate=rate, encoding=encoding)  # type: ignore[arg-type]
                     )
                 continue
@@ -144,22 +152,19 @@ async def native_ingest(ws: WebSocket) -> None:
                     "malformed_json", "control message is not valid JSON", 1007
                 ) from exc
             if isinstance(ctrl, dict) and ctrl.get("type") == "stop":
-                reason = "stop"
-                await handle.end("stop")
-                handle = None
+                await stream.end("stop")
                 await ws.send_json({"type": "stopped", "call_id": meta.call_id})
                 await ws.close(1000)
-                return
+                return "stop"
             raise IngestError("unknown_message", 'expected audio or {"type":"stop"}', 1007)
     except WebSocketDisconnect:
-        reason = "disconnect"
+        return "disconnect"
     except TimeoutError:
-        reason = "timeout"
         await close_with_error(ws, "idle_timeout", "no data within the idle timeout", 1008)
+        return "timeout"
     except IngestError as exc:
-        reason = "error"
         log.info("native ingest rejected", extra={"code": exc.code, "close_code": exc.close_code})
+        if stream.draining:
+            return "shutdown"
         await close_with_error(ws, exc.code, exc.message, exc.close_code)
-    finally:
-        if handle is not None:
-            await handle.end(reason)
+        return "error"

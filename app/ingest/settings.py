@@ -41,6 +41,14 @@ class AdapterSettings(BaseSettings):
         default=30.0,
         description="How long a call stays open after the client closes with 'reconnect'.",
     )
+    ingest_drain_s: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "At shutdown, how long to wait for ingest connections to close after AudioHook "
+            "sessions were asked to reconnect and other streams were stopped."
+        ),
+    )
     audiosocket_host: str = "0.0.0.0"
     audiosocket_port: int | None = Field(
         default=None, description="TCP port of the Asterisk AudioSocket listener; off unless set."

@@ -23,8 +23,9 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from app.auth import AuthError, Principal, Role, authenticate, token_from
-from app.ingest.base import CallHandle, CallMeta, IngestError
+from app.ingest.base import CallMeta, IngestError
 from app.ingest.context import call_registry, free_call_id
+from app.ingest.lifecycle import IngestStream, registered
 from app.wsclose import close_with_error
 from asr.types import AudioFrame, Speaker
 
@@ -91,7 +92,8 @@ class _Stream:
         self.ws = ws
         self.principal = principal
         self.settings = ws.app.state.settings
-        self.handle: CallHandle | None = None
+        # Twilio has no message that stops a stream from our side: a drain closes 1001.
+        self.call = IngestStream(ws, "twilio")
         self.stream_sid: str | None = None
         self.marks = 0
         self.dtmf = 0
@@ -134,7 +136,7 @@ class _Stream:
             meta = dataclasses.replace(
                 meta, call_id=free_call_id(registry, meta.call_id, self.stream_sid)
             )
-        self.handle = await registry.open_call(meta)
+        call_id = (await self.call.open(registry, meta)).call_id
         while True:
             msg = await self.receive()
             event = msg["event"]
@@ -146,7 +148,7 @@ class _Stream:
             elif event == "stop":
                 log.info(
                     "twilio stream stopped",
-                    extra={"call_id": self.handle.call_id, "marks": self.marks, "dtmf": self.dtmf},
+                    extra={"call_id": call_id, "marks": self.marks, "dtmf": self.dtmf},
                 )
                 return "stop"
             elif event == "mark":
@@ -179,8 +181,7 @@ class _Stream:
             timestamp_s = int(ts) / 1000.0 if ts is not None else None
         except (TypeError, ValueError):
             timestamp_s = None
-        assert self.handle is not None
-        await self.handle.push(
+        await self.call.push(
             AudioFrame(
                 track=track, data=data, sample_rate=8000, encoding="mulaw", timestamp_s=timestamp_s
             )
@@ -209,23 +210,27 @@ async def twilio_ingest(ws: WebSocket) -> None:
             return
     await ws.accept()
     stream = _Stream(ws, principal)
-    reason = "disconnect"
+    async with registered(stream.call):
+        reason = await _run(ws, stream)
+        await stream.call.end(reason)
+
+
+async def _run(ws: WebSocket, stream: _Stream) -> str:
+    """Read the stream until it ends; returns the reason the call ends with."""
     try:
         reason = await stream.run()
-        if stream.handle is not None:
-            handle, stream.handle = stream.handle, None
-            await handle.end("stop")
+        await stream.call.end(reason)
         await ws.close(1000)
+        return reason
     except WebSocketDisconnect:
-        reason = "disconnect"
+        return "disconnect"
     except TimeoutError:
-        reason = "timeout"
         await close_with_error(ws, "idle_timeout", "no message within the idle timeout", 1008,
                                _error_extra(stream))
+        return "timeout"
     except IngestError as exc:
-        reason = "error"
         log.info("twilio ingest rejected", extra={"code": exc.code, "close_code": exc.close_code})
+        if stream.call.draining:
+            return "shutdown"
         await close_with_error(ws, exc.code, exc.message, exc.close_code, _error_extra(stream))
-    finally:
-        if stream.handle is not None:
-            await stream.handle.end(reason)
+        return "error"
