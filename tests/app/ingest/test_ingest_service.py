@@ -163,8 +163,10 @@ def test_vosk_endpoint_needs_a_token(svc: Live, tmp_path: Path) -> None:
     from websockets.exceptions import ConnectionClosed
 
     with svc.ws("/v1/asr?token=bogus") as ws:
+        error = recv_json(ws)
         with pytest.raises(ConnectionClosed) as info:
             ws.recv(10)
+    assert error["type"] == "error" and error["code"] and error["message"]
     assert info.value.rcvd is not None and info.value.rcvd.code == 1008
 
 
@@ -179,6 +181,7 @@ def test_vosk_eof_before_audio_and_stray_text(svc: Live) -> None:
     assert info.value.rcvd is not None and info.value.rcvd.code == 1000
     with svc.ws(f"/v1/asr?token={tok('ingest')}") as ws:
         ws.send("hello")
+        assert recv_json(ws)["code"] == "bad_message"
         with pytest.raises(ConnectionClosed) as info:
             ws.recv(10)
     assert info.value.rcvd is not None and info.value.rcvd.code == 1003
