@@ -28,19 +28,17 @@ Server messages use the shapes the module understands (``processIncomingMessage`
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket
 
 from app.ingest.base import CallMeta, IngestError
-from app.ingest.context import adapter_settings, agent_map, call_registry, free_call_id
-from app.ingest.lifecycle import IngestStream, registered
-from app.wsclose import close_with_error
+from app.ingest.skeleton import IngestContext, Started, Stop, serve_stream, split_frame
 from asr.types import AudioFrame, Speaker
 
 log = logging.getLogger(__name__)
@@ -101,101 +99,63 @@ def parse_start(text: str, query: dict[str, str], default_rate: int = 8000,
     return ForkStart(call_id, str(agent) if agent else None, rate, channels, fields)
 
 
-def split_l16(data: bytes, channels: int) -> list[bytes]:
-    """De-interleave L16 frames into one byte string per channel."""
-    frame = 2 * channels
-    if not data or len(data) % frame:
-        raise IngestError("bad_audio",
-                          f"{len(data)} bytes is not a whole number of {frame}-byte frames")
-    if channels == 1:
-        return [bytes(data)]
-    import numpy as np
+class ForkParser:
+    """mod_audio_fork for ``serve_stream``."""
 
-    pairs = np.frombuffer(data, dtype="<i2").reshape(-1, channels)
-    return [pairs[:, c].tobytes() for c in range(channels)]
+    source = "fork"
+    # At shutdown: "disconnect", which the module raises as mod_audio_fork::disconnect.
+    farewell: Mapping[str, Any] | None = {"type": "disconnect"}
+    disconnect_reason = "stop"  # uuid_audio_fork stop closes the socket
+    token_in_start = False
 
+    def __init__(self, query: Mapping[str, str]) -> None:
+        self.query = {k: v for k, v in query.items() if k != "token"}
+        self.fork: ForkStart | None = None
 
-def _error_extra(code: str, message: str) -> dict[str, Any]:
-    return {"data": {"code": code, "message": message}}
+    def error_extra(self, code: str, message: str) -> dict[str, Any]:
+        """mod_audio_fork raises mod_audio_fork::error with the ``data`` member as its body."""
+        return {"data": {"code": code, "message": message}}
+
+    def start(self, message: Mapping[str, Any], ctx: IngestContext) -> Started:
+        if message.get("text") is None:
+            raise IngestError("bad_order", "the first frame must be the text metadata")
+        start = parse_start(message["text"], self.query, ctx.adapters.fork_sample_rate,
+                            ctx.adapters.fork_mix_type)
+        agent = ctx.agents.resolve("fork", start.agent_id, start.fields)
+        if agent is None:
+            raise IngestError("no_agent", "no agent_id in metadata and no agent map entry", 1008)
+        self.fork = start
+        log.info("fork started", extra={"call_id": start.call_id, "rate": start.sample_rate,
+                                        "channels": start.channels})
+        meta = CallMeta(call_id=start.call_id, agent_id=agent, source="fork", tracks=start.tracks,
+                        custom={"sample_rate": str(start.sample_rate),
+                                "channels": str(start.channels)})
+        return Started(meta, reply={"type": "json",
+                                    "data": {"type": "started", "call_id": None}},
+                       duplicate_suffix=uuid.uuid4().hex[:8])
+
+    def audio(self, message: Mapping[str, Any], ctx: IngestContext) -> list[AudioFrame] | Stop:
+        assert self.fork is not None
+        data = message.get("bytes")
+        if data is None:
+            # send_text (DTMF and the like) or stop's metadata: not audio. Its content may be
+            # personal (digits), so only its size is logged.
+            log.info("fork text frame ignored",
+                     extra={"call_id": self.fork.call_id,
+                            "bytes": len(message.get("text") or "")})
+            return []
+        if not data:
+            return Stop("stop")  # the module's graceful shutdown: flush, then we close
+        if len(data) > ctx.max_frame_bytes:
+            raise IngestError("too_big", f"audio frame of {len(data)} bytes; limit "
+                              f"{ctx.max_frame_bytes}", close_code=1009)
+        chunks = split_frame(data, "pcm_s16le", self.fork.channels)
+        return [AudioFrame(track=track, data=chunk, sample_rate=self.fork.sample_rate,
+                           encoding="pcm_s16le")
+                for track, chunk in zip(self.fork.tracks, chunks, strict=True)]
 
 
 @router.websocket(PATH)
 async def fork_ingest(websocket: WebSocket) -> None:
     """mod_audio_fork stream (see the module docstring)."""
-    from app.auth import AuthError, websocket_principal
-
-    await websocket.accept()
-    try:
-        websocket_principal(websocket, ("ingest", "admin"))
-    except AuthError as exc:
-        await close_with_error(websocket, exc.code, exc.message, 1008,
-                               _error_extra(exc.code, exc.message))
-        return
-    # At shutdown: "disconnect", which the module raises as mod_audio_fork::disconnect.
-    stream = IngestStream(websocket, "fork", farewell={"type": "disconnect"})
-    async with registered(stream):
-        reason = await _run(websocket, stream)
-        await stream.end(reason)
-
-
-async def _run(websocket: WebSocket, stream: IngestStream) -> str:
-    """Read the stream until it ends; returns the reason the call ends with."""
-    service = getattr(websocket.app.state, "settings", None)
-    max_frame = service.max_frame_bytes if service is not None else 1 << 16
-    try:
-        first = await websocket.receive()
-        if first["type"] == "websocket.disconnect":
-            return "stop"
-        if first.get("text") is None:
-            raise IngestError("bad_order", "the first frame must be the text metadata")
-        query = {k: v for k, v in websocket.query_params.items() if k != "token"}
-        settings = adapter_settings(websocket.app)
-        start = parse_start(first["text"], query, settings.fork_sample_rate,
-                            settings.fork_mix_type)
-        agent = agent_map(websocket.app).resolve("fork", start.agent_id, start.fields)
-        if agent is None:
-            raise IngestError("no_agent", "no agent_id in metadata and no agent map entry", 1008)
-        registry = call_registry(websocket.app)
-        call_id = free_call_id(registry, start.call_id, uuid.uuid4().hex[:8])
-        await stream.open(registry, CallMeta(
-            call_id=call_id, agent_id=agent, source="fork", tracks=start.tracks,
-            custom={"sample_rate": str(start.sample_rate), "channels": str(start.channels)}))
-        log.info("fork started", extra={"call_id": call_id, "rate": start.sample_rate,
-                                        "channels": start.channels})
-        await websocket.send_text(json.dumps(
-            {"type": "json", "data": {"type": "started", "call_id": call_id}}))
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                break
-            data = message.get("bytes")
-            if data is None:
-                # send_text (DTMF and the like) or stop's metadata: not audio. Its content may
-                # be personal (digits), so only its size is logged.
-                log.info("fork text frame ignored",
-                         extra={"call_id": call_id, "bytes": len(message.get("text") or "")})
-                continue
-            if not data:
-                # The module's graceful shutdown: no more audio, flush and close.
-                break
-            if len(data) > max_frame:
-                raise IngestError("too_big", f"audio frame of {len(data)} bytes; limit "
-                                  f"{max_frame}", close_code=1009)
-            for track, chunk in zip(start.tracks, split_l16(data, start.channels), strict=True):
-                await stream.push(AudioFrame(track=track, data=chunk,
-                                             sample_rate=start.sample_rate,
-                                             encoding="pcm_s16le"))
-        # End (flush the last utterance) before closing, so results come first.
-        await stream.end("stop")
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            await websocket.close(1000)
-        return "stop"
-    except IngestError as exc:
-        log.warning("fork refused", extra={"code": exc.code})
-        if stream.draining:
-            return "shutdown"
-        await close_with_error(websocket, exc.code, exc.message, exc.close_code,
-                               _error_extra(exc.code, exc.message))
-        return "error"
-    except WebSocketDisconnect:
-        return "stop"
+    await serve_stream(websocket, ForkParser(websocket.query_params))

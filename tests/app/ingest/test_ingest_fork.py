@@ -12,8 +12,9 @@ from ingest_fakes import make_app
 from starlette.websockets import WebSocketDisconnect
 
 from app.ingest.base import IngestError
-from app.ingest.fork import parse_start, split_l16
+from app.ingest.fork import parse_start
 from app.ingest.settings import AgentMap
+from app.ingest.skeleton import split_frame
 
 PATH = "/v1/ingest/fork"
 # The message types mod_audio_fork's processIncomingMessage understands (lws_glue.cpp);
@@ -148,7 +149,7 @@ def test_parse_start_and_split_units() -> None:
     assert (start.channels, start.sample_rate, start.tracks) == (2, 16000, ("caller", "agent"))
     with pytest.raises(IngestError):
         parse_start("not json", {})
-    left, right = split_l16(_stereo(np.array([1, 2]), np.array([3, 4])), 2)
+    left, right = split_frame(_stereo(np.array([1, 2]), np.array([3, 4])), "pcm_s16le", 2)
     assert np.frombuffer(left, "<i2").tolist() == [1, 2]
     assert np.frombuffer(right, "<i2").tolist() == [3, 4]
 
