@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal
 
+from asr import codecs
+from asr.errors import AsrError
 from asr.types import Speaker
 
 NULL_UUID = "00000000-0000-0000-0000-000000000000"
@@ -93,7 +95,7 @@ class Media:
 
     @property
     def bytes_per_sample(self) -> int:
-        return 1 if self.format == "PCMU" else 2
+        return codecs.BYTES_PER_SAMPLE["mulaw" if self.format == "PCMU" else "pcm_s16le"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,35 +429,18 @@ class AudioHookSession:
             raise ProtocolViolation(f"received audio in state {self.state.value}")
         if self.media is None:
             raise ProtocolViolation("unexpected binary message: no media selected")
-        frame_bytes = self.media.bytes_per_sample * len(self.media.channels)
-        if len(data) % frame_bytes:
-            raise ProtocolViolation(
-                f"binary data not a valid audio frame: {len(data)} bytes is not a multiple "
-                f"of {frame_bytes}"
-            )
-        start = self.position_s + self.gaps_s
-        n = len(data) // frame_bytes
-        self.samples_received += n
         encoding: Literal["mulaw", "pcm_s16le"] = (
             "mulaw" if self.media.format == "PCMU" else "pcm_s16le"
         )
-        out: list[ChannelAudio] = []
-        width = self.media.bytes_per_sample
-        stride = frame_bytes
-        for idx, channel in enumerate(self.media.channels):
-            if len(self.media.channels) == 1:
-                chunk = bytes(data)
-            else:
-                chunk = _deinterleave(data, idx, width, stride)
-            out.append(ChannelAudio(CHANNEL_TRACK[channel], chunk, encoding, start))
-        return out
-
-
-def _deinterleave(data: bytes, index: int, width: int, stride: int) -> bytes:
-    view = memoryview(data)
-    if width == 1:
-        return bytes(view[index::stride])
-    import numpy as np
-
-    frames = np.frombuffer(data, dtype=np.uint8).reshape(-1, stride)
-    return frames[:, index * width : (index + 1) * width].tobytes()
+        channels = len(self.media.channels)
+        try:
+            chunks = codecs.split_channels(bytes(data), encoding, channels)
+        except AsrError as exc:
+            raise ProtocolViolation(
+                f"binary data not a valid audio frame: {len(data)} bytes is not a multiple "
+                f"of {self.media.bytes_per_sample * channels}"
+            ) from exc
+        start = self.position_s + self.gaps_s
+        self.samples_received += len(chunks[0]) // self.media.bytes_per_sample
+        return [ChannelAudio(CHANNEL_TRACK[channel], chunk, encoding, start)
+                for channel, chunk in zip(self.media.channels, chunks, strict=True)]
