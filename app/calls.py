@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +49,7 @@ class CallManager:
         self._max_calls = max_calls
         self._ready_wait_s = ready_wait_s
         self._sessions: dict[str, CallSession] = {}
+        self._streams = 0  # transcription-only streams (/v1/asr), also under max_calls
         self._nudge_index: dict[str, str] = {}
         self.components: Components | None = None
         self.ready = asyncio.Event()
@@ -57,7 +60,7 @@ class CallManager:
 
     # ---- CallRegistry -------------------------------------------------------------------
 
-    async def open_call(self, meta: CallMeta) -> CallSession:
+    async def _ready_components(self) -> Components:
         if self._closing:
             raise IngestError("shutting_down", "the service is shutting down", 1001)
         if not self.ready.is_set():
@@ -69,6 +72,24 @@ class CallManager:
                 ) from exc
         if self.components is None:
             raise IngestError("models_failed", self.load_error or "models failed to load", 1011)
+        return self.components
+
+    @asynccontextmanager
+    async def stream_slot(self) -> AsyncIterator[Components]:
+        """A transcription-only stream (``/v1/asr``): it waits for the models like a call
+        and holds one of ``max_calls`` while it runs."""
+        components = await self._ready_components()
+        async with self._open_lock:
+            if len(self._sessions) + self._streams >= self._max_calls:
+                raise IngestError("at_capacity", "this instance is at its call limit", 1013)
+            self._streams += 1
+        try:
+            yield components
+        finally:
+            self._streams -= 1
+
+    async def open_call(self, meta: CallMeta) -> CallSession:
+        components = await self._ready_components()
         if not _valid_id(meta.call_id):
             raise IngestError(
                 "bad_call_id", "call_id must be 1..128 printable UTF-8 characters", 1007
@@ -82,12 +103,12 @@ class CallManager:
                 raise IngestError(
                     "call_exists", f"call {meta.call_id!r} is already streaming", 1008
                 )
-            if len(self._sessions) >= self._max_calls:
+            if len(self._sessions) + self._streams >= self._max_calls:
                 raise IngestError("at_capacity", "this instance is at its call limit", 1013)
             pb = await self._current_playbook()
             session = CallSession(
                 meta,
-                components=self.components,
+                components=components,
                 playbook=pb.playbook,
                 playbook_version=pb.version,
                 bus=self._bus,

@@ -3,6 +3,10 @@
 Start-up (lifespan): migrate the store, start its writer, start the event bus, load the
 playbook, then load the models in the background; ``/readyz`` turns 200 when they are in.
 Calls that arrive earlier wait for the models (``ready_wait_s``).
+
+Shutdown: ``CareCueServer`` (uvicorn's server, as ``carecue serve`` runs it) stops accepting
+connections and drains every ingest adapter (AudioHook ``reconnect``, the others stopped and
+closed 1001) *before* uvicorn closes the remaining sockets and the lifespan ends the calls.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import uvicorn
 from fastapi import FastAPI, Request
 
 from app.auth import TokenSigner, load_or_create_secret
@@ -235,3 +240,27 @@ def _add_security(app: FastAPI, settings: Settings) -> None:
         request_principal(request, "agent", "supervisor", "admin")
         token = token_from(request.headers.get("authorization"), request.query_params.get("token"))
         return get_swagger_ui_html(openapi_url=f"/openapi.json?token={token}", title="CareCue API")
+
+
+class CareCueServer(uvicorn.Server):
+    """uvicorn's server with the ingest drain in front of its shutdown.
+
+    uvicorn closes every websocket (1012) before the app's lifespan shutdown runs, which
+    would end each live call as dropped and give Genesys no ``reconnect``. This runs on
+    SIGTERM/SIGINT (and ``should_exit``): stop accepting, drain, then uvicorn's own shutdown.
+    """
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self.app = app
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        from app.ingest.lifecycle import drain_ingest
+
+        for server in self.servers:
+            server.close()  # no new sessions land here while the old ones move away
+        try:
+            await drain_ingest(self.app)
+        except Exception:  # a failed drain must not stop the rest of the shutdown
+            log.exception("ingest drain failed")
+        await super().shutdown(sockets)

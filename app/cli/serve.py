@@ -22,7 +22,7 @@ def register(cli: typer.Typer) -> None:
 
         from app.auth import TokenSigner, load_or_create_secret
         from app.logging_setup import setup_logging
-        from app.main import create_app
+        from app.main import CareCueServer, create_app
         from app.settings import Settings
 
         overrides: dict[str, object] = {}
@@ -46,10 +46,12 @@ def register(cli: typer.Typer) -> None:
                 f"agent console (any agent id): {base}/agent?agent_id=A1&token={token}", err=True
             )
         app = create_app(settings)
-        uvicorn.run(
+        config = uvicorn.Config(
             app,
             host=settings.host,
             port=settings.port,
             log_config=None,
             ws_max_size=max(1 << 20, settings.max_frame_bytes * 2),
         )
+        # Drains the ingest adapters on SIGTERM before uvicorn closes their sockets.
+        CareCueServer(config, app).run()

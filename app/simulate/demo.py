@@ -47,7 +47,9 @@ class EmbeddedServer:
         config = uvicorn.Config(
             app, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
         )
-        self.server = uvicorn.Server(config)
+        from app.main import CareCueServer
+
+        self.server = CareCueServer(config, app)
         self.thread = threading.Thread(target=self.server.run, name="carecue-server", daemon=True)
 
     def start(self, timeout_s: float = 60.0) -> None:

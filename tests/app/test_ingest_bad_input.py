@@ -247,3 +247,23 @@ def test_second_twilio_stream_of_one_call_gets_its_own_id(server: Live) -> None:
         first.send(twilio_stop("CAfork", stream_sid="MZin"))
     ids = {c["call_id"] for c in server.get("/v1/calls", tok("supervisor")).json()["calls"]}
     assert {"CAfork", "CAfork:MZout"} <= ids
+
+
+@pytest.mark.parametrize(
+    ("first", "code"),
+    [("not json", "malformed_json"), (json.dumps({"event": "media"}), "expected_start")],
+)
+def test_twilio_error_frames_carry_event(server: Live, first: str, code: str) -> None:
+    """Twilio-side tools dispatch on ``event``, which Twilio puts on every message."""
+    with server.ws("/v1/ingest/twilio", tok("ingest")) as ws:
+        ws.send(first)
+        err = expect_close(ws, code, 1007)
+    assert err["event"] == "error"
+
+
+def test_twilio_error_after_start_names_the_stream(server: Live) -> None:
+    with server.ws("/v1/ingest/twilio", tok("ingest")) as ws:
+        ws.send(twilio_start("CAev", "A9", stream_sid="MZev"))
+        ws.send(json.dumps({"event": "media", "streamSid": "MZev", "media": {}}))
+        err = expect_close(ws, "bad_media", 1007)
+    assert err["event"] == "error" and err["streamSid"] == "MZev"
