@@ -7,7 +7,6 @@ redis-server, psql creating a database) being called at all is a failure of the 
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
