@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -117,6 +118,9 @@ def test_serve_prints_a_banner_and_answers_home_and_favicon(tmp_path: Path) -> N
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         env=_env(CARECUE_AUTH_SECRET="", CARECUE_LOG_LEVEL="WARNING"),
     )
+    # Without a banner the read below would wait forever: stop the server after a generous while.
+    watchdog = threading.Timer(180, proc.kill)
+    watchdog.start()
     try:
         assert proc.stdout is not None
         banner: list[str] = []
@@ -125,6 +129,7 @@ def test_serve_prints_a_banner_and_answers_home_and_favicon(tmp_path: Path) -> N
             if line.startswith("Ctrl-C"):
                 break
         text = "\n".join(banner)
+        assert banner, "serve printed nothing"
         first = banner[0]
         assert first.startswith("CareCue ") and " is listening on http://127.0.0.1:" in first, text
         base = first.rsplit(" ", 1)[1]
@@ -142,6 +147,7 @@ def test_serve_prints_a_banner_and_answers_home_and_favicon(tmp_path: Path) -> N
         assert httpx.get(f"{base}/favicon.svg", timeout=10).status_code == 200
         assert httpx.get(f"{base}/web/home.js", timeout=10).status_code == 200
     finally:
+        watchdog.cancel()
         proc.terminate()
         proc.wait(30)
 
