@@ -5,6 +5,7 @@ Validated once at start-up; everything per call is derived from it and frozen.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -12,6 +13,20 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 AsrEngineName = Literal["whisper", "vosk", "moonshine"]
+
+# Agent and supervisor tokens minted by ``carecue token create`` or printed by ``serve`` expire
+# after this long unless told otherwise; a shift, not forever.
+DEFAULT_TOKEN_TTL_S = 12 * 3600
+
+
+def default_data_dir() -> Path:
+    """The per-user data folder: ``$XDG_DATA_HOME/carecue``, else ``~/.local/share/carecue``.
+
+    Never the current directory, where a generated secret could be committed by accident.
+    """
+    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / "carecue"
 
 
 class Settings(BaseSettings):
@@ -29,7 +44,10 @@ class Settings(BaseSettings):
     )
 
     # Storage: SQLite file under data_dir unless a URL is given (PostgreSQL: postgresql+psycopg://)
-    data_dir: Path = Path("./carecue-data")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="SQLite database and generated auth secret (default: per-user XDG folder)",
+    )
     database_url: str | None = None
 
     # ASR

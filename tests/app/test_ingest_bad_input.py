@@ -4,6 +4,7 @@ streaming at the same time on the same server carries on untouched."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -245,7 +246,14 @@ def test_second_twilio_stream_of_one_call_gets_its_own_id(server: Live) -> None:
             second.send(twilio_media(b"outbound words", "outbound", stream_sid="MZout"))
             second.send(twilio_stop("CAfork", stream_sid="MZout"))
         first.send(twilio_stop("CAfork", stream_sid="MZin"))
-    ids = {c["call_id"] for c in server.get("/v1/calls", tok("supervisor")).json()["calls"]}
+    # the store writes behind the call: give a loaded machine a moment to catch up
+    deadline = time.monotonic() + 15
+    while True:
+        calls = server.get("/v1/calls", tok("supervisor")).json()["calls"]
+        ids = {c["call_id"] for c in calls}
+        if {"CAfork", "CAfork:MZout"} <= ids or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert {"CAfork", "CAfork:MZout"} <= ids
 
 
