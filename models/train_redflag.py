@@ -392,6 +392,167 @@ def concerns_fa(
     return round(float((r["self_harm"] | r["emergency"]).mean()), 4)
 
 
+# --------------------------------------------------------------------------- card
+
+
+def _row(name: str, m: dict[str, Any]) -> str:
+    return (
+        f"| {name} | {m['self_harm_recall']:.3f} | {m['emergency_recall']:.3f} | "
+        f"{m['safety_check_recall']:.3f} | {m['false_alarm_rate']:.3f} ({m['false_alarms']}"
+        f"/{m['n_none']}) | {m['safety_check_false_alarm_rate']:.3f} |"
+    )
+
+
+HEADER = (
+    "| | self_harm recall | emergency recall | safety_check recall | urgent false alarms "
+    "on none | safety_check raised on none |\n|---|---:|---:|---:|---:|---:|"
+)
+
+
+def write_card(report: dict[str, Any], path: Path = CARD) -> None:
+    cfg = report["config"]
+    cv = report["cv"]
+    th = cv["thresholds"]
+    k = cfg["input_layer"]
+    lines = [
+        "# Model card: red-flag classifier (`models/artifacts/redflag.pt`)",
+        "",
+        "Four classes per caller utterance: `none`, `safety_check` (hopelessness, wanting to "
+        "give up: ask the safety question), `self_harm` (suicidal intent, plans, self-harm, "
+        "deliberate overdose, indirect goodbyes) and `emergency` (medical red flags: "
+        "breathing, chest pain, stroke, unresponsive, anaphylaxis, bleeding, seizures, "
+        "accidental overdose). Produced by `python -m models.train_redflag` (this card is "
+        "generated; the numbers are in `models/artifacts/redflag_metrics.json`).",
+        "",
+        "## Model",
+        f"- Input: hidden state {k} of the frozen all-MiniLM-L6-v2 encoder "
+        f"(`TextEncoder.token_states(texts, ({k},))`, [CLS]/[SEP] included), so it reuses the "
+        "production encoder pass.",
+        f"- Fine-tuned copies of MiniLM layers {k + 1}..6 (initialised from the encoder), mean "
+        "pooling over tokens, dropout, linear head, softmax over the 4 classes.",
+        f"- Training: AdamW, lr {cfg['lr']:g} (head {cfg['head_lr']:g}), {cfg['epochs']} epochs, "
+        f"batch {cfg['batch_size']}, linear warm-up/decay, class-weighted cross-entropy "
+        f"(weights ~ 1/frequency^{cfg['class_weight_power']:g}), dropout {cfg['dropout']:g}, "
+        f"seed {cfg['seed']}; weights stored in fp16 ({report['artifact_bytes'] / 1e6:.1f} MB).",
+        "- Decision: kind `c` is raised when `probs[c] >= thresholds[c]`; production OR-combines "
+        "this with the reviewed patterns (`models/crisis.py` `detect(text).kinds`).",
+        "",
+        "## Data",
+        "All rows are hand-written caller utterances (not real calls), grouped into *phrasing "
+        "families* (one family = one way of saying one thing, 3-6 variants each; some written "
+        "ASR-style: lower case, fillers, no punctuation). Hard negatives are deliberate "
+        "look-alikes: idioms "
+        '("my back is killing me", "I could murder a cup of tea"), denials ("I\'m not going '
+        'to hurt myself"), everyday plans and goodbyes ("giving the walking frame away"), '
+        "grief, past history, fear and hyperbole.",
+        "",
+        f"- `crisis_hard.jsonl` train rows: {report['train_rows']['hard']} "
+        f"({report['train_families']['hard']} families). Its "
+        "`test` rows (other families, split by family) were used only for the final evaluation.",
+        f"- `crisis_train_extra.jsonl`: {report['train_rows']['extra']} rows "
+        f"({report['train_families']['extra']} families), a "
+        "different author, written blind to the test set and to the patterns.",
+        f"- `concerns.jsonl` train rows without the `crisis` label: "
+        f"{report['train_rows']['concerns']} extra `none` rows (each its own group).",
+        "",
+        "## How hyper-parameters and thresholds were chosen",
+        f"{cv['folds']}-fold cross-validation grouped by `family` over the whole training pool "
+        "(no family in two folds). Hyper-parameters (input layer k in {0,1,2,3,4}, epochs, "
+        "label smoothing) were compared on out-of-fold (OOF) predictions. The thresholds are "
+        "chosen on the OOF predictions of the `crisis_train_extra` rows combined with the "
+        "patterns: per kind, the highest threshold whose combined recall reaches the target "
+        f"(self_harm {TARGET_RECALL['self_harm']}, emergency {TARGET_RECALL['emergency']}, "
+        f"safety_check {TARGET_RECALL['safety_check']}). The `crisis_hard` train rows are "
+        "not used for that: the reviewed patterns were written against them and catch all of "
+        "their red flags, so combined numbers there would hide what the model adds; the extra "
+        "rows behave like unseen text for the patterns (patterns alone: self_harm recall "
+        f"{cv['patterns_only']['self_harm_recall']:.2f}, emergency "
+        f"{cv['patterns_only']['emergency_recall']:.2f}).",
+        "",
+        f"Shipped thresholds: self_harm **{th['self_harm']:g}**, emergency "
+        f"**{th['emergency']:g}**, safety_check **{th['safety_check']:g}** (recall first: a "
+        "miss can cost a life, a false alarm costs the agent a glance). Alternative operating "
+        "points with a false-alarm budget are stored in the artifact metadata "
+        "(`meta['operating_points']`).",
+        "",
+        "## Cross-validation (OOF, crisis_train_extra rows)",
+        HEADER,
+        _row("patterns only", cv["patterns_only"]),
+        _row("head only (shipped thresholds)", cv["head_only"]),
+        _row("**head OR patterns (shipped)**", cv["combined"]),
+    ]
+    for name, op in cv["operating_points"].items():
+        t = op["thresholds"]
+        lines.append(
+            _row(
+                f"head OR patterns, {name} (sh {t['self_harm']:g}, em {t['emergency']:g})",
+                op["combined"],
+            )
+        )
+    lines += [
+        "",
+        "Self-harm threshold vs. recall and urgent false alarms (combined, OOF extra rows):",
+        "",
+        "| threshold | self_harm recall | false alarms (self_harm+patterns) |",
+        "|---:|---:|---:|",
+    ]
+    for p in cv["self_harm_curve_combined"]:
+        lines.append(
+            f"| {p['threshold']} | {p['recall']:.3f} | {p['fa_with_other_patterns']:.3f} |"
+        )
+    if "test" in report:
+        te = report["test"]
+        lines += [
+            "",
+            f"## Held-out test (crisis_hard `test`, {te['combined']['n']} rows, families never "
+            "seen in training; evaluated once for this model)",
+            HEADER,
+            _row("patterns only", te["patterns_only"]),
+            _row("head only (shipped thresholds)", te["head_only"]),
+            _row("**head OR patterns (shipped)**", te["combined"]),
+        ]
+        for name, op in te["operating_points"].items():
+            t = op["thresholds"]
+            lines.append(
+                _row(
+                    f"head OR patterns, {name} (sh {t['self_harm']:g}, em {t['emergency']:g})",
+                    op["combined"],
+                )
+            )
+        lines += [
+            "",
+            "Self-harm threshold vs. recall and urgent false alarms on test (combined; "
+            "reported, not used for any choice):",
+            "",
+            "| threshold | self_harm recall | false alarms |",
+            "|---:|---:|---:|",
+        ]
+        for p in te["self_harm_curve_combined"]:
+            lines.append(
+                f"| {p['threshold']} | {p['recall']:.3f} | {p['fa_with_other_patterns']:.3f} |"
+            )
+    lines += [
+        "",
+        "## Limits",
+        "- The targets (self_harm recall >= 0.97 with <= 3 % urgent false alarms) are not met: "
+        "at the recall-first thresholds the false-alarm rate on hard negatives is far above "
+        "3 %; the curve above is the trade-off. The hard negatives are adversarial by design "
+        "(idioms, denials, goodbyes at discharge), so the rate on ordinary call text is lower "
+        f"(OOF on the concern-set negatives: {cv['concerns_none_false_alarm_rate']:.3f}).",
+        "- Small hand-written data (~1,000 crisis-set rows): test families are few (e.g. 55 "
+        "self_harm rows, 99 none rows), so one row is ~1-2 points; confidence intervals are "
+        "wide.",
+        "- Texts are written, not transcribed; real ASR output and long run-on turns are "
+        "harder. English only. Trained at <= 64 tokens; longer turns still work but were not "
+        "seen in training.",
+        '- Denials ("I\'m not going to hurt myself") and past history remain weak spots for '
+        "the head; the patterns' negation handling does not veto the head.",
+        "- A safety net for a human agent, not triage.",
+        "",
+    ]
+    path.write_text("\n".join(lines))
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -415,7 +576,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--eval-test", action="store_true", help="evaluate the final model on test")
     ap.add_argument("--out", type=Path, default=DEFAULT_ARTIFACT)
     ap.add_argument("--metrics", type=Path, default=METRICS)
-    ap.add_argument("--tag", default="")
+    ap.add_argument("--tag", default="", help="save OOF/CV report under the cache dir")
+    ap.add_argument("--oof", type=Path, default=None, help="reuse a saved OOF .npy (same cfg)")
+    ap.add_argument("--no-card", dest="card", action="store_false")
     args = ap.parse_args(argv)
     torch.set_num_threads(max(1, min(2, args.threads)))
     cfg = Config(
@@ -435,7 +598,11 @@ def main(argv: list[str] | None = None) -> None:
     states = frozen_states(texts, cfg.input_layer)
     pats = pattern_kinds(texts)
     t0 = time.time()
-    oof = cross_val(rows, states, cfg, args.folds)
+    if args.oof is not None:  # shortcut: OOF saved by an earlier --tag run of this config
+        oof = np.load(args.oof)
+        assert oof.shape == (len(rows), len(CLASSES)), "OOF file does not match the pool"
+    else:
+        oof = cross_val(rows, states, cfg, args.folds)
     cv_secs = time.time() - t0
     # Thresholds are chosen on the out-of-fold predictions for the crisis_train_extra rows,
     # combined with the patterns. The reviewed patterns were written against the
@@ -456,6 +623,9 @@ def main(argv: list[str] | None = None) -> None:
         "config": asdict(cfg),
         "train_rows": {
             s: int(sum(r.source == s for r in rows)) for s in ("hard", "extra", "concerns")
+        },
+        "train_families": {
+            s: len({r.family for r in rows if r.source == s}) for s in ("hard", "extra")
         },
         "train_digest": digest(texts),
         "cv": {
@@ -524,6 +694,8 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(report["test"], indent=1), flush=True)
     args.metrics.parent.mkdir(parents=True, exist_ok=True)
     args.metrics.write_text(json.dumps(report, indent=1) + "\n")
+    if args.card:
+        write_card(report)
     print(f"wrote {args.out} ({report['artifact_bytes']} bytes) and {args.metrics}")
 
 
