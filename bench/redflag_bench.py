@@ -20,6 +20,9 @@ import numpy as np
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-n", type=int, default=200)
+    ap.add_argument(
+        "--write-metrics", action="store_true", help="store the result in redflag_metrics.json"
+    )
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -58,6 +61,12 @@ def main(argv: list[str] | None = None) -> None:
         "cpu_count": os.cpu_count(),
     }
     print(json.dumps(out, indent=1))
+    if args.write_metrics:
+        from models.train_redflag import METRICS
+
+        report = json.loads(METRICS.read_text())
+        report["latency"] = out
+        METRICS.write_text(json.dumps(report, indent=1) + "\n")
 
 
 if __name__ == "__main__":

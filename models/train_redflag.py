@@ -561,6 +561,35 @@ def write_card(report: dict[str, Any], path: Path = CARD) -> None:
             lines.append(
                 f"| {p['threshold']} | {p['recall']:.3f} | {p['fa_with_other_patterns']:.3f} |"
             )
+    if "test_with_main_patterns" in report:
+        tm = report["test_with_main_patterns"]
+        lines += [
+            "",
+            "The patterns on main have since been extended with concepts from "
+            "crisis_train_extra (so no training rows are blind to them any more; the "
+            "thresholds here were chosen against the patterns of the base commit). The same "
+            "model and thresholds on test with the newer patterns (reported, not used):",
+            "",
+            HEADER,
+            _row("newer patterns only", tm["test_patterns_only"]),
+            _row("**head OR newer patterns (shipped)**", tm["test_combined_shipped"]),
+        ]
+        for key, m in tm.items():
+            if key.startswith("test_combined_fa_budget"):
+                lines.append(_row(f"head OR newer patterns, {key[len('test_combined_') :]}", m))
+    if "latency" in report:
+        lat = report["latency"]
+        lines += [
+            "",
+            "## Inference cost (`python -m bench.redflag_bench`)",
+            f"{lat['n']} single utterances, 1 torch thread, {lat['cpu_count']} CPUs, 1-minute "
+            f"load average {lat['loadavg_1min_before']:g} (the machine was shared with "
+            f"other training jobs, so these are pessimistic): the model (layers "
+            f"{lat['input_layer'] + 1}..6 + head) p50 **{lat['model_ms_p50']:g} ms**, p95 "
+            f"{lat['model_ms_p95']:g} ms; for reference the full frozen MiniLM pass "
+            f"(tokenizer + 6 layers) p50 {lat['encoder_ms_p50']:g} ms, p95 "
+            f"{lat['encoder_ms_p95']:g} ms in the same run.",
+        ]
     lines += [
         "",
         "## Limits",
