@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -122,10 +123,12 @@ def load_or_create_secret(configured: str | None, data_dir: Path) -> str:
     path = data_dir / "auth_secret"
     if path.exists():
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     secret = secrets.token_urlsafe(32)
-    path.touch(mode=0o600)
-    path.write_text(secret)
+    # Created 0600 before the secret is written, so it is never readable by others.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secret)
     return secret
 
 
@@ -174,6 +177,11 @@ def _requires(*allowed: Role):  # type: ignore[no-untyped-def]
             ) from exc
 
     return dependency
+
+
+def request_principal(request: Request, *allowed: Role) -> Principal:
+    """Authenticate an HTTP request outside a route's signature (raises ``HTTPException``)."""
+    return _requires(*allowed)(request)  # type: ignore[no-any-return]
 
 
 AnyPrincipal = Annotated[Principal, Depends(_requires("agent", "supervisor", "admin"))]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -55,7 +56,23 @@ def now_iso() -> str:
 def make_envelope(
     seq: int, kind: str, call_id: str, data: dict[str, Any], at: str
 ) -> dict[str, Any]:
-    return {"type": kind, "seq": seq, "call_id": call_id, "at": at, "data": data}
+    """The wire envelope. Every string in it is valid UTF-8 (a lone surrogate from a platform
+    or an engine becomes U+FFFD), so one odd event can never break a client's stream."""
+    env = {"type": kind, "seq": seq, "call_id": call_id, "at": at, "data": data}
+    return _utf8_safe(env)  # type: ignore[no-any-return]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _utf8_safe(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+    if isinstance(value, dict):
+        return {_utf8_safe(k): _utf8_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_utf8_safe(v) for v in value]
+    return value
 
 
 class EventBus(Protocol):

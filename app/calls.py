@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +13,7 @@ from app.bus import EventBus
 from app.components import Components
 from app.ingest.base import CallMeta, IngestError
 from app.metrics import Metrics
-from app.session import CallSession, SessionConfig
+from app.session import CallSession, SessionConfig, UnknownNudge
 from app.store import FeedbackOp, Store
 
 log = logging.getLogger("carecue.calls")
@@ -47,6 +49,7 @@ class CallManager:
         self._max_calls = max_calls
         self._ready_wait_s = ready_wait_s
         self._sessions: dict[str, CallSession] = {}
+        self._streams = 0  # transcription-only streams (/v1/asr), also under max_calls
         self._nudge_index: dict[str, str] = {}
         self.components: Components | None = None
         self.ready = asyncio.Event()
@@ -57,7 +60,7 @@ class CallManager:
 
     # ---- CallRegistry -------------------------------------------------------------------
 
-    async def open_call(self, meta: CallMeta) -> CallSession:
+    async def _ready_components(self) -> Components:
         if self._closing:
             raise IngestError("shutting_down", "the service is shutting down", 1001)
         if not self.ready.is_set():
@@ -69,21 +72,43 @@ class CallManager:
                 ) from exc
         if self.components is None:
             raise IngestError("models_failed", self.load_error or "models failed to load", 1011)
-        if not meta.call_id or len(meta.call_id) > 128:
-            raise IngestError("bad_call_id", "call_id must be 1..128 characters", 1007)
-        if not meta.agent_id or len(meta.agent_id) > 128:
-            raise IngestError("bad_agent_id", "agent_id must be 1..128 characters", 1007)
+        return self.components
+
+    @asynccontextmanager
+    async def stream_slot(self) -> AsyncIterator[Components]:
+        """A transcription-only stream (``/v1/asr``): it waits for the models like a call
+        and holds one of ``max_calls`` while it runs."""
+        components = await self._ready_components()
+        async with self._open_lock:
+            if len(self._sessions) + self._streams >= self._max_calls:
+                raise IngestError("at_capacity", "this instance is at its call limit", 1013)
+            self._streams += 1
+        try:
+            yield components
+        finally:
+            self._streams -= 1
+
+    async def open_call(self, meta: CallMeta) -> CallSession:
+        components = await self._ready_components()
+        if not _valid_id(meta.call_id):
+            raise IngestError(
+                "bad_call_id", "call_id must be 1..128 printable UTF-8 characters", 1007
+            )
+        if not _valid_id(meta.agent_id):
+            raise IngestError(
+                "bad_agent_id", "agent_id must be 1..128 printable UTF-8 characters", 1007
+            )
         async with self._open_lock:
             if meta.call_id in self._sessions:
                 raise IngestError(
                     "call_exists", f"call {meta.call_id!r} is already streaming", 1008
                 )
-            if len(self._sessions) >= self._max_calls:
+            if len(self._sessions) + self._streams >= self._max_calls:
                 raise IngestError("at_capacity", "this instance is at its call limit", 1013)
             pb = await self._current_playbook()
             session = CallSession(
                 meta,
-                components=self.components,
+                components=components,
                 playbook=pb.playbook,
                 playbook_version=pb.version,
                 bus=self._bus,
@@ -148,13 +173,13 @@ class CallManager:
         """Route an agent's feedback to the live call, or store it for an ended one.
 
         ``agent_id`` None means a supervisor/admin acting on any call. Returns the call id;
-        raises ``KeyError`` for a nudge the caller may not touch or that does not exist.
+        raises ``UnknownNudge`` for a nudge the caller may not touch or that does not exist.
         """
         call_id = self._nudge_index.get(nudge_id)
         session = self._sessions.get(call_id) if call_id else None
         if session is not None and not session.ended:
             if agent_id is not None and session.agent_id != agent_id:
-                raise KeyError(nudge_id)
+                raise UnknownNudge(nudge_id)
             await session.feedback(nudge_id, action, agent_id or session.agent_id)
             return session.call_id
         owner = await asyncio.to_thread(self._store.repo.nudge_owner, nudge_id)
@@ -163,10 +188,10 @@ class CallManager:
             await self._store.flush()
             owner = await asyncio.to_thread(self._store.repo.nudge_owner, nudge_id)
         if owner is None:
-            raise KeyError(nudge_id)
+            raise UnknownNudge(nudge_id)
         owner_call, owner_agent, rule_id = owner
         if agent_id is not None and owner_agent != agent_id:
-            raise KeyError(nudge_id)
+            raise UnknownNudge(nudge_id)
         from datetime import UTC, datetime
 
         await self._store.enqueue(
@@ -180,3 +205,15 @@ class CallManager:
         self._closing = True
         sessions = list(self._sessions.values())
         await asyncio.gather(*(s.end("shutdown") for s in sessions), return_exceptions=True)
+
+
+def _valid_id(value: object) -> bool:
+    """1..128 printable characters that encode as UTF-8 (no lone surrogates, no controls):
+    an id that cannot be sent to a browser would break every stream that carries it."""
+    if not isinstance(value, str) or not 0 < len(value) <= 128 or not value.isprintable():
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

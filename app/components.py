@@ -45,6 +45,8 @@ class NudgeEngineLike(Protocol):
 
     def handle(self, event: Any) -> list[Any]: ...
 
+    def end_call(self, at_s: float | None = None) -> list[Any]: ...
+
 
 @dataclass
 class Components:
@@ -52,7 +54,8 @@ class Components:
 
     make_transcriber: Callable[[Speaker], Transcriber]
     make_scorer: Callable[[Clock], Scorer] | None
-    make_engine: Callable[[Any, Clock], NudgeEngineLike]
+    # (playbook, call clock, nudge id prefix) -> the call's engine
+    make_engine: Callable[[Any, Clock, str], NudgeEngineLike]
     model_executor: Executor
     describe: dict[str, Any] = field(default_factory=dict)
     close: Callable[[], None] = lambda: None
@@ -188,8 +191,8 @@ def load_components(settings: Any, metrics: Any) -> Components:
     # utterance embeddings are cached; the engine itself is pure and cheap per call.
     matcher = PhraseMatcher(get_encoder())
 
-    def make_engine(playbook: Any, clock: Clock) -> NudgeEngineLike:
-        return NudgeEngine(playbook, clock, matcher=matcher)
+    def make_engine(playbook: Any, clock: Clock, id_prefix: str) -> NudgeEngineLike:
+        return NudgeEngine(playbook, clock, matcher=matcher, id_prefix=id_prefix)
 
     def close() -> None:
         asr_executor.shutdown(wait=False, cancel_futures=True)

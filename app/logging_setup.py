@@ -11,7 +11,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 # Browsers and telephony platforms put tokens in the query string; uvicorn logs request lines.
-_TOKEN_IN_URL = re.compile(r"(token=)[^&\s\"']+")
+# The name may arrive in any case or percent-encoded ("%74oken", "TOKEN"): both authenticate.
+_TOKEN_NAME = "".join(f"(?:{c}|%{ord(c):02x}|%{ord(c.upper()):02x})" for c in "token")
+_TOKEN_IN_URL = re.compile(rf"((?i:{_TOKEN_NAME})=)[^&\s\"']+")
+
+
+def redact(message: str) -> str:
+    """The message with every token query parameter's value replaced by ``[redacted]``."""
+    return _TOKEN_IN_URL.sub(r"\1[redacted]", message)
+
+
+class RedactingFormatter(logging.Formatter):
+    """Plain-text log lines (``CARECUE_LOG_JSON=false``), with tokens redacted as well."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
 _DROP = {"color_message"}
 
 # Attributes every LogRecord has; anything else came from ``extra=`` and is emitted as a field.
@@ -26,7 +40,7 @@ class JsonFormatter(logging.Formatter):
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": _TOKEN_IN_URL.sub(r"\1[redacted]", record.getMessage()),
+            "msg": redact(record.getMessage()),
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD and key not in _DROP and not key.startswith("_"):
@@ -45,7 +59,7 @@ def setup_logging(level: str = "INFO", json_logs: bool = True) -> None:
     handler.setFormatter(
         JsonFormatter()
         if json_logs
-        else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+        else RedactingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s")
     )
     for h in list(root.handlers):
         if getattr(h, "_carecue", False):

@@ -3,6 +3,10 @@
 Start-up (lifespan): migrate the store, start its writer, start the event bus, load the
 playbook, then load the models in the background; ``/readyz`` turns 200 when they are in.
 Calls that arrive earlier wait for the models (``ready_wait_s``).
+
+Shutdown: ``CareCueServer`` (uvicorn's server, as ``carecue serve`` runs it) stops accepting
+connections and drains every ingest adapter (AudioHook ``reconnect``, the others stopped and
+closed 1001) *before* uvicorn closes the remaining sockets and the lifespan ends the calls.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ import importlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import FastAPI
+import uvicorn
+from fastapi import FastAPI, Request
 
 from app.auth import TokenSigner, load_or_create_secret
 from app.bus import make_bus
@@ -23,9 +29,18 @@ from app.components import Components, load_components
 from app.metrics import Metrics
 from app.session import SessionConfig
 from app.settings import Settings
-from app.store import Store
+from app.store import EnvelopeOp, Store
 
 log = logging.getLogger("carecue.app")
+
+# How far past the stored maximum seq a restarted process starts. Events published but not
+# stored when a process died (partials are never stored; durable events may still have been
+# queued, at most the store queue's 10,000) all lie below it.
+RESTART_SEQ_MARGIN = 1_000_000
+
+
+def _iso(dt: datetime) -> str:
+    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 ComponentsFactory = Callable[[Settings, Metrics], Components]
 
@@ -100,11 +115,13 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(store.migrate)
-        closed = await asyncio.to_thread(store.repo.close_dangling_calls)
-        if closed:
-            log.warning("closed calls left open by a previous run", extra={"calls": closed})
+        dangling = await asyncio.to_thread(store.repo.open_calls)
         await store.start()
-        await bus.start(await asyncio.to_thread(store.repo.max_seq))
+        # A killed process may have published events (partials, and durable ones still in
+        # the write queue) above the stored maximum: seq restarts well past it, so no seq
+        # is ever issued twice and a client's ``since`` never skips a new event.
+        await bus.start(await asyncio.to_thread(store.repo.max_seq) + RESTART_SEQ_MARGIN)
+        await _end_dangling_calls(dangling)
         calls.playbook = await asyncio.to_thread(_initial_playbook, store, settings)
         loader = asyncio.create_task(_load_models(), name="load-models")
         try:
@@ -117,6 +134,32 @@ def create_app(
                 calls.components.close()
             await store.close()
             await bus.close()
+
+    async def _end_dangling_calls(dangling: list[dict[str, Any]]) -> None:
+        """Calls a previous run left open can never resume: end them where agents see it."""
+        if not dangling:
+            return
+        log.warning("ending calls left open by a previous run", extra={"calls": len(dangling)})
+        now = datetime.now(UTC)
+        for c in dangling:
+            started = c["started_at"]
+            if started is not None and started.tzinfo is None:
+                started = started.replace(tzinfo=UTC)
+            msg = await bus.publish(
+                c["call_id"],
+                c["agent_id"],
+                "call.ended",
+                {
+                    "call_id": c["call_id"],
+                    "agent_id": c["agent_id"],
+                    "source": c["source"],
+                    "started_at": _iso(started) if started is not None else None,
+                    "ended_at": _iso(now),
+                    "reason": "server_restart",
+                },
+            )
+            await store.enqueue(EnvelopeOp(msg.envelope, c["agent_id"], True))
+        await store.flush()
 
     async def _load_models() -> None:
         try:
@@ -135,7 +178,11 @@ def create_app(
         version="1",
         description="Real-time empathy assistant for medical support lines.",
         lifespan=lifespan,
+        # served below behind a token: the API's shape is not for anyone on the network
+        docs_url=None,
+        openapi_url=None,
     )
+    _add_security(app, settings)
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.store = store
@@ -150,3 +197,70 @@ def create_app(
 def _include(app: FastAPI, module_name: str) -> None:
     module: Any = importlib.import_module(module_name)
     app.include_router(module.router)
+
+
+# The pages load only their own scripts and styles and talk to their own origin.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+def _add_security(app: FastAPI, settings: Settings) -> None:
+    """Security headers on every HTTP response, and the API docs behind a token."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse, JSONResponse
+
+    from app.auth import request_principal, token_from
+
+    https = settings.base_url().startswith("https://")
+
+    @app.middleware("http")
+    async def _headers(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        if request.url.path != "/docs":  # Swagger UI needs its inline bootstrap script
+            response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        # page links carry tokens: never leak them to another site in a Referer
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if https:
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
+        return response
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def _openapi(request: Request) -> JSONResponse:
+        request_principal(request, "agent", "supervisor", "admin")
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    async def _docs(request: Request) -> HTMLResponse:
+        request_principal(request, "agent", "supervisor", "admin")
+        token = token_from(request.headers.get("authorization"), request.query_params.get("token"))
+        return get_swagger_ui_html(openapi_url=f"/openapi.json?token={token}", title="CareCue API")
+
+
+class CareCueServer(uvicorn.Server):
+    """uvicorn's server with the ingest drain in front of its shutdown.
+
+    uvicorn closes every websocket (1012) before the app's lifespan shutdown runs, which
+    would end each live call as dropped and give Genesys no ``reconnect``. This runs on
+    SIGTERM/SIGINT (and ``should_exit``): stop accepting, drain, then uvicorn's own shutdown.
+    """
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self.app = app
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        from app.ingest.lifecycle import drain_ingest
+
+        for server in self.servers:
+            server.close()  # no new sessions land here while the old ones move away
+        try:
+            await drain_ingest(self.app)
+        except Exception:  # a failed drain must not stop the rest of the shutdown
+            log.exception("ingest drain failed")
+        await super().shutdown(sockets)

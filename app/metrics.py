@@ -21,7 +21,15 @@ class Metrics:
         self.active_calls = Gauge("carecue_active_calls", "Calls currently streaming", registry=r)
         self.calls_total = Counter("carecue_calls_total", "Calls opened", ["source"], registry=r)
         self.call_failures = Counter(
-            "carecue_call_failures_total", "Calls that ended on an internal error", registry=r
+            "carecue_call_failures_total",
+            "Calls that ended with a stage stopped by an internal error (counted once a call)",
+            registry=r,
+        )
+        self.stage_failures = Counter(
+            "carecue_stage_failures_total",
+            "Failures of one stage of a call (asr, feed, brain), retried or not",
+            ["stage"],
+            registry=r,
         )
         self.audio_seconds = Counter(
             "carecue_audio_seconds_total",

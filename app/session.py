@@ -11,9 +11,13 @@ matters more for a live nudge than audio from seconds ago, and ingest must never
 platform's socket. The brain queue holds finals and feedback, which are never dropped; ticks are
 coalesced (at most one waiting).
 
-A failure inside a stage is logged with the call id and ends only that stage; the call goes on
-and other calls are untouched. ``end`` flushes the last utterances, emits ``call.ended`` and
-waits until everything is queued for the store.
+A failure inside a stage never ends other calls. It is published as ``call.error`` (``stage``,
+``track``, ``code``, ``retryable``, ``retrying``) so that the agent and the supervisor know a
+transcript is missing; a retryable ASR failure (``asr.errors``: an engine error) starts a fresh
+transcriber for that track, up to ``MAX_ASR_RESTARTS`` times. Audio the platform sends that
+cannot be decoded as declared ends the ingest stream: the next ``push`` raises an
+``IngestError`` with the ASR error's code (close 1007). ``end`` flushes the last utterances,
+emits ``call.ended`` and waits until everything is queued for the store.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from app.components import Components, NudgeEngineLike, Scorer, Transcriber, may
 from app.ingest.base import CallMeta, IngestError
 from app.metrics import Metrics
 from app.store import DURABLE_TYPES, EnvelopeOp, FeedbackOp, Store
+from asr.errors import AudioFormatError
 from asr.types import AudioFrame, Speaker, TranscriptFinal, TranscriptPartial
 from nudges.events import Escalation, Feedback, NudgeCreated, NudgeResolved, Tick
 
@@ -40,6 +45,12 @@ log = logging.getLogger("carecue.session")
 _BYTES_PER_SAMPLE = {"pcm_s16le": 2, "mulaw": 1, "alaw": 1}
 _END_SENTINEL: Any = object()
 _PARTIALS_WHEN_BELOW = 8
+MAX_ASR_RESTARTS = 3
+_INTERNAL = "internal_error"
+
+
+class UnknownNudge(LookupError):
+    """No such nudge on the calls the requester may touch."""
 
 
 class CallClock:
@@ -68,7 +79,6 @@ class SessionConfig:
 @dataclass(frozen=True, slots=True)
 class _FeedbackIn:
     nudge_id: str
-    engine_nudge_id: str
     action: str
     agent_id: str
 
@@ -107,7 +117,11 @@ class CallSession:
         self._config = config
         self._on_finished = on_finished
         self._on_nudge = on_nudge
-        self._engine: NudgeEngineLike = components.make_engine(playbook, self.clock)
+        # The engine numbers nudges under the call id, so its ids are the wire ids: unique
+        # across calls and instances, with nothing to translate back and forth.
+        self._engine: NudgeEngineLike = components.make_engine(
+            playbook, self.clock, f"{self.call_id}:n"
+        )
         self._scorer: Scorer | None = (
             components.make_scorer(self.clock) if components.make_scorer else None
         )
@@ -121,10 +135,12 @@ class CallSession:
         self._ending = False
         self._end_lock = asyncio.Lock()
         self._finished = False
-        self._engine_ids: dict[str, str] = {}  # wire nudge id -> engine nudge id
-        self._rule_of: dict[str, str] = {}
+        self._rule_of: dict[str, str] = {}  # nudge id -> rule id, for this call's nudges
         self.max_distress = 0.0
         self.failed_stages: list[str] = []
+        self._unrecovered = False
+        self._restarts: dict[Speaker, int] = {}
+        self._bad_audio: AudioFormatError | None = None
         self._segment_counter = 0
 
     # ---- lifecycle ----------------------------------------------------------------------
@@ -148,9 +164,8 @@ class CallSession:
             self._transcribers[speaker] = transcriber
             q: asyncio.Queue[Any] = asyncio.Queue(self._config.track_queue_frames)
             self._tracks[speaker] = q
-            self._tasks.append(
-                asyncio.create_task(self._feed(speaker, q, transcriber), name=f"feed-{speaker}")
-            )
+            self._restarts[speaker] = 0
+            self._tasks.append(asyncio.create_task(self._feed(speaker, q), name=f"feed-{speaker}"))
             self._tasks.append(
                 asyncio.create_task(self._read(speaker, transcriber), name=f"read-{speaker}")
             )
@@ -169,6 +184,8 @@ class CallSession:
         """Queue a frame for its track (never waits; drops the oldest frame when full)."""
         if self._ending:
             return
+        if self._bad_audio is not None:
+            raise IngestError(self._bad_audio.code, str(self._bad_audio), 1007)
         q = self._tracks.get(frame.track)
         if q is None:
             raise IngestError("unknown_track", f"this call has no {frame.track!r} track", 1007)
@@ -195,6 +212,8 @@ class CallSession:
             finally:
                 await self._shutdown_tasks()
                 await self._close_transcribers()
+                if self._unrecovered:
+                    self._metrics.call_failures.inc()
                 try:
                     await self._publish(
                         "call.ended",
@@ -238,6 +257,14 @@ class CallSession:
         await self._brain_q.put(_END_SENTINEL)
         if self._brain_task is not None:
             await asyncio.gather(self._brain_task, return_exceptions=True)
+        # Prompts still on the agent's screen are closed with the call, not left hanging.
+        try:
+            out = await asyncio.get_running_loop().run_in_executor(
+                self._components.model_executor, self._engine.end_call, self.clock.now()
+            )
+            await self._publish_nudges(out, None)
+        except Exception as exc:
+            await self._stage_failed("brain", None, exc, retrying=False)
 
     async def _shutdown_tasks(self) -> None:
         tasks = [*self._tasks, self._brain_task, self._ticker_task]
@@ -257,20 +284,28 @@ class CallSession:
 
     # ---- stages -------------------------------------------------------------------------
 
-    async def _feed(self, speaker: Speaker, q: asyncio.Queue[Any], t: Transcriber) -> None:
+    async def _feed(self, speaker: Speaker, q: asyncio.Queue[Any]) -> None:
         try:
             while True:
                 frame = await q.get()
                 if frame is _END_SENTINEL:
                     break
-                await maybe_await(t.push(frame))
+                # looked up per frame: a failed transcriber may have been replaced
+                t = self._transcribers[speaker]
+                try:
+                    await maybe_await(t.push(frame))
+                except AudioFormatError as exc:
+                    # the platform's audio, not our failure: the ingest stream is told
+                    self._bad_audio = exc
+                    await self._stage_failed("feed", speaker, exc, retrying=False)
+                    break
         except asyncio.CancelledError:
             raise
-        except Exception:
-            self._stage_failed(f"feed-{speaker}")
+        except Exception as exc:
+            await self._stage_failed("feed", speaker, exc, retrying=False)
         finally:
             with contextlib.suppress(Exception):
-                await maybe_await(t.end_input())
+                await maybe_await(self._transcribers[speaker].end_input())
 
     async def _read(self, speaker: Speaker, t: Transcriber) -> None:
         try:
@@ -285,8 +320,22 @@ class CallSession:
                             self._brain_q.put_nowait(ev)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            self._stage_failed(f"asr-{speaker}")
+        except Exception as exc:
+            retry = (
+                bool(getattr(exc, "retryable", False))
+                and not self._ending
+                and self._restarts[speaker] < MAX_ASR_RESTARTS
+            )
+            await self._stage_failed("asr", speaker, exc, retrying=retry)
+            if retry:
+                self._restarts[speaker] += 1
+                fresh = self._components.make_transcriber(speaker)
+                self._transcribers[speaker] = fresh
+                with contextlib.suppress(Exception):
+                    await t.aclose()
+                self._tasks.append(
+                    asyncio.create_task(self._read(speaker, fresh), name=f"read-{speaker}")
+                )
 
     def _segment_data(self, ev: TranscriptPartial | TranscriptFinal) -> dict[str, Any]:
         return {
@@ -314,10 +363,45 @@ class CallSession:
         await self._publish("transcript.final", self._segment_data(final))
         await self._brain_q.put(final)
 
-    def _stage_failed(self, stage: str) -> None:
-        self.failed_stages.append(stage)
-        self._metrics.call_failures.inc()
-        log.exception("call stage failed", extra={"call_id": self.call_id, "stage": stage})
+    async def _stage_failed(
+        self,
+        stage: str,
+        track: Speaker | None,
+        exc: BaseException,
+        *,
+        retrying: bool,
+    ) -> None:
+        """Log it (no words), count it, and tell the agent and the supervisor."""
+        name = f"{stage}-{track}" if track else stage
+        self.failed_stages.append(name)
+        self._unrecovered = self._unrecovered or not retrying
+        self._metrics.stage_failures.labels(stage).inc()
+        code = str(getattr(exc, "code", _INTERNAL))
+        log.error(
+            "call stage failed",
+            exc_info=not isinstance(exc, AudioFormatError),
+            extra={"call_id": self.call_id, "stage": name, "code": code, "retrying": retrying},
+        )
+        # ASR errors speak of audio and engines; anything else may carry data: say less.
+        message = (
+            str(exc)
+            if code != _INTERNAL
+            else f"the {stage} stage failed on an internal error"
+        )
+        if track is not None and not retrying:
+            message += f"; the {track}'s words are no longer transcribed on this call"
+        with contextlib.suppress(Exception):
+            await self._publish(
+                "call.error",
+                {
+                    "stage": stage,
+                    "track": track,
+                    "code": code,
+                    "retryable": bool(getattr(exc, "retryable", False)),
+                    "retrying": retrying,
+                    "message": message,
+                },
+            )
 
     async def _ticker(self) -> None:
         while True:
@@ -348,13 +432,13 @@ class CallSession:
                     out = await loop.run_in_executor(ex, self._engine.handle, item)
                     await self._publish_nudges(out, None)
                 elif isinstance(item, _FeedbackIn):
-                    fb = Feedback(item.engine_nudge_id, item.action, self.clock.now())  # type: ignore[arg-type]
+                    fb = Feedback(item.nudge_id, item.action, self.clock.now())  # type: ignore[arg-type]
                     out = await loop.run_in_executor(ex, self._engine.handle, fb)
                     await self._publish_nudges(out, None)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                self._stage_failed("brain")
+            except Exception as exc:
+                await self._stage_failed("brain", None, exc, retrying=True)
 
     async def _think_final(self, final: TranscriptFinal, loop: asyncio.AbstractEventLoop) -> None:
         ex = self._components.model_executor
@@ -375,6 +459,7 @@ class CallSession:
                 "concerns": {k: round(float(v), 4) for k, v in signals.concerns.items()},
                 "trend": signals.trend,
                 "crisis": bool(signals.crisis),
+                "red_flags": sorted(signals.red_flags),
                 "distressed": bool(signals.distressed),
                 "active": sorted(signals.active),
                 "evidence": signals.evidence,
@@ -387,8 +472,7 @@ class CallSession:
     async def _publish_nudges(self, events: list[Any], cause: TranscriptFinal | None) -> None:
         for ev in events or ():
             if isinstance(ev, NudgeCreated):
-                wire_id = f"{self.call_id}:{ev.nudge_id}"
-                self._engine_ids[wire_id] = ev.nudge_id
+                wire_id = ev.nudge_id
                 self._rule_of[wire_id] = ev.rule_id
                 latency = None
                 if cause is not None and cause.speech_end_monotonic is not None:
@@ -402,6 +486,7 @@ class CallSession:
                         "title": ev.title,
                         "suggestion": ev.suggestion,
                         "reason": ev.reason,
+                        "details": list(ev.details),
                         "priority": ev.priority,
                         "expires_at": _iso(self.clock.wall(ev.expires_at_s)),
                         "escalate": ev.escalate,
@@ -415,9 +500,10 @@ class CallSession:
                 await self._publish(
                     "nudge.resolved",
                     {
-                        "nudge_id": f"{self.call_id}:{ev.nudge_id}",
+                        "nudge_id": ev.nudge_id,
                         "rule_id": ev.rule_id,
                         "how": ev.how,
+                        "by": ev.by,
                         "at_s": round(ev.at_s, 3),
                     },
                 )
@@ -425,7 +511,7 @@ class CallSession:
                 await self._publish(
                     "escalation",
                     {
-                        "nudge_id": f"{self.call_id}:{ev.nudge_id}",
+                        "nudge_id": ev.nudge_id,
                         "rule_id": ev.rule_id,
                         "severity": ev.severity,
                         "reason": ev.reason,
@@ -439,9 +525,8 @@ class CallSession:
 
     async def feedback(self, nudge_id: str, action: str, agent_id: str) -> None:
         """The agent pressed a button: stored, and handed to the engine (accept/dismiss resolve)."""
-        engine_id = self._engine_ids.get(nudge_id)
-        if engine_id is None:
-            raise KeyError(nudge_id)
+        if nudge_id not in self._rule_of:
+            raise UnknownNudge(nudge_id)
         await self._store.enqueue(
             FeedbackOp(
                 call_id=self.call_id,
@@ -453,7 +538,7 @@ class CallSession:
             )
         )
         if not self._finished:
-            await self._brain_q.put(_FeedbackIn(nudge_id, engine_id, action, agent_id))
+            await self._brain_q.put(_FeedbackIn(nudge_id, action, agent_id))
 
     # ---- publishing ---------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ Validated once at start-up; everything per call is derived from it and frozen.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -12,6 +13,20 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 AsrEngineName = Literal["whisper", "vosk", "moonshine"]
+
+# Agent and supervisor tokens minted by ``carecue token create`` or printed by ``serve`` expire
+# after this long unless told otherwise; a shift, not forever.
+DEFAULT_TOKEN_TTL_S = 12 * 3600
+
+
+def default_data_dir() -> Path:
+    """The per-user data folder: ``$XDG_DATA_HOME/carecue``, else ``~/.local/share/carecue``.
+
+    Never the current directory, where a generated secret could be committed by accident.
+    """
+    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / "carecue"
 
 
 class Settings(BaseSettings):
@@ -29,7 +44,10 @@ class Settings(BaseSettings):
     )
 
     # Storage: SQLite file under data_dir unless a URL is given (PostgreSQL: postgresql+psycopg://)
-    data_dir: Path = Path("./carecue-data")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="SQLite database and generated auth secret (default: per-user XDG folder)",
+    )
     database_url: str | None = None
 
     # ASR
@@ -90,6 +108,17 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_json: bool = True
+
+    # Browser sockets (agent console, wallboard) from another origin are refused unless it
+    # is listed here (comma-separated, e.g. "https://console.example.org").
+    allowed_origins: str = Field(
+        default="", description="Extra origins allowed to open the agent/supervisor sockets"
+    )
+    # /metrics needs a supervisor or admin token unless a scraper is let in here.
+    metrics_public: bool = Field(default=False, description="Serve /metrics without a token")
+
+    def origins(self) -> set[str]:
+        return {o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()}
 
     @field_validator("database_url")
     @classmethod

@@ -22,7 +22,9 @@ from asr.errors import (
 )
 from asr.types import ENCODINGS, Encoding
 
-SUPPORTED_RATES: Final[tuple[int, ...]] = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000)
+SUPPORTED_RATES: Final[tuple[int, ...]] = (
+    8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 96000, 192000
+)
 """Input sample rates the resampler accepts (telephony, wideband and studio rates)."""
 
 BYTES_PER_SAMPLE: Final[dict[str, int]] = {"pcm_s16le": 2, "mulaw": 1, "alaw": 1}
@@ -279,8 +281,8 @@ class StreamResampler:
 
     Filter history is kept between calls, so chunk boundaries leave no clicks and the
     result does not depend on how the stream was chunked. Integer ratios (8 kHz up to
-    16 kHz, 32 or 48 kHz down to 16 kHz) use a low-latency polyphase FIR; other ratios
-    (11.025, 22.05, 24, 44.1 kHz) use soxr's streaming resampler, which holds back about
+    16 kHz, 32, 48, 96 or 192 kHz down to 16 kHz) use a low-latency polyphase FIR; other ratios
+    (11.025, 12, 22.05, 24, 44.1 kHz) use soxr's streaming resampler, which holds back about
     100 ms. :meth:`flush` releases what is still held at end of stream.
     """
 

@@ -515,6 +515,12 @@ class StreamingTranscriber:
         self._signal(self._wake_worker)
 
     @property
+    def executor(self) -> concurrent.futures.Executor:
+        """The executor this transcriber's :class:`TrackPipeline` runs in (the shared ASR
+        threads); a caller driving its own pipeline in lock-step uses the same bound."""
+        return self._executor
+
+    @property
     def queued_audio_s(self) -> float:
         """Seconds of audio waiting to be processed."""
         return self._queued_s

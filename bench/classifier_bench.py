@@ -122,6 +122,35 @@ def concern_metrics() -> dict[str, object]:
     }
 
 
+def crisis_hard_metrics() -> dict[str, object]:
+    """Red flags on the hand-written hard set, test split (families never trained on).
+
+    Also reported: the reviewed patterns alone, and the training split (in-sample for the
+    patterns, which were written against it).
+    """
+    from models.datasets import load_crisis_rows
+    from models.evaluate_crisis import evaluate
+
+    clf = load_classifier()
+    rows = load_crisis_rows()
+    out: dict[str, object] = {}
+    for split in ("test", "train"):
+        part = [r for r in rows if r.split == split]
+        shipped = evaluate([s.red_flags for s in clf.score_batch([r.text for r in part])], part)
+        patterns = evaluate([crisis_patterns.detect(r.text).kinds for r in part], part)
+        if split == "test":
+            out.update(shipped)
+            out["patterns_only"] = _headline(patterns)
+        else:
+            out["train"] = {"shipped": _headline(shipped), "patterns_only": _headline(patterns)}
+    return out
+
+
+def _headline(m: dict[str, object]) -> dict[str, object]:
+    keys = ("recall", "false_alarm_rate", "soft_check_rate", "self_harm", "emergency")
+    return {k: m[k] for k in (*keys, "safety_check")}
+
+
 def latency(n: int) -> dict[str, float]:
     import torch
 
@@ -198,6 +227,7 @@ def write_markdown(res: dict) -> str:
         "|---|---:|",
         *[f"| {k} | {v:.3f} |" for k, v in c["per_label_f1"].items()],
         "",
+        *crisis_markdown(res["crisis_hard"]),
         "## Latency and memory",
         "",
         "| metric | value |",
@@ -215,6 +245,48 @@ def write_markdown(res: dict) -> str:
     return "\n".join(lines)
 
 
+def _pct(v: object) -> str:
+    return "-" if v is None else f"{float(v):.3f}"  # type: ignore[arg-type]
+
+
+def crisis_markdown(h: dict) -> list[str]:
+    lines = [
+        f"## Red flags on the hard set (test split: {h['n']} utterances in phrasing families"
+        " never trained on)",
+        "",
+        f"- **self-harm recall {_pct(h['recall'])}**, **false alarms on hard negatives"
+        f" {_pct(h['false_alarm_rate'])}** (an urgent flag on one of {h['n_negatives']} rows of"
+        " fear, grief, idioms, worry about dying, third-party illness, \"I don't know what to do\""
+        f"...); gentle safety check on those rows {_pct(h['soft_check_rate'])}",
+        "",
+        "| red flag | recall | precision | n |",
+        "|---|---:|---:|---:|",
+        *[
+            f"| {k} | {_pct(h[k]['recall'])} | {_pct(h[k]['precision'])} | {h[k]['n']} |"
+            for k in ("self_harm", "emergency", "safety_check")
+        ],
+        "",
+        "| detector | split | self-harm recall | emergency recall | false alarms |",
+        "|---|---|---:|---:|---:|",
+    ]
+    rows = [
+        ("shipped", "test", h),
+        ("patterns only", "test", h["patterns_only"]),
+        ("shipped", "train", h["train"]["shipped"]),
+        ("patterns only", "train", h["train"]["patterns_only"]),
+    ]
+    for name, split, m in rows:
+        lines.append(
+            f"| {name} | {split} | {_pct(m['recall'])} | {_pct(m['emergency']['recall'])} |"
+            f" {_pct(m['false_alarm_rate'])} |"
+        )
+    lines += ["", "| category (test) | measure | rate | n |", "|---|---|---:|---:|"]
+    for cat, v in h["by_category"].items():
+        lines.append(f"| {cat} | {v['measure']} | {v['rate']:.3f} | {v['n']} |")
+    lines.append("")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Classifier quality and latency benchmark")
     parser.add_argument("--latency-n", type=int, default=300)
@@ -228,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     res = {
         "distress": distress_metrics(),
         "concerns": concern_metrics(),
+        "crisis_hard": crisis_hard_metrics(),
         "latency_ms": lat,
         "distress_tuned_layers": _tuned_layers(),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

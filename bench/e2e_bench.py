@@ -49,7 +49,7 @@ turns:
     pause_s: 0.8
   - {speaker: agent, text: "Can you tell me your date of birth, please?", pause_s: 3.0}
 """
-EXPECTED = {1: "pain_triage", 3: "crisis_protocol"}  # turn index -> rule it must fire
+EXPECTED = {1: "pain_triage", 3: "self_harm_protocol"}  # turn index -> rule it must fire
 
 
 @dataclass

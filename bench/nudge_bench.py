@@ -127,6 +127,68 @@ def summarise(times: dict[str, list[float]]) -> dict[str, Any]:
     }
 
 
+def judgement() -> dict[str, Any]:
+    """What the default playbook does with the real models, in the moments that matter.
+
+    The demo call (app/demo/sample_call.turns.json) and every test script replayed through
+    the real classifier, scorer and semantic matcher (scripted signals replaced), then:
+    when "Acknowledge their concern" appeared and what resolved it; whether coaching fired
+    while an urgent protocol was open; whether anything stayed open after the call.
+    """
+    from models.classifier import load_classifier
+    from models.encoder import get_encoder
+    from models.scorer import WindowScorer
+    from nudges.events import NudgeResolved
+
+    root = Path(__file__).resolve().parent.parent
+    turns = json.loads((root / "app" / "demo" / "sample_call.turns.json").read_text())["turns"]
+    calls: dict[str, list[Any]] = {
+        "demo": [TranscriptFinal(t["speaker"], t["text"], t["start_s"], t["end_s"]) for t in turns]
+    }
+    for path in sorted(TRANSCRIPTS.glob("*.jsonl")):
+        calls[path.stem] = [i for i in load_script(path) if not isinstance(i, Signals)]
+    matcher = PhraseMatcher(get_encoder())
+    clf = load_classifier()
+    coaching_during_urgent = 0
+    left_open = 0
+    per_call: dict[str, Any] = {}
+    for name, items in calls.items():
+        clock = FakeClock()
+        engine = NudgeEngine(load_playbook(), clock, matcher)
+        scorer = WindowScorer(clf, clock)
+        out: list[Any] = []
+        for ev in replay_events(items, scorer=scorer, clock=clock, tail_s=30.0):
+            for e in engine.handle(ev):
+                if isinstance(e, NudgeCreated) and e.priority != "urgent":
+                    urgent_open = [n for n in engine.open_nudges() if n.priority == "urgent"]
+                    coaching_during_urgent += bool(urgent_open)
+                out.append(e)
+        closed = engine.end_call()
+        left_open += len(engine.open_nudges())
+        created = [e for e in out if isinstance(e, NudgeCreated)]
+        resolved = {e.nudge_id: e for e in [*out, *closed] if isinstance(e, NudgeResolved)}
+        per_call[name] = [
+            {
+                "rule_id": c.rule_id,
+                "at_s": round(c.at_s, 2),
+                "resolved": resolved[c.nudge_id].how if c.nudge_id in resolved else None,
+                "resolved_at_s": round(resolved[c.nudge_id].at_s, 2)
+                if c.nudge_id in resolved
+                else None,
+            }
+            for c in created
+        ]
+    demo_ack = next(n for n in per_call["demo"] if n["rule_id"] == "acknowledge_concern")
+    return {
+        "demo_acknowledge_created_at_s": demo_ack["at_s"],
+        "demo_acknowledge_resolved_at_s": demo_ack["resolved_at_s"],
+        "demo_acknowledge_on_screen_s": round(demo_ack["resolved_at_s"] - demo_ack["at_s"], 2),
+        "coaching_created_while_urgent_open": coaching_during_urgent,
+        "open_after_call_end": left_open,
+        "calls": per_call,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--minutes", type=float, default=20.0, help="length of the synthetic call")
@@ -172,6 +234,7 @@ def main() -> None:
         "nudges_created": created,
         "nudges_created_lexical": lexical_created,
         "rules": len(load_playbook().rules),
+        "judgement": judgement(),
         "repeats": args.repeats,
         "machine": {
             "load_avg_1m": round(os.getloadavg()[0], 2),
@@ -220,6 +283,23 @@ def main() -> None:
         f"Machine: {result['machine']['cores']} cores, 1-minute load average "
         f"{result['machine']['load_avg_1m']} during the run. The p99/max outliers are "
         "multiples of ~4 ms, i.e. scheduler time slices lost to other processes, not engine work.",
+        "",
+    ]
+    j = result["judgement"]
+    lines += [
+        "## Judgement with the real models",
+        "",
+        "The demo call and every test script replayed through the real classifier and matcher.",
+        "",
+        "- Demo call: \"Acknowledge their concern\" appears at"
+        f" {j['demo_acknowledge_created_at_s']} s"
+        " (the agent's first reply passes over \"I'm terrified\") and stays until the real"
+        f" acknowledgement at {j['demo_acknowledge_resolved_at_s']} s"
+        f" ({j['demo_acknowledge_on_screen_s']} s on screen); the hollow \"I understand. The next"
+        " available appointment...\" at 39.3 s does not resolve it.",
+        f"- Coaching nudges created while an urgent protocol was open: "
+        f"{j['coaching_created_while_urgent_open']}.",
+        f"- Nudges left open after the call ended: {j['open_after_call_end']}.",
         "",
     ]
     md = "\n".join(lines)

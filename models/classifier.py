@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from models import crisis as crisis_patterns
+from models.crisis import RED_FLAGS, URGENT_FLAGS, RedFlag
 from models.distress import TUNED_ARTIFACT, DistressLoadError, DistressModel
 from models.encoder import EMBED_DIM, TextEncoder, TokenStates, get_encoder
 from models.signals import CONCERNS, TextScore
@@ -62,6 +63,8 @@ DISTRESS_ARTIFACT = ARTIFACT_DIR / "distress_head.npz"
 CONCERN_ARTIFACT = ARTIFACT_DIR / "concern_heads.npz"
 
 MAX_CHARS = 2_000
+# A crisis threshold no probability reaches: the head alone never raises an urgent flag.
+HEAD_NEVER_URGENT = 1.01
 CRISIS_DISTRESS_FLOOR = 0.85
 CRISIS_PATTERN_SCORE = 0.95
 # Evidence for unpunctuated ASR text: clauses longer than this are cut into word runs.
@@ -232,6 +235,7 @@ class CareClassifier:
         concerns: LinearHeads,
         encoder: TextEncoder | None = None,
         crisis_threshold: float = 0.5,
+        safety_threshold: float | None = None,
         distress_model: DistressModel | None = None,
     ) -> None:
         if distress.layers != concerns.layers:
@@ -243,6 +247,7 @@ class CareClassifier:
         self._layers = distress.layers
         self._encoder = encoder
         self.crisis_threshold = crisis_threshold
+        self.safety_threshold = crisis_threshold if safety_threshold is None else safety_threshold
         # One matrix for all heads: row 0 distress, rows 1.. concerns.
         self._w = np.vstack([distress.weights[:1], concerns.weights])
         self._b = np.concatenate([distress.bias[:1], concerns.bias])
@@ -313,13 +318,19 @@ class CareClassifier:
         features: np.ndarray,
         found: crisis_patterns.CrisisResult,
         rest_features: np.ndarray | None = None,
-    ) -> tuple[float, dict[str, float], bool]:
-        """Distress, concern scores and the crisis flag from one text's features.
+    ) -> tuple[float, dict[str, float], tuple[RedFlag, ...]]:
+        """Distress, concern scores and the red flags raised, from one text's features.
 
         This is the whole scoring rule apart from the evidence; the benchmark and the tests
         use it on cached features to evaluate thousands of sentences as shipped.
         ``rest_features`` are the features of the text with its crisis denials cut out
         (only used when every crisis phrase was denied; None when nothing else was said).
+
+        Red flags: the reviewed patterns raise ``self_harm``, ``emergency`` and
+        ``safety_check``. The learned crisis head raises ``self_harm`` on its own only at
+        ``crisis_threshold`` (chosen on the training rows to keep false alarms on hard
+        negatives rare); between ``safety_threshold`` and that it asks for the gentle
+        safety check, which never escalates.
         """
         probs = self.head_probabilities(features)
         distress = float(probs[0])
@@ -332,11 +343,18 @@ class CareClassifier:
                 rest = self.head_probabilities(rest_features)
                 distress = float(rest[0])
                 head_crisis = float(rest[1 + CONCERNS.index("crisis")])
-        crisis = found.flagged or head_crisis >= self.crisis_threshold
-        concern_p["crisis"] = _crisis_score(head_crisis, found.flagged, crisis)
-        if crisis:
+        raised = set(found.kinds)
+        if not raised & set(URGENT_FLAGS):
+            if head_crisis >= self.crisis_threshold:
+                raised.add("self_harm")
+            elif head_crisis >= self.safety_threshold:
+                raised.add("safety_check")
+        flags = tuple(k for k in RED_FLAGS if k in raised)
+        urgent = any(k in URGENT_FLAGS for k in flags)
+        concern_p["crisis"] = _crisis_score(head_crisis, found.flagged, urgent)
+        if urgent:
             distress = max(distress, CRISIS_DISTRESS_FLOOR)
-        return distress, concern_p, crisis
+        return distress, concern_p, flags
 
     def rest_after_denials(self, text: str, found: crisis_patterns.CrisisResult) -> str | None:
         """``text`` without its denied crisis phrases, or None when nothing else is said."""
@@ -364,14 +382,15 @@ class CareClassifier:
             rest_feats = self.text_features(
                 self.encoder.token_states([rest], self._layers)[0].states
             )
-        distress, concern_p, crisis = self.decide(feats, found, rest_feats)
+        distress, concern_p, flags = self.decide(feats, found, rest_feats)
         evidence = self._evidence(text, st, norms, distress, concern_p, found, dist)
         return TextScore(
             distress=distress,
             concerns=MappingProxyType(concern_p),
-            crisis=crisis,
+            crisis=any(k in URGENT_FLAGS for k in flags),
             evidence=evidence,
             crisis_phrases=found.phrases,
+            red_flags=flags,
             truncated=cut or st.truncated,
         )
 
@@ -446,8 +465,6 @@ def load_classifier() -> CareClassifier:
             )
     distress = LinearHeads.load(DISTRESS_ARTIFACT)
     concerns = LinearHeads.load(CONCERN_ARTIFACT)
-    with np.load(CONCERN_ARTIFACT, allow_pickle=False) as z:
-        crisis_t = float(z["crisis_threshold"]) if "crisis_threshold" in z else 0.5
     distress_model = None
     if TUNED_ARTIFACT.exists():
         try:
@@ -456,8 +473,14 @@ def load_classifier() -> CareClassifier:
             raise ClassifierLoadError(str(exc)) from exc
     else:
         log.warning("no %s: distress falls back to the frozen head", TUNED_ARTIFACT.name)
+    # The concern set's crisis head learned topics (pills, death, fear) as much as intent:
+    # on the hard set it raised "I'm terrified" and grief. It raises no flag on its own.
     clf = CareClassifier(
-        distress, concerns, crisis_threshold=crisis_t, distress_model=distress_model
+        distress,
+        concerns,
+        crisis_threshold=HEAD_NEVER_URGENT,
+        safety_threshold=HEAD_NEVER_URGENT,
+        distress_model=distress_model,
     )
     log.info(
         "classifier loaded: layers=%s heads=%d distress=%s",

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 NEGATION_WINDOW = 5
 
@@ -49,10 +50,34 @@ _PSEUDO_NEG = re.compile(
     r"|\bno longer\b|\bnot anymore\b|\bnever (?:been|felt) so\b|\bnot just\b|\bnot only\b"
     r"|\bno one\b|\bnobody\b|\bno reason\b|\bno point\b|\bno way out\b|\bnot worth\b"
     r"|\bdon't think i can\b|\bdon't see the point\b|\bno hope\b"
+    r"|\bcan't promise (?:that )?i won't\b|\bnot sure i won't\b|\bdon't know if i won't\b"
 )
 _CLAUSE_SPLIT = re.compile(
     r"(?<=[.!?;])\s+|\n+|,\s*but\b|\s+but\s+|\s+although\s+|\s+though\s+|\s+except\s+"
 )
+
+
+RedFlag = Literal["self_harm", "emergency", "safety_check"]
+# The urgent kinds: each has its own protocol nudge and escalates to the supervisor.
+URGENT_FLAGS: tuple[RedFlag, ...] = ("self_harm", "emergency")
+RED_FLAGS: tuple[RedFlag, ...] = ("self_harm", "emergency", "safety_check")
+
+# Which red flag each pattern category raises.
+KIND_OF_CATEGORY: dict[str, RedFlag] = {
+    "suicidal": "self_harm",
+    "self_harm": "self_harm",
+    "hopelessness": "safety_check",
+    "overdose": "emergency",
+    "cardiac": "emergency",
+    "breathing": "emergency",
+    "anaphylaxis": "emergency",
+    "stroke": "emergency",
+    "unresponsive": "emergency",
+    "seizure": "emergency",
+    "bleeding": "emergency",
+    "head_injury": "emergency",
+    "sepsis": "emergency",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +88,10 @@ class CrisisPattern:
     category: str
     regex: re.Pattern[str]
     inherent_negation: bool = False
+
+    @property
+    def kind(self) -> RedFlag:
+        return KIND_OF_CATEGORY[self.category]
 
 
 def _p(pid: str, category: str, pattern: str, inherent: bool = False) -> CrisisPattern:
@@ -76,34 +105,56 @@ PATTERNS: tuple[CrisisPattern, ...] = (
     # --- suicidal talk -------------------------------------------------------------
     _p("suicide_word", "suicidal", r"\bsuicid(?:e|al)\b"),
     _p("kill_self", "suicidal", rf"\bkill(?:ing|ed)? {_SELF}\b"),
-    _p("want_to_die", "suicidal", r"\b(?:want|wanna|wanting|going|wish|ready) (?:to )?die\b"),
+    # "going to die" is left out on purpose: "I'm scared I'm going to die from this" is fear
+    # of an illness, not intent. Idioms ("want to die of embarrassment") are excluded.
+    _p(
+        "want_to_die",
+        "suicidal",
+        r"\b(?:want|wanna|wanting|wanted|wish|ready|deserve) (?:to )?die\b"
+        r"(?! (?:of|from) (?:embarrassment|shame|boredom|laughing|laughter))",
+    ),
     _p("want_to_die2", "suicidal", r"\bwant(?:ed)? to be dead\b|\bwish i (?:was|were) dead\b"),
-    _p("better_dead", "suicidal", r"\b(?:better off|rather be) dead\b"),
-    _p("better_without_me", "suicidal", r"\bbetter off without me\b"),
+    _p(
+        "better_dead",
+        "suicidal",
+        r"\bbetter off dead\b|\b(?:i'd|i would) rather be dead\b(?! than)",
+    ),
+    _p(
+        "better_without_me",
+        "suicidal",
+        r"\b(?:better off|happier|be fine|be free|be easier|manage fine) without me\b"
+        r"|\bbetter off (?:if|once|when) i(?:'m| am)? (?:was |were |am )?(?:gone|not here|"
+        r"not around)\b|\b(?:free|rid) of me (?:soon|for good|forever|after)\b"
+        r"|\bwon't (?:have to )?(?:worry|deal) (?:about|with) me (?:anymore|much longer|soon|"
+        r"after)\b|\bstop being a (?:burden|weight|problem)\b.{0,30}\b(?:soon|for good|tonight)",
+    ),
     _p(
         "end_life",
         "suicidal",
-        r"\b(?:end|ending|ended|take|taking|took) (?:my (?:own )?life|it all|things|myself)\b",
+        r"\b(?:end|ending|ended) (?:my (?:own )?life|it all|myself)\b"
+        r"|\b(?:end|ending) things\b(?! (?:with|between))"
+        r"|\b(?:take|taking|took) my (?:own )?life\b",
     ),
-    _p("end_it", "suicidal", r"\b(?:end|ending) it\b(?! (?:with|for) (?:the|my|our|your))"),
+    _p("end_it", "suicidal", r"\b(?:end|ending) it\b(?! (?:with|for|between|early|there))"),
     _p(
         "not_want_live",
         "suicidal",
-        r"\b(?:don't|do not|didn't) want to (?:live|be alive|be here|go on|wake up|exist)\b",
+        r"\b(?:don't|do not|didn't) want to (?:live|be alive|be here|exist|wake up)\b"
+        r"(?! (?:in|with|like|at|on|near|where|for|on my own|alone))",
         inherent=True,
     ),
     _p(
         "no_point_living",
         "suicidal",
         r"\b(?:no|any|see the) (?:point|reason) (?:in |to |of )?(?:living|life|"
-        r"live|go on|going on|being alive|be alive|for me to go on)\b",
+        r"live|being alive|be alive|for me to go on|staying alive|carrying on living)\b",
         inherent=True,
     ),
     _p(
         "unsure_live",
         "suicidal",
         r"\b(?:not sure|don't know if|don't know whether|unsure if) "
-        r"(?:i )?(?:want|wanna) to (?:live|be alive|be here|go on|keep going)\b",
+        r"(?:i )?(?:want|wanna) to (?:live|be alive|be here)\b",
         inherent=True,
     ),
     _p(
@@ -114,62 +165,380 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         inherent=True,
     ),
     _p(
-        "cant_go_on",
-        "suicidal",
-        r"\b(?:can't|cannot|can not) (?:go on|do this anymore|take "
-        r"(?:it|this) anymore|keep going)\b",
-        inherent=True,
-    ),
-    _p(
         "not_wake_up",
         "suicidal",
-        r"\b(?:go to sleep|sleep) and (?:not|never) wake up\b",
+        r"\b(?:go to sleep|sleep|fall asleep) and (?:not|never) wake up\b"
+        r"|\bhope i (?:don't|do not|never) wake up\b",
         inherent=True,
     ),
     _p(
         "not_be_here",
         "suicidal",
-        r"\bnot (?:being |be )?here anymore\b|\bif i wasn't here\b|"
-        r"\bif i weren't here\b|\bdisappear (?:forever|for good)\b",
+        r"\bnot (?:being |be )?(?:here|around) (?:anymore|much longer|tomorrow|after tonight)\b"
+        r"|\bif i wasn't here\b|\bif i weren't here\b|\bdisappear (?:forever|for good)\b"
+        r"|\bwon't be (?:here|around) (?:tomorrow|much longer|after tonight|by (?:the )?morning"
+        r"|for (?:much|very) longer|to see)\b",
         inherent=True,
     ),
     _p(
-        "nobody_notice",
+        "nobody_miss",
         "suicidal",
-        r"\bnobody would (?:even )?(?:notice|care|miss me)\b|"
-        r"\bno one would (?:even )?(?:notice|care|miss me)\b",
+        r"\b(?:nobody|no one|no-one) would (?:even )?(?:notice|miss me|care if i (?:was|were)"
+        r" (?:gone|dead))\b",
         inherent=True,
     ),
     _p(
         "goodbye_letters",
         "suicidal",
-        r"\b(?:letters?|notes?) (?:to [\w ]{1,30})?saying "
-        r"goodbye\b|\bsuicide note\b|\bgoodbye (?:letter|note)s?\b",
+        r"\b(?:letters?|notes?|messages?) (?:to [\w ]{1,30})?saying goodbye\b|\bsuicide note\b"
+        r"|\bgoodbye (?:letter|note|message)s?\b|\bsaid (?:my )?goodbyes?\b"
+        r"|\b(?:written|wrote|left) (?:a |my )?(?:letters?|notes?) (?:for|to) (?:each of )?"
+        r"(?:my|the|everyone)"
+        r"|\bgiv(?:en|e|ing) (?:away )?(?:all )?(?:my|the) (?:things|stuff|belongings|dog|cat|"
+        r"jewellery|jewelry) away\b|\bgiven away\b[\w ]{0,20}\b(?:things|stuff|belongings)\b"
+        r"|\bwon't be calling (?:again|back)\b|\b(?:last|final) time you'll hear from me\b"
+        r"|\bwon't hear from me again\b",
     ),
     _p(
         "method",
         "suicidal",
-        r"\b(?:jump(?:ing)? (?:off|in front of)|hang(?:ing)? "
-        rf"{_SELF}|a rope\b|ways to die|how to die|stockpil\w*)",
+        rf"\b(?:jump(?:ing)? (?:off|in front of)|hang(?:ing)? {_SELF}|ways to die|how to die"
+        r"|stockpil\w* (?:my |the |all )?(?:pills|tablets|meds|medication|painkillers|"
+        r"insulin|sleeping)|(?:saved|saving|collected|collecting|hoarded|hoarding|kept|keeping) "
+        r"(?:up )?(?:all )?(?:my |the |these )?(?:pills|tablets|meds|painkillers|sleeping pills"
+        r"|sleeping tablets)\b[\w ,']{0,40}\b(?:tonight|enough|all at once|for when|for the end)"
+        r"|(?:bought|got|have|found) (?:a |the |some )?(?:rope|gun|shotgun|rifle|noose)\b"
+        r"|(?:standing|sitting|stood|up) on (?:the |a )?(?:edge|ledge|bridge|roof|railing)s?\b"
+        r"|(?:hose|hosepipe|pipe) (?:to|on|from) the (?:exhaust|car)|engine running in the"
+        r" garage)",
+    ),
+    _p(
+        "take_them_all",
+        "suicidal",
+        r"\b(?:going to|gonna|about to|will|i'll|plan to|planning to) (?:take|swallow) "
+        r"(?:them all|all of them|the (?:whole|lot|entire)|all (?:of )?(?:my|the|these) "
+        r"(?:pills|tablets|meds))",
+    ),
+    _p(
+        "decided_tonight",
+        "suicidal",
+        r"\b(?:i've|i have|i'd|i had) (?:decided|made up my mind|made my decision|made my peace)"
+        r"\b[\w ,']{0,40}\b(?:tonight|tomorrow|this weekend|when|after|it's time|enough)\b",
+    ),
+    _p(
+        "tried_last_night",
+        "suicidal",
+        r"\btried to (?:do it|end it|go through with it|take (?:them|my pills|all)|hang|drown|"
+        r"overdose|jump)\b",
     ),
     _p(
         "unsafe",
         "suicidal",
         r"\b(?:can't|cannot|not able to|unable to|don't think i can|"
         rf"not sure i can) keep (?:{_SELF}|me) safe\b|\bnot safe (?:at home )?(?:right now|from "
-        rf"{_SELF})|\bmight do something to {_SELF}\b",
+        rf"{_SELF})|\bmight do something to {_SELF}\b|\bdo something stupid\b",
         inherent=True,
     ),
     _p(
         "thoughts_of",
         "suicidal",
-        r"\bthoughts? (?:of|about) (?:dying|death|ending|suicide|"
-        r"killing)\b",
+        r"\bthoughts? (?:of|about) (?:dying|death|ending|suicide|killing|not being here)\b",
+    ),
+    # --- hopelessness: ambiguous, a gentle safety question, no escalation --------------
+    _p(
+        "cant_go_on",
+        "hopelessness",
+        r"\b(?:can't|cannot|can not) (?:go on|do this anymore|take (?:it|this) anymore|"
+        r"keep going|carry on)\b",
+        inherent=True,
+    ),
+    _p(
+        "whats_the_point",
+        "hopelessness",
+        r"\bwhat(?:'s| is) the point(?:$|[.?!]| (?:anymore|any more|of anything|of it all|of "
+        r"(?:going on|carrying on|trying|getting up|living|me|my life|life|bothering)|in "
+        r"(?:anything|trying|going on|carrying on))\b)"
+        r"|\bno point (?:anymore|any more|in anything|to anything)\b"
+        r"|\bwhy (?:do|should) i (?:even )?bother\b(?! (?:calling|ringing|phoning|asking))",
+        inherent=True,
+    ),
+    _p(
+        "tired_of_everything",
+        "hopelessness",
+        r"\b(?:so |just |really )?tired of (?:it all|everything|all of (?:it|this)|living|life"
+        r"|fighting|being alive)\b|\bwant (?:it all|everything) to (?:just )?stop\b"
+        r"|\b(?:no|lost all) hope\b|\bhopeless\b|\bgive up on (?:everything|life)\b"
+        r"|\bnobody would (?:even )?care\b|\bno one would (?:even )?care\b"
+        r"|\b(?:i'm|i am) (?:such |just )?a (?:burden|weight) (?:on|to)\b",
+        inherent=True,
+    ),
+    _p(
+        "worn_out_by_life",
+        "hopelessness",
+        r"\b(?:worn out|exhausted|done) (?:by|with) (?:all of (?:it|this)|it all|everything|life)"
+        r"\b|\bexhausted with life\b|\bdon't have anything left\b|\bnothing left (?:in me|to "
+        r"give)\b|\bwant it (?:all )?to (?:just )?stop\b|\bwish (?:it|everything) would (?:all )?"
+        r"(?:just )?go away\b|\bwhy (?:do )?i (?:even |keep )?(?:bother|bothering)\b"
+        r"(?! (?:calling|ringing|phoning|asking|with (?:this|you|the)))"
+        r"|\bwhy i (?:even |keep )?(?:bother|bothering)\b(?! (?:calling|ringing|phoning|asking))",
+        inherent=True,
+    ),
+    _p(
+        "no_future",
+        "hopelessness",
+        r"\bno light at the end of (?:the|this) tunnel\b"
+        r"|\bgiven up (?:hop(?:e|ing)|on (?:everything"
+        r"|life|myself|getting better))\b|\bnothing (?:left )?to look forward to\b"
+        r"|\b(?:can't|cannot) see (?:any |a )?(?:way forward|future|way out|point)\b"
+        r"|\b(?:don't|do not|can't|cannot) see the point (?:of|in) (?:anything|it all|life|"
+        r"living|going on|carrying on|trying|getting up)\b"
+        r"|\bno way out\b|\b(?:feel|i'm|i am) (?:so )?trapped\b|\bcan't climb out\b"
+        r"|\bstuck in a (?:hole|pit|dark place)\b",
+        inherent=True,
+    ),
+    _p(
+        "not_live_like_this",
+        "hopelessness",
+        r"\b(?:don't|do not) want to (?:live|go on|carry on|keep living) (?:like this|this way)\b",
+        inherent=True,
+    ),
+    _p(
+        "rather_be_dead",
+        "hopelessness",
+        r"\b(?:i'd|i would|i'd much) rather be dead than\b",
+    ),
+    _p(
+        "cant_cope",
+        "hopelessness",
+        r"\b(?:can't|cannot|can not|don't think i can) cope (?:anymore|any more|any longer"
+        r"|with (?:one more|it all|anything|any of it|life))\b|\bnot coping\b"
+        r"|\bcan't manage any of it\b"
+        r"|\b(?:can't|cannot|don't think i can) take (?:any|much) more\b(?! of (?:this|the|your) "
+        r"(?:runaround|waiting|hold|phone|system|service|queue|music|nonsense))"
+        r"|\bhow much more am i (?:supposed|meant|expected) to take\b",
+        inherent=True,
+    ),
+    _p(
+        "empty_numb",
+        "hopelessness",
+        r"\b(?:so |really |completely )?empty inside\b|\bjust existing\b|\bfeel (?:so )?numb\b"
+        r"|\b(?:i'm|i am|i feel) so low\b|\blower than i've ever been\b"
+        r"|\bso alone with (?:all )?(?:this|it)\b|\bnothing(?:'s| is| feels) real anymore\b",
+        inherent=True,
+    ),
+    _p(
+        "hopeless_more",
+        "hopelessness",
+        r"\b(?:can't|cannot) see (?:things|it|anything) (?:ever )?(?:getting better|changing|"
+        r"improving)\b|\bnothing's ever going to change\b|\bdon't see a way forward\b"
+        r"|\bnever going to get any easier\b|\bno light at the end\b|\bstopped believing\b"
+        r"|\bcan't picture (?:any )?(?:kind of )?(?:a )?future\b|\bsame grey nothing\b"
+        r"|\bcan't keep doing this\b|\bnothing left in the tank\b|\bweary of everything\b"
+        r"|\bhow much more i can take\b|\bdrowning\b|\bcan't keep my head above water\b"
+        r"|\b(?:don't think i can|can't) carry on like this\b|\bat breaking point\b"
+        r"|\bfeel like giving up\b|\bstopped trying\b|\bthrow in the towel\b"
+        r"|\bso over everything\b|\bburnt out on life\b|\bchecked out from everything\b"
+        r"|\bdon't care what happens to me\b|\bnothing matters (?:anymore|any more|to me)\b"
+        r"|\bstopped caring\b|\bwhy bother\b|\bnone of it matters\b|\bshell of who i\b"
+        r"|\bnothing brings me (?:any )?joy\b|\bfelt pointless\b|\beverything(?:'s| is) pointless\b"
+        r"|\bwhat i'm even here for\b|\bwhy i'm still bothering\b|\bgo on living like this\b"
+        r"|\bdon't know how to keep going\b|\blosing hope\b|\blost the fight in me\b"
+        r"|\bcan't be bothered with any of it\b|\bsee the point of trying\b"
+        r"|\bwhat's the point of any of it\b|\bwhat's the point, nothing\b",
+        inherent=True,
     ),
     # --- self-harm -----------------------------------------------------------------
     _p("self_harm", "self_harm", r"\bself[- ]?harm\w*\b"),
     _p("cut_self", "self_harm", rf"\bcut(?:ting|s)? {_SELF}\b|\bcut (?:my|his|her) wrists?\b"),
     _p("hurt_self", "self_harm", rf"\b(?:hurt|hurting|harm|harming|burn|burning) {_SELF}\b"),
+    # --- self-harm said indirectly: intent, plan, means, time, farewell, burden ----------
+    _p(
+        "on_purpose",
+        "self_harm",
+        r"\b(?:took|taken|swallowed|had|injected|overdosed|cut|done it)\b[\w ,']{0,60}"
+        r"\b(?:on purpose|deliberately|intentionally|i meant to|meant it)\b"
+        r"|\b(?:on purpose|deliberately)\b[\w ,']{0,30}\b(?:took|taken|swallowed|overdos\w+)\b"
+        r"|\b(?:took|taken|swallowed)\b[\w ,']{0,60}\b(?:because|cause|so) i (?:wanted|want) "
+        r"(?:it (?:all )?to stop|to (?:not be here|go to sleep for good|sleep for good|not wake"
+        r" up|be gone))"
+        r"|\bwanted (?:it (?:all )?to stop|to not be here|to go to sleep for good)\b",
+    ),
+    _p(
+        "own_overdose",
+        "self_harm",
+        r"\bi(?:'ve| have)? (?:took|taken|take|had) (?:a |an )?(?:big |massive |huge )?overdose\b"
+        r"|\b(?:going to|gonna|thinking about|thought about|want to|keep thinking about) "
+        r"overdos\w*|\boverdos\w* on purpose\b"
+        r"|\bi(?:'ve| have)? (?:took|taken|swallowed) (?:all|the whole|a whole|the entire)\b"
+        r"[\w ']{0,30}\b(?:pills|tablets)\b",
+    ),
+    _p(
+        "use_on_self",
+        "self_harm",
+        rf"\buse (?:it|them|that|the \w+) on {_SELF}\b|\bturn (?:it|the \w+) on {_SELF}\b",
+    ),
+    _p(
+        "method_future",
+        "self_harm",
+        r"\b(?:going to|gonna|about to|plan to|planning to|i'll|i will|want to) (?:walk into "
+        r"the (?:sea|river|water|lake)|step (?:out )?in front of|throw myself|drive (?:into|off)"
+        r"|jump (?:off|from|in)|drown myself|gas myself|do it tonight|go through with it)"
+        r"|\b(?:that's|that is) when i(?:'ll| will| am going to|'m going to) do it\b"
+        r"|\b(?:how|when) (?:and (?:how|when) )?i(?:'m| am) going to do it\b"
+        r"|\b(?:all|it's all|it is all|everything's|everything is) (?:planned|sorted|ready) for "
+        r"(?:tonight|after|when|tomorrow)\b|\bpicked (?:the|a) (?:date|day|time|place)\b"
+        r"|\bfilled my pockets with stones\b|\btied (?:the|a) (?:cord|rope|belt|scarf|noose)\b",
+    ),
+    _p(
+        "at_height",
+        "self_harm",
+        r"\bi(?:'m| am) (?:up |stood |standing |sitting |right )?(?:on|at) (?:the |a |my )?"
+        r"(?:top of (?:the|a) (?:car park|multi-?storey|building|cliff|tower)|roof|cliffs?|"
+        r"ledge|edge|railway bridge|bridge|railway line|tracks|level crossing)\b"
+        r"|\bclimbed over (?:the|a) (?:fence|railing|barrier|wall)\b"
+        r"|\bnext train is in\b|\blooking down at the (?:water|traffic|tracks|river)\b",
+    ),
+    _p(
+        "affairs_in_order",
+        "self_harm",
+        r"\b(?:sorted|put|got|getting|sorting) (?:out )?(?:all )?my affairs\b"
+        r"|\baffairs (?:are )?in order\b|\beverything(?:'s| is) in order now\b"
+        r"|\bfor whoever finds (?:it|me|them)\b|\b(?:after|when|once) i(?:'ve| have)? gone\b"
+        r"|\bwhen i'm gone\b|\bbefore i go\b(?! (?:on|to|in|out|into|away|back|home|abroad|for))"
+        r"|\bnew home for (?:the|my) (?:cat|dog|pets?)\b"
+        r"|\bgiven (?:the|my) (?:dog|cat|pets?) (?:to|away)\b|\bfor good\b[\w ,']{0,40}"
+        r"\b(?:better than me|look after (?:him|her|them))\b"
+        r"|\bwhere the (?:house )?deeds are\b|\bwritten down all my passwords\b"
+        r"|\bcancelled (?:all )?the direct debits\b",
+    ),
+    _p(
+        "saying_goodbye",
+        "self_harm",
+        r"\b(?:this is|i'm saying|saying|say|said|to say) goodbye\b(?! to (?:the|my|our|your) "
+        r"(?:old|last|previous|doctor|gp|surgery|nurse|consultant))"
+        r"|\bgoodbye (?:texts?|messages?|letters?|notes?|videos?|posts?)\b"
+        r"|\bposted a goodbye\b|\b(?:this is )?my last (?:call|phone call)\b"
+        r"|\b(?:music|hymns|songs?) (?:i want )?(?:at|for) my funeral\b"
+        r"|\bpaid for (?:the|my) funeral\b|\brecorded a (?:video|message) for [\w ]{1,30}after\b"
+        r"|\b(?:feeds?|look after|walks?) my (?:cat|dog|pets?) after (?:tonight|today|i'm gone)\b"
+        r"|\binstructions (?:about|for) [\w ,']{0,40}\bfor when\b",
+    ),
+    _p(
+        "wont_be_around",
+        "self_harm",
+        r"\bwon't be (?:around|here|needing (?:it|them|that)|a problem|bothering|bother(?:ing)?"
+        r" anyone)\b|\bwon't need (?:it|them|that|the)\b[\w ,']{0,30}\b(?:anymore|after|next"
+        r"|by then)?|\bi won't need it\b"
+        r"|\b(?:not going to|don't plan on|not planning on|won't) (?:be )?(?:being )?(?:here|"
+        r"around) (?:by|for|much|after|when|to|at)\b"
+        r"|\bnobody will (?:have to|need to) (?:worry|bother) about me\b"
+        r"|\bno(?:body| one) will have to (?:put up with|deal with|worry about) me\b"
+        r"|\b(?:won't|wont) have to put up with me\b|\bput up with me much longer\b"
+        r"|\blast time (?:anyone|anybody|you)(?:'ll| will)? (?:have to|hear)\b"
+        r"|\bwon't be bothering (?:you|anyone)\b",
+    ),
+    _p(
+        "burden",
+        "self_harm",
+        r"\b(?:world|place|family|everyone|they|kids|children) (?:would|'d) be (?:a )?better "
+        r"(?:place |off )?without me\b|\bbetter place without me\b"
+        r"|\b(?:relief|better|kinder|easier|best|glad|happier)\b[\w ,']{0,30}\bif i (?:just )?"
+        r"(?:wasn't|weren't|was not|were not|was gone|wasn't here|didn't exist|disappeared)"
+        r"|\bwaste of space\b|\b(?:ruining|wrecking|wrecked|ruined)\b[\w ,']{0,30}\blives?\b"
+        r"[\w ,']{0,20}\bby (?:just )?(?:being here|being alive|staying|existing)\b"
+        r"|\bsuffer by (?:staying|being here)\b|\bkindest thing would be for me to\b"
+        r"|\bfor me to not be here\b|\binsurance money\b[\w ,']{0,60}\bbest thing\b"
+        r"|\bget the house and (?:finally )?be comfortable\b"
+        r"|\bdeserve (?:that |it |this )?more than me\b"
+        r"|\bdeserves? better than (?:a \w+ like )?me\b",
+    ),
+    _p(
+        "urge_to",
+        "self_harm",
+        rf"\b(?:urge|urges|temptation) to (?:cut|hurt {_SELF}|harm {_SELF}|burn|overdose)\b"
+        rf"|\boff {_SELF}\b|\btake {_SELF} out of the picture\b|\bunalive\b",
+    ),
+    _p(
+        "no_future_needed",
+        "self_harm",
+        r"\bwon't (?:be )?(?:need|needing) (?:any more|any of it|anything|him|her|them|it|that)"
+        r"\b[\w ,']{0,30}\b(?:after|ever|again|anymore|any more|tonight|this week)\b"
+        r"|\b(?:not|never) (?:gonna|going to) (?:be )?(?:need|needing) (?:any of it|it|them)\b"
+        r"[\w ,']{0,20}\b(?:after|again|tonight)\b"
+        r"|\bwon't matter after\b|\bno future to plan for\b|\bno point where i'm going\b"
+        r"|\bwon't be making it to (?:that|this|the|any)\b[\w ,']{0,30}\bor any other\b"
+        r"|\bwon't be seeing (?:them|you|anyone) again\b|\bwon't get the chance to tell\b"
+        r"|\bnothing (?:keeping me|left for me) (?:here|now)\b|\bnothing left to sort\b"
+        r"|\bone last thing i need to do\b|\bat peace with what i'm (?:doing|about to do)\b"
+        r"|\bmade (?:my|the) (?:final )?arrangements\b|\bhear a (?:voice|friendly voice) before\b"
+        r"|\bafter tonight it won't be me\b|\byou won't hear from me\b"
+        r"|\blast (?:time i'll be|call you'll (?:ever )?get)\b",
+    ),
+    _p(
+        "plan_pills",
+        "self_harm",
+        r"\b(?:piled|lined up|saved up|collected|ready|got|stashed|counted out)\b[\w ,']{0,50}\b"
+        r"(?:pills|tablets|paracetamol|morphine|insulin|amitriptyline|pens|sleeping tablets)\b"
+        r"[\w ,']{0,50}\b(?:tonight|when (?:you|everyone|the kids|he|she)|once|so i won't|"
+        r"won't wake up|taking them|using (?:both|them|it)|by the bed)\b"
+        r"|\b(?:taking|swallowing|using|injecting) (?:them|the lot|both|all of (?:them|it)|"
+        r"everything)\b[\w ,']{0,40}\b(?:tonight|when|once|after)\b"
+        r"|\b(?:going to|gonna|i'll) inject (?:all|the whole|every)\b"
+        r"|\btake all my insulin\b|\bmake sure i (?:don't|do not|never) wake up\b"
+        r"|\bmake it all stop\b|\bgoing through with it\b|\bgo through with it\b"
+        r"|\b(?:going to|gonna) join (?:her|him|them)\b|\bchosen the (?:spot|place|day)\b"
+        r"|\bit's happening (?:tonight|tomorrow|today|soon)\b|\bgot it all planned\b",
+    ),
+    _p(
+        "plan_place",
+        "self_harm",
+        r"\b(?:garage|car) with the (?:car|engine) running\b|\bin the garage\b[\w ,']{0,30}"
+        r"\b(?:running|engine)\b"
+        r"|\bstep (?:off|onto|in front of) the (?:platform|tracks|line|train)\b"
+        r"|\b(?:cord|rope|belt)(?:'s| is)? (?:already )?tied\b|\bwalking off the edge\b"
+        r"|\b(?:going to|gonna) jump\b|\bhose for the (?:car )?exhaust\b|\bknife ready\b"
+        r"|\brun a bath\b[\w ,']{0,40}\b(?:tablets|pills|razor|blade)\b",
+    ),
+    _p(
+        "did_something",
+        "self_harm",
+        r"\b(?:did|done) something (?:really )?(?:stupid|silly|daft|i shouldn't have)\b"
+        r"|\btook (?:every|each) (?:pill|tablet)\b|\btaken my whole supply\b"
+        r"|\b(?:taken|took) them all\b|\btook the (?:pills|tablets) before i (?:rang|called)\b"
+        r"|\b(?:slashed|slit|cut) (?:my|both) wrists?\b|\bod'?d\b"
+        r"|\bswallowed a (?:bottle|packet|box)\b"
+        r"|\bbecause i wanted (?:out|it to be over|it over)\b|\bwanted it to be over\b"
+        r"|\btook like \w+ of my\b|\btaken them all\b|\bthe whole box\b",
+    ),
+    _p(
+        "farewell_thanks",
+        "self_harm",
+        r"\b(?:for the last time|one last time|the last thing i wanted to say)\b"
+        r"|\bgave (?:my|all my) (?:jewellery|jewelry|wedding ring|ring|stuff|things|watch|savings)"
+        r" to\b|\bgiving (?:my|all my) (?:stuff|things|belongings) (?:to|away)\b"
+        r"|\bremember me by\b|\b(?:will(?:'s| is)|wills are) (?:done|signed|sorted)\b"
+        r"|\b(?:written|updated|finished|done) my will\b[\w ,']{0,60}\b(?:ready|no point|nothing"
+        r" left|tired of being here|any way out|take any more)\b"
+        r"|\bletters? (?:are|is) written\b|\b(?:for|to) (?:my \w+|him|her|them) to find in the "
+        r"morning\b|\bthey'll find (?:them|it|me) in the morning\b|\bfarewell (?:message|note|"
+        r"letter|post)\b|\bpass a message to [\w ]{1,20}that i love\b"
+        r"|\bthanks for putting up with me\b[\w ,']{0,30}\bthat's it\b"
+        r"|\bsorry for being such a (?:nuisance|burden|pain)\b",
+    ),
+    _p(
+        "burden_more",
+        "self_harm",
+        r"\b(?:manage|cope|do|be) (?:so much |much |far )?(?:better|fine|okay|ok)"
+        r"(?: off)? without me\b|\b(?:shot|rid|free) of me\b"
+        r"|\brelieved if i (?:just )?(?:wasn't|weren't) here\b"
+        r"|\bi only make things worse for everyone\b|\blives would be (?:lighter|easier|better)"
+        r" without me\b|\bdrain on everyone\b|\bweight round their necks\b"
+        r"|\bput a stop to that\b|\bsave everyone the bother\b|\bout of the way for good\b"
+        r"|\bif i (?:just )?(?:went|disappeared)(?: for good)?\b|\bone less problem\b"
+        r"|\bshouldn't have to anymore\b|\bstopped being a cost\b|\bthe day i'm not in it\b"
+        r"|\bwithout me around\b|\bsort that out myself\b|\bbetter if i (?:wasn't|weren't|"
+        r"stopped)\b|\b(?:soon )?they'll find out\b",
+    ),
     # --- overdose / poisoning --------------------------------------------------------
     _p(
         "overdose_verb",
@@ -291,7 +660,9 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         "unresponsive",
         "unresponsive",
         r"\bunconscious\b|\bunresponsive\b|\b(?:not|isn't|is not|wasn't|stopped) responding\b|"
-        rf"\b(?:can't|cannot|can not) wake {_PERSON}\b|\bwon't wake up\b|\bnot waking up\b|"
+        rf"\b(?:can't|cannot|can not) wake {_PERSON}\b|\b(?:he|she|they|baby|mum|mom|dad|"
+        r"husband|wife|son|daughter|partner)(?:'s| is| are)? (?:won't|will not|not) wak(?:e|ing) "
+        r"up\b|"
         r"\bnot responding properly\b|\bfloppy\b",
         inherent=True,
     ),
@@ -335,9 +706,211 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"\bsuddenly (?:can't|cannot) (?:feel|move|see|speak)\b",
         inherent=True,
     ),
+    # --- emergencies in lay words ----------------------------------------------------
+    _p(
+        "chest_lay",
+        "cardiac",
+        r"\b(?:band|vice|belt) (?:squeezing|tight|tightening) (?:round|around|across) "
+        r"(?:my|his|her) chest\b|\b(?:someone|something|an elephant)(?:'s| is)? (?:standing|"
+        r"sitting) on (?:my|his|her) chest\b|\bpressure in the middle of (?:my|his|her) chest\b"
+        r"|\b(?:heavy|heaviness|squeezing|tight|pressing) [\w ]{0,20}\b(?:in|on|across) "
+        r"(?:my|his|her|the) chest\b",
+    ),
+    _p(
+        "breath_lay",
+        "breathing",
+        r"\bcan't (?:finish|get) (?:a |his |her |my )?sentences?\b|\bcan't get the air in\b"
+        r"|\bone or two words at a time\b|\blips (?:look |are |have gone |gone )?(?:dusky|blue"
+        r"|grey|gray)\b|\bwheez\w+[\w ,']{0,40}\b(?:can't|cannot|gone quiet|struggling)\b"
+        r"|\b(?:inhaler|nebuli[sz]er)\b[\w ,']{0,40}\b(?:isn't|not|no) (?:easing|helping|"
+        r"working)\b|\bisn't easing with\b|\bsqueaky noise when (?:she|he|i|they) breathes?\b"
+        r"|\bcan't (?:speak|talk) (?:and|because)\b",
+        inherent=True,
+    ),
+    _p(
+        "stroke_lay",
+        "stroke",
+        r"\bside of (?:his|her|my|their) (?:mouth|face) (?:has )?(?:dropped|drooped|gone|is "
+        r"drooping)\b|\bhalf (?:his|her|my|their) face\b|\bcan't smile properly\b"
+        r"|\bslumped to one side\b|\bcan't see out of one eye\b|\bwords are coming out "
+        r"(?:all )?wrong\b|\bcan't say what (?:he|she|they) wants?\b"
+        r"|\b(?:arm|leg|hand) (?:won't work|feels heavy|has gone heavy|won't move)\b"
+        r"|\bgone all lopsided\b",
+        inherent=True,
+    ),
+    _p(
+        "unresponsive_lay",
+        "unresponsive",
+        r"\b(?:not|isn't|is not|stopped) (?:answering|talking to) (?:me|us)\b"
+        r"|\bcan't (?:feel|find) a (?:pulse|heartbeat)\b|\bno pulse\b"
+        r"|\b(?:just )?(?:went|gone|fell) down\b[\w ,']{0,30}\b(?:not|isn't|won't)\b"
+        r"|\bfound (?:him|her|them|my \w+) on the floor\b",
+        inherent=True,
+    ),
+    _p(
+        "overdose_lay",
+        "overdose",
+        r"\b(?:took|taken|swallowed|had|eaten|ate|injected|drunk|drank)\b[\w ,']{0,30}\b"
+        r"(?:all|whole|entire|load|loads|lots|lot|handful|bunch|packet|box|bottle|tub|"
+        r"thirty|twenty|forty|fifty|\d{2,}|more than i should|way more|double|too much|some)"
+        r"\b[\w ,']{0,30}\b(?:pills|tablets|meds|medication|medicine|paracetamol|insulin|"
+        r"morphine|oxycodone|zopiclone|painkillers|dosette box|cabinet|heart pills|sleeping"
+        r" (?:pills|tablets))\b"
+        r"|\b(?:double|triple)[- ]dosed\b|\btaken something\b[\w ,']{0,40}\b(?:breathing|"
+        r"drowsy|unconscious|burning up|shaking|not making sense)"
+        r"|\btook (?:some )?(?:pills|something) at a (?:party|festival|club)\b"
+        r"|\btaken everything in\b|\btook everything in\b",
+    ),
+    _p(
+        "anaphylaxis_lay",
+        "anaphylaxis",
+        r"\bthroat(?:'s| is)? (?:closing|swelling|feels tight|tight)\b|\b(?:lips|tongue|face)"
+        r"[\w ]{0,15}(?:are |is )?(?:swelling|puffing|swelled|swollen|puffed) up\b"
+        r"|\bepi-?pen\b[\w ,']{0,40}\b(?:not|isn't|no) (?:getting better|working|helping)\b"
+        r"|\bcan't swallow\b|\bstung\b[\w ,']{0,40}\b(?:faint|blotches|swell\w*|breath\w*)\b",
+        inherent=True,
+    ),
+    _p(
+        "seizure_lay",
+        "seizure",
+        r"\bseizure after another\b|\bone (?:fit|seizure) after another\b"
+        r"|\bshaking all over\b[\w ,']{0,40}\b(?:not stopping|won't stop|floor)\b"
+        r"|\bgone (?:all )?stiff\b[\w ,']{0,30}\bjerk\w*|\beyes (?:have )?rolled back\b"
+        r"|\btwitching all over\b|\bhasn't woken up in between\b",
+        inherent=True,
+    ),
+    _p(
+        "bleeding_lay",
+        "bleeding",
+        r"\bspurting blood\b|\bblood (?:is )?spurting\b|\bblood everywhere\b"
+        r"|\bbleeding (?:really |very |so )?(?:heavily|badly|a lot)\b"
+        r"|\b(?:nose ?bleed|bleed|bleeding)\b[\w ,']{0,20}\bwon't stop\b"
+        r"|\bsoaking through (?:a |the )?(?:pads?|towels?|bandages?|dressings?)\b"
+        r"|\bblood(?:'s| is) coming through\b|\bgashed open\b",
+        inherent=True,
+    ),
+    _p(
+        "cardiac_more",
+        "cardiac",
+        r"\bchest\b[\w ,']{0,40}\b(?:left arm|down (?:my|his|her) arm|jaw|(?:to|through to) "
+        r"(?:my|his|her) back)\b|\bclutching (?:his|her|my) chest\b|\bchest (?:feels )?squeezed\b"
+        r"|\b(?:pale|grey|gray|clammy) and (?:sweaty|sweating|clammy)\b[\w ,']{0,60}\b(?:arm|chest|"
+        r"jaw|indigestion)\b|\bpain between (?:his|her|my) shoulder blades\b[\w ,']{0,30}\bsweat",
+    ),
+    _p(
+        "breathing_more",
+        "breathing",
+        r"\b(?:can't|cannot) catch (?:my|his|her) breath at all\b|\bpuffs and it's not helping\b"
+        r"|\bribs (?:are )?sucking in\b|\bpulling in under (?:his|her) ribs\b|\bgrunting\b"
+        r"|\bblue (?:round|around) the (?:mouth|lips)\b|\bwhistling noise\b[\w ,']{0,30}\bribs\b",
+        inherent=True,
+    ),
+    _p(
+        "stroke_more",
+        "stroke",
+        r"\b(?:all of a )?sudden(?:ly)?\b[\w ,']{0,40}\b(?:talking nonsense|confused"
+        r"|can't understand"
+        r"|lost the sight|double|can't walk straight|weak|numb)\b|\blike a curtain came down\b"
+        r"|\bside(?:'s| has)? gone (?:weak|numb|dead)\b|\bvision went double\b"
+        r"|\bout of nowhere\b[\w ,']{0,30}\b(?:can't walk|can't see|can't speak|double)\b",
+        inherent=True,
+    ),
+    _p(
+        "unrousable",
+        "unresponsive",
+        r"\bcan't (?:rouse|wake) (?:him|her|them)\b|\bwon't respond\b|\bnot responding\b",
+        inherent=True,
+    ),
+    _p(
+        "overdose_more",
+        "overdose",
+        r"\b(?:double|triple) dose of (?:her|his|my) (?:morphine|insulin|methotrexate|fentanyl|"
+        r"oxycodone|digoxin|warfarin)\b|\bbottle (?:open|opened)\b[\w ,']{0,40}\b(?:half empty|"
+        r"empty|missing)\b|\bchewing (?:my|a|the) (?:nicotine|fentanyl) patch\b|\btwo fentanyl "
+        r"patches\b|\bmethotrexate every day\b|\btaken (?:his|her) \w+ twice\b[\w ,']{0,30}"
+        r"\b(?:sick|drowsy|confused|seeing)\b",
+    ),
+    _p(
+        "anaphylaxis_more",
+        "anaphylaxis",
+        r"\bthroat feels like it's closing\b|\bhives\b[\w ,']{0,40}\b(?:voice|breath|swallow|"
+        r"swelling|hoarse)\b|\bstruggling to swallow\b|\btongue feels (?:massive|huge|swollen)\b"
+        r"|\beyes (?:are )?swelling shut\b|\blips (?:look|are|feel) (?:huge|massive|swollen)\b",
+        inherent=True,
+    ),
+    _p(
+        "seizure_more",
+        "seizure",
+        r"\bjerking all over\b|\bfoaming at the mouth\b|\bstill seizing\b|\bseizing\b"
+        r"|\bjust had (?:one|a fit|a seizure) on the floor\b|\banother seizure straight after\b"
+        r"|\btwitching down one side\b|\bshaking and (?:her|his) eyes are rolled back\b",
+        inherent=True,
+    ),
+    _p(
+        "bleeding_more",
+        "bleeding",
+        r"\bpumping blood\b|\bpouring blood\b|\bbleeding through (?:\w+ )?(?:towels?|pads?|"
+        r"bandages?)\b|\bsoaking a pad every\b|\bbleeding with (?:big )?clots\b",
+        inherent=True,
+    ),
+    _p(
+        "sepsis_meningitis",
+        "sepsis",
+        r"\brash that (?:doesn't|does not|won't) fade\b|\bglass (?:test|on it)\b[\w ,']{0,30}"
+        r"\brash\b|\bpurple spots\b|\b(?:skin|knees|legs)(?:'s| is| are)? (?:all )?(?:blue and )?"
+        r"mottled\b|\bmottled\b|\bstiff neck\b[\w ,']{0,40}\b(?:light|rash)\b"
+        r"|\bhigh-pitched cry\b|\bsoft spot\b[\w ,']{0,30}\bbulging\b"
+        r"|\bhasn't had a wee all day\b|\b(?:had|on) chemo\b[\w ,']{0,60}\b(?:shaking|shivering|"
+        r"temperature|fever|clammy|blotchy|going to die)\b|\b(?:shaking|shivering|temperature|"
+        r"fever|clammy|blotchy)\b[\w ,']{0,60}\b(?:had|on) chemo\b",
+        inherent=True,
+    ),
+    _p(
+        "head_injury_more",
+        "head_injury",
+        r"\b(?:banged|hit|knocked|bumped) (?:his|her|my|their) head\b[\w ,']{0,60}\b(?:sick|"
+        r"vomit\w*|throwing up|weird|headache|can't see|pupil|fluid|sleepy|drowsy|not (?:him|her)"
+        r"self|confused)\b|\bknocked out\b[\w ,']{0,40}\b(?:throwing up|sick|vomit\w*|confused)\b"
+        r"|\bone pupil(?:'s| is) bigger\b|\bfell (?:off|down)\b[\w ,']{0,40}\bhead\b[\w ,']{0,40}"
+        r"\b(?:sleepy|drowsy|not (?:him|her)self|sick|confused)\b|\bfluid(?:'s| is)? coming out "
+        r"of (?:his|her|my) (?:nose|ear)\b[\w ,']{0,30}\bhead\b",
+        inherent=True,
+    ),
 )
 
 MAX_SCAN_CHARS = 20_000
+
+# A medical event told as history ("I had chest pain last year, it was reflux") is not an
+# emergency happening now, unless the same clause says it is happening now as well.
+_HISTORY = re.compile(
+    r"\b(?:\d+|a|one|two|three|four|five|six|ten|a couple of|a few|several) (?:years?|months?|"
+    r"weeks?) ago\b|\blast (?:year|month|winter|summer|spring|autumn|fall|christmas)\b"
+    r"|\bin (?:january|february|march|april|may|june|july|august|september|october|november|"
+    r"december|(?:19|20)\d\d)\b|\bwhen (?:i|he|she|they) (?:was|were) (?:young|little|a "
+    r"(?:kid|child|baby|teenager)|younger)\b|\bback in\b|\bturned out\b|\bin the end\b"
+    r"|\bhistory of\b|\bbeen like that since\b|\bnormal for (?:me|him|her)\b"
+    r"|\b(?:he's|she's|i'm|he is|she is) (?:fine|home|better|okay|ok|well|stable) now\b"
+    r"|\ball fine\b|\bused to\b|\bas a (?:teenager|kid|child|student)\b|\bfrom (?:19|20)\d\d\b"
+    r"|\bin my (?:teens|twenties|thirties|twenties)\b"
+)
+# Everyday plans share words with farewells ("putting my affairs in order because I'm moving").
+_EVERYDAY = re.compile(
+    r"\b(?:moving|move (?:in|to|into)|holiday|solicitor|abroad|overseas|sheltered housing|care "
+    r"home|retir\w+|transfer|stop smoking|quit smoking|give up smoking|new job|capacity letter"
+    r"|power of attorney|on my way|travel\w*)\b"
+)
+# Indirect patterns that an everyday reason explains away.
+_EVERYDAY_SENSITIVE = frozenset(
+    {"affairs_in_order", "wont_be_around", "saying_goodbye", "decided_tonight", "no_future_needed"}
+)
+_ACUTE = re.compile(
+    r"\b(?:right now|just now|at the moment|this (?:morning|afternoon|evening)|today|"
+    r"tonight|(?:minutes?|an hour|hours?) ago|again)\b(?! for)"
+    r"|\bnow (?:he|she|i|it|they)(?:'s| is| am|'m| can't| has| have| are|'re)\b"
+)
+_ACCIDENT = re.compile(r"\b(?:by accident|accidental\w*|by mistake|mixed up|mix[- ]up)\b")
+# Patterns that mean self-harm only when the act was not an accident.
+_INTENT_PATTERNS = frozenset({"own_overdose"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,6 +927,10 @@ class CrisisMatch:
     # Where the denial begins ("not" in "I'm not suicidal"), for negated matches.
     denial_start: int | None = None
 
+    @property
+    def kind(self) -> RedFlag:
+        return KIND_OF_CATEGORY[self.category]
+
 
 @dataclass(frozen=True, slots=True)
 class CrisisResult:
@@ -363,16 +940,26 @@ class CrisisResult:
 
     @property
     def flagged(self) -> bool:
-        return any(not m.negated for m in self.matches)
+        """An urgent red flag (self-harm or emergency) was said and not denied."""
+        return any(not m.negated and m.kind in URGENT_FLAGS for m in self.matches)
+
+    @property
+    def kinds(self) -> tuple[RedFlag, ...]:
+        """The red flags raised, in ``RED_FLAGS`` order (denied matches raise none)."""
+        raised = {m.kind for m in self.matches if not m.negated}
+        return tuple(k for k in RED_FLAGS if k in raised)
 
     @property
     def negated_only(self) -> bool:
         """Crisis words were present but every one was denied ("I'm not suicidal")."""
-        return bool(self.matches) and not self.flagged
+        return bool(self.matches) and all(m.negated for m in self.matches)
 
     @property
     def phrases(self) -> tuple[str, ...]:
         return tuple(m.phrase for m in self.matches if not m.negated)
+
+    def phrases_of(self, kind: RedFlag) -> tuple[str, ...]:
+        return tuple(m.phrase for m in self.matches if not m.negated and m.kind == kind)
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -382,9 +969,11 @@ class CrisisResult:
                 seen.setdefault(m.category, None)
         return tuple(seen)
 
-    def first(self) -> CrisisMatch | None:
+    def first(self, kind: RedFlag | None = None) -> CrisisMatch | None:
+        """The first undenied match (of ``kind``, or of the most urgent kind raised)."""
+        wanted = kind or next(iter(self.kinds), None)
         for m in self.matches:
-            if not m.negated:
+            if not m.negated and m.kind == wanted:
                 return m
         return None
 
@@ -450,12 +1039,25 @@ def _scan(original: str, offset: int) -> list[CrisisMatch]:
     matches: list[CrisisMatch] = []
     for cs, ce in clause_spans(lower):
         clause = lower[cs:ce]
-        taken: list[tuple[int, int]] = []
+        taken: list[tuple[int, int, str]] = []
+        history = _HISTORY.search(clause) is not None and (
+            _ACUTE.search(_HISTORY.sub(" ", clause)) is None
+        )
+        accident = _ACCIDENT.search(clause) is not None
+        everyday = _EVERYDAY.search(clause) is not None
         for pat in PATTERNS:
+            if history and pat.kind in ("emergency", "self_harm"):
+                continue
+            if everyday and pat.pid in _EVERYDAY_SENSITIVE:
+                continue
+            if accident and pat.pid in _INTENT_PATTERNS:
+                continue
             for m in pat.regex.finditer(clause):
-                if any(m.start() < e and s < m.end() for s, e in taken):
+                # one match per span and kind: "I took all my pills" is an overdose (an
+                # emergency) and, said of oneself, self-harm as well
+                if any(m.start() < e and s < m.end() and k == pat.kind for s, e, k in taken):
                     continue
-                taken.append((m.start(), m.end()))
+                taken.append((m.start(), m.end(), pat.kind))
                 cue = None if pat.inherent_negation else _negation_cue(clause, m.start())
                 negated = cue is not None
                 matches.append(

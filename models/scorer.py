@@ -16,7 +16,8 @@ window into ``Signals``:
   ``idle_decay_s`` (closed form, again independent of polling).
 * **Crisis attacks instantly.** ``crisis`` is true while a crisis-flagged final is in the
   window, and the ``crisis`` concern is never smoothed *down* below the raw window value:
-  smoothing must never delay a red flag.
+  smoothing must never delay a red flag. ``red_flags`` names every red flag raised by a
+  final still in the window.
 * **Hysteresis.** ``distressed`` switches on at ``distress_on`` and off only below
   ``distress_off``; each concern likewise (``concern_on`` / ``concern_off``), so a value
   hovering at the threshold doesn't flicker.
@@ -252,8 +253,11 @@ class WindowScorer:
         if not self._window:
             return "", None, None
         crisis = [s for s in self._window if s.score.crisis]
+        soft = [s for s in self._window if "safety_check" in s.score.red_flags]
         if crisis:
             best = crisis[-1]
+        elif soft:
+            best = soft[-1]
         elif self._distressed or not self._active:
             # max() keeps the first of equals; prefer the most recent on ties.
             best = max(reversed(self._window), key=lambda s: s.score.distress)
@@ -282,6 +286,7 @@ class WindowScorer:
             evidence=evidence,
             evidence_start_s=ev_start,
             evidence_end_s=ev_end,
+            red_flags=frozenset(k for s in self._window for k in s.score.red_flags),
         )
 
 

@@ -30,6 +30,9 @@ class TextScore:
     evidence: str
     crisis_phrases: tuple[str, ...] = ()
     truncated: bool = False
+    # Red flags raised by this text: "self_harm", "emergency" (both urgent, ``crisis``) and
+    # "safety_check" (ambiguous hopelessness: a gentle safety question, no escalation).
+    red_flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +54,6 @@ class Signals:
     evidence: str = ""
     evidence_start_s: float | None = None
     evidence_end_s: float | None = None
+    # Red flags raised by a caller final still in the window ("self_harm", "emergency",
+    # "safety_check"); ``crisis`` is true when an urgent one is among them.
+    red_flags: frozenset[str] = field(default_factory=frozenset)

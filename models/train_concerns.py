@@ -22,10 +22,16 @@ import numpy as np
 from models.classifier import (
     CONCERN_ARTIFACT,
     DISTRESS_ARTIFACT,
+    HEAD_NEVER_URGENT,
     CareClassifier,
     LinearHeads,
 )
-from models.datasets import ConcernExample, cached_features, load_concerns
+from models.datasets import (
+    ConcernExample,
+    cached_features,
+    crisis_training_rows,
+    load_concerns,
+)
 from models.signals import CONCERNS
 
 SEED = 13
@@ -62,8 +68,20 @@ def choose_c(x: np.ndarray, y: np.ndarray) -> float:
     return best_c
 
 
-def train(layers: tuple[int, ...]) -> tuple[LinearHeads, dict[str, float]]:
+def training_rows() -> list[ConcernExample]:
+    """The concern set's train rows plus the crisis sets' training rows whose concerns are
+    certain (grief is sadness, fear is fear, self-harm and emergencies are crisis; see
+    ``models.datasets.CONCERNS_OF_CATEGORY``). No test row of either set is read."""
     rows = [r for r in load_concerns() if r.split == "train"]
+    for c in crisis_training_rows():
+        labels = c.concern_labels
+        if labels is not None:
+            rows.append(ConcernExample(c.id, c.text, labels, "train"))
+    return rows
+
+
+def train(layers: tuple[int, ...]) -> tuple[LinearHeads, dict[str, float]]:
+    rows = training_rows()
     x = cached_features([r.text for r in rows], layers)
     y = label_matrix(rows)
     weights, bias, chosen = [], [], {}
@@ -101,7 +119,7 @@ def evaluate(clf: CareClassifier, rows: list[ConcernExample]) -> dict[str, objec
     by_pattern = np.array([bool(s.crisis_phrases) for s in scores])
     feats = clf_features(clf, [r.text for r in rows])
     head_p = np.array([float(clf.head_probabilities(x)[1 + crisis_j]) for x in feats])
-    by_head = head_p >= clf.crisis_threshold
+    by_head = head_p >= CRISIS_THRESHOLD
     negatives = [i for i, row in enumerate(rows) if not row.labels]
     return {
         "n": len(rows),
@@ -140,7 +158,10 @@ def build_classifier(heads: LinearHeads) -> CareClassifier:
             np.zeros(1, np.float32),
             np.full(1, 0.5, np.float32),
         )
-    return CareClassifier(distress, heads, crisis_threshold=CRISIS_THRESHOLD)
+    # as shipped (models.classifier.load_classifier): the head alone raises no red flag
+    return CareClassifier(
+        distress, heads, crisis_threshold=HEAD_NEVER_URGENT, safety_threshold=HEAD_NEVER_URGENT
+    )
 
 
 def write_card(metrics: dict, chosen: dict[str, float], layers: tuple[int, ...]) -> None:
@@ -171,10 +192,12 @@ def write_card(metrics: dict, chosen: dict[str, float], layers: tuple[int, ...])
         f" 5-fold CV F1 on the training rows (seed {SEED}): "
         + ", ".join(f"{c}={v:g}" for c, v in chosen.items())
         + ".",
-        "- **Crisis** = reviewed pattern list (`models/crisis.py`, recall-biased, with negation"
-        f" handling) OR crisis head >= {CRISIS_THRESHOLD}. When every crisis phrase in a text"
-        ' was explicitly denied ("I\'m not suicidal, I just need my refill") the denial is cut'
-        " out and the heads judge the rest; a bare denial is not a crisis.",
+        "- **Crisis**: the `crisis` head gives the crisis *score* only. Red flags (self-harm,"
+        " emergency, the soft safety check) come from the reviewed patterns (`models/crisis.py`)"
+        " and the red-flag model (`models/cards/redflag.md`); this head raised \"I'm"
+        " terrified\" and grief as crisis, so on its own it raises no flag. When every crisis"
+        ' phrase in a text was explicitly denied ("I\'m not suicidal, I just need my refill")'
+        " the denial is cut out and the heads judge the rest.",
         "",
         "## Data",
         "`models/data/concerns.jsonl`: call-style caller utterances written for CareCue (not"
@@ -185,6 +208,10 @@ def write_card(metrics: dict, chosen: dict[str, float], layers: tuple[int, ...])
         " (stratified by label set, 25 % test, seed 7; 30 routine questions added later, e.g."
         " \"Could you tell me if my prescription is ready?\", were split 25 % test with seed"
         " 11) and training never reads `test` rows.",
+        "- Added to the training rows: the crisis sets' *training* rows whose concerns are"
+        " certain (`models/datasets.py` `CONCERNS_OF_CATEGORY`): grief as sadness, fear and"
+        " worry about dying as fear, frustration as frustration, self-harm and emergencies as"
+        " crisis, hopelessness as sadness. The crisis hard set's test split is never read.",
         "",
         "| label | train | test |",
         "|---|---:|---:|",

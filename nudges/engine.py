@@ -49,6 +49,8 @@ from nudges.playbook import (
 
 EngineInput = TranscriptFinal | TranscriptPartial | Signals | Feedback | Tick
 QUOTE_MAX = 160
+# The quote in a reason is short: the agent glances at it mid-call.
+REASON_QUOTE_MAX = 90
 _PRIORITY_ORDER = {"urgent": 0, "suggest": 1, "info": 2}
 # An agent utterance that starts this long after the caller's counts as cutting in.
 _CUT_IN_AFTER_S = 0.3
@@ -90,6 +92,7 @@ class _NotSaidState:
     cue_latched: bool = False
     pending: Hit | None = None
     deadline: float = 0.0
+    early: bool = False  # the deadline was brought forward by a reply that passed over it
 
 
 @dataclass(slots=True)
@@ -105,6 +108,15 @@ class _RuleState:
 class _Open:
     created: NudgeCreated
     rule: Rule
+
+
+def explain(rule: Rule, words: str) -> str:
+    """Why a prompt is on screen, as a colleague would say it: no scores, one short quote."""
+    words = " ".join(words.split()).rstrip(".,;: ")
+    if words and rule.because is not None:
+        return rule.because.replace("{quote}", quote(words, REASON_QUOTE_MAX))
+    lead = (rule.why or rule.title).rstrip(".")
+    return f'{lead}. The caller said "{quote(words, REASON_QUOTE_MAX)}".' if words else lead + "."
 
 
 def quote(text: str, limit: int = QUOTE_MAX) -> str:
@@ -240,10 +252,33 @@ class NudgeEngine:
         for o in sorted(due, key=lambda o: o.created.expires_at_s):
             self._resolve(o, "expired", o.created.expires_at_s, out)
 
-    def _resolve(self, o: _Open, how: ResolvedHow, at_s: float, out: list[NudgeEvent]) -> None:
+    def _resolve(
+        self,
+        o: _Open,
+        how: ResolvedHow,
+        at_s: float,
+        out: list[NudgeEvent],
+        by: str | None = None,
+    ) -> None:
         del self._open[o.created.nudge_id]
         self._state[o.rule.id].open_id = None
-        out.append(NudgeResolved(o.created.nudge_id, o.rule.id, how, at_s))
+        out.append(NudgeResolved(o.created.nudge_id, o.rule.id, how, at_s, by))
+
+    def end_call(self, at_s: float | None = None) -> list[NudgeEvent]:
+        """The call ended: every nudge still open is resolved with ``call_ended``."""
+        if at_s is not None and math.isfinite(at_s):
+            self._now = max(self._now, at_s)
+        out: list[NudgeEvent] = []
+        self._expire(out)
+        for o in sorted(self._open.values(), key=lambda o: o.created.at_s):
+            self._resolve(o, "call_ended", self._now, out)
+        return out
+
+    def crisis_on(self) -> bool:
+        """A self-harm or emergency protocol is on screen, or such a flag is in the window."""
+        if any(o.rule.priority == "urgent" for o in self._open.values()):
+            return True
+        return self._signals is not None and self._signals.crisis
 
     def _ingest_final(self, f: TranscriptFinal, out: list[NudgeEvent]) -> None:
         if not f.text.strip():
@@ -269,14 +304,21 @@ class NudgeEngine:
             spec = o.rule.done_when.agent_said
             if spec is None or f.end_s <= o.created.at_s:
                 continue
-            if self._matcher.match(self._compiled[id(spec)], f.text) is not None:
-                self._resolve(o, "agent_said", self._now, out)
+            m = self._matcher.match(self._compiled[id(spec)], f.text)
+            if m is not None:
+                self._resolve(o, "agent_said", self._now, out, by=m.sentence)
         for node in self._not_said_nodes:
             st = self._not_said[id(node)]
             if st.pending is None or node.not_said.speaker != f.speaker:
                 continue
-            if f.start_s <= st.deadline and self._said(node, utt):
+            if f.start_s > st.deadline:
+                continue
+            if self._said(node, utt):
                 st.pending = None
+            elif self._passes_over(node, utt):
+                # the reply moved on without saying it: the moment is now, not at the timer
+                st.deadline = min(st.deadline, max(f.end_s, st.pending.at_s))
+                st.early = True
 
     def _ingest_partial(self, p: TranscriptPartial) -> None:
         for node in self._not_said_nodes:
@@ -291,6 +333,11 @@ class NudgeEngine:
 
     def _said(self, node: NotSaidTrigger, utt: _Utt) -> bool:
         return self._matcher.match(self._compiled[id(node.not_said.said)], utt.text) is not None
+
+    def _passes_over(self, node: NotSaidTrigger, utt: _Utt) -> bool:
+        """A reply long enough to be an answer (not a backchannel) that did not say it."""
+        spec = node.not_said
+        return spec.on_reply and utt.words >= spec.reply_min_words
 
     def _detect_overlap(self, new: _Utt) -> None:
         # Finals arrive when each utterance ends, so an interruption can show up in either
@@ -355,16 +402,26 @@ class NudgeEngine:
                 continue
             if rule.unless is not None and self._eval(rule.unless) is not None:
                 continue
+            if self._held(rule):
+                # Coaching that comes up during a crisis is dropped, not queued: it would be
+                # stale by the time the protocol is done.
+                st.latched, st.latched_at_s = hit.key, hit.at_s
+                continue
             self._fire(rule, st, hit, out)
 
+    def _held(self, rule: Rule) -> bool:
+        return rule.priority != "urgent" and rule.hold_during_crisis and self.crisis_on()
+
     def _fire(self, rule: Rule, st: _RuleState, hit: Hit, out: list[NudgeEvent]) -> None:
+        if rule.priority == "urgent":
+            # the protocol takes the screen: open coaching cards make way
+            for o in sorted(self._open.values(), key=lambda o: o.created.at_s):
+                if o.rule.priority != "urgent" and o.rule.hold_during_crisis:
+                    self._resolve(o, "superseded", self._now, out)
         self._seq += 1
         nudge_id = f"{self._id_prefix}{self._seq}"
         words = hit.quote if hit.quote is not None else self._last_caller_text()
-        lead = rule.why or rule.title
-        reason = f'{lead}. Caller: "{quote(words)}"' if words else f"{lead}."
-        if hit.details:
-            reason += " (" + "; ".join(hit.details) + ")"
+        reason = explain(rule, words)
         created = NudgeCreated(
             nudge_id=nudge_id,
             rule_id=rule.id,
@@ -375,6 +432,7 @@ class NudgeEngine:
             at_s=self._now,
             expires_at_s=self._now + rule.expires_after_s,
             escalate=rule.escalate,
+            details=hit.details,
         )
         st.fired += 1
         st.last_fired_s = self._now
@@ -409,14 +467,17 @@ class NudgeEngine:
             # caller's words still counts as the acknowledgement.
             deadline = self._now + node.not_said.within_s
             # the agent may already have answered before the signal caught up
-            answered = any(
-                u.speaker == node.not_said.speaker
-                and cue.at_s <= u.start_s <= deadline
-                and self._said(node, u)
+            replies = [
+                u
                 for u in self._utts
-            )
-            if not answered:
-                st.pending, st.deadline = cue, deadline
+                if u.speaker == node.not_said.speaker and cue.at_s <= u.start_s <= deadline
+            ]
+            if any(self._said(node, u) for u in replies):
+                continue
+            st.pending, st.deadline, st.early = cue, deadline, False
+            passed = [u for u in replies if self._passes_over(node, u)]
+            if passed:
+                st.deadline, st.early = max(passed[0].end_s, cue.at_s), True
 
     def _eval(self, t: Any) -> Hit | None:
         if isinstance(t, AllTrigger):
@@ -483,7 +544,10 @@ class NudgeEngine:
         cue, st.pending = st.pending, None
         spec = node.not_said
         who = "the agent" if spec.speaker == "agent" else "the caller"
-        detail = f"{who} has not acknowledged it within {spec.within_s:g} s"
+        if st.early:
+            detail = f"{who} replied without acknowledging it"
+        else:
+            detail = f"{who} has not acknowledged it within {spec.within_s:g} s"
         return Hit(st.deadline, cue.quote, (*cue.details, detail), ("not_said", st.deadline))
 
     def _eval_talk(self, spec: TalkSpec) -> Hit | None:
@@ -562,7 +626,11 @@ def _value(name: str, s: Signals) -> float:
 def _signal_condition(spec: SignalSpec, s: Signals, hist: deque[Signals]) -> bool:
     numeric = any(v is not None for v in (spec.above, spec.below, spec.trend, spec.fell_by))
     if not numeric:
-        return s.crisis if spec.name == "crisis" else s.distressed
+        if spec.name == "crisis":
+            return s.crisis
+        if spec.name == "distressed":
+            return s.distressed
+        return spec.name in s.red_flags
     v = _value(spec.name, s)
     if spec.above is not None and v < spec.above:
         return False
@@ -579,7 +647,10 @@ def _signal_condition(spec: SignalSpec, s: Signals, hist: deque[Signals]) -> boo
 
 def _describe_signal(spec: SignalSpec, s: Signals, hist: deque[Signals], held: float) -> str:
     if not any(v is not None for v in (spec.above, spec.below, spec.trend, spec.fell_by)):
-        text = "crisis language flagged" if spec.name == "crisis" else "caller distressed"
+        text = {
+            "crisis": "crisis flagged",
+            "distressed": "caller distressed",
+        }.get(spec.name, f"{spec.name} flagged")
     else:
         v = _value(spec.name, s)
         if spec.fell_by is not None:

@@ -6,7 +6,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 Priority = Literal["info", "suggest", "urgent"]
-ResolvedHow = Literal["agent_said", "accepted", "dismissed", "expired"]
+# agent_said: the agent's words did it; accepted / dismissed: the agent's buttons; expired:
+# its time ran out; superseded: an urgent protocol took over the screen; call_ended: the
+# call ended with the nudge still open.
+ResolvedHow = Literal[
+    "agent_said", "accepted", "dismissed", "expired", "superseded", "call_ended"
+]
 FeedbackAction = Literal["accepted", "dismissed", "helpful", "not_helpful"]
 
 
@@ -37,6 +42,9 @@ class NudgeCreated:
     at_s: float
     expires_at_s: float
     escalate: bool = False
+    # What the engine saw, for the record and the curious ("fear 0.72", "said \"so scared\"");
+    # the agent reads ``reason``, which is plain language with no scores.
+    details: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +53,8 @@ class NudgeResolved:
     rule_id: str
     how: ResolvedHow
     at_s: float
+    # For agent_said: the words of the agent's sentence that did it.
+    by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from models.crisis import detect as detect_red_flags
 from nudges.playbook import PhraseSet, PhraseSpec, Playbook, iter_phrase_specs
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
@@ -71,6 +72,8 @@ class CompiledSpec:
     example_negated: tuple[bool, ...]
     threshold: float
     negation: bool
+    semantic_min_words: int = 0
+    red_flag: str | None = None
 
 
 def normalise(text: str) -> str:
@@ -139,11 +142,14 @@ class PhraseMatcher:
     def compile(self, spec: PhraseSpec, phrase_sets: dict[str, PhraseSet]) -> CompiledSpec:
         """Merge ``use``, compile phrases/patterns and embed examples (cached by text)."""
         phrases, patterns, examples = list(spec.phrases), list(spec.patterns), list(spec.examples)
+        min_words, red_flag = spec.semantic_min_words, spec.red_flag
         if spec.use is not None:
             base = phrase_sets[spec.use]
             phrases += base.phrases
             patterns += base.patterns
             examples += base.examples
+            min_words = max(min_words, base.semantic_min_words)
+            red_flag = red_flag or base.red_flag
         phrase_re = None
         if phrases:
             alts = sorted({normalise(p).strip() for p in phrases}, key=len, reverse=True)
@@ -158,6 +164,8 @@ class PhraseMatcher:
             example_negated=tuple(is_negated_text(e) for e in examples),
             threshold=spec.threshold,
             negation=spec.negation,
+            semantic_min_words=min_words,
+            red_flag=red_flag,
         )
 
     def prepare(self, playbook: Playbook) -> None:
@@ -211,6 +219,10 @@ class PhraseMatcher:
         """
         if not text.strip():
             return None
+        if spec.red_flag is not None:
+            hit = detect_red_flags(text).first(spec.red_flag)  # type: ignore[arg-type]
+            if hit is not None:
+                return Match("pattern", hit.clause, hit.phrase)
         lowered = normalise(text)
         if len(lowered) != len(text):
             text = lowered  # rare case-folding that changes length: quote the folded text
@@ -234,6 +246,8 @@ class PhraseMatcher:
         sims = vectors @ spec.example_vectors.T  # (sentences, examples)
         best: Match | None = None
         for i, sentence in enumerate(sentences):
+            if len(_tokens(normalise(sentence))) < spec.semantic_min_words:
+                continue
             neg = is_negated_text(sentence) if spec.negation else False
             for j in np.argsort(-sims[i]):
                 score = float(sims[i, j])

@@ -37,7 +37,10 @@ Priority = Literal["info", "suggest", "urgent"]
 Speaker = Literal["caller", "agent"]
 
 NUMERIC_SIGNALS: tuple[str, ...] = ("distress", *CONCERNS)
-FLAG_SIGNALS: tuple[str, ...] = ("crisis", "distressed")
+# Red flags (see models/crisis.py): self_harm and emergency are urgent ("crisis" is either),
+# safety_check is ambiguous hopelessness that deserves a gentle question.
+RED_FLAG_NAMES: tuple[str, ...] = ("self_harm", "emergency", "safety_check")
+FLAG_SIGNALS: tuple[str, ...] = ("crisis", "distressed", *RED_FLAG_NAMES)
 SIGNAL_NAMES: tuple[str, ...] = tuple(dict.fromkeys(NUMERIC_SIGNALS + FLAG_SIGNALS))
 
 
@@ -52,6 +55,14 @@ def _check_regex(pattern: str) -> str:
 def _check_nonblank(text: str) -> str:
     if not text.strip():
         raise ValueError("must not be blank")
+    return text
+
+
+def _check_because(text: str) -> str:
+    if text.count("{quote}") != 1:
+        raise ValueError("'because' needs {quote} exactly once, where the caller's words go")
+    if text.replace("{quote}", "").count("{") or text.replace("{quote}", "").count("}"):
+        raise ValueError("'because' may only use the {quote} placeholder")
     return text
 
 
@@ -82,6 +93,11 @@ class PhraseSpec(_Model):
     examples: list[Text] = Field(default_factory=list)
     threshold: Unit = 0.6
     negation: bool = True
+    # A sentence shorter than this never matches semantically: "I understand." or "Okay."
+    # sit close to any acknowledgement in embedding space but acknowledge nothing.
+    semantic_min_words: Annotated[int, Field(ge=0, le=50)] = 0
+    # The reviewed red-flag detector (models/crisis.py) found this kind in the utterance.
+    red_flag: Literal["self_harm", "emergency", "safety_check"] | None = None
 
 
 class PhraseSet(PhraseSpec):
@@ -91,8 +107,8 @@ class PhraseSet(PhraseSpec):
     def _no_nesting(self) -> PhraseSet:
         if self.use is not None:
             raise ValueError("a phrase set cannot 'use' another phrase set")
-        if not (self.phrases or self.patterns or self.examples):
-            raise ValueError("a phrase set needs phrases, patterns or examples")
+        if not (self.phrases or self.patterns or self.examples or self.red_flag):
+            raise ValueError("a phrase set needs phrases, patterns, examples or red_flag")
         return self
 
 
@@ -172,12 +188,20 @@ class TalkSpec(_Model):
 
 
 class NotSaidSpec(_Model):
-    """``after`` happened and ``speaker`` did not say ``said`` within ``within_s``."""
+    """``after`` happened and ``speaker`` did not say ``said`` within ``within_s``.
+
+    With ``on_reply`` the wait also ends, early, when ``speaker`` replies with something
+    else: an utterance of at least ``reply_min_words`` words that does not say ``said``
+    (the agent answered "I'm so frightened" with "Can you confirm your date of birth?").
+    Shorter replies ("Oh no.", "Okay.") are backchannels and keep the timer running.
+    """
 
     after: Trigger
     said: PhraseSpec
     speaker: Speaker = "agent"
     within_s: Annotated[float, Field(gt=0)] = 10.0
+    on_reply: bool = False
+    reply_min_words: Annotated[int, Field(ge=1)] = 4
 
 
 class AllTrigger(_Model):
@@ -253,7 +277,13 @@ class Rule(_Model):
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
     title: Text
     suggestions: Annotated[list[Text], Field(min_length=1)]
+    # The agent reads why a prompt is on screen: ``because`` is a plain sentence with
+    # ``{quote}`` for the caller's words; ``why`` is said when there is nothing to quote.
     why: str = ""
+    because: Annotated[str, AfterValidator(_check_because)] | None = None
+    # Coaching waits while a self-harm or emergency protocol is on screen (urgent rules
+    # are never held).
+    hold_during_crisis: bool = True
     trigger: Trigger
     unless: Trigger | None = None
     priority: Priority = "suggest"
@@ -357,8 +387,10 @@ def reference_problems(pb: Playbook) -> list[tuple[Loc, str]]:
     for loc, spec in _walk_specs(pb):
         if spec.use is not None and spec.use not in pb.phrase_sets:
             problems.append(((*loc, "use"), f"unknown phrase set {spec.use!r} (known: {known})"))
-        elif spec.use is None and not (spec.phrases or spec.patterns or spec.examples):
-            problems.append((loc, "needs 'use', phrases, patterns or examples"))
+        elif spec.use is None and not (
+            spec.phrases or spec.patterns or spec.examples or spec.red_flag
+        ):
+            problems.append((loc, "needs 'use', phrases, patterns, examples or red_flag"))
     return problems
 
 

@@ -56,6 +56,7 @@ def _signals(data: dict[str, Any], at_s: float) -> Signals:
         evidence=str(data.get("evidence", "")),
         evidence_start_s=data.get("evidence_start_s"),
         evidence_end_s=data.get("evidence_end_s"),
+        red_flags=frozenset(data.get("red_flags", ())),
     )
 
 
@@ -162,14 +163,18 @@ def event_json(ev: NudgeEvent) -> dict[str, Any] | None:
             "rule_id": ev.rule_id,
             "nudge_id": ev.nudge_id,
             "reason": ev.reason,
+            "details": list(ev.details),
         }
     if isinstance(ev, NudgeResolved):
-        return {
+        line: dict[str, Any] = {
             "at_s": round(ev.at_s, 3),
             "event": "resolved",
             "rule_id": ev.rule_id,
             "nudge_id": ev.nudge_id,
             "reason": ev.how,
         }
+        if ev.by is not None:
+            line["by"] = ev.by  # the agent's words that did it
+        return line
     assert isinstance(ev, Escalation)
     return None

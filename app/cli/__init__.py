@@ -11,6 +11,8 @@ cli = typer.Typer(
     help="CareCue: real-time empathy assistant for medical support lines.",
     no_args_is_help=True,
     add_completion=False,
+    # Plain click help: typer's rich panels label every flag, even --help, with "<bool>".
+    rich_markup_mode=None,
 )
 
 # Each module defines ``register(cli: typer.Typer) -> None``. Heavy imports stay inside
@@ -26,17 +28,32 @@ _COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+def _version() -> str:
+    from importlib.metadata import version as dist_version
+
+    return dist_version("carecue")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"carecue {_version()}")
+        raise typer.Exit()
+
+
 @cli.callback()
-def _root() -> None:
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True,
+        help="Print the CareCue version and exit.",
+    ),
+) -> None:
     """CareCue: real-time empathy assistant for medical support lines."""
 
 
 @cli.command()
 def version() -> None:
     """Print the CareCue version."""
-    from importlib.metadata import version as dist_version
-
-    typer.echo(dist_version("carecue"))
+    typer.echo(_version())
 
 
 def main() -> None:

@@ -82,6 +82,7 @@ def classify(
                 "distress": round(score.distress, digits),
                 "concerns": {k: round(v, digits) for k, v in score.concerns.items()},
                 "crisis": score.crisis,
+                "red_flags": list(score.red_flags),
                 "evidence": score.evidence,
             }
             if score.truncated:

@@ -35,7 +35,9 @@ def demo(
     keep_serving: bool = typer.Option(
         False, "--keep-serving", help="Keep the server running after the call (Ctrl-C stops)"
     ),
-    agent_id: str = typer.Option("A1", "--agent-id"),
+    agent_id: str = typer.Option(
+        "A1", "--agent-id", help="Agent id the call is routed to and the console link opens as"
+    ),
     ready_timeout: float = typer.Option(600.0, "--ready-timeout", help="Model loading limit, s"),
     transcript: bool = typer.Option(
         False, "--transcript", help="Also print what is said (finals) in the terminal"

@@ -1,29 +1,84 @@
-"""``carecue serve``: run the service with uvicorn."""
+"""``carecue serve``: run the service with uvicorn, and tell a person where to go."""
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from app.settings import Settings
+
+
+def serve_banner(
+    settings: Settings, base: str, *, dev_token: str | None = None, env_prefix: str = ""
+) -> str:
+    """What ``carecue serve`` prints once it listens: the pages, and how to get a token.
+
+    ``env_prefix`` goes in front of the suggested ``carecue token create`` commands (for
+    instance ``CARECUE_DATA_DIR=...``) so that they sign with the secret this server uses.
+    """
+    from importlib.metadata import version
+
+    from app.cli.token import describe_lifetime
+    from app.settings import DEFAULT_TOKEN_TTL_S
+
+    where = "database at CARECUE_DATABASE_URL" if settings.database_url else "SQLite"
+    lines = [
+        f"CareCue {version('carecue')} is listening on {base}",
+        f"  Home page:             {base}/",
+    ]
+    if dev_token:
+        lines += [
+            f"  Agent console (A1):    {base}/agent?agent_id=A1&token={dev_token}",
+            f"  Supervisor wallboard:  {base}/supervisor?token={dev_token}",
+        ]
+    else:
+        lines += [
+            f"  Agent console:         {base}/agent?token=AGENT_TOKEN",
+            f"  Supervisor wallboard:  {base}/supervisor?token=SUPERVISOR_TOKEN",
+        ]
+    lines += [
+        f"  API reference:         {base}/docs",
+        f"  Readiness:             {base}/readyz (models load in the background)",
+        f"  Data:                  {settings.data_dir} ({where}, auth secret)",
+    ]
+    if dev_token:
+        lines.append("The dev admin token above lasts 7 days; use it on this machine only.")
+    else:
+        lifetime = describe_lifetime(DEFAULT_TOKEN_TTL_S)
+        lines += [
+            f"The pages need a token. Mint one on this machine (these last {lifetime}):",
+            f"  {env_prefix}carecue token create --role agent --agent-id A1",
+            f"  {env_prefix}carecue token create --role supervisor",
+        ]
+    lines.append("Ctrl-C stops the server.")
+    return "\n".join(lines)
 
 
 def register(cli: typer.Typer) -> None:
     @cli.command()
     def serve(
         host: str | None = typer.Option(None, help="Bind address (CARECUE_HOST)"),
-        port: int | None = typer.Option(None, help="Port (CARECUE_PORT)"),
+        port: int | None = typer.Option(None, help="Port (CARECUE_PORT); 0 picks a free one"),
         data_dir: Path | None = typer.Option(None, help="Data folder (CARECUE_DATA_DIR)"),
         dev_token: bool = typer.Option(
-            False, "--dev-token", help="Print an admin token and agent console link (local demo)"
+            False, "--dev-token", help="Print an admin token and console links (local use only)"
         ),
     ) -> None:
-        """Start the CareCue service (settings from CARECUE_* variables and .env)."""
+        """Start the CareCue service (settings from CARECUE_* variables and .env).
+
+        Once it listens it prints the addresses of the pages and how to get a token.
+        """
         import uvicorn
 
         from app.auth import TokenSigner, load_or_create_secret
         from app.logging_setup import setup_logging
-        from app.main import create_app
+        from app.main import CareCueServer, create_app
         from app.settings import Settings
+        from app.simulate.demo import port_in_use
 
         overrides: dict[str, object] = {}
         if host is not None:
@@ -36,20 +91,42 @@ def register(cli: typer.Typer) -> None:
             overrides["dev_token"] = True
         settings = Settings(**overrides)  # type: ignore[arg-type]
         setup_logging(settings.log_level, settings.log_json)
+        if settings.port and port_in_use(settings.host, settings.port):
+            typer.echo(
+                f"error: port {settings.port} on {settings.host} is in use; stop the other "
+                "server or choose another port with --port N (--port 0 picks a free one)",
+                err=True,
+            )
+            raise typer.Exit(2)
+        token: str | None = None
         if settings.dev_token:
             signer = TokenSigner(load_or_create_secret(settings.auth_secret, settings.data_dir))
             token = signer.create("admin", subject="dev", ttl_s=7 * 24 * 3600)
-            base = settings.base_url()
-            typer.echo(f"dev admin token (7 days, local demo only): {token}", err=True)
-            typer.echo(f"supervisor wallboard: {base}/supervisor?token={token}", err=True)
-            typer.echo(
-                f"agent console (any agent id): {base}/agent?agent_id=A1&token={token}", err=True
-            )
+        env_prefix = ""
+        if data_dir is not None and not settings.auth_secret:
+            env_prefix = f"CARECUE_DATA_DIR={shlex.quote(str(data_dir))} "
+
+        class _Server(CareCueServer):
+            """Drains ingest on SIGTERM (CareCueServer) and prints the banner once bound."""
+
+            async def startup(self, sockets: Any = None) -> None:
+                await super().startup(sockets=sockets)
+                if not self.started:
+                    return
+                bound = settings.port
+                for server in getattr(self, "servers", []):
+                    for sock in server.sockets:
+                        bound = int(sock.getsockname()[1])
+                base = settings.model_copy(update={"port": bound}).base_url()
+                typer.echo(serve_banner(settings, base, dev_token=token, env_prefix=env_prefix))
+
         app = create_app(settings)
-        uvicorn.run(
+        config = uvicorn.Config(
             app,
             host=settings.host,
             port=settings.port,
             log_config=None,
             ws_max_size=max(1 << 20, settings.max_frame_bytes * 2),
         )
+        # Drains the ingest adapters on SIGTERM before uvicorn closes their sockets.
+        _Server(config, app).run()

@@ -1,7 +1,8 @@
 """Genesys Cloud AudioHook v2 at ``WS /v1/ingest/audiohook``.
 
 Authentication is AudioHook's own: the ``X-API-KEY`` header names a key configured in
-``CARECUE_AUDIOHOOK_API_KEYS`` (or is a CareCue ``ingest`` token), and when the key has a client
+``CARECUE_AUDIOHOOK_API_KEYS`` (Genesys' key format; a CareCue ``ingest`` token is also taken,
+for non-Genesys clients such as the simulator), and when the key has a client
 secret the upgrade request must carry a valid RFC 9421 HMAC-SHA256 signature covering
 ``@request-target``, ``@authority``, the three ``Audiohook-*`` headers and ``x-api-key``.
 Failures answer ``disconnect`` with ``reason: "unauthorized"``; protocol errors answer
@@ -28,6 +29,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from app.ingest.audiohook_protocol import (
+    CHANNEL_TRACK,
     AudioHookSession,
     ClientMessage,
     OpenRequest,
@@ -116,19 +118,28 @@ def _live_connections(app: Any) -> set[_Connection]:
     return live  # type: ignore[no-any-return]
 
 
-async def drain_audiohook(app: Any, info: str = "server is shutting down",
-                          wait_s: float = 5.0) -> int:
+async def request_reconnects(app: Any, info: str) -> tuple[int, list[asyncio.Event]]:
     """Ask every open AudioHook session to ``reconnect`` (Genesys then opens a new session,
-    on another instance behind the load balancer) and wait up to ``wait_s`` for them to close.
-    Returns how many sessions were asked."""
+    on another instance behind the load balancer). Returns how many were asked and the
+    ``finished`` events of every live connection, to wait on."""
     live = list(_live_connections(app))
     asked = 0
     for conn in live:
         if await conn.request_reconnect(info):
             asked += 1
-    if live:
-        await asyncio.wait([asyncio.ensure_future(c.finished.wait()) for c in live],
-                           timeout=wait_s)
+    return asked, [conn.finished for conn in live]
+
+
+async def drain_audiohook(app: Any, info: str = "server is shutting down",
+                          wait_s: float = 5.0) -> int:
+    """``request_reconnects``, then wait up to ``wait_s`` for the sessions to close.
+    Returns how many sessions were asked."""
+    asked, finished = await request_reconnects(app, info)
+    if finished:
+        waits = [asyncio.ensure_future(event.wait()) for event in finished]
+        await asyncio.wait(waits, timeout=wait_s)
+        for task in waits:
+            task.cancel()
     return asked
 
 
@@ -354,7 +365,7 @@ class _Connection:
                 call_id=call_id,
                 agent_id=agent,
                 source="audiohook",
-                tracks=("caller", "agent") if len(media.channels) == 2 else ("caller",),
+                tracks=tuple(CHANNEL_TRACK[channel] for channel in media.channels),
                 custom={
                     "organization_id": request.organization_id,
                     "session_id": self.proto.session_id,

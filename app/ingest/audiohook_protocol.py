@@ -11,9 +11,13 @@ returns. Message shapes follow Genesys' reference implementation
 
 Checks: client ``seq`` must be exactly the previous one plus one; ``serverseq`` can never be
 ahead of what we sent; ``id`` must stay the session's; ``position`` never goes backwards and
-must agree with the audio actually received (allowing for gaps the client declared with
-``discarded``/``resumed``). Any violation raises ``ProtocolViolation``; the route answers
-``disconnect`` with ``reason: "error"`` and the violation as ``info``.
+must agree with the audio actually received plus the gaps the client declared with
+``discarded``/``resumed``. A ``discarded`` or ``resumed`` message's own position already
+includes the gap it declares. While paused the client's clock keeps running (Genesys'
+reference client advances ``position`` during a pause and then declares ``resumed`` with
+``start`` + ``discarded``), so a paused session only requires the position not to fall behind.
+Any violation raises ``ProtocolViolation``; the route answers ``disconnect`` with
+``reason: "error"`` and the violation as ``info``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal
 
+from asr import codecs
+from asr.errors import AsrError
 from asr.types import Speaker
 
 NULL_UUID = "00000000-0000-0000-0000-000000000000"
@@ -89,7 +95,7 @@ class Media:
 
     @property
     def bytes_per_sample(self) -> int:
-        return 1 if self.format == "PCMU" else 2
+        return codecs.BYTES_PER_SAMPLE["mulaw" if self.format == "PCMU" else "pcm_s16le"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +143,12 @@ class ChannelAudio:
 
 
 def select_media(offered: tuple[dict[str, Any], ...]) -> Media | None:
-    """Pick the first offered stereo entry we can decode, else the first mono one."""
+    """Pick the first offered stereo entry we can decode, else the first mono one, preferring
+    ``external`` (the caller) over ``internal`` (the agent).
+
+    The server answers with one of the offered entries unchanged (the reference client
+    refuses anything else), so an ``internal``-only offer is taken as is: the call then has
+    the agent's track only."""
     usable: list[Media] = []
     for entry in offered:
         if not isinstance(entry, dict) or entry.get("type") != "audio":
@@ -156,6 +167,9 @@ def select_media(offered: tuple[dict[str, Any], ...]) -> Media | None:
         usable.append(Media(format=fmt, channels=tuple(channels)))
     for media in usable:
         if len(media.channels) == 2:
+            return media
+    for media in usable:
+        if media.channels == ("external",):
             return media
     return usable[0] if usable else None
 
@@ -330,7 +344,7 @@ class AudioHookSession:
         params = msg["parameters"]
         if mtype not in CLIENT_TYPES:
             raise ProtocolViolation(f"'{mtype}' is not a supported client message")
-        self._check_position(position)
+        self._check_position(position, mtype, self._declared_gap(mtype, params))
 
         if self.state is State.CLOSED:
             raise ProtocolViolation(f"'{mtype}' after the session was closed")
@@ -378,14 +392,24 @@ class AudioHookSession:
                 raise ProtocolViolation("error: needs an integer code and a message")
         return ClientMessage(mtype, seq, position, params)
 
-    def _check_position(self, position: float) -> None:
+    def _declared_gap(self, mtype: str, params: dict[str, Any]) -> float:
+        """The gap a ``discarded``/``resumed`` message declares (0 for other messages); its
+        own ``position`` is already past that gap."""
+        if mtype == "discarded" or (mtype == "resumed" and self.state is State.PAUSED):
+            return parse_duration(params.get("discarded"))
+        return 0.0
+
+    def _check_position(self, position: float, mtype: str, declared_gap_s: float) -> None:
         if position + POSITION_TOLERANCE_S < self.last_position_s:
             raise ProtocolViolation(
                 f"position went backwards ({format_duration(position)} < "
                 f"{format_duration(self.last_position_s)})"
             )
         low = self.position_s - POSITION_TOLERANCE_S
-        high = self.position_s + self.gaps_s + POSITION_TOLERANCE_S
+        high = self.position_s + self.gaps_s + declared_gap_s + POSITION_TOLERANCE_S
+        if self.state is State.PAUSED and mtype != "resumed":
+            # The client's clock runs on during a pause; 'resumed' declares how far.
+            high = float("inf")
         if not low <= position <= high:
             raise ProtocolViolation(
                 f"position {format_duration(position)} does not match the "
@@ -397,39 +421,26 @@ class AudioHookSession:
         """Split one binary frame into per-channel audio; raise on violation."""
         if self.state is State.DISCONNECTING:
             return []
+        if not data and self.state is not State.CLOSED:
+            # Genesys' reference server accepts an empty frame (0 samples) in any state;
+            # clients send one at the end of a file and as a connection check.
+            return []
         if self.state is not State.ACTIVE:
             raise ProtocolViolation(f"received audio in state {self.state.value}")
         if self.media is None:
             raise ProtocolViolation("unexpected binary message: no media selected")
-        frame_bytes = self.media.bytes_per_sample * len(self.media.channels)
-        if not data or len(data) % frame_bytes:
-            raise ProtocolViolation(
-                f"binary data not a valid audio frame: {len(data)} bytes is not a multiple "
-                f"of {frame_bytes}"
-            )
-        start = self.position_s + self.gaps_s
-        n = len(data) // frame_bytes
-        self.samples_received += n
         encoding: Literal["mulaw", "pcm_s16le"] = (
             "mulaw" if self.media.format == "PCMU" else "pcm_s16le"
         )
-        out: list[ChannelAudio] = []
-        width = self.media.bytes_per_sample
-        stride = frame_bytes
-        for idx, channel in enumerate(self.media.channels):
-            if len(self.media.channels) == 1:
-                chunk = bytes(data)
-            else:
-                chunk = _deinterleave(data, idx, width, stride)
-            out.append(ChannelAudio(CHANNEL_TRACK[channel], chunk, encoding, start))
-        return out
-
-
-def _deinterleave(data: bytes, index: int, width: int, stride: int) -> bytes:
-    view = memoryview(data)
-    if width == 1:
-        return bytes(view[index::stride])
-    import numpy as np
-
-    frames = np.frombuffer(data, dtype=np.uint8).reshape(-1, stride)
-    return frames[:, index * width : (index + 1) * width].tobytes()
+        channels = len(self.media.channels)
+        try:
+            chunks = codecs.split_channels(bytes(data), encoding, channels)
+        except AsrError as exc:
+            raise ProtocolViolation(
+                f"binary data not a valid audio frame: {len(data)} bytes is not a multiple "
+                f"of {self.media.bytes_per_sample * channels}"
+            ) from exc
+        start = self.position_s + self.gaps_s
+        self.samples_received += len(chunks[0]) // self.media.bytes_per_sample
+        return [ChannelAudio(CHANNEL_TRACK[channel], chunk, encoding, start)
+                for channel, chunk in zip(self.media.channels, chunks, strict=True)]

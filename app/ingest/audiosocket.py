@@ -1,8 +1,11 @@
 """Asterisk AudioSocket: a TCP listener speaking AudioSocket's type-length-value frames.
 
-Frame: 1 byte kind, 2 bytes payload length (big-endian), payload. Kinds: ``0x00`` hangup,
-``0x01`` UUID (16 bytes), ``0x03`` DTMF (1 ASCII byte), ``0x10`` signed linear 16-bit 8 kHz
-mono little-endian audio, ``0x11`` the same at 16 kHz, ``0xff`` error (optional code byte).
+Frame: 1 byte kind, 2 bytes payload length (big-endian), payload. Kinds, as Asterisk's
+AudioSocket documentation lists them: ``0x00`` hangup, ``0x01`` UUID (16 bytes), ``0x02``
+silence (CyCoreSystems/audiosocket), ``0x03`` DTMF (1 ASCII byte), ``0x10``-``0x18`` signed
+linear 16-bit mono little-endian audio at 8, 12, 16, 24, 32, 44.1, 48, 96 and 192 kHz, ``0xff``
+error (optional code byte). The first Asterisk release with 16 kHz used ``0x11`` for it;
+``CARECUE_AUDIOSOCKET_LEGACY_KINDS=true`` reads ``0x11`` that way.
 
 One AudioSocket connection carries one channel's audio, so a call has two connections (legs)
 with the same UUID; the UUID is the call id and joins them. Which leg is which:
@@ -13,9 +16,15 @@ with the same UUID; the UUID is the call id and joins them. Which leg is which:
   dialplan starts the caller's AudioSocket before it dials the agent).
 
 The agent comes from the agent map (``audiosocket: {uuid: {...}}``) or its ``default``; the
-protocol carries nothing else. A malformed stream (truncated frame, audio before the UUID,
-unknown kind, odd-length audio) gets an ``0xff`` error frame and the connection is closed;
-the other leg and other calls carry on.
+protocol carries nothing else.
+
+CareCue never sends an ``0xff`` frame: Asterisk's ``app_audiosocket`` treats any kind but
+audio or hangup as a failure and hangs up the channel, which would be the patient's call. A
+frame CareCue cannot use (unknown kind, half a sample, audio before the UUID, a second UUID,
+silence) is logged and dropped. Only what makes the leg unusable closes that connection,
+silently: no UUID within 10 s, a leg already connected for that UUID, no agent for the call,
+a refused call, or a truncated frame at the end of the stream. The other leg and other calls
+carry on.
 """
 
 from __future__ import annotations
@@ -40,18 +49,19 @@ log = logging.getLogger(__name__)
 
 KIND_HANGUP = 0x00
 KIND_UUID = 0x01
+KIND_SILENCE = 0x02
 KIND_DTMF = 0x03
 KIND_SLIN_8K = 0x10
-KIND_SLIN_16K = 0x11
 KIND_ERROR = 0xFF
-AUDIO_RATES = {KIND_SLIN_8K: 8000, KIND_SLIN_16K: 16000}
-KNOWN_KINDS = {KIND_HANGUP, KIND_UUID, KIND_DTMF, KIND_ERROR, *AUDIO_RATES}
+# Asterisk's current numbering: one kind per rate.
+AUDIO_RATES: dict[int, int] = {0x10: 8000, 0x11: 12000, 0x12: 16000, 0x13: 24000, 0x14: 32000,
+                               0x15: 44100, 0x16: 48000, 0x17: 96000, 0x18: 192000}
+# The first Asterisk release that carried 16 kHz numbered it 0x11.
+LEGACY_AUDIO_RATES: dict[int, int] = {0x10: 8000, 0x11: 16000}
+KIND_SLIN_16K = 0x12
+KNOWN_KINDS = {KIND_HANGUP, KIND_UUID, KIND_SILENCE, KIND_DTMF, KIND_ERROR, *AUDIO_RATES}
 HEADER = struct.Struct(">BH")
-# Application error codes we send in 0xff frames (Asterisk's own are 0x01, 0x02, 0x04).
-ERR_PROTOCOL = 0x10
-ERR_NO_AGENT = 0x11
-ERR_SERVER = 0x12
-FIRST_FRAME_TIMEOUT_S = 10.0
+UUID_TIMEOUT_S = 10.0
 IDLE_TIMEOUT_S = 60.0
 
 
@@ -99,16 +109,41 @@ class FrameDecoder:
             raise FrameError(f"truncated frame: {len(self._buf)} bytes left at end of stream")
 
 
-def check_frame(frame: Frame) -> None:
+def check_frame(frame: Frame, rates: dict[int, int] = AUDIO_RATES) -> None:
     """Validate a frame's kind and payload size; raise ``FrameError``."""
-    if frame.kind not in KNOWN_KINDS:
+    if frame.kind not in KNOWN_KINDS and frame.kind not in rates:
         raise FrameError(f"unknown frame kind 0x{frame.kind:02x}")
     if frame.kind == KIND_UUID and len(frame.payload) != 16:
         raise FrameError(f"UUID payload must be 16 bytes, got {len(frame.payload)}")
     if frame.kind == KIND_DTMF and len(frame.payload) != 1:
         raise FrameError("DTMF payload must be 1 byte")
-    if frame.kind in AUDIO_RATES and len(frame.payload) % 2:
+    if frame.kind in rates and len(frame.payload) % 2:
         raise FrameError("audio payload must be whole 16-bit samples")
+
+
+class LegClosed(Exception):
+    """This leg cannot go on (the reason is logged); its connection is closed, silently."""
+
+
+@dataclass
+class _Leg:
+    """One connection: its role by port (if any), and the call and track once joined."""
+
+    role: Speaker | None
+    call: _Call | None = None
+    track: Speaker | None = None
+    drops: int = 0
+
+    @property
+    def call_id(self) -> str | None:
+        return self.call.call_id if self.call is not None else None
+
+    def dropped(self, why: str) -> None:
+        self.drops += 1
+        # One line per leg at warning level, then debug: a misbehaving peer must not flood.
+        level = logging.WARNING if self.drops == 1 else logging.DEBUG
+        log.log(level, "audiosocket frame dropped",
+                extra={"call_id": self.call_id, "error": why, "drops": self.drops})
 
 
 @dataclass
@@ -169,58 +204,79 @@ class AudioSocketServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                      role: Speaker | None) -> None:
-        decoder = FrameDecoder()
-        call: _Call | None = None
-        track: Speaker | None = None
+        leg = _Leg(role)
         try:
-            first = True
-            while True:
-                timeout = FIRST_FRAME_TIMEOUT_S if first else IDLE_TIMEOUT_S
-                data = await asyncio.wait_for(reader.read(65536), timeout)
-                if not data:
-                    decoder.eof()
-                    return
-                for frame in decoder.feed(data):
-                    check_frame(frame)
-                    if call is None:
-                        if frame.kind != KIND_UUID:
-                            raise FrameError("the first frame must be the UUID")
-                        call, track = await self._join(str(uuid.UUID(bytes=frame.payload)), role)
-                        first = False
-                        continue
-                    if frame.kind == KIND_UUID:
-                        raise FrameError("a second UUID frame on one connection")
-                    if frame.kind == KIND_HANGUP:
-                        return
-                    if frame.kind == KIND_ERROR:
-                        code = frame.payload[0] if frame.payload else None
-                        log.warning("audiosocket peer error",
-                                    extra={"call_id": call.call_id, "code": code})
-                        return
-                    if frame.kind == KIND_DTMF:
-                        continue  # digits are not speech; nothing downstream uses them
-                    assert track is not None
-                    await call.handle.push(AudioFrame(
-                        track=track, data=frame.payload, sample_rate=AUDIO_RATES[frame.kind],
-                        encoding="pcm_s16le"))
+            await self._read_leg(reader, leg)
         except FrameError as exc:
-            log.warning("audiosocket protocol error",
-                        extra={"call_id": call.call_id if call else None, "error": str(exc)})
-            await _send_error(writer, ERR_PROTOCOL)
+            log.warning("audiosocket stream ended badly",
+                        extra={"call_id": leg.call_id, "error": str(exc)})
+        except LegClosed as exc:
+            log.warning("audiosocket leg closed", extra={"call_id": leg.call_id,
+                                                         "reason": str(exc)})
         except IngestError as exc:
-            log.warning("audiosocket refused", extra={"code": exc.code})
-            await _send_error(writer, ERR_NO_AGENT if exc.code == "no_agent" else ERR_SERVER)
+            log.warning("audiosocket refused", extra={"call_id": leg.call_id, "code": exc.code})
         except TimeoutError:
-            log.warning("audiosocket idle timeout",
-                        extra={"call_id": call.call_id if call else None})
+            log.warning("audiosocket idle timeout", extra={"call_id": leg.call_id})
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
-            if call is not None and track is not None:
-                await self._leave(call, track)
+            if leg.call is not None and leg.track is not None:
+                await self._leave(leg.call, leg.track)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+    async def _read_leg(self, reader: asyncio.StreamReader, leg: _Leg) -> None:
+        """Read frames until hangup or end of stream; drop (and log) what cannot be used."""
+        decoder = FrameDecoder()
+        rates = LEGACY_AUDIO_RATES if self._settings.audiosocket_legacy_kinds else AUDIO_RATES
+        loop = asyncio.get_running_loop()
+        uuid_deadline = loop.time() + UUID_TIMEOUT_S
+        while True:
+            if leg.call is None:
+                timeout = uuid_deadline - loop.time()
+                if timeout <= 0:
+                    raise LegClosed("no UUID frame")
+            else:
+                timeout = IDLE_TIMEOUT_S
+            data = await asyncio.wait_for(reader.read(65536), timeout)
+            if not data:
+                decoder.eof()
+                return
+            for frame in decoder.feed(data):
+                if await self._on_frame(frame, leg, rates):
+                    return
+
+    async def _on_frame(self, frame: Frame, leg: _Leg, rates: dict[int, int]) -> bool:
+        """Handle one frame; ``True`` when the leg hung up."""
+        try:
+            check_frame(frame, rates)
+        except FrameError as exc:
+            leg.dropped(str(exc))
+            return False
+        if frame.kind == KIND_HANGUP:
+            return True
+        if frame.kind == KIND_ERROR:
+            code = frame.payload[0] if frame.payload else None
+            log.warning("audiosocket peer error", extra={"call_id": leg.call_id, "code": code})
+            return True
+        if frame.kind == KIND_UUID:
+            if leg.call is not None:
+                leg.dropped("a second UUID frame on one connection")
+                return False
+            leg.call, leg.track = await self._join(str(uuid.UUID(bytes=frame.payload)),
+                                                   leg.role)
+            return False
+        if frame.kind in (KIND_DTMF, KIND_SILENCE):
+            # Digits are not speech; silence carries no samples to transcribe.
+            return False
+        if leg.call is None or leg.track is None:
+            leg.dropped("audio before the UUID")
+            return False
+        await leg.call.handle.push(AudioFrame(
+            track=leg.track, data=frame.payload, sample_rate=rates[frame.kind],
+            encoding="pcm_s16le"))
+        return False
 
     async def _join(self, call_id: str, role: Speaker | None) -> tuple[_Call, Speaker]:
         async with self._lock:
@@ -238,7 +294,7 @@ class AudioSocketServer:
             else:
                 track = role or ("agent" if call.seen else "caller")
                 if track in call.legs or call.seen >= 2:
-                    raise FrameError(f"the {track} leg of this call is already connected")
+                    raise LegClosed(f"the {track} leg of this call is already connected")
             call.legs.add(track)
             call.seen += 1
             log.info("audiosocket leg joined", extra={"call_id": call_id, "track": track})
@@ -252,12 +308,6 @@ class AudioSocketServer:
             call.ended = True
             self._calls.pop(call.call_id, None)
         await call.handle.end("hangup")
-
-
-async def _send_error(writer: asyncio.StreamWriter, code: int) -> None:
-    with contextlib.suppress(Exception):
-        writer.write(encode_frame(KIND_ERROR, bytes([code])))
-        await writer.drain()
 
 
 @asynccontextmanager

@@ -8,26 +8,19 @@ answered with ``{"type":"stopped","call_id"}`` and close 1000. A disconnect ends
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
+from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket
 
-from app.auth import AuthError, websocket_principal
-from app.ingest.base import CallHandle, CallMeta, IngestError
-from app.ingest.context import call_registry
-from app.wsclose import close_with_error
+from app.ingest.base import CallMeta, IngestError
+from app.ingest.skeleton import IngestContext, Started, Stop, serve_stream, split_frame
 from asr.types import ENCODINGS, SPEAKERS, AudioFrame, Speaker
-
-log = logging.getLogger("carecue.ingest.native")
 
 router = APIRouter(tags=["ingest"])
 
 PATH = "/v1/ingest/stream"
-_SAMPLE_BYTES = {"pcm_s16le": 2, "mulaw": 1, "alaw": 1}
 
 
 def parse_start(msg: Any) -> tuple[CallMeta, str, int, int]:
@@ -74,92 +67,59 @@ def parse_start(msg: Any) -> tuple[CallMeta, str, int, int]:
     return meta, encoding, rate, channels
 
 
-def split_channels(data: bytes, encoding: str, channels: int) -> list[bytes]:
-    """De-interleave a frame into per-channel byte strings."""
-    width = _SAMPLE_BYTES[encoding]
-    if len(data) % (width * channels):
-        raise IngestError(
-            "bad_frame", f"frame length {len(data)} is not a whole number of samples", 1007
-        )
-    if channels == 1:
-        return [data]
-    dtype = np.int16 if width == 2 else np.uint8
-    samples = np.frombuffer(data, dtype=dtype).reshape(-1, channels)
-    return [samples[:, c].tobytes() for c in range(channels)]
+class NativeParser:
+    """The native protocol for ``serve_stream``."""
 
+    source = "native"
+    farewell: Mapping[str, Any] | None = {"type": "stopped", "call_id": None,
+                                          "reason": "shutdown"}
+    disconnect_reason = "disconnect"
+    token_in_start = False
 
-async def _receive(ws: WebSocket, idle_s: float) -> dict[str, Any]:
-    msg = await asyncio.wait_for(ws.receive(), idle_s)
-    if msg["type"] == "websocket.disconnect":
-        raise WebSocketDisconnect(msg.get("code", 1000))
-    return dict(msg)
+    def __init__(self) -> None:
+        self.meta: CallMeta | None = None
+        self.encoding = "pcm_s16le"
+        self.rate = 8000
+        self.channels = 1
+
+    def error_extra(self, code: str, message: str) -> dict[str, Any]:
+        return {}
+
+    def start(self, message: Mapping[str, Any], ctx: IngestContext) -> Started:
+        if message.get("text") is None:
+            raise IngestError("expected_start", "the first message must be a JSON start", 1007)
+        try:
+            start = json.loads(message["text"])
+        except ValueError as exc:
+            raise IngestError(
+                "malformed_json", "the start message is not valid JSON", 1007
+            ) from exc
+        self.meta, self.encoding, self.rate, self.channels = parse_start(start)
+        return Started(self.meta, reply={"type": "started", "call_id": None})
+
+    def audio(self, message: Mapping[str, Any], ctx: IngestContext) -> list[AudioFrame] | Stop:
+        assert self.meta is not None
+        data = message.get("bytes")
+        if data is not None:
+            if len(data) > ctx.max_frame_bytes:
+                raise IngestError(
+                    "frame_too_big", f"frame of {len(data)} bytes; limit {ctx.max_frame_bytes}",
+                    1009,
+                )
+            chunks = split_frame(data, self.encoding, self.channels, code="bad_frame")
+            return [AudioFrame(track=track, data=chunk, sample_rate=self.rate,
+                               encoding=self.encoding)  # type: ignore[arg-type]
+                    for track, chunk in zip(self.meta.tracks, chunks, strict=True)]
+        try:
+            ctrl = json.loads(message.get("text") or "")
+        except ValueError as exc:
+            raise IngestError("malformed_json", "control message is not valid JSON", 1007) from exc
+        if isinstance(ctrl, dict) and ctrl.get("type") == "stop":
+            return Stop("stop", reply={"type": "stopped", "call_id": None})
+        raise IngestError("unknown_message", 'expected audio or {"type":"stop"}', 1007)
 
 
 @router.websocket(PATH)
 async def native_ingest(ws: WebSocket) -> None:
     """Stream one call's audio (see module doc)."""
-    try:
-        websocket_principal(ws, ("ingest", "admin"))
-    except AuthError as exc:
-        await close_with_error(ws, exc.code, exc.message, 1008)
-        return
-    await ws.accept()
-    settings = ws.app.state.settings
-    handle: CallHandle | None = None
-    reason = "disconnect"
-    try:
-        first = await _receive(ws, settings.ws_idle_timeout_s)
-        if first.get("text") is None:
-            raise IngestError("expected_start", "the first message must be a JSON start", 1007)
-        try:
-            start = json.loads(first["text"])
-        except ValueError as exc:
-            raise IngestError(
-                "malformed_json", "the start message is not valid JSON", 1007
-            ) from exc
-        meta, encoding, rate, channels = parse_start(start)
-        handle = await call_registry(ws.app).open_call(meta)
-        await ws.send_json({"type": "started", "call_id": meta.call_id})
-        while True:
-            msg = await _receive(ws, settings.ws_idle_timeout_s)
-            data = msg.get("bytes")
-            if data is not None:
-                if len(data) > settings.max_frame_bytes:
-                    raise IngestError(
-                        "frame_too_big",
-                        f"frame of {len(data)} bytes; limit {settings.max_frame_bytes}",
-                        1009,
-                    )
-                for track, chunk in zip(
-                    meta.tracks, split_channels(data, encoding, channels), strict=True
-                ):
-                    await handle.push(
-                        AudioFrame(track=track, data=chunk, sample_rate=rate, encoding=encoding)  # type: ignore[arg-type]
-                    )
-                continue
-            try:
-                ctrl = json.loads(msg.get("text") or "")
-            except ValueError as exc:
-                raise IngestError(
-                    "malformed_json", "control message is not valid JSON", 1007
-                ) from exc
-            if isinstance(ctrl, dict) and ctrl.get("type") == "stop":
-                reason = "stop"
-                await handle.end("stop")
-                handle = None
-                await ws.send_json({"type": "stopped", "call_id": meta.call_id})
-                await ws.close(1000)
-                return
-            raise IngestError("unknown_message", 'expected audio or {"type":"stop"}', 1007)
-    except WebSocketDisconnect:
-        reason = "disconnect"
-    except TimeoutError:
-        reason = "timeout"
-        await close_with_error(ws, "idle_timeout", "no data within the idle timeout", 1008)
-    except IngestError as exc:
-        reason = "error"
-        log.info("native ingest rejected", extra={"code": exc.code, "close_code": exc.close_code})
-        await close_with_error(ws, exc.code, exc.message, exc.close_code)
-    finally:
-        if handle is not None:
-            await handle.end(reason)
+    await serve_stream(ws, NativeParser())

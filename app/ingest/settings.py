@@ -8,15 +8,19 @@ variables; maps are JSON, e.g. ``CARECUE_AUDIOHOOK_API_KEYS='{"key1": "c2VjcmV0"
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The format Genesys Cloud accepts for an AudioHook integration's API key.
+GENESYS_API_KEY = re.compile(r"^[a-zA-Z0-9+/_-]+={0,2}$")
 
 
 class AdapterSettings(BaseSettings):
@@ -37,6 +41,14 @@ class AdapterSettings(BaseSettings):
         default=30.0,
         description="How long a call stays open after the client closes with 'reconnect'.",
     )
+    ingest_drain_s: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "At shutdown, how long to wait for ingest connections to close after AudioHook "
+            "sessions were asked to reconnect and other streams were stopped."
+        ),
+    )
     audiosocket_host: str = "0.0.0.0"
     audiosocket_port: int | None = Field(
         default=None, description="TCP port of the Asterisk AudioSocket listener; off unless set."
@@ -46,6 +58,27 @@ class AdapterSettings(BaseSettings):
         description=(
             "Optional second port: connections on it are the agent leg. Unset, the first "
             "connection for a UUID is the caller leg and the second the agent leg."
+        ),
+    )
+    fork_sample_rate: Literal[8000, 16000] = Field(
+        default=8000,
+        description=(
+            "mod_audio_fork streams whose metadata and URL do not give sample_rate: the rate "
+            "of the start command (8k or 16k)."
+        ),
+    )
+    fork_mix_type: Literal["mono", "stereo"] = Field(
+        default="mono",
+        description=(
+            "mod_audio_fork streams whose metadata and URL give neither channels nor mix_type: "
+            "the start command's mix type."
+        ),
+    )
+    audiosocket_legacy_kinds: bool = Field(
+        default=False,
+        description=(
+            "Read AudioSocket kind 0x11 as 16 kHz, as the first Asterisk release with 16 kHz "
+            "did; current Asterisk uses 0x11 for 12 kHz and 0x12 for 16 kHz."
         ),
     )
     agent_map_file: Path | None = Field(
@@ -62,6 +95,11 @@ class AdapterSettings(BaseSettings):
         import binascii
 
         for key, secret in value.items():
+            if not GENESYS_API_KEY.match(key):
+                raise ValueError(
+                    f"AudioHook API key {key!r} is not one Genesys can send (letters, digits, "
+                    "+ / _ - and up to two trailing '=')"
+                )
             try:
                 base64.b64decode(secret, validate=True)
             except (binascii.Error, ValueError) as exc:

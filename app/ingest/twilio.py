@@ -12,20 +12,17 @@ bearer header and ``?token=`` the ingest token may come as ``customParameters.to
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-import dataclasses
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket
 
-from app.auth import AuthError, Principal, Role, authenticate, token_from
-from app.ingest.base import CallHandle, CallMeta, IngestError
-from app.ingest.context import call_registry, free_call_id
-from app.wsclose import close_with_error
+from app.ingest.base import CallMeta, IngestError
+from app.ingest.skeleton import IngestContext, Started, Stop, serve_stream
 from asr.types import AudioFrame, Speaker
 
 log = logging.getLogger("carecue.ingest.twilio")
@@ -34,7 +31,6 @@ router = APIRouter(tags=["ingest"])
 
 PATH = "/v1/ingest/twilio"
 TRACKS: dict[str, Speaker] = {"inbound": "caller", "outbound": "agent"}
-_ROLES: tuple[Role, ...] = ("ingest", "admin")
 
 
 def parse_start(msg: dict[str, Any]) -> tuple[CallMeta, str]:
@@ -86,78 +82,80 @@ def _loads(text: str | None) -> dict[str, Any]:
     return msg
 
 
-class _Stream:
-    def __init__(self, ws: WebSocket, principal: Principal | None) -> None:
-        self.ws = ws
-        self.principal = principal
-        self.settings = ws.app.state.settings
-        self.handle: CallHandle | None = None
+class TwilioParser:
+    """Twilio Media Streams for ``serve_stream``."""
+
+    source = "twilio"
+    farewell: Mapping[str, Any] | None = None  # no server message stops a stream: close 1001
+    disconnect_reason = "disconnect"
+    token_in_start = True  # <Stream> cannot set headers or a query: customParameters.token
+
+    def __init__(self) -> None:
         self.stream_sid: str | None = None
+        self.call_id: str | None = None
         self.marks = 0
         self.dtmf = 0
 
-    async def receive(self) -> dict[str, Any]:
-        msg = await asyncio.wait_for(self.ws.receive(), self.settings.ws_idle_timeout_s)
-        if msg["type"] == "websocket.disconnect":
-            raise WebSocketDisconnect(msg.get("code", 1000))
-        if msg.get("bytes") is not None:
-            if len(msg["bytes"]) > self.settings.max_frame_bytes * 2:
+    def error_extra(self, code: str, message: str) -> dict[str, str]:
+        """Twilio puts ``event`` (and, once started, ``streamSid``) on every message; tools
+        built for Twilio dispatch on them, so the contract's error message carries them too."""
+        extra = {"event": "error"}
+        if self.stream_sid:
+            extra["streamSid"] = self.stream_sid
+        return extra
+
+    @staticmethod
+    def _event(message: Mapping[str, Any], ctx: IngestContext) -> dict[str, Any]:
+        data = message.get("bytes")
+        if data is not None:
+            if len(data) > ctx.max_frame_bytes * 2:
                 raise IngestError("frame_too_big", "message too big", 1009)
             raise IngestError("unsupported_data", "Twilio sends JSON text messages only", 1003)
-        text = msg.get("text") or ""
+        text = message.get("text") or ""
         # base64 grows 4/3; JSON wrapping adds a little.
-        if len(text) > self.settings.max_frame_bytes * 4 // 3 + 1024:
+        if len(text) > ctx.max_frame_bytes * 4 // 3 + 1024:
             raise IngestError("frame_too_big", f"message of {len(text)} bytes is too big", 1009)
         return _loads(text)
 
-    async def run(self) -> str:
+    def start(self, message: Mapping[str, Any], ctx: IngestContext) -> Started | None:
         # Before start: connected (ignored) then start; anything else is a wrong first message.
-        while True:
-            msg = await self.receive()
-            event = msg["event"]
-            if event == "connected":
-                continue
-            if event != "start":
-                raise IngestError("expected_start", f"got {event!r} before start", 1007)
-            break
+        msg = self._event(message, ctx)
+        event = msg["event"]
+        if event == "connected":
+            return None
+        if event != "start":
+            raise IngestError("expected_start", f"got {event!r} before start", 1007)
         meta, self.stream_sid = parse_start(msg)
-        if self.principal is None:
-            token = (msg.get("start") or {}).get("customParameters", {}).get("token")
-            try:
-                self.principal = authenticate(self.ws.app.state.signer, token, _ROLES)
-            except AuthError as exc:
-                raise IngestError(exc.code, exc.message, 1008) from exc
-        registry = call_registry(self.ws.app)
-        if "call_id" not in meta.custom:
-            # Twilio may fork one call into two streams (inbound_track and outbound_track):
-            # the second becomes its own call "<callSid>:<streamSid>" instead of a refusal.
-            meta = dataclasses.replace(
-                meta, call_id=free_call_id(registry, meta.call_id, self.stream_sid)
-            )
-        self.handle = await registry.open_call(meta)
-        while True:
-            msg = await self.receive()
-            event = msg["event"]
-            sid = msg.get("streamSid")
-            if sid is not None and sid != self.stream_sid:
-                raise IngestError("unknown_call", f"streamSid {sid!r} is not this stream", 1008)
-            if event == "media":
-                await self._media(msg)
-            elif event == "stop":
-                log.info(
-                    "twilio stream stopped",
-                    extra={"call_id": self.handle.call_id, "marks": self.marks, "dtmf": self.dtmf},
-                )
-                return "stop"
-            elif event == "mark":
-                self.marks += 1
-            elif event == "dtmf":
-                self.dtmf += 1
-            elif event == "start":
-                raise IngestError("duplicate_start", "a second start on one stream", 1007)
-            # Unknown events are ignored: Twilio may add new ones.
+        self.call_id = meta.call_id
+        token = (msg.get("start") or {}).get("customParameters", {}).get("token")
+        # Twilio may fork one call into two streams (inbound_track and outbound_track): the
+        # second becomes its own call "<callSid>:<streamSid>" instead of a refusal.
+        suffix = None if "call_id" in meta.custom else self.stream_sid
+        return Started(meta, token=token if isinstance(token, str) else None,
+                       duplicate_suffix=suffix)
 
-    async def _media(self, msg: dict[str, Any]) -> None:
+    def audio(self, message: Mapping[str, Any], ctx: IngestContext) -> list[AudioFrame] | Stop:
+        msg = self._event(message, ctx)
+        event = msg["event"]
+        sid = msg.get("streamSid")
+        if sid is not None and sid != self.stream_sid:
+            raise IngestError("unknown_call", f"streamSid {sid!r} is not this stream", 1008)
+        if event == "media":
+            return [self._media(msg, ctx)]
+        if event == "stop":
+            log.info("twilio stream stopped", extra={"call_id": self.call_id,
+                                                     "marks": self.marks, "dtmf": self.dtmf})
+            return Stop("stop")
+        if event == "mark":
+            self.marks += 1
+        elif event == "dtmf":
+            self.dtmf += 1
+        elif event == "start":
+            raise IngestError("duplicate_start", "a second start on one stream", 1007)
+        return []  # unknown events are ignored: Twilio may add new ones
+
+    @staticmethod
+    def _media(msg: dict[str, Any], ctx: IngestContext) -> AudioFrame:
         media = msg.get("media")
         if not isinstance(media, dict) or not isinstance(media.get("payload"), str):
             raise IngestError("bad_media", "media without a payload", 1007)
@@ -168,10 +166,10 @@ class _Stream:
             data = base64.b64decode(media["payload"], validate=True)
         except (binascii.Error, ValueError) as exc:
             raise IngestError("bad_media", "payload is not base64", 1007) from exc
-        if len(data) > self.settings.max_frame_bytes:
+        if len(data) > ctx.max_frame_bytes:
             raise IngestError(
                 "frame_too_big",
-                f"media chunk of {len(data)} bytes; the limit is {self.settings.max_frame_bytes}",
+                f"media chunk of {len(data)} bytes; the limit is {ctx.max_frame_bytes}",
                 1009,
             )
         ts = media.get("timestamp")
@@ -179,43 +177,11 @@ class _Stream:
             timestamp_s = int(ts) / 1000.0 if ts is not None else None
         except (TypeError, ValueError):
             timestamp_s = None
-        assert self.handle is not None
-        await self.handle.push(
-            AudioFrame(
-                track=track, data=data, sample_rate=8000, encoding="mulaw", timestamp_s=timestamp_s
-            )
-        )
+        return AudioFrame(track=track, data=data, sample_rate=8000, encoding="mulaw",
+                          timestamp_s=timestamp_s)
 
 
 @router.websocket(PATH)
 async def twilio_ingest(ws: WebSocket) -> None:
     """One Twilio Media Stream = one call (see module doc)."""
-    principal: Principal | None = None
-    token = token_from(ws.headers.get("authorization"), ws.query_params.get("token"))
-    if token is not None:
-        try:
-            principal = authenticate(ws.app.state.signer, token, _ROLES)
-        except AuthError as exc:
-            await close_with_error(ws, exc.code, exc.message, 1008)
-            return
-    await ws.accept()
-    stream = _Stream(ws, principal)
-    reason = "disconnect"
-    try:
-        reason = await stream.run()
-        if stream.handle is not None:
-            handle, stream.handle = stream.handle, None
-            await handle.end("stop")
-        await ws.close(1000)
-    except WebSocketDisconnect:
-        reason = "disconnect"
-    except TimeoutError:
-        reason = "timeout"
-        await close_with_error(ws, "idle_timeout", "no message within the idle timeout", 1008)
-    except IngestError as exc:
-        reason = "error"
-        log.info("twilio ingest rejected", extra={"code": exc.code, "close_code": exc.close_code})
-        await close_with_error(ws, exc.code, exc.message, exc.close_code)
-    finally:
-        if stream.handle is not None:
-            await stream.handle.end(reason)
+    await serve_stream(ws, TwilioParser())

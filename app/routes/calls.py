@@ -15,6 +15,8 @@ from app.auth import AnyPrincipal, Principal
 from app.report import build_report
 
 router = APIRouter(prefix="/v1/calls", tags=["calls"])
+# A bigger offset overflows the database's 64-bit integer (a 500 before this bound).
+MAX_OFFSET = 1_000_000_000
 
 
 async def _load_call(request: Request, principal: Principal, call_id: str) -> dict[str, Any]:
@@ -37,7 +39,7 @@ async def list_calls(
     agent_id: str | None = None,
     active: bool | None = Query(None, description="true: calls in progress; false: ended"),
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> dict[str, Any]:
     """Newest first. Agents get their own calls whatever ``agent_id`` says."""
     if principal.role == "agent":

@@ -17,6 +17,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from app.auth import AuthError, Principal, websocket_principal
 from app.bus import BusMessage
 from app.delivery import CLOSE_TOO_SLOW, Stream, open_stream
+from app.session import UnknownNudge
 from app.wsclose import close_with_error
 
 log = logging.getLogger("carecue.events")
@@ -97,16 +98,33 @@ async def _receiver(ws: WebSocket, principal: Principal) -> None:
         agent = principal.agent_id if principal.role == "agent" else None
         try:
             await calls.feedback(agent, nudge_id, action)
-        except KeyError:
+        except UnknownNudge:
             await ws.send_json(
                 {"type": "error", "code": "unknown_nudge", "message": "no such nudge on your calls"}
             )
+
+
+def origin_allowed(ws: WebSocket) -> bool:
+    """A browser's Origin must be this service's own, or one the settings allow. Clients
+    that send no Origin (scripts, platforms) are judged by their token alone."""
+    origin = ws.headers.get("origin")
+    if origin is None:
+        return True
+    origin = origin.rstrip("/")
+    host = ws.headers.get("host", "")
+    if origin in (f"http://{host}", f"https://{host}"):
+        return True
+    settings = ws.app.state.settings
+    return origin in settings.origins() or origin == settings.base_url()
 
 
 async def _serve(
     ws: WebSocket, principal: Principal, accept: Any, kind: str, stream_agent: str | None
 ) -> None:
     state = ws.app.state
+    if not origin_allowed(ws):
+        await close_with_error(ws, "bad_origin", "this origin may not open CareCue sockets", 1008)
+        return
     try:
         since = _since(ws)
     except ValueError:

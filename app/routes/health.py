@@ -1,10 +1,12 @@
-"""Liveness, readiness and Prometheus metrics (no auth: probes and scrapers)."""
+"""Liveness and readiness (no auth: probes), and Prometheus metrics (a token, unless the
+``metrics_public`` setting lets a scraper in)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from app.auth import request_principal
 from app.metrics import CONTENT_TYPE_LATEST
 
 router = APIRouter(tags=["health"])
@@ -20,19 +22,32 @@ async def healthz() -> dict[str, str]:
 async def readyz(request: Request) -> JSONResponse:
     """200 once the models are loaded and the store is writing; 503 before or on failure."""
     calls = request.app.state.calls
-    store_ok = request.app.state.store.healthy
+    store = request.app.state.store
+    store_ok = store.healthy
     ready = calls.ready.is_set() and calls.components is not None and store_ok
-    error = calls.load_error or (None if store_ok else "the store writer is not running")
+    store_error = (
+        "the database is not taking writes; they are kept and retried"
+        if store.failing
+        else "the store writer is not running"
+    )
+    error = calls.load_error or (None if store_ok else store_error)
     body = {
         "ready": ready,
         "error": error,
         "active_calls": len(calls.live()),
         "models": calls.components.describe if calls.components else None,
+        "store": {
+            "failing": store.failing,
+            "late_writes": store.late_writes,
+            "write_errors": store.write_errors,
+        },
     }
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
-    """Prometheus text format."""
+    """Prometheus metrics; a supervisor or admin token unless ``metrics_public`` is set."""
+    if not request.app.state.settings.metrics_public:
+        request_principal(request, "supervisor", "admin")
     return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -47,7 +47,9 @@ class EmbeddedServer:
         config = uvicorn.Config(
             app, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
         )
-        self.server = uvicorn.Server(config)
+        from app.main import CareCueServer
+
+        self.server = CareCueServer(config, app)
         self.thread = threading.Thread(target=self.server.run, name="carecue-server", daemon=True)
 
     def start(self, timeout_s: float = 60.0) -> None:
@@ -63,6 +65,16 @@ class EmbeddedServer:
     def stop(self, timeout_s: float = 30.0) -> None:
         self.server.should_exit = True
         self.thread.join(timeout_s)
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """True when ``port`` cannot be bound on ``host`` (another server already listens there)."""
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -166,6 +178,10 @@ async def run_demo(options: DemoOptions, echo: Echo) -> int:
     from app.auth import TokenSigner
     from app.main import create_app
 
+    if options.port and port_in_use("127.0.0.1", options.port):
+        echo(f"error: port {options.port} is in use; run `carecue demo --port 0` to pick a free "
+             "port, or --port N for another one")
+        return 2
     port = options.port or free_port()
     tmp: tempfile.TemporaryDirectory[str] | None = None
     if options.data_dir is None:
@@ -180,7 +196,11 @@ async def run_demo(options: DemoOptions, echo: Echo) -> int:
     server = EmbeddedServer(create_app(settings), settings.host, port)
     echo(f"Starting CareCue on {base} (data in {data_dir}) ...")
     try:
-        server.start()
+        try:
+            server.start()
+        except RuntimeError as exc:
+            echo(f"error: {exc}; try `carecue demo --port 0`")
+            return 2
         if not await wait_ready(base, options.ready_timeout_s, echo):
             echo("error: the service did not become ready in time")
             return 1
@@ -217,9 +237,13 @@ async def run_demo(options: DemoOptions, echo: Echo) -> int:
         echo("")
         echo(f"Done: {printer.nudges} nudges, {printer.escalations} escalations, "
              f"peak distress {printer.peak_distress:.0%}.")
-        echo(f"Call record: {base}/v1/calls/{stream_opts.call_id} (supervisor token)")
+        review = f"{base}/v1/calls/{stream_opts.call_id}/report?token={supervisor_token}"
         if options.keep_serving:
+            echo(f"Call review: {review}")
             echo(f"Still serving on {base}; Ctrl-C stops.")
+        else:
+            echo("The server stops now and its data goes with it; run `carecue demo "
+                 "--keep-serving` to keep the consoles and the call review open afterwards.")
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.Event().wait()
         return 0

@@ -3,8 +3,9 @@ streams, for simulated calls.
 
 Connects with the token in the query, sends the metadata JSON as the first text frame
 (``call_id``, ``agent_id``, ``sample_rate``, ``channels``), then binary frames of interleaved
-16-bit little-endian PCM (channel 0 caller, channel 1 agent) per ``chunk_ms``, then closes
-the socket as ``uuid_audio_fork <uuid> stop`` does.
+16-bit little-endian PCM (channel 0 caller, channel 1 agent) per ``chunk_ms``, then ends as
+``uuid_audio_fork <uuid> stop`` does on a graceful shutdown: a zero-length binary frame, after
+which the server closes the socket.
 """
 
 from __future__ import annotations
@@ -56,14 +57,17 @@ async def stream_call(call: CallAudio, options: StreamOptions) -> StreamResult:
         await ws.send(json.dumps(metadata))
         started = json.loads(await asyncio.wait_for(ws.recv(), 30))
         received.append(started)
-        if started.get("type") != "started":
+        if (started.get("data") or {}).get("type") != "started":
             raise SimulateError(f"server refused the stream: {started}", ws.close_code)
         t0 = time.monotonic()
         for i in range(n_chunks):
             await pace_until(t0, i, chunk_s, options.speed)
             await ws.send(audio[i * frame : (i + 1) * frame])
             sent = i + 1
-        await ws.close(1000)
+        await ws.send(b"")
+        with contextlib.suppress(ConnectionClosed, TimeoutError):
+            while True:  # anything the server still sends, until it closes
+                received.append(json.loads(await asyncio.wait_for(ws.recv(), 30)))
     except ConnectionClosed as exc:
         raise closed_error(exc, sent) from exc
     finally:

@@ -36,6 +36,7 @@ DURABLE_TYPES = frozenset(
         "nudge.created",
         "nudge.resolved",
         "escalation",
+        "call.error",
     }
 )
 
@@ -425,6 +426,18 @@ class Repository:
                 .values(ended_at=datetime.now(UTC), end_reason=reason)
             )
             return int(getattr(res, "rowcount", 0) or 0)
+
+    def open_calls(self) -> list[dict[str, Any]]:
+        """Calls with no end: at start-up, the ones a crash or kill left open."""
+        with Session(self.engine) as s:
+            rows = s.execute(
+                select(CallRow.call_id, CallRow.agent_id, CallRow.source, CallRow.started_at)
+                .where(CallRow.ended_at.is_(None))
+                .order_by(CallRow.started_at)
+            ).all()
+        return [
+            {"call_id": r[0], "agent_id": r[1], "source": r[2], "started_at": r[3]} for r in rows
+        ]
 
     # ---- analytics ----------------------------------------------------------------------
 

@@ -24,8 +24,25 @@ _ASSETS = {
     "common.js": "text/javascript",
     "agent.js": "text/javascript",
     "supervisor.js": "text/javascript",
+    "home.js": "text/javascript",
     "style.css": "text/css",
 }
+
+
+@router.get("/")
+async def home_page() -> FileResponse:
+    """A landing page: links to the console, the wallboard, the API docs, and how to get a token."""
+    return FileResponse(WEB_DIR / "index.html", media_type="text/html", headers=_HEADERS)
+
+
+@router.get("/favicon.ico")
+async def favicon_ico() -> FileResponse:
+    return FileResponse(WEB_DIR / "favicon.ico", media_type="image/x-icon", headers=_HEADERS)
+
+
+@router.get("/favicon.svg")
+async def favicon_svg() -> FileResponse:
+    return FileResponse(WEB_DIR / "favicon.svg", media_type="image/svg+xml", headers=_HEADERS)
 
 
 @router.get("/agent")

@@ -47,10 +47,14 @@ def load_engine(
         from asr.engines.vosk import VoskEngine
 
         if vosk_model_dir is None:
+            import importlib.util
+
+            # Only ask for the package when it is really missing; usually only the model is.
+            install = "" if importlib.util.find_spec("vosk") else "; and pip install vosk"
             raise EngineLoadError(
                 "the vosk engine needs a model directory: set CARECUE_VOSK_MODEL_DIR to an "
-                "unpacked vosk model (e.g. vosk-model-small-en-us-0.15 from "
-                "alphacephei.com/vosk/models) and install vosk (pip install vosk)"
+                "unpacked English vosk model (e.g. vosk-model-small-en-us-0.15 from "
+                f"alphacephei.com/vosk/models; see docs/asr/vosk-english.md){install}"
             )
         return VoskEngine(Path(vosk_model_dir))
     if key == "moonshine":

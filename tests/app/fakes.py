@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from app.components import Components
+from asr.errors import EngineError, GarbageAudio
 from asr.types import AudioFrame, Speaker, TranscriptFinal, TranscriptPartial
 from models.clock import Clock
 from models.signals import Signals
@@ -35,6 +36,11 @@ class TextTranscriber:
         if self._fail_on and self._fail_on in text:
             self._q.put_nowait(RuntimeError("asr crashed"))
             return
+        if "FLAKY" in text:  # a transient engine failure: the session may retry
+            self._q.put_nowait(EngineError("the engine failed on this stream"))
+            return
+        if "GARBAGE" in text:  # the platform's bytes are not the declared audio
+            raise GarbageAudio("full-scale noise", "mulaw")
         seg = f"{self.speaker}-{next(_ids)}"
         start, self._t = self._t, self._t + 1.0
         self._q.put_nowait(TranscriptPartial(self.speaker, text.split(" ")[0], seg, start, self._t))
@@ -89,10 +95,11 @@ class KeywordScorer:
 class KeywordEngine:
     """Acknowledge on distress, crisis escalation, resolve on feedback; expiry on ticks."""
 
-    def __init__(self, playbook: Any, clock: Clock) -> None:
+    def __init__(self, playbook: Any, clock: Clock, id_prefix: str = "n") -> None:
         self.clock = clock
         self.open: dict[str, float] = {}
         self.n = 0
+        self.prefix = id_prefix
 
     def handle(self, event: Any) -> list[Any]:
         out: list[Any] = []
@@ -100,7 +107,7 @@ class KeywordEngine:
         if isinstance(event, Signals):
             if event.crisis:
                 self.n += 1
-                nid = f"n{self.n}"
+                nid = f"{self.prefix}{self.n}"
                 out.append(
                     NudgeCreated(
                         nid,
@@ -117,7 +124,7 @@ class KeywordEngine:
                 out.append(Escalation(nid, "crisis", "urgent", "crisis words", now))
             elif event.distressed:
                 self.n += 1
-                nid = f"n{self.n}"
+                nid = f"{self.prefix}{self.n}"
                 self.open[nid] = now + 60
                 out.append(
                     NudgeCreated(
@@ -136,6 +143,12 @@ class KeywordEngine:
                 out.append(NudgeResolved(event.nudge_id, "acknowledge-concern", event.action, now))
         elif isinstance(event, Tick):
             pass
+        return out
+
+    def end_call(self, at_s: float | None = None) -> list[Any]:
+        now = self.clock.now() if at_s is None else at_s
+        out = [NudgeResolved(nid, "acknowledge-concern", "call_ended", now) for nid in self.open]
+        self.open.clear()
         return out
 
 

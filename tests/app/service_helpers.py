@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from websockets.sync.client import ClientConnection, connect
 
 from app.auth import TokenSigner
-from app.main import create_app
+from app.main import CareCueServer, create_app
 from app.settings import Settings
 from tests.app.fakes import fake_components
 
@@ -61,7 +61,7 @@ class Live:
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_config=None, lifespan="on"
         )
-        self.server = uvicorn.Server(config)
+        self.server = CareCueServer(config, app)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def start(self, ready_timeout: float = 600.0) -> None:

@@ -91,7 +91,7 @@ async def test_agent_sees_a_nudge_card_and_accepting_it_is_stored(
             page = await browser.new_page(viewport={"width": 1280, "height": 800})
             await page.goto(f"{server.base}/agent?token={token}")
             status = page.locator("#status")
-            await expect(status).to_have_attribute("data-state", "live", timeout=15_000)
+            await expect(status).to_have_attribute("data-state", "idle", timeout=15_000)
             # The token leaves the address bar once the page has it.
             assert "token=" not in page.url
 
@@ -151,7 +151,7 @@ async def test_console_reconnects_and_resumes_without_duplicates(
         try:
             page = await browser.new_page()
             await page.goto(f"{server.base}/agent?token={server.token('agent', agent_id)}")
-            await expect(page.locator("#status")).to_have_attribute("data-state", "live",
+            await expect(page.locator("#status")).to_have_attribute("data-state", "idle",
                                                                     timeout=15_000)
             streaming = asyncio.create_task(stream_call(
                 call_audio,

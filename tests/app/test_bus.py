@@ -91,3 +91,16 @@ async def test_redis_bus_two_instances_share_one_ordered_log(redis_url: str) -> 
         await a._redis.delete(f"{prefix}:seq", f"{prefix}:events")
         await a.close()
         await b.close()
+
+
+async def test_an_event_with_a_lone_surrogate_is_still_valid_utf8() -> None:
+    import json
+
+    from app.bus import InProcessBus
+
+    bus = InProcessBus()
+    await bus.start(0)
+    msg = await bus.publish("CA\udfff", "A1", "transcript.final", {"text": "x\ud800y", "n": [1]})
+    # a browser socket sends UTF-8: this must not raise, nor lose the event
+    json.dumps(msg.envelope, ensure_ascii=False).encode("utf-8")
+    assert msg.envelope["call_id"] == "CA\ufffd" and msg.envelope["data"]["text"] == "x\ufffdy"

@@ -24,7 +24,7 @@ def test_token_create_mints_a_verifiable_agent_token(tmp_path: Path) -> None:
         cli, ["token", "create", "--role", "agent", "--agent-id", "A1"], env=env
     )
     assert result.exit_code == 0, result.output
-    p = TokenSigner(SECRET).verify(result.output.strip())
+    p = TokenSigner(SECRET).verify(result.stdout.strip())
     assert (p.role, p.agent_id) == ("agent", "A1")
 
 
@@ -40,7 +40,7 @@ def test_token_uses_the_data_dir_secret_when_none_is_configured(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     secret = (tmp_path / "auth_secret").read_text().strip()
     assert (tmp_path / "auth_secret").stat().st_mode & 0o777 == 0o600
-    assert TokenSigner(secret).verify(result.output.strip()).role == "supervisor"
+    assert TokenSigner(secret).verify(result.stdout.strip()).role == "supervisor"
 
 
 def test_serve_and_token_are_console_commands() -> None:

@@ -91,7 +91,13 @@ CRISIS = script(
     3.0,
 )
 
-EMPATHY_RULES = {"acknowledge_concern", "validate_feelings", "offer_counselling", "crisis_protocol"}
+EMPATHY_RULES = {
+    "acknowledge_concern",
+    "validate_feelings",
+    "offer_counselling",
+    "self_harm_protocol",
+    "emergency_protocol",
+}
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +111,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 def _metric(s: Live, name: str) -> float:
     import httpx
 
-    for line in httpx.get(f"{s.http}/metrics", timeout=30).text.splitlines():
+    page = httpx.get(f"{s.http}/metrics", params={"token": tok("supervisor")}, timeout=30)
+    for line in page.text.splitlines():
         if line.startswith(name + " ") or line.startswith(name + "{"):
             return float(line.rsplit(" ", 1)[1])
     raise AssertionError(f"metric {name} not exported")
@@ -270,7 +277,7 @@ async def test_crisis_escalates_and_reconnect_with_since_loses_nothing(server: L
     crisis = [
         e
         for e in expected
-        if e["type"] == "nudge.created" and e["data"]["rule_id"] == "crisis_protocol"
+        if e["type"] == "nudge.created" and e["data"]["rule_id"] == "self_harm_protocol"
     ]
     assert crisis and crisis[0]["data"]["priority"] == "urgent"
     escalations = [e for e in sup if e["type"] == "escalation" and e["call_id"] == call_id]

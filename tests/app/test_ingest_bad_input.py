@@ -4,6 +4,7 @@ streaming at the same time on the same server carries on untouched."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -120,6 +121,20 @@ CASES: list[tuple[str, str, Send, str, int]] = [
         1003,
     ),
     (
+        "native call id with an unpaired surrogate",
+        "/v1/ingest/stream",
+        lambda ws: ws.send(native_start(call_id="CA\udfff")),
+        "bad_call_id",
+        1007,
+    ),
+    (
+        "native agent id with a control character",
+        "/v1/ingest/stream",
+        lambda ws: ws.send(native_start(agent_id="A\u0007")),
+        "bad_agent_id",
+        1007,
+    ),
+    (
         "native unsupported rate",
         "/v1/ingest/stream",
         lambda ws: ws.send(native_start(sample_rate=4000)),
@@ -231,5 +246,32 @@ def test_second_twilio_stream_of_one_call_gets_its_own_id(server: Live) -> None:
             second.send(twilio_media(b"outbound words", "outbound", stream_sid="MZout"))
             second.send(twilio_stop("CAfork", stream_sid="MZout"))
         first.send(twilio_stop("CAfork", stream_sid="MZin"))
-    ids = {c["call_id"] for c in server.get("/v1/calls", tok("supervisor")).json()["calls"]}
+    # the store writes behind the call: give a loaded machine a moment to catch up
+    deadline = time.monotonic() + 15
+    while True:
+        calls = server.get("/v1/calls", tok("supervisor")).json()["calls"]
+        ids = {c["call_id"] for c in calls}
+        if {"CAfork", "CAfork:MZout"} <= ids or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert {"CAfork", "CAfork:MZout"} <= ids
+
+
+@pytest.mark.parametrize(
+    ("first", "code"),
+    [("not json", "malformed_json"), (json.dumps({"event": "media"}), "expected_start")],
+)
+def test_twilio_error_frames_carry_event(server: Live, first: str, code: str) -> None:
+    """Twilio-side tools dispatch on ``event``, which Twilio puts on every message."""
+    with server.ws("/v1/ingest/twilio", tok("ingest")) as ws:
+        ws.send(first)
+        err = expect_close(ws, code, 1007)
+    assert err["event"] == "error"
+
+
+def test_twilio_error_after_start_names_the_stream(server: Live) -> None:
+    with server.ws("/v1/ingest/twilio", tok("ingest")) as ws:
+        ws.send(twilio_start("CAev", "A9", stream_sid="MZev"))
+        ws.send(json.dumps({"event": "media", "streamSid": "MZev", "media": {}}))
+        err = expect_close(ws, "bad_media", 1007)
+    assert err["event"] == "error" and err["streamSid"] == "MZev"

@@ -28,7 +28,7 @@ def test_health_ready_and_metrics(tmp_path: Path) -> None:
     with live(tmp_path) as s:
         assert httpx.get(f"{s.http}/healthz").json() == {"status": "ok"}
         assert httpx.get(f"{s.http}/readyz").json()["ready"] is True
-        m = httpx.get(f"{s.http}/metrics").text
+        m = httpx.get(f"{s.http}/metrics", params={"token": tok("supervisor")}).text
         assert "carecue_active_calls" in m and "carecue_speech_end_to_nudge_seconds" in m
         assert httpx.get(f"{s.http}/v1/calls").status_code == 401
         assert s.get("/v1/calls", "cc1.bogus.sig").status_code == 401
@@ -86,7 +86,7 @@ def test_agent_token_cannot_open_another_agents_stream(tmp_path: Path) -> None:
 
 def test_openapi_lists_the_api(tmp_path: Path) -> None:
     with live(tmp_path) as s:
-        spec = httpx.get(f"{s.http}/openapi.json").json()
+        spec = httpx.get(f"{s.http}/openapi.json", params={"token": tok("agent", "A1")}).json()
         for path in (
             "/v1/calls",
             "/v1/calls/{call_id}",
@@ -97,7 +97,48 @@ def test_openapi_lists_the_api(tmp_path: Path) -> None:
             "/readyz",
         ):
             assert path in spec["paths"], path
-        assert httpx.get(f"{s.http}/docs").status_code == 200
+        assert httpx.get(f"{s.http}/docs", params={"token": tok("admin")}).status_code == 200
+
+
+def test_metrics_docs_and_openapi_need_a_token_health_does_not(tmp_path: Path) -> None:
+    with live(tmp_path) as s:
+        for path in ("/metrics", "/docs", "/openapi.json"):
+            assert httpx.get(f"{s.http}{path}").status_code == 401, path
+        agent = {"token": tok("agent", "A1")}
+        assert httpx.get(f"{s.http}/metrics", params=agent).status_code == 403
+        assert httpx.get(f"{s.http}/healthz").status_code == 200
+    with live(tmp_path, metrics_public=True) as s:
+        assert httpx.get(f"{s.http}/metrics").status_code == 200  # a scraper let in
+
+
+def test_pages_carry_security_headers(tmp_path: Path) -> None:
+    with live(tmp_path) as s:
+        r = httpx.get(f"{s.http}/agent")
+        csp = r.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert r.headers["referrer-policy"] == "no-referrer"
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert "strict-transport-security" not in r.headers  # plain http here
+    with live(tmp_path, public_url="https://carecue.example.org") as s:
+        r = httpx.get(f"{s.http}/healthz")
+        assert r.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_a_browser_socket_from_a_foreign_origin_is_refused(tmp_path: Path) -> None:
+    from websockets.sync.client import connect
+
+    with live(tmp_path, allowed_origins="https://console.example.org") as s:
+        url = f"{s.ws_base}/v1/supervisor/events?token={tok('supervisor')}"
+        with connect(url, origin="https://evil.example.com") as ws:  # type: ignore[arg-type]
+            err = recv_json(ws)
+            assert err["code"] == "bad_origin"
+            with pytest.raises(ConnectionClosed) as exc:
+                ws.recv(timeout=10)
+            assert exc.value.rcvd is not None and exc.value.rcvd.code == 1008
+        for ok in ("https://console.example.org", f"http://127.0.0.1:{s.port}", None):
+            with connect(url, origin=ok) as ws:  # type: ignore[arg-type]
+                with pytest.raises(TimeoutError):  # open and quiet: no error, no close
+                    ws.recv(timeout=1.0)
 
 
 def test_calls_over_the_limit_are_refused_with_1013(tmp_path: Path) -> None:
@@ -135,3 +176,28 @@ def test_odd_messages_on_the_agent_socket_get_errors_not_a_close(tmp_path: Path)
                 tw.send(twilio_start("CA1", "A1"))
                 tw.send(twilio_stop("CA1"))
             assert recv_json(agent)["type"] == "call.started"  # still open and live
+
+
+def test_a_huge_offset_is_a_clear_422_not_a_500(tmp_path: Path) -> None:
+    with live(tmp_path) as s:
+        r = s.get("/v1/calls?offset=99999999999999999999999", tok("supervisor"))
+        assert r.status_code == 422
+        assert s.get("/v1/calls?offset=5", tok("supervisor")).status_code == 200
+
+
+def test_nudge_ids_are_unique_across_calls_and_unknown_ones_get_a_clear_error(
+    tmp_path: Path,
+) -> None:
+    with live(tmp_path) as s, s.ws("/v1/agents/A1/events", tok("agent", "A1")) as agent:
+        for call_id in ("CA-x", "CA-y"):
+            with s.ws("/v1/ingest/twilio", tok("ingest")) as tw:
+                tw.send(twilio_start(call_id, "A1", stream_sid=f"MZ{call_id}"))
+                tw.send(twilio_media(b"I'm terrified", stream_sid=f"MZ{call_id}"))
+                got = read_until(agent, lambda e: e["type"] == "nudge.created")
+                tw.send(twilio_stop(call_id, stream_sid=f"MZ{call_id}"))
+            read_until(agent, lambda e: e["type"] == "call.ended")
+            assert got[-1]["data"]["nudge_id"] == f"{call_id}:n1"
+        unknown = {"type": "nudge.feedback", "nudge_id": "CA-z:n1", "action": "accepted"}
+        agent.send(json.dumps(unknown))
+        err = recv_json(agent)
+        assert (err["type"], err["code"]) == ("error", "unknown_nudge")

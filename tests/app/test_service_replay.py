@@ -123,3 +123,30 @@ def test_tokens_in_request_lines_are_redacted() -> None:
     )
     line = json.loads(JsonFormatter().format(record))
     assert "cc1.abc" not in line["msg"] and "token=[redacted]&x=1" in line["msg"]
+
+
+@pytest.mark.parametrize("name", ["TOKEN", "%74oken", "%54%4F%4B%45%4E", "Token"])
+def test_tokens_are_redacted_whatever_the_spelling_and_in_plain_logs(name: str) -> None:
+    import logging
+
+    from app.logging_setup import JsonFormatter, RedactingFormatter
+
+    record = logging.LogRecord(
+        "uvicorn.access", logging.INFO, "", 0, "GET %s", (f"/agent?{name}=cc1.abc.def",), None
+    )
+    assert "cc1.abc" not in JsonFormatter().format(record)
+    assert "cc1.abc" not in RedactingFormatter("%(message)s").format(record)
+
+
+def test_a_failed_database_write_does_not_carry_the_words_in_its_error(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from app.store.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"))
+        conn.execute(sa.text("INSERT INTO t VALUES (1, 'x')"))
+    with pytest.raises(sa.exc.IntegrityError) as info, engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO t VALUES (1, :b)"), {"b": "I want to end my life"})
+    assert "end my life" not in str(info.value)

@@ -40,7 +40,7 @@ def test_stalled_screen_is_closed_and_resumes_without_loss(tmp_path: Path) -> No
         assert resume == seen[-1]["seq"]
         with s.ws(f"/v1/agents/A1/events?since={resume}", tok("agent", "A1")) as again:
             rest = read_until(again, lambda e: e["type"] == "call.ended", limit=10 * N)
-        m = httpx.get(f"{s.http}/metrics").text
+        m = httpx.get(f"{s.http}/metrics", params={"token": tok("supervisor")}).text
     assert "carecue_clients_closed_slow_total 1.0" in m
     durable = [e["seq"] for e in got_fast if e["type"] != "transcript.partial"]
     stalled_view = [e["seq"] for e in seen + rest if e["type"] != "transcript.partial"]

@@ -4,10 +4,13 @@ playbook updates, analytics, and one call's failure leaving another call alone."
 from __future__ import annotations
 
 import json
+import time
 from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
 
 from tests.app.fakes import fake_components
 from tests.app.service_helpers import (
@@ -197,9 +200,51 @@ def test_asr_crash_in_one_call_does_not_touch_another(tmp_path: Path) -> None:
         got2 = read_until(a2, lambda e: e["type"] == "call.ended")
         a1.close()
         a2.close()
-        m = httpx.get(f"{s.http}/metrics").text
+        m = httpx.get(f"{s.http}/metrics", params={"token": tok("supervisor")}).text
     assert [e["data"]["text"] for e in got1 if e["type"] == "transcript.final"] == [
         "agent still heard"
     ]
     assert any(e["type"] == "nudge.created" for e in got2)
+    # the agent is told the caller's words are no longer transcribed
+    errors = [e["data"] for e in got1 if e["type"] == "call.error"]
+    assert [(e["stage"], e["track"], e["retryable"], e["retrying"]) for e in errors] == [
+        ("asr", "caller", False, False)
+    ]
+    assert "no longer transcribed" in errors[0]["message"]
+    assert not any(e["type"] == "call.error" for e in got2)
     assert "carecue_call_failures_total 1.0" in m
+    assert 'carecue_stage_failures_total{stage="asr"} 1.0' in m
+
+
+def test_a_retryable_asr_failure_restarts_the_track_and_the_call_goes_on(
+    tmp_path: Path,
+) -> None:
+    with live(tmp_path) as s, s.ws("/v1/agents/A1/events", tok("agent", "A1")) as a1:
+        with s.ws("/v1/ingest/twilio", tok("ingest")) as c1:
+            c1.send(twilio_start("CA1", "A1", stream_sid="MZ1"))
+            c1.send(twilio_media(b"FLAKY", stream_sid="MZ1"))
+            a = read_until(a1, lambda e: e["type"] == "call.error")
+            c1.send(twilio_media(b"words after the restart", stream_sid="MZ1"))
+            c1.send(twilio_stop("CA1", stream_sid="MZ1"))
+            got = a + read_until(a1, lambda e: e["type"] == "call.ended")
+        m = httpx.get(f"{s.http}/metrics", params={"token": tok("supervisor")}).text
+    err = next(e["data"] for e in got if e["type"] == "call.error")
+    assert (err["code"], err["retryable"], err["retrying"]) == ("engine_error", True, True)
+    finals = [e["data"]["text"] for e in got if e["type"] == "transcript.final"]
+    assert finals == ["words after the restart"]
+    assert "carecue_call_failures_total 0.0" in m
+
+
+def test_audio_that_is_not_the_declared_encoding_closes_that_stream_1007(
+    tmp_path: Path,
+) -> None:
+    with live(tmp_path) as s, s.ws("/v1/ingest/twilio", tok("ingest")) as c1:
+        c1.send(twilio_start("CA1", "A1", stream_sid="MZ1"))
+        c1.send(twilio_media(b"GARBAGE", stream_sid="MZ1"))
+        deadline = time.monotonic() + 20
+        with pytest.raises(ConnectionClosed) as exc:
+            while time.monotonic() < deadline:  # the next frame learns the stream is bad
+                c1.send(twilio_media(b"more", stream_sid="MZ1"))
+                time.sleep(0.05)
+        assert exc.value.rcvd is not None and exc.value.rcvd.code == 1007
+        assert exc.value.rcvd.reason == "garbage_audio"

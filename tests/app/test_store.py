@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect
 
-from app.store import EnvelopeOp, FeedbackOp, Store
+from app.store import DURABLE_TYPES, EnvelopeOp, FeedbackOp, Store
 from tests.app.store_backends import database_url
 
 BACKENDS = ["sqlite", "postgres"]
@@ -265,3 +265,92 @@ def test_migrations_match_the_models(kind: str, tmp_path: Path) -> None:
             assert diff == []
         finally:
             store.engine.dispose()
+
+
+def test_a_postgres_outage_delays_writes_and_loses_none(tmp_path: Path) -> None:
+    """A real outage: the scratch database refuses connections and its sessions are killed
+    while a call's events keep coming; everything is written once it is back."""
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = os.environ.get("CARECUE_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("CARECUE_TEST_POSTGRES_URL is not set")
+    name = f"cc_outage_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+
+    def outage(on: bool) -> None:
+        with admin.connect() as conn:
+            allow = "false" if on else "true"
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {allow}'))
+            if on:
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :d AND pid <> pg_backend_pid()"
+                    ),
+                    {"d": name},
+                )
+
+    events = call_events("C-outage", 1)
+
+    async def run() -> Store:
+        store = Store(url)
+        store.migrate()
+        await store.start()
+        await store.enqueue(EnvelopeOp(events[0], "A1", True))
+        await store.flush()
+        outage(True)
+        try:
+            for e in events[1:]:
+                await store.enqueue(EnvelopeOp(e, "A1", True))
+            for _ in range(100):  # the writer notices within a retry or two
+                if store.failing:
+                    break
+                await asyncio.sleep(0.05)
+            assert store.failing and not store.healthy  # /readyz turns traffic away
+        finally:
+            outage(False)
+        await asyncio.wait_for(store.flush(), 30)
+        assert store.healthy and store.write_errors == 0 and store.late_writes >= 1
+        return store
+
+    try:
+        store = asyncio.run(run())
+        stored = [e.seq for e in store.repo.events_since(0)]
+        durable = [e["seq"] for e in events if e["type"] in DURABLE_TYPES]
+        assert sorted(stored) == sorted(durable)
+        asyncio.run(store.close())
+    finally:
+        outage(False)
+        with admin.connect() as conn:
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"),
+                {"d": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def test_the_sqlite_database_is_private(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    async def write() -> None:
+        store = Store(f"sqlite:///{tmp_path / 'data' / 'carecue.db'}")
+        store.migrate()
+        await store.start()
+        await store.enqueue(EnvelopeOp(call_events("C1", 1)[0], "A1", True))
+        await store.flush()
+        await store.close()
+
+    asyncio.run(write())
+    assert stat.S_IMODE(os.stat(tmp_path / "data").st_mode) == 0o700
+    for name in os.listdir(tmp_path / "data"):  # the database and its WAL files
+        assert stat.S_IMODE(os.stat(tmp_path / "data" / name).st_mode) == 0o600, name

@@ -96,9 +96,10 @@ def test_clause_spans_split_on_sentences_and_contrast() -> None:
 
 def test_every_crisis_utterance_in_the_concern_set_is_caught_by_patterns_alone() -> None:
     # The list was reviewed against these rows (see the module docstring and the card);
-    # this guards the review from regressions when patterns are edited.
+    # this guards the review from regressions when patterns are edited. "I'd rather be dead
+    # than go through more treatment" raises the soft safety check, not an escalation.
     crisis_rows = [r.text for r in load_concerns() if "crisis" in r.labels]
-    missed = [t for t in crisis_rows if not detect(t).flagged]
+    missed = [t for t in crisis_rows if not detect(t).kinds]
     assert missed == []
 
 

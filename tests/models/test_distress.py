@@ -29,13 +29,12 @@ def clf() -> CareClassifier:
 @pytest.fixture(scope="module")
 def frozen(clf: CareClassifier) -> CareClassifier:
     """The same classifier without the fine-tuned model (distress from the frozen head)."""
-    with np.load(CONCERN_ARTIFACT, allow_pickle=False) as z:
-        crisis_t = float(z["crisis_threshold"]) if "crisis_threshold" in z else 0.5
     return CareClassifier(
         LinearHeads.load(DISTRESS_ARTIFACT),
         LinearHeads.load(CONCERN_ARTIFACT),
         encoder=clf.encoder,
-        crisis_threshold=crisis_t,
+        crisis_threshold=clf.crisis_threshold,
+        safety_threshold=clf.safety_threshold,
     )
 
 
@@ -96,6 +95,7 @@ def test_concerns_and_crisis_are_unchanged_by_the_distress_model(
     ]
     for a, b in zip(clf.score_batch(texts), frozen.score_batch(texts), strict=True):
         assert a.crisis == b.crisis and a.crisis_phrases == b.crisis_phrases
+        assert a.red_flags == b.red_flags
         for c in CONCERNS:
             assert a.concerns[c] == pytest.approx(b.concerns[c], abs=1e-6)
 

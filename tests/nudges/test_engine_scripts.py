@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
 from nudge_scripting import TRANSCRIPTS, replay, script, summary
 
 from asr.types import TranscriptFinal
 from models.clock import FakeClock
 from nudges.engine import NudgeEngine
-from nudges.events import Escalation, NudgeCreated, Tick
+from nudges.events import Escalation, NudgeCreated, NudgeResolved, Tick
 from nudges.playbook import dump_playbook, load_playbook, parse_playbook
 from nudges.replay import load_script, replay_events, run
 
 
-def test_slow_acknowledgement_gets_nudged_then_resolves_and_praised() -> None:
+def test_a_reply_that_passes_over_the_fear_is_nudged_at_once_then_resolves_and_praised() -> None:
     events = replay(script("anxious_results"), tail_s=60)
     assert summary(events) == [
-        # caller said "so scared" at 8 s; nothing acknowledging by the 18 s deadline
-        ("created", "acknowledge_concern", 18.0, "n1"),
+        # caller said "so scared" at 8 s; the agent's reply at 11 s asks for a date of birth
+        ("created", "acknowledge_concern", 11.0, "n1"),
         ("resolved", "acknowledge_concern", 24.0, "agent_said"),
         # the acknowledgement landed and distress fell 0.72 -> 0.40
         ("created", "positive_note", 27.0, "n2"),
@@ -24,9 +26,33 @@ def test_slow_acknowledgement_gets_nudged_then_resolves_and_praised() -> None:
     ]
     first = events[0]
     assert isinstance(first, NudgeCreated)
-    assert "I got my biopsy results back and I'm so scared it's something bad." in first.reason
-    assert "within 10 s" in first.reason
+    assert first.reason == (
+        "The caller said \"I got my biopsy results back and I'm so scared it's something bad\""
+        " and hasn't been acknowledged yet."
+    )
+    assert first.details == ('said "so scared"', "the agent replied without acknowledging it")
     assert first.priority == "suggest" and not first.escalate
+
+
+def test_silence_after_the_fear_still_gets_the_nudge_at_the_deadline() -> None:
+    # Without the agent's reply, the fallback timer fires 10 s after the caller's words.
+    items = [i for i in script("anxious_results") if getattr(i, "start_s", None) != 9.0]
+    events = replay(items, tail_s=60)
+    assert summary(events)[:2] == [
+        ("created", "acknowledge_concern", 18.0, "n1"),
+        ("resolved", "acknowledge_concern", 24.0, "agent_said"),
+    ]
+    assert "within 10 s" in events[0].details[-1]  # type: ignore[union-attr]
+
+
+def test_a_short_backchannel_does_not_count_as_passing_over() -> None:
+    from asr.types import TranscriptFinal as F
+
+    items = [
+        F("agent", "Oh no.", 9.0, 9.6) if getattr(i, "start_s", None) == 9.0 else i
+        for i in script("anxious_results")
+    ]
+    assert summary(replay(items, tail_s=60))[0] == ("created", "acknowledge_concern", 18.0, "n1")
 
 
 def test_acknowledgement_inside_the_window_means_no_nudge() -> None:
@@ -62,21 +88,29 @@ def test_crisis_line_fires_urgent_rule_on_the_utterance_itself() -> None:
     out = engine.handle(finals[1])  # before any classifier signal arrives
     created = [e for e in out if isinstance(e, NudgeCreated)]
     escalations = [e for e in out if isinstance(e, Escalation)]
-    assert [c.rule_id for c in created] == ["crisis_protocol"]
-    assert created[0].priority == "urgent" and created[0].escalate
-    assert created[0].at_s == 8.0
-    assert "I just want to die" in created[0].reason
+    # an overdose taken an hour ago, of their own will: both protocols, the emergency first
+    assert [c.rule_id for c in created] == ["emergency_protocol", "self_harm_protocol"]
+    assert all(c.priority == "urgent" and c.escalate and c.at_s == 8.0 for c in created)
+    assert all("I just want to die" in c.reason for c in created)
     assert [(e.rule_id, e.severity, e.nudge_id) for e in escalations] == [
-        ("crisis_protocol", "urgent", created[0].nudge_id)
+        (c.rule_id, "urgent", c.nudge_id) for c in created
     ]
 
 
 def test_crisis_resolves_when_agent_follows_protocol() -> None:
     events = replay(script("crisis_line"))
-    assert summary(events)[:2] == [
-        ("created", "crisis_protocol", 8.0, "n1"),
-        ("resolved", "crisis_protocol", 14.0, "agent_said"),
+    # "Are you safe right now? I'm calling an ambulance for you."
+    assert summary(events) == [
+        ("created", "emergency_protocol", 8.0, "n1"),
+        ("created", "self_harm_protocol", 8.0, "n2"),
+        ("resolved", "emergency_protocol", 14.0, "agent_said"),
+        ("resolved", "self_harm_protocol", 14.0, "agent_said"),
     ]
+    by = {e.rule_id: e.by for e in events if isinstance(e, NudgeResolved)}
+    assert by == {
+        "emergency_protocol": "I'm calling an ambulance for you.",
+        "self_harm_protocol": "Are you safe right now?",
+    }
 
 
 def test_negated_pain_does_not_fire_but_real_pain_does() -> None:
@@ -125,8 +159,17 @@ def test_every_nudge_quotes_the_caller() -> None:
         ]
         for ev in replay(items, tail_s=120):
             if isinstance(ev, NudgeCreated):
-                quoted = ev.reason.split('Caller: "', 1)[1].split('"', 1)[0]
+                quoted = ev.reason.split('"', 2)[1]
                 assert any(quoted.strip("\u2026") in w for w in caller_words), (path.name, ev)
+
+
+def test_reasons_read_like_a_colleague_no_scores_and_one_quote() -> None:
+    for path in sorted(TRANSCRIPTS.glob("*.jsonl")):
+        for ev in replay(load_script(path), tail_s=120):
+            if isinstance(ev, NudgeCreated):
+                assert not re.search(r"\d\.\d\d", ev.reason), (path.name, ev.reason)
+                assert ev.reason.count('"') == 2, (path.name, ev.reason)
+                assert "(" not in ev.reason, (path.name, ev.reason)
 
 
 def test_ticks_do_not_change_what_fires_from_speech() -> None:
@@ -141,7 +184,8 @@ def test_ticks_do_not_change_what_fires_from_speech() -> None:
 def test_agent_mid_acknowledgement_at_the_deadline_is_not_nudged() -> None:
     from asr.types import TranscriptPartial
 
-    items = script("anxious_results")
+    # without the agent's transactional reply, so that the 18 s timer is what is tested
+    items = [i for i in script("anxious_results") if getattr(i, "start_s", None) != 9.0]
     engine = NudgeEngine(load_playbook(), FakeClock())
     events = []
     for ev in replay_events(items):
@@ -158,8 +202,8 @@ def test_the_same_crisis_seen_again_through_the_flag_does_not_refire() -> None:
     # same occurrence, so even after the 120 s cooldown the rule stays quiet.
     events = replay(script("crisis_line"), tail_s=300)
     assert [
-        e.at_s for e in events if isinstance(e, NudgeCreated) and e.rule_id == "crisis_protocol"
-    ] == [8.0]
+        (e.rule_id, e.at_s) for e in events if isinstance(e, NudgeCreated)
+    ] == [("emergency_protocol", 8.0), ("self_harm_protocol", 8.0)]
 
 
 def test_frustration_gets_validation_which_the_agent_then_gives() -> None:
@@ -171,23 +215,30 @@ def test_frustration_gets_validation_which_the_agent_then_gives() -> None:
         ("created", "positive_note", 16.0, "n2"),
         ("resolved", "positive_note", 36.0, "expired"),
     ]
-    assert '(said "fed up")' in events[0].reason  # type: ignore[union-attr]
+    assert events[0].details == ('said "fed up"',)  # type: ignore[union-attr]
     assert events[2].reason == (  # type: ignore[union-attr]
-        "The caller is calming down after the agent acknowledged them. "
-        'Caller: "Thank you. I just need my scan date." '
-        "(agent said \"I'm sorry, that's really not good enough.\"; "
-        "distress fell from 0.70 to 0.45; distress 0.45)"
+        "The caller is calmer since you acknowledged them. "
+        'The caller said "Thank you. I just need my scan date".'
+    )
+    assert events[2].details == (  # type: ignore[union-attr]
+        'agent said "Anyone would be frustrated after a morning like that."',
+        "distress fell from 0.70 to 0.45",
+        "distress 0.45",
     )
 
 
 def test_sustained_distress_offers_counselling_once() -> None:
     events = replay(script("sustained_distress"), tail_s=60)
     assert summary(events) == [
+        # "I don't see the point of anything": hopelessness, a gentle safety question
+        ("created", "safety_check_in", 25.0, "n1"),
         # distress 0.80 since 3 s, held for 45 s
-        ("created", "offer_counselling", 48.0, "n1"),
+        ("created", "offer_counselling", 48.0, "n2"),
         ("resolved", "offer_counselling", 54.0, "agent_said"),
+        ("resolved", "safety_check_in", 115.0, "expired"),
     ]
-    assert "distress 0.80 for 45 s" in events[0].reason  # type: ignore[union-attr]
+    assert not events[0].escalate  # type: ignore[union-attr]
+    assert "distress 0.80 for 45 s" in events[1].details  # type: ignore[union-attr]
 
 
 def test_a_stored_call_replays_through_a_changed_playbook() -> None:

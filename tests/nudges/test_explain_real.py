@@ -50,8 +50,13 @@ def test_output_lines_have_the_documented_shape(tmp_path: Path) -> None:
     events = explain("call_worried", tmp_path)
     assert events
     for e in events:
-        assert set(e) == {"at_s", "event", "rule_id", "nudge_id", "reason"}
         assert e["event"] in ("created", "resolved")
+        if e["event"] == "created":
+            assert set(e) == {"at_s", "event", "rule_id", "nudge_id", "reason", "details"}
+        elif e["reason"] == "agent_said":
+            assert set(e) == {"at_s", "event", "rule_id", "nudge_id", "reason", "by"}
+        else:
+            assert set(e) == {"at_s", "event", "rule_id", "nudge_id", "reason"}
 
 
 @pytest.mark.parametrize("name", ["call_refill", "refill_routine"])
@@ -61,15 +66,16 @@ def test_routine_refill_calls_get_no_nudge(name: str, tmp_path: Path) -> None:
 
 def test_crisis_gets_the_urgent_rule_on_the_utterance(tmp_path: Path) -> None:
     events = explain("call_crisis", tmp_path, "--tail-s", "60")
-    assert events[0]["event"] == "created" and events[0]["rule_id"] == "crisis_protocol"
+    assert events[0]["event"] == "created" and events[0]["rule_id"] == "self_harm_protocol"
     assert events[0]["at_s"] == 10.0  # the end of the caller's sentence
     assert "thinking about ending my life" in events[0]["reason"]
     assert events[1] == {
         "at_s": 15.0,
         "event": "resolved",
-        "rule_id": "crisis_protocol",
+        "rule_id": "self_harm_protocol",
         "nudge_id": events[0]["nudge_id"],
         "reason": "agent_said",
+        "by": "Are you safe right now?",
     }
     # no cheerful "positive note" after a crisis
     assert "positive_note" not in {e["rule_id"] for e in events}
@@ -77,17 +83,21 @@ def test_crisis_gets_the_urgent_rule_on_the_utterance(tmp_path: Path) -> None:
 
 def test_worried_parent_not_acknowledged_in_time(tmp_path: Path) -> None:
     events = explain("call_worried", tmp_path)
+    # the agent's reply at 14 s goes straight to questions: the prompt comes then, not at 21 s
     assert [(e["at_s"], e["event"], e["rule_id"]) for e in events[:2]] == [
-        (21.0, "created", "acknowledge_concern"),
+        (14.0, "created", "acknowledge_concern"),
         (32.0, "resolved", "acknowledge_concern"),
     ]
-    assert "I'm really worried, I don't know what to do." in events[0]["reason"]
+    assert events[0]["reason"] == (
+        "The caller said \"I'm really worried, I don't know what to do\""
+        " and hasn't been acknowledged yet."
+    )
 
 
 def test_grief_offers_counselling(tmp_path: Path) -> None:
     events = explain("call_grief", tmp_path)
     assert created(events)[0] == (8.0, "offer_counselling")
-    assert '"He passed away last week."' in events[0]["reason"]
+    assert '"He passed away last week"' in events[0]["reason"]
 
 
 def test_new_diagnosis_offers_support_group(tmp_path: Path) -> None:
@@ -106,3 +116,44 @@ def test_no_positive_note_when_the_caller_gets_worse(tmp_path: Path) -> None:
     # distress decays while the caller is quiet; their next words are darker, not calmer
     events = explain("sustained_distress", tmp_path, "--tail-s", "30")
     assert "positive_note" not in {e["rule_id"] for e in events}
+
+
+def test_hopelessness_asks_the_gentle_safety_question_without_escalating(tmp_path: Path) -> None:
+    # "I don't see the point of anything": the soft level, never the self-harm protocol
+    events = explain("sustained_distress", tmp_path, "--tail-s", "30")
+    rules = {e["rule_id"] for e in events if e["event"] == "created"}
+    assert "safety_check_in" in rules
+    assert not rules & {"self_harm_protocol", "emergency_protocol"}
+
+
+@pytest.mark.parametrize("path", sorted(TRANSCRIPTS.glob("*.jsonl")), ids=lambda p: p.stem)
+def test_explain_accepts_every_test_transcript(path: Path) -> None:
+    # the test scripts carry scripted signals, feedback and ticks: explain replays them all
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:
+        """test root"""
+
+    register(app)
+    result = CliRunner().invoke(app, ["playbook", "explain", "--transcript", str(path)])
+    assert result.exit_code == 0, result.output
+    for line in result.stdout.splitlines():
+        assert json.loads(line)["event"] in ("created", "resolved")
+
+
+def test_explain_names_the_line_of_a_bad_transcript(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(
+        '{"speaker":"caller","text":"hi","start_s":0,"end_s":1}\n{"speaker":"nurse","text":"x"}\n'
+    )
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:
+        """test root"""
+
+    register(app)
+    result = CliRunner().invoke(app, ["playbook", "explain", "--transcript", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:2:" in result.output

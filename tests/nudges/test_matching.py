@@ -137,8 +137,56 @@ def test_support_group_rule_fires_on_meaning_alone(semantic: PhraseMatcher) -> N
     out = engine.handle(TranscriptFinal("caller", text, 0.0, 5.0))
     created = [e for e in out if isinstance(e, NudgeCreated)]
     assert [e.rule_id for e in created] == ["offer_support_group"]
-    assert f'Caller: "{text}"' in created[0].reason
-    assert 'sounds like "I\'ve been living with this illness for years."' in created[0].reason
+    assert f'The caller said "{text.rstrip(".")}"' in created[0].reason
+    assert 'sounds like "I\'ve been living with this illness for years."' in created[0].details[0]
     # the same engine, lexical only, would not have seen it
     lexical = NudgeEngine(load_playbook(), FakeClock(), PhraseMatcher())
     assert lexical.handle(TranscriptFinal("caller", text, 0.0, 5.0)) == []
+
+
+# ---- what counts as an acknowledgement (default playbook) ---------------------------------
+
+HOLLOW = [
+    "I understand. The next available appointment is on Thursday at ten.",
+    "Okay. Can I get your date of birth, please?",
+    "I see. And what's your postcode?",
+    "Right, I understand. Let me just check the system.",
+    "Makes sense. Which pharmacy do you use?",
+]
+REAL = [
+    "I can hear how worried you are.",
+    "That sounds frightening.",
+    "I'm so sorry about your husband.",
+    "I understand how hard this must be for you.",
+    "Of course you're worried, anyone would be.",
+    "That's a lot to deal with on your own.",
+    "It's completely normal to feel scared about results.",
+]
+
+
+def _ack_spec(matcher: PhraseMatcher):  # type: ignore[no-untyped-def]
+    pb = load_playbook()
+    return matcher.compile(pb.phrase_sets["acknowledgement"], pb.phrase_sets)
+
+
+@pytest.mark.parametrize("text", HOLLOW)
+def test_a_bare_i_understand_before_a_transactional_question_is_not_an_acknowledgement(
+    text: str,
+) -> None:
+    matcher = PhraseMatcher()
+    assert matcher.match(_ack_spec(matcher), text) is None
+
+
+@pytest.mark.parametrize("text", REAL)
+def test_words_that_address_the_feeling_are_an_acknowledgement(text: str) -> None:
+    matcher = PhraseMatcher()
+    assert matcher.match(_ack_spec(matcher), text) is not None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("text", HOLLOW)
+def test_hollow_replies_do_not_match_semantically_either(text: str) -> None:
+    from models.encoder import get_encoder
+
+    matcher = PhraseMatcher(get_encoder())
+    assert matcher.match(_ack_spec(matcher), text) is None

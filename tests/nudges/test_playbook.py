@@ -22,7 +22,9 @@ REQUIRED_RULES = {
     "offer_support_group",
     "offer_counselling",
     "pain_triage",
-    "crisis_protocol",
+    "emergency_protocol",
+    "self_harm_protocol",
+    "safety_check_in",
     "positive_note",
 }
 
@@ -30,8 +32,13 @@ REQUIRED_RULES = {
 def test_default_playbook_covers_the_required_rules() -> None:
     pb = load_playbook()
     assert {r.id for r in pb.rules} >= REQUIRED_RULES
-    crisis = pb.rule("crisis_protocol")
-    assert crisis.priority == "urgent" and crisis.escalate
+    for rule_id in ("emergency_protocol", "self_harm_protocol"):
+        protocol = pb.rule(rule_id)
+        assert protocol.priority == "urgent" and protocol.escalate
+    soft = pb.rule("safety_check_in")
+    assert soft.priority == "suggest" and not soft.escalate
+    # every coaching rule waits while a protocol is on screen
+    assert all(r.hold_during_crisis for r in pb.rules if r.priority != "urgent")
     assert pb.rule("positive_note").max_per_call == 1
     assert all(r.suggestions for r in pb.rules)
 
@@ -93,7 +100,7 @@ rules:
         "all, any, signal, said, not_said, talk",
         "pb.yaml:12: rules[0].trigger.any[3].signal: unknown signal 'happiness'; expected one of "
         "distress, fear, sadness, frustration, confusion, isolation, pain, gratitude, crisis, "
-        "distressed",
+        "distressed, self_harm, emergency, safety_check",
         "pb.yaml:13: rules[0].cooldown_s: Input should be greater than or equal to 0",
         "pb.yaml:14: rules[1].id: String should match pattern '^[a-z][a-z0-9_]*$'",
         "pb.yaml:16: rules[1].suggestions: "
@@ -121,7 +128,8 @@ def test_reference_problems_are_located() -> None:
         "pb.yaml:7: rules[1].id: duplicate rule id 'ok'",
         "pb.yaml:13: rules[1].trigger.not_said.said.use: unknown phrase set 'acknowledgment' "
         "(known: none defined)",
-        "pb.yaml:15: rules[1].done_when.agent_said: needs 'use', phrases, patterns or examples",
+        "pb.yaml:15: rules[1].done_when.agent_said: "
+        "needs 'use', phrases, patterns, examples or red_flag",
     ]
 
 

@@ -17,7 +17,19 @@
     cards: new Map(),    // nudge_id -> card element
   };
 
+  // The pill says "Live" only while a call is in progress; a connected console between calls
+  // says that it is waiting, so an ended call never looks live.
+  let connection = { kind: "connecting", text: "Connecting…" };
   function setStatus(kind, text) {
+    connection = { kind, text };
+    showStatus();
+  }
+  function showStatus() {
+    let { kind, text } = connection;
+    if (kind === "live" && !state.startedAt) {
+      kind = "idle";
+      text = state.callId ? "Call ended · waiting for the next call" : "Connected · waiting for a call";
+    }
     const s = $("status");
     s.dataset.state = kind;
     s.textContent = text;
@@ -43,12 +55,14 @@
     $("escalation").hidden = true;
     document.body.classList.remove("call-ended");
     renderSignals({ distress: 0, concerns: {}, trend: "steady" }, true);
+    showStatus();
   }
 
   function endCall() {
     document.body.classList.add("call-ended");
     $("call-time").textContent += " (ended)";
     state.startedAt = null;
+    showStatus();
   }
 
   setInterval(() => {
@@ -78,7 +92,8 @@
     // Screen readers announce finals only; partials change too fast to be read.
     li.setAttribute("aria-hidden", isFinal ? "false" : "true");
     if (isFinal) partials.delete(speaker); else partials.set(speaker, li);
-    const pane = list.parentElement;
+    // The list scrolls, not its panel, so the heading stays in view.
+    const pane = list;
     if (pane.scrollHeight - pane.scrollTop - pane.clientHeight < 120) {
       pane.scrollTop = pane.scrollHeight;
     }
@@ -95,7 +110,9 @@
     meter.setAttribute("aria-valuenow", String(pct));
     meter.setAttribute("aria-valuetext", reset ? "no reading yet" : `${pct} percent, ${level}, ${trend.label}`);
     $("meter-fill").style.width = `${pct}%`;
-    $("distress-value").textContent = reset ? "–" : `${pct}%`;
+    const value = $("distress-value");
+    value.textContent = reset ? "No reading yet" : `${pct}%`;
+    value.classList.toggle("no-reading", reset);
     const t = $("trend");
     t.dataset.trend = data.trend || "steady";
     t.textContent = reset ? "" : `${trend.arrow} ${trend.label}`;
@@ -114,6 +131,7 @@
   // ---- nudges -----------------------------------------------------------------------------
   const RESOLVED_TEXT = {
     agent_said: "You said it ✓", accepted: "Accepted ✓", dismissed: "Dismissed", expired: "Expired",
+    superseded: "Set aside for the urgent protocol", call_ended: "Call ended",
   };
 
   function feedback(nudgeId, action, card) {
@@ -181,8 +199,9 @@
     card.removeAttribute("role");
     card.querySelector(".card-state").textContent = RESOLVED_TEXT[how] || how;
     for (const b of card.querySelectorAll("button[data-action]")) b.disabled = true;
-    // Resolved cards sink below open ones and fade; ratings stay usable.
-    $("nudges").append(card);
+    // An accepted card stays where it is with its words in full view: the agent is about to
+    // say them. Other resolved cards sink below open ones and fade; ratings stay usable.
+    if (how !== "accepted") $("nudges").append(card);
     if (!document.querySelector(".card.priority-urgent:not(.resolved)")) {
       document.title = "CareCue · Agent console";
     }

@@ -7,7 +7,8 @@
   const token = takeToken("carecue.supervisor.token");
   const calls = new Map(); // call_id -> {row, agent, startedAt, endedAt, distress, trend, escalated}
   let escalations = 0;
-  const ENDED_KEEP_MS = 5 * 60 * 1000;
+  // The board shows today's calls, live and ended; at midnight yesterday's ended calls go.
+  const startOfToday = () => { const d = new Date(); d.setHours(0, 0, 0, 0); return d; };
 
   function setStatus(kind, text) {
     const s = $("status");
@@ -24,7 +25,9 @@
     if (!c) {
       $("calls").querySelector("tr.none")?.remove();
       const row = el("tr", { "data-call-id": callId },
-        el("th", { scope: "row", class: "cid", text: callId }),
+        el("th", { scope: "row", class: "cid" },
+          el("a", { href: `/v1/calls/${encodeURIComponent(callId)}/report?token=${encodeURIComponent(token)}`,
+            target: "_blank", rel: "noopener", title: "Call review (report)", text: callId })),
         el("td", { class: "agent", text: data.agent_id || "–" }),
         el("td", { class: "dur", text: "–" }),
         el("td", {}, el("div", { class: "mini" },
@@ -43,6 +46,13 @@
       c.row.querySelector(".agent").textContent = data.agent_id;
     }
     return c;
+  }
+
+  function showDuration(c, now = Date.now()) {
+    if (!c.startedAt) return;
+    const end = c.endedAt ? c.endedAt.getTime() : now;
+    const s = Math.max(0, Math.round((end - c.startedAt.getTime()) / 1000));
+    c.row.querySelector(".dur").textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
   }
 
   function kpis() {
@@ -85,6 +95,44 @@
       el("div", { class: "what", text: data.reason || data.rule_id || "Escalation" })));
   }
 
+  // Today's calls from the store, so that a reload does not empty the board. Live events that
+  // arrived first are newer than this snapshot and win.
+  async function loadToday() {
+    let body;
+    try {
+      const resp = await fetch("/v1/calls?limit=500", { headers: { Authorization: `Bearer ${token}` } });
+      if (!resp.ok) throw new Error(String(resp.status));
+      body = await resp.json();
+    } catch (err) {
+      const none = $("calls").querySelector("tr.none td");
+      if (none) none.textContent = `Could not load today’s calls (${err.message}); live calls still appear.`;
+      return;
+    }
+    const today = startOfToday();
+    const rows = (body.calls || []).filter((row) => new Date(row.started_at) >= today);
+    // Newest first, below any call a live event has already put on top.
+    for (const row of rows) {
+      const known = calls.has(row.call_id);
+      const c = call(row.call_id, row);
+      if (!c.startedAt) c.startedAt = new Date(row.started_at);
+      if (known) continue;
+      $("calls").append(c.row);
+      if (typeof row.max_distress === "number" && (row.ended_at || row.max_distress > 0)) {
+        setDistress(c, { distress: row.max_distress, trend: "steady" });
+        c.row.querySelector(".trend").textContent = "peak";
+      }
+      if (row.ended_at) {
+        c.endedAt = new Date(row.ended_at);
+        c.row.classList.add("ended");
+        setState(c, "ended", "Ended");
+      }
+      showDuration(c);
+    }
+    const first = $("calls").querySelector("tr.none td");
+    if (first) first.textContent = "No calls today yet.";
+    kpis();
+  }
+
   function onEvent(env) {
     const data = env.data || {};
     if (!env.call_id) return;
@@ -111,15 +159,12 @@
   setInterval(() => {
     const now = Date.now();
     for (const [id, c] of calls) {
-      if (c.endedAt && now - c.endedAt.getTime() > ENDED_KEEP_MS) {
+      if (c.endedAt && c.startedAt && c.startedAt < startOfToday()) {
         c.row.remove();
         calls.delete(id);
         continue;
       }
-      if (!c.startedAt) continue;
-      const end = c.endedAt ? c.endedAt.getTime() : now;
-      const s = Math.max(0, Math.round((end - c.startedAt.getTime()) / 1000));
-      c.row.querySelector(".dur").textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+      showDuration(c, now);
     }
     kpis();
   }, 1000);
@@ -127,4 +172,5 @@
   const stream = new EventStream({ path: "/v1/supervisor/events", token, onEvent, onStatus: setStatus });
   window.carecueSupervisor = { stream, calls };
   stream.start();
+  loadToday();
 })();

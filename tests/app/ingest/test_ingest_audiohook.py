@@ -372,3 +372,133 @@ def test_dropped_socket_keeps_the_call_for_the_grace_period_only() -> None:
             time.sleep(0.02)
     # ...and ends when none comes within the grace period.
     assert call.ended == "reconnect_timeout"
+
+
+# -- what Genesys' reference client really sends (purecloudlabs/audiohook-reference-implementation)
+
+
+def _ah_message(state: AudioHookClientState, type_: str, position: str,
+                params: dict[str, Any] | None = None) -> str:
+    """A client message with an explicit ``position`` (the client's own clock, not ours)."""
+    msg = state.message(type_, params)
+    msg["position"] = position
+    return json.dumps(msg)
+
+
+def test_long_pause_keeps_the_session(app_registry) -> None:  # type: ignore[no-untyped-def]
+    """The reference client's media timer runs while paused: pings during a pause carry a
+    later position, and ``resumed`` declares ``start`` + ``discarded`` (its tone source)."""
+    app, registry = app_registry
+    state = AudioHookClientState()
+    with _connect(TestClient(app), state) as ws:
+        g = Genesys(ws, state)
+        g.send("open", open_parameters(ORG, CONV, "A1"))
+        assert g.recv()["type"] == "opened"
+        for _ in range(100):  # 2 s
+            g.audio(b"\x11" * 160, b"\x22" * 160)
+        ws.send_text(_ah_message(state, "paused", "PT2S"))
+        ws.send_text(_ah_message(state, "ping", "PT6S", {"rtt": "PT0.012S"}))
+        assert g.recv()["type"] == "pong"
+        ws.send_text(_ah_message(state, "ping", "PT8.02S"))
+        assert g.recv()["type"] == "pong"
+        ws.send_text(_ah_message(state, "resumed", "PT8.04S",
+                                 {"start": "PT2S", "discarded": "PT6.04S"}))
+        for _ in range(50):  # 1 s more
+            g.audio(b"\x33" * 160, b"\x44" * 160)
+        ws.send_text(_ah_message(state, "ping", "PT9.04S"))
+        assert g.recv()["type"] == "pong"
+        ws.send_text(_ah_message(state, "close", "PT9.04S", {"reason": "end"}))
+        assert g.recv()["type"] == "closed"
+    call = registry.calls[CONV]
+    assert call.ended == "end"
+    assert len(call.audio("caller")) == 150 * 160
+    after = [f for f in call.frames if f.data[:1] == b"\x33"]
+    # Audio after the pause sits on the call's timeline after the discarded stretch.
+    assert after[0].timestamp_s == pytest.approx(8.04)
+
+
+def test_position_during_a_pause_still_never_goes_backwards(app_registry) -> None:  # type: ignore[no-untyped-def]
+    app, _ = app_registry
+    state = AudioHookClientState()
+    with _connect(TestClient(app), state) as ws:
+        g = Genesys(ws, state)
+        g.send("open", open_parameters(ORG, CONV, "A1"))
+        g.recv()
+        g.audio(bytes(160), bytes(160))
+        ws.send_text(_ah_message(state, "paused", "PT0.02S"))
+        ws.send_text(_ah_message(state, "ping", "PT5S"))
+        assert g.recv()["type"] == "pong"
+        ws.send_text(_ah_message(state, "ping", "PT3S"))
+        msg = g.recv()
+        assert msg["type"] == "disconnect" and "backwards" in msg["parameters"]["info"]
+        g.close_after_disconnect()
+
+
+def test_discard_to_declared_with_discarded_keeps_the_session(app_registry) -> None:  # type: ignore[no-untyped-def]
+    """A client that skips audio (``discardTo``) sends ``discarded`` with the position after
+    the skip, then audio from there on."""
+    app, registry = app_registry
+    state = AudioHookClientState()
+    with _connect(TestClient(app), state) as ws:
+        g = Genesys(ws, state)
+        g.send("open", open_parameters(ORG, CONV, "A1"))
+        g.recv()
+        ws.send_text(_ah_message(state, "discarded", "PT1.5S",
+                                 {"start": "PT0S", "discarded": "PT1.5S"}))
+        g.audio(b"\x55" * 160, b"\x66" * 160)
+        ws.send_text(_ah_message(state, "ping", "PT1.52S"))
+        assert g.recv()["type"] == "pong"
+        ws.send_text(_ah_message(state, "close", "PT1.52S", {"reason": "end"}))
+        assert g.recv()["type"] == "closed"
+    assert registry.calls[CONV].frames[0].timestamp_s == pytest.approx(1.5)
+
+
+def test_zero_length_audio_frame_is_accepted(app_registry) -> None:  # type: ignore[no-untyped-def]
+    app, registry = app_registry
+    state = AudioHookClientState()
+    with _connect(TestClient(app), state) as ws:
+        g = Genesys(ws, state)
+        g.send("open", open_parameters(ORG, CONV, "A1"))
+        g.recv()
+        ws.send_bytes(b"")
+        g.audio(bytes(160), bytes(160))
+        ws.send_bytes(b"")
+        g.send("ping")
+        assert g.recv()["type"] == "pong"
+        g.send("close", {"reason": "end"})
+        assert g.recv()["type"] == "closed"
+    call = registry.calls[CONV]
+    assert call.ended == "end" and len(call.audio("caller")) == 160
+    assert all(f.data for f in call.frames)
+
+
+def test_internal_only_offer_carries_the_agent_track(app_registry) -> None:  # type: ignore[no-untyped-def]
+    """An offer of only ``internal`` is selected as offered; its audio is the agent's."""
+    app, registry = app_registry
+    state = AudioHookClientState()
+    params = open_parameters(ORG, CONV, "A1")
+    params["media"] = [{"type": "audio", "format": "PCMU", "channels": ["internal"],
+                        "rate": 8000}]
+    with _connect(TestClient(app), state) as ws:
+        g = Genesys(ws, state)
+        g.send("open", params)
+        opened = g.recv()
+        assert opened["type"] == "opened"
+        assert opened["parameters"]["media"] == params["media"]
+        ws.send_bytes(b"\x77" * 160)
+        state.samples_sent += 160
+        g.send("ping")
+        assert g.recv()["type"] == "pong"
+        g.send("close", {"reason": "end"})
+        assert g.recv()["type"] == "closed"
+    call = registry.calls[CONV]
+    assert call.meta.tracks == ("agent",)
+    assert call.audio("agent") == b"\x77" * 160 and call.ended == "end"
+
+
+def test_api_keys_must_have_the_genesys_format() -> None:
+    from pydantic import ValidationError
+
+    AdapterSettings(audiohook_api_keys={"SGVsbG8sIEkgYW0gdGhlIEFQSSBrZXkh": "", "a_b-c+d/e==": ""})
+    with pytest.raises(ValidationError, match="API key"):
+        AdapterSettings(audiohook_api_keys={"v1.abc.def": ""})

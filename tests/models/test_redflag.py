@@ -1,0 +1,148 @@
+"""The red-flag model: artifact, interface, MiniLM equivalence, behaviour on TRAIN rows.
+
+Behavioural examples are taken from the training split only (crisis_hard ``train`` rows and
+crisis_train_extra); the held-out test rows are never read here. No timings are asserted.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from models.redflag import CLASSES, DEFAULT_ARTIFACT, RedFlagModel, RedFlagNet, pad_states
+
+DATA = Path(__file__).resolve().parents[2] / "models" / "data"
+
+# Explicit self-harm statements from the train split (crisis_hard train / extra).
+EXPLICIT_SELF_HARM_FAMILIES = ("sh_exp_die_with_meds", "x_sh_exp_us_casual")
+CLEAR_NEGATIVES = ("I'm terrified.", "My back is killing me.")
+
+
+@pytest.fixture(scope="module")
+def model() -> RedFlagModel:
+    return RedFlagModel.load()
+
+
+@pytest.fixture(scope="module")
+def encoder():  # type: ignore[no-untyped-def]
+    from models.encoder import get_encoder
+
+    return get_encoder()
+
+
+def _states(encoder, model: RedFlagModel, texts: list[str]) -> list[np.ndarray]:  # type: ignore[no-untyped-def]
+    return [ts.states[0] for ts in encoder.token_states(texts, (model.input_layer,))]
+
+
+def _train_rows() -> list[dict[str, str]]:
+    rows = []
+    for name in ("crisis_hard.jsonl", "crisis_train_extra.jsonl"):
+        with (DATA / name).open(encoding="utf-8") as fh:
+            rows += [r for r in map(json.loads, fh) if r["split"] == "train"]
+    return rows
+
+
+def test_artifact_loads_offline_and_is_small(model: RedFlagModel) -> None:
+    assert DEFAULT_ARTIFACT.stat().st_size < 25_000_000
+    assert 0 <= model.input_layer <= 5
+    assert set(model.thresholds) == {"safety_check", "self_harm", "emergency"}
+    assert all(0.0 < t < 1.0 for t in model.thresholds.values())
+    assert model.classes == ("none", "safety_check", "self_harm", "emergency") == CLASSES
+
+
+def test_predict_shape_and_probabilities(model: RedFlagModel) -> None:
+    rng = np.random.default_rng(0)
+    states = [rng.normal(size=(n, 384)).astype(np.float32) for n in (3, 11, 7)]
+    probs = model.predict(states)
+    assert probs.shape == (3, 4)
+    assert probs.dtype == np.float32
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    assert (probs >= 0).all()
+    assert model.predict([]).shape == (0, 4)
+    # Padding does not change a row's result: batch vs one by one.
+    one = np.concatenate([model.predict([s]) for s in states])
+    np.testing.assert_allclose(one, probs, atol=1e-5)
+
+
+def test_bad_state_shape_is_rejected(model: RedFlagModel) -> None:
+    with pytest.raises(ValueError):
+        model.predict([np.zeros((4, 10), dtype=np.float32)])
+
+
+def test_copied_layers_reproduce_minilm(encoder) -> None:  # type: ignore[no-untyped-def]
+    from models.train_redflag import minilm_state
+
+    texts = ["I can't stop thinking about ending it", "My back is killing me."]
+    ts = encoder.token_states(texts, (2, 6))
+    net = RedFlagNet(2, dropout=0.0)
+    net.load_minilm(minilm_state())
+    net.eval()
+    x, mask = pad_states([t.states[0] for t in ts])
+    bias = torch.zeros(mask.shape).masked_fill(~mask, torch.finfo(torch.float32).min)
+    h = x
+    with torch.inference_mode():
+        for layer in net.layers:
+            h = layer(h, bias[:, None, None, :])
+    for i, t in enumerate(ts):
+        n = t.states.shape[1]
+        np.testing.assert_allclose(h[i, :n].numpy(), t.states[1], atol=1e-4)
+
+
+@pytest.mark.slow
+def test_explicit_self_harm_train_rows_flag(model: RedFlagModel, encoder) -> None:  # type: ignore[no-untyped-def]
+    rows = [r for r in _train_rows() if r["family"] in EXPLICIT_SELF_HARM_FAMILIES]
+    assert len(rows) >= 6
+    texts = [r["text"] for r in rows]
+    probs = model.predict(_states(encoder, model, texts))
+    sh = probs[:, CLASSES.index("self_harm")]
+    assert (sh >= model.thresholds["self_harm"]).all(), list(zip(texts, sh, strict=True))
+
+
+@pytest.mark.slow
+def test_clear_negatives_stay_below_thresholds(model: RedFlagModel, encoder) -> None:  # type: ignore[no-untyped-def]
+    probs = model.predict(_states(encoder, model, list(CLEAR_NEGATIVES)))
+    for text, row in zip(CLEAR_NEGATIVES, probs, strict=True):
+        for c in ("self_harm", "emergency"):
+            assert row[CLASSES.index(c)] < model.thresholds[c], (text, c, row)
+    assert model.flags(probs) == [(), ()] or all(
+        "self_harm" not in f and "emergency" not in f for f in model.flags(probs)
+    )
+
+
+@pytest.mark.slow
+def test_clear_emergency_train_rows_flag(model: RedFlagModel, encoder) -> None:  # type: ignore[no-untyped-def]
+    rows = [r for r in _train_rows() if r["family"] == "em_unresp_collapsed"]
+    assert rows
+    probs = model.predict(_states(encoder, model, [r["text"] for r in rows]))
+    em = probs[:, CLASSES.index("emergency")]
+    assert (em >= model.thresholds["emergency"]).mean() >= 0.8
+
+
+def test_predict_is_thread_safe(model: RedFlagModel) -> None:
+    rng = np.random.default_rng(1)
+    states = [rng.normal(size=(9, 384)).astype(np.float32) for _ in range(4)]
+    expected = model.predict(states)
+    threads_before = torch.get_num_threads()
+    results: list[np.ndarray] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        for _ in range(5):
+            out = model.predict(states)
+            with lock:
+                results.append(out)
+
+    ts = [threading.Thread(target=work) for _ in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert len(results) == 20
+    for r in results:
+        np.testing.assert_allclose(r, expected, atol=1e-5)
+    assert torch.get_num_threads() == threads_before

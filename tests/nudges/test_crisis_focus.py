@@ -1,0 +1,61 @@
+"""Crisis focus: while a self-harm or emergency protocol is on, coaching waits and makes way."""
+
+from __future__ import annotations
+
+from nudge_scripting import replay, script, summary
+
+from asr.types import TranscriptFinal
+from models.clock import FakeClock
+from models.signals import Signals
+from nudges.engine import NudgeEngine
+from nudges.events import NudgeCreated, NudgeResolved
+from nudges.playbook import load_playbook
+from nudges.replay import replay_events, run
+
+
+def test_coaching_makes_way_for_the_protocol_and_is_held_while_it_is_on() -> None:
+    events = replay(script("crisis_focus"), tail_s=30)
+    assert summary(events) == [
+        # "I don't understand" at 6 s: ordinary coaching
+        ("created", "slow_down", 6.0, "n1"),
+        # the plan, the means and the time at 13 s: the protocol takes the screen
+        ("resolved", "slow_down", 13.0, "superseded"),
+        ("created", "self_harm_protocol", 13.0, "n2"),
+    ]
+    # "I'm so confused" at 17 s would fire slow_down again; it is held while the flag is on,
+    # and it is not shown late once the window has moved on.
+    assert "slow_down" not in {e.rule_id for e in events[3:]}
+
+
+def test_the_protocol_is_on_top_of_the_open_list() -> None:
+    engine = NudgeEngine(load_playbook(), FakeClock())
+    run(engine, replay_events(script("crisis_focus")))
+    assert [n.rule_id for n in engine.open_nudges()] == ["self_harm_protocol"]
+
+
+def test_nudges_still_open_when_the_call_ends_are_closed_as_call_ended() -> None:
+    engine = NudgeEngine(load_playbook(), FakeClock())
+    run(engine, replay_events(script("crisis_focus")))
+    out = engine.end_call(40.0)
+    assert [(e.rule_id, e.how, e.at_s) for e in out if isinstance(e, NudgeResolved)] == [
+        ("self_harm_protocol", "call_ended", 40.0)
+    ]
+    assert engine.open_nudges() == []
+    # nothing more happens on the ended call's clock
+    assert engine.end_call(41.0) == []
+
+
+def test_ordinary_coaching_comes_back_after_the_crisis_has_left_the_window() -> None:
+    items = script("crisis_focus")
+    later = [
+        TranscriptFinal("agent", "Are you safe right now? Is anyone with you?", 18.0, 21.0),
+        TranscriptFinal("caller", "Yes, my sister is here. What was the dose again?", 22, 25),
+        # the window has moved on: the scorer's signals no longer carry the flag
+        Signals(at_s=60.0, distress=0.3, concerns={}, trend="falling"),
+        TranscriptFinal("caller", "I'm lost, I don't understand the instructions.", 200.0, 203.0),
+    ]
+    events = replay(items + later, tail_s=10)
+    resolved = [(e.rule_id, e.how) for e in events if isinstance(e, NudgeResolved)]
+    assert ("self_harm_protocol", "agent_said") in resolved
+    created = [(e.rule_id, e.at_s) for e in events if isinstance(e, NudgeCreated)]
+    assert ("slow_down", 203.0) in created
