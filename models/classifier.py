@@ -54,6 +54,9 @@ from models import crisis as crisis_patterns
 from models.crisis import RED_FLAGS, URGENT_FLAGS, RedFlag
 from models.distress import TUNED_ARTIFACT, DistressLoadError, DistressModel
 from models.encoder import EMBED_DIM, TextEncoder, TokenStates, get_encoder
+from models.redflag import CLASSES as MODEL_CLASSES
+from models.redflag import DEFAULT_ARTIFACT as RED_FLAG_ARTIFACT
+from models.redflag import RedFlagModel
 from models.signals import CONCERNS, TextScore
 
 log = logging.getLogger(__name__)
@@ -65,6 +68,27 @@ CONCERN_ARTIFACT = ARTIFACT_DIR / "concern_heads.npz"
 MAX_CHARS = 2_000
 # A crisis threshold no probability reaches: the head alone never raises an urgent flag.
 HEAD_NEVER_URGENT = 1.01
+
+
+@dataclass(frozen=True, slots=True)
+class RedFlagPolicy:
+    """How the learned red-flag model's probabilities become flags (two tiers).
+
+    Escalation is expensive (a supervisor leaves the floor, the agent learns to ignore the
+    screen), so the model alone raises an *urgent* flag only when it is very sure; when it
+    is less sure that the caller is at risk it asks for the *gentle safety check*, which
+    never escalates: asking directly about safety is the right move in either case, and the
+    caller's answer brings the protocol when it is needed. Chosen on out-of-fold
+    probabilities of family-grouped cross-validation on the training rows (never the test
+    split): urgent false alarms about 2 %, soft checks on about 5 % of hard negatives.
+    """
+
+    urgent_self_harm: float = 0.97
+    urgent_emergency: float = 0.95
+    soft: float = 0.5
+
+
+DEFAULT_RED_FLAG_POLICY = RedFlagPolicy()
 CRISIS_DISTRESS_FLOOR = 0.85
 CRISIS_PATTERN_SCORE = 0.95
 # Evidence for unpunctuated ASR text: clauses longer than this are cut into word runs.
@@ -236,6 +260,8 @@ class CareClassifier:
         encoder: TextEncoder | None = None,
         crisis_threshold: float = 0.5,
         safety_threshold: float | None = None,
+        red_flag_model: RedFlagModel | None = None,
+        red_flag_policy: RedFlagPolicy = DEFAULT_RED_FLAG_POLICY,
         distress_model: DistressModel | None = None,
     ) -> None:
         if distress.layers != concerns.layers:
@@ -248,6 +274,13 @@ class CareClassifier:
         self._encoder = encoder
         self.crisis_threshold = crisis_threshold
         self.safety_threshold = crisis_threshold if safety_threshold is None else safety_threshold
+        self.red_flag_model = red_flag_model
+        self.red_flag_policy = red_flag_policy
+        if red_flag_model is not None and red_flag_model.input_layer not in self._layers:
+            raise ClassifierLoadError(
+                f"the red-flag model reads hidden state {red_flag_model.input_layer}, which the"
+                f" classifier does not compute (layers {self._layers})"
+            )
         # One matrix for all heads: row 0 distress, rows 1.. concerns.
         self._w = np.vstack([distress.weights[:1], concerns.weights])
         self._b = np.concatenate([distress.bias[:1], concerns.bias])
@@ -285,12 +318,22 @@ class CareClassifier:
         for start in range(0, len(todo), _BATCH):
             idx = todo[start : start + _BATCH]
             states = self.encoder.token_states([cleaned[i][0] for i in idx], self._layers)
-            for i, st in zip(idx, states, strict=True):
+            red = self._red_flag_probs(states)
+            for k, (i, st) in enumerate(zip(idx, states, strict=True)):
                 full = texts[i] if isinstance(texts[i], str) else cleaned[i][0]
-                results[i] = self._score_one(cleaned[i][0], str(full), st, cleaned[i][1])
+                results[i] = self._score_one(
+                    cleaned[i][0], str(full), st, cleaned[i][1], None if red is None else red[k]
+                )
         return [r if r is not None else _empty_score(False) for r in results]
 
     # -- internals -------------------------------------------------------------------------
+
+    def _red_flag_probs(self, states: Sequence[TokenStates]) -> np.ndarray | None:
+        """The learned red-flag model's (n, 4) probabilities for a batch, or None."""
+        if self.red_flag_model is None or not states:
+            return None
+        li = self._layers.index(self.red_flag_model.input_layer)
+        return self.red_flag_model.predict([st.states[li] for st in states])
 
     def text_features(self, states: np.ndarray) -> np.ndarray:
         """Features of one text for ``decide``, from its frozen (layers, tokens, 384) states.
@@ -318,6 +361,7 @@ class CareClassifier:
         features: np.ndarray,
         found: crisis_patterns.CrisisResult,
         rest_features: np.ndarray | None = None,
+        red_probs: np.ndarray | None = None,
     ) -> tuple[float, dict[str, float], tuple[RedFlag, ...]]:
         """Distress, concern scores and the red flags raised, from one text's features.
 
@@ -349,12 +393,33 @@ class CareClassifier:
                 raised.add("self_harm")
             elif head_crisis >= self.safety_threshold:
                 raised.add("safety_check")
+        # The learned model reads the words as said; an explicit denial ("I'm not suicidal")
+        # is the reviewed patterns' call, so it is not second-guessed.
+        if red_probs is not None and not found.negated_only:
+            self._apply_red_flag_model(red_probs, raised)
+            head_crisis = max(
+                head_crisis,
+                float(red_probs[MODEL_CLASSES.index("self_harm")]),
+                float(red_probs[MODEL_CLASSES.index("emergency")]),
+            )
         flags = tuple(k for k in RED_FLAGS if k in raised)
         urgent = any(k in URGENT_FLAGS for k in flags)
         concern_p["crisis"] = _crisis_score(head_crisis, found.flagged, urgent)
         if urgent:
             distress = max(distress, CRISIS_DISTRESS_FLOOR)
         return distress, concern_p, flags
+
+    def _apply_red_flag_model(self, probs: np.ndarray, raised: set[RedFlag]) -> None:
+        pol = self.red_flag_policy
+        p = {c: float(v) for c, v in zip(MODEL_CLASSES, probs, strict=True)}
+        if p["self_harm"] >= pol.urgent_self_harm:
+            raised.add("self_harm")
+        if p["emergency"] >= pol.urgent_emergency:
+            raised.add("emergency")
+        if raised & set(URGENT_FLAGS):
+            return
+        if max(p["self_harm"], p["emergency"], p["safety_check"]) >= pol.soft:
+            raised.add("safety_check")
 
     def rest_after_denials(self, text: str, found: crisis_patterns.CrisisResult) -> str | None:
         """``text`` without its denied crisis phrases, or None when nothing else is said."""
@@ -367,7 +432,14 @@ class CareClassifier:
         rest = "".join(ch for ch, k in zip(text, keep, strict=True) if k)
         return rest if re.search(r"[^\W\d_]{2,}", rest) else None
 
-    def _score_one(self, text: str, full_text: str, st: TokenStates, cut: bool) -> TextScore:
+    def _score_one(
+        self,
+        text: str,
+        full_text: str,
+        st: TokenStates,
+        cut: bool,
+        red_probs: np.ndarray | None = None,
+    ) -> TextScore:
         feats, norms = pooled_features(st.states)
         dist: tuple[np.ndarray, np.ndarray] | None = None
         if self.distress_model is not None:
@@ -382,7 +454,7 @@ class CareClassifier:
             rest_feats = self.text_features(
                 self.encoder.token_states([rest], self._layers)[0].states
             )
-        distress, concern_p, flags = self.decide(feats, found, rest_feats)
+        distress, concern_p, flags = self.decide(feats, found, rest_feats, red_probs)
         evidence = self._evidence(text, st, norms, distress, concern_p, found, dist)
         return TextScore(
             distress=distress,
@@ -475,11 +547,18 @@ def load_classifier() -> CareClassifier:
         log.warning("no %s: distress falls back to the frozen head", TUNED_ARTIFACT.name)
     # The concern set's crisis head learned topics (pills, death, fear) as much as intent:
     # on the hard set it raised "I'm terrified" and grief. It raises no flag on its own.
+    red = RedFlagModel.load(RED_FLAG_ARTIFACT) if RED_FLAG_ARTIFACT.exists() else None
+    if red is None:
+        log.warning(
+            "no red-flag model at %s: red flags come from the patterns alone",
+            RED_FLAG_ARTIFACT.name,
+        )
     clf = CareClassifier(
         distress,
         concerns,
         crisis_threshold=HEAD_NEVER_URGENT,
         safety_threshold=HEAD_NEVER_URGENT,
+        red_flag_model=red,
         distress_model=distress_model,
     )
     log.info(
