@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal
@@ -298,23 +299,7 @@ class AudioHookSession:
 
     def receive_text(self, text: str) -> ClientMessage:
         """Validate one client text message and advance the state; raise on violation."""
-        if len(text.encode("utf-8")) > MAX_TEXT_BYTES:
-            raise ProtocolViolation("text message too large (>64K)")
-        try:
-            msg = json.loads(text)
-        except ValueError as exc:
-            raise ProtocolViolation("text message not valid JSON") from exc
-        if (
-            not isinstance(msg, dict)
-            or msg.get("version") != "2"
-            or not is_uuid(msg.get("id"))
-            or not isinstance(msg.get("type"), str)
-            or not _is_seq(msg.get("seq"))
-            or not _is_seq(msg.get("serverseq"))
-            or not isinstance(msg.get("parameters"), dict)
-            or not isinstance(msg.get("position"), str)
-        ):
-            raise ProtocolViolation("message not a well-formed client message")
+        msg = _parse_client_message(text)
         seq = msg["seq"]
         if self.state is State.DISCONNECTING:
             # We already gave up on this session (perhaps over its numbering): all that is
@@ -324,6 +309,30 @@ class AudioHookSession:
                 self.close_reason = str(msg["parameters"].get("reason", "disconnect"))
                 self.state = State.CLOSED
             return ClientMessage(msg["type"], seq, 0.0, msg["parameters"])
+        self._check_numbering(msg)
+        position = parse_duration(msg["position"])
+        mtype = msg["type"]
+        params = msg["parameters"]
+        if mtype not in CLIENT_TYPES:
+            raise ProtocolViolation(f"'{mtype}' is not a supported client message")
+        self._check_position(position, mtype, self._declared_gap(mtype, params))
+        if self.state is State.CLOSED:
+            raise ProtocolViolation(f"'{mtype}' after the session was closed")
+        if mtype == "open":
+            if self.state is not State.PREPARING or self._pending_open or self.open_request:
+                raise ProtocolViolation(f"unexpected 'open' in state {self.state.value}")
+            request = _validate_open(params)
+            self.open_request = request
+            self._pending_open = True
+            return ClientMessage(mtype, seq, position, params, open=request)
+        if self.state is State.PREPARING and mtype not in ("close", "error", "ping"):
+            raise ProtocolViolation(f"'{mtype}' before 'open'")
+        _HANDLERS[mtype](self, params, position)
+        return ClientMessage(mtype, seq, position, params)
+
+    def _check_numbering(self, msg: dict[str, Any]) -> None:
+        """``seq`` one more than the last, ``serverseq`` not ahead of us, the same ``id``."""
+        seq = msg["seq"]
         if seq != self.clientseq + 1:
             raise ProtocolViolation(
                 f"invalid seq value {seq} (expected {self.clientseq + 1}, not monotonically "
@@ -339,58 +348,46 @@ class AudioHookSession:
                 self.session_id = msg["id"]
             else:
                 raise ProtocolViolation("session identifier mismatch")
-        position = parse_duration(msg["position"])
-        mtype = msg["type"]
-        params = msg["parameters"]
-        if mtype not in CLIENT_TYPES:
-            raise ProtocolViolation(f"'{mtype}' is not a supported client message")
-        self._check_position(position, mtype, self._declared_gap(mtype, params))
 
-        if self.state is State.CLOSED:
-            raise ProtocolViolation(f"'{mtype}' after the session was closed")
+    # -- one handler per client message type (after numbering and position checks) --------
+    def _on_close(self, params: dict[str, Any], position: float) -> None:
+        reason = params.get("reason")
+        if reason not in ("end", "error", "disconnect", "reconnect"):
+            raise ProtocolViolation("close: invalid reason")
+        self.close_reason = reason
+        self.state = State.CLOSED
 
-        if mtype == "open":
-            if self.state is not State.PREPARING or self._pending_open or self.open_request:
-                raise ProtocolViolation(f"unexpected 'open' in state {self.state.value}")
-            request = _validate_open(params)
-            self.open_request = request
-            self._pending_open = True
-            return ClientMessage(mtype, seq, position, params, open=request)
-        if self.state is State.PREPARING and mtype not in ("close", "error", "ping"):
-            raise ProtocolViolation(f"'{mtype}' before 'open'")
-        if mtype == "close":
-            reason = params.get("reason")
-            if reason not in ("end", "error", "disconnect", "reconnect"):
-                raise ProtocolViolation("close: invalid reason")
-            self.close_reason = reason
-            self.state = State.CLOSED
-        elif mtype == "ping":
-            if "rtt" in params:
-                parse_duration(params["rtt"])
-        elif mtype == "update":
-            lang = params.get("language")
-            if not (isinstance(lang, str) and _LANGUAGE.match(lang)):
-                raise ProtocolViolation("update: invalid language code")
-        elif mtype == "discarded":
-            start = parse_duration(params.get("start"))
-            gap = parse_duration(params.get("discarded"))
-            if start > position + POSITION_TOLERANCE_S:
-                raise ProtocolViolation("discarded: start is after the current position")
+    def _on_ping(self, params: dict[str, Any], position: float) -> None:
+        if "rtt" in params:
+            parse_duration(params["rtt"])
+
+    def _on_update(self, params: dict[str, Any], position: float) -> None:
+        lang = params.get("language")
+        if not (isinstance(lang, str) and _LANGUAGE.match(lang)):
+            raise ProtocolViolation("update: invalid language code")
+
+    def _on_discarded(self, params: dict[str, Any], position: float) -> None:
+        start = parse_duration(params.get("start"))
+        gap = parse_duration(params.get("discarded"))
+        if start > position + POSITION_TOLERANCE_S:
+            raise ProtocolViolation("discarded: start is after the current position")
+        self.gaps_s += gap
+
+    def _on_paused(self, params: dict[str, Any], position: float) -> None:
+        if self.state is State.ACTIVE:
+            self.state = State.PAUSED
+
+    def _on_resumed(self, params: dict[str, Any], position: float) -> None:
+        parse_duration(params.get("start"))
+        gap = parse_duration(params.get("discarded"))
+        if self.state is State.PAUSED:
+            self.state = State.ACTIVE
             self.gaps_s += gap
-        elif mtype == "paused":
-            if self.state is State.ACTIVE:
-                self.state = State.PAUSED
-        elif mtype == "resumed":
-            parse_duration(params.get("start"))
-            gap = parse_duration(params.get("discarded"))
-            if self.state is State.PAUSED:
-                self.state = State.ACTIVE
-                self.gaps_s += gap
-        elif mtype == "error":
-            code = params.get("code")
-            if not isinstance(code, int) or not isinstance(params.get("message"), str):
-                raise ProtocolViolation("error: needs an integer code and a message")
-        return ClientMessage(mtype, seq, position, params)
+
+    def _on_error(self, params: dict[str, Any], position: float) -> None:
+        code = params.get("code")
+        if not isinstance(code, int) or not isinstance(params.get("message"), str):
+            raise ProtocolViolation("error: needs an integer code and a message")
 
     def _declared_gap(self, mtype: str, params: dict[str, Any]) -> float:
         """The gap a ``discarded``/``resumed`` message declares (0 for other messages); its
@@ -444,3 +441,36 @@ class AudioHookSession:
         self.samples_received += len(chunks[0]) // self.media.bytes_per_sample
         return [ChannelAudio(CHANNEL_TRACK[channel], chunk, encoding, start)
                 for channel, chunk in zip(self.media.channels, chunks, strict=True)]
+
+
+_HANDLERS: dict[str, Callable[[AudioHookSession, dict[str, Any], float], None]] = {
+    "close": AudioHookSession._on_close,
+    "ping": AudioHookSession._on_ping,
+    "update": AudioHookSession._on_update,
+    "discarded": AudioHookSession._on_discarded,
+    "paused": AudioHookSession._on_paused,
+    "resumed": AudioHookSession._on_resumed,
+    "error": AudioHookSession._on_error,
+}
+
+
+def _parse_client_message(text: str) -> dict[str, Any]:
+    """The JSON of a well-formed client message; ``ProtocolViolation`` for anything else."""
+    if len(text.encode("utf-8")) > MAX_TEXT_BYTES:
+        raise ProtocolViolation("text message too large (>64K)")
+    try:
+        msg = json.loads(text)
+    except ValueError as exc:
+        raise ProtocolViolation("text message not valid JSON") from exc
+    if (
+        not isinstance(msg, dict)
+        or msg.get("version") != "2"
+        or not is_uuid(msg.get("id"))
+        or not isinstance(msg.get("type"), str)
+        or not _is_seq(msg.get("seq"))
+        or not _is_seq(msg.get("serverseq"))
+        or not isinstance(msg.get("parameters"), dict)
+        or not isinstance(msg.get("position"), str)
+    ):
+        raise ProtocolViolation("message not a well-formed client message")
+    return msg

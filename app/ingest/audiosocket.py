@@ -167,6 +167,7 @@ class AudioSocketServer:
         self._lock = asyncio.Lock()
         self._servers: list[asyncio.Server] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing = False
 
     @property
     def ports(self) -> list[int]:
@@ -187,6 +188,7 @@ class AudioSocketServer:
         log.info("audiosocket listening", extra={"ports": self.ports})
 
     async def close(self) -> None:
+        self._closing = True  # legs cut from here on end their calls as "shutdown"
         for server in self._servers:
             server.close()
         for task in list(self._tasks):
@@ -307,7 +309,7 @@ class AudioSocketServer:
                 return
             call.ended = True
             self._calls.pop(call.call_id, None)
-        await call.handle.end("hangup")
+        await call.handle.end("shutdown" if self._closing else "hangup")
 
 
 @asynccontextmanager

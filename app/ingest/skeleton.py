@@ -150,32 +150,8 @@ async def _run(ws: WebSocket, parser: StreamParser, stream: IngestStream,
     """The ladder after ``accept``; returns the reason the call ends with."""
     ctx = _context(ws)
     try:
-        started = None
-        while started is None:
-            started = parser.start(await _receive(ws), ctx)
-        if not authed:
-            try:
-                authenticate(ws.app.state.signer, started.token, roles)
-            except AuthError as exc:
-                raise IngestError(exc.code, exc.message, 1008) from exc
-        registry = call_registry(ws.app)
-        meta = started.meta
-        if started.duplicate_suffix is not None:
-            meta = dataclasses.replace(meta, call_id=free_call_id(
-                registry, meta.call_id, started.duplicate_suffix))
-        handle = await stream.open(registry, meta)
-        if started.reply is not None:
-            await ws.send_json(_with_call_id(started.reply, handle.call_id))
-        while True:
-            out = parser.audio(await _receive(ws), ctx)
-            if isinstance(out, Stop):
-                await stream.end(out.reason)  # flush the last words before saying goodbye
-                if out.reply is not None:
-                    await ws.send_json(_with_call_id(out.reply, handle.call_id))
-                await ws.close(1000)
-                return out.reason
-            for frame in out:
-                await stream.push(frame)
+        call_id = await _start(ws, parser, stream, ctx, roles, authed)
+        return await _frames(ws, parser, stream, ctx, call_id)
     except WebSocketDisconnect:
         return parser.disconnect_reason
     except TimeoutError:
@@ -191,6 +167,43 @@ async def _run(ws: WebSocket, parser: StreamParser, stream: IngestStream,
         await close_with_error(ws, exc.code, exc.message, exc.close_code,
                                parser.error_extra(exc.code, exc.message))
         return "error"
+
+
+async def _start(ws: WebSocket, parser: StreamParser, stream: IngestStream, ctx: IngestContext,
+                 roles: tuple[Role, ...], authed: bool) -> str:
+    """Wait for the start, authenticate if the token came in it, open the call; its id."""
+    started = None
+    while started is None:
+        started = parser.start(await _receive(ws), ctx)
+    if not authed:
+        try:
+            authenticate(ws.app.state.signer, started.token, roles)
+        except AuthError as exc:
+            raise IngestError(exc.code, exc.message, 1008) from exc
+    registry = call_registry(ws.app)
+    meta = started.meta
+    if started.duplicate_suffix is not None:
+        meta = dataclasses.replace(meta, call_id=free_call_id(
+            registry, meta.call_id, started.duplicate_suffix))
+    handle = await stream.open(registry, meta)
+    if started.reply is not None:
+        await ws.send_json(_with_call_id(started.reply, handle.call_id))
+    return handle.call_id
+
+
+async def _frames(ws: WebSocket, parser: StreamParser, stream: IngestStream,
+                  ctx: IngestContext, call_id: str) -> str:
+    """Push audio until the parser says stop; then end the call, reply and close 1000."""
+    while True:
+        out = parser.audio(await _receive(ws), ctx)
+        if isinstance(out, Stop):
+            await stream.end(out.reason)  # flush the last words before saying goodbye
+            if out.reply is not None:
+                await ws.send_json(_with_call_id(out.reply, call_id))
+            await ws.close(1000)
+            return out.reason
+        for frame in out:
+            await stream.push(frame)
 
 
 def _with_call_id(message: Mapping[str, Any], call_id: str) -> dict[str, Any]:

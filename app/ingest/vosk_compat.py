@@ -206,49 +206,64 @@ class LockstepRecognizer:
         return self._reply(events, final=True)
 
 
+class _Connection:
+    """One ``/v1/asr`` socket: the options, then the recogniser once audio arrives."""
+
+    def __init__(self, ws: WebSocket, transcriber: Any) -> None:
+        self.ws = ws
+        self.transcriber = transcriber
+        self.max_frame_bytes: int = ws.app.state.settings.max_frame_bytes
+        self.options = Options()
+        self.rec: LockstepRecognizer | None = None
+
+    async def on_text(self, text: str) -> bool:
+        """A config, reset or eof; ``True`` when the stream is over."""
+        kind = control(text)
+        if kind == "config":
+            if self.rec is None:  # as in vosk-server, config after audio has no effect
+                self.options = parse_config(json.loads(text)["config"], self.options)
+            return False
+        if kind is None:
+            raise IngestError("bad_message", "text must be config, reset or eof", 1003)
+        if self.rec is None:  # nothing heard yet: an empty result, in the asked shape
+            await self.ws.send_json(result_json([], self.options.words,
+                                                self.options.max_alternatives))
+        else:
+            await self.ws.send_json(await self.rec.final())
+        if kind == "eof":
+            await self.ws.close(1000)
+            return True
+        return False
+
+    async def on_audio(self, data: bytes) -> None:
+        if len(data) > self.max_frame_bytes:
+            raise IngestError("frame_too_big", f"audio message of {len(data)} bytes; "
+                              f"limit {self.max_frame_bytes}", 1009)
+        if len(data) % 2:
+            raise IngestError("bad_audio", "audio must be whole 16-bit samples", 1007)
+        self.rec = self.rec or LockstepRecognizer(self.transcriber, self.options)
+        await self.ws.send_json(await self.rec.accept(data))
+
+
 async def _serve(ws: WebSocket) -> None:
-    settings = ws.app.state.settings
     calls = getattr(ws.app.state, "calls", None)
     if calls is None:
         raise IngestError("no_registry", "the service has no ASR", 1011)
-    options = Options()
+    idle_s = ws.app.state.settings.ws_idle_timeout_s
     async with calls.stream_slot() as components:
-        transcriber = components.make_transcriber("caller")
-        rec: LockstepRecognizer | None = None
+        conn = _Connection(ws, components.make_transcriber("caller"))
         try:
             while True:
-                message = await asyncio.wait_for(ws.receive(), settings.ws_idle_timeout_s)
+                message = await asyncio.wait_for(ws.receive(), idle_s)
                 if message["type"] == "websocket.disconnect":
                     return
-                text = message.get("text")
-                if text is not None:
-                    kind = control(text)
-                    if kind == "config":
-                        if rec is None:  # as in vosk-server, config after audio has no effect
-                            options = parse_config(json.loads(text)["config"], options)
-                        continue
-                    if kind is None:
-                        raise IngestError("bad_message", "text must be config, reset or eof",
-                                          1003)
-                    if rec is None:  # nothing heard yet: an empty result, in the asked shape
-                        await ws.send_json(result_json([], options.words,
-                                                       options.max_alternatives))
-                    else:
-                        await ws.send_json(await rec.final())
-                    if kind == "eof":
-                        await ws.close(1000)
+                if message.get("text") is not None:
+                    if await conn.on_text(message["text"]):
                         return
-                    continue
-                data = message.get("bytes") or b""
-                if len(data) > settings.max_frame_bytes:
-                    raise IngestError("frame_too_big", f"audio message of {len(data)} bytes; "
-                                      f"limit {settings.max_frame_bytes}", 1009)
-                if len(data) % 2:
-                    raise IngestError("bad_audio", "audio must be whole 16-bit samples", 1007)
-                rec = rec or LockstepRecognizer(transcriber, options)
-                await ws.send_json(await rec.accept(data))
+                else:
+                    await conn.on_audio(message.get("bytes") or b"")
         finally:
-            aclose = getattr(transcriber, "aclose", None)
+            aclose = getattr(conn.transcriber, "aclose", None)
             if aclose is not None:
                 await aclose()
 

@@ -70,6 +70,9 @@ class EmbeddedServer:
 def port_in_use(host: str, port: int) -> bool:
     """True when ``port`` cannot be bound on ``host`` (another server already listens there)."""
     with socket.socket() as s:
+        # as uvicorn binds: connections of a previous run in TIME_WAIT (a restart after a
+        # crash) must not count as a server listening there
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:

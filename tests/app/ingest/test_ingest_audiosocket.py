@@ -314,3 +314,16 @@ async def test_unusable_frames_are_dropped_never_answered_with_0xff() -> None:
     call = registry.calls[str(CALL)]
     assert reply == b"" and call.ended == "hangup"
     assert call.audio("caller") == _audio(1) + _audio(2)
+
+
+async def test_stopping_the_listener_ends_calls_as_shutdown() -> None:
+    server, registry = await _server()
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.ports[0])
+    writer.write(uuid_frame(CALL) + encode_frame(KIND_SLIN_8K, _audio(4)))
+    await writer.drain()
+    await _wait_for(lambda: str(CALL) in registry.calls and registry.calls[str(CALL)].frames)
+    await server.close()
+    call = registry.calls[str(CALL)]
+    await _wait_for(lambda: call.ended is not None)
+    writer.close()
+    assert call.ended == "shutdown"
