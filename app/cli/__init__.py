@@ -26,6 +26,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.playbook",
     "app.cli.classify",
     "app.cli.contract",
+    "app.cli.models",
 )
 
 
