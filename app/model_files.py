@@ -100,6 +100,13 @@ SHIPPED: dict[str, ShippedModel] = {
 }
 
 
+# whisper base's halves joined (asr.engines.whisper joins them once into its cache folder).
+JOINED_WHISPER_BASE = ModelFile(
+    "whisper-base/model.bin", 145217532,
+    "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+)
+
+
 class ModelFileError(RuntimeError):
     """A shipped model file is missing, or is not the file CareCue was tested with."""
 
@@ -181,8 +188,34 @@ def models_for(settings: Any) -> list[ShippedModel]:
     return [SHIPPED[n] for n in names]
 
 
-def verify_models(models: Iterable[ShippedModel]) -> None:
+def verify_joined_whisper_base(cache_dir: Path) -> None:
+    """The joined whisper base, when one of full size is cached (a short one is rebuilt)."""
+    f = JOINED_WHISPER_BASE
+    path = cache_dir / f.path
+    if not path.is_file() or path.stat().st_size != f.size:
+        return
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    with _lock:
+        if key in _verified:
+            return
+    actual = _sha256(path)
+    if actual != f.sha256:
+        raise ModelFileError(
+            f"model whisper-base: the joined copy {path} is not the file CareCue was tested "
+            f"with (expected sha256 {f.sha256}, found {actual}); delete it and CareCue joins "
+            "it again from the verified wheels."
+        )
+    with _lock:
+        _verified.add(key)
+
+
+def verify_models(models: Iterable[ShippedModel], cache_dir: Path | None = None) -> None:
     """Verify each model's files; the first problem raises ``ModelFileError``."""
     for model in models:
         verify_model(model)
+        if model.name == "whisper-base-part2":
+            from asr.engines.whisper import whisper_cache_dir
+
+            verify_joined_whisper_base(cache_dir or whisper_cache_dir())
         log.info("model files verified", extra={"model": model.name, "files": len(model.files)})

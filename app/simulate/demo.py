@@ -245,8 +245,9 @@ async def run_demo(options: DemoOptions, echo: Echo) -> int:
             echo(f"Call review: {review}")
             echo(f"Still serving on {base}; Ctrl-C stops.")
         else:
-            echo("The server stops now and its data goes with it; run `carecue demo "
-                 "--keep-serving` to keep the consoles and the call review open afterwards.")
+            gone = " and its temporary data go" if tmp is not None else " goes"
+            echo(f"The server{gone} away now; run `carecue demo --keep-serving` to keep the "
+                 "consoles and this call's review open afterwards.")
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.Event().wait()
         return 0

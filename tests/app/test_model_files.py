@@ -18,7 +18,16 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from app.model_files import SHIPPED, models_for, package_dir, verify_model
+from app.model_files import (
+    JOINED_WHISPER_BASE,
+    SHIPPED,
+    ModelFileError,
+    models_for,
+    package_dir,
+    verify_joined_whisper_base,
+    verify_model,
+    verify_models,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-c", "from app.cli import main; main()"]
@@ -125,3 +134,23 @@ def test_docs_models_lists_every_file_and_hash() -> None:
         for f in model.files:
             assert f.sha256 in doc, (model.name, f.path)
             assert Path(f.path).name in doc, (model.name, f.path)
+
+
+@pytest.mark.slow
+def test_a_joined_whisper_base_is_verified_too(tmp_path: Path) -> None:
+    parts = [SHIPPED["whisper-base-part1"], SHIPPED["whisper-base-part2"]]
+    target = tmp_path / JOINED_WHISPER_BASE.path
+    target.parent.mkdir(parents=True)
+    with target.open("wb") as out:
+        for model in parts:
+            root = package_dir(model.package)
+            assert root is not None
+            out.write((root / model.files[0].path).read_bytes())
+    verify_models(parts, cache_dir=tmp_path)  # the true join passes
+    with target.open("r+b") as f:  # same size, one byte different
+        f.seek(1000)
+        byte = f.read(1)
+        f.seek(1000)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    with pytest.raises(ModelFileError, match="delete it and CareCue joins it again"):
+        verify_joined_whisper_base(tmp_path)
