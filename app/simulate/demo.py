@@ -244,12 +244,12 @@ async def run_demo(options: DemoOptions, echo: Echo) -> int:
         if options.keep_serving:
             echo(f"Call review: {review}")
             echo(f"Still serving on {base}; Ctrl-C stops.")
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.Event().wait()
         else:
             gone = " and its temporary data go" if tmp is not None else " goes"
             echo(f"The server{gone} away now; run `carecue demo --keep-serving` to keep the "
                  "consoles and this call's review open afterwards.")
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.Event().wait()
         return 0
     finally:
         server.stop()
