@@ -83,6 +83,15 @@ class EscalationData(_Open):
     reason: str
 
 
+class CallErrorData(_Open):
+    stage: Literal["asr", "feed", "brain"] = Field(description="Which stage of the call failed")
+    track: Speaker | None = Field(description="The track it served, if any")
+    code: str = Field(description="Stable code: engine_error, garbage_audio, internal_error...")
+    retryable: bool
+    retrying: bool = Field(description="A fresh stage takes over; false: that part stops")
+    message: str = Field(description="For people; never transcript words")
+
+
 def _envelope(type_name: str, data_model: type[BaseModel], doc: str) -> type[BaseModel]:
     """One envelope model per event type: ``type`` fixed, ``data`` of the given shape."""
     from pydantic import create_model
@@ -111,6 +120,7 @@ EVENT_TYPES: dict[str, tuple[type[BaseModel], str]] = {
     "nudge.created": (NudgeCreatedData, "A prompt for the agent."),
     "nudge.resolved": (NudgeResolvedData, "A prompt is done with, and how."),
     "escalation": (EscalationData, "A supervisor should look at this call."),
+    "call.error": (CallErrorData, "A stage of the call failed; words may be missing."),
 }
 EVENT_MODELS: dict[str, type[BaseModel]] = {
     name: _envelope(name, data, doc) for name, (data, doc) in EVENT_TYPES.items()
