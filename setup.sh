@@ -53,7 +53,11 @@ pip=("$VENV/bin/python" -m pip)
 torch_pin=$(grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
 if [ -n "$TORCH_INDEX" ]; then
   echo "Installing $torch_pin (CPU build) from $TORCH_INDEX ..."
-  "${pip[@]}" install -q --index-url "$TORCH_INDEX" "$torch_pin"
+  # Offline or behind a registry mirror that index may be out of reach: then the configured
+  # index (PyPI, or a local wheel) provides torch with everything else below.
+  if ! "${pip[@]}" install -q --timeout 15 --retries 1 --index-url "$TORCH_INDEX" "$torch_pin"; then
+    echo "warning: $TORCH_INDEX is not reachable; $torch_pin comes from your configured index" >&2
+  fi
 fi
 
 target="."

@@ -136,9 +136,13 @@ class _TimedDecoder:
 
 def load_components(settings: Any, metrics: Any) -> Components:
     """Load the real models (blocking, seconds to a minute): ASR engine, classifier, matcher."""
+    from app.model_files import models_for, verify_models
     from asr.engines.registry import get_engine
     from asr.transcriber import StreamingTranscriber, TranscriberConfig
 
+    # Before anything loads: a damaged or substituted shipped file stops start-up here, with a
+    # message naming the file and the fix (app/model_files.py, docs/models.md).
+    verify_models(models_for(settings))
     t0 = time.perf_counter()
     engine = get_engine(
         settings.asr_engine,

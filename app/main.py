@@ -142,9 +142,7 @@ def create_app(
         log.warning("ending calls left open by a previous run", extra={"calls": len(dangling)})
         now = datetime.now(UTC)
         for c in dangling:
-            started = c["started_at"]
-            if started is not None and started.tzinfo is None:
-                started = started.replace(tzinfo=UTC)
+            started = c["started_at"] or now
             msg = await bus.publish(
                 c["call_id"],
                 c["agent_id"],
@@ -153,9 +151,12 @@ def create_app(
                     "call_id": c["call_id"],
                     "agent_id": c["agent_id"],
                     "source": c["source"],
-                    "started_at": _iso(started) if started is not None else None,
+                    "started_at": _iso(started),
                     "ended_at": _iso(now),
+                    # until the crash, as far as anyone can tell: the last event is unknown
+                    "duration_s": round(max(0.0, (now - started).total_seconds()), 3),
                     "reason": "server_restart",
+                    "max_distress": round(c["max_distress"], 4),
                 },
             )
             await store.enqueue(EnvelopeOp(msg.envelope, c["agent_id"], True))

@@ -25,6 +25,8 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "app.cli.token",
     "app.cli.playbook",
     "app.cli.classify",
+    "app.cli.contract",
+    "app.cli.models",
 )
 
 

@@ -107,9 +107,14 @@ async def wait_ready(base_url: str, timeout_s: float, echo: Echo) -> bool:
     told = False
     async with httpx.AsyncClient(timeout=5.0) as client:
         while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if (await client.get(f"{base_url}/readyz")).status_code == 200:
+            with contextlib.suppress(httpx.HTTPError, ValueError):
+                resp = await client.get(f"{base_url}/readyz")
+                if resp.status_code == 200:
                     return True
+                error = resp.json().get("error")
+                if error:  # the models failed to load: waiting longer cannot help
+                    echo(f"error: {error}")
+                    return False
             if not told:
                 echo("Loading speech and language models (first start can take a minute) ...")
                 told = True
@@ -205,7 +210,7 @@ async def run_demo(options: DemoOptions, echo: Echo) -> int:
             echo(f"error: {exc}; try `carecue demo --port 0`")
             return 2
         if not await wait_ready(base, options.ready_timeout_s, echo):
-            echo("error: the service did not become ready in time")
+            echo("error: the service did not become ready")
             return 1
         signer = TokenSigner(secret)
         agent_token = signer.create("agent", agent_id=options.agent_id, ttl_s=12 * 3600)
@@ -244,11 +249,12 @@ async def run_demo(options: DemoOptions, echo: Echo) -> int:
         if options.keep_serving:
             echo(f"Call review: {review}")
             echo(f"Still serving on {base}; Ctrl-C stops.")
-        else:
-            echo("The server stops now and its data goes with it; run `carecue demo "
-                 "--keep-serving` to keep the consoles and the call review open afterwards.")
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.Event().wait()
+        else:
+            gone = " and its temporary data go" if tmp is not None else " goes"
+            echo(f"The server{gone} away now; run `carecue demo --keep-serving` to keep the "
+                 "consoles and this call's review open afterwards.")
         return 0
     finally:
         server.stop()

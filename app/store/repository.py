@@ -431,12 +431,25 @@ class Repository:
         """Calls with no end: at start-up, the ones a crash or kill left open."""
         with Session(self.engine) as s:
             rows = s.execute(
-                select(CallRow.call_id, CallRow.agent_id, CallRow.source, CallRow.started_at)
+                select(
+                    CallRow.call_id,
+                    CallRow.agent_id,
+                    CallRow.source,
+                    CallRow.started_at,
+                    CallRow.max_distress,
+                )
                 .where(CallRow.ended_at.is_(None))
                 .order_by(CallRow.started_at)
             ).all()
         return [
-            {"call_id": r[0], "agent_id": r[1], "source": r[2], "started_at": r[3]} for r in rows
+            {
+                "call_id": r[0],
+                "agent_id": r[1],
+                "source": r[2],
+                "started_at": utc(r[3]),
+                "max_distress": float(r[4] or 0.0),
+            }
+            for r in rows
         ]
 
     # ---- analytics ----------------------------------------------------------------------

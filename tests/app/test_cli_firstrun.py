@@ -62,7 +62,8 @@ def test_version_flag_prints_the_version() -> None:
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["serve"], ["demo"], ["simulate"], ["token", "create"], ["transcribe"]]
+    "command", [[], ["serve"], ["demo"], ["simulate"], ["token", "create"], ["transcribe"],
+                ["contract"], ["models"], ["classify"], ["playbook", "explain"]]
 )
 def test_help_shows_no_bool_placeholders(command: list[str]) -> None:
     out = _run(*command, "--help")

@@ -157,6 +157,7 @@ def test_live_pill_goes_off_when_the_call_ends(server: Any, browser: Any) -> Non
     expect(status).to_have_attribute("data-state", "idle")
     expect(status).not_to_have_text("Live")
     expect(status).to_contain_text("Call ended")
+    expect(page.locator("#call-time")).to_have_text(re.compile(r"^\d+:\d\d \(ended\)$"))
     _shot(page, "agent_after_call")
     assert errors == []
 

@@ -23,6 +23,7 @@ import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from app.contract import EVENT_MODELS
 from tests.app.service_helpers import SECRET, tok
 
 pytestmark = pytest.mark.slow
@@ -138,6 +139,7 @@ def test_sigkill_mid_call_ends_the_call_after_restart_and_never_repeats_a_seq(
                 agent, lambda e: e["type"] == "call.ended" and e["call_id"] == "CA-killed"
             )[-1]
             assert ended["data"]["reason"] == "server_restart"
+            EVENT_MODELS["call.ended"].model_validate(ended)  # the contract's full shape
             assert ended["seq"] > last_seen
             with connect(f"{ws_base}/v1/ingest/stream?token={tok('ingest')}") as ingest:
                 ingest.send(json.dumps({**start, "call_id": "CA-after"}))

@@ -39,5 +39,7 @@ def test_demo_serves_plays_the_call_and_prints_nudges(tmp_path: Path) -> None:
     assert "call CA-demo-" in out and "started" in out and "ended" in out
     assert "SUGGEST Acknowledge their concern" in out
     assert "Done: " in out
+    # No dead link to a call record after the server stopped: it says how to keep it.
+    assert "carecue demo --keep-serving" in out and "/v1/calls/" not in out
     # The embedded defaults put a SQLite store in the data dir; the call is in it.
     assert (data_dir / "carecue.db").exists()

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from app.contract import EVENT_MODELS
 from tests.app.fakes import fake_components
 from tests.app.service_helpers import (
     live,
@@ -228,7 +229,9 @@ def test_a_retryable_asr_failure_restarts_the_track_and_the_call_goes_on(
             c1.send(twilio_stop("CA1", stream_sid="MZ1"))
             got = a + read_until(a1, lambda e: e["type"] == "call.ended")
         m = httpx.get(f"{s.http}/metrics", params={"token": tok("supervisor")}).text
-    err = next(e["data"] for e in got if e["type"] == "call.error")
+    event = next(e for e in got if e["type"] == "call.error")
+    EVENT_MODELS["call.error"].model_validate(event)
+    err = event["data"]
     assert (err["code"], err["retryable"], err["retrying"]) == ("engine_error", True, True)
     finals = [e["data"]["text"] for e in got if e["type"] == "transcript.final"]
     assert finals == ["words after the restart"]

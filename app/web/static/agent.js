@@ -51,7 +51,8 @@
     state.cards.clear();
     $("call-id").textContent = callId;
     $("transcript").replaceChildren();
-    $("nudges").replaceChildren();
+    $("nudges").replaceChildren(
+      el("p", { class: "empty", text: "Suggestions appear here during the call." }));
     $("escalation").hidden = true;
     document.body.classList.remove("call-ended");
     renderSignals({ distress: 0, concerns: {}, trend: "steady" }, true);
@@ -60,16 +61,18 @@
 
   function endCall() {
     document.body.classList.add("call-ended");
+    showCallTime();
     $("call-time").textContent += " (ended)";
     state.startedAt = null;
     showStatus();
   }
 
-  setInterval(() => {
+  function showCallTime() {
     if (!state.startedAt) return;
     const s = Math.max(0, Math.round((Date.now() - state.startedAt.getTime()) / 1000));
     $("call-time").textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
-  }, 1000);
+  }
+  setInterval(showCallTime, 1000);
 
   // ---- transcript -----------------------------------------------------------------------
   const partials = new Map(); // speaker -> <li> of the utterance still being spoken

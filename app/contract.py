@@ -1,0 +1,180 @@
+"""The wire contract of the agent and supervisor event sockets, as pydantic models.
+
+``docs/contract.md`` describes it for people; ``carecue contract --json-schema`` prints the JSON
+Schema derived from these models, and ``tests/app/test_contract.py`` checks that the events of
+a real call validate against that schema and that the document names the same events and fields.
+
+The models state what a client may rely on. Servers may add fields (``extra="allow"``): new
+data keys are additive, so the schema allows them; a renamed or removed field fails the test.
+The value sets (priorities, how a nudge was resolved, speakers, trends) come from the types the
+pipeline itself uses, so the schema follows them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from asr.types import Speaker
+from models.signals import Trend
+from nudges.events import FeedbackAction, Priority, ResolvedHow
+
+SCHEMA_ID = "https://carecue.invalid/schemas/events-v1.json"
+
+
+class _Open(BaseModel):
+    """Event data: the listed fields are guaranteed, further fields may be added."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class CallStartedData(_Open):
+    call_id: str
+    agent_id: str
+    source: str = Field(description="Ingest protocol: twilio, audiohook, stream, fork, ...")
+    started_at: str = Field(description="ISO 8601 UTC")
+    tracks: list[Speaker]
+
+
+class CallEndedData(_Open):
+    call_id: str
+    agent_id: str
+    source: str
+    started_at: str
+    ended_at: str = Field(description="ISO 8601 UTC")
+    duration_s: float
+    reason: str = Field(description="Why it ended: stop, disconnect, error, shutdown, ...")
+    max_distress: float = Field(ge=0, le=1)
+
+
+class TranscriptData(_Open):
+    speaker: Speaker
+    text: str
+    segment_id: str = Field(description="A partial and the final that replaces it share it")
+    start_s: float = Field(description="Seconds on the call clock")
+    end_s: float
+
+
+class SignalsData(_Open):
+    distress: float = Field(ge=0, le=1)
+    concerns: dict[str, float] = Field(description="Concern name to 0..1")
+    trend: Trend
+
+
+class NudgeCreatedData(_Open):
+    nudge_id: str = Field(description="<call_id>:<engine id>")
+    rule_id: str
+    title: str
+    suggestion: str | None = Field(description="Words the agent could say")
+    reason: str = Field(description="Why, in plain language, quoting the caller")
+    priority: Priority
+    expires_at: str = Field(description="ISO 8601 UTC")
+
+
+class NudgeResolvedData(_Open):
+    nudge_id: str
+    how: ResolvedHow
+
+
+class EscalationData(_Open):
+    severity: Priority
+    reason: str
+
+
+class CallErrorData(_Open):
+    stage: Literal["asr", "feed", "brain"] = Field(description="Which stage of the call failed")
+    track: Speaker | None = Field(description="The track it served, if any")
+    code: str = Field(description="Stable code: engine_error, garbage_audio, internal_error...")
+    retryable: bool
+    retrying: bool = Field(description="A fresh stage takes over; false: that part stops")
+    message: str = Field(description="For people; never transcript words")
+
+
+def _envelope(type_name: str, data_model: type[BaseModel], doc: str) -> type[BaseModel]:
+    """One envelope model per event type: ``type`` fixed, ``data`` of the given shape."""
+    from pydantic import create_model
+
+    fields: dict[str, Any] = {
+        "type": (Literal[type_name], ...),  # type: ignore[valid-type]
+        "seq": (int, Field(ge=1, description="Strictly increasing on every socket")),
+        "call_id": (str, ...),
+        "at": (str, Field(description="ISO 8601 UTC, when the server published it")),
+        "data": (data_model, ...),
+    }
+    name = "".join(part.capitalize() for part in type_name.replace(".", "_").split("_"))
+    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+        f"{name}Event", __doc__=doc, __config__=ConfigDict(extra="forbid"), **fields
+    )
+    return model
+
+
+# type -> (data model, one line for the docs); docs/contract.md has a row for each.
+EVENT_TYPES: dict[str, tuple[type[BaseModel], str]] = {
+    "call.started": (CallStartedData, "A call reached the service."),
+    "call.ended": (CallEndedData, "The call is over; everything before it has been sent."),
+    "transcript.partial": (TranscriptData, "Words still being spoken (live only, may change)."),
+    "transcript.final": (TranscriptData, "An utterance, final."),
+    "signals.updated": (SignalsData, "The classifier's reading of the caller's recent words."),
+    "nudge.created": (NudgeCreatedData, "A prompt for the agent."),
+    "nudge.resolved": (NudgeResolvedData, "A prompt is done with, and how."),
+    "escalation": (EscalationData, "A supervisor should look at this call."),
+    "call.error": (CallErrorData, "A stage of the call failed; words may be missing."),
+}
+EVENT_MODELS: dict[str, type[BaseModel]] = {
+    name: _envelope(name, data, doc) for name, (data, doc) in EVENT_TYPES.items()
+}
+
+
+class ErrorMessage(BaseModel):
+    """Sent before a socket is closed for a reason, or alone for a rejected client message."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["error"]
+    code: str
+    message: str
+
+
+class NudgeFeedback(BaseModel):
+    """What the agent console sends: a button press on a nudge card."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["nudge.feedback"]
+    nudge_id: str
+    action: FeedbackAction
+
+
+def _server_union() -> Any:
+    from typing import Union
+
+    members = (*EVENT_MODELS.values(), ErrorMessage)
+    return Annotated[Union[members], Field(discriminator="type")]  # noqa: UP007
+
+
+SERVER_MESSAGE: TypeAdapter[Any] = TypeAdapter(_server_union())
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema (2020-12) of every message on the event sockets, both directions."""
+    server = SERVER_MESSAGE.json_schema(ref_template="#/$defs/{model}")
+    defs = dict(server.pop("$defs", {}))
+    client = NudgeFeedback.model_json_schema(ref_template="#/$defs/{model}")
+    defs.update(client.pop("$defs", {}))
+    defs["NudgeFeedback"] = client
+    defs["ServerMessage"] = server
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "CareCue event socket messages, v1",
+        "description": (
+            "Server to client: one of ServerMessage (an event envelope or an error). "
+            "Client to server: NudgeFeedback. See docs/contract.md."
+        ),
+        "oneOf": [{"$ref": "#/$defs/ServerMessage"}, {"$ref": "#/$defs/NudgeFeedback"}],
+        "$defs": defs,
+    }
+
+
+def json_schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, sort_keys=True)
