@@ -547,7 +547,7 @@ def load_classifier() -> CareClassifier:
         log.warning("no %s: distress falls back to the frozen head", TUNED_ARTIFACT.name)
     # The concern set's crisis head learned topics (pills, death, fear) as much as intent:
     # on the hard set it raised "I'm terrified" and grief. It raises no flag on its own.
-    red = RedFlagModel.load(RED_FLAG_ARTIFACT) if RED_FLAG_ARTIFACT.exists() else None
+    red = RedFlagModel.load(RED_FLAG_ARTIFACT).quantized() if RED_FLAG_ARTIFACT.exists() else None
     if red is None:
         log.warning(
             "no red-flag model at %s: red flags come from the patterns alone",
