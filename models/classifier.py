@@ -333,7 +333,9 @@ class CareClassifier:
         if self.red_flag_model is None or not states:
             return None
         li = self._layers.index(self.red_flag_model.input_layer)
-        return self.red_flag_model.predict([st.states[li] for st in states])
+        # One text at a time: the int8 model quantizes activations per call, so a batch's
+        # padding would move a text's probabilities (a replay must score as the live call did).
+        return np.vstack([self.red_flag_model.predict([st.states[li]]) for st in states])
 
     def text_features(self, states: np.ndarray) -> np.ndarray:
         """Features of one text for ``decide``, from its frozen (layers, tokens, 384) states.
