@@ -49,7 +49,11 @@ class AdapterSettings(BaseSettings):
             "sessions were asked to reconnect and other streams were stopped."
         ),
     )
-    audiosocket_host: str = "0.0.0.0"
+    # AudioSocket has no authentication: listen on loopback unless told otherwise (Asterisk
+    # on another host needs CARECUE_AUDIOSOCKET_HOST set, behind a firewall).
+    audiosocket_host: str = Field(
+        default="127.0.0.1", description="Address of the AudioSocket listener (no auth)"
+    )
     audiosocket_port: int | None = Field(
         default=None, description="TCP port of the Asterisk AudioSocket listener; off unless set."
     )

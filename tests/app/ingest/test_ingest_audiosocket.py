@@ -327,3 +327,8 @@ async def test_stopping_the_listener_ends_calls_as_shutdown() -> None:
     await _wait_for(lambda: call.ended is not None)
     writer.close()
     assert call.ended == "shutdown"
+
+
+def test_the_unauthenticated_listener_binds_to_loopback_by_default() -> None:
+    # AudioSocket has no authentication: nothing but this host may reach it unless told
+    assert AdapterSettings().audiosocket_host == "127.0.0.1"
