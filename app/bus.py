@@ -49,8 +49,13 @@ class BusMessage:
 Subscriber = Callable[[BusMessage], None]
 
 
+def iso(dt: datetime) -> str:
+    """An instant as the wire writes it: ISO 8601 UTC, milliseconds, ``Z``."""
+    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso(datetime.now(UTC))
 
 
 def make_envelope(

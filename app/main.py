@@ -23,7 +23,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 
 from app.auth import TokenSigner, load_or_create_secret
-from app.bus import make_bus
+from app.bus import iso, make_bus
 from app.calls import CallManager, PlaybookState
 from app.components import Components, load_components
 from app.metrics import Metrics
@@ -37,10 +37,6 @@ log = logging.getLogger("carecue.app")
 # stored when a process died (partials are never stored; durable events may still have been
 # queued, at most the store queue's 10,000) all lie below it.
 RESTART_SEQ_MARGIN = 1_000_000
-
-
-def _iso(dt: datetime) -> str:
-    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 ComponentsFactory = Callable[[Settings, Metrics], Components]
 
@@ -151,8 +147,8 @@ def create_app(
                     "call_id": c["call_id"],
                     "agent_id": c["agent_id"],
                     "source": c["source"],
-                    "started_at": _iso(started),
-                    "ended_at": _iso(now),
+                    "started_at": iso(started),
+                    "ended_at": iso(now),
                     # until the crash, as far as anyone can tell: the last event is unknown
                     "duration_s": round(max(0.0, (now - started).total_seconds()), 3),
                     "reason": "server_restart",

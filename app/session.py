@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.bus import BusMessage, EventBus
+from app.bus import BusMessage, EventBus, iso
 from app.components import Components, NudgeEngineLike, Scorer, Transcriber, maybe_await
 from app.ingest.base import CallMeta, IngestError
 from app.metrics import Metrics
@@ -81,10 +81,6 @@ class _FeedbackIn:
     nudge_id: str
     action: str
     agent_id: str
-
-
-def _iso(dt: datetime) -> str:
-    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class CallSession:
@@ -153,7 +149,7 @@ class CallSession:
                 "call_id": self.call_id,
                 "agent_id": self.agent_id,
                 "source": self.meta.source,
-                "started_at": _iso(self.started_at),
+                "started_at": iso(self.started_at),
                 "tracks": list(self.meta.tracks),
                 "playbook_version": self._playbook_version,
                 "custom": custom,
@@ -221,8 +217,8 @@ class CallSession:
                             "call_id": self.call_id,
                             "agent_id": self.agent_id,
                             "source": self.meta.source,
-                            "started_at": _iso(self.started_at),
-                            "ended_at": _iso(datetime.now(UTC)),
+                            "started_at": iso(self.started_at),
+                            "ended_at": iso(datetime.now(UTC)),
                             "duration_s": round(self.clock.now(), 3),
                             "reason": reason,
                             "max_distress": round(self.max_distress, 4),
@@ -488,7 +484,7 @@ class CallSession:
                         "reason": ev.reason,
                         "details": list(ev.details),
                         "priority": ev.priority,
-                        "expires_at": _iso(self.clock.wall(ev.expires_at_s)),
+                        "expires_at": iso(self.clock.wall(ev.expires_at_s)),
                         "escalate": ev.escalate,
                         "at_s": round(ev.at_s, 3),
                         "latency_s": round(latency, 4) if latency is not None else None,

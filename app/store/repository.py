@@ -417,16 +417,6 @@ class Repository:
             ).first()
             return (row[0], row[1], row[2]) if row else None
 
-    def close_dangling_calls(self, reason: str = "server_restart") -> int:
-        """Calls left open by a crash can never resume; mark them ended at start-up."""
-        with Session(self.engine) as s, s.begin():
-            res = s.execute(
-                update(CallRow)
-                .where(CallRow.ended_at.is_(None))
-                .values(ended_at=datetime.now(UTC), end_reason=reason)
-            )
-            return int(getattr(res, "rowcount", 0) or 0)
-
     def open_calls(self) -> list[dict[str, Any]]:
         """Calls with no end: at start-up, the ones a crash or kill left open."""
         with Session(self.engine) as s:

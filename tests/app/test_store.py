@@ -219,7 +219,17 @@ def test_dangling_calls_are_closed_at_startup(kind: str, tmp_path: Path) -> None
 
             asyncio.run(open_only())
             assert store.repo.get_call("C9")["ended_at"] is None  # type: ignore[index]
-            assert store.repo.close_dangling_calls() == 1
+            # start-up finds it open and ends it with a call.ended event (app.main)
+            assert [c["call_id"] for c in store.repo.open_calls()] == ["C9"]
+            ended = {
+                "type": "call.ended",
+                "seq": 9,
+                "call_id": "C9",
+                "at": "2026-11-27T15:05:00.000Z",
+                "data": {"reason": "server_restart", "ended_at": "2026-11-27T15:05:00.000Z"},
+            }
+            store.repo.apply([EnvelopeOp(ended, "A1", True)])
+            assert store.repo.open_calls() == []
             call = store.repo.get_call("C9")
             assert call is not None and call["end_reason"] == "server_restart"
         finally:
