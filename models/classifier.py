@@ -11,8 +11,10 @@
 * ``concerns`` {name: 0..1}: one logistic head per concern, trained on the call-style
   utterances of ``models/data/concerns.jsonl`` (``models/train_concerns.py``, card
   ``models/cards/concerns.md``).
-* ``crisis``: the reviewed pattern list (``models/crisis.py``) **or** the learned crisis head
-  (``crisis_threshold``). Pattern hits are never overruled by the model.
+* ``crisis`` and ``red_flags``: the reviewed pattern list (``models/crisis.py``) and the
+  learned red-flag model (``models/redflag.py``) in two tiers (``RedFlagPolicy``). Pattern
+  hits are never overruled by the model. The concern set's ``crisis`` head only gives the
+  crisis *score*: on its own it raised "I'm terrified" and grief as crisis.
 * **Denials.** When crisis words were present but every one was explicitly denied ("I'm
   not suicidal, I just need my refill"), the denial ("not suicidal") is cut out and the
   *rest* of the text is what the distress and crisis heads judge (one more encoder call,
@@ -66,9 +68,6 @@ DISTRESS_ARTIFACT = ARTIFACT_DIR / "distress_head.npz"
 CONCERN_ARTIFACT = ARTIFACT_DIR / "concern_heads.npz"
 
 MAX_CHARS = 2_000
-# A crisis threshold no probability reaches: the head alone never raises an urgent flag.
-HEAD_NEVER_URGENT = 1.01
-
 
 @dataclass(frozen=True, slots=True)
 class RedFlagPolicy:
@@ -258,8 +257,6 @@ class CareClassifier:
         distress: LinearHeads,
         concerns: LinearHeads,
         encoder: TextEncoder | None = None,
-        crisis_threshold: float = 0.5,
-        safety_threshold: float | None = None,
         red_flag_model: RedFlagModel | None = None,
         red_flag_policy: RedFlagPolicy = DEFAULT_RED_FLAG_POLICY,
         distress_model: DistressModel | None = None,
@@ -272,8 +269,6 @@ class CareClassifier:
         self._concerns = concerns
         self._layers = distress.layers
         self._encoder = encoder
-        self.crisis_threshold = crisis_threshold
-        self.safety_threshold = crisis_threshold if safety_threshold is None else safety_threshold
         self.red_flag_model = red_flag_model
         self.red_flag_policy = red_flag_policy
         if red_flag_model is not None and red_flag_model.input_layer not in self._layers:
@@ -373,10 +368,8 @@ class CareClassifier:
         (only used when every crisis phrase was denied; None when nothing else was said).
 
         Red flags: the reviewed patterns raise ``self_harm``, ``emergency`` and
-        ``safety_check``. The learned crisis head raises ``self_harm`` on its own only at
-        ``crisis_threshold`` (chosen on the training rows to keep false alarms on hard
-        negatives rare); between ``safety_threshold`` and that it asks for the gentle
-        safety check, which never escalates.
+        ``safety_check``; the red-flag model adds to them in two tiers (``red_probs``, see
+        ``RedFlagPolicy``). The concern ``crisis`` head only feeds the crisis score.
         """
         probs = self.head_probabilities(features)
         distress = float(probs[0])
@@ -390,11 +383,6 @@ class CareClassifier:
                 distress = float(rest[0])
                 head_crisis = float(rest[1 + CONCERNS.index("crisis")])
         raised = set(found.kinds)
-        if not raised & set(URGENT_FLAGS):
-            if head_crisis >= self.crisis_threshold:
-                raised.add("self_harm")
-            elif head_crisis >= self.safety_threshold:
-                raised.add("safety_check")
         # The learned model reads the words as said; an explicit denial ("I'm not suicidal")
         # is the reviewed patterns' call, so it is not second-guessed.
         if red_probs is not None and not found.negated_only:
@@ -558,8 +546,6 @@ def load_classifier() -> CareClassifier:
     clf = CareClassifier(
         distress,
         concerns,
-        crisis_threshold=HEAD_NEVER_URGENT,
-        safety_threshold=HEAD_NEVER_URGENT,
         red_flag_model=red,
         distress_model=distress_model,
     )

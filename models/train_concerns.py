@@ -22,7 +22,6 @@ import numpy as np
 from models.classifier import (
     CONCERN_ARTIFACT,
     DISTRESS_ARTIFACT,
-    HEAD_NEVER_URGENT,
     CareClassifier,
     LinearHeads,
 )
@@ -159,9 +158,7 @@ def build_classifier(heads: LinearHeads) -> CareClassifier:
             np.full(1, 0.5, np.float32),
         )
     # as shipped (models.classifier.load_classifier): the head alone raises no red flag
-    return CareClassifier(
-        distress, heads, crisis_threshold=HEAD_NEVER_URGENT, safety_threshold=HEAD_NEVER_URGENT
-    )
+    return CareClassifier(distress, heads)
 
 
 def write_card(metrics: dict, chosen: dict[str, float], layers: tuple[int, ...]) -> None:

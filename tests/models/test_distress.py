@@ -33,8 +33,7 @@ def frozen(clf: CareClassifier) -> CareClassifier:
         LinearHeads.load(DISTRESS_ARTIFACT),
         LinearHeads.load(CONCERN_ARTIFACT),
         encoder=clf.encoder,
-        crisis_threshold=clf.crisis_threshold,
-        safety_threshold=clf.safety_threshold,
+        red_flag_model=clf.red_flag_model,
     )
 
 
