@@ -1,6 +1,6 @@
 """The FastAPI application: ``create_app(settings)``.
 
-Start-up (lifespan): migrate the store, start its writer, start the event bus, load the
+Start-up (lifespan): migrate the store, load the revoked token ids, start its writer, start the event bus, load the
 playbook, then load the models in the background; ``/readyz`` turns 200 when they are in.
 Calls that arrive earlier wait for the models (``ready_wait_s``).
 
@@ -27,6 +27,7 @@ from app.bus import iso, make_bus
 from app.calls import CallManager, PlaybookState
 from app.components import Components, load_components
 from app.metrics import Metrics
+from app.revocation import Revocations
 from app.session import SessionConfig
 from app.settings import Settings
 from app.store import EnvelopeOp, Store
@@ -106,11 +107,17 @@ def create_app(
         max_calls=settings.max_calls,
         ready_wait_s=settings.ready_wait_s,
     )
-    signer = TokenSigner(load_or_create_secret(settings.auth_secret, settings.data_dir))
+    revocations = Revocations(store.repo.revoked_token_ids, settings.revocation_refresh_s)
+    signer = TokenSigner(
+        load_or_create_secret(settings.auth_secret, settings.data_dir), revoked=revocations
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(store.migrate)
+        # Revoked tokens are refused from the first request on, then reloaded periodically.
+        await revocations.refresh()
+        reloader = asyncio.create_task(revocations.run(), name="revocations")
         dangling = await asyncio.to_thread(store.repo.open_calls)
         await store.start()
         # A killed process may have published events (partials, and durable ones still in
@@ -125,7 +132,8 @@ def create_app(
         finally:
             await calls.shutdown()
             loader.cancel()
-            await asyncio.gather(loader, return_exceptions=True)
+            reloader.cancel()
+            await asyncio.gather(loader, reloader, return_exceptions=True)
             if calls.components is not None:
                 calls.components.close()
             await store.close()
@@ -186,6 +194,7 @@ def create_app(
     app.state.bus = bus
     app.state.calls = calls
     app.state.signer = signer
+    app.state.revocations = revocations
     for name in (*SERVICE_ROUTERS, *INGEST_ROUTERS, *PAGE_ROUTERS):
         _include(app, name)
     return app

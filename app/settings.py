@@ -14,9 +14,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 AsrEngineName = Literal["whisper", "vosk", "moonshine"]
 
-# Agent and supervisor tokens minted by ``carecue token create`` or printed by ``serve`` expire
-# after this long unless told otherwise; a shift, not forever.
+# Tokens minted by ``carecue token create`` or printed by ``serve`` expire after this long unless
+# told otherwise. People's tokens (agent, supervisor, admin) last a shift and at most a month;
+# an ingest token is configured into a telephony platform, so it lasts a quarter by default and
+# may be made not to expire (``--ttl 0``): it can be revoked (``carecue token revoke``).
 DEFAULT_TOKEN_TTL_S = 12 * 3600
+TOKEN_TTL_DEFAULTS_S: dict[str, int] = {
+    "agent": DEFAULT_TOKEN_TTL_S,
+    "supervisor": DEFAULT_TOKEN_TTL_S,
+    "admin": DEFAULT_TOKEN_TTL_S,
+    "ingest": 90 * 24 * 3600,
+}
+MAX_PERSON_TOKEN_TTL_S = 31 * 24 * 3600
 
 
 def default_data_dir() -> Path:
@@ -84,6 +93,19 @@ class Settings(BaseSettings):
     auth_secret: str | None = None
     dev_token: bool = Field(
         default=False, description="Print an admin token at start-up (local demo only)"
+    )
+    revocation_refresh_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="How often each instance reloads revoked token ids from the database "
+        "(a revocation takes effect everywhere within this)",
+    )
+    ws_auth_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="An event socket without a token must send its auth message within this",
     )
 
     # Event bus: in-process unless a Redis URL is given (several service instances)

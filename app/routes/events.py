@@ -2,6 +2,12 @@
 
 Each socket gets its own bounded ``ClientQueue`` (policy in ``app.delivery``); a sender task
 drains it while this handler reads the agent's ``nudge.feedback`` messages.
+
+Authentication: a token in ``Authorization: Bearer`` or ``?token=`` is checked before the
+socket is accepted (scripts and existing integrations). Without one, the socket is accepted and
+its first message must be ``{"type": "auth", "token": ...}`` within ``ws_auth_timeout_s``
+(close 1008 otherwise); the pages use this, so no token rides in a URL or a server log. An open
+socket is closed 1008 when its token is revoked (within ``revocation_refresh_s``) or expires.
 """
 
 from __future__ import annotations
@@ -10,11 +16,14 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from app.auth import AuthError, Principal, websocket_principal
+from starlette.websockets import WebSocketState
+
+from app.auth import AuthError, Principal, Role, authenticate, token_from
 from app.bus import BusMessage
 from app.delivery import CLOSE_TOO_SLOW, Stream, open_stream
 from app.session import UnknownNudge
@@ -118,19 +127,102 @@ def origin_allowed(ws: WebSocket) -> bool:
     return origin in settings.origins() or origin == settings.base_url()
 
 
+async def _auth_message(ws: WebSocket) -> str | None:
+    """Accept the socket and read the token from its first message; ``None`` after closing
+    the socket (nothing in time, or not an auth message)."""
+    await ws.accept()
+    timeout = ws.app.state.settings.ws_auth_timeout_s
+    try:
+        message = await asyncio.wait_for(ws.receive(), timeout)
+    except TimeoutError:
+        await close_with_error(
+            ws, "auth_timeout", f"no auth message within {timeout:g} s", 1008
+        )
+        return None
+    if message["type"] == "websocket.disconnect":
+        return None
+    msg: Any = None
+    text = message.get("text")
+    if text is not None and len(text) <= _MAX_CLIENT_MESSAGE:
+        with contextlib.suppress(ValueError):
+            msg = json.loads(text)
+    if (
+        not isinstance(msg, dict)
+        or msg.get("type") != "auth"
+        or not isinstance(msg.get("token"), str)
+    ):
+        await close_with_error(
+            ws, "auth_required", 'the first message must be {"type": "auth", "token": ...}', 1008
+        )
+        return None
+    return str(msg["token"])
+
+
+async def socket_principal(ws: WebSocket, allowed: tuple[Role, ...]) -> Principal | None:
+    """Who opened this event socket, from a header, ``?token=`` or the first message.
+
+    ``None`` once the socket has been closed with the reason (1008)."""
+    if not origin_allowed(ws):
+        await close_with_error(ws, "bad_origin", "this origin may not open CareCue sockets", 1008)
+        return None
+    token = token_from(ws.headers.get("authorization"), ws.query_params.get("token"))
+    by_message = token is None
+    if by_message:
+        token = await _auth_message(ws)
+        if token is None:
+            return None
+    try:
+        principal = authenticate(ws.app.state.signer, token, allowed)
+    except AuthError as exc:
+        await close_with_error(ws, exc.code, exc.message, 1008)
+        return None
+    if by_message:
+        expires = principal.expires_at
+        await ws.send_json({
+            "type": "auth.ok",
+            "role": principal.role,
+            "expires_at": int(expires) if expires is not None else None,
+        })
+    return principal
+
+
+async def _token_ends(principal: Principal, revoked: asyncio.Event) -> tuple[str, str]:
+    """Wait until the socket's token is revoked or expires; the close code and message."""
+    if principal.expires_at is None:
+        await revoked.wait()
+    else:
+        try:
+            await asyncio.wait_for(revoked.wait(), max(0.0, principal.expires_at - time.time()))
+        except TimeoutError:
+            return "token_expired", "token has expired"
+    return "token_revoked", "token has been revoked"
+
+
 async def _serve(
     ws: WebSocket, principal: Principal, accept: Any, kind: str, stream_agent: str | None
 ) -> None:
     state = ws.app.state
-    if not origin_allowed(ws):
-        await close_with_error(ws, "bad_origin", "this origin may not open CareCue sockets", 1008)
-        return
     try:
         since = _since(ws)
     except ValueError:
         await close_with_error(ws, "bad_since", "since must be a non-negative integer", 1008)
         return
-    await ws.accept()
+    if ws.client_state == WebSocketState.CONNECTING:
+        await ws.accept()
+    with state.revocations.watch(principal.token_id) as revoked:
+        await _stream(ws, principal, accept, kind, stream_agent, since, revoked)
+
+
+async def _stream(
+    ws: WebSocket,
+    principal: Principal,
+    accept: Any,
+    kind: str,
+    stream_agent: str | None,
+    since: int | None,
+    revoked: asyncio.Event,
+) -> None:
+    state = ws.app.state
     stream = await open_stream(
         bus=state.bus,
         store=state.store,
@@ -146,9 +238,16 @@ async def _serve(
     gauge.inc()
     send = asyncio.create_task(_sender(ws, stream), name=f"ws-send-{kind}")
     recv = asyncio.create_task(_receiver(ws, principal), name=f"ws-recv-{kind}")
+    ends = asyncio.create_task(_token_ends(principal, revoked), name=f"ws-token-{kind}")
+    ended: tuple[str, str] | None = None
     try:
-        done, _pending = await asyncio.wait({send, recv}, return_when=asyncio.FIRST_COMPLETED)
+        done, _pending = await asyncio.wait(
+            {send, recv, ends}, return_when=asyncio.FIRST_COMPLETED
+        )
         for t in done:
+            if t is ends:
+                ended = ends.result()
+                continue
             exc = t.exception()
             if exc is not None and not isinstance(exc, WebSocketDisconnect | RuntimeError):
                 log.warning(
@@ -157,20 +256,23 @@ async def _serve(
     finally:
         stream.unsubscribe()
         gauge.dec()
-        for t in (send, recv):
+        for t in (send, recv, ends):
             t.cancel()
-        await asyncio.gather(send, recv, return_exceptions=True)
+        await asyncio.gather(send, recv, ends, return_exceptions=True)
+        if ended is not None:
+            log.info("event socket closed: token ended", extra={"kind": kind, "code": ended[0]})
+            await close_with_error(ws, *ended, 1008)
         with contextlib.suppress(Exception):
             await ws.close()
 
 
 @router.websocket("/v1/agents/{agent_id}/events")
 async def agent_events(ws: WebSocket, agent_id: str) -> None:
-    """One agent's calls: transcripts, signals, nudges, urgent escalations; ``?since=SEQ``."""
-    try:
-        principal = websocket_principal(ws, ("agent", "supervisor", "admin"))
-    except AuthError as exc:
-        await close_with_error(ws, exc.code, exc.message, 1008)
+    """One agent's calls: transcripts, signals, nudges, urgent escalations; ``?since=SEQ``.
+
+    Authenticate with a bearer header, ``?token=``, or a first ``{"type": "auth"}`` message."""
+    principal = await socket_principal(ws, ("agent", "supervisor", "admin"))
+    if principal is None:
         return
     if not principal.may_see_agent(agent_id):
         await close_with_error(ws, "forbidden", "this token is for another agent", 1008)
@@ -185,9 +287,7 @@ async def agent_events(ws: WebSocket, agent_id: str) -> None:
 @router.websocket("/v1/supervisor/events")
 async def supervisor_events(ws: WebSocket) -> None:
     """Every call and every escalation. ``?since=SEQ`` resumes."""
-    try:
-        principal = websocket_principal(ws, ("supervisor", "admin"))
-    except AuthError as exc:
-        await close_with_error(ws, exc.code, exc.message, 1008)
+    principal = await socket_principal(ws, ("supervisor", "admin"))
+    if principal is None:
         return
     await _serve(ws, principal, lambda _m: True, "supervisor", None)

@@ -142,3 +142,20 @@ class PlaybookRow(Base):
     source: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+
+class TokenRevocationRow(Base):
+    """A revoked token (``carecue token revoke``). Every instance refuses its id; the row
+    can go once ``expires_at`` has passed (the token is refused as expired then anyway)."""
+
+    __tablename__ = "token_revocations"
+
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    revoked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, index=True
+    )
+    role: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    agent_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    subject: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)

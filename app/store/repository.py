@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.store.models import (
@@ -23,6 +24,7 @@ from app.store.models import (
     PlaybookRow,
     SegmentRow,
     SignalRow,
+    TokenRevocationRow,
 )
 
 # Envelope types that are kept in the event log and replayed with ``since``. Partials are
@@ -536,3 +538,78 @@ class Repository:
             s.add(row)
             s.flush()
             return int(row.version)
+
+    # ---- token revocations --------------------------------------------------------------
+
+    def revoke_token(
+        self,
+        token_id: str,
+        *,
+        expires_at: datetime | None = None,
+        role: str | None = None,
+        agent_id: str | None = None,
+        subject: str | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        """Record a revoked token id; ``False`` if it was revoked already."""
+        with Session(self.engine) as s:
+            if s.get(TokenRevocationRow, token_id) is not None:
+                return False
+            s.add(
+                TokenRevocationRow(
+                    token_id=token_id,
+                    revoked_at=datetime.now(UTC),
+                    expires_at=expires_at,
+                    role=role,
+                    agent_id=agent_id,
+                    subject=subject,
+                    reason=reason,
+                )
+            )
+            try:
+                s.commit()
+            except IntegrityError:  # another instance revoked it at the same moment
+                return False
+        return True
+
+    def revoked_token_ids(self, now: datetime | None = None) -> set[str]:
+        """Ids of revoked tokens that have not expired yet (expired ones are refused anyway)."""
+        now = now or datetime.now(UTC)
+        with Session(self.engine) as s:
+            rows = s.scalars(
+                select(TokenRevocationRow.token_id).where(
+                    or_(TokenRevocationRow.expires_at.is_(None),
+                        TokenRevocationRow.expires_at > now)
+                )
+            )
+            return set(rows)
+
+    def token_revocations(self) -> list[dict[str, Any]]:
+        """Every recorded revocation, newest first."""
+        with Session(self.engine) as s:
+            rows = s.scalars(
+                select(TokenRevocationRow).order_by(
+                    TokenRevocationRow.revoked_at.desc(), TokenRevocationRow.token_id
+                )
+            )
+            return [
+                {
+                    "token_id": r.token_id,
+                    "revoked_at": iso(r.revoked_at),
+                    "expires_at": iso(r.expires_at),
+                    "role": r.role,
+                    "agent_id": r.agent_id,
+                    "subject": r.subject,
+                    "reason": r.reason,
+                }
+                for r in rows
+            ]
+
+    def prune_token_revocations(self, now: datetime | None = None) -> int:
+        """Delete revocations of tokens that have expired; how many went."""
+        now = now or datetime.now(UTC)
+        with Session(self.engine) as s, s.begin():
+            result = s.execute(
+                delete(TokenRevocationRow).where(TokenRevocationRow.expires_at <= now)
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
