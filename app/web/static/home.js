@@ -8,6 +8,8 @@
     const token = document.getElementById("token-input").value.trim();
     if (!token) return;
     const page = ev.submitter && ev.submitter.value === "supervisor" ? "supervisor" : "agent";
-    window.location.assign(`/${page}?token=${encodeURIComponent(token)}`);
+    // Handed over in this tab's sessionStorage, where the page looks for it: never in a URL.
+    sessionStorage.setItem(`carecue.${page}.token`, token);
+    window.location.assign(`/${page}`);
   });
 })();

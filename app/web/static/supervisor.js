@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const { takeToken, EventStream, el, levelOf, TREND, clock } = CareCue;
+  const { takeToken, fetchJson, EventStream, el, levelOf, TREND, clock } = CareCue;
   const $ = (id) => document.getElementById(id);
   const token = takeToken("carecue.supervisor.token");
   const calls = new Map(); // call_id -> {row, agent, startedAt, endedAt, distress, trend, escalated}
@@ -26,8 +26,8 @@
       $("calls").querySelector("tr.none")?.remove();
       const row = el("tr", { "data-call-id": callId },
         el("th", { scope: "row", class: "cid" },
-          el("a", { href: `/v1/calls/${encodeURIComponent(callId)}/report?token=${encodeURIComponent(token)}`,
-            target: "_blank", rel: "noopener", title: "Call review (report)", text: callId })),
+          el("a", { href: "#", title: "Call review (report)", text: callId,
+            onclick: (ev) => { ev.preventDefault(); openReport(callId); } })),
         el("td", { class: "agent", text: data.agent_id || "–" }),
         el("td", { class: "dur", text: "–" }),
         el("td", {}, el("div", { class: "mini" },
@@ -95,14 +95,25 @@
       el("div", { class: "what", text: data.reason || data.rule_id || "Escalation" })));
   }
 
+  // The call's report, fetched with the token in a header and shown in a new tab.
+  async function openReport(callId) {
+    try {
+      const report = await fetchJson(`/v1/calls/${encodeURIComponent(callId)}/report`, token);
+      const blob = new Blob([JSON.stringify(report, null, 2)], { type: "application/json" });
+      const url = URL.createObjectURL(blob);
+      window.open(url, "_blank", "noopener");
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+    } catch (err) {
+      setStatus("error", `Could not load the report of ${callId} (${err.message}).`);
+    }
+  }
+
   // Today's calls from the store, so that a reload does not empty the board. Live events that
   // arrived first are newer than this snapshot and win.
   async function loadToday() {
     let body;
     try {
-      const resp = await fetch("/v1/calls?limit=500", { headers: { Authorization: `Bearer ${token}` } });
-      if (!resp.ok) throw new Error(String(resp.status));
-      body = await resp.json();
+      body = await fetchJson("/v1/calls?limit=500", token);
     } catch (err) {
       const none = $("calls").querySelector("tr.none td");
       if (none) none.textContent = `Could not load today’s calls (${err.message}); live calls still appear.`;
