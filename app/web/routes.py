@@ -1,7 +1,8 @@
 """Routes for the agent console and supervisor wallboard (included by ``app.main``).
 
-The pages hold no data: they read the token from ``?token=`` and open the authenticated event
-websockets, so the files themselves are served without auth. Only the files listed below are
+The pages hold no data: they take the token from ``?token=`` once (into sessionStorage, out of
+the address bar), send it in the event socket's first message and in ``Authorization``
+headers, so the files themselves are served without auth. Only the files listed below are
 served, from this package's ``static`` folder.
 """
 
