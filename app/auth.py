@@ -2,11 +2,13 @@
 
 A token is ``cc1.<payload>.<signature>``: base64url JSON
 ``{"role", "agent_id"?, "sub"?, "jti", "iat", "exp"?}`` signed with HMAC-SHA256 under the
-configured secret. ``jti`` is the token's id: revoking it (``carecue token revoke``, kept in the
-shared database, see ``app.revocation``) makes every instance refuse the token. Routes take the caller's identity through
-the ``Annotated`` aliases at the bottom (``AnyPrincipal``, ``SupervisorPrincipal``, ...).
-The token comes from ``Authorization: Bearer ...`` or, for telephony platforms that cannot set
-headers, the ``token`` query parameter; the pages send it in the event socket's first message. Auth is never off: a local demo prints a token.
+configured secret. ``jti`` is the token's id: revoking it (``carecue token revoke``, kept in
+the shared database, see ``app.revocation``) makes every instance refuse the token.
+Routes take the caller's identity through the ``Annotated`` aliases at the bottom
+(``AnyPrincipal``, ``SupervisorPrincipal``, ...). The token comes from
+``Authorization: Bearer ...`` or, for telephony platforms that cannot set headers, the
+``token`` query parameter; the pages send it in the event socket's first message.
+Auth is never off: a local demo prints a token.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The FastAPI application: ``create_app(settings)``.
 
-Start-up (lifespan): migrate the store, load the revoked token ids, start its writer, start the event bus, load the
-playbook, then load the models in the background; ``/readyz`` turns 200 when they are in.
-Calls that arrive earlier wait for the models (``ready_wait_s``).
+Start-up (lifespan): migrate the store, load the revoked token ids, start the store's writer,
+start the event bus, load the playbook, then load the models in the background; ``/readyz``
+turns 200 when they are in. Calls that arrive earlier wait for the models (``ready_wait_s``).
 
 Shutdown: ``CareCueServer`` (uvicorn's server, as ``carecue serve`` runs it) stops accepting
 connections and drains every ingest adapter (AudioHook ``reconnect``, the others stopped and

@@ -20,7 +20,6 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-
 from starlette.websockets import WebSocketState
 
 from app.auth import AuthError, Principal, Role, authenticate, token_from

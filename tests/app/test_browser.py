@@ -89,11 +89,15 @@ async def test_agent_sees_a_nudge_card_and_accepting_it_is_stored(
         )
         try:
             page = await browser.new_page(viewport={"width": 1280, "height": 800})
+            sockets: list[str] = []
+            page.on("websocket", lambda ws: sockets.append(ws.url))
             await page.goto(f"{server.base}/agent?token={token}")
             status = page.locator("#status")
             await expect(status).to_have_attribute("data-state", "idle", timeout=15_000)
-            # The token leaves the address bar once the page has it.
+            # The token leaves the address bar once the page has it, and the socket carries
+            # it in its first message, not in its URL.
             assert "token=" not in page.url
+            assert sockets and all("token" not in url for url in sockets), sockets
 
             streaming = asyncio.create_task(stream_call(
                 call_audio,
