@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     ready_wait_s: float = Field(
         default=120.0, ge=0, description="How long a new call waits for models"
     )
-    ws_idle_timeout_s: float = Field(default=120.0, gt=0, description="Ingest socket without data")
+    # Ingest handshake and idle deadlines: CARECUE_INGEST_*_TIMEOUT_S (app/ingest/settings.py).
 
     log_level: str = "INFO"
     log_json: bool = True
