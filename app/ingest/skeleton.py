@@ -21,6 +21,7 @@ What the skeleton does, the same for every platform:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Mapping
@@ -200,9 +201,11 @@ async def _frames(ws: WebSocket, parser: StreamParser, stream: IngestStream,
         out = parser.audio(await _receive(ws, deadline), ctx)
         if isinstance(out, Stop):
             await stream.end(out.reason)  # flush the last words before saying goodbye
-            if out.reply is not None:
-                await ws.send_json(_with_call_id(out.reply, call_id))
-            await ws.close(1000)
+            # The platform may hang up as soon as it sent its stop: nothing left to say then.
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
+                if out.reply is not None:
+                    await ws.send_json(_with_call_id(out.reply, call_id))
+                await ws.close(1000)
             return out.reason
         if any(frame.data for frame in out):
             deadline.progress()
