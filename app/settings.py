@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     )
     ws_idle_timeout_s: float = Field(default=120.0, gt=0, description="Ingest socket without data")
 
+    # Retention: calls that ended more than this many days ago lose their transcript and
+    # every text about them; their de-identified score parts stay (app.review). Unset: kept.
+    retention_days: int | None = Field(
+        default=None, ge=1, description="Delete transcripts and text after N days"
+    )
+
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -120,10 +126,10 @@ class Settings(BaseSettings):
     def origins(self) -> set[str]:
         return {o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()}
 
-    @field_validator("database_url")
+    @field_validator("database_url", "retention_days", mode="before")
     @classmethod
-    def _empty_is_none(cls, v: str | None) -> str | None:
-        return v or None
+    def _empty_is_none(cls, v: object) -> object:
+        return v if v not in ("", None) else None
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL: the configured one or a SQLite file in ``data_dir``."""
