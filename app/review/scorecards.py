@@ -15,8 +15,8 @@ from typing import Any
 from app.review.schema import (
     AgentSummary,
     RuleFeedback,
-    ScoredCall,
     Scorecard,
+    ScoredCall,
     WeekStats,
 )
 from app.review.scoring import LABELS, WEIGHTS

@@ -23,6 +23,7 @@ from app.review.schema import (
     DistressPoint,
     EmpathyScore,
     Moment,
+    NudgeOutcome,
     PartKey,
     ReviewNudge,
     ScorePart,
@@ -76,6 +77,7 @@ LABELS: dict[PartKey, str] = {
 }
 URGENT_FLAGS = frozenset({"self_harm", "emergency"})
 NOT_A_CONCERN = frozenset({"gratitude"})
+_OUTCOMES = frozenset({"agent_said", "accepted", "dismissed", "expired", "call_ended"})
 
 
 class Phrases:
@@ -499,13 +501,14 @@ def _nudges(call: Mapping[str, Any]) -> list[ReviewNudge]:
     for n in call["nudges"]:
         actions = feedback.get(n["nudge_id"], [])
         ratings = [a for a in actions if a in ("helpful", "not_helpful")]
-        outcome = n.get("resolved_how") or "open"
+        outcome: NudgeOutcome = "open"
+        if n.get("resolved_how") in _OUTCOMES:
+            outcome = n["resolved_how"]
         out.append(ReviewNudge(
             nudge_id=n["nudge_id"], rule_id=n["rule_id"], title=n.get("title") or "",
             suggestion=n.get("suggestion") or "", reason=n.get("reason") or "",
             priority=n.get("priority") or "suggest", at_s=float(n.get("at_s") or 0.0),
-            outcome=outcome if outcome in ("agent_said", "accepted", "dismissed", "expired",
-                                           "call_ended") else "open",
+            outcome=outcome,
             helpful=(ratings[-1] == "helpful") if ratings else None,
             feedback=actions,
         ))
@@ -580,9 +583,9 @@ def review_call(
 ) -> CallReview:
     """The review of one stored call. ``events`` are its logged envelopes in ``seq`` order."""
     f = _observe(call, events, phrases)
-    talk: Counter[str] = Counter()
+    talk: dict[str, float] = {}
     for t in f.turns:
-        talk[t.speaker] += max(0.0, t.end_s - t.start_s)
+        talk[t.speaker] = talk.get(t.speaker, 0.0) + max(0.0, t.end_s - t.start_s)
     score = _score(f, talk)
     ended = not call.get("active", False)
     moments = _moments(f, ended)
@@ -634,7 +637,7 @@ def score_row(review: CallReview, started_at: datetime, scored_at: datetime) -> 
                 nudges[key] += 1
                 r[key] += 1
     d = review.distress
-    start = max((p.distress for p in d[:START_READINGS]), default=None)
+    start: float | None = max((p.distress for p in d[:START_READINGS]), default=None)
     day = started_at.date()
     return {
         "call_id": review.call_id,
