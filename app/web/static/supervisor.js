@@ -26,8 +26,8 @@
       $("calls").querySelector("tr.none")?.remove();
       const row = el("tr", { "data-call-id": callId },
         el("th", { scope: "row", class: "cid" },
-          el("a", { href: `/v1/calls/${encodeURIComponent(callId)}/report?token=${encodeURIComponent(token)}`,
-            target: "_blank", rel: "noopener", title: "Call review (report)", text: callId })),
+          el("a", { href: `/calls/${encodeURIComponent(callId)}?token=${encodeURIComponent(token)}`,
+            target: "_blank", rel: "noopener", title: "Call review", text: callId })),
         el("td", { class: "agent", text: data.agent_id || "–" }),
         el("td", { class: "dur", text: "–" }),
         el("td", {}, el("div", { class: "mini" },
