@@ -301,6 +301,11 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{round(x * 100)}%"
 
 
+def _n(count: int, word: str, plural: str | None = None) -> str:
+    """``1 time``, ``2 times``."""
+    return f"{count} {word if count == 1 else (plural or word + 's')}"
+
+
 def _secs(x: float) -> str:
     return f"{x:.1f} s" if x < 60 else f"{int(x // 60)} min {int(round(x % 60))} s"
 
@@ -331,7 +336,7 @@ def _score(f: _Facts, talk: Mapping[str, float]) -> EmpathyScore:
              "first_delay_s": None if first is None else round(first, 2),
              "full_marks_within_s": ACK_GOOD_S, "zero_at_s": ACK_CAP_S},
             f"Mean time from the caller's concern to the agent's acknowledgement: "
-            f"{mean:.1f} s over {n} concern(s), an unacknowledged one counted as "
+            f"{mean:.1f} s over {_n(n, 'concern')}, an unacknowledged one counted as "
             f"{ACK_CAP_S:g} s. Full marks within {ACK_GOOD_S:g} s, none at {ACK_CAP_S:g} s.",
         ))
     else:
@@ -343,7 +348,7 @@ def _score(f: _Facts, talk: Mapping[str, float]) -> EmpathyScore:
             "concerns_acknowledged", 100.0 * len(acked) / n,
             {"concerns": n, "acknowledged": len(acked),
              "within_20_s": sum(1 for e in acked if (e.delay_s or 0.0) <= UNACK_S)},
-            f"The agent acknowledged {len(acked)} of {n} concern(s) the caller raised.",
+            f"The agent acknowledged {len(acked)} of {_n(n, 'concern')} the caller raised.",
         ))
     else:
         parts.append(_part("concerns_acknowledged", None, {"concerns": 0},
@@ -357,7 +362,7 @@ def _score(f: _Facts, talk: Mapping[str, float]) -> EmpathyScore:
             "interruptions", _clamp(100.0 - INTERRUPTION_COST * cuts),
             {"interruptions": cuts, "caller_lines": caller_turns,
              "points_per_interruption": INTERRUPTION_COST},
-            f"The agent started talking while the caller was still speaking {cuts} time(s); "
+            f"The agent started talking while the caller was still speaking {_n(cuts, 'time')}; "
             f"each costs {INTERRUPTION_COST:g} points.",
         ))
     else:
@@ -543,25 +548,25 @@ def _summary(call: Mapping[str, Any], f: _Facts, score: EmpathyScore,
         acked = sum(1 for e in f.episodes if e.ack is not None)
         first = f.episodes[0].delay_s
         out.append(
-            f"The agent acknowledged {acked} of {n} concern(s)"
+            f"The agent acknowledged {acked} of {_n(n, 'concern')}"
             + (f", the first after {first:.0f} s." if first is not None else
                "; the first was never acknowledged.")
         )
     elif f.acks:
-        out.append(f"The agent acknowledged the caller {len(f.acks)} time(s).")
+        out.append(f"The agent acknowledged the caller {_n(len(f.acks), 'time')}.")
     if f.good:
-        out.append(f"{len(f.good)} acknowledgement(s) visibly calmed the caller.")
+        out.append(f"{_n(len(f.good), 'acknowledgement')} visibly calmed the caller.")
     cuts = len(f.cut_offs)
     talk = parts["talk_share"].inputs.get("agent_share")
     bits = []
     if cuts:
-        bits.append(f"interrupted the caller {cuts} time(s)")
+        bits.append(f"interrupted the caller {_n(cuts, 'time')}")
     if talk is not None:
         bits.append(f"spoke {_pct(float(talk))} of the time")
     if bits:
         out.append("The agent " + " and ".join(bits) + ".")
     if f.silences:
-        out.append(f"{len(f.silences)} long silence(s) after the caller spoke.")
+        out.append(f"{_n(len(f.silences), 'long silence')} after the caller spoke.")
     if f.crisis_at is not None:
         out.append(parts["crisis_handling"].explanation)
     if nudges:
@@ -572,7 +577,7 @@ def _summary(call: Mapping[str, Any], f: _Facts, score: EmpathyScore,
         rated = [n.helpful for n in nudges if n.helpful is not None]
         rating = (f"; rated helpful {sum(1 for r in rated if r)}, not helpful "
                   f"{sum(1 for r in rated if not r)}") if rated else ""
-        out.append(f"{len(nudges)} nudge(s): {listed}{rating}.")
+        out.append(f"{_n(len(nudges), 'nudge')}: {listed}{rating}.")
     if score.overall is not None:
         out.append(f"Empathy score {score.overall:.0f} of 100.")
     return " ".join(out)

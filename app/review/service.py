@@ -20,6 +20,7 @@ log = logging.getLogger("carecue.review")
 # The team view reads at most this many recent calls for moments worth recognising.
 RECOGNITION_CALLS = 200
 RECOGNITIONS = 8
+PER_AGENT = 2
 
 
 def _excerpt(text: str) -> str:
@@ -84,7 +85,14 @@ class Reviewer:
                     distress_after=m.distress_after or 0.0,
                 ))
         found.sort(key=lambda r: r.distress_after - r.distress_before)
-        return found[:RECOGNITIONS]
+        # the clearest moments, at most PER_AGENT each, so that more of the team is recognised
+        picked: list[Recognition] = []
+        per_agent: dict[str, int] = {}
+        for r in found:
+            if per_agent.get(r.agent_id, 0) < PER_AGENT:
+                per_agent[r.agent_id] = per_agent.get(r.agent_id, 0) + 1
+                picked.append(r)
+        return picked[:RECOGNITIONS]
 
     def sweep_retention(self, days: int, now: datetime | None = None) -> int:
         """Score, then delete, every call that ended more than ``days`` ago; returns how many.

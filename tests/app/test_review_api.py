@@ -74,7 +74,7 @@ def test_review_marks_missed_and_good_moments_and_shows_every_part(client: TestC
     assert ("acknowledge_concern", "agent_said", True) in outcomes
     assert ("let_them_finish", "dismissed", None) in outcomes
     assert "acknowledged 1 of 1 concern" in r["summary"]
-    assert "interrupted the caller 1 time" in r["summary"]
+    assert "interrupted the caller 1 time and" in r["summary"]
 
 
 def test_crisis_handling_follows_the_protocol_or_is_a_missed_moment(client: TestClient) -> None:

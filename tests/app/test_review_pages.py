@@ -111,7 +111,7 @@ def test_call_review_shows_the_curve_nudges_moments_and_score_parts(
     expect(page.locator(".part")).to_have_count(6)
     part = page.locator('.part[data-key="interruptions"]')
     expect(part.locator(".part-score")).to_have_text("75")
-    expect(part.locator(".part-how")).to_contain_text("1 time(s)")
+    expect(part.locator(".part-how")).to_contain_text("1 time;")
     expect(part.locator(".inputs")).to_contain_text("interruptions")
     expect(page.locator('.part[data-key="crisis_handling"] .part-score')).to_have_text("n/a")
     expect(page.locator("#summary")).to_contain_text("acknowledged 1 of 1 concern")

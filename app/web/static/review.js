@@ -11,7 +11,11 @@ const Review = (() => {
   // tab already holds from the review pages, the wallboard or the console.
   function token() {
     const t = CareCue.takeToken(KEY);
-    if (t) return t;
+    if (t) {
+      // so that the wallboard link from these pages opens with the same supervisor token
+      if (["supervisor", "admin"].includes(CareCue.claimsOf(t).role)) sessionStorage.setItem("carecue.supervisor.token", t);
+      return t;
+    }
     for (const k of ["carecue.supervisor.token", "carecue.agent.token"]) {
       const v = sessionStorage.getItem(k);
       if (v) { sessionStorage.setItem(KEY, v); return v; }
