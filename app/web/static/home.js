@@ -7,7 +7,8 @@
     ev.preventDefault();
     const token = document.getElementById("token-input").value.trim();
     if (!token) return;
-    const page = ev.submitter && ev.submitter.value === "supervisor" ? "supervisor" : "agent";
+    const chosen = ev.submitter && ev.submitter.value;
+    const page = ["supervisor", "team"].includes(chosen) ? chosen : "agent";
     window.location.assign(`/${page}?token=${encodeURIComponent(token)}`);
   });
 })();
