@@ -38,6 +38,8 @@ log = logging.getLogger("carecue.app")
 # stored when a process died (partials are never stored; durable events may still have been
 # queued, at most the store queue's 10,000) all lie below it.
 RESTART_SEQ_MARGIN = 1_000_000
+# How often the retention sweep runs when CARECUE_RETENTION_DAYS is set (also at start-up).
+RETENTION_INTERVAL_S = 3600.0
 
 ComponentsFactory = Callable[[Settings, Metrics], Components]
 
@@ -57,6 +59,7 @@ SERVICE_ROUTERS: tuple[str, ...] = (
     "app.routes.calls",
     "app.routes.playbook",
     "app.routes.analytics",
+    "app.routes.review",
     "app.routes.events",
 )
 # Pages (agent console, supervisor wallboard) and other optional routers.
@@ -127,13 +130,16 @@ def create_app(
         await _end_dangling_calls(dangling)
         calls.playbook = await asyncio.to_thread(_initial_playbook, store, settings)
         loader = asyncio.create_task(_load_models(), name="load-models")
+        background = [loader, reloader]
+        if settings.retention_days is not None:
+            background.append(asyncio.create_task(_retention(app), name="retention"))
         try:
             yield
         finally:
             await calls.shutdown()
-            loader.cancel()
-            reloader.cancel()
-            await asyncio.gather(loader, reloader, return_exceptions=True)
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             if calls.components is not None:
                 calls.components.close()
             await store.close()
@@ -165,6 +171,20 @@ def create_app(
             )
             await store.enqueue(EnvelopeOp(msg.envelope, c["agent_id"], True))
         await store.flush()
+
+    async def _retention(app: FastAPI) -> None:
+        """Delete transcripts and text of calls older than the retention period, hourly."""
+        from app.review import reviewer_for
+
+        assert settings.retention_days is not None
+        while True:
+            try:
+                await store.flush()
+                reviewer = reviewer_for(app.state)
+                await asyncio.to_thread(reviewer.sweep_retention, settings.retention_days)
+            except Exception:  # the next sweep tries again; a failed one loses nothing
+                log.exception("retention sweep failed")
+            await asyncio.sleep(RETENTION_INTERVAL_S)
 
     async def _load_models() -> None:
         try:

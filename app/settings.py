@@ -136,6 +136,12 @@ class Settings(BaseSettings):
     )
     # Ingest handshake and idle deadlines: CARECUE_INGEST_*_TIMEOUT_S (app/ingest/settings.py).
 
+    # Retention: calls that ended more than this many days ago lose their transcript and
+    # every text about them; their de-identified score parts stay (app.review). Unset: kept.
+    retention_days: int | None = Field(
+        default=None, ge=1, description="Delete transcripts and text after N days"
+    )
+
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -150,10 +156,10 @@ class Settings(BaseSettings):
     def origins(self) -> set[str]:
         return {o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()}
 
-    @field_validator("database_url")
+    @field_validator("database_url", "retention_days", mode="before")
     @classmethod
-    def _empty_is_none(cls, v: str | None) -> str | None:
-        return v or None
+    def _empty_is_none(cls, v: object) -> object:
+        return v if v not in ("", None) else None
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL: the configured one or a SQLite file in ``data_dir``."""

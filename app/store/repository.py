@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, or_, select, update
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.store.models import (
     CallRow,
+    CallScoreRow,
     EscalationRow,
     EventRow,
     FeedbackRow,
@@ -612,4 +613,104 @@ class Repository:
             result = s.execute(
                 delete(TokenRevocationRow).where(TokenRevocationRow.expires_at <= now)
             )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    # ---- empathy scores (app.review) ----------------------------------------------------
+
+    def calls_to_score(self, version: int, limit: int = 200) -> list[str]:
+        """Ended calls with no score, a score of an older ``version``, or feedback newer than
+        their score (an agent may rate a nudge after the call), oldest first."""
+        with Session(self.engine) as s:
+            newest_feedback = (
+                select(func.max(FeedbackRow.at))
+                .where(FeedbackRow.call_id == CallRow.call_id)
+                .scalar_subquery()
+            )
+            q = (
+                select(CallRow.call_id)
+                .outerjoin(CallScoreRow, CallScoreRow.call_id == CallRow.call_id)
+                .where(CallRow.ended_at.is_not(None))
+                .where(
+                    or_(
+                        CallScoreRow.id.is_(None),
+                        CallScoreRow.version < version,
+                        newest_feedback > CallScoreRow.scored_at,
+                    )
+                )
+                .order_by(CallRow.started_at)
+                .limit(limit)
+            )
+            return [str(r) for r in s.scalars(q)]
+
+    def save_score(self, row: dict[str, Any]) -> None:
+        """Insert or replace the score of ``row["call_id"]``."""
+        with Session(self.engine) as s, s.begin():
+            existing = s.scalars(
+                select(CallScoreRow).where(CallScoreRow.call_id == row["call_id"])
+            ).first()
+            if existing is None:
+                s.add(CallScoreRow(**row))
+            else:
+                for key, value in row.items():
+                    setattr(existing, key, value)
+
+    def score_rows(
+        self, *, agent_id: str | None = None, since: date | None = None
+    ) -> list[dict[str, Any]]:
+        """Stored scores (oldest first), purged ones included (their ``call_id`` is None)."""
+        q = select(CallScoreRow).order_by(CallScoreRow.call_date, CallScoreRow.id)
+        if agent_id is not None:
+            q = q.where(CallScoreRow.agent_id == agent_id)
+        if since is not None:
+            q = q.where(CallScoreRow.call_date >= since)
+        with Session(self.engine) as s:
+            return [
+                {
+                    "call_id": r.call_id,
+                    "agent_id": r.agent_id,
+                    "call_date": r.call_date,
+                    "week": r.week,
+                    "duration_s": r.duration_s,
+                    "overall": r.overall,
+                    "parts": r.parts,
+                    "distress_start": r.distress_start,
+                    "distress_end": r.distress_end,
+                    "crisis": r.crisis,
+                    "good_moments": r.good_moments,
+                    "missed_moments": r.missed_moments,
+                    "nudges": r.nudges,
+                    "rules": r.rules,
+                    "version": r.version,
+                    "scored_at": utc(r.scored_at),
+                    "purged": r.purged_at is not None,
+                }
+                for r in s.scalars(q)
+            ]
+
+    def calls_ended_before(self, cutoff: datetime, limit: int = 500) -> list[str]:
+        """Ids of calls that ended before ``cutoff`` (candidates for the retention sweep)."""
+        with Session(self.engine) as s:
+            q = (
+                select(CallRow.call_id)
+                .where(CallRow.ended_at.is_not(None), CallRow.ended_at < cutoff)
+                .order_by(CallRow.ended_at)
+                .limit(limit)
+            )
+            return [str(r) for r in s.scalars(q)]
+
+    def purge_calls(self, call_ids: Sequence[str], now: datetime) -> int:
+        """Delete calls with their transcript, signals, nudges, feedback, escalations and
+        event log; their score rows stay, de-identified (``call_id`` set to NULL)."""
+        if not call_ids:
+            return 0
+        ids = list(call_ids)
+        with Session(self.engine) as s, s.begin():
+            s.execute(
+                update(CallScoreRow)
+                .where(CallScoreRow.call_id.in_(ids))
+                .values(call_id=None, purged_at=now)
+            )
+            for table in (SegmentRow, SignalRow, NudgeRow, FeedbackRow, EscalationRow, EventRow):
+                s.execute(delete(table).where(table.call_id.in_(ids)))
+            result = s.execute(delete(CallRow).where(CallRow.call_id.in_(ids)))
             return int(result.rowcount or 0)  # type: ignore[attr-defined]

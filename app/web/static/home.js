@@ -7,9 +7,11 @@
     ev.preventDefault();
     const token = document.getElementById("token-input").value.trim();
     if (!token) return;
-    const page = ev.submitter && ev.submitter.value === "supervisor" ? "supervisor" : "agent";
+    const chosen = ev.submitter && ev.submitter.value;
+    const page = ["supervisor", "team"].includes(chosen) ? chosen : "agent";
     // Handed over in this tab's sessionStorage, where the page looks for it: never in a URL.
-    sessionStorage.setItem(`carecue.${page}.token`, token);
+    // The team view reads the supervisor's token.
+    sessionStorage.setItem(`carecue.${page === "team" ? "supervisor" : page}.token`, token);
     window.location.assign(`/${page}`);
   });
 })();

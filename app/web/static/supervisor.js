@@ -26,8 +26,8 @@
       $("calls").querySelector("tr.none")?.remove();
       const row = el("tr", { "data-call-id": callId },
         el("th", { scope: "row", class: "cid" },
-          el("a", { href: "#", title: "Call review (report)", text: callId,
-            onclick: (ev) => { ev.preventDefault(); openReport(callId); } })),
+          // Same tab: the review page finds this tab's token in sessionStorage (no token in URLs).
+          el("a", { href: `/calls/${encodeURIComponent(callId)}`, title: "Call review", text: callId })),
         el("td", { class: "agent", text: data.agent_id || "–" }),
         el("td", { class: "dur", text: "–" }),
         el("td", {}, el("div", { class: "mini" },
@@ -93,19 +93,6 @@
     list.prepend(el("li", { class: `esc sev-${severity}`, role: severity === "urgent" ? "alert" : null },
       el("div", { class: "meta", text: `${clock(env.at)} · call ${env.call_id}${c.agent ? ` · agent ${c.agent}` : ""} · ${severity}` }),
       el("div", { class: "what", text: data.reason || data.rule_id || "Escalation" })));
-  }
-
-  // The call's report, fetched with the token in a header and shown in a new tab.
-  async function openReport(callId) {
-    try {
-      const report = await fetchJson(`/v1/calls/${encodeURIComponent(callId)}/report`, token);
-      const blob = new Blob([JSON.stringify(report, null, 2)], { type: "application/json" });
-      const url = URL.createObjectURL(blob);
-      window.open(url, "_blank", "noopener");
-      setTimeout(() => URL.revokeObjectURL(url), 60000);
-    } catch (err) {
-      setStatus("error", `Could not load the report of ${callId} (${err.message}).`);
-    }
   }
 
   // Today's calls from the store, so that a reload does not empty the board. Live events that
