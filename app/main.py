@@ -57,6 +57,7 @@ SERVICE_ROUTERS: tuple[str, ...] = (
     "app.routes.playbook",
     "app.routes.analytics",
     "app.routes.events",
+    "app.routes.coaching",
     "app.practice.routes",
 )
 # Pages (agent console, supervisor wallboard) and other optional routers.
