@@ -61,7 +61,7 @@ SERVICE_ROUTERS: tuple[str, ...] = (
     "app.practice.routes",
 )
 # Pages (agent console, supervisor wallboard) and other optional routers.
-PAGE_ROUTERS: tuple[str, ...] = ("app.web.routes",)
+PAGE_ROUTERS: tuple[str, ...] = ("app.web.routes", "app.web.coaching_pages")
 
 
 def _initial_playbook(store: Store, settings: Settings) -> PlaybookState:
