@@ -286,10 +286,14 @@ class CallSession:
         call, from ASR or ``say``, after it is published."""
         self._final_listeners.append(listener)
 
-    async def say(self, speaker: Speaker, text: str, duration_s: float) -> TranscriptFinal | None:
+    async def say(
+        self, speaker: Speaker, text: str, duration_s: float, *, not_before_s: float = 0.0
+    ) -> TranscriptFinal | None:
         """A turn whose words are known without ASR (a simulated patient's scripted line, a
         trainee's typed reply): published and judged exactly like an ASR final that ended
-        now and lasted ``duration_s``. Returns the final, or None once the call is ending."""
+        now and lasted ``duration_s``, but starting no earlier than ``not_before_s`` (the end
+        of the turn it answers: typing is not talking over). Returns the final, or None once
+        the call is ending."""
         if self._ending or not text.strip():
             return None
         now = self.clock.now()
@@ -297,7 +301,7 @@ class CallSession:
         final = TranscriptFinal(
             speaker=speaker,
             text=text.strip(),
-            start_s=max(0.0, now - max(0.0, duration_s)),
+            start_s=min(now, max(0.0, not_before_s, now - max(0.0, duration_s))),
             end_s=now,
             segment_id=f"{speaker}-t{self._segment_counter}",
             speech_end_monotonic=time.monotonic(),

@@ -65,11 +65,13 @@ class PracticeRun:
         self._inbox: asyncio.Queue[Any] = asyncio.Queue(256)
         self._listening = False
         self._audio_tasks: list[asyncio.Task[None]] = []
+        self._last_end_s = 0.0  # end of the latest final: a said turn starts after it
         self.session.add_final_listener(self._on_final)
 
     # ---- inputs -------------------------------------------------------------------------
 
     def _on_final(self, final: TranscriptFinal) -> None:
+        self._last_end_s = max(self._last_end_s, final.end_s)
         if final.speaker == "agent" and self._listening and not self._inbox.full():
             self._inbox.put_nowait(final.text)
 
@@ -78,7 +80,8 @@ class PracticeRun:
         text = " ".join(text.split())[:MAX_REPLY_CHARS]
         if not text or not self._listening:
             return False
-        final = await self.session.say("agent", text, speaking_time(text))
+        final = await self.session.say("agent", text, speaking_time(text),
+                                       not_before_s=self._last_end_s)
         if final is not None and self.mode == "text" and not self._inbox.full():
             self._inbox.put_nowait(_END_TURN)
         return final is not None
@@ -147,10 +150,12 @@ class PracticeRun:
             msg["duration_s"] = rendered.duration_s
             await self.send(msg)
             await asyncio.sleep(rendered.duration_s)
-            await self.session.say("caller", step.patient, rendered.duration_s)
+            await self.session.say("caller", step.patient, rendered.duration_s,
+                                   not_before_s=self._last_end_s)
             return
         await self.send(msg)
-        await self.session.say("caller", step.patient, speaking_time(step.patient))
+        await self.session.say("caller", step.patient, speaking_time(step.patient),
+                               not_before_s=self._last_end_s)
         if self.voice.available:
             # typed practice still hears the patient, as soon as the line is rendered
             self._audio_tasks.append(asyncio.create_task(self._send_audio(step_id, n)))

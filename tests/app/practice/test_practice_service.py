@@ -155,3 +155,43 @@ def test_microphone_turns_arrive_through_the_native_ingest_with_a_call_scoped_to
             assert ended["outcome"] == "hung_up" and ended["call_id"] == call_id
     detail = server.get(f"/v1/calls/{call_id}", tok("supervisor")).json()
     assert [s["speaker"] for s in detail["transcript"]][:2] == ["caller", "agent"]
+
+
+def _real_engine_components() -> Any:
+    """The fakes' ASR and scorer with the real nudge engine (phrases and patterns, no model)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.components import Components
+    from nudges.engine import NudgeEngine
+    from nudges.matching import PhraseMatcher
+    from tests.app.fakes import KeywordScorer, TextTranscriber
+
+    matcher = PhraseMatcher()
+
+    def factory(settings: Any, metrics: Any) -> Components:
+        return Components(
+            make_transcriber=lambda speaker: TextTranscriber(speaker),  # type: ignore[arg-type,return-value]
+            make_scorer=KeywordScorer,  # type: ignore[arg-type]
+            make_engine=lambda pb, clock, prefix: NudgeEngine(pb, clock, matcher, prefix),
+            model_executor=ThreadPoolExecutor(1),
+            matcher=matcher,
+        )
+
+    return factory
+
+
+def test_typed_replies_do_not_count_as_talking_over_the_patient(tmp_path: Path) -> None:
+    """A typed reply starts after the line it answers: the real engine's talk-over rule
+    ("Let them finish") must not fire on a practice call where nobody interrupted."""
+    with live(tmp_path, components=_real_engine_components(), practice_voice=False) as server:
+        token = tok("agent", "T1")
+        seen = _practise(server, token, "billing_anger", [
+            "I am going to need your account number before I can look at this bill.",
+            "Our policy is that bills are payable within thirty days of the final notice.",
+        ])
+        call_id = seen[-1]["call_id"]
+        detail = server.get(f"/v1/calls/{call_id}", token).json()
+        segs = detail["transcript"]
+        for prev, nxt in zip(segs, segs[1:], strict=False):
+            assert nxt["start_s"] >= prev["end_s"] - 1e-3
+        assert "let_them_finish" not in {n["rule_id"] for n in detail["nudges"]}
