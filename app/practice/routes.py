@@ -129,8 +129,8 @@ class _BadMessage(Exception):
         self.message = message
 
 
-async def _receive_json(ws: WebSocket, timeout: float | None) -> dict[str, Any]:
-    message = await asyncio.wait_for(ws.receive(), timeout)
+async def _receive_json(ws: WebSocket, wait_s: float | None) -> dict[str, Any]:
+    message = await asyncio.wait_for(ws.receive(), wait_s)
     if message["type"] == "websocket.disconnect":
         raise WebSocketDisconnect(message.get("code", 1000))
     text = message.get("text")

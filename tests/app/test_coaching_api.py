@@ -4,7 +4,6 @@ every endpoint (the call's agent, supervisors and admins; other agents 403)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import httpx
