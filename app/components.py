@@ -61,6 +61,8 @@ class Components:
     close: Callable[[], None] = lambda: None
     prepare_playbook: Callable[[Any], None] = lambda _playbook: None
     """Blocking: precompute what a playbook needs (example embeddings) before calls use it."""
+    matcher: Any = None
+    """The engines' shared ``PhraseMatcher`` (practice mode judges replies with it), or None."""
 
 
 async def maybe_await(value: Any) -> Any:
@@ -218,4 +220,5 @@ def load_components(settings: Any, metrics: Any) -> Components:
         describe={"asr_engine": settings.asr_engine, "classifier": settings.classifier_enabled},
         close=close,
         prepare_playbook=matcher.prepare,
+        matcher=matcher,
     )

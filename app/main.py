@@ -61,9 +61,11 @@ SERVICE_ROUTERS: tuple[str, ...] = (
     "app.routes.analytics",
     "app.routes.review",
     "app.routes.events",
+    "app.routes.coaching",
+    "app.practice.routes",
 )
 # Pages (agent console, supervisor wallboard) and other optional routers.
-PAGE_ROUTERS: tuple[str, ...] = ("app.web.routes",)
+PAGE_ROUTERS: tuple[str, ...] = ("app.web.routes", "app.web.coaching_pages")
 
 
 def _initial_playbook(store: Store, settings: Settings) -> PlaybookState:

@@ -138,6 +138,7 @@ class CallSession:
         self._restarts: dict[Speaker, int] = {}
         self._bad_audio: AudioFormatError | None = None
         self._segment_counter = 0
+        self._final_listeners: list[Callable[[TranscriptFinal], None]] = []
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -278,6 +279,36 @@ class CallSession:
                     "transcriber close failed", extra={"call_id": self.call_id, "track": speaker}
                 )
 
+    # ---- text turns (practice mode) -------------------------------------------------------
+
+    def add_final_listener(self, listener: Callable[[TranscriptFinal], None]) -> None:
+        """Call ``listener`` (on the event loop; it must not block) with every final of this
+        call, from ASR or ``say``, after it is published."""
+        self._final_listeners.append(listener)
+
+    async def say(
+        self, speaker: Speaker, text: str, duration_s: float, *, not_before_s: float = 0.0
+    ) -> TranscriptFinal | None:
+        """A turn whose words are known without ASR (a simulated patient's scripted line, a
+        trainee's typed reply): published and judged exactly like an ASR final that ended
+        now and lasted ``duration_s``, but starting no earlier than ``not_before_s`` (the end
+        of the turn it answers: typing is not talking over). Returns the final, or None once
+        the call is ending."""
+        if self._ending or not text.strip():
+            return None
+        now = self.clock.now()
+        self._segment_counter += 1
+        final = TranscriptFinal(
+            speaker=speaker,
+            text=text.strip(),
+            start_s=min(now, max(0.0, not_before_s, now - max(0.0, duration_s))),
+            end_s=now,
+            segment_id=f"{speaker}-t{self._segment_counter}",
+            speech_end_monotonic=time.monotonic(),
+        )
+        await self._on_final(final)
+        return final
+
     # ---- stages -------------------------------------------------------------------------
 
     async def _feed(self, speaker: Speaker, q: asyncio.Queue[Any]) -> None:
@@ -358,6 +389,11 @@ class CallSession:
             )
         await self._publish("transcript.final", self._segment_data(final))
         await self._brain_q.put(final)
+        for listener in self._final_listeners:
+            try:
+                listener(final)
+            except Exception:
+                log.exception("final listener failed", extra={"call_id": self.call_id})
 
     async def _stage_failed(
         self,

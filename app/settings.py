@@ -89,6 +89,14 @@ class Settings(BaseSettings):
     playbook_path: Path | None = None
     tick_interval_s: float = Field(default=1.0, gt=0)
 
+    # Practice mode (/practice): the simulated patient speaks with Kokoro when the tts extra is
+    # installed; off gives text-only practice calls.
+    practice_voice: bool = Field(default=True, description="Speak patient lines with Kokoro")
+    practice_turn_gap_s: float = Field(
+        default=2.0, ge=0.5, le=10.0,
+        description="Practice by microphone: silence after the trainee's words that ends a turn",
+    )
+
     # Auth: HMAC secret for tokens; when unset a random one is created in data_dir/auth_secret
     auth_secret: str | None = None
     dev_token: bool = Field(

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from fastapi import WebSocket, WebSocketDisconnect
 
-from app.auth import AuthError, Role, authenticate, token_from
+from app.auth import AuthError, Principal, Role, authenticate, token_from
 from app.ingest.base import CallMeta, IngestError
 from app.ingest.context import adapter_settings, agent_map, call_registry, free_call_id
 from app.ingest.lifecycle import Deadline, IngestStream, IngestTimeout, registered
@@ -43,6 +43,9 @@ from asr.types import AudioFrame
 log = logging.getLogger(__name__)
 
 INGEST_ROLES: tuple[Role, ...] = ("ingest", "admin")
+# A token whose subject is ``call:<id>`` may stream that one call only (practice mode mints
+# such a short-lived ingest token for the trainee's browser).
+CALL_SCOPE = "call:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,11 +130,10 @@ async def serve_stream(ws: WebSocket, parser: StreamParser,
                        roles: tuple[Role, ...] = INGEST_ROLES) -> None:
     """Run one websocket ingest connection with ``parser`` (see the module docstring)."""
     token = token_from(ws.headers.get("authorization"), ws.query_params.get("token"))
-    authed = False
+    authed: Principal | None = None
     if token is not None or not parser.token_in_start:
         try:
-            authenticate(ws.app.state.signer, token, roles)
-            authed = True
+            authed = authenticate(ws.app.state.signer, token, roles)
         except AuthError as exc:
             await close_with_error(ws, exc.code, exc.message, 1008,
                                    parser.error_extra(exc.code, exc.message))
@@ -144,7 +146,7 @@ async def serve_stream(ws: WebSocket, parser: StreamParser,
 
 
 async def _run(ws: WebSocket, parser: StreamParser, stream: IngestStream,
-               roles: tuple[Role, ...], authed: bool) -> str:
+               roles: tuple[Role, ...], authed: Principal | None) -> str:
     """The ladder after ``accept``; returns the reason the call ends with."""
     ctx = _context(ws)
     deadline = Deadline.for_app(ws.app)
@@ -172,18 +174,25 @@ async def _run(ws: WebSocket, parser: StreamParser, stream: IngestStream,
 
 
 async def _start(ws: WebSocket, parser: StreamParser, stream: IngestStream, ctx: IngestContext,
-                 roles: tuple[Role, ...], authed: bool, deadline: Deadline) -> str:
+                 roles: tuple[Role, ...], authed: Principal | None, deadline: Deadline) -> str:
     """Wait for the start, authenticate if the token came in it, open the call; its id."""
     started = None
     while started is None:
         started = parser.start(await _receive(ws, deadline), ctx)
-    if not authed:
+    principal = authed
+    if principal is None:
         try:
-            authenticate(ws.app.state.signer, started.token, roles)
+            principal = authenticate(ws.app.state.signer, started.token, roles)
         except AuthError as exc:
             raise IngestError(exc.code, exc.message, 1008) from exc
-    registry = call_registry(ws.app)
     meta = started.meta
+    scope = (principal.subject or "").removeprefix(CALL_SCOPE)
+    if principal.subject and principal.subject.startswith(CALL_SCOPE) and (
+        meta.call_id != scope or started.duplicate_suffix is not None
+    ):
+        # a token minted for one call (practice mode's browser stream) streams only that call
+        raise IngestError("forbidden", "this token may only stream its own call", 1008)
+    registry = call_registry(ws.app)
     if started.duplicate_suffix is not None:
         meta = dataclasses.replace(meta, call_id=free_call_id(
             registry, meta.call_id, started.duplicate_suffix))

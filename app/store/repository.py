@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from app.store.models import (
     CallRow,
     CallScoreRow,
+    CoachingNoteRow,
     EscalationRow,
     EventRow,
     FeedbackRow,
@@ -515,6 +516,53 @@ class Repository:
             b["helpful_rate"] = round(b["helpful"] / rated, 4) if rated else None
             out.append(b)
         return out
+
+    # ---- coaching notes -----------------------------------------------------------------
+
+    @staticmethod
+    def _note(n: CoachingNoteRow) -> dict[str, Any]:
+        return {
+            "note_id": n.id,
+            "call_id": n.call_id,
+            "at_s": n.at_s,
+            "text": n.text,
+            "author": n.author,
+            "author_role": n.author_role,
+            "created_at": iso(n.created_at),
+        }
+
+    def add_note(self, call_id: str, at_s: float, text: str, author: str,
+                 author_role: str) -> dict[str, Any]:
+        """Store a coaching note on a call (which must exist)."""
+        with Session(self.engine) as s, s.begin():
+            row = CoachingNoteRow(call_id=call_id, at_s=at_s, text=text, author=author,
+                                  author_role=author_role, created_at=datetime.now(UTC))
+            s.add(row)
+            s.flush()
+            return self._note(row)
+
+    def list_notes(self, call_id: str) -> list[dict[str, Any]]:
+        """A call's coaching notes by moment in the call."""
+        with Session(self.engine) as s:
+            rows = s.scalars(
+                select(CoachingNoteRow)
+                .where(CoachingNoteRow.call_id == call_id)
+                .order_by(CoachingNoteRow.at_s, CoachingNoteRow.id)
+            )
+            return [self._note(n) for n in rows]
+
+    def get_note(self, call_id: str, note_id: int) -> dict[str, Any] | None:
+        with Session(self.engine) as s:
+            row = s.get(CoachingNoteRow, note_id)
+            return self._note(row) if row is not None and row.call_id == call_id else None
+
+    def delete_note(self, call_id: str, note_id: int) -> bool:
+        with Session(self.engine) as s, s.begin():
+            row = s.get(CoachingNoteRow, note_id)
+            if row is None or row.call_id != call_id:
+                return False
+            s.delete(row)
+            return True
 
     # ---- playbooks ----------------------------------------------------------------------
 

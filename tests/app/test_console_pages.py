@@ -5,7 +5,6 @@ wallboard after a reload. The real-model browser test is ``test_browser.py``.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re

@@ -1,0 +1,185 @@
+"""Practice mode and coaching replay in a real browser: headless Debian Chromium and Playwright
+against a real CareCue (real classifier, nudge engine and phrase matcher).
+
+The trainee types replies: a transactional answer passes over the patient's fear, so the
+patient repeats the worry and the live "Acknowledge their concern" nudge comes up; an
+acknowledgement then calms her. The replay page then steps through that stored call, and a
+trainer's note is stored with it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not os.environ.get("CARECUE_TEST_CHROMIUM"),
+        reason="CARECUE_TEST_CHROMIUM (path to a chromium binary) is not set",
+    ),
+]
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from carecue_live import live_server
+
+    with live_server(tmp_path_factory.mktemp("carecue-practice")) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def practised(server: Any) -> dict[str, Any]:
+    """Filled in by the practice test, read by the replay test."""
+    return {}
+
+
+def _shot(page: Any, name: str) -> Any:
+    shots = os.environ.get("CARECUE_SCREENSHOT_DIR")
+    if shots:
+        return page.screenshot(path=str(Path(shots) / name), full_page=True)
+    return page.evaluate("0")
+
+
+async def test_practice_branch_follows_the_trainees_typed_answers(
+    server: Any, practised: dict[str, Any]
+) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    token = server.token("agent", "T-practice")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=os.environ["CARECUE_TEST_CHROMIUM"], args=CHROMIUM_ARGS
+        )
+        try:
+            page = await browser.new_page(viewport={"width": 1280, "height": 900})
+            await page.goto(f"{server.base}/practice?token={token}")
+            card = page.locator('.scenario[data-scenario="biopsy_wait"]')
+            await expect(card).to_be_visible(timeout=30_000)
+            await expect(page.locator(".scenario")).to_have_count(8)
+            await _shot(page, "practice_picker.png")
+            await card.get_by_role("button", name="Type replies").click()
+
+            opening = page.locator(".line.caller", has_text="I had a biopsy eleven days ago")
+            await expect(opening).to_have_count(1, timeout=60_000)
+            reply = page.locator("#reply")
+            await expect(reply).to_be_enabled(timeout=30_000)
+
+            # 1. transactional: the worry is passed over
+            await reply.fill("Can I have your date of birth and hospital number, please?")
+            await reply.press("Enter")
+            await expect(page.locator(".judged").first).to_have_attribute(
+                "data-when", "none", timeout=60_000)
+            await expect(page.locator(".line.caller", has_text="I'm really frightened")
+                         ).to_have_count(1, timeout=60_000)
+            # the live pipeline nudges the trainee, as it would an agent on a real call
+            nudge = page.locator('.card[data-rule-id="acknowledge_concern"]')
+            await expect(nudge).to_be_visible(timeout=60_000)
+            await expect(nudge.locator("h3")).to_have_text("Acknowledge their concern")
+            await _shot(page, "practice_call.png")
+
+            # 2. a real acknowledgement: she calms and opens up
+            await expect(reply).to_be_enabled(timeout=30_000)
+            await reply.fill("That sounds really frightening, eleven days with no news. "
+                             "I'm going to chase the lab for you right now.")
+            await reply.press("Enter")
+            await expect(page.locator('.judged[data-when="acknowledgement"]')).to_have_count(
+                1, timeout=60_000)
+            await expect(page.locator(".line.caller", has_text="It's just the waiting")
+                         ).to_have_count(1, timeout=60_000)
+            # the engine saw it said: the open nudge is resolved
+            await expect(nudge).to_have_class(
+                __import__("re").compile(r"\bresolved\b"), timeout=60_000)
+
+            for text in ("You must be so worried, with your mum's history. I'll ring the lab "
+                         "now and call you back by Thursday.",
+                         "Yes, ask for me by name and I will pick it up."):
+                await expect(reply).to_be_enabled(timeout=60_000)
+                await reply.fill(text)
+                await reply.press("Enter")
+
+            await expect(page.locator("#debrief")).to_be_visible(timeout=60_000)
+            await expect(page.locator("body")).to_have_attribute(
+                "data-path", "opening worry_again opens_up calmer good_end")
+            call_id = await page.locator("body").get_attribute("data-call-id")
+            assert call_id
+            href = await page.locator("#review-link").get_attribute("href")
+            assert href and href.startswith(f"/calls/{call_id}?token=")
+            await expect(page.locator("#score")).not_to_have_text("Score: loading…",
+                                                                  timeout=30_000)
+            await _shot(page, "practice_end.png")
+            practised["call_id"] = call_id
+        finally:
+            await browser.close()
+
+    detail = server.get(f"/v1/calls/{practised['call_id']}").json()
+    assert detail["source"] == "practice" and detail["agent_id"] == "T-practice"
+    assert any(n["rule_id"] == "acknowledge_concern" for n in detail["nudges"])
+
+
+async def test_replay_shows_lines_appearing_and_keeps_a_trainers_note(
+    server: Any, practised: dict[str, Any]
+) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    call_id = practised.get("call_id")
+    if not call_id:
+        pytest.skip("the practice test did not leave a call")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=os.environ["CARECUE_TEST_CHROMIUM"], args=CHROMIUM_ARGS
+        )
+        try:
+            page = await browser.new_page(viewport={"width": 1280, "height": 900})
+            await page.goto(f"{server.base}/calls/{call_id}/replay?token="
+                            f"{server.token('supervisor')}")
+            await expect(page.locator("body")).to_have_attribute("data-loaded", "true",
+                                                                 timeout=30_000)
+            lines = page.locator("#transcript .line")
+            await expect(lines).to_have_count(0)  # nothing said yet at 0:00
+            await page.select_option("#speed", "8")
+            await page.get_by_role("button", name="▶ Play").click()
+            await expect(lines.first).to_be_visible(timeout=30_000)
+            await expect(page.locator('#nudges .card[data-rule-id="acknowledge_concern"]')
+                         ).to_be_visible(timeout=60_000)
+            await page.locator("#play").click()  # pause here
+            shown = await lines.count()
+            assert shown >= 2
+            await page.locator("#note-text").fill("Here: name the fear before the questions.")
+            await page.get_by_role("button", name="Add note").click()
+            await expect(page.locator("#notes .note")).to_have_count(1)
+            # jump back to the start: lines disappear; to the end: every line is there
+            await page.locator("#timeline").fill("0")
+            await expect(lines).to_have_count(0)
+            end = await page.locator("#timeline").get_attribute("max")
+            await page.locator("#timeline").fill(str(end))
+            total = len(server.get(f"/v1/calls/{call_id}").json()["transcript"])
+            await expect(lines).to_have_count(total)
+            await _shot(page, "replay.png")
+
+            # the note is stored with the call: a fresh page shows it
+            await page.reload()
+            await expect(page.locator("#notes .note-text")).to_have_text(
+                ["Here: name the fear before the questions."], timeout=30_000)
+
+            # another agent may not replay this call
+            other = await browser.new_page()
+            await other.goto(f"{server.base}/calls/{call_id}/replay?token="
+                             f"{server.token('agent', 'T-other')}")
+            await expect(other.locator("#status")).to_have_text(
+                "This call belongs to another agent.", timeout=30_000)
+        finally:
+            await browser.close()
+    notes = server.get(f"/v1/calls/{call_id}/notes").json()["notes"]
+    assert [n["text"] for n in notes] == ["Here: name the fear before the questions."]
