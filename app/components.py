@@ -104,7 +104,7 @@ class _TimedDecoder:
     def accept(self, audio: Any) -> str | None:
         t0 = time.perf_counter()
         try:
-            return self._inner.accept(audio)  # type: ignore[no-any-return]
+            return self._inner.accept(audio)
         finally:
             self._busy += time.perf_counter() - t0
             self._samples += len(audio)
@@ -112,7 +112,7 @@ class _TimedDecoder:
     def partial(self) -> str:
         t0 = time.perf_counter()
         try:
-            return self._inner.partial()  # type: ignore[no-any-return]
+            return self._inner.partial()
         finally:
             self._busy += time.perf_counter() - t0
 
@@ -171,7 +171,7 @@ def load_components(settings: Any, metrics: Any) -> Components:
     asr_s = time.perf_counter() - t0
 
     def make_transcriber(speaker: Speaker) -> Transcriber:
-        return StreamingTranscriber(speaker, timed, asr_executor, config)  # type: ignore[return-value]
+        return StreamingTranscriber(speaker, timed, asr_executor, config)
 
     make_scorer: Callable[[Clock], Scorer] | None = None
     t1 = time.perf_counter()
@@ -182,7 +182,7 @@ def load_components(settings: Any, metrics: Any) -> Components:
         classifier = load_classifier()
 
         def _make_scorer(clock: Clock) -> Scorer:
-            return WindowScorer(classifier, clock, window_s=settings.window_s)  # type: ignore[return-value]
+            return WindowScorer(classifier, clock, window_s=settings.window_s)
 
         make_scorer = _make_scorer
     clf_s = time.perf_counter() - t1

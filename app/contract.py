@@ -97,14 +97,14 @@ def _envelope(type_name: str, data_model: type[BaseModel], doc: str) -> type[Bas
     from pydantic import create_model
 
     fields: dict[str, Any] = {
-        "type": (Literal[type_name], ...),  # type: ignore[valid-type]
+        "type": (Literal[type_name], ...),
         "seq": (int, Field(ge=1, description="Strictly increasing on every socket")),
         "call_id": (str, ...),
         "at": (str, Field(description="ISO 8601 UTC, when the server published it")),
         "data": (data_model, ...),
     }
     name = "".join(part.capitalize() for part in type_name.replace(".", "_").split("_"))
-    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    model: type[BaseModel] = create_model(
         f"{name}Event", __doc__=doc, __config__=ConfigDict(extra="forbid"), **fields
     )
     return model

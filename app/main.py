@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -261,3 +262,16 @@ class CareCueServer(uvicorn.Server):
         except Exception:  # a failed drain must not stop the rest of the shutdown
             log.exception("ingest drain failed")
         await super().shutdown(sockets)
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """True when ``port`` cannot be bound on ``host`` (another server already listens there)."""
+    with socket.socket() as s:
+        # as uvicorn binds: connections of a previous run in TIME_WAIT (a restart after a
+        # crash) must not count as a server listening there
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False

@@ -50,7 +50,7 @@ def register(cli: typer.Typer) -> None:
             ttl_s = ttl or None
         settings = Settings()
         signer = TokenSigner(load_or_create_secret(settings.auth_secret, settings.data_dir))
-        token = signer.create(role, agent_id=agent_id, ttl_s=ttl_s, subject=subject)  # type: ignore[arg-type]
+        token = signer.create(role, agent_id=agent_id, ttl_s=ttl_s, subject=subject)
         who = f" for agent {agent_id}" if agent_id else ""
         typer.echo(f"{role} token{who}, lifetime: {describe_lifetime(ttl_s)}", err=True)
         typer.echo(token)

@@ -18,7 +18,7 @@ def adapter_settings(app: Any) -> AdapterSettings:
     if settings is None:
         settings = get_adapter_settings()
         app.state.adapter_settings = settings
-    return settings  # type: ignore[no-any-return]
+    return settings
 
 
 def agent_map(app: Any) -> AgentMap:
@@ -27,7 +27,7 @@ def agent_map(app: Any) -> AgentMap:
     if cached is None:
         cached = load_agent_map(adapter_settings(app))
         app.state.agent_map = cached
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def call_registry(app: Any) -> CallRegistry:
@@ -35,7 +35,7 @@ def call_registry(app: Any) -> CallRegistry:
     calls = getattr(app.state, "calls", None)
     if calls is None:
         raise IngestError("no_registry", "the service has no call registry", close_code=1011)
-    return calls  # type: ignore[no-any-return]
+    return calls
 
 
 def free_call_id(registry: CallRegistry, wanted: str, suffix: str) -> str:

@@ -29,7 +29,7 @@ async def _load_call(request: Request, principal: Principal, call_id: str) -> di
         raise HTTPException(
             403, detail={"code": "forbidden", "message": "this call belongs to another agent"}
         )
-    return call  # type: ignore[no-any-return]
+    return call
 
 
 @router.get("")

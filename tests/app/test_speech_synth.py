@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from app import speech_synth
-from app.speech_synth import (
+from carecue_sim.speech_synth import (
     CallScript,
     SpeechSynthError,
     espeak_voice_for,

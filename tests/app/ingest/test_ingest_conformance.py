@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from app.simulate import CallAudio, SimulateError, StreamOptions, load_wav_call, stream_call
+from carecue_sim import CallAudio, SimulateError, StreamOptions, load_wav_call, stream_call
 
 pytestmark = pytest.mark.slow
 
-DEMO = Path(__file__).resolve().parents[3] / "app" / "demo"
+DEMO = Path(__file__).resolve().parents[3] / "carecue_sim" / "demo_call"
 API_KEY = "carecue-conformance-key"
 CLIENT_SECRET = base64.b64encode(b"conformance client secret, 32 b!").decode()
 AUDIOSOCKET_CALL = "6f1c0c8e-9a55-4c1e-8f1e-2a7b8d9c0e11"
@@ -40,7 +40,7 @@ def _first_turns(seconds: float = 26.0, silence_s: float = 10.0) -> CallAudio:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from app.ingest.settings import get_adapter_settings
-    from app.simulate.demo import free_port
+    from carecue_sim.demo import free_port
     from tests.app.carecue_live import live_server
 
     port = free_port()
@@ -67,7 +67,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 async def _run_call(server: Any, protocol: str, agent_id: str, call_id: str,
                     url: str | None = None, **custom: str) -> tuple[Any, list[Any]]:
-    from app.simulate.events import EventRecorder, agent_events_url
+    from carecue_sim.events import EventRecorder, agent_events_url
 
     call = _first_turns()
     events_url = agent_events_url(server.base, server.token("agent", agent_id), agent_id)
@@ -118,7 +118,7 @@ async def test_freeswitch_audio_fork_stereo(server: Any) -> None:
 
 async def test_misuse_on_one_platform_leaves_a_live_call_alone(server: Any) -> None:
     """A bad AudioHook signature and a truncated AudioSocket stream, while a fork call runs."""
-    from app.simulate.audiohook import AudioHookClientState, upgrade_headers
+    from carecue_sim.audiohook import AudioHookClientState, upgrade_headers
 
     async def misuse() -> None:
         from websockets.asyncio.client import connect
