@@ -12,7 +12,6 @@ closed 1001) *before* uvicorn closes the remaining sockets and the lifespan ends
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -21,16 +20,28 @@ from datetime import UTC, datetime
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 
 from app.auth import TokenSigner, load_or_create_secret
 from app.bus import iso, make_bus
 from app.calls import CallManager, PlaybookState
 from app.components import Components, load_components
+from app.ingest.audiohook import router as audiohook_router
+from app.ingest.audiosocket import router as audiosocket_router
+from app.ingest.fork import router as fork_router
+from app.ingest.native import router as native_router
+from app.ingest.twilio import router as twilio_router
+from app.ingest.vosk_compat import router as vosk_router
 from app.metrics import Metrics
+from app.routes.analytics import router as analytics_router
+from app.routes.calls import router as calls_router
+from app.routes.events import router as events_router
+from app.routes.health import router as health_router
+from app.routes.playbook import router as playbook_router
 from app.session import SessionConfig
 from app.settings import Settings
 from app.store import EnvelopeOp, Store
+from app.web.routes import router as pages_router
 
 log = logging.getLogger("carecue.app")
 
@@ -41,26 +52,24 @@ RESTART_SEQ_MARGIN = 1_000_000
 
 ComponentsFactory = Callable[[Settings, Metrics], Components]
 
-# Routers mounted by ``create_app``: module paths, each module exposes ``router``.
-# Ingest adapters go in INGEST_ROUTERS (one line each). They are all part of this package, so
-# a missing one is an install error and fails start-up.
-INGEST_ROUTERS: tuple[str, ...] = (
-    "app.ingest.native",
-    "app.ingest.twilio",
-    "app.ingest.audiohook",
-    "app.ingest.fork",
-    "app.ingest.vosk_compat",
-    "app.ingest.audiosocket",  # no routes: starts the TCP listener when configured
+# Routers mounted by ``create_app``. Ingest adapters go in INGEST_ROUTERS (one line each).
+INGEST_ROUTERS: tuple[APIRouter, ...] = (
+    native_router,
+    twilio_router,
+    audiohook_router,
+    fork_router,
+    vosk_router,
+    audiosocket_router,  # no routes: starts the TCP listener when configured
 )
-SERVICE_ROUTERS: tuple[str, ...] = (
-    "app.routes.health",
-    "app.routes.calls",
-    "app.routes.playbook",
-    "app.routes.analytics",
-    "app.routes.events",
+SERVICE_ROUTERS: tuple[APIRouter, ...] = (
+    health_router,
+    calls_router,
+    playbook_router,
+    analytics_router,
+    events_router,
 )
 # Pages (agent console, supervisor wallboard) and other optional routers.
-PAGE_ROUTERS: tuple[str, ...] = ("app.web.routes",)
+PAGE_ROUTERS: tuple[APIRouter, ...] = (pages_router,)
 
 
 def _initial_playbook(store: Store, settings: Settings) -> PlaybookState:
@@ -187,14 +196,9 @@ def create_app(
     app.state.bus = bus
     app.state.calls = calls
     app.state.signer = signer
-    for name in (*SERVICE_ROUTERS, *INGEST_ROUTERS, *PAGE_ROUTERS):
-        _include(app, name)
+    for router in (*SERVICE_ROUTERS, *INGEST_ROUTERS, *PAGE_ROUTERS):
+        app.include_router(router)
     return app
-
-
-def _include(app: FastAPI, module_name: str) -> None:
-    module: Any = importlib.import_module(module_name)
-    app.include_router(module.router)
 
 
 # The pages load only their own scripts and styles and talk to their own origin.

@@ -9,18 +9,19 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 
 from app.auth import AnyPrincipal, Principal
+from app.deps import StoreDep
 from app.report import build_report
+from app.store import Store
 
 router = APIRouter(prefix="/v1/calls", tags=["calls"])
 # A bigger offset overflows the database's 64-bit integer (a 500 before this bound).
 MAX_OFFSET = 1_000_000_000
 
 
-async def _load_call(request: Request, principal: Principal, call_id: str) -> dict[str, Any]:
-    store = request.app.state.store
+async def _load_call(store: Store, principal: Principal, call_id: str) -> dict[str, Any]:
     await store.flush()
     call = await asyncio.to_thread(store.repo.get_call, call_id)
     if call is None:
@@ -34,7 +35,7 @@ async def _load_call(request: Request, principal: Principal, call_id: str) -> di
 
 @router.get("")
 async def list_calls(
-    request: Request,
+    store: StoreDep,
     principal: AnyPrincipal,
     agent_id: str | None = None,
     active: bool | None = Query(None, description="true: calls in progress; false: ended"),
@@ -44,7 +45,6 @@ async def list_calls(
     """Newest first. Agents get their own calls whatever ``agent_id`` says."""
     if principal.role == "agent":
         agent_id = principal.agent_id
-    store = request.app.state.store
     await store.flush()
     calls = await asyncio.to_thread(
         store.repo.list_calls, agent_id=agent_id, active=active, limit=limit, offset=offset
@@ -53,12 +53,12 @@ async def list_calls(
 
 
 @router.get("/{call_id}")
-async def get_call(request: Request, principal: AnyPrincipal, call_id: str) -> dict[str, Any]:
+async def get_call(store: StoreDep, principal: AnyPrincipal, call_id: str) -> dict[str, Any]:
     """Transcript, signals timeline, nudges, feedback and escalations of one call."""
-    return await _load_call(request, principal, call_id)
+    return await _load_call(store, principal, call_id)
 
 
 @router.get("/{call_id}/report")
-async def call_report(request: Request, principal: AnyPrincipal, call_id: str) -> dict[str, Any]:
+async def call_report(store: StoreDep, principal: AnyPrincipal, call_id: str) -> dict[str, Any]:
     """A summary for review: talk time, distress peaks, concerns, nudges and what became of them."""
-    return build_report(await _load_call(request, principal, call_id))
+    return build_report(await _load_call(store, principal, call_id))

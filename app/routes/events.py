@@ -10,14 +10,18 @@ import asyncio
 import contextlib
 import json
 import logging
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 
 from app.auth import AuthError, Principal, websocket_principal
 from app.bus import BusMessage
+from app.calls import CallManager
 from app.delivery import CLOSE_TOO_SLOW, Stream, open_stream
+from app.deps import BusDep, CallsDep, MetricsDep, SettingsDep, StoreDep
+from app.metrics import Metrics
 from app.session import UnknownNudge
+from app.settings import Settings
 from app.wsclose import close_with_error
 
 log = logging.getLogger("carecue.events")
@@ -38,7 +42,7 @@ def _since(ws: WebSocket) -> int | None:
     return value
 
 
-async def _sender(ws: WebSocket, stream: Stream) -> None:
+async def _sender(ws: WebSocket, stream: Stream, metrics: Metrics) -> None:
     queue = stream.queue
     for old in stream.replay:
         await ws.send_json(old)
@@ -46,8 +50,7 @@ async def _sender(ws: WebSocket, stream: Stream) -> None:
     while True:
         env = await queue.get()
         if env is None:
-            app = ws.app
-            app.state.metrics.clients_closed_slow.inc()
+            metrics.clients_closed_slow.inc()
             await close_with_error(
                 ws,
                 "too_slow",
@@ -58,8 +61,7 @@ async def _sender(ws: WebSocket, stream: Stream) -> None:
         await ws.send_json(env)
 
 
-async def _receiver(ws: WebSocket, principal: Principal) -> None:
-    calls = ws.app.state.calls
+async def _receiver(ws: WebSocket, principal: Principal, calls: CallManager) -> None:
     while True:
         message = await ws.receive()
         if message["type"] == "websocket.disconnect":
@@ -104,7 +106,7 @@ async def _receiver(ws: WebSocket, principal: Principal) -> None:
             )
 
 
-def origin_allowed(ws: WebSocket) -> bool:
+def origin_allowed(ws: WebSocket, settings: Settings) -> bool:
     """A browser's Origin must be this service's own, or one the settings allow. Clients
     that send no Origin (scripts, platforms) are judged by their token alone."""
     origin = ws.headers.get("origin")
@@ -114,15 +116,36 @@ def origin_allowed(ws: WebSocket) -> bool:
     host = ws.headers.get("host", "")
     if origin in (f"http://{host}", f"https://{host}"):
         return True
-    settings = ws.app.state.settings
     return origin in settings.origins() or origin == settings.base_url()
 
 
+class _Service:
+    """What an event socket uses of the service (the route's dependencies, together)."""
+
+    def __init__(
+        self, settings: SettingsDep, store: StoreDep, bus: BusDep, calls: CallsDep,
+        metrics: MetricsDep,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.bus = bus
+        self.calls = calls
+        self.metrics = metrics
+
+
+ServiceDep = Annotated[_Service, Depends()]
+
+
 async def _serve(
-    ws: WebSocket, principal: Principal, accept: Any, kind: str, stream_agent: str | None
+    ws: WebSocket,
+    service: _Service,
+    principal: Principal,
+    accept: Any,
+    kind: str,
+    stream_agent: str | None,
 ) -> None:
-    state = ws.app.state
-    if not origin_allowed(ws):
+    settings, calls, metrics = service.settings, service.calls, service.metrics
+    if not origin_allowed(ws, settings):
         await close_with_error(ws, "bad_origin", "this origin may not open CareCue sockets", 1008)
         return
     try:
@@ -132,20 +155,20 @@ async def _serve(
         return
     await ws.accept()
     stream = await open_stream(
-        bus=state.bus,
-        store=state.store,
+        bus=service.bus,
+        store=service.store,
         accept=accept,
         since=since,
-        capacity=state.settings.client_queue_size,
-        replay_limit=state.settings.replay_limit,
-        active_calls=lambda: state.calls.live_ids(stream_agent),
+        capacity=settings.client_queue_size,
+        replay_limit=settings.replay_limit,
+        active_calls=lambda: calls.live_ids(stream_agent),
         agent_id=stream_agent,
-        metrics=state.metrics,
+        metrics=metrics,
     )
-    gauge = state.metrics.ws_clients.labels(kind)
+    gauge = metrics.ws_clients.labels(kind)
     gauge.inc()
-    send = asyncio.create_task(_sender(ws, stream), name=f"ws-send-{kind}")
-    recv = asyncio.create_task(_receiver(ws, principal), name=f"ws-recv-{kind}")
+    send = asyncio.create_task(_sender(ws, stream, metrics), name=f"ws-send-{kind}")
+    recv = asyncio.create_task(_receiver(ws, principal, calls), name=f"ws-recv-{kind}")
     try:
         done, _pending = await asyncio.wait({send, recv}, return_when=asyncio.FIRST_COMPLETED)
         for t in done:
@@ -165,7 +188,7 @@ async def _serve(
 
 
 @router.websocket("/v1/agents/{agent_id}/events")
-async def agent_events(ws: WebSocket, agent_id: str) -> None:
+async def agent_events(ws: WebSocket, service: ServiceDep, agent_id: str) -> None:
     """One agent's calls: transcripts, signals, nudges, urgent escalations; ``?since=SEQ``."""
     try:
         principal = websocket_principal(ws, ("agent", "supervisor", "admin"))
@@ -179,15 +202,15 @@ async def agent_events(ws: WebSocket, agent_id: str) -> None:
     def accept(msg: BusMessage) -> bool:
         return msg.agent_id == agent_id and msg.to_agent
 
-    await _serve(ws, principal, accept, "agent", agent_id)
+    await _serve(ws, service, principal, accept, "agent", agent_id)
 
 
 @router.websocket("/v1/supervisor/events")
-async def supervisor_events(ws: WebSocket) -> None:
+async def supervisor_events(ws: WebSocket, service: ServiceDep) -> None:
     """Every call and every escalation. ``?since=SEQ`` resumes."""
     try:
         principal = websocket_principal(ws, ("supervisor", "admin"))
     except AuthError as exc:
         await close_with_error(ws, exc.code, exc.message, 1008)
         return
-    await _serve(ws, principal, lambda _m: True, "supervisor", None)
+    await _serve(ws, service, principal, lambda _m: True, "supervisor", None)

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.auth import request_principal
+from app.deps import CallsDep, MetricsDep, SettingsDep, StoreDep
 from app.metrics import CONTENT_TYPE_LATEST
 
 router = APIRouter(tags=["health"])
@@ -19,10 +20,8 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-async def readyz(request: Request) -> JSONResponse:
+async def readyz(calls: CallsDep, store: StoreDep) -> JSONResponse:
     """200 once the models are loaded and the store is writing; 503 before or on failure."""
-    calls = request.app.state.calls
-    store = request.app.state.store
     store_ok = store.healthy
     ready = calls.ready.is_set() and calls.components is not None and store_ok
     store_error = (
@@ -46,8 +45,10 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics")
-async def metrics(request: Request) -> Response:
+async def metrics(
+    request: Request, settings: SettingsDep, registry: MetricsDep
+) -> Response:
     """Prometheus metrics; a supervisor or admin token unless ``metrics_public`` is set."""
-    if not request.app.state.settings.metrics_public:
+    if not settings.metrics_public:
         request_principal(request, "supervisor", "admin")
-    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    return Response(registry.render(), media_type=CONTENT_TYPE_LATEST)

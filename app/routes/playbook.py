@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from app.auth import AdminPrincipal, SupervisorPrincipal
 from app.calls import PlaybookState
+from app.deps import CallsDep, StoreDep
 
 router = APIRouter(prefix="/v1/playbook", tags=["playbook"])
 
@@ -18,10 +19,12 @@ _MAX_PLAYBOOK_BYTES = 512 * 1024
 
 @router.get("", response_model=None)
 async def get_playbook(
-    request: Request, principal: SupervisorPrincipal, format: str = "yaml"
+    calls: CallsDep, principal: SupervisorPrincipal, format: str = "yaml"
 ) -> Response | dict[str, Any]:
     """The current playbook as YAML (as last saved, comments kept), or ``?format=json``."""
-    state: PlaybookState = request.app.state.calls.playbook
+    state = calls.playbook
+    if state is None:  # only before start-up has loaded it
+        raise HTTPException(503, detail={"code": "not_ready", "message": "no playbook loaded"})
     headers = {"X-Playbook-Version": str(state.version or 0)}
     if format == "json":
         return JSONResponse(
@@ -44,7 +47,9 @@ async def get_playbook(
         }
     },
 )
-async def put_playbook(request: Request, principal: AdminPrincipal) -> dict[str, Any]:
+async def put_playbook(
+    request: Request, calls: CallsDep, store: StoreDep, principal: AdminPrincipal
+) -> dict[str, Any]:
     """Replace the playbook with the YAML (or JSON) body. Invalid: 422 with each located problem."""
     from nudges.playbook import PlaybookError, parse_playbook
 
@@ -70,12 +75,11 @@ async def put_playbook(request: Request, principal: AdminPrincipal) -> dict[str,
                 ],
             },
         ) from exc
-    components = request.app.state.calls.components
+    components = calls.components
     if components is not None:
         # Embed the new examples now, not in the first call that uses them.
         await asyncio.to_thread(components.prepare_playbook, pb)
-    store = request.app.state.store
     who = principal.subject or principal.role
     version = await asyncio.to_thread(store.repo.save_playbook, text, "api", who)
-    request.app.state.calls.playbook = PlaybookState(pb, text, "api", version)
+    calls.playbook = PlaybookState(pb, text, "api", version)
     return {"version": version, "rules": len(pb.rules), "name": pb.name}

@@ -39,7 +39,6 @@ def _first_turns(seconds: float = 26.0, silence_s: float = 10.0) -> CallAudio:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from app.ingest.settings import get_adapter_settings
     from carecue_sim.demo import free_port
     from tests.app.carecue_live import live_server
 
@@ -52,7 +51,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    get_adapter_settings.cache_clear()
     try:
         with live_server(tmp_path_factory.mktemp("carecue-ingest")) as live:
             yield SimpleNamespace(base=live.base, token=live.token, audiosocket_port=port)
@@ -62,7 +60,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-        get_adapter_settings.cache_clear()
 
 
 async def _run_call(server: Any, protocol: str, agent_id: str, call_id: str,

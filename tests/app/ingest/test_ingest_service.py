@@ -37,10 +37,10 @@ AGENT_SAYS = "can I have your date of birth please"
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    app = create_app(make_settings(tmp_path_factory.mktemp("svc")),
-                     components_factory=fake_components())
-    app.state.adapter_settings = AdapterSettings(
+    adapters = AdapterSettings(
         audiohook_api_keys={API_KEY: SECRET}, audiosocket_host="127.0.0.1", audiosocket_port=0)
+    app = create_app(make_settings(tmp_path_factory.mktemp("svc"), adapters=adapters),
+                     components_factory=fake_components())
     app.state.agent_map = AgentMap.from_obj(
         {"audiosocket": {"uuid": {AS_CALL: "A-as", AS_SIM_CALL: "A-sim-as"}}})
     with serving(app) as server:

@@ -61,10 +61,9 @@ def _audiohook(stack: ExitStack, url: str, state: AudioHookClientState,
 
 
 def test_stop_drains_every_adapter_before_sockets_close(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path)
+    adapters = AdapterSettings(audiohook_api_keys={API_KEY: ""}, ingest_drain_s=5)
+    settings = make_settings(tmp_path, adapters=adapters)
     app = create_app(settings, components_factory=fake_components())
-    app.state.adapter_settings = AdapterSettings(audiohook_api_keys={API_KEY: ""},
-                                                 ingest_drain_s=5)
     server = Live(app)
     server.start()
     conversation = str(uuid.uuid4())
