@@ -26,6 +26,7 @@ from app.auth import TokenSigner, load_or_create_secret
 from app.bus import iso, make_bus
 from app.calls import CallManager, PlaybookState
 from app.components import Components, load_components
+from app.contract import CallEndedData
 from app.ingest.audiohook import router as audiohook_router
 from app.ingest.audiosocket import router as audiosocket_router
 from app.ingest.fork import router as fork_router
@@ -149,21 +150,19 @@ def create_app(
         now = datetime.now(UTC)
         for c in dangling:
             started = c["started_at"] or now
+            data = CallEndedData(
+                call_id=c["call_id"],
+                agent_id=c["agent_id"],
+                source=c["source"],
+                started_at=iso(started),
+                ended_at=iso(now),
+                # until the crash, as far as anyone can tell: the last event is unknown
+                duration_s=round(max(0.0, (now - started).total_seconds()), 3),
+                reason="server_restart",
+                max_distress=round(c["max_distress"], 4),
+            )
             msg = await bus.publish(
-                c["call_id"],
-                c["agent_id"],
-                "call.ended",
-                {
-                    "call_id": c["call_id"],
-                    "agent_id": c["agent_id"],
-                    "source": c["source"],
-                    "started_at": iso(started),
-                    "ended_at": iso(now),
-                    # until the crash, as far as anyone can tell: the last event is unknown
-                    "duration_s": round(max(0.0, (now - started).total_seconds()), 3),
-                    "reason": "server_restart",
-                    "max_distress": round(c["max_distress"], 4),
-                },
+                c["call_id"], c["agent_id"], "call.ended", data.model_dump()
             )
             await store.enqueue(EnvelopeOp(msg.envelope, c["agent_id"], True))
         await store.flush()

@@ -7,11 +7,11 @@ request (``Store.flush``), so a client that just saw ``call.ended`` reads the wh
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query
 
 from app.auth import AnyPrincipal, Principal
+from app.contract import CallDetail, CallList, CallReport
 from app.deps import StoreDep
 from app.report import build_report
 from app.store import Store
@@ -21,12 +21,13 @@ router = APIRouter(prefix="/v1/calls", tags=["calls"])
 MAX_OFFSET = 1_000_000_000
 
 
-async def _load_call(store: Store, principal: Principal, call_id: str) -> dict[str, Any]:
+async def _load_call(store: Store, principal: Principal, call_id: str) -> CallDetail:
     await store.flush()
-    call = await asyncio.to_thread(store.repo.get_call, call_id)
-    if call is None:
+    row = await asyncio.to_thread(store.repo.get_call, call_id)
+    if row is None:
         raise HTTPException(404, detail={"code": "unknown_call", "message": "no such call"})
-    if not principal.may_see_agent(call["agent_id"]):
+    call = CallDetail.model_validate(row)
+    if not principal.may_see_agent(call.agent_id):
         raise HTTPException(
             403, detail={"code": "forbidden", "message": "this call belongs to another agent"}
         )
@@ -41,7 +42,7 @@ async def list_calls(
     active: bool | None = Query(None, description="true: calls in progress; false: ended"),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
-) -> dict[str, Any]:
+) -> CallList:
     """Newest first. Agents get their own calls whatever ``agent_id`` says."""
     if principal.role == "agent":
         agent_id = principal.agent_id
@@ -49,16 +50,16 @@ async def list_calls(
     calls = await asyncio.to_thread(
         store.repo.list_calls, agent_id=agent_id, active=active, limit=limit, offset=offset
     )
-    return {"calls": calls}
+    return CallList.model_validate({"calls": calls})
 
 
 @router.get("/{call_id}")
-async def get_call(store: StoreDep, principal: AnyPrincipal, call_id: str) -> dict[str, Any]:
+async def get_call(store: StoreDep, principal: AnyPrincipal, call_id: str) -> CallDetail:
     """Transcript, signals timeline, nudges, feedback and escalations of one call."""
     return await _load_call(store, principal, call_id)
 
 
 @router.get("/{call_id}/report")
-async def call_report(store: StoreDep, principal: AnyPrincipal, call_id: str) -> dict[str, Any]:
+async def call_report(store: StoreDep, principal: AnyPrincipal, call_id: str) -> CallReport:
     """A summary for review: talk time, distress peaks, concerns, nudges and what became of them."""
     return build_report(await _load_call(store, principal, call_id))

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from app.auth import AdminPrincipal, SupervisorPrincipal
 from app.calls import PlaybookState
+from app.contract import PlaybookSaved
 from app.deps import CallsDep, StoreDep
 
 router = APIRouter(prefix="/v1/playbook", tags=["playbook"])
@@ -49,7 +50,7 @@ async def get_playbook(
 )
 async def put_playbook(
     request: Request, calls: CallsDep, store: StoreDep, principal: AdminPrincipal
-) -> dict[str, Any]:
+) -> PlaybookSaved:
     """Replace the playbook with the YAML (or JSON) body. Invalid: 422 with each located problem."""
     from nudges.playbook import PlaybookError, parse_playbook
 
@@ -82,4 +83,4 @@ async def put_playbook(
     who = principal.subject or principal.role
     version = await asyncio.to_thread(store.repo.save_playbook, text, "api", who)
     calls.playbook = PlaybookState(pb, text, "api", version)
-    return {"version": version, "rules": len(pb.rules), "name": pb.name}
+    return PlaybookSaved(version=version, rules=len(pb.rules), name=pb.name)
