@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from app.bus import BusMessage, EventBus, iso
 from app.components import Components, NudgeEngineLike, Scorer, Transcriber, maybe_await
@@ -50,7 +50,10 @@ from app.metrics import Metrics
 from app.store import DURABLE_TYPES, EnvelopeOp, FeedbackOp, Store
 from asr.errors import AudioFormatError
 from asr.types import AudioFrame, Speaker, TranscriptFinal, TranscriptPartial
-from nudges.events import Escalation, Feedback, NudgeCreated, NudgeResolved, Tick
+from nudges.events import Escalation, Feedback, NudgeCreated, NudgeEvent, NudgeResolved, Tick
+
+if TYPE_CHECKING:
+    from nudges.playbook import Playbook
 
 log = logging.getLogger("carecue.session")
 
@@ -103,7 +106,7 @@ class CallSession:
         meta: CallMeta,
         *,
         components: Components,
-        playbook: Any,
+        playbook: Playbook,
         playbook_version: int | None,
         bus: EventBus,
         store: Store,
@@ -477,7 +480,9 @@ class CallSession:
         out = await loop.run_in_executor(ex, self._engine.handle, signals)
         await self._publish_nudges(out, final)
 
-    async def _publish_nudges(self, events: list[Any], cause: TranscriptFinal | None) -> None:
+    async def _publish_nudges(
+        self, events: list[NudgeEvent], cause: TranscriptFinal | None
+    ) -> None:
         for ev in events or ():
             if isinstance(ev, NudgeCreated):
                 wire_id = ev.nudge_id

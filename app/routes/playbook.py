@@ -64,7 +64,8 @@ async def put_playbook(
             422, detail={"code": "invalid_playbook", "message": "body is not UTF-8"}
         ) from exc
     try:
-        pb = parse_playbook(text, "PUT /v1/playbook")
+        # off the event loop: a big playbook takes a while to validate
+        pb = await asyncio.to_thread(parse_playbook, text, "PUT /v1/playbook")
     except PlaybookError as exc:
         raise HTTPException(
             422,
