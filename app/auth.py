@@ -201,7 +201,7 @@ def websocket_principal(ws: WebSocket, allowed: tuple[Role, ...]) -> Principal:
     return authenticate(signer, token, allowed)
 
 
-def _requires(*allowed: Role):  # type: ignore[no-untyped-def]
+def _requires(*allowed: Role):
     def dependency(request: Request) -> Principal:
         signer: TokenSigner = request.app.state.signer
         token = token_from(request.headers.get("authorization"), request.query_params.get("token"))
@@ -224,7 +224,7 @@ def _requires(*allowed: Role):  # type: ignore[no-untyped-def]
 
 def request_principal(request: Request, *allowed: Role) -> Principal:
     """Authenticate an HTTP request outside a route's signature (raises ``HTTPException``)."""
-    return _requires(*allowed)(request)  # type: ignore[no-any-return]
+    return _requires(*allowed)(request)
 
 
 AnyPrincipal = Annotated[Principal, Depends(_requires("agent", "supervisor", "admin"))]

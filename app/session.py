@@ -26,19 +26,34 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from app.bus import BusMessage, EventBus, iso
 from app.components import Components, NudgeEngineLike, Scorer, Transcriber, maybe_await
+from app.contract import (
+    CallEndedData,
+    CallErrorData,
+    CallStartedData,
+    EscalationData,
+    EventData,
+    NudgeCreatedData,
+    NudgeResolvedData,
+    SignalsData,
+    TranscriptData,
+    event_data,
+)
 from app.ingest.base import CallMeta, IngestError
 from app.metrics import Metrics
 from app.store import DURABLE_TYPES, EnvelopeOp, FeedbackOp, Store
 from asr.errors import AudioFormatError
 from asr.types import AudioFrame, Speaker, TranscriptFinal, TranscriptPartial
-from nudges.events import Escalation, Feedback, NudgeCreated, NudgeResolved, Tick
+from nudges.events import Escalation, Feedback, NudgeCreated, NudgeEvent, NudgeResolved, Tick
+
+if TYPE_CHECKING:
+    from nudges.playbook import Playbook
 
 log = logging.getLogger("carecue.session")
 
@@ -91,7 +106,7 @@ class CallSession:
         meta: CallMeta,
         *,
         components: Components,
-        playbook: Any,
+        playbook: Playbook,
         playbook_version: int | None,
         bus: EventBus,
         store: Store,
@@ -146,15 +161,15 @@ class CallSession:
         custom = {k: v for k, v in self.meta.custom.items() if k.lower() != "token"}
         await self._publish(
             "call.started",
-            {
-                "call_id": self.call_id,
-                "agent_id": self.agent_id,
-                "source": self.meta.source,
-                "started_at": iso(self.started_at),
-                "tracks": list(self.meta.tracks),
-                "playbook_version": self._playbook_version,
-                "custom": custom,
-            },
+            CallStartedData(
+                call_id=self.call_id,
+                agent_id=self.agent_id,
+                source=self.meta.source,
+                started_at=iso(self.started_at),
+                tracks=list(self.meta.tracks),
+                playbook_version=self._playbook_version,
+                custom=custom,
+            ),
         )
         for speaker in self.meta.tracks:
             transcriber = self._components.make_transcriber(speaker)
@@ -214,16 +229,16 @@ class CallSession:
                 try:
                     await self._publish(
                         "call.ended",
-                        {
-                            "call_id": self.call_id,
-                            "agent_id": self.agent_id,
-                            "source": self.meta.source,
-                            "started_at": iso(self.started_at),
-                            "ended_at": iso(datetime.now(UTC)),
-                            "duration_s": round(self.clock.now(), 3),
-                            "reason": reason,
-                            "max_distress": round(self.max_distress, 4),
-                        },
+                        CallEndedData(
+                            call_id=self.call_id,
+                            agent_id=self.agent_id,
+                            source=self.meta.source,
+                            started_at=iso(self.started_at),
+                            ended_at=iso(datetime.now(UTC)),
+                            duration_s=round(self.clock.now(), 3),
+                            reason=reason,
+                            max_distress=round(self.max_distress, 4),
+                        ),
                     )
                 finally:
                     self._finished = True
@@ -364,14 +379,14 @@ class CallSession:
                     asyncio.create_task(self._read(speaker, fresh), name=f"read-{speaker}")
                 )
 
-    def _segment_data(self, ev: TranscriptPartial | TranscriptFinal) -> dict[str, Any]:
-        return {
-            "speaker": ev.speaker,
-            "text": ev.text,
-            "segment_id": ev.segment_id,
-            "start_s": round(ev.start_s, 3),
-            "end_s": round(ev.end_s, 3),
-        }
+    def _segment_data(self, ev: TranscriptPartial | TranscriptFinal) -> TranscriptData:
+        return TranscriptData(
+            speaker=ev.speaker,
+            text=ev.text,
+            segment_id=ev.segment_id,
+            start_s=round(ev.start_s, 3),
+            end_s=round(ev.end_s, 3),
+        )
 
     async def _on_final(self, final: TranscriptFinal) -> None:
         if not final.text.strip():
@@ -397,7 +412,7 @@ class CallSession:
 
     async def _stage_failed(
         self,
-        stage: str,
+        stage: Literal["asr", "feed", "brain"],
         track: Speaker | None,
         exc: BaseException,
         *,
@@ -425,14 +440,14 @@ class CallSession:
         with contextlib.suppress(Exception):
             await self._publish(
                 "call.error",
-                {
-                    "stage": stage,
-                    "track": track,
-                    "code": code,
-                    "retryable": bool(getattr(exc, "retryable", False)),
-                    "retrying": retrying,
-                    "message": message,
-                },
+                CallErrorData(
+                    stage=stage,
+                    track=track,
+                    code=code,
+                    retryable=bool(getattr(exc, "retryable", False)),
+                    retrying=retrying,
+                    message=message,
+                ),
             )
 
     async def _ticker(self) -> None:
@@ -486,22 +501,24 @@ class CallSession:
         self.max_distress = max(self.max_distress, float(signals.distress))
         await self._publish(
             "signals.updated",
-            {
-                "distress": round(float(signals.distress), 4),
-                "concerns": {k: round(float(v), 4) for k, v in signals.concerns.items()},
-                "trend": signals.trend,
-                "crisis": bool(signals.crisis),
-                "red_flags": sorted(signals.red_flags),
-                "distressed": bool(signals.distressed),
-                "active": sorted(signals.active),
-                "evidence": signals.evidence,
-                "at_s": round(float(signals.at_s), 3),
-            },
+            SignalsData(
+                distress=round(float(signals.distress), 4),
+                concerns={k: round(float(v), 4) for k, v in signals.concerns.items()},
+                trend=signals.trend,
+                crisis=bool(signals.crisis),
+                red_flags=sorted(signals.red_flags),
+                distressed=bool(signals.distressed),
+                active=sorted(signals.active),
+                evidence=signals.evidence,
+                at_s=round(float(signals.at_s), 3),
+            ),
         )
         out = await loop.run_in_executor(ex, self._engine.handle, signals)
         await self._publish_nudges(out, final)
 
-    async def _publish_nudges(self, events: list[Any], cause: TranscriptFinal | None) -> None:
+    async def _publish_nudges(
+        self, events: list[NudgeEvent], cause: TranscriptFinal | None
+    ) -> None:
         for ev in events or ():
             if isinstance(ev, NudgeCreated):
                 wire_id = ev.nudge_id
@@ -512,44 +529,44 @@ class CallSession:
                     self._metrics.nudge_latency.observe(latency)
                 await self._publish(
                     "nudge.created",
-                    {
-                        "nudge_id": wire_id,
-                        "rule_id": ev.rule_id,
-                        "title": ev.title,
-                        "suggestion": ev.suggestion,
-                        "reason": ev.reason,
-                        "details": list(ev.details),
-                        "priority": ev.priority,
-                        "expires_at": iso(self.clock.wall(ev.expires_at_s)),
-                        "escalate": ev.escalate,
-                        "at_s": round(ev.at_s, 3),
-                        "latency_s": round(latency, 4) if latency is not None else None,
-                    },
+                    NudgeCreatedData(
+                        nudge_id=wire_id,
+                        rule_id=ev.rule_id,
+                        title=ev.title,
+                        suggestion=ev.suggestion,
+                        reason=ev.reason,
+                        details=list(ev.details),
+                        priority=ev.priority,
+                        expires_at=iso(self.clock.wall(ev.expires_at_s)),
+                        escalate=ev.escalate,
+                        at_s=round(ev.at_s, 3),
+                        latency_s=round(latency, 4) if latency is not None else None,
+                    ),
                 )
                 if self._on_nudge is not None:
                     self._on_nudge(wire_id, self)
             elif isinstance(ev, NudgeResolved):
                 await self._publish(
                     "nudge.resolved",
-                    {
-                        "nudge_id": ev.nudge_id,
-                        "rule_id": ev.rule_id,
-                        "how": ev.how,
-                        "by": ev.by,
-                        "at_s": round(ev.at_s, 3),
-                    },
+                    NudgeResolvedData(
+                        nudge_id=ev.nudge_id,
+                        rule_id=ev.rule_id,
+                        how=ev.how,
+                        by=ev.by,
+                        at_s=round(ev.at_s, 3),
+                    ),
                 )
             elif isinstance(ev, Escalation):
                 await self._publish(
                     "escalation",
-                    {
-                        "nudge_id": ev.nudge_id,
-                        "rule_id": ev.rule_id,
-                        "severity": ev.severity,
-                        "reason": ev.reason,
-                        "agent_id": self.agent_id,
-                        "at_s": round(ev.at_s, 3),
-                    },
+                    EscalationData(
+                        nudge_id=ev.nudge_id,
+                        rule_id=ev.rule_id,
+                        severity=ev.severity,
+                        reason=ev.reason,
+                        agent_id=self.agent_id,
+                        at_s=round(ev.at_s, 3),
+                    ),
                     to_agent=ev.severity == "urgent",
                 )
 
@@ -575,9 +592,11 @@ class CallSession:
     # ---- publishing ---------------------------------------------------------------------
 
     async def _publish(
-        self, kind: str, data: dict[str, Any], *, to_agent: bool = True
+        self, kind: str, data: EventData | Mapping[str, Any], *, to_agent: bool = True
     ) -> BusMessage:
-        msg = await self._bus.publish(self.call_id, self.agent_id, kind, data, to_agent=to_agent)
+        """Publish one event; its data is a contract model (a mapping is validated into one)."""
+        wire = event_data(kind, data)
+        msg = await self._bus.publish(self.call_id, self.agent_id, kind, wire, to_agent=to_agent)
         self._metrics.events_published.labels(kind).inc()
         if kind in DURABLE_TYPES:
             await self._store.enqueue(EnvelopeOp(msg.envelope, self.agent_id, to_agent))

@@ -1,16 +1,26 @@
 """Service configuration: one ``Settings`` object, read from ``CARECUE_*`` variables and ``.env``.
 
-Validated once at start-up; everything per call is derived from it and frozen.
+Validated once at start-up; everything per call is derived from it and frozen. The telephony
+adapters' settings are nested as ``settings.adapters`` but keep flat variable names
+(``CARECUE_AUDIOSOCKET_PORT``), read from the environment and ``.env`` like the rest.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, create_model, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from app.ingest.settings import AdapterSettings
 
 AsrEngineName = Literal["whisper", "vosk", "moonshine"]
 
@@ -153,6 +163,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    # Telephony adapters (AudioHook, AudioSocket, mod_audio_fork, agent map): flat names,
+    # e.g. CARECUE_AUDIOSOCKET_PORT, nested here by ``_FlatAdapterSource``.
+    adapters: AdapterSettings = Field(default_factory=AdapterSettings)
+
     # Browser sockets (agent console, wallboard) from another origin are refused unless it
     # is listed here (comma-separated, e.g. "https://console.example.org").
     allowed_origins: str = Field(
@@ -160,6 +174,26 @@ class Settings(BaseSettings):
     )
     # /metrics needs a supervisor or admin token unless a scraper is let in here.
     metrics_public: bool = Field(default=False, description="Serve /metrics without a token")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Earlier sources win; nested values are merged key by key, so an adapter setting in
+        # the environment beats the same one in .env, and ``adapters=`` beats both.
+        return (
+            init_settings,
+            env_settings,
+            _FlatAdapterSource(settings_cls, env_settings),
+            dotenv_settings,
+            _FlatAdapterSource(settings_cls, dotenv_settings),
+            file_secret_settings,
+        )
 
     def origins(self) -> set[str]:
         return {o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()}
@@ -180,3 +214,48 @@ class Settings(BaseSettings):
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         return f"http://{host}:{self.port}"
+
+
+class _AdapterVariablesBase(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CARECUE_", extra="ignore")
+
+
+# The adapter fields under their flat ``CARECUE_`` names, only for the sources to read raw
+# values (their types say which are JSON maps); the nested ``AdapterSettings`` validates them
+# once, in ``Settings``.
+_ADAPTER_FIELDS: dict[str, Any] = {
+    name: (f.annotation, None) for name, f in AdapterSettings.model_fields.items()
+}
+_AdapterVariables = create_model(
+    "_AdapterVariables", __base__=_AdapterVariablesBase, **_ADAPTER_FIELDS
+)
+
+
+class _FlatAdapterSource(PydanticBaseSettingsSource):
+    """Reads ``CARECUE_<adapter field>`` from one environment or ``.env`` source of ``Settings``
+    and hands the values over as ``{"adapters": {...}}``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], like: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self._inner: EnvSettingsSource | None = None
+        if isinstance(like, DotEnvSettingsSource):
+            self._inner = DotEnvSettingsSource(
+                _AdapterVariables,
+                env_file=like.env_file,
+                env_file_encoding=like.env_file_encoding,
+                case_sensitive=like.case_sensitive,
+                env_prefix=like.env_prefix,
+            )
+        elif isinstance(like, EnvSettingsSource):
+            self._inner = EnvSettingsSource(
+                _AdapterVariables, case_sensitive=like.case_sensitive, env_prefix=like.env_prefix
+            )
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # everything happens in __call__
+
+    def __call__(self) -> dict[str, Any]:
+        if self._inner is None:
+            return {}
+        values = {k: v for k, v in self._inner().items() if k in AdapterSettings.model_fields}
+        return {"adapters": values} if values else {}

@@ -90,9 +90,8 @@ def register(cli: typer.Typer) -> None:
 
         from app.auth import TokenSigner, load_or_create_secret
         from app.logging_setup import setup_logging
-        from app.main import CareCueServer, create_app
+        from app.main import CareCueServer, create_app, port_in_use
         from app.settings import Settings
-        from app.simulate.demo import port_in_use
 
         overrides: dict[str, object] = {}
         if host is not None:

@@ -104,7 +104,7 @@ def register(cli: typer.Typer) -> None:
             raise typer.BadParameter(str(exc), param_hint="--ttl") from exc
         settings = Settings()
         signer = TokenSigner(load_or_create_secret(settings.auth_secret, settings.data_dir))
-        token = signer.create(role, agent_id=agent_id, ttl_s=ttl_s, subject=subject)  # type: ignore[arg-type]
+        token = signer.create(role, agent_id=agent_id, ttl_s=ttl_s, subject=subject)
         claims = signer.decode(token)
         who = f" for agent {agent_id}" if agent_id else ""
         typer.echo(

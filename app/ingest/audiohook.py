@@ -143,7 +143,7 @@ def _live_connections(app: Any) -> set[_Connection]:
     if live is None:
         live = set()
         app.state.audiohook_live = live
-    return live  # type: ignore[no-any-return]
+    return live
 
 
 async def request_reconnects(app: Any, info: str) -> tuple[int, list[asyncio.Event]]:
@@ -176,7 +176,7 @@ def _parked_calls(app: Any) -> ParkedCalls:
     if parked is None:
         parked = ParkedCalls()
         app.state.audiohook_parked = parked
-    return parked  # type: ignore[no-any-return]
+    return parked
 
 
 def request_view(ws: WebSocket) -> RequestView:

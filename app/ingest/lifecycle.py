@@ -147,7 +147,7 @@ def _streams(app: Any) -> set[IngestStream]:
     if live is None:
         live = set()
         app.state.ingest_streams = live
-    return live  # type: ignore[no-any-return]
+    return live
 
 
 @asynccontextmanager

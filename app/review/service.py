@@ -125,7 +125,7 @@ def reviewer_for(app_state: Any) -> Reviewer:
     key = hashlib.sha256(text.encode()).hexdigest()
     cached = getattr(app_state, "reviewer", None)
     if cached is not None and cached[0] == key:
-        return cached[1]  # type: ignore[no-any-return]
+        return cached[1]
     reviewer = Reviewer(app_state.store.repo, pb_state.playbook if pb_state else None)
     app_state.reviewer = (key, reviewer)
     return reviewer

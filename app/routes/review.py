@@ -23,7 +23,7 @@ from app.review.scorecards import (
     unhelpful_rules,
     weekly,
 )
-from app.routes.calls import _load_call
+from app.routes.calls import load_call_row
 
 router = APIRouter(tags=["review"])
 WEEKS = Query(12, ge=1, le=520, description="How many weeks back, this one included")
@@ -55,7 +55,7 @@ async def _scored_rows(
 @router.get("/v1/calls/{call_id}/review", response_model=CallReview)
 async def call_review(request: Request, principal: AnyPrincipal, call_id: str) -> CallReview:
     """Transcript with moments, distress curve, nudges and outcomes, score parts, summary."""
-    call = await _load_call(request, principal, call_id)
+    call = await load_call_row(request.app.state.store, principal, call_id)
     reviewer = reviewer_for(request.app.state)
     return await asyncio.to_thread(reviewer.review, call)
 

@@ -2,19 +2,33 @@
 
 Writes arrive as ``StoreOp`` batches from the single writer thread (``app.store.writer``);
 most are derived from published envelopes, so what an agent saw is exactly what is stored.
+Envelope data is read with the contract's models (``app.contract``); one that does not match
+them is kept in the event log but not projected into the call tables.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.contract import (
+    EVENT_TYPES,
+    CallEndedData,
+    CallStartedData,
+    EscalationData,
+    NudgeCreatedData,
+    NudgeResolvedData,
+    SignalsData,
+    TranscriptData,
+)
 from app.store.models import (
     CallRow,
     CallScoreRow,
@@ -28,6 +42,8 @@ from app.store.models import (
     SignalRow,
     TokenRevocationRow,
 )
+
+log = logging.getLogger("carecue.store")
 
 # Envelope types that are kept in the event log and replayed with ``since``. Partials are
 # superseded by their final, so they are live-only.
@@ -105,6 +121,22 @@ class StoredEvent:
         }
 
 
+def _parse_data(kind: str, call_id: str, data: Any) -> BaseModel | None:
+    """The event's data as its contract model; ``None`` (logged, no data) when it breaks it."""
+    entry = EVENT_TYPES.get(kind)
+    if entry is None:
+        return None
+    try:
+        return entry[0].model_validate(data)
+    except ValidationError as exc:
+        # the envelope is still logged and replayed; only the call tables go without it
+        log.warning(
+            "stored event does not match the contract; not projected",
+            extra={"type": kind, "call_id": call_id, "errors": exc.error_count()},
+        )
+        return None
+
+
 class Repository:
     """All SQL lives here."""
 
@@ -138,84 +170,85 @@ class Repository:
         at = parse_iso(env["at"]) or datetime.now(UTC)
         if kind not in DURABLE_TYPES:
             return
-        if kind == "call.started":
+        parsed = _parse_data(kind, call_id, data)
+        if isinstance(parsed, CallStartedData):
             s.merge(
                 CallRow(
                     call_id=call_id,
                     agent_id=op.agent_id,
-                    source=data.get("source", ""),
-                    started_at=parse_iso(data.get("started_at")) or at,
-                    playbook_version=data.get("playbook_version"),
-                    custom=dict(data.get("custom") or {}),
+                    source=parsed.source,
+                    started_at=parse_iso(parsed.started_at) or at,
+                    playbook_version=parsed.playbook_version,
+                    custom=dict(parsed.custom),
                     max_distress=0.0,
                 )
             )
-        elif kind == "call.ended":
+        elif isinstance(parsed, CallEndedData):
             s.execute(
                 update(CallRow)
                 .where(CallRow.call_id == call_id)
                 .values(
-                    ended_at=parse_iso(data.get("ended_at")) or at,
-                    end_reason=data.get("reason"),
-                    max_distress=float(data.get("max_distress") or 0.0),
+                    ended_at=parse_iso(parsed.ended_at) or at,
+                    end_reason=parsed.reason,
+                    max_distress=parsed.max_distress,
                 )
             )
-        elif kind == "transcript.final":
+        elif isinstance(parsed, TranscriptData):
             s.add(
                 SegmentRow(
                     call_id=call_id,
-                    segment_id=data.get("segment_id", ""),
-                    speaker=data["speaker"],
-                    text=data["text"],
-                    start_s=float(data.get("start_s", 0.0)),
-                    end_s=float(data.get("end_s", 0.0)),
+                    segment_id=parsed.segment_id,
+                    speaker=parsed.speaker,
+                    text=parsed.text,
+                    start_s=parsed.start_s,
+                    end_s=parsed.end_s,
                     at=at,
                 )
             )
-        elif kind == "signals.updated":
+        elif isinstance(parsed, SignalsData):
             s.add(
                 SignalRow(
                     call_id=call_id,
                     at=at,
-                    at_s=float(data.get("at_s", 0.0)),
-                    distress=float(data["distress"]),
-                    concerns=dict(data.get("concerns") or {}),
-                    trend=data.get("trend", "steady"),
-                    crisis=bool(data.get("crisis", False)),
-                    active=list(data.get("active") or []),
+                    at_s=parsed.at_s,
+                    distress=parsed.distress,
+                    concerns=dict(parsed.concerns),
+                    trend=parsed.trend,
+                    crisis=parsed.crisis,
+                    active=list(parsed.active),
                 )
             )
-        elif kind == "nudge.created":
+        elif isinstance(parsed, NudgeCreatedData):
             s.add(
                 NudgeRow(
-                    nudge_id=data["nudge_id"],
+                    nudge_id=parsed.nudge_id,
                     call_id=call_id,
-                    rule_id=data["rule_id"],
-                    title=data.get("title", ""),
-                    suggestion=data.get("suggestion", ""),
-                    reason=data.get("reason", ""),
-                    priority=data.get("priority", "suggest"),
-                    escalate=bool(data.get("escalate", False)),
+                    rule_id=parsed.rule_id,
+                    title=parsed.title,
+                    suggestion=parsed.suggestion or "",
+                    reason=parsed.reason,
+                    priority=parsed.priority,
+                    escalate=parsed.escalate,
                     created_at=at,
-                    at_s=float(data.get("at_s", 0.0)),
-                    expires_at=parse_iso(data.get("expires_at")),
-                    latency_s=data.get("latency_s"),
+                    at_s=parsed.at_s,
+                    expires_at=parse_iso(parsed.expires_at),
+                    latency_s=parsed.latency_s,
                 )
             )
-        elif kind == "nudge.resolved":
+        elif isinstance(parsed, NudgeResolvedData):
             s.execute(
                 update(NudgeRow)
-                .where(NudgeRow.nudge_id == data["nudge_id"], NudgeRow.resolved_how.is_(None))
-                .values(resolved_how=data["how"], resolved_at=at)
+                .where(NudgeRow.nudge_id == parsed.nudge_id, NudgeRow.resolved_how.is_(None))
+                .values(resolved_how=parsed.how, resolved_at=at)
             )
-        elif kind == "escalation":
+        elif isinstance(parsed, EscalationData):
             s.add(
                 EscalationRow(
                     call_id=call_id,
-                    nudge_id=data.get("nudge_id", ""),
-                    rule_id=data.get("rule_id", ""),
-                    severity=data.get("severity", "urgent"),
-                    reason=data.get("reason", ""),
+                    nudge_id=parsed.nudge_id,
+                    rule_id=parsed.rule_id,
+                    severity=parsed.severity,
+                    reason=parsed.reason,
                     at=at,
                 )
             )

@@ -64,7 +64,8 @@ def store_call(repo: Repository, call: ScriptedCall) -> None:
         ops.append(EnvelopeOp(env, call.agent_id, to_agent))
 
     add("call.started", 0.0, {"call_id": call.call_id, "agent_id": call.agent_id,
-                              "source": "twilio", "started_at": iso(t0)})
+                              "source": "twilio", "started_at": iso(t0),
+                              "tracks": ["caller", "agent"]})
     pending = sorted(call.nudges, key=lambda n: n.at_s)
     peak = 0.0
     for i, line in enumerate(sorted(call.lines, key=lambda x: x.end_s)):
@@ -88,8 +89,10 @@ def store_call(repo: Repository, call: ScriptedCall) -> None:
     end_s = max((x.end_s for x in call.lines), default=0.0) + 2.0
     if call.ended:
         add("call.ended", end_s, {"call_id": call.call_id, "agent_id": call.agent_id,
+                                  "source": "twilio", "started_at": iso(t0),
                                   "ended_at": iso(t0 + timedelta(seconds=end_s)),
-                                  "reason": "stop", "max_distress": peak})
+                                  "duration_s": end_s, "reason": "stop",
+                                  "max_distress": peak})
     repo.apply(ops)
     fbs = [
         FeedbackOp(call.call_id, f"{call.call_id}:n{n.rule_id}{n.at_s}", n.rule_id,
@@ -106,6 +109,7 @@ def _nudge(add: Any, call: ScriptedCall, n: ScriptedNudge) -> None:
         "nudge_id": nid, "rule_id": n.rule_id, "title": n.title,
         "suggestion": "That sounds frightening.", "reason": "The caller sounded afraid.",
         "priority": n.priority, "escalate": n.priority == "urgent", "at_s": n.at_s,
+        "expires_at": iso(call.started_at + timedelta(seconds=n.at_s + 60.0)),
     })
     if n.how:
         add("nudge.resolved", n.at_s + 3, {"nudge_id": nid, "rule_id": n.rule_id,

@@ -75,7 +75,7 @@ def test_help_shows_no_bool_placeholders(command: list[str]) -> None:
 
 def test_simulate_help_lists_every_protocol() -> None:
     from app.cli.simulate import PROTOCOL_NAMES
-    from app.simulate import PROTOCOLS
+    from carecue_sim import PROTOCOLS
 
     assert set(PROTOCOL_NAMES) == set(PROTOCOLS)
     out = _run("simulate", "--help").stdout

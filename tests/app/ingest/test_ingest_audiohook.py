@@ -12,7 +12,7 @@ from ingest_fakes import RecordingRegistry, make_app
 from starlette.websockets import WebSocketDisconnect
 
 from app.ingest.settings import AdapterSettings, AgentMap
-from app.simulate.audiohook import (
+from carecue_sim.audiohook import (
     AudioHookClientState,
     interleave,
     open_parameters,

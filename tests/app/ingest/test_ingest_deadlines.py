@@ -28,13 +28,13 @@ from app.components import Components
 from app.ingest.audiosocket import KIND_SLIN_8K, encode_frame, uuid_frame
 from app.ingest.settings import AdapterSettings, AgentMap
 from app.main import create_app
-from app.simulate.audiohook import (
+from asr.transcriber import TranscriberConfig
+from carecue_sim.audiohook import (
     AudioHookClientState,
     interleave,
     open_parameters,
     upgrade_headers,
 )
-from asr.transcriber import TranscriberConfig
 from tests.app.fakes import TextTranscriber, fake_components
 from tests.app.service_helpers import (
     Live,
@@ -78,11 +78,12 @@ def _components(settings: Any, metrics: Any) -> Components:
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    app = create_app(make_settings(tmp_path_factory.mktemp("deadlines"), max_calls=4),
-                     components_factory=_components)
-    app.state.adapter_settings = AdapterSettings(
+    adapters = AdapterSettings(
         audiohook_api_keys={API_KEY: SECRET}, audiosocket_host="127.0.0.1", audiosocket_port=0,
         ingest_handshake_timeout_s=DEADLINE_S, ingest_idle_timeout_s=DEADLINE_S)
+    app = create_app(make_settings(tmp_path_factory.mktemp("deadlines"), max_calls=4,
+                                   adapters=adapters),
+                     components_factory=_components)
     app.state.agent_map = AgentMap.from_obj({"default": AGENT})
     with serving(app) as server:
         yield server

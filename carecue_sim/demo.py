@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import uvicorn
 
-from app.simulate import SimulateError, StreamOptions, load_call, stream_call
-from app.simulate.events import EventRecorder, ReceivedEvent, agent_events_url
+from carecue_sim import SimulateError, StreamOptions, load_call, stream_call
+from carecue_sim.events import EventRecorder, ReceivedEvent, agent_events_url
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -65,19 +65,6 @@ class EmbeddedServer:
     def stop(self, timeout_s: float = 30.0) -> None:
         self.server.should_exit = True
         self.thread.join(timeout_s)
-
-
-def port_in_use(host: str, port: int) -> bool:
-    """True when ``port`` cannot be bound on ``host`` (another server already listens there)."""
-    with socket.socket() as s:
-        # as uvicorn binds: connections of a previous run in TIME_WAIT (a restart after a
-        # crash) must not count as a server listening there
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return True
-    return False
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -207,7 +194,7 @@ async def print_review(base: str, call_id: str, token: str, echo: Echo) -> None:
 async def run_demo(options: DemoOptions, echo: Echo) -> int:
     """Run the demo; returns the process exit code."""
     from app.auth import TokenSigner
-    from app.main import create_app
+    from app.main import create_app, port_in_use
 
     if options.port and port_in_use("127.0.0.1", options.port):
         echo(f"error: port {options.port} is in use; run `carecue demo --port 0` to pick a free "
