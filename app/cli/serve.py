@@ -43,11 +43,13 @@ def serve_banner(
         lines += [
             f"  Agent console (A1):    {base}/agent?agent_id=A1&token={dev_token}",
             f"  Supervisor wallboard:  {base}/supervisor?token={dev_token}",
+            f"  Team view:             {base}/team?token={dev_token}",
         ]
     else:
         lines += [
             f"  Agent console:         {base}/agent?token=AGENT_TOKEN",
             f"  Supervisor wallboard:  {base}/supervisor?token=SUPERVISOR_TOKEN",
+            f"  Team view:             {base}/team?token=SUPERVISOR_TOKEN",
         ]
     lines += [
         f"  API reference:         {base}/docs",

@@ -243,7 +243,9 @@ def _observe(call: Mapping[str, Any], events: Sequence[Mapping[str, Any]], ph: P
             facts.acks.add(t.index)
             if open_ep is not None and t.start_s >= open_ep.turn.start_s:
                 open_ep.ack = t
-                for n in open_ep.names:
+                # the acknowledged caller's distress needs no new acknowledgement either,
+                # unless a new named concern comes up
+                for n in open_ep.names | {"distress"}:
                     covered[n] = t.end_s + ACK_COVER_S
                 facts.episodes.append(open_ep)
                 open_ep = None
@@ -388,15 +390,16 @@ def _score(f: _Facts, talk: Mapping[str, float]) -> EmpathyScore:
                            "Nobody spoke."))
     # distress at the start against the end
     if len(f.readings) >= 2:
-        start = max(r.distress for r in f.readings[:START_READINGS])
+        # the start never includes the last reading, which is the end
+        start = max(r.distress for r in f.readings[: min(START_READINGS, len(f.readings) - 1)])
         end = f.readings[-1].distress
         if start < CALM and end < CALM:
             s, how = 100.0, f"The caller stayed calm (below {_pct(CALM)}) from start to end."
         else:
             s = _clamp(50.0 + 100.0 * (start - end))
             how = (f"Distress went from {_pct(start)} at the start (highest of the first "
-                   f"{START_READINGS} readings) to {_pct(end)} at the end: 50 points plus "
-                   f"one per point it fell.")
+                   f"{START_READINGS} readings but the last) to {_pct(end)} at the end: "
+                   f"50 points plus one per point it fell.")
         parts.append(_part(
             "distress_change", s,
             {"start": round(start, 3), "end": round(end, 3), "change": round(end - start, 3),
@@ -642,7 +645,9 @@ def score_row(review: CallReview, started_at: datetime, scored_at: datetime) -> 
                 nudges[key] += 1
                 r[key] += 1
     d = review.distress
-    start: float | None = max((p.distress for p in d[:START_READINGS]), default=None)
+    start: float | None = max(
+        (p.distress for p in d[: min(START_READINGS, len(d) - 1)]), default=None
+    )
     day = started_at.date()
     return {
         "call_id": review.call_id,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.review.schema import CallReview, Recognition
@@ -17,8 +17,9 @@ from app.store.repository import Repository, parse_iso
 
 log = logging.getLogger("carecue.review")
 
-# The team view reads at most this many recent calls for moments worth recognising.
-RECOGNITION_CALLS = 200
+# The team view re-reads at most this many recent calls (with a good moment) for moments
+# worth recognising; their excerpts are never stored, so they go with the transcript.
+RECOGNITION_CALLS = 60
 RECOGNITIONS = 8
 PER_AGENT = 2
 
@@ -56,15 +57,15 @@ class Reviewer:
         self.repo.save_score(score_row(self.review(call), started, now))
         return True
 
-    def recognitions(self, since: date, agent_id: str | None = None) -> list[Recognition]:
-        """The clearest good moments of recent finished calls: the biggest fall in distress."""
+    def recognitions(self, scores: list[dict[str, Any]]) -> list[Recognition]:
+        """The clearest good moments among scored calls (``Repository.score_rows``): the
+        biggest fall in distress. Only calls whose score counted a good moment are re-read,
+        newest first, at most ``RECOGNITION_CALLS``."""
         found: list[Recognition] = []
-        calls = self.repo.list_calls(agent_id=agent_id, active=False, limit=RECOGNITION_CALLS)
-        for summary in calls:
-            started = parse_iso(summary["started_at"])
-            if started is None or started.date() < since:
-                continue
-            call = self.repo.get_call(summary["call_id"])
+        candidates = [r for r in scores if r["good_moments"] and r["call_id"] is not None]
+        candidates.sort(key=lambda r: r["call_date"], reverse=True)
+        for row in candidates[:RECOGNITION_CALLS]:
+            call = self.repo.get_call(row["call_id"])
             if call is None:
                 continue
             review = self.review(call)

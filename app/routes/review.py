@@ -76,7 +76,7 @@ async def team(request: Request, principal: SupervisorPrincipal, weeks: int = WE
     since = _since(weeks)
     rows = await _scored_rows(request, None, since)
     reviewer = reviewer_for(request.app.state)
-    recognitions = await asyncio.to_thread(reviewer.recognitions, since)
+    recognitions = await asyncio.to_thread(reviewer.recognitions, rows)
     return TeamView(
         weeks=weekly(rows),
         agents=agent_summaries(rows),
