@@ -245,8 +245,12 @@ def test_revoke_says_what_it_did_and_refuses_a_foreign_token(tmp_path: Path) -> 
     assert bad.exit_code == 2 and "not a token of this deployment" in bad.stderr
     odd = CliRunner().invoke(cli, ["token", "revoke", "no spaces allowed"], env=env)
     assert odd.exit_code == 2
+    expired = TokenSigner(SECRET).create("agent", agent_id="A9", ttl_s=3600)
+    assert CliRunner().invoke(cli, ["token", "revoke", expired], env=env).exit_code == 0
     listed = CliRunner().invoke(cli, ["token", "list-revoked"], env=env)
-    assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == [_jti(token)]
+    assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == [
+        _jti(expired), _jti(token)]
+    assert "\tagent\tA9\t" in listed.stdout
 
 
 # ---- the first-message handshake ----------------------------------------------------------
