@@ -132,6 +132,10 @@ class CallManager:
     def get(self, call_id: str) -> CallSession | None:
         return self._sessions.get(call_id)
 
+    def in_use(self) -> int:
+        """Slots of ``max_calls`` taken: live calls plus ``/v1/asr`` streams."""
+        return len(self._sessions) + self._streams
+
     # ---- the rest -----------------------------------------------------------------------
 
     def live(self) -> list[CallSession]:

@@ -119,6 +119,14 @@ class Settings(BaseSettings):
         default=500, ge=10, description="Per track: 10 s of 20 ms frames"
     )
     client_queue_size: int = Field(default=1000, ge=10, description="Per websocket client")
+    client_send_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description=(
+            "An agent/supervisor socket whose send waits this long (it stopped reading) is "
+            "closed 1013 too_slow; keep it below the websocket keepalive (20 s + 20 s)"
+        ),
+    )
     replay_limit: int = Field(default=50_000, ge=100, description="Max events replayed on since=")
     ring_size: int = Field(
         default=20_000, ge=100, description="Recent events kept in memory for replay"
@@ -126,7 +134,7 @@ class Settings(BaseSettings):
     ready_wait_s: float = Field(
         default=120.0, ge=0, description="How long a new call waits for models"
     )
-    ws_idle_timeout_s: float = Field(default=120.0, gt=0, description="Ingest socket without data")
+    # Ingest handshake and idle deadlines: CARECUE_INGEST_*_TIMEOUT_S (app/ingest/settings.py).
 
     log_level: str = "INFO"
     log_json: bool = True

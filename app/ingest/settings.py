@@ -49,6 +49,23 @@ class AdapterSettings(BaseSettings):
             "sessions were asked to reconnect and other streams were stopped."
         ),
     )
+    ingest_handshake_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description=(
+            "How long an ingest connection may take, from connecting, to start its call "
+            "(native/Twilio start, fork metadata, AudioHook open, AudioSocket UUID, the first "
+            "/v1/asr audio). Keep-alives and partial frames do not extend it."
+        ),
+    )
+    ingest_idle_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "After the start, how long an ingest connection may go without audio (a paused "
+            "AudioHook session: without any message) before it is closed and its call ended."
+        ),
+    )
     # AudioSocket has no authentication: listen on loopback unless told otherwise (Asterisk
     # on another host needs CARECUE_AUDIOSOCKET_HOST set, behind a firewall).
     audiosocket_host: str = Field(

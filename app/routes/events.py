@@ -13,6 +13,7 @@ socket is closed 1008 when its token is revoked (within ``revocation_refresh_s``
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -34,6 +35,7 @@ router = APIRouter(tags=["events"])
 
 _FEEDBACK_ACTIONS = ("accepted", "dismissed", "helpful", "not_helpful")
 _MAX_CLIENT_MESSAGE = 4096
+_CLOSE_GRACE_S = 30.0  # how long a too-slow client's close may wait for its socket to drain
 
 
 def _since(ws: WebSocket) -> int | None:
@@ -47,23 +49,54 @@ def _since(ws: WebSocket) -> int | None:
 
 
 async def _sender(ws: WebSocket, stream: Stream) -> None:
+    """Send the replay, then the live queue, until the client is too slow (see
+    ``app.delivery``): its queue overflowed, or one send waited ``client_send_timeout_s``
+    for a socket that stopped reading (the send is then withdrawn: nothing of it was written)."""
     queue = stream.queue
-    for old in stream.replay:
-        await ws.send_json(old)
-        queue.last_sent = old["seq"]
+    timeout_s = ws.app.state.settings.client_send_timeout_s
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    sending = gave_up = False
+
+    def give_up() -> None:
+        # From a timer or the queue's overflow, on this loop: interrupt the send in progress.
+        nonlocal gave_up
+        if sending and not gave_up:
+            gave_up = True
+            task.cancel()
+
+    queue.on_overflow = give_up
+    replay = collections.deque(stream.replay)
     while True:
-        env = await queue.get()
+        delivered = queue.last_sent
+        env = replay.popleft() if replay else await queue.get()
         if env is None:
-            app = ws.app
-            app.state.metrics.clients_closed_slow.inc()
-            await close_with_error(
-                ws,
-                "too_slow",
-                f"client fell behind; reconnect with since={queue.last_sent}",
-                CLOSE_TOO_SLOW,
-            )
-            return
-        await ws.send_json(env)
+            break
+        timer = loop.call_later(timeout_s, give_up)
+        sending = True
+        try:
+            await ws.send_json(env)
+        except asyncio.CancelledError:
+            if not gave_up:
+                raise  # the socket's handler is stopping this task
+            task.uncancel()
+            break
+        finally:
+            sending = False
+            timer.cancel()
+        queue.last_sent = env["seq"]
+    queue.last_sent = delivered  # the last envelope this client was surely sent
+    stream.unsubscribe()  # nothing more is queued for it
+    ws.app.state.metrics.clients_closed_slow.inc()
+    log.info("event socket too slow", extra={"since": delivered, "stalled": gave_up,
+                                             "overflowed": queue.overflowed})
+    # The close goes out once the socket can take it (a stopped reader never lets it);
+    # it is bounded so a dead client does not keep this task.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(close_with_error(
+            ws, "too_slow", f"client fell behind; reconnect with since={delivered}",
+            CLOSE_TOO_SLOW), _CLOSE_GRACE_S)
 
 
 async def _receiver(ws: WebSocket, principal: Principal) -> None:

@@ -93,7 +93,7 @@ def asr_server() -> Iterator[Any]:
         return {"ready": True}
 
     app.state.signer = TokenSigner(SECRET)
-    app.state.settings = SimpleNamespace(max_frame_bytes=65536, ws_idle_timeout_s=60.0)
+    app.state.settings = SimpleNamespace(max_frame_bytes=65536)
     app.state.calls = _Calls(lambda speaker: StreamingTranscriber(speaker, engine, executor))
     try:
         with serving(app) as server:
