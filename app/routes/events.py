@@ -294,7 +294,9 @@ async def _stream(
         await asyncio.gather(send, recv, ends, return_exceptions=True)
         if ended is not None:
             log.info("event socket closed: token ended", extra={"kind": kind, "code": ended[0]})
-            await close_with_error(ws, *ended, 1008)
+            # Bounded like the too_slow close: a client that stopped reading cannot hold it.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(close_with_error(ws, *ended, 1008), _CLOSE_GRACE_S)
         with contextlib.suppress(Exception):
             await ws.close()
 
