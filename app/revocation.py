@@ -61,12 +61,6 @@ class Revocations:
             log.info("tokens revoked", extra={"count": len(new), "total": len(ids)})
         return new
 
-    def add(self, token_id: str) -> None:
-        """Refuse ``token_id`` here at once (the database row reaches the other instances)."""
-        self._ids = self._ids | {token_id}
-        for event in self._watchers.get(token_id, ()):
-            event.set()
-
     @contextmanager
     def watch(self, token_id: str | None) -> Iterator[asyncio.Event]:
         """An event set when ``token_id`` is revoked, while the block runs (an open socket)."""

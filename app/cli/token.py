@@ -182,12 +182,17 @@ def register(cli: typer.Typer) -> None:
         all_: bool = typer.Option(
             False, "--all", help="Also revocations of tokens that have expired since"
         ),
+        prune: bool = typer.Option(
+            False, "--prune", help="First delete revocations of tokens that have expired"
+        ),
     ) -> None:
         """List revoked tokens (id, when, role, agent, expiry, reason), newest first."""
         from app.settings import Settings
 
         repo = open_repository(Settings())
         try:
+            if prune:
+                typer.echo(f"pruned {repo.prune_token_revocations()} expired", err=True)
             rows = repo.token_revocations()
         finally:
             repo.engine.dispose()

@@ -208,13 +208,7 @@ async def socket_principal(ws: WebSocket, allowed: tuple[Role, ...]) -> Principa
     except AuthError as exc:
         await close_with_error(ws, exc.code, exc.message, 1008)
         return None
-    if by_message:
-        expires = principal.expires_at
-        await ws.send_json({
-            "type": "auth.ok",
-            "role": principal.role,
-            "expires_at": int(expires) if expires is not None else None,
-        })
+    ws.state.auth_by_message = by_message
     return principal
 
 
@@ -241,6 +235,13 @@ async def _serve(
         return
     if ws.client_state == WebSocketState.CONNECTING:
         await ws.accept()
+    if getattr(ws.state, "auth_by_message", False):
+        expires = principal.expires_at
+        await ws.send_json({
+            "type": "auth.ok",
+            "role": principal.role,
+            "expires_at": int(expires) if expires is not None else None,
+        })
     with state.revocations.watch(principal.token_id) as revoked:
         await _stream(ws, principal, accept, kind, stream_agent, since, revoked)
 
@@ -293,7 +294,9 @@ async def _stream(
         await asyncio.gather(send, recv, ends, return_exceptions=True)
         if ended is not None:
             log.info("event socket closed: token ended", extra={"kind": kind, "code": ended[0]})
-            await close_with_error(ws, *ended, 1008)
+            # Bounded like the too_slow close: a client that stopped reading cannot hold it.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(close_with_error(ws, *ended, 1008), _CLOSE_GRACE_S)
         with contextlib.suppress(Exception):
             await ws.close()
 

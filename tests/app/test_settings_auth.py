@@ -122,3 +122,36 @@ def test_token_sources() -> None:
     assert token_from("bearer  abc ", None) == "abc"
     assert token_from("Basic xyz", "q") == "q"
     assert token_from(None, None) is None
+
+
+async def test_revocations_reload_and_keep_what_they_know_when_the_database_is_away() -> None:
+    """The cached set fails closed: a reload that cannot read the database keeps every id it
+    had, and a socket watching a token hears of its revocation at the reload that sees it."""
+    from app.revocation import Revocations
+
+    rows: set[str] = {"old"}
+    away = False
+
+    def load() -> set[str]:
+        if away:
+            raise OSError("connection refused")
+        return set(rows)
+
+    revoked = Revocations(load, refresh_s=10)
+    assert await revoked.refresh() == {"old"} and "old" in revoked
+    signer = TokenSigner(SECRET, revoked=revoked)
+    token = signer.create("agent", agent_id="A1")
+    principal = signer.verify(token)
+    with revoked.watch(principal.token_id) as event:
+        rows.add(str(principal.token_id))
+        away = True
+        assert await revoked.refresh() == set() and revoked.load_failures == 1
+        assert "old" in revoked and not event.is_set()  # nothing revoked comes back
+        away = False
+        assert await revoked.refresh() == {principal.token_id}
+        assert event.is_set()
+    with pytest.raises(AuthError) as exc:
+        signer.verify(token)
+    assert exc.value.code == "token_revoked"
+    with revoked.watch(principal.token_id) as late:  # a socket opened after the revocation
+        assert late.is_set()

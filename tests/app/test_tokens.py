@@ -54,9 +54,13 @@ def _revoke(tmp: Path, token_or_id: str, database_url: str | None = None) -> Any
     return result
 
 
-def _jti(token: str) -> str:
+def _claims(token: str) -> dict[str, Any]:
     body = token.split(".")[1]
-    return str(json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))["jti"])
+    return json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))  # type: ignore[no-any-return]
+
+
+def _jti(token: str) -> str:
+    return str(_claims(token)["jti"])
 
 
 def _until(check: Any) -> None:
@@ -201,10 +205,12 @@ def test_an_open_event_socket_is_closed_when_its_token_is_revoked(tmp_path: Path
 
 
 def test_an_open_event_socket_is_closed_when_its_token_expires(tmp_path: Path) -> None:
-    short = TokenSigner(SECRET).create("supervisor", ttl_s=2)
-    with live(tmp_path) as s, _socket(s, "/v1/supervisor/events", short) as ws:
-        assert recv_json(ws)["type"] == "auth.ok"
-        _closed_with(ws, "token_expired")
+    with live(tmp_path) as s:
+        short = TokenSigner(SECRET).create("supervisor", ttl_s=3)
+        with _socket(s, "/v1/supervisor/events", short) as ws:
+            ok = recv_json(ws)
+            assert ok["type"] == "auth.ok" and ok["expires_at"] == _claims(short)["exp"]
+            _closed_with(ws, "token_expired")
 
 
 def test_two_instances_on_one_postgres_both_refuse_a_revoked_token(tmp_path: Path) -> None:
@@ -245,8 +251,12 @@ def test_revoke_says_what_it_did_and_refuses_a_foreign_token(tmp_path: Path) -> 
     assert bad.exit_code == 2 and "not a token of this deployment" in bad.stderr
     odd = CliRunner().invoke(cli, ["token", "revoke", "no spaces allowed"], env=env)
     assert odd.exit_code == 2
+    expired = TokenSigner(SECRET).create("agent", agent_id="A9", ttl_s=3600)
+    assert CliRunner().invoke(cli, ["token", "revoke", expired], env=env).exit_code == 0
     listed = CliRunner().invoke(cli, ["token", "list-revoked"], env=env)
-    assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == [_jti(token)]
+    assert [line.split("\t")[0] for line in listed.stdout.splitlines()] == [
+        _jti(expired), _jti(token)]
+    assert "\tagent\tA9\t" in listed.stdout
 
 
 # ---- the first-message handshake ----------------------------------------------------------
