@@ -17,7 +17,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -258,3 +257,42 @@ def test_audiosocket_without_audio_after_the_uuid_is_closed(svc: Live, feed: str
         assert _closed_by_server(sock, partial)
     _slots_free(svc)
     _ended_as(svc, call_id, "timeout")
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_handshake_deadline_is_counted_from_connecting_whatever_arrives() -> None:
+    from app.ingest.lifecycle import Deadline
+
+    clock = _Clock()
+    deadline = Deadline(10.0, 60.0, clock=clock)
+    clock.now = 9.0
+    deadline.progress()  # a keep-alive or half a frame before the start: no extension
+    assert deadline.remaining() == pytest.approx(1.0)
+    clock.now = 10.0
+    assert deadline.remaining() == 0.0
+    assert deadline.expired().code == "handshake_timeout"
+
+
+def test_the_idle_deadline_restarts_with_each_piece_of_audio() -> None:
+    from app.ingest.lifecycle import Deadline
+
+    clock = _Clock()
+    deadline = Deadline(10.0, 60.0, clock=clock)
+    clock.now = 5.0
+    deadline.started()
+    assert deadline.remaining() == pytest.approx(60.0)
+    clock.now = 50.0
+    deadline.progress()
+    clock.now = 100.0
+    assert deadline.remaining() == pytest.approx(10.0)
+    clock.now = 110.0
+    error = deadline.expired()
+    assert deadline.remaining() == 0.0 and error.code == "idle_timeout"
+    assert error.close_code == 1008
