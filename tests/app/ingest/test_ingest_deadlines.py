@@ -81,7 +81,8 @@ def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     app = create_app(make_settings(tmp_path_factory.mktemp("deadlines"), max_calls=4),
                      components_factory=_components)
     app.state.adapter_settings = AdapterSettings(
-        audiohook_api_keys={API_KEY: SECRET}, audiosocket_host="127.0.0.1", audiosocket_port=0,
+        audiohook_api_keys={API_KEY: SECRET}, audiohook_reconnect_grace_s=DEADLINE_S,
+        audiosocket_host="127.0.0.1", audiosocket_port=0,
         ingest_handshake_timeout_s=DEADLINE_S, ingest_idle_timeout_s=DEADLINE_S)
     app.state.agent_map = AgentMap.from_obj({"default": AGENT})
     with serving(app) as server:
@@ -218,6 +219,19 @@ def test_a_paused_audiohook_session_that_pings_stays_open(svc: Live) -> None:
         ws.send(json.dumps(state.message("close", {"reason": "end"})))
         assert recv_json(ws)["type"] == "closed"
     _ended_as(svc, conversation, "end")
+
+
+def test_dropped_audiohook_sessions_of_one_conversation_free_their_slots(svc: Live) -> None:
+    """Issue 15 (High 4): two sessions of one conversation that dropped together were parked
+    under one key; the first was never ended and held its slot until a restart."""
+    conversation = str(uuid.uuid4())
+    for _ in range(2):  # the second becomes "<conversation>:<session>"; both stay open
+        state = AudioHookClientState()
+        with _connect(svc, "audiohook", state) as ws:
+            _start("audiohook", ws, conversation, state)
+            ws.socket.shutdown(socket.SHUT_RDWR)  # dropped: no close message, no close frame
+    _slots_free(svc)
+    _ended_as(svc, conversation, "reconnect_timeout")
 
 
 def _closed_by_server(sock: socket.socket, feed: bytes = b"") -> bool:
