@@ -94,6 +94,10 @@ class TokenSigner:
         return f"{body}.{self._sign(body)}"
 
     def verify(self, token: str) -> Principal:
+        # Whatever a client put there (a JSON value, non-ASCII from a query) is malformed, not
+        # a crash: a real token is ASCII, and compare_digest refuses non-ASCII strings.
+        if not isinstance(token, str) or not token.isascii():
+            raise AuthError("bad_token", "token is malformed")
         parts = token.split(".")
         if len(parts) != 3 or parts[0] != _PREFIX:
             raise AuthError("bad_token", "token is malformed")

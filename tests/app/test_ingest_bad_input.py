@@ -307,3 +307,12 @@ def test_a_supervisor_token_cannot_stream_into_v1_asr(server: Live) -> None:
     """``/v1/asr`` takes audio: an ingest role, like every other ingest endpoint."""
     with server.ws("/v1/asr", tok("supervisor")) as ws:
         expect_close(ws, "forbidden", 1008)
+
+
+@pytest.mark.parametrize("path", ["/v1/ingest/stream", "/v1/agents/A9/events"])
+def test_a_non_ascii_token_is_refused_not_a_crash(server: Live, path: str) -> None:
+    """``?token=cc1.a.%C3%A9``: the signature check used to raise before authentication."""
+    from websockets.sync.client import connect
+
+    with connect(f"{server.ws_base}{path}?token=cc1.a.%C3%A9", open_timeout=30) as ws:
+        expect_close(ws, "bad_token", 1008)

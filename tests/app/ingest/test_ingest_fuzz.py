@@ -250,6 +250,8 @@ def _twilio(start: dict[str, Any]) -> str:
 @example(messages=[_twilio({"tracks": "inbound"})], with_token=True)
 @example(messages=[_twilio({"customParameters": {"agent_id": FUZZ_AGENT, "token": 5}})],
          with_token=False)
+@example(messages=[_twilio({"customParameters": {"agent_id": FUZZ_AGENT,
+                                                 "token": "cc1.a.\u00e9"}})], with_token=False)
 def test_twilio_fuzz(live_call: Fuzz, messages: list[str | bytes], with_token: bool) -> None:
     _run(live_call, "/v1/ingest/twilio", messages, tok("ingest") if with_token else None)
 
