@@ -256,6 +256,10 @@ def test_second_twilio_stream_of_one_call_gets_its_own_id(server: Live) -> None:
     with server.ws("/v1/ingest/twilio", tok("ingest")) as first:
         first.send(twilio_start("CAfork", "A9", stream_sid="MZin"))
         first.send(twilio_media(b"inbound words", stream_sid="MZin"))
+        for _ in range(500):  # the first stream's call is open before the second starts
+            if server.app.state.calls.get("CAfork") is not None:
+                break
+            time.sleep(0.02)
         with server.ws("/v1/ingest/twilio", tok("ingest")) as second:
             second.send(twilio_start("CAfork", "A9", stream_sid="MZout"))
             second.send(twilio_media(b"outbound words", "outbound", stream_sid="MZout"))
