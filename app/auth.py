@@ -123,8 +123,10 @@ class TokenSigner:
 
     def decode(self, token: str) -> Principal:
         """Check the signature and expiry (not revocation) and read the claims."""
-        if not isinstance(token, str):
-            raise AuthError("bad_token", "token is not a string")
+        # Whatever a client put there (a JSON value, non-ASCII from a query) is malformed, not
+        # a crash: a real token is ASCII, and compare_digest refuses non-ASCII strings.
+        if not isinstance(token, str) or not token.isascii():
+            raise AuthError("bad_token", "token is malformed")
         parts = token.split(".")
         if len(parts) != 3 or parts[0] != _PREFIX:
             raise AuthError("bad_token", "token is malformed")

@@ -224,6 +224,8 @@ class AudioSocketServer:
                 leg.end_reason = "timeout"
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except Exception:  # a bug on odd input: this leg ends, logged to be fixed
+            log.exception("audiosocket leg failed", extra={"call_id": leg.call_id})
         finally:
             if leg.call is not None and leg.track is not None:
                 await self._leave(leg.call, leg.track, leg.end_reason)

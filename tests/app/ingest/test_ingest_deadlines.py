@@ -79,7 +79,8 @@ def _components(settings: Any, metrics: Any) -> Components:
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     adapters = AdapterSettings(
-        audiohook_api_keys={API_KEY: SECRET}, audiosocket_host="127.0.0.1", audiosocket_port=0,
+        audiohook_api_keys={API_KEY: SECRET}, audiohook_reconnect_grace_s=DEADLINE_S,
+        audiosocket_host="127.0.0.1", audiosocket_port=0,
         ingest_handshake_timeout_s=DEADLINE_S, ingest_idle_timeout_s=DEADLINE_S)
     app = create_app(make_settings(tmp_path_factory.mktemp("deadlines"), max_calls=4,
                                    adapters=adapters),
@@ -221,6 +222,19 @@ def test_a_paused_audiohook_session_that_pings_stays_open(svc: Live) -> None:
     _ended_as(svc, conversation, "end")
 
 
+def test_dropped_audiohook_sessions_of_one_conversation_free_their_slots(svc: Live) -> None:
+    """Issue 15 (High 4): two sessions of one conversation that dropped together were parked
+    under one key; the first was never ended and held its slot until a restart."""
+    conversation = str(uuid.uuid4())
+    for _ in range(2):  # the second becomes "<conversation>:<session>"; both stay open
+        state = AudioHookClientState()
+        with _connect(svc, "audiohook", state) as ws:
+            _start("audiohook", ws, conversation, state)
+            ws.socket.shutdown(socket.SHUT_RDWR)  # dropped: no close message, no close frame
+    _slots_free(svc)
+    _ended_as(svc, conversation, "reconnect_timeout")
+
+
 def _closed_by_server(sock: socket.socket, feed: bytes = b"") -> bool:
     """Feed ``feed`` one byte at a time until the server closes; ``True`` once it has."""
     sock.settimeout(DEADLINE_S / 4)
@@ -258,3 +272,42 @@ def test_audiosocket_without_audio_after_the_uuid_is_closed(svc: Live, feed: str
         assert _closed_by_server(sock, partial)
     _slots_free(svc)
     _ended_as(svc, call_id, "timeout")
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_handshake_deadline_is_counted_from_connecting_whatever_arrives() -> None:
+    from app.ingest.lifecycle import Deadline
+
+    clock = _Clock()
+    deadline = Deadline(10.0, 60.0, clock=clock)
+    clock.now = 9.0
+    deadline.progress()  # a keep-alive or half a frame before the start: no extension
+    assert deadline.remaining() == pytest.approx(1.0)
+    clock.now = 10.0
+    assert deadline.remaining() == 0.0
+    assert deadline.expired().code == "handshake_timeout"
+
+
+def test_the_idle_deadline_restarts_with_each_piece_of_audio() -> None:
+    from app.ingest.lifecycle import Deadline
+
+    clock = _Clock()
+    deadline = Deadline(10.0, 60.0, clock=clock)
+    clock.now = 5.0
+    deadline.started()
+    assert deadline.remaining() == pytest.approx(60.0)
+    clock.now = 50.0
+    deadline.progress()
+    clock.now = 100.0
+    assert deadline.remaining() == pytest.approx(10.0)
+    clock.now = 110.0
+    error = deadline.expired()
+    assert deadline.remaining() == 0.0 and error.code == "idle_timeout"
+    assert error.close_code == 1008
