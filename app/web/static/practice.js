@@ -242,6 +242,7 @@
       audio: { echoCancellation: true, noiseSuppression: true, channelCount: 1 },
     });
     const ctx = new AudioContext({ sampleRate: ingest.start.sample_rate });
+    if (ctx.state === "suspended") await ctx.resume().catch(() => {});
     const source = ctx.createMediaStreamSource(stream);
     // ScriptProcessor is deprecated but needs no module file (the CSP allows only our scripts)
     const proc = ctx.createScriptProcessor(4096, 1, 1);
