@@ -139,6 +139,8 @@ def test_microphone_turns_arrive_through_the_native_ingest_with_a_call_scoped_to
             bad.send(json.dumps(other))
             err = recv_json(bad)
             assert err["code"] == "forbidden"
+        with server.ws(ingest["path"], tok("agent", "T1")) as bad:  # not an ingest token
+            assert recv_json(bad)["code"] == "forbidden"
 
         with server.ws(ingest["path"], ingest["token"]) as mic:
             mic.send(json.dumps(ingest["start"]))
@@ -195,3 +197,16 @@ def test_typed_replies_do_not_count_as_talking_over_the_patient(tmp_path: Path) 
         for prev, nxt in zip(segs, segs[1:], strict=False):
             assert nxt["start_s"] >= prev["end_s"] - 1e-3
         assert "let_them_finish" not in {n["rule_id"] for n in detail["nudges"]}
+
+
+def test_a_microphone_stream_filed_under_another_agent_ends_the_practice_call(
+    server: Any,
+) -> None:
+    with server.ws("/v1/practice/session", tok("agent", "T1")) as ws:
+        ws.send(json.dumps({"type": "begin", "scenario_id": "grief", "mode": "voice"}))
+        ingest = _until(ws, "ready")["ingest"]
+        with server.ws(ingest["path"], ingest["token"]) as mic:
+            mic.send(json.dumps(dict(ingest["start"], agent_id="T2")))
+            assert recv_json(mic)["type"] == "started"
+            err = recv_json(ws)
+            assert err["type"] == "error" and err["code"] == "forbidden"
