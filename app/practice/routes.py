@@ -226,6 +226,7 @@ async def practice_session(ws: WebSocket) -> None:
         scenario=scenario, session=session, judge=service.judge(app), voice=service.voice,
         executor=calls.components.model_executor, send=send, mode=mode,
         turn_gap_s=float(app.state.settings.practice_turn_gap_s),
+        pace=float(app.state.settings.practice_pace),
     )
     runner = asyncio.create_task(run.run(), name=f"practice-{call_id}")
     reader = asyncio.create_task(_read_client(ws, run), name=f"practice-read-{call_id}")

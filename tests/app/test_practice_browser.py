@@ -123,8 +123,15 @@ async def test_practice_branch_follows_the_trainees_typed_answers(
         finally:
             await browser.close()
 
+    from app.practice.voice import speaking_time
+
     detail = server.get(f"/v1/calls/{practised['call_id']}").json()
     assert detail["source"] == "practice" and detail["agent_id"] == "T-practice"
+    # the patient took as long to speak as a person would, however fast the test typed
+    first = detail["transcript"][0]
+    assert first["speaker"] == "caller"
+    assert first["end_s"] - first["start_s"] == pytest.approx(
+        speaking_time(first["text"]), abs=0.05)
     assert any(n["rule_id"] == "acknowledge_concern" for n in detail["nudges"])
 
 

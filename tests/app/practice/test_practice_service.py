@@ -40,7 +40,7 @@ def _practise(server: Any, token: str, scenario: str, replies: list[str]) -> lis
 
 @pytest.fixture()
 def server(tmp_path: Path) -> Any:
-    with live(tmp_path, practice_voice=False, practice_turn_gap_s=0.5) as s:
+    with live(tmp_path, practice_voice=False, practice_pace=0, practice_turn_gap_s=0.5) as s:
         yield s
 
 
@@ -185,7 +185,8 @@ def _real_engine_components() -> Any:
 def test_typed_replies_do_not_count_as_talking_over_the_patient(tmp_path: Path) -> None:
     """A typed reply starts after the line it answers: the real engine's talk-over rule
     ("Let them finish") must not fire on a practice call where nobody interrupted."""
-    with live(tmp_path, components=_real_engine_components(), practice_voice=False) as server:
+    with live(tmp_path, components=_real_engine_components(), practice_voice=False,
+              practice_pace=0) as server:
         token = tok("agent", "T1")
         seen = _practise(server, token, "billing_anger", [
             "I am going to need your account number before I can look at this bill.",
