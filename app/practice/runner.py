@@ -124,6 +124,7 @@ class PracticeRun:
                     "step": current,
                     "when": judgement.when,
                     "goto": judgement.goto,
+                    "listened_for": [b.when for b in step.branches if b.when],
                     "kind": judgement.kind,
                     "sentence": judgement.sentence,
                     "matched": judgement.matched,

@@ -171,6 +171,7 @@
   });
 
   function showJudgement(m) {
+    if (!m.listened_for || !m.listened_for.length) return;  // this answer could not change the path
     const line = state.lastAgentLine;
     const text = m.when
       ? `CareCue heard this as ${m.when.replace(/_/g, " ")}${m.sentence ? `: “${m.sentence}”` : ""}`

@@ -211,3 +211,13 @@ def test_a_microphone_stream_filed_under_another_agent_ends_the_practice_call(
             assert recv_json(mic)["type"] == "started"
             err = recv_json(ws)
             assert err["type"] == "error" and err["code"] == "forbidden"
+
+
+def test_judged_says_what_the_step_listened_for(server: Any) -> None:
+    seen = _practise(server, tok("agent", "T1"), "biopsy_wait", [
+        "That sounds really frightening, waiting all this time with no news.",
+        "You must be so worried. Let me chase the lab for you now.",
+        "Yes, by Thursday.",
+    ])
+    judged = [m for m in seen if m["type"] == "judged"]
+    assert [m["listened_for"] for m in judged] == [["acknowledgement"], ["acknowledgement"], []]
