@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     # Practice mode (/practice): the simulated patient speaks with Kokoro when the tts extra is
     # installed; off gives text-only practice calls.
     practice_voice: bool = Field(default=True, description="Speak patient lines with Kokoro")
+    practice_pace: float = Field(
+        default=1.0, ge=0.0, le=2.0,
+        description="Typed practice: a patient line takes its speaking time times this (0: "
+        "instant, for tests)",
+    )
     practice_turn_gap_s: float = Field(
         default=2.0, ge=0.5, le=10.0,
         description="Practice by microphone: silence after the trainee's words that ends a turn",

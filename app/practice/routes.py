@@ -89,10 +89,12 @@ def practice_service(app: Any) -> PracticeService:
     """The process's ``PracticeService`` (created on first use)."""
     service: PracticeService | None = getattr(app.state, "practice", None)
     if service is None:
+        from nudges.playbook import load_playbook
+
         settings = app.state.settings
         voices = speech_module().kokoro_voices()
         service = PracticeService(
-            load_scenarios(voices=voices),
+            load_scenarios(voices=voices, phrase_sets=load_playbook().phrase_sets),
             PatientVoice(Path(settings.data_dir) / "practice-audio",
                          enabled=settings.practice_voice),
         )
@@ -204,6 +206,10 @@ async def practice_session(ws: WebSocket) -> None:
             }
             await ws.send_json(_ready(call_id, agent_id, scenario, service, ingest))
             session = await _wait_for_call(calls, call_id)
+            if session.agent_id != agent_id:
+                # the page chose the start message: it may not file the call under someone else
+                await session.end("forbidden")
+                raise IngestError("forbidden", "the microphone stream named another agent", 1008)
     except IngestError as exc:
         await close_with_error(ws, exc.code, exc.message, exc.close_code)
         return
@@ -220,6 +226,7 @@ async def practice_session(ws: WebSocket) -> None:
         scenario=scenario, session=session, judge=service.judge(app), voice=service.voice,
         executor=calls.components.model_executor, send=send, mode=mode,
         turn_gap_s=float(app.state.settings.practice_turn_gap_s),
+        pace=float(app.state.settings.practice_pace),
     )
     runner = asyncio.create_task(run.run(), name=f"practice-{call_id}")
     reader = asyncio.create_task(_read_client(ws, run), name=f"practice-read-{call_id}")

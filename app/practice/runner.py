@@ -57,6 +57,7 @@ class PracticeRun:
     send: Send
     mode: Mode = "text"
     turn_gap_s: float = 2.0
+    pace: float = 1.0  # typed calls: a line takes its speaking time times this
     turns: list[TurnRecord] = field(default_factory=list)
     path: list[str] = field(default_factory=list)
     outcome: str = "running"  # finished | hung_up
@@ -123,6 +124,7 @@ class PracticeRun:
                     "step": current,
                     "when": judgement.when,
                     "goto": judgement.goto,
+                    "listened_for": [b.when for b in step.branches if b.when],
                     "kind": judgement.kind,
                     "sentence": judgement.sentence,
                     "matched": judgement.matched,
@@ -153,12 +155,16 @@ class PracticeRun:
             await self.session.say("caller", step.patient, rendered.duration_s,
                                    not_before_s=self._last_end_s)
             return
+        duration = speaking_time(step.patient)
+        msg["duration_s"] = duration
         await self.send(msg)
-        await self.session.say("caller", step.patient, speaking_time(step.patient),
-                               not_before_s=self._last_end_s)
         if self.voice.available:
             # typed practice still hears the patient, as soon as the line is rendered
             self._audio_tasks.append(asyncio.create_task(self._send_audio(step_id, n)))
+        # the patient takes as long to say it as a person would: the call keeps human timings
+        # (time to acknowledge, talk share) however fast the replies are typed
+        await asyncio.sleep(duration * self.pace)
+        await self.session.say("caller", step.patient, duration, not_before_s=self._last_end_s)
 
     async def _send_audio(self, step_id: str, n: int) -> None:
         rendered = await self.voice.render(self.scenario.step(step_id).patient,

@@ -15,7 +15,8 @@ from tests.app.service_helpers import live, recv_json, tok
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """A finished practice call by agent T1 whose caller ends terrified (a nudge on the fakes)."""
-    with live(tmp_path_factory.mktemp("coaching"), practice_voice=False) as server:
+    tmp = tmp_path_factory.mktemp("coaching")
+    with live(tmp, practice_voice=False, practice_pace=0) as server:
         with server.ws("/v1/practice/session", tok("agent", "T1")) as ws:
             ws.send(json.dumps({"type": "begin", "scenario_id": "biopsy_wait", "mode": "text"}))
             replies = ["What's your date of birth?", "And your hospital number?"]

@@ -123,8 +123,15 @@ async def test_practice_branch_follows_the_trainees_typed_answers(
         finally:
             await browser.close()
 
+    from app.practice.voice import speaking_time
+
     detail = server.get(f"/v1/calls/{practised['call_id']}").json()
     assert detail["source"] == "practice" and detail["agent_id"] == "T-practice"
+    # the patient took as long to speak as a person would, however fast the test typed
+    first = detail["transcript"][0]
+    assert first["speaker"] == "caller"
+    assert first["end_s"] - first["start_s"] == pytest.approx(
+        speaking_time(first["text"]), abs=0.05)
     assert any(n["rule_id"] == "acknowledge_concern" for n in detail["nudges"])
 
 
@@ -148,12 +155,15 @@ async def test_replay_shows_lines_appearing_and_keeps_a_trainers_note(
                                                                  timeout=30_000)
             lines = page.locator("#transcript .line")
             await expect(lines).to_have_count(0)  # nothing said yet at 0:00
-            await page.select_option("#speed", "8")
+            await page.select_option("#speed", "2")
             await page.get_by_role("button", name="▶ Play").click()
             await expect(lines.first).to_be_visible(timeout=30_000)
             await expect(page.locator('#nudges .card[data-rule-id="acknowledge_concern"]')
                          ).to_be_visible(timeout=60_000)
-            await page.locator("#play").click()  # pause here
+            # pause here (a scripted practice call is short: playback may have reached the end)
+            if await page.locator("#play").get_attribute("aria-pressed") == "true":
+                await page.locator("#play").click()
+            await expect(page.locator("#play")).to_have_attribute("aria-pressed", "false")
             shown = await lines.count()
             assert shown >= 2
             await page.locator("#note-text").fill("Here: name the fear before the questions.")
@@ -183,3 +193,88 @@ async def test_replay_shows_lines_appearing_and_keeps_a_trainers_note(
             await browser.close()
     notes = server.get(f"/v1/calls/{call_id}/notes").json()["notes"]
     assert [n["text"] for n in notes] == ["Here: name the fear before the questions."]
+
+
+# The page's own microphone code runs unchanged; only the device is replaced, by a WebAudio
+# stream the test can speak into (headless Chromium has no microphone).
+FAKE_MIC = """
+(() => {
+  let ctx = null, dest = null;
+  navigator.mediaDevices.getUserMedia = async () => {
+    ctx = new AudioContext();
+    dest = ctx.createMediaStreamDestination();
+    return dest.stream;
+  };
+  window.__speak = async (url) => {
+    const data = await (await fetch(url)).arrayBuffer();
+    const buffer = await ctx.decodeAudioData(data);
+    const src = ctx.createBufferSource();
+    src.buffer = buffer;
+    src.connect(dest);
+    src.start();
+    return buffer.duration;
+  };
+})();
+"""
+
+
+async def test_practice_by_microphone_runs_real_asr_and_follows_the_spoken_answer(
+    server: Any, tmp_path: Path
+) -> None:
+    """Spoken (Kokoro) words go through the page's microphone code, the native ingest with
+    the call-scoped token and real Whisper; the patient answers the acknowledgement."""
+    import io
+    import wave
+
+    from playwright.async_api import async_playwright, expect
+
+    from app.speech_synth import synthesize
+
+    pcm, rate = synthesize("I'm so sorry you're going through this. That sounds really "
+                           "frightening, waiting all this time.", "bm_george")
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm.tobytes())
+    reply_wav = buf.getvalue()
+
+    token = server.token("agent", "T-voice")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=os.environ["CARECUE_TEST_CHROMIUM"], args=CHROMIUM_ARGS
+        )
+        try:
+            page = await browser.new_page(viewport={"width": 1280, "height": 900})
+            await page.add_init_script(FAKE_MIC)
+
+            async def serve_reply(route: Any) -> None:
+                await route.fulfill(status=200, content_type="audio/wav", body=reply_wav)
+
+            await page.route("**/test-mic/reply.wav", serve_reply)
+            await page.goto(f"{server.base}/practice?token={token}")
+            card = page.locator('.scenario[data-scenario="biopsy_wait"]')
+            await expect(card).to_be_visible(timeout=30_000)
+            await card.get_by_role("button", name="Use microphone").click()
+            # the line counts as said once its audio has played
+            await expect(page.locator(".line.caller", has_text="biopsy eleven days ago")
+                         ).to_have_count(1, timeout=180_000)
+            await expect(page.locator("#done-speaking")).to_be_enabled(timeout=30_000)
+            await page.evaluate("window.__speak('/test-mic/reply.wav')")
+            heard = page.locator(".line.agent:not(.partial)", has_text="sorry")
+            await expect(heard.first).to_be_visible(timeout=90_000)
+            await expect(page.locator('.judged[data-when="acknowledgement"]')).to_have_count(
+                1, timeout=90_000)
+            await expect(page.locator(".line.caller", has_text="It's just the waiting")
+                         ).to_have_count(1, timeout=180_000)
+            await _shot(page, "practice_voice.png")
+            await page.get_by_role("button", name="End the call").click()
+            await expect(page.locator("#debrief")).to_be_visible(timeout=60_000)
+            call_id = await page.locator("body").get_attribute("data-call-id")
+        finally:
+            await browser.close()
+    detail = server.get(f"/v1/calls/{call_id}").json()
+    assert detail["source"] == "native" and detail["agent_id"] == "T-voice"
+    assert any(s["speaker"] == "agent" and "sorry" in s["text"].lower()
+               for s in detail["transcript"])

@@ -171,6 +171,7 @@
   });
 
   function showJudgement(m) {
+    if (!m.listened_for || !m.listened_for.length) return;  // this answer could not change the path
     const line = state.lastAgentLine;
     const text = m.when
       ? `CareCue heard this as ${m.when.replace(/_/g, " ")}${m.sentence ? `: “${m.sentence}”` : ""}`
@@ -242,6 +243,7 @@
       audio: { echoCancellation: true, noiseSuppression: true, channelCount: 1 },
     });
     const ctx = new AudioContext({ sampleRate: ingest.start.sample_rate });
+    if (ctx.state === "suspended") await ctx.resume().catch(() => {});
     const source = ctx.createMediaStreamSource(stream);
     // ScriptProcessor is deprecated but needs no module file (the CSP allows only our scripts)
     const proc = ctx.createScriptProcessor(4096, 1, 1);

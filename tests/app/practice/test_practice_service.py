@@ -40,7 +40,7 @@ def _practise(server: Any, token: str, scenario: str, replies: list[str]) -> lis
 
 @pytest.fixture()
 def server(tmp_path: Path) -> Any:
-    with live(tmp_path, practice_voice=False, practice_turn_gap_s=0.5) as s:
+    with live(tmp_path, practice_voice=False, practice_pace=0, practice_turn_gap_s=0.5) as s:
         yield s
 
 
@@ -139,6 +139,8 @@ def test_microphone_turns_arrive_through_the_native_ingest_with_a_call_scoped_to
             bad.send(json.dumps(other))
             err = recv_json(bad)
             assert err["code"] == "forbidden"
+        with server.ws(ingest["path"], tok("agent", "T1")) as bad:  # not an ingest token
+            assert recv_json(bad)["code"] == "forbidden"
 
         with server.ws(ingest["path"], ingest["token"]) as mic:
             mic.send(json.dumps(ingest["start"]))
@@ -183,7 +185,8 @@ def _real_engine_components() -> Any:
 def test_typed_replies_do_not_count_as_talking_over_the_patient(tmp_path: Path) -> None:
     """A typed reply starts after the line it answers: the real engine's talk-over rule
     ("Let them finish") must not fire on a practice call where nobody interrupted."""
-    with live(tmp_path, components=_real_engine_components(), practice_voice=False) as server:
+    with live(tmp_path, components=_real_engine_components(), practice_voice=False,
+              practice_pace=0) as server:
         token = tok("agent", "T1")
         seen = _practise(server, token, "billing_anger", [
             "I am going to need your account number before I can look at this bill.",
@@ -195,3 +198,26 @@ def test_typed_replies_do_not_count_as_talking_over_the_patient(tmp_path: Path) 
         for prev, nxt in zip(segs, segs[1:], strict=False):
             assert nxt["start_s"] >= prev["end_s"] - 1e-3
         assert "let_them_finish" not in {n["rule_id"] for n in detail["nudges"]}
+
+
+def test_a_microphone_stream_filed_under_another_agent_ends_the_practice_call(
+    server: Any,
+) -> None:
+    with server.ws("/v1/practice/session", tok("agent", "T1")) as ws:
+        ws.send(json.dumps({"type": "begin", "scenario_id": "grief", "mode": "voice"}))
+        ingest = _until(ws, "ready")["ingest"]
+        with server.ws(ingest["path"], ingest["token"]) as mic:
+            mic.send(json.dumps(dict(ingest["start"], agent_id="T2")))
+            assert recv_json(mic)["type"] == "started"
+            err = recv_json(ws)
+            assert err["type"] == "error" and err["code"] == "forbidden"
+
+
+def test_judged_says_what_the_step_listened_for(server: Any) -> None:
+    seen = _practise(server, tok("agent", "T1"), "biopsy_wait", [
+        "That sounds really frightening, waiting all this time with no news.",
+        "You must be so worried. Let me chase the lab for you now.",
+        "Yes, by Thursday.",
+    ])
+    judged = [m for m in seen if m["type"] == "judged"]
+    assert [m["listened_for"] for m in judged] == [["acknowledgement"], ["acknowledgement"], []]
