@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from app import speech_synth
+from carecue_sim import speech_synth
 from carecue_sim.speech_synth import (
     CallScript,
     SpeechSynthError,
