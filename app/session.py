@@ -11,6 +11,14 @@ matters more for a live nudge than audio from seconds ago, and ingest must never
 platform's socket. The brain queue holds finals and feedback, which are never dropped; ticks are
 coalesced (at most one waiting).
 
+Time: the scorer and the nudge engine run on one time base, the call clock (seconds since the
+call opened). Transcripts arrive in track time (seconds of that track's audio); each is moved
+onto the call clock here, by the offset between the two that the track's last final measured
+(``speech_end_monotonic``: when its speech end was pushed) or, before the first final, that the
+track's first frame gave. So an ASR backlog, dropped audio or a track that joined late does not
+put a final's times seconds away from the ticks and signals it is compared with; published
+transcript times are call-clock times too.
+
 A failure inside a stage never ends other calls. It is published as ``call.error`` (``stage``,
 ``track``, ``code``, ``retryable``, ``retrying``) so that the agent and the supervisor know a
 transcript is missing; a retryable ASR failure (``asr.errors``: an engine error) starts a fresh
@@ -27,7 +35,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -76,6 +84,10 @@ class CallClock:
 
     def now(self) -> float:
         return time.monotonic() - self._t0
+
+    def at_monotonic(self, monotonic_s: float) -> float:
+        """The call-clock time of a ``time.monotonic()`` reading."""
+        return monotonic_s - self._t0
 
     def wall(self, at_s: float) -> datetime:
         """Wall-clock time of a call-clock instant."""
@@ -154,6 +166,7 @@ class CallSession:
         self._bad_audio: AudioFormatError | None = None
         self._segment_counter = 0
         self._final_listeners: list[Callable[[TranscriptFinal], None]] = []
+        self._track_offset: dict[Speaker, float] = {}  # call clock minus track time
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -201,6 +214,8 @@ class CallSession:
         q = self._tracks.get(frame.track)
         if q is None:
             raise IngestError("unknown_track", f"this call has no {frame.track!r} track", 1007)
+        # until a final measures it: the track's first frame arrives now
+        self._track_offset.setdefault(frame.track, self.clock.now() - (frame.timestamp_s or 0.0))
         bps = _BYTES_PER_SAMPLE.get(frame.encoding, 2)
         self._metrics.audio_seconds.labels(frame.track).inc(
             len(frame.data) / bps / max(1, frame.sample_rate)
@@ -353,9 +368,10 @@ class CallSession:
         try:
             async for ev in t:
                 if isinstance(ev, TranscriptFinal):
-                    await self._on_final(ev)
+                    await self._on_final(self._final_on_call_clock(ev))
                 elif isinstance(ev, TranscriptPartial):
                     if ev.text.strip():
+                        ev = self._partial_on_call_clock(ev)
                         await self._publish("transcript.partial", self._segment_data(ev))
                         # Partials only hold back not-said timers; skip them when busy.
                         if self._brain_q.qsize() < _PARTIALS_WHEN_BELOW:
@@ -378,6 +394,37 @@ class CallSession:
                 self._tasks.append(
                     asyncio.create_task(self._read(speaker, fresh), name=f"read-{speaker}")
                 )
+
+    def _final_on_call_clock(self, final: TranscriptFinal) -> TranscriptFinal:
+        """``final`` with its times (and its words') moved from track time to the call clock."""
+        if final.speech_end_monotonic is not None:
+            speech_end = self.clock.at_monotonic(final.speech_end_monotonic)
+            self._track_offset[final.speaker] = speech_end - final.end_s
+        offset = self._track_offset.get(final.speaker)
+        if offset is None:
+            return final
+
+        def moved(t: float) -> float:
+            return max(0.0, t + offset)
+
+        return replace(
+            final,
+            start_s=moved(final.start_s),
+            end_s=moved(final.end_s),
+            words=tuple(
+                replace(w, start_s=moved(w.start_s), end_s=moved(w.end_s)) for w in final.words
+            ),
+        )
+
+    def _partial_on_call_clock(self, partial: TranscriptPartial) -> TranscriptPartial:
+        offset = self._track_offset.get(partial.speaker)
+        if offset is None:
+            return partial
+        return replace(
+            partial,
+            start_s=max(0.0, partial.start_s + offset),
+            end_s=max(0.0, partial.end_s + offset),
+        )
 
     def _segment_data(self, ev: TranscriptPartial | TranscriptFinal) -> TranscriptData:
         return TranscriptData(

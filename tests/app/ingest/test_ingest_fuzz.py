@@ -24,6 +24,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from app.simulate.audiohook import (
+    AudioHookClientState,
+    interleave,
+    open_parameters,
+    upgrade_headers,
+)
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
@@ -40,12 +46,6 @@ from app.ingest.audiosocket import (
 )
 from app.ingest.settings import AdapterSettings, AgentMap
 from app.main import create_app
-from app.simulate.audiohook import (
-    AudioHookClientState,
-    interleave,
-    open_parameters,
-    upgrade_headers,
-)
 from tests.app.fakes import fake_components
 from tests.app.service_helpers import (
     Live,
