@@ -24,12 +24,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from app.simulate.audiohook import (
-    AudioHookClientState,
-    interleave,
-    open_parameters,
-    upgrade_headers,
-)
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
@@ -46,6 +40,12 @@ from app.ingest.audiosocket import (
 )
 from app.ingest.settings import AdapterSettings, AgentMap
 from app.main import create_app
+from carecue_sim.audiohook import (
+    AudioHookClientState,
+    interleave,
+    open_parameters,
+    upgrade_headers,
+)
 from tests.app.fakes import fake_components
 from tests.app.service_helpers import (
     Live,
@@ -132,12 +132,13 @@ class Fuzz:
 
 @pytest.fixture(scope="module")
 def fuzz(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzz]:
-    app = create_app(make_settings(tmp_path_factory.mktemp("fuzz"), max_frame_bytes=4096),
-                     components_factory=fake_components())
-    app.state.adapter_settings = AdapterSettings(
+    adapters = AdapterSettings(
         audiohook_api_keys={API_KEY: SECRET}, audiohook_reconnect_grace_s=0.2,
         audiosocket_host="127.0.0.1", audiosocket_port=0,
         ingest_handshake_timeout_s=30, ingest_idle_timeout_s=120)
+    app = create_app(make_settings(tmp_path_factory.mktemp("fuzz"), max_frame_bytes=4096,
+                                   adapters=adapters),
+                     components_factory=fake_components())
     app.state.agent_map = AgentMap.from_obj({"default": FUZZ_AGENT})
     problems = _Problems()
     root = logging.getLogger()
