@@ -22,6 +22,7 @@ COPY app ./app
 COPY asr ./asr
 COPY models ./models
 COPY nudges ./nudges
+COPY carecue_sim ./carecue_sim
 
 # The CPU build of torch first, from PyTorch's CPU index, so the pin does not pull CUDA.
 RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \

@@ -1,10 +1,14 @@
 """Tokens and roles.
 
-A token is ``cc1.<payload>.<signature>``: base64url JSON ``{"role", "agent_id"?, "iat", "exp"?}``
-signed with HMAC-SHA256 under the configured secret. Routes take the caller's identity through
-the ``Annotated`` aliases at the bottom (``AnyPrincipal``, ``SupervisorPrincipal``, ...).
-The token comes from ``Authorization: Bearer ...`` or, for browsers and telephony platforms that
-cannot set headers, the ``token`` query parameter. Auth is never off: a local demo prints a token.
+A token is ``cc1.<payload>.<signature>``: base64url JSON
+``{"role", "agent_id"?, "sub"?, "jti", "iat", "exp"?}`` signed with HMAC-SHA256 under the
+configured secret. ``jti`` is the token's id: revoking it (``carecue token revoke``, kept in
+the shared database, see ``app.revocation``) makes every instance refuse the token.
+Routes take the caller's identity through the ``Annotated`` aliases at the bottom
+(``AnyPrincipal``, ``SupervisorPrincipal``, ...). The token comes from
+``Authorization: Bearer ...`` or, for telephony platforms that cannot set headers, the
+``token`` query parameter; the pages send it in the event socket's first message.
+Auth is never off: a local demo prints a token.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Container
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -43,6 +48,11 @@ class Principal:
     role: Role
     agent_id: str | None = None
     subject: str | None = None
+    token_id: str | None = None
+    """The token's ``jti`` (or, for a token minted before ids, a digest of it): what a
+    revocation names."""
+    expires_at: float | None = None
+    """Unix time the token stops working; ``None`` for a token without expiry."""
 
     @property
     def sees_all_calls(self) -> bool:
@@ -60,13 +70,24 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-class TokenSigner:
-    """Mints and verifies tokens with one secret."""
+def legacy_token_id(token: str) -> str:
+    """The id of a token minted before tokens carried a ``jti``: a digest of the whole token,
+    so such a token can still be revoked (the digest does not reveal the token)."""
+    return "h-" + _b64(hashlib.sha256(token.encode()).digest())[:22]
 
-    def __init__(self, secret: str) -> None:
+
+class TokenSigner:
+    """Mints and verifies tokens with one secret.
+
+    ``revoked`` holds the ids of revoked tokens (an ``app.revocation.Revocations``, refreshed
+    from the database); ``verify`` refuses them with ``token_revoked``.
+    """
+
+    def __init__(self, secret: str, revoked: Container[str] | None = None) -> None:
         if len(secret) < 16:
             raise ValueError("the auth secret must be at least 16 characters")
         self._key = secret.encode()
+        self.revoked: Container[str] = revoked if revoked is not None else frozenset()
 
     def _sign(self, body: str) -> str:
         return _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
@@ -83,7 +104,7 @@ class TokenSigner:
         if role == "agent" and not agent_id:
             raise ValueError("an agent token needs an agent id")
         now = int(time.time())
-        payload: dict[str, object] = {"role": role, "iat": now}
+        payload: dict[str, object] = {"role": role, "jti": secrets.token_urlsafe(12), "iat": now}
         if agent_id:
             payload["agent_id"] = agent_id
         if subject:
@@ -94,6 +115,18 @@ class TokenSigner:
         return f"{body}.{self._sign(body)}"
 
     def verify(self, token: str) -> Principal:
+        """The token's principal; ``AuthError`` if it is malformed, forged, expired or revoked."""
+        principal = self.decode(token)
+        if principal.token_id in self.revoked:
+            raise AuthError("token_revoked", "token has been revoked")
+        return principal
+
+    def decode(self, token: str) -> Principal:
+        """Check the signature and expiry (not revocation) and read the claims."""
+        # Whatever a client put there (a JSON value, non-ASCII from a query) is malformed, not
+        # a crash: a real token is ASCII, and compare_digest refuses non-ASCII strings.
+        if not isinstance(token, str) or not token.isascii():
+            raise AuthError("bad_token", "token is malformed")
         parts = token.split(".")
         if len(parts) != 3 or parts[0] != _PREFIX:
             raise AuthError("bad_token", "token is malformed")
@@ -104,16 +137,28 @@ class TokenSigner:
             payload = json.loads(_unb64(parts[1]))
         except (ValueError, UnicodeDecodeError) as exc:
             raise AuthError("bad_token", "token payload is malformed") from exc
+        if not isinstance(payload, dict):
+            raise AuthError("bad_token", "token payload is malformed")
         role = payload.get("role")
         if role not in ROLES:
             raise AuthError("bad_token", "token has no valid role")
         exp = payload.get("exp")
+        if exp is not None and not isinstance(exp, int | float):
+            raise AuthError("bad_token", "token expiry is malformed")
         if exp is not None and time.time() > float(exp):
             raise AuthError("token_expired", "token has expired")
         agent_id = payload.get("agent_id")
         if role == "agent" and not agent_id:
             raise AuthError("bad_token", "agent token without agent id")
-        return Principal(role=role, agent_id=agent_id, subject=payload.get("sub"))
+        jti = payload.get("jti")
+        token_id = jti if isinstance(jti, str) and jti else legacy_token_id(token)
+        return Principal(
+            role=role,
+            agent_id=agent_id,
+            subject=payload.get("sub"),
+            token_id=token_id,
+            expires_at=float(exp) if exp is not None else None,
+        )
 
 
 def load_or_create_secret(configured: str | None, data_dir: Path) -> str:
@@ -158,7 +203,7 @@ def websocket_principal(ws: WebSocket, allowed: tuple[Role, ...]) -> Principal:
     return authenticate(signer, token, allowed)
 
 
-def _requires(*allowed: Role):  # type: ignore[no-untyped-def]
+def _requires(*allowed: Role):
     def dependency(request: Request) -> Principal:
         signer: TokenSigner = request.app.state.signer
         token = token_from(request.headers.get("authorization"), request.query_params.get("token"))
@@ -181,7 +226,7 @@ def _requires(*allowed: Role):  # type: ignore[no-untyped-def]
 
 def request_principal(request: Request, *allowed: Role) -> Principal:
     """Authenticate an HTTP request outside a route's signature (raises ``HTTPException``)."""
-    return _requires(*allowed)(request)  # type: ignore[no-any-return]
+    return _requires(*allowed)(request)
 
 
 AnyPrincipal = Annotated[Principal, Depends(_requires("agent", "supervisor", "admin"))]

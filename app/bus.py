@@ -64,7 +64,7 @@ def make_envelope(
     """The wire envelope. Every string in it is valid UTF-8 (a lone surrogate from a platform
     or an engine becomes U+FFFD), so one odd event can never break a client's stream."""
     env = {"type": kind, "seq": seq, "call_id": call_id, "at": at, "data": data}
-    return _utf8_safe(env)  # type: ignore[no-any-return]
+    return _utf8_safe(env)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

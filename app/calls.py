@@ -1,13 +1,20 @@
-"""``CallManager``: the service's ``CallRegistry``. Opens, finds and ends call sessions."""
+"""``CallManager``: the service's ``CallRegistry``. Opens, finds and ends call sessions.
+
+Admission (is the id free, is there room) is checked and the slot reserved in one step with no
+``await`` in between, so it is atomic on the event loop and no call ever waits behind another
+call's I/O. The playbook is read after that: a database round trip for the newest version and,
+when another instance stored a newer one, a parse in a thread, once per version (calls that need
+it meanwhile share that parse).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from app.bus import EventBus
 from app.components import Components
@@ -16,6 +23,9 @@ from app.metrics import Metrics
 from app.session import CallSession, SessionConfig, UnknownNudge
 from app.store import FeedbackOp, Store
 
+if TYPE_CHECKING:
+    from nudges.playbook import Playbook
+
 log = logging.getLogger("carecue.calls")
 
 
@@ -23,7 +33,7 @@ log = logging.getLogger("carecue.calls")
 class PlaybookState:
     """The playbook new calls get: parsed object, its YAML text and stored version."""
 
-    playbook: Any
+    playbook: Playbook
     text: str
     source: str
     version: int | None
@@ -41,6 +51,7 @@ class CallManager:
         config: SessionConfig,
         max_calls: int,
         ready_wait_s: float,
+        parse_playbook: Callable[[str, str], Playbook] | None = None,
     ) -> None:
         self._bus = bus
         self._store = store
@@ -49,14 +60,16 @@ class CallManager:
         self._max_calls = max_calls
         self._ready_wait_s = ready_wait_s
         self._sessions: dict[str, CallSession] = {}
+        self._opening: set[str] = set()  # admitted, still reading the playbook
         self._streams = 0  # transcription-only streams (/v1/asr), also under max_calls
         self._nudge_index: dict[str, str] = {}
         self.components: Components | None = None
         self.ready = asyncio.Event()
         self.load_error: str | None = None
         self.playbook: PlaybookState | None = None
+        self._parse = parse_playbook or _parse_playbook
+        self._parsing: dict[int, asyncio.Task[PlaybookState]] = {}  # version -> its one parse
         self._closing = False
-        self._open_lock = asyncio.Lock()
 
     # ---- CallRegistry -------------------------------------------------------------------
 
@@ -79,10 +92,9 @@ class CallManager:
         """A transcription-only stream (``/v1/asr``): it waits for the models like a call
         and holds one of ``max_calls`` while it runs."""
         components = await self._ready_components()
-        async with self._open_lock:
-            if len(self._sessions) + self._streams >= self._max_calls:
-                raise IngestError("at_capacity", "this instance is at its call limit", 1013)
-            self._streams += 1
+        if self.in_use() >= self._max_calls:
+            raise IngestError("at_capacity", "this instance is at its call limit", 1013)
+        self._streams += 1
         try:
             yield components
         finally:
@@ -98,14 +110,16 @@ class CallManager:
             raise IngestError(
                 "bad_agent_id", "agent_id must be 1..128 printable UTF-8 characters", 1007
             )
-        async with self._open_lock:
-            if meta.call_id in self._sessions:
-                raise IngestError(
-                    "call_exists", f"call {meta.call_id!r} is already streaming", 1008
-                )
-            if len(self._sessions) + self._streams >= self._max_calls:
-                raise IngestError("at_capacity", "this instance is at its call limit", 1013)
+        # Admission: check and reserve with no await in between (see the module docstring).
+        if meta.call_id in self._sessions or meta.call_id in self._opening:
+            raise IngestError("call_exists", f"call {meta.call_id!r} is already streaming", 1008)
+        if self.in_use() >= self._max_calls:
+            raise IngestError("at_capacity", "this instance is at its call limit", 1013)
+        self._opening.add(meta.call_id)
+        try:
             pb = await self._current_playbook()
+            if self._closing:
+                raise IngestError("shutting_down", "the service is shutting down", 1001)
             session = CallSession(
                 meta,
                 components=components,
@@ -119,6 +133,8 @@ class CallManager:
                 on_nudge=self._index_nudge,
             )
             self._sessions[meta.call_id] = session
+        finally:
+            self._opening.discard(meta.call_id)
         try:
             await session.start()
         except Exception as exc:
@@ -131,6 +147,10 @@ class CallManager:
 
     def get(self, call_id: str) -> CallSession | None:
         return self._sessions.get(call_id)
+
+    def in_use(self) -> int:
+        """Slots of ``max_calls`` taken: live calls, calls being opened and ``/v1/asr`` streams."""
+        return len(self._sessions) + len(self._opening) + self._streams
 
     # ---- the rest -----------------------------------------------------------------------
 
@@ -154,20 +174,41 @@ class CallManager:
 
     async def _current_playbook(self) -> PlaybookState:
         """The newest playbook; another instance may have stored a newer one (PUT)."""
-        assert self.playbook is not None
+        current = self.playbook
+        assert current is not None
         try:
             latest = await asyncio.to_thread(self._store.repo.latest_playbook_version)
         except Exception:
             log.exception("could not check the playbook version; using the cached one")
-            return self.playbook
-        if latest is not None and latest != self.playbook.version:
-            row = await asyncio.to_thread(self._store.repo.latest_playbook)
-            if row is not None:
-                from nudges.playbook import parse_playbook
+            return current
+        if latest is None or latest == current.version:
+            return current
+        task = self._parsing.get(latest)
+        if task is None:
+            task = asyncio.create_task(self._load_newest(), name=f"playbook-v{latest}")
+            self._parsing[latest] = task
+            task.add_done_callback(lambda _t: self._parsing.pop(latest, None))
+        # shielded: a caller that gives up does not cancel the parse others wait for
+        return await asyncio.shield(task)
 
-                version, text, source = row
-                self.playbook = PlaybookState(parse_playbook(text, source), text, source, version)
-        return self.playbook
+    async def _load_newest(self) -> PlaybookState:
+        """Read the newest stored playbook and parse it in a thread; the cached one on error."""
+        current = self.playbook
+        assert current is not None
+        try:
+            row = await asyncio.to_thread(self._store.repo.latest_playbook)
+            if row is None:
+                return current
+            version, text, source = row
+            parsed = await asyncio.to_thread(self._parse, text, source)
+            state = PlaybookState(parsed, text, source, version)
+        except Exception:
+            log.exception("could not load the newest playbook; using the cached one")
+            return current
+        newest = self.playbook
+        if newest is None or newest.version is None or newest.version < version:
+            self.playbook = state  # never back: a PUT here may have set a newer one meanwhile
+        return state
 
     async def feedback(self, agent_id: str | None, nudge_id: str, action: str) -> str:
         """Route an agent's feedback to the live call, or store it for an ended one.
@@ -205,6 +246,12 @@ class CallManager:
         self._closing = True
         sessions = list(self._sessions.values())
         await asyncio.gather(*(s.end("shutdown") for s in sessions), return_exceptions=True)
+
+
+def _parse_playbook(text: str, source: str) -> Playbook:
+    from nudges.playbook import parse_playbook
+
+    return parse_playbook(text, source)
 
 
 def _valid_id(value: object) -> bool:

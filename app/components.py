@@ -10,14 +10,19 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from asr.types import AudioFrame, Speaker, TranscriptFinal, TranscriptPartial
 from models.clock import Clock
 from models.signals import Signals
+from nudges.events import NudgeEvent
+
+if TYPE_CHECKING:  # the engine and playbook modules load the matcher; only their types here
+    from nudges.engine import EngineInput
+    from nudges.playbook import Playbook
 
 log = logging.getLogger("carecue.components")
 
@@ -25,9 +30,10 @@ log = logging.getLogger("carecue.components")
 class Transcriber(Protocol):
     """One track's streaming transcriber (``asr.transcriber.StreamingTranscriber``)."""
 
-    def push(self, frame: AudioFrame) -> Any: ...
+    # Sync in ``StreamingTranscriber``; a test fake may be async (the session awaits either).
+    def push(self, frame: AudioFrame) -> Awaitable[None] | None: ...
 
-    def end_input(self) -> Any: ...
+    def end_input(self) -> Awaitable[None] | None: ...
 
     def __aiter__(self) -> AsyncIterator[TranscriptPartial | TranscriptFinal]: ...
 
@@ -43,9 +49,9 @@ class Scorer(Protocol):
 class NudgeEngineLike(Protocol):
     """``nudges.engine.NudgeEngine``: pure, no IO; may be slow-ish (semantic matching)."""
 
-    def handle(self, event: Any) -> list[Any]: ...
+    def handle(self, event: EngineInput) -> list[NudgeEvent]: ...
 
-    def end_call(self, at_s: float | None = None) -> list[Any]: ...
+    def end_call(self, at_s: float | None = None) -> list[NudgeEvent]: ...
 
 
 @dataclass
@@ -55,11 +61,11 @@ class Components:
     make_transcriber: Callable[[Speaker], Transcriber]
     make_scorer: Callable[[Clock], Scorer] | None
     # (playbook, call clock, nudge id prefix) -> the call's engine
-    make_engine: Callable[[Any, Clock, str], NudgeEngineLike]
+    make_engine: Callable[[Playbook, Clock, str], NudgeEngineLike]
     model_executor: Executor
     describe: dict[str, Any] = field(default_factory=dict)
     close: Callable[[], None] = lambda: None
-    prepare_playbook: Callable[[Any], None] = lambda _playbook: None
+    prepare_playbook: Callable[[Playbook], None] = lambda _playbook: None
     """Blocking: precompute what a playbook needs (example embeddings) before calls use it."""
     matcher: Any = None
     """The engines' shared ``PhraseMatcher`` (practice mode judges replies with it), or None."""
@@ -106,7 +112,7 @@ class _TimedDecoder:
     def accept(self, audio: Any) -> str | None:
         t0 = time.perf_counter()
         try:
-            return self._inner.accept(audio)  # type: ignore[no-any-return]
+            return self._inner.accept(audio)
         finally:
             self._busy += time.perf_counter() - t0
             self._samples += len(audio)
@@ -114,7 +120,7 @@ class _TimedDecoder:
     def partial(self) -> str:
         t0 = time.perf_counter()
         try:
-            return self._inner.partial()  # type: ignore[no-any-return]
+            return self._inner.partial()
         finally:
             self._busy += time.perf_counter() - t0
 
@@ -173,7 +179,7 @@ def load_components(settings: Any, metrics: Any) -> Components:
     asr_s = time.perf_counter() - t0
 
     def make_transcriber(speaker: Speaker) -> Transcriber:
-        return StreamingTranscriber(speaker, timed, asr_executor, config)  # type: ignore[return-value]
+        return StreamingTranscriber(speaker, timed, asr_executor, config)
 
     make_scorer: Callable[[Clock], Scorer] | None = None
     t1 = time.perf_counter()
@@ -184,7 +190,7 @@ def load_components(settings: Any, metrics: Any) -> Components:
         classifier = load_classifier()
 
         def _make_scorer(clock: Clock) -> Scorer:
-            return WindowScorer(classifier, clock, window_s=settings.window_s)  # type: ignore[return-value]
+            return WindowScorer(classifier, clock, window_s=settings.window_s)
 
         make_scorer = _make_scorer
     clf_s = time.perf_counter() - t1
@@ -197,7 +203,7 @@ def load_components(settings: Any, metrics: Any) -> Components:
     # utterance embeddings are cached; the engine itself is pure and cheap per call.
     matcher = PhraseMatcher(get_encoder())
 
-    def make_engine(playbook: Any, clock: Clock, id_prefix: str) -> NudgeEngineLike:
+    def make_engine(playbook: Playbook, clock: Clock, id_prefix: str) -> NudgeEngineLike:
         return NudgeEngine(playbook, clock, matcher=matcher, id_prefix=id_prefix)
 
     def close() -> None:

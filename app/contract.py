@@ -4,15 +4,22 @@
 Schema derived from these models, and ``tests/app/test_contract.py`` checks that the events of
 a real call validate against that schema and that the document names the same events and fields.
 
-The models state what a client may rely on. Servers may add fields (``extra="allow"``): new
-data keys are additive, so the schema allows them; a renamed or removed field fails the test.
-The value sets (priorities, how a nudge was resolved, speakers, trends) come from the types the
-pipeline itself uses, so the schema follows them.
+The session publishes these models (``CallSession``), the store projection and the report read
+them back, and the REST routes declare their response models here too, so ``/docs`` shows the
+same shapes. Field order is the order on the wire.
+
+The models state what a client may rely on. Required fields are the stable contract; fields
+with a default are what the service adds today (``details``, ``latency_s``, ...) and may change
+between versions. Servers may add further fields (``extra="allow"``): new data keys are
+additive, so the schema allows them; a renamed or removed field fails the test. The value sets
+(priorities, how a nudge was resolved, speakers, trends) come from the types the pipeline
+itself uses, so the schema follows them.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -36,6 +43,12 @@ class CallStartedData(_Open):
     source: str = Field(description="Ingest protocol: twilio, audiohook, stream, fork, ...")
     started_at: str = Field(description="ISO 8601 UTC")
     tracks: list[Speaker]
+    playbook_version: int | None = Field(
+        default=None, description="Stored playbook version the call runs (null: the default)"
+    )
+    custom: dict[str, Any] = Field(
+        default_factory=dict, description="The platform's custom parameters (no tokens)"
+    )
 
 
 class CallEndedData(_Open):
@@ -61,6 +74,14 @@ class SignalsData(_Open):
     distress: float = Field(ge=0, le=1)
     concerns: dict[str, float] = Field(description="Concern name to 0..1")
     trend: Trend
+    crisis: bool = Field(default=False, description="An urgent red flag is in the window")
+    red_flags: list[str] = Field(
+        default_factory=list, description="self_harm, emergency, safety_check"
+    )
+    distressed: bool = False
+    active: list[str] = Field(default_factory=list, description="Concerns on (hysteresis)")
+    evidence: str = Field(default="", description="The caller's words that drove the score")
+    at_s: float = Field(default=0.0, description="Seconds on the call clock")
 
 
 class NudgeCreatedData(_Open):
@@ -69,18 +90,33 @@ class NudgeCreatedData(_Open):
     title: str
     suggestion: str | None = Field(description="Words the agent could say")
     reason: str = Field(description="Why, in plain language, quoting the caller")
+    details: list[str] = Field(
+        default_factory=list, description="What the engine measured, e.g. 'fear 0.72'"
+    )
     priority: Priority
     expires_at: str = Field(description="ISO 8601 UTC")
+    escalate: bool = False
+    at_s: float = Field(default=0.0, description="Seconds on the call clock")
+    latency_s: float | None = Field(
+        default=None, description="End of the caller's speech to publish, when a final caused it"
+    )
 
 
 class NudgeResolvedData(_Open):
     nudge_id: str
+    rule_id: str = ""
     how: ResolvedHow
+    by: str | None = Field(default=None, description="agent_said: the agent's sentence")
+    at_s: float = Field(default=0.0, description="Seconds on the call clock")
 
 
 class EscalationData(_Open):
+    nudge_id: str = ""
+    rule_id: str = ""
     severity: Priority
     reason: str
+    agent_id: str = ""
+    at_s: float = Field(default=0.0, description="Seconds on the call clock")
 
 
 class CallErrorData(_Open):
@@ -97,14 +133,14 @@ def _envelope(type_name: str, data_model: type[BaseModel], doc: str) -> type[Bas
     from pydantic import create_model
 
     fields: dict[str, Any] = {
-        "type": (Literal[type_name], ...),  # type: ignore[valid-type]
+        "type": (Literal[type_name], ...),
         "seq": (int, Field(ge=1, description="Strictly increasing on every socket")),
         "call_id": (str, ...),
         "at": (str, Field(description="ISO 8601 UTC, when the server published it")),
         "data": (data_model, ...),
     }
     name = "".join(part.capitalize() for part in type_name.replace(".", "_").split("_"))
-    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    model: type[BaseModel] = create_model(
         f"{name}Event", __doc__=doc, __config__=ConfigDict(extra="forbid"), **fields
     )
     return model
@@ -122,6 +158,29 @@ EVENT_TYPES: dict[str, tuple[type[BaseModel], str]] = {
     "escalation": (EscalationData, "A supervisor should look at this call."),
     "call.error": (CallErrorData, "A stage of the call failed; words may be missing."),
 }
+EventData = (
+    CallStartedData
+    | CallEndedData
+    | TranscriptData
+    | SignalsData
+    | NudgeCreatedData
+    | NudgeResolvedData
+    | EscalationData
+    | CallErrorData
+)
+
+
+def event_data(kind: str, data: BaseModel | Mapping[str, Any]) -> dict[str, Any]:
+    """The wire ``data`` of an event: a model dumped, or a mapping validated through the model
+    of ``kind`` (a ``ValidationError`` when it breaks the contract). Unknown kinds pass as is."""
+    if isinstance(data, BaseModel):
+        return data.model_dump()
+    entry = EVENT_TYPES.get(kind)
+    if entry is None:
+        return dict(data)
+    return entry[0].model_validate(data).model_dump()
+
+
 EVENT_MODELS: dict[str, type[BaseModel]] = {
     name: _envelope(name, data, doc) for name, (data, doc) in EVENT_TYPES.items()
 }
@@ -178,3 +237,172 @@ def json_schema() -> dict[str, Any]:
 
 def json_schema_text() -> str:
     return json.dumps(json_schema(), indent=2, sort_keys=True)
+
+
+# ---- REST responses ----------------------------------------------------------------------
+# What the REST routes answer (their ``response_model``s, so ``/docs`` shows them). ``forbid``:
+# a key the service sends that is not declared here fails loudly in the tests instead of being
+# dropped from the answer.
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CallSummary(_Response):
+    """One call in a list."""
+
+    call_id: str
+    agent_id: str
+    source: str
+    started_at: str | None = Field(description="ISO 8601 UTC")
+    ended_at: str | None = Field(description="ISO 8601 UTC; null while the call is live")
+    end_reason: str | None
+    active: bool
+    max_distress: float
+    playbook_version: int | None
+    nudge_count: int
+
+
+class CallList(_Response):
+    calls: list[CallSummary]
+
+
+class TranscriptSegment(_Response):
+    segment_id: str
+    speaker: Speaker
+    text: str
+    start_s: float = Field(description="Seconds on the call clock")
+    end_s: float
+
+
+class SignalPoint(_Response):
+    at: str | None = Field(description="ISO 8601 UTC")
+    at_s: float = Field(description="Seconds on the call clock")
+    distress: float
+    concerns: dict[str, float]
+    trend: Trend
+    crisis: bool
+    active: list[str]
+
+
+class NudgeRecord(_Response):
+    nudge_id: str
+    rule_id: str
+    title: str
+    suggestion: str | None
+    reason: str
+    priority: Priority
+    escalate: bool
+    created_at: str | None
+    at_s: float
+    expires_at: str | None
+    latency_s: float | None
+    resolved_how: ResolvedHow | None = Field(description="null while it is open")
+    resolved_at: str | None
+
+
+class FeedbackRecord(_Response):
+    nudge_id: str
+    rule_id: str
+    agent_id: str
+    action: FeedbackAction
+    at: str | None
+
+
+class EscalationRecord(_Response):
+    nudge_id: str
+    rule_id: str
+    severity: Priority
+    reason: str
+    at: str | None
+
+
+class CallDetail(CallSummary):
+    """One call with its transcript, signals timeline, nudges, feedback and escalations."""
+
+    custom: dict[str, Any]
+    transcript: list[TranscriptSegment]
+    signals: list[SignalPoint]
+    nudges: list[NudgeRecord]
+    feedback: list[FeedbackRecord]
+    escalations: list[EscalationRecord]
+
+
+class DistressSummary(_Response):
+    peak: float
+    peak_at_s: float | None
+    final: float
+    final_trend: Trend | None
+    samples: int
+
+
+class ReportNudge(_Response):
+    nudge_id: str
+    rule_id: str
+    title: str
+    priority: Priority
+    at_s: float
+    reason: str
+    outcome: str = Field(description="How it was resolved, or 'open'")
+    feedback: list[str] = Field(description="The agent's feedback actions, in order")
+
+
+class CallReport(_Response):
+    """A summary for review: talk time, distress, concerns, nudges and their outcomes."""
+
+    call_id: str
+    agent_id: str
+    source: str
+    started_at: str | None
+    ended_at: str | None
+    end_reason: str | None
+    talk_time_s: dict[str, float] = Field(description="Seconds of speech per speaker")
+    talk_share: dict[str, float]
+    turns: dict[str, int]
+    distress: DistressSummary
+    concerns_seen: dict[str, int] = Field(description="Concern name to signal updates it was on")
+    crisis: bool
+    nudges: list[ReportNudge]
+    nudge_outcomes: dict[str, int]
+    escalations: list[EscalationRecord]
+
+
+class RuleStats(_Response):
+    rule_id: str
+    shown: int
+    accepted: int
+    dismissed: int
+    agent_said: int
+    expired: int
+    helpful: int
+    not_helpful: int
+    accept_rate: float | None = Field(description="Of the nudges shown")
+    dismiss_rate: float | None
+    said_rate: float | None
+    helpful_rate: float | None = Field(description="Of the nudges rated")
+
+
+class NudgeAnalytics(_Response):
+    rules: list[RuleStats]
+    agent_id: str | None
+
+
+class PlaybookSaved(_Response):
+    version: int
+    rules: int
+    name: str
+
+
+class StoreHealth(_Response):
+    failing: bool
+    late_writes: int
+    write_errors: int
+
+
+class Readiness(_Response):
+    ready: bool
+    error: str | None
+    active_calls: int
+    models: dict[str, Any] | None
+    store: StoreHealth

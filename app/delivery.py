@@ -11,6 +11,11 @@ screens. When the queue is full:
    ``{"code": "too_slow", "message": "... since=N"}``; it reconnects with ``since=N`` and loses
    nothing.
 
+A client that stops reading altogether never lets its queue drain: the socket's own buffers fill
+and a send waits. The sender (``app.routes.events``) gives one send ``client_send_timeout_s``
+(shorter than the websocket keepalive) and gives up at once when the queue overflows meanwhile;
+either way the client is too slow, as in 3.
+
 ``seq`` is strictly increasing on each socket: replay and live messages are merged by seq.
 """
 
@@ -45,6 +50,8 @@ class ClientQueue:
         self.last_seq = 0  # newest seq accepted into the queue
         self.last_sent = 0  # newest seq handed to the socket
         self.overflowed = False
+        # Called once when the queue overflows: the sender interrupts a send that waits.
+        self.on_overflow: Callable[[], None] | None = None
 
     def __len__(self) -> int:
         return len(self._items)
@@ -83,6 +90,8 @@ class ClientQueue:
         # Only must-deliver messages are queued and there is no room: close, let it resume.
         self.overflowed = True
         self._ready.set()
+        if self.on_overflow is not None:
+            self.on_overflow()
         return False
 
     async def get(self) -> dict[str, Any] | None:

@@ -1,8 +1,8 @@
 """The FastAPI application: ``create_app(settings)``.
 
-Start-up (lifespan): migrate the store, start its writer, start the event bus, load the
-playbook, then load the models in the background; ``/readyz`` turns 200 when they are in.
-Calls that arrive earlier wait for the models (``ready_wait_s``).
+Start-up (lifespan): migrate the store, load the revoked token ids, start the store's writer,
+start the event bus, load the playbook, then load the models in the background; ``/readyz``
+turns 200 when they are in. Calls that arrive earlier wait for the models (``ready_wait_s``).
 
 Shutdown: ``CareCueServer`` (uvicorn's server, as ``carecue serve`` runs it) stops accepting
 connections and drains every ingest adapter (AudioHook ``reconnect``, the others stopped and
@@ -12,24 +12,42 @@ closed 1001) *before* uvicorn closes the remaining sockets and the lifespan ends
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 
 from app.auth import TokenSigner, load_or_create_secret
 from app.bus import iso, make_bus
 from app.calls import CallManager, PlaybookState
 from app.components import Components, load_components
+from app.contract import CallEndedData
+from app.ingest.audiohook import router as audiohook_router
+from app.ingest.audiosocket import router as audiosocket_router
+from app.ingest.fork import router as fork_router
+from app.ingest.native import router as native_router
+from app.ingest.twilio import router as twilio_router
+from app.ingest.vosk_compat import router as vosk_router
 from app.metrics import Metrics
+from app.practice.routes import router as practice_router
+from app.revocation import Revocations
+from app.routes.analytics import router as analytics_router
+from app.routes.calls import router as calls_router
+from app.routes.coaching import router as coaching_router
+from app.routes.events import router as events_router
+from app.routes.health import router as health_router
+from app.routes.playbook import router as playbook_router
+from app.routes.review import router as review_router
 from app.session import SessionConfig
 from app.settings import Settings
 from app.store import EnvelopeOp, Store
+from app.web.coaching_pages import router as coaching_pages_router
+from app.web.routes import router as pages_router
 
 log = logging.getLogger("carecue.app")
 
@@ -37,31 +55,32 @@ log = logging.getLogger("carecue.app")
 # stored when a process died (partials are never stored; durable events may still have been
 # queued, at most the store queue's 10,000) all lie below it.
 RESTART_SEQ_MARGIN = 1_000_000
+# How often the retention sweep runs when CARECUE_RETENTION_DAYS is set (also at start-up).
+RETENTION_INTERVAL_S = 3600.0
 
 ComponentsFactory = Callable[[Settings, Metrics], Components]
 
-# Routers mounted by ``create_app``: module paths, each module exposes ``router``.
-# Ingest adapters go in INGEST_ROUTERS (one line each). They are all part of this package, so
-# a missing one is an install error and fails start-up.
-INGEST_ROUTERS: tuple[str, ...] = (
-    "app.ingest.native",
-    "app.ingest.twilio",
-    "app.ingest.audiohook",
-    "app.ingest.fork",
-    "app.ingest.vosk_compat",
-    "app.ingest.audiosocket",  # no routes: starts the TCP listener when configured
+# Routers mounted by ``create_app``. Ingest adapters go in INGEST_ROUTERS (one line each).
+INGEST_ROUTERS: tuple[APIRouter, ...] = (
+    native_router,
+    twilio_router,
+    audiohook_router,
+    fork_router,
+    vosk_router,
+    audiosocket_router,  # no routes: starts the TCP listener when configured
 )
-SERVICE_ROUTERS: tuple[str, ...] = (
-    "app.routes.health",
-    "app.routes.calls",
-    "app.routes.playbook",
-    "app.routes.analytics",
-    "app.routes.events",
-    "app.routes.coaching",
-    "app.practice.routes",
+SERVICE_ROUTERS: tuple[APIRouter, ...] = (
+    health_router,
+    calls_router,
+    playbook_router,
+    analytics_router,
+    review_router,
+    events_router,
+    coaching_router,
+    practice_router,
 )
 # Pages (agent console, supervisor wallboard) and other optional routers.
-PAGE_ROUTERS: tuple[str, ...] = ("app.web.routes", "app.web.coaching_pages")
+PAGE_ROUTERS: tuple[APIRouter, ...] = (pages_router, coaching_pages_router)
 
 
 def _initial_playbook(store: Store, settings: Settings) -> PlaybookState:
@@ -108,11 +127,17 @@ def create_app(
         max_calls=settings.max_calls,
         ready_wait_s=settings.ready_wait_s,
     )
-    signer = TokenSigner(load_or_create_secret(settings.auth_secret, settings.data_dir))
+    revocations = Revocations(store.repo.revoked_token_ids, settings.revocation_refresh_s)
+    signer = TokenSigner(
+        load_or_create_secret(settings.auth_secret, settings.data_dir), revoked=revocations
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(store.migrate)
+        # Revoked tokens are refused from the first request on, then reloaded periodically.
+        await revocations.refresh()
+        reloader = asyncio.create_task(revocations.run(), name="revocations")
         dangling = await asyncio.to_thread(store.repo.open_calls)
         await store.start()
         # A killed process may have published events (partials, and durable ones still in
@@ -122,12 +147,16 @@ def create_app(
         await _end_dangling_calls(dangling)
         calls.playbook = await asyncio.to_thread(_initial_playbook, store, settings)
         loader = asyncio.create_task(_load_models(), name="load-models")
+        background = [loader, reloader]
+        if settings.retention_days is not None:
+            background.append(asyncio.create_task(_retention(app), name="retention"))
         try:
             yield
         finally:
             await calls.shutdown()
-            loader.cancel()
-            await asyncio.gather(loader, return_exceptions=True)
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             if calls.components is not None:
                 calls.components.close()
             await store.close()
@@ -141,24 +170,36 @@ def create_app(
         now = datetime.now(UTC)
         for c in dangling:
             started = c["started_at"] or now
+            data = CallEndedData(
+                call_id=c["call_id"],
+                agent_id=c["agent_id"],
+                source=c["source"],
+                started_at=iso(started),
+                ended_at=iso(now),
+                # until the crash, as far as anyone can tell: the last event is unknown
+                duration_s=round(max(0.0, (now - started).total_seconds()), 3),
+                reason="server_restart",
+                max_distress=round(c["max_distress"], 4),
+            )
             msg = await bus.publish(
-                c["call_id"],
-                c["agent_id"],
-                "call.ended",
-                {
-                    "call_id": c["call_id"],
-                    "agent_id": c["agent_id"],
-                    "source": c["source"],
-                    "started_at": iso(started),
-                    "ended_at": iso(now),
-                    # until the crash, as far as anyone can tell: the last event is unknown
-                    "duration_s": round(max(0.0, (now - started).total_seconds()), 3),
-                    "reason": "server_restart",
-                    "max_distress": round(c["max_distress"], 4),
-                },
+                c["call_id"], c["agent_id"], "call.ended", data.model_dump()
             )
             await store.enqueue(EnvelopeOp(msg.envelope, c["agent_id"], True))
         await store.flush()
+
+    async def _retention(app: FastAPI) -> None:
+        """Delete transcripts and text of calls older than the retention period, hourly."""
+        from app.review import reviewer_for
+
+        assert settings.retention_days is not None
+        while True:
+            try:
+                await store.flush()
+                reviewer = reviewer_for(app.state)
+                await asyncio.to_thread(reviewer.sweep_retention, settings.retention_days)
+            except Exception:  # the next sweep tries again; a failed one loses nothing
+                log.exception("retention sweep failed")
+            await asyncio.sleep(RETENTION_INTERVAL_S)
 
     async def _load_models() -> None:
         try:
@@ -188,14 +229,10 @@ def create_app(
     app.state.bus = bus
     app.state.calls = calls
     app.state.signer = signer
-    for name in (*SERVICE_ROUTERS, *INGEST_ROUTERS, *PAGE_ROUTERS):
-        _include(app, name)
+    app.state.revocations = revocations
+    for router in (*SERVICE_ROUTERS, *INGEST_ROUTERS, *PAGE_ROUTERS):
+        app.include_router(router)
     return app
-
-
-def _include(app: FastAPI, module_name: str) -> None:
-    module: Any = importlib.import_module(module_name)
-    app.include_router(module.router)
 
 
 # The pages load only their own scripts and styles and talk to their own origin.
@@ -263,3 +300,16 @@ class CareCueServer(uvicorn.Server):
         except Exception:  # a failed drain must not stop the rest of the shutdown
             log.exception("ingest drain failed")
         await super().shutdown(sockets)
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """True when ``port`` cannot be bound on ``host`` (another server already listens there)."""
+    with socket.socket() as s:
+        # as uvicorn binds: connections of a previous run in TIME_WAIT (a restart after a
+        # crash) must not count as a server listening there
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False

@@ -11,6 +11,14 @@ matters more for a live nudge than audio from seconds ago, and ingest must never
 platform's socket. The brain queue holds finals and feedback, which are never dropped; ticks are
 coalesced (at most one waiting).
 
+Time: the scorer and the nudge engine run on one time base, the call clock (seconds since the
+call opened). Transcripts arrive in track time (seconds of that track's audio); each is moved
+onto the call clock here, by the offset between the two that the track's last final measured
+(``speech_end_monotonic``: when its speech end was pushed) or, before the first final, that the
+track's first frame gave. So an ASR backlog, dropped audio or a track that joined late does not
+put a final's times seconds away from the ticks and signals it is compared with; published
+transcript times are call-clock times too.
+
 A failure inside a stage never ends other calls. It is published as ``call.error`` (``stage``,
 ``track``, ``code``, ``retryable``, ``retrying``) so that the agent and the supervisor know a
 transcript is missing; a retryable ASR failure (``asr.errors``: an engine error) starts a fresh
@@ -26,19 +34,34 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from app.bus import BusMessage, EventBus, iso
 from app.components import Components, NudgeEngineLike, Scorer, Transcriber, maybe_await
+from app.contract import (
+    CallEndedData,
+    CallErrorData,
+    CallStartedData,
+    EscalationData,
+    EventData,
+    NudgeCreatedData,
+    NudgeResolvedData,
+    SignalsData,
+    TranscriptData,
+    event_data,
+)
 from app.ingest.base import CallMeta, IngestError
 from app.metrics import Metrics
 from app.store import DURABLE_TYPES, EnvelopeOp, FeedbackOp, Store
 from asr.errors import AudioFormatError
 from asr.types import AudioFrame, Speaker, TranscriptFinal, TranscriptPartial
-from nudges.events import Escalation, Feedback, NudgeCreated, NudgeResolved, Tick
+from nudges.events import Escalation, Feedback, NudgeCreated, NudgeEvent, NudgeResolved, Tick
+
+if TYPE_CHECKING:
+    from nudges.playbook import Playbook
 
 log = logging.getLogger("carecue.session")
 
@@ -61,6 +84,10 @@ class CallClock:
 
     def now(self) -> float:
         return time.monotonic() - self._t0
+
+    def at_monotonic(self, monotonic_s: float) -> float:
+        """The call-clock time of a ``time.monotonic()`` reading."""
+        return monotonic_s - self._t0
 
     def wall(self, at_s: float) -> datetime:
         """Wall-clock time of a call-clock instant."""
@@ -91,7 +118,7 @@ class CallSession:
         meta: CallMeta,
         *,
         components: Components,
-        playbook: Any,
+        playbook: Playbook,
         playbook_version: int | None,
         bus: EventBus,
         store: Store,
@@ -139,6 +166,7 @@ class CallSession:
         self._bad_audio: AudioFormatError | None = None
         self._segment_counter = 0
         self._final_listeners: list[Callable[[TranscriptFinal], None]] = []
+        self._track_offset: dict[Speaker, float] = {}  # call clock minus track time
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -146,15 +174,15 @@ class CallSession:
         custom = {k: v for k, v in self.meta.custom.items() if k.lower() != "token"}
         await self._publish(
             "call.started",
-            {
-                "call_id": self.call_id,
-                "agent_id": self.agent_id,
-                "source": self.meta.source,
-                "started_at": iso(self.started_at),
-                "tracks": list(self.meta.tracks),
-                "playbook_version": self._playbook_version,
-                "custom": custom,
-            },
+            CallStartedData(
+                call_id=self.call_id,
+                agent_id=self.agent_id,
+                source=self.meta.source,
+                started_at=iso(self.started_at),
+                tracks=list(self.meta.tracks),
+                playbook_version=self._playbook_version,
+                custom=custom,
+            ),
         )
         for speaker in self.meta.tracks:
             transcriber = self._components.make_transcriber(speaker)
@@ -186,6 +214,8 @@ class CallSession:
         q = self._tracks.get(frame.track)
         if q is None:
             raise IngestError("unknown_track", f"this call has no {frame.track!r} track", 1007)
+        # until a final measures it: the track's first frame arrives now
+        self._track_offset.setdefault(frame.track, self.clock.now() - (frame.timestamp_s or 0.0))
         bps = _BYTES_PER_SAMPLE.get(frame.encoding, 2)
         self._metrics.audio_seconds.labels(frame.track).inc(
             len(frame.data) / bps / max(1, frame.sample_rate)
@@ -214,16 +244,16 @@ class CallSession:
                 try:
                     await self._publish(
                         "call.ended",
-                        {
-                            "call_id": self.call_id,
-                            "agent_id": self.agent_id,
-                            "source": self.meta.source,
-                            "started_at": iso(self.started_at),
-                            "ended_at": iso(datetime.now(UTC)),
-                            "duration_s": round(self.clock.now(), 3),
-                            "reason": reason,
-                            "max_distress": round(self.max_distress, 4),
-                        },
+                        CallEndedData(
+                            call_id=self.call_id,
+                            agent_id=self.agent_id,
+                            source=self.meta.source,
+                            started_at=iso(self.started_at),
+                            ended_at=iso(datetime.now(UTC)),
+                            duration_s=round(self.clock.now(), 3),
+                            reason=reason,
+                            max_distress=round(self.max_distress, 4),
+                        ),
                     )
                 finally:
                     self._finished = True
@@ -338,9 +368,10 @@ class CallSession:
         try:
             async for ev in t:
                 if isinstance(ev, TranscriptFinal):
-                    await self._on_final(ev)
+                    await self._on_final(self._final_on_call_clock(ev))
                 elif isinstance(ev, TranscriptPartial):
                     if ev.text.strip():
+                        ev = self._partial_on_call_clock(ev)
                         await self._publish("transcript.partial", self._segment_data(ev))
                         # Partials only hold back not-said timers; skip them when busy.
                         if self._brain_q.qsize() < _PARTIALS_WHEN_BELOW:
@@ -364,14 +395,45 @@ class CallSession:
                     asyncio.create_task(self._read(speaker, fresh), name=f"read-{speaker}")
                 )
 
-    def _segment_data(self, ev: TranscriptPartial | TranscriptFinal) -> dict[str, Any]:
-        return {
-            "speaker": ev.speaker,
-            "text": ev.text,
-            "segment_id": ev.segment_id,
-            "start_s": round(ev.start_s, 3),
-            "end_s": round(ev.end_s, 3),
-        }
+    def _final_on_call_clock(self, final: TranscriptFinal) -> TranscriptFinal:
+        """``final`` with its times (and its words') moved from track time to the call clock."""
+        if final.speech_end_monotonic is not None:
+            speech_end = self.clock.at_monotonic(final.speech_end_monotonic)
+            self._track_offset[final.speaker] = speech_end - final.end_s
+        offset = self._track_offset.get(final.speaker)
+        if offset is None:
+            return final
+
+        def moved(t: float) -> float:
+            return max(0.0, t + offset)
+
+        return replace(
+            final,
+            start_s=moved(final.start_s),
+            end_s=moved(final.end_s),
+            words=tuple(
+                replace(w, start_s=moved(w.start_s), end_s=moved(w.end_s)) for w in final.words
+            ),
+        )
+
+    def _partial_on_call_clock(self, partial: TranscriptPartial) -> TranscriptPartial:
+        offset = self._track_offset.get(partial.speaker)
+        if offset is None:
+            return partial
+        return replace(
+            partial,
+            start_s=max(0.0, partial.start_s + offset),
+            end_s=max(0.0, partial.end_s + offset),
+        )
+
+    def _segment_data(self, ev: TranscriptPartial | TranscriptFinal) -> TranscriptData:
+        return TranscriptData(
+            speaker=ev.speaker,
+            text=ev.text,
+            segment_id=ev.segment_id,
+            start_s=round(ev.start_s, 3),
+            end_s=round(ev.end_s, 3),
+        )
 
     async def _on_final(self, final: TranscriptFinal) -> None:
         if not final.text.strip():
@@ -397,7 +459,7 @@ class CallSession:
 
     async def _stage_failed(
         self,
-        stage: str,
+        stage: Literal["asr", "feed", "brain"],
         track: Speaker | None,
         exc: BaseException,
         *,
@@ -425,14 +487,14 @@ class CallSession:
         with contextlib.suppress(Exception):
             await self._publish(
                 "call.error",
-                {
-                    "stage": stage,
-                    "track": track,
-                    "code": code,
-                    "retryable": bool(getattr(exc, "retryable", False)),
-                    "retrying": retrying,
-                    "message": message,
-                },
+                CallErrorData(
+                    stage=stage,
+                    track=track,
+                    code=code,
+                    retryable=bool(getattr(exc, "retryable", False)),
+                    retrying=retrying,
+                    message=message,
+                ),
             )
 
     async def _ticker(self) -> None:
@@ -486,22 +548,24 @@ class CallSession:
         self.max_distress = max(self.max_distress, float(signals.distress))
         await self._publish(
             "signals.updated",
-            {
-                "distress": round(float(signals.distress), 4),
-                "concerns": {k: round(float(v), 4) for k, v in signals.concerns.items()},
-                "trend": signals.trend,
-                "crisis": bool(signals.crisis),
-                "red_flags": sorted(signals.red_flags),
-                "distressed": bool(signals.distressed),
-                "active": sorted(signals.active),
-                "evidence": signals.evidence,
-                "at_s": round(float(signals.at_s), 3),
-            },
+            SignalsData(
+                distress=round(float(signals.distress), 4),
+                concerns={k: round(float(v), 4) for k, v in signals.concerns.items()},
+                trend=signals.trend,
+                crisis=bool(signals.crisis),
+                red_flags=sorted(signals.red_flags),
+                distressed=bool(signals.distressed),
+                active=sorted(signals.active),
+                evidence=signals.evidence,
+                at_s=round(float(signals.at_s), 3),
+            ),
         )
         out = await loop.run_in_executor(ex, self._engine.handle, signals)
         await self._publish_nudges(out, final)
 
-    async def _publish_nudges(self, events: list[Any], cause: TranscriptFinal | None) -> None:
+    async def _publish_nudges(
+        self, events: list[NudgeEvent], cause: TranscriptFinal | None
+    ) -> None:
         for ev in events or ():
             if isinstance(ev, NudgeCreated):
                 wire_id = ev.nudge_id
@@ -512,44 +576,44 @@ class CallSession:
                     self._metrics.nudge_latency.observe(latency)
                 await self._publish(
                     "nudge.created",
-                    {
-                        "nudge_id": wire_id,
-                        "rule_id": ev.rule_id,
-                        "title": ev.title,
-                        "suggestion": ev.suggestion,
-                        "reason": ev.reason,
-                        "details": list(ev.details),
-                        "priority": ev.priority,
-                        "expires_at": iso(self.clock.wall(ev.expires_at_s)),
-                        "escalate": ev.escalate,
-                        "at_s": round(ev.at_s, 3),
-                        "latency_s": round(latency, 4) if latency is not None else None,
-                    },
+                    NudgeCreatedData(
+                        nudge_id=wire_id,
+                        rule_id=ev.rule_id,
+                        title=ev.title,
+                        suggestion=ev.suggestion,
+                        reason=ev.reason,
+                        details=list(ev.details),
+                        priority=ev.priority,
+                        expires_at=iso(self.clock.wall(ev.expires_at_s)),
+                        escalate=ev.escalate,
+                        at_s=round(ev.at_s, 3),
+                        latency_s=round(latency, 4) if latency is not None else None,
+                    ),
                 )
                 if self._on_nudge is not None:
                     self._on_nudge(wire_id, self)
             elif isinstance(ev, NudgeResolved):
                 await self._publish(
                     "nudge.resolved",
-                    {
-                        "nudge_id": ev.nudge_id,
-                        "rule_id": ev.rule_id,
-                        "how": ev.how,
-                        "by": ev.by,
-                        "at_s": round(ev.at_s, 3),
-                    },
+                    NudgeResolvedData(
+                        nudge_id=ev.nudge_id,
+                        rule_id=ev.rule_id,
+                        how=ev.how,
+                        by=ev.by,
+                        at_s=round(ev.at_s, 3),
+                    ),
                 )
             elif isinstance(ev, Escalation):
                 await self._publish(
                     "escalation",
-                    {
-                        "nudge_id": ev.nudge_id,
-                        "rule_id": ev.rule_id,
-                        "severity": ev.severity,
-                        "reason": ev.reason,
-                        "agent_id": self.agent_id,
-                        "at_s": round(ev.at_s, 3),
-                    },
+                    EscalationData(
+                        nudge_id=ev.nudge_id,
+                        rule_id=ev.rule_id,
+                        severity=ev.severity,
+                        reason=ev.reason,
+                        agent_id=self.agent_id,
+                        at_s=round(ev.at_s, 3),
+                    ),
                     to_agent=ev.severity == "urgent",
                 )
 
@@ -575,9 +639,11 @@ class CallSession:
     # ---- publishing ---------------------------------------------------------------------
 
     async def _publish(
-        self, kind: str, data: dict[str, Any], *, to_agent: bool = True
+        self, kind: str, data: EventData | Mapping[str, Any], *, to_agent: bool = True
     ) -> BusMessage:
-        msg = await self._bus.publish(self.call_id, self.agent_id, kind, data, to_agent=to_agent)
+        """Publish one event; its data is a contract model (a mapping is validated into one)."""
+        wire = event_data(kind, data)
+        msg = await self._bus.publish(self.call_id, self.agent_id, kind, wire, to_agent=to_agent)
         self._metrics.events_published.labels(kind).inc()
         if kind in DURABLE_TYPES:
             await self._store.enqueue(EnvelopeOp(msg.envelope, self.agent_id, to_agent))

@@ -128,7 +128,7 @@ def check_encoding(encoding: object) -> Encoding:
     """Return ``encoding`` if supported, else raise :class:`UnknownEncoding`."""
     if encoding not in ENCODINGS:
         raise UnknownEncoding(encoding, ENCODINGS)
-    return encoding  # type: ignore[return-value]
+    return encoding
 
 
 def check_sample_rate(rate: object) -> int:

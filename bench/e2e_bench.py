@@ -70,8 +70,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def one_call(base: str, signer: Any, audio: Any, index: int, speed: float) -> CallOutcome:
-    from app.simulate import StreamOptions, stream_call
-    from app.simulate.events import EventRecorder, agent_events_url
+    from carecue_sim import StreamOptions, stream_call
+    from carecue_sim.events import EventRecorder, agent_events_url
 
     agent_id = f"BENCH-{index}-{secrets.token_hex(2)}"
     call_id = f"CA-bench-{secrets.token_hex(6)}"
@@ -120,8 +120,8 @@ def summarise(n: int, outcomes: list[CallOutcome]) -> dict[str, Any]:
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     from app.auth import TokenSigner
-    from app.simulate.script import render_script
-    from app.speech_synth import CallScript
+    from carecue_sim.script import render_script
+    from carecue_sim.speech_synth import CallScript
 
     audio = render_script(CallScript.from_yaml(SCRIPT))
     print(f"bench call: {audio.duration_s:.1f} s, {len(audio.turns)} turns", flush=True)
@@ -132,7 +132,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         base, secret = args.url.rstrip("/"), args.secret
     else:
         from app.main import create_app
-        from app.simulate.demo import EmbeddedServer, embedded_settings, free_port, wait_ready
+        from carecue_sim.demo import EmbeddedServer, embedded_settings, free_port, wait_ready
 
         tmp = tempfile.TemporaryDirectory(prefix="carecue-bench-")
         port = free_port()

@@ -130,10 +130,11 @@ def summarise(times: dict[str, list[float]]) -> dict[str, Any]:
 def judgement() -> dict[str, Any]:
     """What the default playbook does with the real models, in the moments that matter.
 
-    The demo call (app/demo/sample_call.turns.json) and every test script replayed through
-    the real classifier, scorer and semantic matcher (scripted signals replaced), then:
-    when "Acknowledge their concern" appeared and what resolved it; whether coaching fired
-    while an urgent protocol was open; whether anything stayed open after the call.
+    The demo call (carecue_sim/demo_call/sample_call.turns.json) and every test script
+    replayed through the real classifier, scorer and semantic matcher (scripted signals
+    replaced), then: when "Acknowledge their concern" appeared and what resolved it; whether
+    coaching fired while an urgent protocol was open; whether anything stayed open after the
+    call.
     """
     from models.classifier import load_classifier
     from models.encoder import get_encoder
@@ -141,7 +142,8 @@ def judgement() -> dict[str, Any]:
     from nudges.events import NudgeResolved
 
     root = Path(__file__).resolve().parent.parent
-    turns = json.loads((root / "app" / "demo" / "sample_call.turns.json").read_text())["turns"]
+    turns_path = root / "carecue_sim" / "demo_call" / "sample_call.turns.json"
+    turns = json.loads(turns_path.read_text())["turns"]
     calls: dict[str, list[Any]] = {
         "demo": [TranscriptFinal(t["speaker"], t["text"], t["start_s"], t["end_s"]) for t in turns]
     }

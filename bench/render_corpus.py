@@ -39,8 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from app.speech_synth import Engine, synthesize  # noqa: E402
 from bench.wav_files import write_mulaw, write_pcm16  # noqa: E402
+from carecue_sim.speech_synth import Engine, synthesize  # noqa: E402
 
 CORPUS = ROOT / "bench" / "corpus"
 KOKORO_VOICES = ("af_heart", "bm_george", "bf_emma", "am_michael", "af_bella")

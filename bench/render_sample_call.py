@@ -1,9 +1,10 @@
-"""Render the bundled demo call once: ``app/demo/sample_call.yaml`` -> WAV plus turn timings.
+"""Render the bundled demo call once: ``carecue_sim/demo_call/sample_call.yaml`` -> WAV and timings.
 
     python3 bench/render_sample_call.py [--engine kokoro|espeak|auto]
 
-Writes ``app/demo/sample_call.wav`` (8 kHz G.711 mu-law, 2 channels: ch0 caller, ch1 agent)
-and ``app/demo/sample_call.turns.json`` (``{"turns": [{speaker, text, start_s, end_s}]}``).
+Writes ``carecue_sim/demo_call/sample_call.wav`` (8 kHz G.711 mu-law, 2 channels: ch0 caller,
+ch1 agent) and ``carecue_sim/demo_call/sample_call.turns.json``
+(``{"turns": [{speaker, text, start_s, end_s}]}``).
 Kokoro synthesis is deterministic on one machine, so re-running gives the same call.
 """
 
@@ -18,10 +19,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from app.speech_synth import CallScript, render_call  # noqa: E402
 from bench.wav_files import write_mulaw  # noqa: E402
+from carecue_sim.speech_synth import CallScript, render_call  # noqa: E402
 
-DEMO_DIR = ROOT / "app" / "demo"
+DEMO_DIR = ROOT / "carecue_sim" / "demo_call"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,7 +44,7 @@ def label_matrix(rows: list[ConcernExample]) -> np.ndarray:
     return np.array([[c in r.labels for c in CONCERNS] for r in rows], dtype=np.int64)
 
 
-def _fit(x: np.ndarray, y: np.ndarray, c: float):  # type: ignore[no-untyped-def]
+def _fit(x: np.ndarray, y: np.ndarray, c: float):
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(x, y)

@@ -41,7 +41,7 @@ DISTRESSING_CONCERNS = frozenset({"fear", "sadness", "frustration", "isolation",
 CARD = Path(__file__).resolve().parent / "cards" / "distress_frozen.md"
 
 
-def _fit(x: np.ndarray, y: np.ndarray, c: float, w: np.ndarray | None = None):  # type: ignore[no-untyped-def]
+def _fit(x: np.ndarray, y: np.ndarray, c: float, w: np.ndarray | None = None):
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(C=c, max_iter=3000).fit(x, y, sample_weight=w)

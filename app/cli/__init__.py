@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
-
 import typer
+
+from app.cli import (
+    classify,
+    contract,
+    demo,
+    models,
+    playbook,
+    serve,
+    simulate,
+    token,
+    transcribe,
+)
 
 cli = typer.Typer(
     name="carecue",
@@ -17,17 +27,7 @@ cli = typer.Typer(
 
 # Each module defines ``register(cli: typer.Typer) -> None``. Heavy imports stay inside
 # the command functions so that ``carecue --help`` is instant.
-_COMMAND_MODULES: tuple[str, ...] = (
-    "app.cli.simulate",
-    "app.cli.demo",
-    "app.cli.transcribe",
-    "app.cli.serve",
-    "app.cli.token",
-    "app.cli.playbook",
-    "app.cli.classify",
-    "app.cli.contract",
-    "app.cli.models",
-)
+_COMMANDS = (simulate, demo, transcribe, serve, token, playbook, classify, contract, models)
 
 
 def _version() -> str:
@@ -59,6 +59,6 @@ def version() -> None:
 
 
 def main() -> None:
-    for name in _COMMAND_MODULES:
-        importlib.import_module(name).register(cli)
+    for module in _COMMANDS:
+        module.register(cli)
     cli()

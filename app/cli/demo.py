@@ -8,11 +8,24 @@ pace and prints each nudge as it reaches the agent's socket.
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from pathlib import Path
 
 import typer
 
-SAMPLE_CALL = Path(__file__).resolve().parent.parent / "demo" / "sample_call.wav"
+
+def _sample_call() -> Path:
+    """The bundled call, found without importing the client package (``--help`` stays fast).
+
+    Without ``carecue_sim`` installed this names a missing file, which ``--call`` reports."""
+    spec = find_spec("carecue_sim")
+    package = Path("carecue_sim")
+    if spec is not None and spec.submodule_search_locations:
+        package = Path(next(iter(spec.submodule_search_locations)))
+    return package / "demo_call" / "sample_call.wav"
+
+
+SAMPLE_CALL = _sample_call()
 
 
 def register(cli: typer.Typer) -> None:
@@ -46,7 +59,7 @@ def demo(
     """Run CareCue locally and play a sample patient call; nudges print as they arrive."""
     import asyncio
 
-    from app.simulate.demo import DemoOptions, run_demo
+    from carecue_sim.demo import DemoOptions, run_demo
 
     options = DemoOptions(
         call=call, port=port, data_dir=data_dir, speed=speed, lead_in_s=lead_in,

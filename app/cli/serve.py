@@ -12,8 +12,17 @@ if TYPE_CHECKING:
     from app.settings import Settings
 
 
+# The admin token ``serve --dev-token`` prints lasts a working day, not a week.
+DEV_TOKEN_TTL_S = 12 * 3600
+
+
 def serve_banner(
-    settings: Settings, base: str, *, dev_token: str | None = None, env_prefix: str = ""
+    settings: Settings,
+    base: str,
+    *,
+    dev_token: str | None = None,
+    env_prefix: str = "",
+    dev_token_expires: float | None = None,
 ) -> str:
     """What ``carecue serve`` prints once it listens: the pages, and how to get a token.
 
@@ -22,7 +31,7 @@ def serve_banner(
     """
     from importlib.metadata import version
 
-    from app.cli.token import describe_lifetime
+    from app.cli.token import describe_expiry, describe_lifetime
     from app.settings import DEFAULT_TOKEN_TTL_S
 
     where = "database at CARECUE_DATABASE_URL" if settings.database_url else "SQLite"
@@ -34,11 +43,13 @@ def serve_banner(
         lines += [
             f"  Agent console (A1):    {base}/agent?agent_id=A1&token={dev_token}",
             f"  Supervisor wallboard:  {base}/supervisor?token={dev_token}",
+            f"  Team view:             {base}/team?token={dev_token}",
         ]
     else:
         lines += [
             f"  Agent console:         {base}/agent?token=AGENT_TOKEN",
             f"  Supervisor wallboard:  {base}/supervisor?token=SUPERVISOR_TOKEN",
+            f"  Team view:             {base}/team?token=SUPERVISOR_TOKEN",
         ]
     lines += [
         f"  API reference:         {base}/docs",
@@ -46,7 +57,12 @@ def serve_banner(
         f"  Data:                  {settings.data_dir} ({where}, auth secret)",
     ]
     if dev_token:
-        lines.append("The dev admin token above lasts 7 days; use it on this machine only.")
+        lines += [
+            f"The dev admin token above lasts {describe_lifetime(DEV_TOKEN_TTL_S)} "
+            f"({describe_expiry(dev_token_expires)}); use it on this machine only.",
+            "The pages move it out of the address bar; revoke it early with "
+            f"{env_prefix}carecue token revoke TOKEN.",
+        ]
     else:
         lifetime = describe_lifetime(DEFAULT_TOKEN_TTL_S)
         lines += [
@@ -76,9 +92,8 @@ def register(cli: typer.Typer) -> None:
 
         from app.auth import TokenSigner, load_or_create_secret
         from app.logging_setup import setup_logging
-        from app.main import CareCueServer, create_app
+        from app.main import CareCueServer, create_app, port_in_use
         from app.settings import Settings
-        from app.simulate.demo import port_in_use
 
         overrides: dict[str, object] = {}
         if host is not None:
@@ -99,9 +114,11 @@ def register(cli: typer.Typer) -> None:
             )
             raise typer.Exit(2)
         token: str | None = None
+        token_expires: float | None = None
         if settings.dev_token:
             signer = TokenSigner(load_or_create_secret(settings.auth_secret, settings.data_dir))
-            token = signer.create("admin", subject="dev", ttl_s=7 * 24 * 3600)
+            token = signer.create("admin", subject="dev", ttl_s=DEV_TOKEN_TTL_S)
+            token_expires = signer.decode(token).expires_at
         env_prefix = ""
         if data_dir is not None and not settings.auth_secret:
             env_prefix = f"CARECUE_DATA_DIR={shlex.quote(str(data_dir))} "
@@ -118,7 +135,10 @@ def register(cli: typer.Typer) -> None:
                     for sock in server.sockets:
                         bound = int(sock.getsockname()[1])
                 base = settings.model_copy(update={"port": bound}).base_url()
-                typer.echo(serve_banner(settings, base, dev_token=token, env_prefix=env_prefix))
+                typer.echo(serve_banner(
+                    settings, base, dev_token=token, env_prefix=env_prefix,
+                    dev_token_expires=token_expires,
+                ))
 
         app = create_app(settings)
         config = uvicorn.Config(

@@ -7,8 +7,8 @@ from typing import Literal, get_args
 
 import typer
 
-# The names of ``app.simulate.PROTOCOLS``, kept here so that ``--help`` stays import-light;
-# tests/app/test_cli_help.py checks that the two agree.
+# The names of ``carecue_sim.PROTOCOLS``, kept here so that ``--help`` stays import-light;
+# tests/app/test_cli_firstrun.py checks that the two agree.
 ProtocolName = Literal["twilio", "audiohook", "audiosocket", "fork", "native"]
 PROTOCOL_NAMES: tuple[str, ...] = get_args(ProtocolName)
 
@@ -40,7 +40,7 @@ def simulate(
     import asyncio
     from dataclasses import replace
 
-    from app.simulate import SimulateError, StreamOptions, load_call, stream_call
+    from carecue_sim import SimulateError, StreamOptions, load_call, stream_call
 
     if script.suffix.lower() != ".wav":
         typer.echo(f"Rendering {script.name} ...", err=True)

@@ -11,7 +11,14 @@ Failures answer ``disconnect`` with ``reason: "unauthorized"``; protocol errors 
 
 Call id: the conversation id. A client that closes with ``reason: "reconnect"`` (or whose
 socket drops) keeps its call open for ``audiohook_reconnect_grace_s`` so the new session
-(``open`` with ``continuedSessions``) continues the same call and timeline.
+(``open`` with ``continuedSessions`` naming it) continues the same call and timeline. Each
+session is parked on its own (one conversation may have several, e.g. one per participant):
+every parked call is either continued or ended when its grace runs out.
+
+Deadlines (``lifecycle.Deadline``): the ``open`` must come within the handshake deadline, and
+an open session must send audio (or, while paused, any message such as ``ping``) within the
+idle deadline; otherwise the server sends ``disconnect`` (reason ``error``), waits briefly
+for the client's ``close`` and closes 1008, ending the call as ``timeout``.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from app.ingest.audiohook_protocol import (
 from app.ingest.base import CallHandle, CallMeta, IngestError
 from app.ingest.context import adapter_settings, agent_map, call_registry, free_call_id
 from app.ingest.httpsig import RequestView, SignatureError, verify_request
+from app.ingest.lifecycle import Deadline, IngestTimeout
 from app.ingest.settings import AdapterSettings
 from asr.types import AudioFrame
 
@@ -75,39 +83,59 @@ CLOSE_WAIT_S = 10.0
 
 @dataclass
 class _Parked:
+    conversation_id: str
+    session_id: str
     handle: CallHandle
     timeline_s: float
-    timer: asyncio.Task[None]
+    timer: asyncio.Task[None] | None = None
 
 
 class ParkedCalls:
-    """Calls whose AudioHook session went away expecting a reconnect, by conversation id."""
+    """Calls whose AudioHook session went away expecting a reconnect.
+
+    One entry per parked session, never keyed by conversation alone: two sessions of one
+    conversation may drop together, and each call must be continued or ended on its own.
+    A new session claims the entry of a session its ``continuedSessions`` names, within the
+    same conversation; an entry nobody claims is ended when its grace runs out.
+    """
 
     def __init__(self) -> None:
-        self._calls: dict[str, _Parked] = {}
+        self._calls: dict[int, _Parked] = {}
+        self._next = 0
 
-    def park(self, conversation_id: str, handle: CallHandle, timeline_s: float,
-             grace_s: float) -> None:
+    def __len__(self) -> int:
+        return len(self._calls)
+
+    def park(self, conversation_id: str, session_id: str, handle: CallHandle,
+             timeline_s: float, grace_s: float) -> None:
+        key, self._next = self._next, self._next + 1
+        parked = _Parked(conversation_id, session_id, handle, timeline_s)
+
         async def expire() -> None:
             await asyncio.sleep(grace_s)
-            parked = self._calls.pop(conversation_id, None)
-            if parked is not None:
+            if self._calls.pop(key, None) is parked:
                 log.info("audiohook reconnect grace expired", extra={"call_id": handle.call_id})
-                await parked.handle.end("reconnect_timeout")
+                await handle.end("reconnect_timeout")
 
-        self._calls[conversation_id] = _Parked(handle, timeline_s, asyncio.create_task(expire()))
+        self._calls[key] = parked
+        parked.timer = asyncio.create_task(expire(), name=f"audiohook-parked-{key}")
 
     def cancel_all(self) -> None:
         """Forget parked calls (at shutdown the call manager ends them itself)."""
         for parked in self._calls.values():
-            parked.timer.cancel()
+            if parked.timer is not None:
+                parked.timer.cancel()
         self._calls.clear()
 
-    def claim(self, conversation_id: str) -> _Parked | None:
-        parked = self._calls.pop(conversation_id, None)
-        if parked is not None:
-            parked.timer.cancel()
-        return parked
+    def claim(self, conversation_id: str, session_ids: tuple[str, ...]) -> _Parked | None:
+        """The parked call of one of ``session_ids`` in this conversation, if any."""
+        for key, parked in self._calls.items():
+            if parked.conversation_id == conversation_id and parked.session_id in session_ids:
+                del self._calls[key]
+                if parked.timer is not None:
+                    parked.timer.cancel()
+                return parked
+        return None
 
 
 def _live_connections(app: Any) -> set[_Connection]:
@@ -115,7 +143,7 @@ def _live_connections(app: Any) -> set[_Connection]:
     if live is None:
         live = set()
         app.state.audiohook_live = live
-    return live  # type: ignore[no-any-return]
+    return live
 
 
 async def request_reconnects(app: Any, info: str) -> tuple[int, list[asyncio.Event]]:
@@ -148,7 +176,7 @@ def _parked_calls(app: Any) -> ParkedCalls:
     if parked is None:
         parked = ParkedCalls()
         app.state.audiohook_parked = parked
-    return parked  # type: ignore[no-any-return]
+    return parked
 
 
 def request_view(ws: WebSocket) -> RequestView:
@@ -223,6 +251,10 @@ class _Connection:
         self.handle: CallHandle | None = None
         self.timeline_base_s = 0.0
         self.close_code = 1000
+        self.end_reason = "error"  # the call's end reason when the server disconnects
+        self.deadline = Deadline.for_app(ws.app)
+        # After our disconnect the client should close promptly; as long as it had to open.
+        self.close_wait_s = min(CLOSE_WAIT_S, self.settings.ingest_handshake_timeout_s)
         self.finished = asyncio.Event()
 
     async def request_reconnect(self, info: str) -> bool:
@@ -262,13 +294,25 @@ class _Connection:
 
     async def _loop(self) -> None:
         while True:
-            timeout = CLOSE_WAIT_S if self.proto.state is State.DISCONNECTING else None
+            disconnecting = self.proto.state is State.DISCONNECTING
             try:
-                message = await asyncio.wait_for(self.ws.receive(), timeout)
+                if disconnecting:
+                    message = await asyncio.wait_for(self.ws.receive(), self.close_wait_s)
+                else:
+                    message = await self.deadline.wait(self.ws.receive())
             except TimeoutError:
                 return
+            except IngestTimeout as exc:
+                log.info("audiohook %s", exc.code, extra={"session_id": self.proto.session_id})
+                self.close_code, self.end_reason = exc.close_code, "timeout"
+                await self.send(self.proto.disconnect("error", exc.message))
+                if self.proto.state is not State.DISCONNECTING:
+                    return
+                continue
             if message["type"] == "websocket.disconnect":
                 return
+            if self.proto.state is State.PAUSED:
+                self.deadline.progress()  # on hold the client only pings: it is still there
             try:
                 if message.get("bytes") is not None:
                     await self._on_audio(message["bytes"])
@@ -284,6 +328,13 @@ class _Connection:
             except IngestError as exc:
                 self.close_code = exc.close_code
                 await self.send(self.proto.disconnect("error", exc.message))
+            except Exception:
+                # Input the protocol code should have refused: its bug, this session's end.
+                log.exception("audiohook session failed",
+                              extra={"session_id": self.proto.session_id})
+                self.close_code = 1011
+                await self.send(self.proto.disconnect("error", "the server could not handle "
+                                                               "this message"))
 
     async def _on_text(self, text: str) -> bool:
         disconnecting = self.proto.state is State.DISCONNECTING
@@ -335,7 +386,8 @@ class _Connection:
             return
         registry = call_registry(self.ws.app)
         parked = (
-            _parked_calls(self.ws.app).claim(request.conversation_id)
+            _parked_calls(self.ws.app).claim(
+                request.conversation_id, tuple(cs.id for cs in request.continued_sessions))
             if request.continued_sessions
             else None
         )
@@ -379,9 +431,12 @@ class _Connection:
                                             "format": media.format,
                                             "channels": len(media.channels)})
         await self.send(self.proto.opened(media))
+        self.deadline.started()
 
     async def _on_audio(self, data: bytes) -> None:
         chunks = self.proto.receive_audio(data)
+        if data:
+            self.deadline.progress()
         if self.handle is None:
             return  # a probe session: audio is acknowledged by position only
         for chunk in chunks:
@@ -408,6 +463,7 @@ class _Connection:
         assert self.proto.open_request is not None
         _parked_calls(self.ws.app).park(
             self.proto.open_request.conversation_id,
+            self.proto.session_id,
             handle,
             self.timeline_base_s + self.proto.position_s + self.proto.gaps_s,
             self.settings.audiohook_reconnect_grace_s,
@@ -417,7 +473,7 @@ class _Connection:
         if self.handle is not None:
             handle, self.handle = self.handle, None
             if self.proto.state is State.DISCONNECTING:
-                await handle.end("error")
+                await handle.end(self.end_reason)
             else:
                 # The socket dropped without a close: Genesys reconnects with continuedSessions.
                 self._park(handle)

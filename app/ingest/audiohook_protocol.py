@@ -196,8 +196,11 @@ def _validate_open(params: dict[str, Any]) -> OpenRequest:
     custom = params.get("customConfig", {})
     if not isinstance(custom, dict):
         raise ProtocolViolation("open: customConfig must be an object")
+    continued_raw = params.get("continuedSessions", []) or []
+    if not isinstance(continued_raw, list):
+        raise ProtocolViolation("open: continuedSessions must be a list")
     continued: list[ContinuedSession] = []
-    for cs in params.get("continuedSessions", []) or []:
+    for cs in continued_raw:
         if (
             not isinstance(cs, dict)
             or not is_uuid(cs.get("id"))

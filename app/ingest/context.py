@@ -1,7 +1,7 @@
 """What an adapter takes from the running app: settings, agent map, registry, auth.
 
-Adapters read ``app.state.adapter_settings`` when a test or ``create_app`` put one there, else
-the process-wide ``AdapterSettings``; the agent map is loaded once and cached beside it.
+Adapters read ``settings.adapters`` of the service ``Settings`` on ``app.state`` (the defaults
+for a bare test app without one); the agent map is loaded once and cached beside it.
 """
 
 from __future__ import annotations
@@ -9,16 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from app.ingest.base import CallRegistry, IngestError
-from app.ingest.settings import AdapterSettings, AgentMap, get_adapter_settings, load_agent_map
+from app.ingest.settings import AdapterSettings, AgentMap, load_agent_map
 
 
 def adapter_settings(app: Any) -> AdapterSettings:
-    """The adapter settings of ``app`` (a FastAPI/Starlette app)."""
-    settings = getattr(app.state, "adapter_settings", None)
-    if settings is None:
-        settings = get_adapter_settings()
-        app.state.adapter_settings = settings
-    return settings  # type: ignore[no-any-return]
+    """The adapter settings of ``app`` (a FastAPI/Starlette app): ``settings.adapters``."""
+    adapters = getattr(getattr(app.state, "settings", None), "adapters", None)
+    return adapters if isinstance(adapters, AdapterSettings) else AdapterSettings()
 
 
 def agent_map(app: Any) -> AgentMap:
@@ -27,7 +24,7 @@ def agent_map(app: Any) -> AgentMap:
     if cached is None:
         cached = load_agent_map(adapter_settings(app))
         app.state.agent_map = cached
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def call_registry(app: Any) -> CallRegistry:
@@ -35,7 +32,7 @@ def call_registry(app: Any) -> CallRegistry:
     calls = getattr(app.state, "calls", None)
     if calls is None:
         raise IngestError("no_registry", "the service has no call registry", close_code=1011)
-    return calls  # type: ignore[no-any-return]
+    return calls
 
 
 def free_call_id(registry: CallRegistry, wanted: str, suffix: str) -> str:

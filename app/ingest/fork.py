@@ -79,14 +79,14 @@ def parse_start(text: str, query: dict[str, str], default_rate: int = 8000,
     merged: dict[str, Any] = {**query, **meta}
     mix = merged.get("mix_type", default_mix if "channels" not in merged else None)
     if mix is not None and "channels" not in merged:
-        if mix not in _MIX:
+        if not isinstance(mix, str) or mix not in _MIX:
             raise IngestError("unsupported_format",
                               f"mix_type {mix!r} is not supported (mono or stereo)", 1003)
         merged["channels"] = _MIX[mix]
     try:
         rate = int(merged.get("sample_rate", default_rate))
         channels = int(merged["channels"])
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise IngestError("bad_metadata", "sample_rate and channels must be integers") from exc
     if rate not in RATES:
         raise IngestError("unsupported_format", f"sample_rate {rate} (use 8000 or 16000)", 1003)
@@ -138,11 +138,15 @@ class ForkParser:
         assert self.fork is not None
         data = message.get("bytes")
         if data is None:
+            text = message.get("text") or ""
+            if len(text) > MAX_METADATA_BYTES:
+                raise IngestError("too_big", f"text frame of {len(text)} characters; limit "
+                                  f"{MAX_METADATA_BYTES}", close_code=1009)
             # send_text (DTMF and the like) or stop's metadata: not audio. Its content may be
             # personal (digits), so only its size is logged.
             log.info("fork text frame ignored",
                      extra={"call_id": self.fork.call_id,
-                            "bytes": len(message.get("text") or "")})
+                            "bytes": len(text)})
             return []
         if not data:
             return Stop("stop")  # the module's graceful shutdown: flush, then we close

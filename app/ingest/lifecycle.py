@@ -10,6 +10,10 @@ socket is open. At shutdown ``drain_ingest`` runs *before* the server closes the
    (its last utterances flushed), the platform's farewell message is sent where it has one,
    and the socket is closed with 1001 (going away);
 3. then it waits, up to ``CARECUE_INGEST_DRAIN_S``, for the connections to finish.
+
+Every adapter (the websocket ones and AudioSocket's TCP legs) also keeps a ``Deadline``: the
+handshake and idle limits that stop a connection from holding a call slot without sending
+audio (``CARECUE_INGEST_HANDSHAKE_TIMEOUT_S``, ``CARECUE_INGEST_IDLE_TIMEOUT_S``).
 """
 
 from __future__ import annotations
@@ -17,19 +21,80 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import WebSocket, WebSocketDisconnect
 
-from app.ingest.base import CallHandle, CallMeta, CallRegistry
+from app.ingest.base import CallHandle, CallMeta, CallRegistry, IngestError
+from app.ingest.context import adapter_settings
 from asr.types import AudioFrame
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN_REASON = "shutdown"
 GOING_AWAY = 1001
+
+
+class IngestTimeout(IngestError):
+    """A connection missed its handshake or idle deadline (close 1008)."""
+
+
+class Deadline:
+    """The handshake and idle deadlines of one ingest connection, the same for every protocol.
+
+    Until ``started`` the connection has ``handshake_s`` in all to start its call, however many
+    messages it sends meanwhile (Twilio's ``connected``, pings, a frame fed byte by byte):
+    only the start counts. After it, each piece of audio (``progress``) gives it another
+    ``idle_s``; keep-alives, marks and other text do not. ``wait`` bounds one read by what
+    is left and raises ``IngestTimeout`` when nothing is.
+    """
+
+    def __init__(self, handshake_s: float, idle_s: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.handshake_s = handshake_s
+        self.idle_s = idle_s
+        self._clock = clock
+        self._at = clock() + handshake_s
+        self.is_started = False
+
+    @classmethod
+    def for_app(cls, app: Any) -> Deadline:
+        """A new connection's deadline from ``app``'s adapter settings."""
+        settings = adapter_settings(app)
+        return cls(settings.ingest_handshake_timeout_s, settings.ingest_idle_timeout_s)
+
+    def started(self) -> None:
+        """The call is open: from now on the idle deadline applies."""
+        self.is_started = True
+        self._at = self._clock() + self.idle_s
+
+    def progress(self) -> None:
+        """Audio arrived: the idle deadline starts again (no effect before the start)."""
+        if self.is_started:
+            self._at = self._clock() + self.idle_s
+
+    def remaining(self) -> float:
+        return max(0.0, self._at - self._clock())
+
+    def expired(self) -> IngestTimeout:
+        """The error for the deadline that passed."""
+        if self.is_started:
+            return IngestTimeout("idle_timeout",
+                                 f"no audio within {self.idle_s:g} s", 1008)
+        return IngestTimeout("handshake_timeout",
+                             f"no start within {self.handshake_s:g} s of connecting", 1008)
+
+    async def wait(self, awaitable: Awaitable[T]) -> T:
+        """``await awaitable`` within what is left; ``IngestTimeout`` when it runs out."""
+        try:
+            return await asyncio.wait_for(awaitable, self.remaining())
+        except TimeoutError as exc:
+            raise self.expired() from exc
 
 
 class IngestStream:
@@ -82,7 +147,7 @@ def _streams(app: Any) -> set[IngestStream]:
     if live is None:
         live = set()
         app.state.ingest_streams = live
-    return live  # type: ignore[no-any-return]
+    return live
 
 
 @asynccontextmanager
@@ -100,7 +165,6 @@ async def registered(stream: IngestStream) -> AsyncIterator[IngestStream]:
 async def drain_ingest(app: Any, wait_s: float | None = None) -> dict[str, int]:
     """Drain every live ingest connection (see the module docstring); returns counts."""
     from app.ingest.audiohook import request_reconnects
-    from app.ingest.context import adapter_settings
 
     if wait_s is None:
         wait_s = adapter_settings(app).ingest_drain_s

@@ -16,11 +16,14 @@ from fastapi import APIRouter, WebSocket
 
 from app.ingest.base import CallMeta, IngestError
 from app.ingest.skeleton import IngestContext, Started, Stop, serve_stream, split_frame
+from asr.codecs import SUPPORTED_RATES
 from asr.types import ENCODINGS, SPEAKERS, AudioFrame, Speaker
 
 router = APIRouter(tags=["ingest"])
 
 PATH = "/v1/ingest/stream"
+# The telephony and wideband rates the resampler takes, up to 48 kHz.
+NATIVE_RATES: tuple[int, ...] = tuple(r for r in SUPPORTED_RATES if r <= 48000)
 
 
 def parse_start(msg: Any) -> tuple[CallMeta, str, int, int]:
@@ -38,8 +41,11 @@ def parse_start(msg: Any) -> tuple[CallMeta, str, int, int]:
             1003,
         )
     rate = msg.get("sample_rate", 8000)
-    if not isinstance(rate, int) or isinstance(rate, bool) or not 8000 <= rate <= 48000:
-        raise IngestError("unsupported_sample_rate", "sample_rate must be 8000..48000", 1003)
+    # Only rates the resampler takes: any other would fail in the transcriber, after start.
+    if not isinstance(rate, int) or isinstance(rate, bool) or rate not in NATIVE_RATES:
+        raise IngestError("unsupported_sample_rate",
+                          f"sample_rate must be one of {', '.join(map(str, NATIVE_RATES))}",
+                          1003)
     channels = msg.get("channels", 1)
     if channels not in (1, 2) or isinstance(channels, bool):
         raise IngestError("unsupported_channels", "channels must be 1 or 2", 1003)
@@ -47,8 +53,8 @@ def parse_start(msg: Any) -> tuple[CallMeta, str, int, int]:
     if (
         not isinstance(tracks_raw, list)
         or len(tracks_raw) != channels
+        or any(not isinstance(t, str) or t not in SPEAKERS for t in tracks_raw)
         or len(set(tracks_raw)) != len(tracks_raw)
-        or any(t not in SPEAKERS for t in tracks_raw)
     ):
         raise IngestError(
             "bad_tracks", "tracks must list one distinct caller/agent track per channel", 1007

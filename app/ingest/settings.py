@@ -1,8 +1,9 @@
 """Settings of the telephony adapters beyond Twilio and native ingest.
 
-Kept apart from the service settings so that the adapters can be configured (and tested)
-without the rest of the service. Everything comes from ``CARECUE_``-prefixed environment
-variables; maps are JSON, e.g. ``CARECUE_AUDIOHOOK_API_KEYS='{"key1": "c2VjcmV0"}'``.
+A plain model, nested in the service ``Settings`` as ``settings.adapters`` and validated with
+it at start-up; its fields keep their flat names (``CARECUE_AUDIOSOCKET_PORT``, also as a line
+in ``.env``). Tests build one directly. Maps are JSON, e.g.
+``CARECUE_AUDIOHOOK_API_KEYS='{"key1": "c2VjcmV0"}'``.
 """
 
 from __future__ import annotations
@@ -11,22 +12,20 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # The format Genesys Cloud accepts for an AudioHook integration's API key.
 GENESYS_API_KEY = re.compile(r"^[a-zA-Z0-9+/_-]+={0,2}$")
 
 
-class AdapterSettings(BaseSettings):
-    """Adapter knobs, validated at start."""
+class AdapterSettings(BaseModel):
+    """Adapter knobs, validated at start as part of ``Settings``."""
 
-    model_config = SettingsConfigDict(env_prefix="CARECUE_", extra="ignore")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     audiohook_api_keys: dict[str, str] = Field(
         default_factory=dict,
@@ -47,6 +46,23 @@ class AdapterSettings(BaseSettings):
         description=(
             "At shutdown, how long to wait for ingest connections to close after AudioHook "
             "sessions were asked to reconnect and other streams were stopped."
+        ),
+    )
+    ingest_handshake_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description=(
+            "How long an ingest connection may take, from connecting, to start its call "
+            "(native/Twilio start, fork metadata, AudioHook open, AudioSocket UUID, the first "
+            "/v1/asr audio). Keep-alives and partial frames do not extend it."
+        ),
+    )
+    ingest_idle_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "After the start, how long an ingest connection may go without audio (a paused "
+            "AudioHook session: without any message) before it is closed and its call ended."
         ),
     )
     # AudioSocket has no authentication: listen on loopback unless told otherwise (Asterisk
@@ -181,9 +197,3 @@ def load_agent_map(settings: AdapterSettings) -> AgentMap:
         else:
             raw[key] = value
     return AgentMap.from_obj(raw)
-
-
-@lru_cache(maxsize=1)
-def get_adapter_settings() -> AdapterSettings:
-    """Process-wide adapter settings (tests build their own ``AdapterSettings``)."""
-    return AdapterSettings()

@@ -7,18 +7,21 @@ What the skeleton does, the same for every platform:
 
 - authenticate from the bearer header or ``?token=``; a parser may allow the token to come in
   its start message instead (Twilio's ``customParameters.token``);
-- wait for the start (``CARECUE_WS_IDLE_TIMEOUT_S`` per message), resolve a free call id when
-  the parser asks for one, open the call and send the parser's reply;
+- wait for the start, within the handshake deadline (``lifecycle.Deadline``), resolve a free
+  call id when the parser asks for one, open the call and send the parser's reply;
 - push frames until the parser says ``Stop`` (its reply is sent, the call ended, close 1000)
-  or the socket drops (the call ends with the parser's ``disconnect_reason``);
+  or the socket drops (the call ends with the parser's ``disconnect_reason``); a stream
+  without audio for the idle deadline is closed (1008 ``idle_timeout``, the call ends as
+  ``timeout``);
 - any ``IngestError`` sends the contract's JSON error (plus the parser's ``error_extra``
-  members) and closes with its code; only that stream ends;
+  members) and closes with its code; only that stream ends. A parser bug on odd input is
+  logged (with its traceback, to be fixed) and closes 1011 ``internal_error``;
 - while the socket is open it is registered for the shutdown drain (``lifecycle``).
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import dataclasses
 import logging
 from collections.abc import Mapping
@@ -30,7 +33,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 from app.auth import AuthError, Principal, Role, authenticate, token_from
 from app.ingest.base import CallMeta, IngestError
 from app.ingest.context import adapter_settings, agent_map, call_registry, free_call_id
-from app.ingest.lifecycle import IngestStream, registered
+from app.ingest.lifecycle import Deadline, IngestStream, IngestTimeout, registered
 from app.ingest.settings import AdapterSettings, AgentMap
 from app.wsclose import close_with_error
 from asr import codecs
@@ -116,13 +119,8 @@ def _context(ws: WebSocket) -> IngestContext:
     )
 
 
-def _idle_s(ws: WebSocket) -> float:
-    service = getattr(ws.app.state, "settings", None)
-    return float(service.ws_idle_timeout_s) if service is not None else 120.0
-
-
-async def _receive(ws: WebSocket) -> dict[str, Any]:
-    message = await asyncio.wait_for(ws.receive(), _idle_s(ws))
+async def _receive(ws: WebSocket, deadline: Deadline) -> dict[str, Any]:
+    message = await deadline.wait(ws.receive())
     if message["type"] == "websocket.disconnect":
         raise WebSocketDisconnect(message.get("code", 1000))
     return dict(message)
@@ -151,15 +149,12 @@ async def _run(ws: WebSocket, parser: StreamParser, stream: IngestStream,
                roles: tuple[Role, ...], authed: Principal | None) -> str:
     """The ladder after ``accept``; returns the reason the call ends with."""
     ctx = _context(ws)
+    deadline = Deadline.for_app(ws.app)
     try:
-        call_id = await _start(ws, parser, stream, ctx, roles, authed)
-        return await _frames(ws, parser, stream, ctx, call_id)
+        call_id = await _start(ws, parser, stream, ctx, roles, authed, deadline)
+        return await _frames(ws, parser, stream, ctx, call_id, deadline)
     except WebSocketDisconnect:
         return parser.disconnect_reason
-    except TimeoutError:
-        idle = ("idle_timeout", "no message within the idle timeout")
-        await close_with_error(ws, *idle, 1008, parser.error_extra(*idle))
-        return "timeout"
     except IngestError as exc:
         if stream.draining:
             return "shutdown"
@@ -168,15 +163,22 @@ async def _run(ws: WebSocket, parser: StreamParser, stream: IngestStream,
                                                  "call_id": stream.call_id})
         await close_with_error(ws, exc.code, exc.message, exc.close_code,
                                parser.error_extra(exc.code, exc.message))
+        return "timeout" if isinstance(exc, IngestTimeout) else "error"
+    except Exception:
+        # A parser that fails on input it should have refused: its bug, this stream's end.
+        log.exception("ingest stream failed", extra={"source": parser.source,
+                                                     "call_id": stream.call_id})
+        failed = ("internal_error", "the server could not handle this message")
+        await close_with_error(ws, *failed, 1011, parser.error_extra(*failed))
         return "error"
 
 
 async def _start(ws: WebSocket, parser: StreamParser, stream: IngestStream, ctx: IngestContext,
-                 roles: tuple[Role, ...], authed: Principal | None) -> str:
+                 roles: tuple[Role, ...], authed: Principal | None, deadline: Deadline) -> str:
     """Wait for the start, authenticate if the token came in it, open the call; its id."""
     started = None
     while started is None:
-        started = parser.start(await _receive(ws), ctx)
+        started = parser.start(await _receive(ws, deadline), ctx)
     principal = authed
     if principal is None:
         try:
@@ -195,22 +197,27 @@ async def _start(ws: WebSocket, parser: StreamParser, stream: IngestStream, ctx:
         meta = dataclasses.replace(meta, call_id=free_call_id(
             registry, meta.call_id, started.duplicate_suffix))
     handle = await stream.open(registry, meta)
+    deadline.started()
     if started.reply is not None:
         await ws.send_json(_with_call_id(started.reply, handle.call_id))
     return handle.call_id
 
 
 async def _frames(ws: WebSocket, parser: StreamParser, stream: IngestStream,
-                  ctx: IngestContext, call_id: str) -> str:
+                  ctx: IngestContext, call_id: str, deadline: Deadline) -> str:
     """Push audio until the parser says stop; then end the call, reply and close 1000."""
     while True:
-        out = parser.audio(await _receive(ws), ctx)
+        out = parser.audio(await _receive(ws, deadline), ctx)
         if isinstance(out, Stop):
             await stream.end(out.reason)  # flush the last words before saying goodbye
-            if out.reply is not None:
-                await ws.send_json(_with_call_id(out.reply, call_id))
-            await ws.close(1000)
+            # The platform may hang up as soon as it sent its stop: nothing left to say then.
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
+                if out.reply is not None:
+                    await ws.send_json(_with_call_id(out.reply, call_id))
+                await ws.close(1000)
             return out.reason
+        if any(frame.data for frame in out):
+            deadline.progress()
         for frame in out:
             await stream.push(frame)
 

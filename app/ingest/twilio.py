@@ -44,12 +44,15 @@ def parse_start(msg: dict[str, Any]) -> tuple[CallMeta, str]:
     if not isinstance(params, dict):
         raise IngestError("bad_start", "customParameters must be an object", 1007)
     fmt = start.get("mediaFormat") or {}
+    if not isinstance(fmt, dict):
+        raise IngestError("bad_start", "mediaFormat must be an object", 1007)
     encoding = str(fmt.get("encoding", "audio/x-mulaw")).lower()
     if encoding != "audio/x-mulaw":
         raise IngestError(
-            "unsupported_encoding", f"media encoding {encoding!r}; expected audio/x-mulaw", 1003
+            "unsupported_encoding", f"media encoding {encoding[:40]!r}; expected audio/x-mulaw",
+            1003,
         )
-    if int(fmt.get("sampleRate", 8000)) != 8000 or int(fmt.get("channels", 1)) != 1:
+    if _number(fmt.get("sampleRate", 8000)) != 8000 or _number(fmt.get("channels", 1)) != 1:
         raise IngestError("unsupported_encoding", "expected 8000 Hz mono mu-law", 1003)
     agent_id = params.get("agent_id")
     if not isinstance(agent_id, str) or not agent_id:
@@ -60,7 +63,10 @@ def parse_start(msg: dict[str, Any]) -> tuple[CallMeta, str]:
     if not isinstance(stream_sid, str) or not stream_sid:
         raise IngestError("bad_start", "start needs a streamSid", 1007)
     raw_tracks = start.get("tracks") or ["inbound", "outbound"]
-    tracks = tuple(dict.fromkeys(TRACKS[t] for t in raw_tracks if t in TRACKS))
+    if not isinstance(raw_tracks, list):
+        raise IngestError("bad_tracks", "tracks must be a list", 1007)
+    tracks = tuple(dict.fromkeys(TRACKS[t] for t in raw_tracks if isinstance(t, str)
+                                 and t in TRACKS))
     if not tracks:
         raise IngestError("bad_tracks", "no inbound or outbound track", 1007)
     custom = {str(k): str(v) for k, v in params.items() if str(k).lower() != "token"}
@@ -68,6 +74,16 @@ def parse_start(msg: dict[str, Any]) -> tuple[CallMeta, str]:
     if call_sid:
         custom["call_sid"] = str(call_sid)
     return CallMeta(call_id, agent_id, "twilio", tracks, custom), stream_sid
+
+
+def _number(value: Any) -> int | None:
+    """An integer field Twilio may send as a number or a numeric string; ``None`` if neither."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def _loads(text: str | None) -> dict[str, Any]:
@@ -127,7 +143,7 @@ class TwilioParser:
             raise IngestError("expected_start", f"got {event!r} before start", 1007)
         meta, self.stream_sid = parse_start(msg)
         self.call_id = meta.call_id
-        token = (msg.get("start") or {}).get("customParameters", {}).get("token")
+        token = (msg["start"].get("customParameters") or {}).get("token")
         # Twilio may fork one call into two streams (inbound_track and outbound_track): the
         # second becomes its own call "<callSid>:<streamSid>" instead of a refusal.
         suffix = None if "call_id" in meta.custom else self.stream_sid

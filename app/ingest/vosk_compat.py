@@ -19,7 +19,10 @@ Existing vosk-server clients work by pointing them at ``ws://host:8080/v1/asr?to
 Audio goes through the service's own ASR engine, VAD and endpointing (``TrackPipeline``, in the
 shared ASR executor), so results match what agents see. A stream holds one of
 ``CARECUE_MAX_CALLS`` while it is open, waits for the models like a call, and takes messages
-up to ``CARECUE_MAX_FRAME_BYTES``. Errors send the contract's JSON ``error`` and close.
+up to ``CARECUE_MAX_FRAME_BYTES``. Its first audio must come within
+``CARECUE_INGEST_HANDSHAKE_TIMEOUT_S`` and then audio at least every
+``CARECUE_INGEST_IDLE_TIMEOUT_S`` (config, reset and eof are not audio). Errors send the
+contract's JSON ``error`` and close.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from app.auth import AuthError, websocket_principal
 from app.ingest.base import IngestError
-from app.ingest.lifecycle import IngestStream, registered
+from app.ingest.lifecycle import Deadline, IngestStream, registered
 from app.ingest.vosk_text import vosk_words
 from app.wsclose import close_with_error
 from asr.codecs import SUPPORTED_RATES
@@ -67,7 +70,7 @@ def parse_config(config: Any, current: Options) -> Options:
     try:
         rate = int(float(config.get("sample_rate", current.sample_rate)))
         alternatives = int(config.get("max_alternatives", current.max_alternatives))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise IngestError("bad_config", "sample_rate and max_alternatives are numbers",
                           1007) from exc
     if rate not in SUPPORTED_RATES:
@@ -249,19 +252,26 @@ async def _serve(ws: WebSocket) -> None:
     calls = getattr(ws.app.state, "calls", None)
     if calls is None:
         raise IngestError("no_registry", "the service has no ASR", 1011)
-    idle_s = ws.app.state.settings.ws_idle_timeout_s
     async with calls.stream_slot() as components:
+        deadline = Deadline.for_app(ws.app)  # from when the slot is held, not the model wait
         conn = _Connection(ws, components.make_transcriber("caller"))
         try:
             while True:
-                message = await asyncio.wait_for(ws.receive(), idle_s)
+                # The first audio is this protocol's start; config, reset and eof are not audio.
+                message = await deadline.wait(ws.receive())
                 if message["type"] == "websocket.disconnect":
                     return
                 if message.get("text") is not None:
                     if await conn.on_text(message["text"]):
                         return
                 else:
-                    await conn.on_audio(message.get("bytes") or b"")
+                    data = message.get("bytes") or b""
+                    if data:
+                        if deadline.is_started:
+                            deadline.progress()
+                        else:
+                            deadline.started()
+                    await conn.on_audio(data)
         finally:
             aclose = getattr(conn.transcriber, "aclose", None)
             if aclose is not None:
@@ -272,7 +282,7 @@ async def _serve(ws: WebSocket) -> None:
 async def vosk_asr(websocket: WebSocket) -> None:
     """vosk-server protocol (see the module docstring)."""
     try:
-        websocket_principal(websocket, ("ingest", "admin", "supervisor"))
+        websocket_principal(websocket, ("ingest", "admin"))
     except AuthError as exc:
         await close_with_error(websocket, exc.code, exc.message, 1008)
         return
@@ -283,9 +293,6 @@ async def vosk_asr(websocket: WebSocket) -> None:
             await _serve(websocket)
         except WebSocketDisconnect:
             return
-        except TimeoutError:
-            await close_with_error(websocket, "idle_timeout", "no data within the idle timeout",
-                                   1008)
         except IngestError as exc:
             if not stream.draining:
                 await close_with_error(websocket, exc.code, exc.message, exc.close_code)

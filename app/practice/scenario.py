@@ -105,7 +105,7 @@ class Scenario(_Model):
     title: Text
     summary: Text = Field(description="what the trainee is told before the call")
     caller: Text = Field(description="who calls, e.g. 'Maria, 52'")
-    voice: Text = Field(description="a Kokoro voice from app/voices (af_heart, bm_george...)")
+    voice: Text = Field(description="a Kokoro voice (carecue_sim/voices: af_heart, bm_george...)")
     skills: list[Text] = Field(default_factory=list, description="what the trainer looks for")
     protocol: bool = Field(False, description="a safety protocol applies (crisis scenarios)")
     start: Ident

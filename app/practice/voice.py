@@ -38,7 +38,7 @@ NO_VOICE_NOTE = (
 
 def speech_module() -> ModuleType:
     """The speech synthesiser (imported lazily: the ``tts`` extra is optional)."""
-    from app import speech_synth
+    from carecue_sim import speech_synth
 
     return speech_synth
 

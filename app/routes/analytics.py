@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from app.auth import SupervisorPrincipal
+from app.contract import NudgeAnalytics
+from app.deps import StoreDep
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 
 
 @router.get("/nudges")
 async def nudge_analytics(
-    request: Request, principal: SupervisorPrincipal, agent_id: str | None = None
-) -> dict[str, Any]:
+    store: StoreDep, principal: SupervisorPrincipal, agent_id: str | None = None
+) -> NudgeAnalytics:
     """Counts and rates per rule (rates are of nudges shown; helpful_rate is of those rated)."""
-    store = request.app.state.store
     await store.flush()
     rules = await asyncio.to_thread(store.repo.nudge_analytics, agent_id=agent_id)
-    return {"rules": rules, "agent_id": agent_id}
+    return NudgeAnalytics.model_validate({"rules": rules, "agent_id": agent_id})

@@ -9,56 +9,62 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 
 from app.auth import AnyPrincipal, Principal
+from app.contract import CallDetail, CallList, CallReport
+from app.deps import StoreDep
 from app.report import build_report
+from app.store import Store
 
 router = APIRouter(prefix="/v1/calls", tags=["calls"])
 # A bigger offset overflows the database's 64-bit integer (a 500 before this bound).
 MAX_OFFSET = 1_000_000_000
 
 
-async def _load_call(request: Request, principal: Principal, call_id: str) -> dict[str, Any]:
-    store = request.app.state.store
+async def load_call_row(store: Store, principal: Principal, call_id: str) -> dict[str, Any]:
+    """The stored call as the repository returns it, after the 404 and access checks."""
     await store.flush()
-    call = await asyncio.to_thread(store.repo.get_call, call_id)
-    if call is None:
+    row = await asyncio.to_thread(store.repo.get_call, call_id)
+    if row is None:
         raise HTTPException(404, detail={"code": "unknown_call", "message": "no such call"})
-    if not principal.may_see_agent(call["agent_id"]):
+    if not principal.may_see_agent(str(row["agent_id"])):
         raise HTTPException(
             403, detail={"code": "forbidden", "message": "this call belongs to another agent"}
         )
-    return call  # type: ignore[no-any-return]
+    return dict(row)
+
+
+async def _load_call(store: Store, principal: Principal, call_id: str) -> CallDetail:
+    return CallDetail.model_validate(await load_call_row(store, principal, call_id))
 
 
 @router.get("")
 async def list_calls(
-    request: Request,
+    store: StoreDep,
     principal: AnyPrincipal,
     agent_id: str | None = None,
     active: bool | None = Query(None, description="true: calls in progress; false: ended"),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
-) -> dict[str, Any]:
+) -> CallList:
     """Newest first. Agents get their own calls whatever ``agent_id`` says."""
     if principal.role == "agent":
         agent_id = principal.agent_id
-    store = request.app.state.store
     await store.flush()
     calls = await asyncio.to_thread(
         store.repo.list_calls, agent_id=agent_id, active=active, limit=limit, offset=offset
     )
-    return {"calls": calls}
+    return CallList.model_validate({"calls": calls})
 
 
 @router.get("/{call_id}")
-async def get_call(request: Request, principal: AnyPrincipal, call_id: str) -> dict[str, Any]:
+async def get_call(store: StoreDep, principal: AnyPrincipal, call_id: str) -> CallDetail:
     """Transcript, signals timeline, nudges, feedback and escalations of one call."""
-    return await _load_call(request, principal, call_id)
+    return await _load_call(store, principal, call_id)
 
 
 @router.get("/{call_id}/report")
-async def call_report(request: Request, principal: AnyPrincipal, call_id: str) -> dict[str, Any]:
+async def call_report(store: StoreDep, principal: AnyPrincipal, call_id: str) -> CallReport:
     """A summary for review: talk time, distress peaks, concerns, nudges and what became of them."""
-    return build_report(await _load_call(request, principal, call_id))
+    return build_report(await _load_call(store, principal, call_id))

@@ -21,7 +21,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from app.auth import AnyPrincipal, Principal
-from app.routes.calls import _load_call
+from app.routes.calls import load_call_row
 
 log = logging.getLogger("carecue.coaching")
 
@@ -133,7 +133,7 @@ def _author(principal: Principal) -> str:
 @router.get("/{call_id}/replay", response_model=Replay)
 async def call_replay(request: Request, principal: AnyPrincipal, call_id: str) -> Replay:
     """The stored call as a timeline for coaching replay, with its notes."""
-    call = await _load_call(request, principal, call_id)
+    call = await load_call_row(request.app.state.store, principal, call_id)
     items, duration = build_timeline(call)
     notes = await asyncio.to_thread(request.app.state.store.repo.list_notes, call_id)
     return Replay(
@@ -146,7 +146,7 @@ async def call_replay(request: Request, principal: AnyPrincipal, call_id: str) -
 @router.get("/{call_id}/notes", response_model=NoteList)
 async def list_notes(request: Request, principal: AnyPrincipal, call_id: str) -> NoteList:
     """A call's coaching notes, by moment."""
-    await _load_call(request, principal, call_id)
+    await load_call_row(request.app.state.store, principal, call_id)
     notes = await asyncio.to_thread(request.app.state.store.repo.list_notes, call_id)
     return NoteList(notes=[Note(**n) for n in notes])
 
@@ -155,7 +155,7 @@ async def list_notes(request: Request, principal: AnyPrincipal, call_id: str) ->
 async def add_note(request: Request, principal: AnyPrincipal, call_id: str,
                    body: NoteIn) -> Note:
     """Add a note at ``at_s`` seconds into the call."""
-    await _load_call(request, principal, call_id)
+    await load_call_row(request.app.state.store, principal, call_id)
     text = body.text.strip()
     if not text:
         raise HTTPException(422, detail={"code": "empty_note", "message": "the note is empty"})
@@ -172,7 +172,7 @@ async def add_note(request: Request, principal: AnyPrincipal, call_id: str,
 async def delete_note(request: Request, principal: AnyPrincipal, call_id: str,
                       note_id: int) -> Response:
     """Delete a note: its author, a supervisor or an admin."""
-    await _load_call(request, principal, call_id)
+    await load_call_row(request.app.state.store, principal, call_id)
     repo = request.app.state.store.repo
     note = await asyncio.to_thread(repo.get_note, call_id, note_id)
     if note is None:

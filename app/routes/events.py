@@ -2,19 +2,28 @@
 
 Each socket gets its own bounded ``ClientQueue`` (policy in ``app.delivery``); a sender task
 drains it while this handler reads the agent's ``nudge.feedback`` messages.
+
+Authentication: a token in ``Authorization: Bearer`` or ``?token=`` is checked before the
+socket is accepted (scripts and existing integrations). Without one, the socket is accepted and
+its first message must be ``{"type": "auth", "token": ...}`` within ``ws_auth_timeout_s``
+(close 1008 otherwise); the pages use this, so no token rides in a URL or a server log. An open
+socket is closed 1008 when its token is revoked (within ``revocation_refresh_s``) or expires.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
+import time
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketState
 
-from app.auth import AuthError, Principal, websocket_principal
+from app.auth import AuthError, Principal, Role, authenticate, token_from
 from app.bus import BusMessage
 from app.delivery import CLOSE_TOO_SLOW, Stream, open_stream
 from app.session import UnknownNudge
@@ -26,6 +35,7 @@ router = APIRouter(tags=["events"])
 
 _FEEDBACK_ACTIONS = ("accepted", "dismissed", "helpful", "not_helpful")
 _MAX_CLIENT_MESSAGE = 4096
+_CLOSE_GRACE_S = 30.0  # how long a too-slow client's close may wait for its socket to drain
 
 
 def _since(ws: WebSocket) -> int | None:
@@ -39,23 +49,54 @@ def _since(ws: WebSocket) -> int | None:
 
 
 async def _sender(ws: WebSocket, stream: Stream) -> None:
+    """Send the replay, then the live queue, until the client is too slow (see
+    ``app.delivery``): its queue overflowed, or one send waited ``client_send_timeout_s``
+    for a socket that stopped reading (the send is then withdrawn: nothing of it was written)."""
     queue = stream.queue
-    for old in stream.replay:
-        await ws.send_json(old)
-        queue.last_sent = old["seq"]
+    timeout_s = ws.app.state.settings.client_send_timeout_s
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    sending = gave_up = False
+
+    def give_up() -> None:
+        # From a timer or the queue's overflow, on this loop: interrupt the send in progress.
+        nonlocal gave_up
+        if sending and not gave_up:
+            gave_up = True
+            task.cancel()
+
+    queue.on_overflow = give_up
+    replay = collections.deque(stream.replay)
     while True:
-        env = await queue.get()
+        delivered = queue.last_sent
+        env = replay.popleft() if replay else await queue.get()
         if env is None:
-            app = ws.app
-            app.state.metrics.clients_closed_slow.inc()
-            await close_with_error(
-                ws,
-                "too_slow",
-                f"client fell behind; reconnect with since={queue.last_sent}",
-                CLOSE_TOO_SLOW,
-            )
-            return
-        await ws.send_json(env)
+            break
+        timer = loop.call_later(timeout_s, give_up)
+        sending = True
+        try:
+            await ws.send_json(env)
+        except asyncio.CancelledError:
+            if not gave_up:
+                raise  # the socket's handler is stopping this task
+            task.uncancel()
+            break
+        finally:
+            sending = False
+            timer.cancel()
+        queue.last_sent = env["seq"]
+    queue.last_sent = delivered  # the last envelope this client was surely sent
+    stream.unsubscribe()  # nothing more is queued for it
+    ws.app.state.metrics.clients_closed_slow.inc()
+    log.info("event socket too slow", extra={"since": delivered, "stalled": gave_up,
+                                             "overflowed": queue.overflowed})
+    # The close goes out once the socket can take it (a stopped reader never lets it);
+    # it is bounded so a dead client does not keep this task.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(close_with_error(
+            ws, "too_slow", f"client fell behind; reconnect with since={delivered}",
+            CLOSE_TOO_SLOW), _CLOSE_GRACE_S)
 
 
 async def _receiver(ws: WebSocket, principal: Principal) -> None:
@@ -118,19 +159,103 @@ def origin_allowed(ws: WebSocket) -> bool:
     return origin in settings.origins() or origin == settings.base_url()
 
 
+async def _auth_message(ws: WebSocket) -> str | None:
+    """Accept the socket and read the token from its first message; ``None`` after closing
+    the socket (nothing in time, or not an auth message)."""
+    await ws.accept()
+    timeout = ws.app.state.settings.ws_auth_timeout_s
+    try:
+        message = await asyncio.wait_for(ws.receive(), timeout)
+    except TimeoutError:
+        await close_with_error(
+            ws, "auth_timeout", f"no auth message within {timeout:g} s", 1008
+        )
+        return None
+    if message["type"] == "websocket.disconnect":
+        return None
+    msg: Any = None
+    text = message.get("text")
+    if text is not None and len(text) <= _MAX_CLIENT_MESSAGE:
+        with contextlib.suppress(ValueError):
+            msg = json.loads(text)
+    if (
+        not isinstance(msg, dict)
+        or msg.get("type") != "auth"
+        or not isinstance(msg.get("token"), str)
+    ):
+        await close_with_error(
+            ws, "auth_required", 'the first message must be {"type": "auth", "token": ...}', 1008
+        )
+        return None
+    return str(msg["token"])
+
+
+async def socket_principal(ws: WebSocket, allowed: tuple[Role, ...]) -> Principal | None:
+    """Who opened this event socket, from a header, ``?token=`` or the first message.
+
+    ``None`` once the socket has been closed with the reason (1008)."""
+    if not origin_allowed(ws):
+        await close_with_error(ws, "bad_origin", "this origin may not open CareCue sockets", 1008)
+        return None
+    token = token_from(ws.headers.get("authorization"), ws.query_params.get("token"))
+    by_message = token is None
+    if by_message:
+        token = await _auth_message(ws)
+        if token is None:
+            return None
+    try:
+        principal = authenticate(ws.app.state.signer, token, allowed)
+    except AuthError as exc:
+        await close_with_error(ws, exc.code, exc.message, 1008)
+        return None
+    ws.state.auth_by_message = by_message
+    return principal
+
+
+async def _token_ends(principal: Principal, revoked: asyncio.Event) -> tuple[str, str]:
+    """Wait until the socket's token is revoked or expires; the close code and message."""
+    if principal.expires_at is None:
+        await revoked.wait()
+    else:
+        try:
+            await asyncio.wait_for(revoked.wait(), max(0.0, principal.expires_at - time.time()))
+        except TimeoutError:
+            return "token_expired", "token has expired"
+    return "token_revoked", "token has been revoked"
+
+
 async def _serve(
     ws: WebSocket, principal: Principal, accept: Any, kind: str, stream_agent: str | None
 ) -> None:
     state = ws.app.state
-    if not origin_allowed(ws):
-        await close_with_error(ws, "bad_origin", "this origin may not open CareCue sockets", 1008)
-        return
     try:
         since = _since(ws)
     except ValueError:
         await close_with_error(ws, "bad_since", "since must be a non-negative integer", 1008)
         return
-    await ws.accept()
+    if ws.client_state == WebSocketState.CONNECTING:
+        await ws.accept()
+    if getattr(ws.state, "auth_by_message", False):
+        expires = principal.expires_at
+        await ws.send_json({
+            "type": "auth.ok",
+            "role": principal.role,
+            "expires_at": int(expires) if expires is not None else None,
+        })
+    with state.revocations.watch(principal.token_id) as revoked:
+        await _stream(ws, principal, accept, kind, stream_agent, since, revoked)
+
+
+async def _stream(
+    ws: WebSocket,
+    principal: Principal,
+    accept: Any,
+    kind: str,
+    stream_agent: str | None,
+    since: int | None,
+    revoked: asyncio.Event,
+) -> None:
+    state = ws.app.state
     stream = await open_stream(
         bus=state.bus,
         store=state.store,
@@ -146,9 +271,16 @@ async def _serve(
     gauge.inc()
     send = asyncio.create_task(_sender(ws, stream), name=f"ws-send-{kind}")
     recv = asyncio.create_task(_receiver(ws, principal), name=f"ws-recv-{kind}")
+    ends = asyncio.create_task(_token_ends(principal, revoked), name=f"ws-token-{kind}")
+    ended: tuple[str, str] | None = None
     try:
-        done, _pending = await asyncio.wait({send, recv}, return_when=asyncio.FIRST_COMPLETED)
+        done, _pending = await asyncio.wait(
+            {send, recv, ends}, return_when=asyncio.FIRST_COMPLETED
+        )
         for t in done:
+            if t is ends:
+                ended = ends.result()
+                continue
             exc = t.exception()
             if exc is not None and not isinstance(exc, WebSocketDisconnect | RuntimeError):
                 log.warning(
@@ -157,20 +289,25 @@ async def _serve(
     finally:
         stream.unsubscribe()
         gauge.dec()
-        for t in (send, recv):
+        for t in (send, recv, ends):
             t.cancel()
-        await asyncio.gather(send, recv, return_exceptions=True)
+        await asyncio.gather(send, recv, ends, return_exceptions=True)
+        if ended is not None:
+            log.info("event socket closed: token ended", extra={"kind": kind, "code": ended[0]})
+            # Bounded like the too_slow close: a client that stopped reading cannot hold it.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(close_with_error(ws, *ended, 1008), _CLOSE_GRACE_S)
         with contextlib.suppress(Exception):
             await ws.close()
 
 
 @router.websocket("/v1/agents/{agent_id}/events")
 async def agent_events(ws: WebSocket, agent_id: str) -> None:
-    """One agent's calls: transcripts, signals, nudges, urgent escalations; ``?since=SEQ``."""
-    try:
-        principal = websocket_principal(ws, ("agent", "supervisor", "admin"))
-    except AuthError as exc:
-        await close_with_error(ws, exc.code, exc.message, 1008)
+    """One agent's calls: transcripts, signals, nudges, urgent escalations; ``?since=SEQ``.
+
+    Authenticate with a bearer header, ``?token=``, or a first ``{"type": "auth"}`` message."""
+    principal = await socket_principal(ws, ("agent", "supervisor", "admin"))
+    if principal is None:
         return
     if not principal.may_see_agent(agent_id):
         await close_with_error(ws, "forbidden", "this token is for another agent", 1008)
@@ -185,9 +322,7 @@ async def agent_events(ws: WebSocket, agent_id: str) -> None:
 @router.websocket("/v1/supervisor/events")
 async def supervisor_events(ws: WebSocket) -> None:
     """Every call and every escalation. ``?since=SEQ`` resumes."""
-    try:
-        principal = websocket_principal(ws, ("supervisor", "admin"))
-    except AuthError as exc:
-        await close_with_error(ws, exc.code, exc.message, 1008)
+    principal = await socket_principal(ws, ("supervisor", "admin"))
+    if principal is None:
         return
     await _serve(ws, principal, lambda _m: True, "supervisor", None)

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
 from app.auth import request_principal
+from app.contract import Readiness, StoreHealth
+from app.deps import CallsDep, MetricsDep, SettingsDep, StoreDep
 from app.metrics import CONTENT_TYPE_LATEST
 
 router = APIRouter(tags=["health"])
@@ -18,11 +19,9 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
-async def readyz(request: Request) -> JSONResponse:
+@router.get("/readyz", responses={503: {"model": Readiness, "description": "Not ready"}})
+async def readyz(calls: CallsDep, store: StoreDep, response: Response) -> Readiness:
     """200 once the models are loaded and the store is writing; 503 before or on failure."""
-    calls = request.app.state.calls
-    store = request.app.state.store
     store_ok = store.healthy
     ready = calls.ready.is_set() and calls.components is not None and store_ok
     store_error = (
@@ -31,23 +30,25 @@ async def readyz(request: Request) -> JSONResponse:
         else "the store writer is not running"
     )
     error = calls.load_error or (None if store_ok else store_error)
-    body = {
-        "ready": ready,
-        "error": error,
-        "active_calls": len(calls.live()),
-        "models": calls.components.describe if calls.components else None,
-        "store": {
-            "failing": store.failing,
-            "late_writes": store.late_writes,
-            "write_errors": store.write_errors,
-        },
-    }
-    return JSONResponse(body, status_code=200 if ready else 503)
+    response.status_code = 200 if ready else 503
+    return Readiness(
+        ready=ready,
+        error=error,
+        active_calls=len(calls.live()),
+        models=calls.components.describe if calls.components else None,
+        store=StoreHealth(
+            failing=store.failing,
+            late_writes=store.late_writes,
+            write_errors=store.write_errors,
+        ),
+    )
 
 
 @router.get("/metrics")
-async def metrics(request: Request) -> Response:
+async def metrics(
+    request: Request, settings: SettingsDep, registry: MetricsDep
+) -> Response:
     """Prometheus metrics; a supervisor or admin token unless ``metrics_public`` is set."""
-    if not request.app.state.settings.metrics_public:
+    if not settings.metrics_public:
         request_principal(request, "supervisor", "admin")
-    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    return Response(registry.render(), media_type=CONTENT_TYPE_LATEST)

@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 
 from app.auth import AdminPrincipal, SupervisorPrincipal
 from app.calls import PlaybookState
+from app.contract import PlaybookSaved
+from app.deps import CallsDep, StoreDep
 
 router = APIRouter(prefix="/v1/playbook", tags=["playbook"])
 
@@ -18,10 +20,12 @@ _MAX_PLAYBOOK_BYTES = 512 * 1024
 
 @router.get("", response_model=None)
 async def get_playbook(
-    request: Request, principal: SupervisorPrincipal, format: str = "yaml"
+    calls: CallsDep, principal: SupervisorPrincipal, format: str = "yaml"
 ) -> Response | dict[str, Any]:
     """The current playbook as YAML (as last saved, comments kept), or ``?format=json``."""
-    state: PlaybookState = request.app.state.calls.playbook
+    state = calls.playbook
+    if state is None:  # only before start-up has loaded it
+        raise HTTPException(503, detail={"code": "not_ready", "message": "no playbook loaded"})
     headers = {"X-Playbook-Version": str(state.version or 0)}
     if format == "json":
         return JSONResponse(
@@ -44,7 +48,9 @@ async def get_playbook(
         }
     },
 )
-async def put_playbook(request: Request, principal: AdminPrincipal) -> dict[str, Any]:
+async def put_playbook(
+    request: Request, calls: CallsDep, store: StoreDep, principal: AdminPrincipal
+) -> PlaybookSaved:
     """Replace the playbook with the YAML (or JSON) body. Invalid: 422 with each located problem."""
     from nudges.playbook import PlaybookError, parse_playbook
 
@@ -58,7 +64,8 @@ async def put_playbook(request: Request, principal: AdminPrincipal) -> dict[str,
             422, detail={"code": "invalid_playbook", "message": "body is not UTF-8"}
         ) from exc
     try:
-        pb = parse_playbook(text, "PUT /v1/playbook")
+        # off the event loop: a big playbook takes a while to validate
+        pb = await asyncio.to_thread(parse_playbook, text, "PUT /v1/playbook")
     except PlaybookError as exc:
         raise HTTPException(
             422,
@@ -70,12 +77,11 @@ async def put_playbook(request: Request, principal: AdminPrincipal) -> dict[str,
                 ],
             },
         ) from exc
-    components = request.app.state.calls.components
+    components = calls.components
     if components is not None:
         # Embed the new examples now, not in the first call that uses them.
         await asyncio.to_thread(components.prepare_playbook, pb)
-    store = request.app.state.store
     who = principal.subject or principal.role
     version = await asyncio.to_thread(store.repo.save_playbook, text, "api", who)
-    request.app.state.calls.playbook = PlaybookState(pb, text, "api", version)
-    return {"version": version, "rules": len(pb.rules), "name": pb.name}
+    calls.playbook = PlaybookState(pb, text, "api", version)
+    return PlaybookSaved(version=version, rules=len(pb.rules), name=pb.name)

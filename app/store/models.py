@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -142,6 +143,52 @@ class PlaybookRow(Base):
     source: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+
+class TokenRevocationRow(Base):
+    """A revoked token (``carecue token revoke``). Every instance refuses its id; the row
+    can go once ``expires_at`` has passed (the token is refused as expired then anyway)."""
+
+    __tablename__ = "token_revocations"
+
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    revoked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, index=True
+    )
+    role: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    agent_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    subject: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+class CallScoreRow(Base):
+    """A call's empathy score parts, de-identified: numbers only, no text.
+
+    Written when a finished call is scored (``app.review``). The retention sweep deletes the
+    call, its transcript and every text about it, sets ``call_id`` to NULL here and keeps the
+    row, so scorecards and the team view still count the call.
+    """
+
+    __tablename__ = "call_scores"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str | None] = mapped_column(String(128), nullable=True, unique=True)
+    agent_id: Mapped[str] = mapped_column(String(128), index=True)
+    call_date: Mapped[date] = mapped_column(Date, index=True)
+    week: Mapped[str] = mapped_column(String(10))
+    duration_s: Mapped[float] = mapped_column(Float)
+    overall: Mapped[float | None] = mapped_column(Float, nullable=True)
+    parts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    distress_start: Mapped[float | None] = mapped_column(Float, nullable=True)
+    distress_end: Mapped[float | None] = mapped_column(Float, nullable=True)
+    crisis: Mapped[bool] = mapped_column(Boolean, default=False)
+    good_moments: Mapped[int] = mapped_column(Integer, default=0)
+    missed_moments: Mapped[int] = mapped_column(Integer, default=0)
+    nudges: Mapped[dict[str, int]] = mapped_column(JSON)
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer)
+    scored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class CoachingNoteRow(Base):

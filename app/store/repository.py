@@ -2,20 +2,36 @@
 
 Writes arrive as ``StoreOp`` batches from the single writer thread (``app.store.writer``);
 most are derived from published envelopes, so what an agent saw is exactly what is stored.
+Envelope data is read with the contract's models (``app.contract``); one that does not match
+them is kept in the event log but not projected into the call tables.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import Engine, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.contract import (
+    EVENT_TYPES,
+    CallEndedData,
+    CallStartedData,
+    EscalationData,
+    NudgeCreatedData,
+    NudgeResolvedData,
+    SignalsData,
+    TranscriptData,
+)
 from app.store.models import (
     CallRow,
+    CallScoreRow,
     CoachingNoteRow,
     EscalationRow,
     EventRow,
@@ -24,7 +40,10 @@ from app.store.models import (
     PlaybookRow,
     SegmentRow,
     SignalRow,
+    TokenRevocationRow,
 )
+
+log = logging.getLogger("carecue.store")
 
 # Envelope types that are kept in the event log and replayed with ``since``. Partials are
 # superseded by their final, so they are live-only.
@@ -102,6 +121,22 @@ class StoredEvent:
         }
 
 
+def _parse_data(kind: str, call_id: str, data: Any) -> BaseModel | None:
+    """The event's data as its contract model; ``None`` (logged, no data) when it breaks it."""
+    entry = EVENT_TYPES.get(kind)
+    if entry is None:
+        return None
+    try:
+        return entry[0].model_validate(data)
+    except ValidationError as exc:
+        # the envelope is still logged and replayed; only the call tables go without it
+        log.warning(
+            "stored event does not match the contract; not projected",
+            extra={"type": kind, "call_id": call_id, "errors": exc.error_count()},
+        )
+        return None
+
+
 class Repository:
     """All SQL lives here."""
 
@@ -135,84 +170,85 @@ class Repository:
         at = parse_iso(env["at"]) or datetime.now(UTC)
         if kind not in DURABLE_TYPES:
             return
-        if kind == "call.started":
+        parsed = _parse_data(kind, call_id, data)
+        if isinstance(parsed, CallStartedData):
             s.merge(
                 CallRow(
                     call_id=call_id,
                     agent_id=op.agent_id,
-                    source=data.get("source", ""),
-                    started_at=parse_iso(data.get("started_at")) or at,
-                    playbook_version=data.get("playbook_version"),
-                    custom=dict(data.get("custom") or {}),
+                    source=parsed.source,
+                    started_at=parse_iso(parsed.started_at) or at,
+                    playbook_version=parsed.playbook_version,
+                    custom=dict(parsed.custom),
                     max_distress=0.0,
                 )
             )
-        elif kind == "call.ended":
+        elif isinstance(parsed, CallEndedData):
             s.execute(
                 update(CallRow)
                 .where(CallRow.call_id == call_id)
                 .values(
-                    ended_at=parse_iso(data.get("ended_at")) or at,
-                    end_reason=data.get("reason"),
-                    max_distress=float(data.get("max_distress") or 0.0),
+                    ended_at=parse_iso(parsed.ended_at) or at,
+                    end_reason=parsed.reason,
+                    max_distress=parsed.max_distress,
                 )
             )
-        elif kind == "transcript.final":
+        elif isinstance(parsed, TranscriptData):
             s.add(
                 SegmentRow(
                     call_id=call_id,
-                    segment_id=data.get("segment_id", ""),
-                    speaker=data["speaker"],
-                    text=data["text"],
-                    start_s=float(data.get("start_s", 0.0)),
-                    end_s=float(data.get("end_s", 0.0)),
+                    segment_id=parsed.segment_id,
+                    speaker=parsed.speaker,
+                    text=parsed.text,
+                    start_s=parsed.start_s,
+                    end_s=parsed.end_s,
                     at=at,
                 )
             )
-        elif kind == "signals.updated":
+        elif isinstance(parsed, SignalsData):
             s.add(
                 SignalRow(
                     call_id=call_id,
                     at=at,
-                    at_s=float(data.get("at_s", 0.0)),
-                    distress=float(data["distress"]),
-                    concerns=dict(data.get("concerns") or {}),
-                    trend=data.get("trend", "steady"),
-                    crisis=bool(data.get("crisis", False)),
-                    active=list(data.get("active") or []),
+                    at_s=parsed.at_s,
+                    distress=parsed.distress,
+                    concerns=dict(parsed.concerns),
+                    trend=parsed.trend,
+                    crisis=parsed.crisis,
+                    active=list(parsed.active),
                 )
             )
-        elif kind == "nudge.created":
+        elif isinstance(parsed, NudgeCreatedData):
             s.add(
                 NudgeRow(
-                    nudge_id=data["nudge_id"],
+                    nudge_id=parsed.nudge_id,
                     call_id=call_id,
-                    rule_id=data["rule_id"],
-                    title=data.get("title", ""),
-                    suggestion=data.get("suggestion", ""),
-                    reason=data.get("reason", ""),
-                    priority=data.get("priority", "suggest"),
-                    escalate=bool(data.get("escalate", False)),
+                    rule_id=parsed.rule_id,
+                    title=parsed.title,
+                    suggestion=parsed.suggestion or "",
+                    reason=parsed.reason,
+                    priority=parsed.priority,
+                    escalate=parsed.escalate,
                     created_at=at,
-                    at_s=float(data.get("at_s", 0.0)),
-                    expires_at=parse_iso(data.get("expires_at")),
-                    latency_s=data.get("latency_s"),
+                    at_s=parsed.at_s,
+                    expires_at=parse_iso(parsed.expires_at),
+                    latency_s=parsed.latency_s,
                 )
             )
-        elif kind == "nudge.resolved":
+        elif isinstance(parsed, NudgeResolvedData):
             s.execute(
                 update(NudgeRow)
-                .where(NudgeRow.nudge_id == data["nudge_id"], NudgeRow.resolved_how.is_(None))
-                .values(resolved_how=data["how"], resolved_at=at)
+                .where(NudgeRow.nudge_id == parsed.nudge_id, NudgeRow.resolved_how.is_(None))
+                .values(resolved_how=parsed.how, resolved_at=at)
             )
-        elif kind == "escalation":
+        elif isinstance(parsed, EscalationData):
             s.add(
                 EscalationRow(
                     call_id=call_id,
-                    nudge_id=data.get("nudge_id", ""),
-                    rule_id=data.get("rule_id", ""),
-                    severity=data.get("severity", "urgent"),
-                    reason=data.get("reason", ""),
+                    nudge_id=parsed.nudge_id,
+                    rule_id=parsed.rule_id,
+                    severity=parsed.severity,
+                    reason=parsed.reason,
                     at=at,
                 )
             )
@@ -584,3 +620,178 @@ class Repository:
             s.add(row)
             s.flush()
             return int(row.version)
+
+    # ---- token revocations --------------------------------------------------------------
+
+    def revoke_token(
+        self,
+        token_id: str,
+        *,
+        expires_at: datetime | None = None,
+        role: str | None = None,
+        agent_id: str | None = None,
+        subject: str | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        """Record a revoked token id; ``False`` if it was revoked already."""
+        with Session(self.engine) as s:
+            if s.get(TokenRevocationRow, token_id) is not None:
+                return False
+            s.add(
+                TokenRevocationRow(
+                    token_id=token_id,
+                    revoked_at=datetime.now(UTC),
+                    expires_at=expires_at,
+                    role=role,
+                    agent_id=agent_id,
+                    subject=subject,
+                    reason=reason,
+                )
+            )
+            try:
+                s.commit()
+            except IntegrityError:  # another instance revoked it at the same moment
+                return False
+        return True
+
+    def revoked_token_ids(self, now: datetime | None = None) -> set[str]:
+        """Ids of revoked tokens that have not expired yet (expired ones are refused anyway)."""
+        now = now or datetime.now(UTC)
+        with Session(self.engine) as s:
+            rows = s.scalars(
+                select(TokenRevocationRow.token_id).where(
+                    or_(TokenRevocationRow.expires_at.is_(None),
+                        TokenRevocationRow.expires_at > now)
+                )
+            )
+            return set(rows)
+
+    def token_revocations(self) -> list[dict[str, Any]]:
+        """Every recorded revocation, newest first."""
+        with Session(self.engine) as s:
+            rows = s.scalars(
+                select(TokenRevocationRow).order_by(
+                    TokenRevocationRow.revoked_at.desc(), TokenRevocationRow.token_id
+                )
+            )
+            return [
+                {
+                    "token_id": r.token_id,
+                    "revoked_at": iso(r.revoked_at),
+                    "expires_at": iso(r.expires_at),
+                    "role": r.role,
+                    "agent_id": r.agent_id,
+                    "subject": r.subject,
+                    "reason": r.reason,
+                }
+                for r in rows
+            ]
+
+    def prune_token_revocations(self, now: datetime | None = None) -> int:
+        """Delete revocations of tokens that have expired; how many went."""
+        now = now or datetime.now(UTC)
+        with Session(self.engine) as s, s.begin():
+            result = s.execute(
+                delete(TokenRevocationRow).where(TokenRevocationRow.expires_at <= now)
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    # ---- empathy scores (app.review) ----------------------------------------------------
+
+    def calls_to_score(self, version: int, limit: int = 200) -> list[str]:
+        """Ended calls with no score, a score of an older ``version``, or feedback newer than
+        their score (an agent may rate a nudge after the call), oldest first."""
+        with Session(self.engine) as s:
+            newest_feedback = (
+                select(func.max(FeedbackRow.at))
+                .where(FeedbackRow.call_id == CallRow.call_id)
+                .scalar_subquery()
+            )
+            q = (
+                select(CallRow.call_id)
+                .outerjoin(CallScoreRow, CallScoreRow.call_id == CallRow.call_id)
+                .where(CallRow.ended_at.is_not(None))
+                .where(
+                    or_(
+                        CallScoreRow.id.is_(None),
+                        CallScoreRow.version < version,
+                        newest_feedback > CallScoreRow.scored_at,
+                    )
+                )
+                .order_by(CallRow.started_at)
+                .limit(limit)
+            )
+            return [str(r) for r in s.scalars(q)]
+
+    def save_score(self, row: dict[str, Any]) -> None:
+        """Insert or replace the score of ``row["call_id"]``."""
+        with Session(self.engine) as s, s.begin():
+            existing = s.scalars(
+                select(CallScoreRow).where(CallScoreRow.call_id == row["call_id"])
+            ).first()
+            if existing is None:
+                s.add(CallScoreRow(**row))
+            else:
+                for key, value in row.items():
+                    setattr(existing, key, value)
+
+    def score_rows(
+        self, *, agent_id: str | None = None, since: date | None = None
+    ) -> list[dict[str, Any]]:
+        """Stored scores (oldest first), purged ones included (their ``call_id`` is None)."""
+        q = select(CallScoreRow).order_by(CallScoreRow.call_date, CallScoreRow.id)
+        if agent_id is not None:
+            q = q.where(CallScoreRow.agent_id == agent_id)
+        if since is not None:
+            q = q.where(CallScoreRow.call_date >= since)
+        with Session(self.engine) as s:
+            return [
+                {
+                    "call_id": r.call_id,
+                    "agent_id": r.agent_id,
+                    "call_date": r.call_date,
+                    "week": r.week,
+                    "duration_s": r.duration_s,
+                    "overall": r.overall,
+                    "parts": r.parts,
+                    "distress_start": r.distress_start,
+                    "distress_end": r.distress_end,
+                    "crisis": r.crisis,
+                    "good_moments": r.good_moments,
+                    "missed_moments": r.missed_moments,
+                    "nudges": r.nudges,
+                    "rules": r.rules,
+                    "version": r.version,
+                    "scored_at": utc(r.scored_at),
+                    "purged": r.purged_at is not None,
+                }
+                for r in s.scalars(q)
+            ]
+
+    def calls_ended_before(self, cutoff: datetime, limit: int = 500) -> list[str]:
+        """Ids of calls that ended before ``cutoff`` (candidates for the retention sweep)."""
+        with Session(self.engine) as s:
+            q = (
+                select(CallRow.call_id)
+                .where(CallRow.ended_at.is_not(None), CallRow.ended_at < cutoff)
+                .order_by(CallRow.ended_at)
+                .limit(limit)
+            )
+            return [str(r) for r in s.scalars(q)]
+
+    def purge_calls(self, call_ids: Sequence[str], now: datetime) -> int:
+        """Delete calls with their transcript, signals, nudges, feedback, escalations and
+        event log; their score rows stay, de-identified (``call_id`` set to NULL)."""
+        if not call_ids:
+            return 0
+        ids = list(call_ids)
+        with Session(self.engine) as s, s.begin():
+            s.execute(
+                update(CallScoreRow)
+                .where(CallScoreRow.call_id.in_(ids))
+                .values(call_id=None, purged_at=now)
+            )
+            for table in (SegmentRow, SignalRow, NudgeRow, FeedbackRow, EscalationRow, EventRow):
+                s.execute(delete(table).where(table.call_id.in_(ids)))
+            result = s.execute(delete(CallRow).where(CallRow.call_id.in_(ids)))
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]

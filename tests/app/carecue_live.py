@@ -36,7 +36,7 @@ class LiveServer:
 def live_server(data_dir: Path) -> Iterator[LiveServer]:
     """Start the service in a background thread; yields once ``/readyz`` answers 200."""
     from app.main import create_app
-    from app.simulate.demo import EmbeddedServer, embedded_settings, free_port, wait_ready
+    from carecue_sim.demo import EmbeddedServer, embedded_settings, free_port, wait_ready
 
     port = free_port()
     secret = secrets.token_urlsafe(32)

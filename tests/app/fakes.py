@@ -71,6 +71,11 @@ class TextTranscriber:
         return None
 
 
+def said(track: Speaker, text: str) -> AudioFrame:
+    """A frame ``TextTranscriber`` hears as one utterance of ``text``."""
+    return AudioFrame(track, text.encode("utf-8"))
+
+
 class KeywordScorer:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock

@@ -55,7 +55,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
 
 @pytest.fixture(scope="module")
 def call_audio(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from app.simulate.script import render_script_file
+    from carecue_sim.script import render_script_file
 
     path = tmp_path_factory.mktemp("script") / "call.yaml"
     path.write_text(SCRIPT)
@@ -79,7 +79,7 @@ async def test_agent_sees_a_nudge_card_and_accepting_it_is_stored(
 ) -> None:
     from playwright.async_api import async_playwright, expect
 
-    from app.simulate import StreamOptions, stream_call
+    from carecue_sim import StreamOptions, stream_call
 
     agent_id, call_id = "A-web", "CA-browser-1"
     token = server.token("agent", agent_id)
@@ -89,11 +89,15 @@ async def test_agent_sees_a_nudge_card_and_accepting_it_is_stored(
         )
         try:
             page = await browser.new_page(viewport={"width": 1280, "height": 800})
+            sockets: list[str] = []
+            page.on("websocket", lambda ws: sockets.append(ws.url))
             await page.goto(f"{server.base}/agent?token={token}")
             status = page.locator("#status")
             await expect(status).to_have_attribute("data-state", "idle", timeout=15_000)
-            # The token leaves the address bar once the page has it.
+            # The token leaves the address bar once the page has it, and the socket carries
+            # it in its first message, not in its URL.
             assert "token=" not in page.url
+            assert sockets and all("token" not in url for url in sockets), sockets
 
             streaming = asyncio.create_task(stream_call(
                 call_audio,
@@ -141,7 +145,7 @@ async def test_console_reconnects_and_resumes_without_duplicates(
 ) -> None:
     from playwright.async_api import async_playwright, expect
 
-    from app.simulate import StreamOptions, stream_call
+    from carecue_sim import StreamOptions, stream_call
 
     agent_id, call_id = "A-web2", "CA-browser-2"
     async with async_playwright() as pw:

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,7 +75,7 @@ def test_help_shows_no_bool_placeholders(command: list[str]) -> None:
 
 def test_simulate_help_lists_every_protocol() -> None:
     from app.cli.simulate import PROTOCOL_NAMES
-    from app.simulate import PROTOCOLS
+    from carecue_sim import PROTOCOLS
 
     assert set(PROTOCOL_NAMES) == set(PROTOCOLS)
     out = _run("simulate", "--help").stdout
@@ -153,6 +154,35 @@ def test_serve_prints_a_banner_and_answers_home_and_favicon(tmp_path: Path) -> N
         proc.wait(30)
 
 
+@pytest.mark.slow
+def test_serve_dev_token_lasts_a_working_day_and_says_until_when(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [*CLI, "serve", "--port", "0", "--data-dir", str(tmp_path / "data"), "--dev-token"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env=_env(CARECUE_AUTH_SECRET="", CARECUE_LOG_LEVEL="WARNING"),
+    )
+    watchdog = threading.Timer(180, proc.kill)
+    watchdog.start()
+    try:
+        assert proc.stdout is not None
+        banner: list[str] = []
+        for line in proc.stdout:
+            banner.append(line.rstrip("\n"))
+            if line.startswith("Ctrl-C"):
+                break
+    finally:
+        watchdog.cancel()
+        proc.terminate()
+        proc.wait(30)
+    text = "\n".join(banner)
+    token = text.split("/supervisor?token=", 1)[1].split()[0]
+    claims = _claims(token)
+    assert claims["role"] == "admin"
+    assert int(claims["exp"]) - int(claims["iat"]) == 12 * 3600, text  # type: ignore[call-overload]
+    expires = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(int(claims["exp"])))  # type: ignore[call-overload]
+    assert f"lasts 12 h (expires {expires})" in text, text
+
+
 def test_serve_on_a_busy_port_says_so_in_one_line(tmp_path: Path, busy_port: int) -> None:
     out = _run("serve", "--port", str(busy_port), "--data-dir", str(tmp_path))
     assert out.returncode == 2
@@ -179,8 +209,9 @@ SECRET = "firstrun-secret-0123456789abcdef"
         (["--role", "agent", "--agent-id", "A1"], 12 * 3600, "12 h"),
         (["--role", "supervisor"], 12 * 3600, "12 h"),
         (["--role", "supervisor", "--ttl", "1800"], 1800, "30 min"),
-        (["--role", "agent", "--agent-id", "A1", "--ttl", "0"], None, "no expiry"),
-        (["--role", "ingest"], None, "no expiry"),
+        (["--role", "admin"], 12 * 3600, "12 h"),
+        (["--role", "ingest"], 90 * 86400, "90 days"),
+        (["--role", "ingest", "--ttl", "0"], None, "no expiry"),
     ],
 )
 def test_token_lifetime_defaults_and_is_stated(
@@ -196,6 +227,18 @@ def test_token_lifetime_defaults_and_is_stated(
     else:
         assert int(claims["exp"]) - int(claims["iat"]) == lifetime_s  # type: ignore[call-overload]
     assert f"lifetime: {said}" in result.stderr
+    assert f"id: {claims['jti']}" in result.stderr  # what `carecue token revoke` takes
+
+
+@pytest.mark.parametrize("role", ["agent", "supervisor", "admin"])
+def test_peoples_tokens_always_expire_within_a_month(tmp_path: Path, role: str) -> None:
+    env = {"CARECUE_AUTH_SECRET": SECRET, "CARECUE_DATA_DIR": str(tmp_path)}
+    for ttl in ("0", str(32 * 86400)):
+        result = CliRunner().invoke(
+            cli, ["token", "create", "--role", role, "--agent-id", "A1", "--ttl", ttl], env=env
+        )
+        assert result.exit_code == 2, result.output
+        assert "must expire" in result.output and result.stdout.count("cc1.") == 0
 
 
 def test_default_data_dir_is_per_user_and_the_secret_private(tmp_path: Path) -> None:

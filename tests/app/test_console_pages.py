@@ -5,6 +5,7 @@ wallboard after a reload. The real-model browser test is ``test_browser.py``.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -220,10 +221,93 @@ def test_wallboard_shows_todays_calls_after_a_reload(server: Any, browser: Any) 
             expect(ended.locator(".pct")).to_have_text("90%")
             expect(ended.locator(".dur")).to_have_text(re.compile(r"^\d+:\d\d$"))
             link = ended.get_by_role("link", name="CA-wall-ended")
-            href = link.get_attribute("href") or ""
-            assert href.startswith("/v1/calls/CA-wall-ended/report?token=")
-            report = page.request.get(f"{server.http}{href}")
-            assert report.ok and report.json()["call_id"] == "CA-wall-ended"
+            assert link.get_attribute("href") == "/calls/CA-wall-ended"  # no token in URLs
             _shot(page, "wallboard")
             page.reload()
         assert errors == []
+        # the row's link opens the call's review page in this tab, which holds the token
+        page.get_by_role("link", name="CA-wall-ended").click()
+        expect(page.locator(".line.caller", has_text="terrified")).to_be_visible(timeout=WAIT)
+        expect(page.locator(".part")).to_have_count(6)
+        assert "token" not in page.url
+
+
+class _Records(logging.Handler):
+    """Every log line the in-process server writes, as ``carecue serve`` formats it (JSON)."""
+
+    def __init__(self) -> None:
+        from app.logging_setup import JsonFormatter
+
+        super().__init__(logging.DEBUG)
+        self.setFormatter(JsonFormatter())
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture()
+def server_logs() -> Iterator[_Records]:
+    root = logging.getLogger()
+    handler, level = _Records(), root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)  # the default level; uvicorn's request lines are INFO
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+def test_the_console_keeps_its_token_out_of_urls_and_logs(
+    server: Any, browser: Any, server_logs: _Records
+) -> None:
+    """The link's token goes to sessionStorage and leaves the address bar; the socket sends it
+    in its first message, REST calls in a header; nudges still arrive; no log line holds it."""
+    from playwright.sync_api import expect
+
+    agent_id, call_id = "A-url", "CA-pages-url"
+    token = tok("agent", agent_id)
+    secret_part = token.split(".")[2]
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors = _errors(page)
+    sockets: list[str] = []
+    requests: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(f"{server.http}/agent?agent_id={agent_id}&token={token}")
+    expect(page.locator("#status")).to_have_attribute("data-state", CONNECTED, timeout=WAIT)
+    assert "token" not in page.url and page.url.endswith(f"/agent?agent_id={agent_id}")
+    assert page.evaluate("sessionStorage.getItem('carecue.agent.token')") == token
+    with server.ws("/v1/ingest/twilio", tok("ingest")) as tw:
+        tw.send(twilio_start(call_id, agent_id))
+        tw.send(twilio_media(b"I'm terrified about my results", "inbound"))
+        card = page.locator('.card[data-rule-id="acknowledge-concern"]')
+        expect(card).to_be_visible(timeout=WAIT)
+        card.get_by_role("button", name="Accept").click()
+        expect(card).to_have_class(re.compile(r"\bresolved\b"), timeout=WAIT)
+        # A reload keeps working from the tab's session, still without a token in the URL.
+        page.reload()
+        expect(page.locator("#call-id")).to_have_text(call_id, timeout=WAIT)
+        tw.send(twilio_stop(call_id))
+    expect(page.locator("body")).to_have_class(re.compile(r"\bcall-ended\b"), timeout=WAIT)
+    assert "token" not in page.url
+
+    board = browser.new_page()
+    board.on("websocket", lambda ws: sockets.append(ws.url))
+    board.on("request", lambda r: requests.append(r.url))
+    supervisor = tok("supervisor")
+    board.goto(f"{server.http}/supervisor?token={supervisor}")
+    expect(board.locator(f'tr[data-call-id="{call_id}"]')).to_be_visible(timeout=WAIT)
+    expect(board.locator("#status")).to_have_attribute("data-state", "live", timeout=WAIT)
+    assert "token" not in board.url
+
+    assert len(sockets) >= 3 and all("token" not in url for url in sockets), sockets
+    made = [u for u in requests if "token=" not in u or not u.split("?")[0].endswith(
+        ("/agent", "/supervisor"))]
+    assert all("token" not in u for u in made), made  # only the links we opened held one
+    assert any("/v1/calls" in u for u in made)  # the wallboard's REST call, with a header
+    assert server_logs.lines, "the server logged nothing: the capture is broken"
+    for secret in (token, secret_part, supervisor, supervisor.split(".")[2]):
+        assert not [line for line in server_logs.lines if secret in line]
+    assert errors == []

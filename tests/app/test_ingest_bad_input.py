@@ -141,6 +141,21 @@ CASES: list[tuple[str, str, Send, str, int]] = [
         "unsupported_sample_rate",
         1003,
     ),
+    (
+        # In range, but not a rate the resampler takes: it used to kill the transcriber later.
+        "native rate the resampler cannot take",
+        "/v1/ingest/stream",
+        lambda ws: ws.send(native_start(sample_rate=8001)),
+        "unsupported_sample_rate",
+        1003,
+    ),
+    (
+        "native tracks that are not strings",
+        "/v1/ingest/stream",
+        lambda ws: ws.send(native_start(tracks=[["caller"]])),
+        "bad_tracks",
+        1007,
+    ),
 ]
 
 
@@ -241,6 +256,10 @@ def test_second_twilio_stream_of_one_call_gets_its_own_id(server: Live) -> None:
     with server.ws("/v1/ingest/twilio", tok("ingest")) as first:
         first.send(twilio_start("CAfork", "A9", stream_sid="MZin"))
         first.send(twilio_media(b"inbound words", stream_sid="MZin"))
+        for _ in range(500):  # the first stream's call is open before the second starts
+            if server.app.state.calls.get("CAfork") is not None:
+                break
+            time.sleep(0.02)
         with server.ws("/v1/ingest/twilio", tok("ingest")) as second:
             second.send(twilio_start("CAfork", "A9", stream_sid="MZout"))
             second.send(twilio_media(b"outbound words", "outbound", stream_sid="MZout"))
@@ -275,3 +294,29 @@ def test_twilio_error_after_start_names_the_stream(server: Live) -> None:
         ws.send(json.dumps({"event": "media", "streamSid": "MZev", "media": {}}))
         err = expect_close(ws, "bad_media", 1007)
     assert err["event"] == "error" and err["streamSid"] == "MZev"
+
+
+@pytest.mark.parametrize("frame", ["binary", "text"])
+def test_fork_frames_above_the_frame_limit_close_1009(server: Live, frame: str) -> None:
+    """The server's websocket limit is larger (1 MiB); the fork stream keeps to
+    ``CARECUE_MAX_FRAME_BYTES`` (4096 here) for audio and to its metadata limit for text."""
+    with server.ws("/v1/ingest/fork", tok("ingest")) as ws:
+        ws.send(json.dumps({"call_id": f"Fbig-{frame}", "agent_id": "A9"}))
+        assert recv_json(ws)["data"]["type"] == "started"
+        ws.send(b"\x00" * 70_000 if frame == "binary" else "x" * 70_000)
+        expect_close(ws, "too_big", 1009)
+
+
+def test_a_supervisor_token_cannot_stream_into_v1_asr(server: Live) -> None:
+    """``/v1/asr`` takes audio: an ingest role, like every other ingest endpoint."""
+    with server.ws("/v1/asr", tok("supervisor")) as ws:
+        expect_close(ws, "forbidden", 1008)
+
+
+@pytest.mark.parametrize("path", ["/v1/ingest/stream", "/v1/agents/A9/events"])
+def test_a_non_ascii_token_is_refused_not_a_crash(server: Live, path: str) -> None:
+    """``?token=cc1.a.%C3%A9``: the signature check used to raise before authentication."""
+    from websockets.sync.client import connect
+
+    with connect(f"{server.ws_base}{path}?token=cc1.a.%C3%A9", open_timeout=30) as ws:
+        expect_close(ws, "bad_token", 1008)

@@ -226,9 +226,8 @@ async def test_practice_by_microphone_runs_real_asr_and_follows_the_spoken_answe
     import io
     import wave
 
-    from playwright.async_api import async_playwright, expect
-
     from app.speech_synth import synthesize
+    from playwright.async_api import async_playwright, expect
 
     pcm, rate = synthesize("I'm so sorry you're going through this. That sounds really "
                            "frightening, waiting all this time.", "bm_george")

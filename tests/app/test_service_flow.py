@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from tests.app.service_helpers import (
     live,
     read_until,
     recv_json,
+    service,
     tok,
     twilio_media,
     twilio_start,
@@ -98,6 +100,32 @@ def test_openapi_lists_the_api(tmp_path: Path) -> None:
         ):
             assert path in spec["paths"], path
         assert httpx.get(f"{s.http}/docs", params={"token": tok("admin")}).status_code == 200
+
+
+def _response_schema(spec: dict[str, Any], path: str, status: str = "200") -> dict[str, Any]:
+    content = spec["paths"][path]["get"]["responses"][status]["content"]
+    ref = content["application/json"]["schema"].get("$ref", "")
+    assert ref.startswith("#/components/schemas/"), (path, content)
+    schema: dict[str, Any] = spec["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    return schema
+
+
+def test_openapi_shows_the_shape_of_every_answer(tmp_path: Path) -> None:
+    """/docs is useful only when it says what comes back: each read route has a schema."""
+    with service(tmp_path) as client:
+        spec = client.get("/openapi.json", params={"token": tok("admin")}).json()
+    detail = _response_schema(spec, "/v1/calls/{call_id}")
+    assert {"transcript", "signals", "nudges", "feedback", "escalations"} <= set(
+        detail["properties"]
+    )
+    assert "calls" in _response_schema(spec, "/v1/calls")["properties"]
+    report = _response_schema(spec, "/v1/calls/{call_id}/report")
+    assert {"talk_time_s", "distress", "nudges", "nudge_outcomes"} <= set(report["properties"])
+    assert "rules" in _response_schema(spec, "/v1/analytics/nudges")["properties"]
+    for status in ("200", "503"):
+        assert "ready" in _response_schema(spec, "/readyz", status)["properties"]
+    nudge = spec["components"]["schemas"]["NudgeRecord"]
+    assert nudge["properties"]["priority"]["enum"] == ["info", "suggest", "urgent"]
 
 
 def test_metrics_docs_and_openapi_need_a_token_health_does_not(tmp_path: Path) -> None:

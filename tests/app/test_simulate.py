@@ -1,4 +1,4 @@
-"""``app.simulate``: the Twilio Media Streams client, call audio loading, ``carecue simulate``."""
+"""``carecue_sim``: the Twilio Media Streams client, call audio loading, ``carecue simulate``."""
 
 from __future__ import annotations
 
@@ -16,14 +16,14 @@ import numpy as np
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
-from app.simulate import SimulateError, StreamOptions, ingest_url, stream_call
-from app.simulate.audio import (
+from asr.codecs import mulaw_encode
+from carecue_sim import SimulateError, StreamOptions, ingest_url, stream_call
+from carecue_sim.audio import (
     CallAudio,
     SpokenTurn,
     call_from_pcm,
     load_wav_call,
 )
-from asr.codecs import mulaw_encode
 
 
 def _wav_bytes(
@@ -188,7 +188,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
 async def test_simulate_cli_streams_a_scripted_call_into_a_running_server(
     server: Any, tmp_path: Path
 ) -> None:
-    from app.simulate.events import EventRecorder, agent_events_url
+    from carecue_sim.events import EventRecorder, agent_events_url
 
     script = tmp_path / "call.yaml"
     script.write_text(TERRIFIED_SCRIPT)

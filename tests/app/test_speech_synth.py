@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from app import speech_synth
-from app.speech_synth import (
+from carecue_sim import speech_synth
+from carecue_sim.speech_synth import (
     CallScript,
     SpeechSynthError,
     espeak_voice_for,

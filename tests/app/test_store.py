@@ -27,7 +27,7 @@ def env(seq: int, kind: str, call_id: str, data: dict[str, Any]) -> dict[str, An
     }
 
 
-def call_events(call_id: str, first_seq: int) -> list[dict[str, Any]]:
+def call_events(call_id: str, first_seq: int, agent_id: str = "A1") -> list[dict[str, Any]]:
     s = first_seq
     return [
         env(
@@ -35,8 +35,11 @@ def call_events(call_id: str, first_seq: int) -> list[dict[str, Any]]:
             "call.started",
             call_id,
             {
+                "call_id": call_id,
+                "agent_id": agent_id,
                 "source": "twilio",
                 "started_at": "2026-11-27T15:00:00Z",
+                "tracks": ["caller", "agent"],
                 "custom": {"stream_sid": "MZ1"},
                 "playbook_version": 1,
             },
@@ -116,13 +119,22 @@ def call_events(call_id: str, first_seq: int) -> list[dict[str, Any]]:
             s + 8,
             "call.ended",
             call_id,
-            {"ended_at": "2026-11-27T15:02:00Z", "reason": "stop", "max_distress": 0.8},
+            {
+                "call_id": call_id,
+                "agent_id": agent_id,
+                "source": "twilio",
+                "started_at": "2026-11-27T15:00:00Z",
+                "ended_at": "2026-11-27T15:02:00Z",
+                "duration_s": 120.0,
+                "reason": "stop",
+                "max_distress": 0.8,
+            },
         ),
     ]
 
 
 async def _fill(store: Store, call_id: str, agent_id: str, first_seq: int) -> None:
-    for e in call_events(call_id, first_seq):
+    for e in call_events(call_id, first_seq, agent_id):
         await store.enqueue(EnvelopeOp(e, agent_id, to_agent=e["type"] != "escalation"))
     await store.flush()
 
@@ -226,7 +238,16 @@ def test_dangling_calls_are_closed_at_startup(kind: str, tmp_path: Path) -> None
                 "seq": 9,
                 "call_id": "C9",
                 "at": "2026-11-27T15:05:00.000Z",
-                "data": {"reason": "server_restart", "ended_at": "2026-11-27T15:05:00.000Z"},
+                "data": {
+                    "call_id": "C9",
+                    "agent_id": "A1",
+                    "source": "twilio",
+                    "started_at": "2026-11-27T15:00:00.000Z",
+                    "ended_at": "2026-11-27T15:05:00.000Z",
+                    "duration_s": 300.0,
+                    "reason": "server_restart",
+                    "max_distress": 0.0,
+                },
             }
             store.repo.apply([EnvelopeOp(ended, "A1", True)])
             assert store.repo.open_calls() == []
@@ -256,6 +277,31 @@ def test_one_bad_op_does_not_lose_the_batch(tmp_path: Path) -> None:
     assert store.write_errors == 1
     call = store.repo.get_call("C1")
     assert call is not None and call["ended_at"] is not None and call["nudges"]
+
+
+def test_an_event_off_the_contract_stays_in_the_log(tmp_path: Path) -> None:
+    """Data the contract's models reject is not projected into the call tables, but the event
+    is kept for replay and nothing else of the batch is lost."""
+    store = Store(f"sqlite:///{tmp_path / 's.db'}")
+    store.migrate()
+    events = call_events("C1", 1)
+    signals = next(e for e in events if e["type"] == "signals.updated")
+    signals["data"] = {**signals["data"], "distress": "very high"}
+
+    async def scenario() -> None:
+        await store.start()
+        for e in events:
+            await store.enqueue(EnvelopeOp(e, "A1", True))
+        await store.flush()
+        await store.close()
+
+    asyncio.run(scenario())
+    assert store.write_errors == 0
+    assert signals["seq"] in [e.seq for e in store.repo.events_since(0)]
+    call = store.repo.get_call("C1")
+    assert call is not None and call["signals"] == []
+    assert [t["text"] for t in call["transcript"]] == ["I'm terrified", "That sounds scary"]
+    assert call["nudges"] and call["ended_at"] is not None
 
 
 @pytest.mark.parametrize("kind", BACKENDS)

@@ -1,6 +1,6 @@
 """End-to-end test clients: a rendered call streamed over Twilio Media Streams, an event reader.
 
-Streaming goes through the product's own client (``app.simulate.twilio``): each 20 ms one
+Streaming goes through the product's own client (``carecue_sim.twilio``): each 20 ms one
 ``media`` message per track (inbound = caller, outbound = agent), paced in real time (``speed``
 > 1 is faster), exactly like Twilio sends a two-track stream.
 """
@@ -17,7 +17,7 @@ import numpy as np
 
 def render_cached(script_yaml: str) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """``render_call`` with a disk cache (TTS is the slow part of these tests)."""
-    from app.speech_synth import CallScript, cache_dir, render_call
+    from carecue_sim.speech_synth import CallScript, cache_dir, render_call
 
     key = hashlib.sha256(script_yaml.encode()).hexdigest()[:16]
     folder = cache_dir() / "test-calls"
@@ -41,10 +41,10 @@ async def stream_twilio(
     speed: float = 1.0,
 ) -> float:
     """Stream a stereo int16 call (col 0 caller, col 1 agent) with the product's Twilio client
-    (``app.simulate.twilio``); returns the wall time of t=0."""
-    from app.simulate import StreamOptions
-    from app.simulate.audio import call_from_pcm
-    from app.simulate.twilio import stream_call
+    (``carecue_sim.twilio``); returns the wall time of t=0."""
+    from carecue_sim import StreamOptions
+    from carecue_sim.audio import call_from_pcm
+    from carecue_sim.twilio import stream_call
 
     options = StreamOptions(url=url, token=token, agent_id=agent_id, call_id=call_sid,
                             speed=speed, close_timeout_s=120)

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import yaml
 
-from app.speech_synth import CallScript
 from bench.wav_files import read_wav, write_mulaw, write_pcm16
+from carecue_sim.speech_synth import CallScript
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "app" / "demo"
+DEMO = ROOT / "carecue_sim" / "demo_call"
 CORPUS = ROOT / "bench" / "corpus"
 
 

@@ -1,4 +1,5 @@
-"""The bundled demo call (app/demo/sample_call.*) through the real classifier and playbook.
+"""The bundled demo call (carecue_sim/demo_call/sample_call.*) through the real classifier and
+playbook.
 
 The agent answers "I'm terrified" with a date-of-birth question, then with a hollow
 "I understand. The next available appointment is on Thursday...", and only at 44.6 s says
@@ -26,7 +27,7 @@ from nudges.replay import replay_events
 
 pytestmark = pytest.mark.slow
 
-TURNS = Path(__file__).resolve().parents[2] / "app" / "demo" / "sample_call.turns.json"
+TURNS = Path(__file__).resolve().parents[2] / "carecue_sim" / "demo_call" / "sample_call.turns.json"
 
 
 @pytest.fixture(scope="module")

@@ -55,11 +55,22 @@
       el("p", { class: "empty", text: "Suggestions appear here during the call." }));
     $("escalation").hidden = true;
     document.body.classList.remove("call-ended");
+    showReviewLink(false);
     renderSignals({ distress: 0, concerns: {}, trend: "steady" }, true);
     showStatus();
   }
 
+  // After the call: its review (and the agent's scorecard) open in a new tab with this token.
+  function showReviewLink(show) {
+    const link = $("review-link");
+    link.hidden = !show;
+    if (show) link.href = `/calls/${encodeURIComponent(state.callId)}?token=${encodeURIComponent(token)}`;
+  }
+  $("scorecard-link").href = `/agents/${encodeURIComponent(agentId)}?token=${encodeURIComponent(token)}`;
+  $("scorecard-link").hidden = false;
+
   function endCall() {
+    showReviewLink(true);
     document.body.classList.add("call-ended");
     showCallTime();
     $("call-time").textContent += " (ended)";

@@ -1,12 +1,15 @@
 // Shared by the agent console and the supervisor wallboard: token handling and a websocket
 // that reconnects by itself with backoff and resumes from the last seq it saw.
+// The token never rides in a URL the pages make: the socket sends it as its first message
+// ({"type":"auth","token":…}) and REST calls send it as Authorization: Bearer.
 "use strict";
 
 const CareCue = (() => {
   const params = new URLSearchParams(location.search);
 
-  // The token arrives once in ?token=; we keep it for this tab only and take it out of the
-  // address bar so it is not shown on a shared screen or kept in history.
+  // The token arrives once in ?token= (or from the landing page through sessionStorage); we
+  // keep it for this tab only and take it out of the address bar at once, so it is not shown
+  // on a shared screen, kept in history or sent anywhere in a URL.
   function takeToken(storageKey) {
     let token = params.get("token");
     if (token) {
@@ -39,6 +42,13 @@ const CareCue = (() => {
     return `${scheme}//${location.host}${path}${q ? "?" + q : ""}`;
   }
 
+  // GET a JSON resource with the token in a header (never in the URL).
+  async function fetchJson(path, token) {
+    const resp = await fetch(path, { headers: { Authorization: `Bearer ${token}` } });
+    if (!resp.ok) throw new Error(String(resp.status));
+    return resp.json();
+  }
+
   // Close codes after which retrying cannot help (bad token, forbidden agent).
   const FATAL_CLOSE = new Set([1008, 4001, 4003]);
 
@@ -59,7 +69,7 @@ const CareCue = (() => {
 
     connect() {
       clearTimeout(this.timer);
-      const query = { token: this.token };
+      const query = {};
       if (this.lastSeq !== null) query.since = String(this.lastSeq);
       this.onStatus("connecting", this.lastSeq === null ? "Connecting…" : "Reconnecting…");
       let ws;
@@ -71,12 +81,17 @@ const CareCue = (() => {
       }
       this.ws = ws;
       ws.onopen = () => {
-        this.attempt = 0;
-        this.onStatus("live", "Live");
+        // The first message authenticates; events follow once the server has said auth.ok.
+        ws.send(JSON.stringify({ type: "auth", token: this.token }));
       };
       ws.onmessage = (msg) => {
         let env;
         try { env = JSON.parse(msg.data); } catch (_) { return; }
+        if (env.type === "auth.ok") {
+          this.attempt = 0;
+          this.onStatus("live", "Live");
+          return;
+        }
         if (env.type === "error") {
           // The socket stays open after a rejected message; show it briefly, then "Live" again.
           this.onStatus("error", env.message || env.code || "Server error");
@@ -94,7 +109,11 @@ const CareCue = (() => {
         this.ws = null;
         if (this.stopped) return;
         if (FATAL_CLOSE.has(ev.code)) {
-          this.onStatus("denied", "Access denied: this link's token is not valid for this page.");
+          const why = {
+            token_expired: "Access denied: this link's token has expired. Ask for a new link.",
+            token_revoked: "Access denied: this link's token has been revoked.",
+          }[ev.reason] || "Access denied: this link's token is not valid for this page.";
+          this.onStatus("denied", why);
           return;
         }
         this.scheduleRetry();
@@ -158,5 +177,5 @@ const CareCue = (() => {
     return isNaN(d) ? "" : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
   }
 
-  return { params, takeToken, claimsOf, EventStream, el, levelOf, TREND, clock };
+  return { params, takeToken, claimsOf, fetchJson, EventStream, el, levelOf, TREND, clock };
 })();

@@ -7,7 +7,11 @@
     ev.preventDefault();
     const token = document.getElementById("token-input").value.trim();
     if (!token) return;
-    const page = ev.submitter && ev.submitter.value === "supervisor" ? "supervisor" : "agent";
-    window.location.assign(`/${page}?token=${encodeURIComponent(token)}`);
+    const chosen = ev.submitter && ev.submitter.value;
+    const page = ["supervisor", "team"].includes(chosen) ? chosen : "agent";
+    // Handed over in this tab's sessionStorage, where the page looks for it: never in a URL.
+    // The team view reads the supervisor's token.
+    sessionStorage.setItem(`carecue.${page === "team" ? "supervisor" : page}.token`, token);
+    window.location.assign(`/${page}`);
   });
 })();

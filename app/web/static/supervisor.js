@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const { takeToken, EventStream, el, levelOf, TREND, clock } = CareCue;
+  const { takeToken, fetchJson, EventStream, el, levelOf, TREND, clock } = CareCue;
   const $ = (id) => document.getElementById(id);
   const token = takeToken("carecue.supervisor.token");
   const calls = new Map(); // call_id -> {row, agent, startedAt, endedAt, distress, trend, escalated}
@@ -26,8 +26,8 @@
       $("calls").querySelector("tr.none")?.remove();
       const row = el("tr", { "data-call-id": callId },
         el("th", { scope: "row", class: "cid" },
-          el("a", { href: `/v1/calls/${encodeURIComponent(callId)}/report?token=${encodeURIComponent(token)}`,
-            target: "_blank", rel: "noopener", title: "Call review (report)", text: callId })),
+          // Same tab: the review page finds this tab's token in sessionStorage (no token in URLs).
+          el("a", { href: `/calls/${encodeURIComponent(callId)}`, title: "Call review", text: callId })),
         el("td", { class: "agent", text: data.agent_id || "–" }),
         el("td", { class: "dur", text: "–" }),
         el("td", {}, el("div", { class: "mini" },
@@ -100,9 +100,7 @@
   async function loadToday() {
     let body;
     try {
-      const resp = await fetch("/v1/calls?limit=500", { headers: { Authorization: `Bearer ${token}` } });
-      if (!resp.ok) throw new Error(String(resp.status));
-      body = await resp.json();
+      body = await fetchJson("/v1/calls?limit=500", token);
     } catch (err) {
       const none = $("calls").querySelector("tr.none td");
       if (none) none.textContent = `Could not load today’s calls (${err.message}); live calls still appear.`;

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from app.auth import TokenSigner
 from app.ingest.base import CallMeta
 from app.ingest.settings import AdapterSettings
+from app.settings import Settings
 from asr.types import AudioFrame
 
 SECRET = "test-secret-" + "x" * 20
@@ -63,5 +64,5 @@ def make_app(settings: AdapterSettings | None = None) -> tuple[FastAPI, Recordin
     registry = RecordingRegistry()
     app.state.calls = registry
     app.state.signer = TokenSigner(SECRET)
-    app.state.adapter_settings = settings or AdapterSettings()
+    app.state.settings = Settings(adapters=settings or AdapterSettings())
     return app, registry

@@ -15,7 +15,7 @@ from app.ingest.audiohook_protocol import (
     parse_duration,
     select_media,
 )
-from app.simulate.audiohook import AudioHookClientState, interleave, open_parameters
+from carecue_sim.audiohook import AudioHookClientState, interleave, open_parameters
 
 ORG = "d7934305-0972-4844-938e-9060eef73d05"
 CONV = "090eaa2f-72fa-480a-83e0-8667ff89c0ec"

@@ -12,7 +12,7 @@ from ingest_fakes import RecordingRegistry, make_app
 from starlette.websockets import WebSocketDisconnect
 
 from app.ingest.settings import AdapterSettings, AgentMap
-from app.simulate.audiohook import (
+from carecue_sim.audiohook import (
     AudioHookClientState,
     interleave,
     open_parameters,
@@ -502,3 +502,70 @@ def test_api_keys_must_have_the_genesys_format() -> None:
     AdapterSettings(audiohook_api_keys={"SGVsbG8sIEkgYW0gdGhlIEFQSSBrZXkh": "", "a_b-c+d/e==": ""})
     with pytest.raises(ValidationError, match="API key"):
         AdapterSettings(audiohook_api_keys={"v1.abc.def": ""})
+
+
+def _wait_until(cond, limit_s: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    deadline = time.monotonic() + limit_s
+    while not cond() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def _open_session(client: TestClient, state: AudioHookClientState, stack: Any,
+                  continued: AudioHookClientState | None = None) -> Genesys:
+    g = Genesys(stack.enter_context(_connect(client, state)), state)
+    params = open_parameters(ORG, CONV, "A1")
+    if continued is not None:
+        params["continuedSessions"] = [{"id": continued.session_id,
+                                        "serverseq": continued.serverseq,
+                                        "clientseq": continued.seq}]
+    g.send("open", params)
+    assert g.recv()["type"] == "opened"
+    return g
+
+
+def test_two_dropped_sessions_of_one_conversation_both_end_after_the_grace() -> None:
+    """Issue 15 (High 4): the second parked session overwrote the first, which never ended
+    and held its call slot until a restart."""
+    from contextlib import ExitStack
+
+    app, registry = make_app(AdapterSettings(audiohook_api_keys={API_KEY: SECRET},
+                                             audiohook_reconnect_grace_s=0.2))
+    with TestClient(app) as client:
+        with ExitStack() as stack:  # both sockets drop, without close, when the block ends
+            for _ in range(2):
+                _open_session(client, AudioHookClientState(), stack).audio(bytes(160),
+                                                                           bytes(160))
+        assert len(registry.opened) == 2
+        _wait_until(lambda: all(c.ended is not None for c in registry.opened))
+        assert [c.ended for c in registry.opened] == ["reconnect_timeout"] * 2
+        assert all(registry.get(c.call_id) is None for c in registry.opened)  # slots free
+        assert len(app.state.audiohook_parked) == 0
+
+
+def test_each_dropped_session_is_continued_by_the_session_that_names_it() -> None:
+    from contextlib import ExitStack
+
+    app, registry = make_app(AdapterSettings(audiohook_api_keys={API_KEY: SECRET},
+                                             audiohook_reconnect_grace_s=30))
+    with TestClient(app) as client:
+        first, second = AudioHookClientState(), AudioHookClientState()
+        with ExitStack() as stack:
+            _open_session(client, first, stack).audio(b"\x01" * 160, b"\x01" * 160)
+            _open_session(client, second, stack).audio(b"\x02" * 160, b"\x02" * 160)
+        calls = {c.meta.custom["session_id"]: c for c in registry.opened}
+        assert all(c.ended is None for c in calls.values())
+        # Genesys reconnects them in the other order; each names the session it continues.
+        with ExitStack() as stack:
+            g2 = _open_session(client, AudioHookClientState(), stack, continued=second)
+            g2.audio(b"\x04" * 160, b"\x04" * 160)
+            g1 = _open_session(client, AudioHookClientState(), stack, continued=first)
+            g1.audio(b"\x03" * 160, b"\x03" * 160)
+            for g in (g1, g2):
+                g.send("close", {"reason": "end"})
+                assert g.recv()["type"] == "closed"
+    assert len(registry.opened) == 2
+    assert calls[first.session_id].audio("caller") == b"\x01" * 160 + b"\x03" * 160
+    assert calls[second.session_id].audio("caller") == b"\x02" * 160 + b"\x04" * 160
+    assert all(c.ended == "end" for c in registry.opened)

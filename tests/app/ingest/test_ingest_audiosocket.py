@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import pytest
 from ingest_fakes import RecordingRegistry
@@ -59,11 +60,11 @@ def test_bad_frames_are_named(kind: int, payload: bytes, match: str) -> None:
         check_frame(Frame(kind, payload))
 
 
-async def _server(agent_port: bool = False,
-                  agents: AgentMap | None = None) -> tuple[AudioSocketServer, RecordingRegistry]:
+async def _server(agent_port: bool = False, agents: AgentMap | None = None,
+                  **over: Any) -> tuple[AudioSocketServer, RecordingRegistry]:
     registry = RecordingRegistry()
     settings = AdapterSettings(audiosocket_host="127.0.0.1", audiosocket_port=0,
-                               audiosocket_agent_port=0 if agent_port else None)
+                               audiosocket_agent_port=0 if agent_port else None, **over)
     server = AudioSocketServer(lambda: registry, settings,
                                agents or AgentMap(default="A1"))
     await server.start()
@@ -191,9 +192,8 @@ async def test_malformed_frames_are_dropped_silently(frames: list[bytes]) -> Non
     assert all(c.frames == [] for c in registry.opened)
 
 
-async def test_no_uuid_in_time_closes_the_leg(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("app.ingest.audiosocket.UUID_TIMEOUT_S", 0.3)
-    server, registry = await _server()
+async def test_no_uuid_in_time_closes_the_leg() -> None:
+    server, registry = await _server(ingest_handshake_timeout_s=0.3)
     try:
         reader, writer = await asyncio.open_connection("127.0.0.1", server.ports[0])
         for _ in range(3):

@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from app.simulate import CallAudio, SimulateError, StreamOptions, load_wav_call, stream_call
+from carecue_sim import CallAudio, SimulateError, StreamOptions, load_wav_call, stream_call
 
 pytestmark = pytest.mark.slow
 
-DEMO = Path(__file__).resolve().parents[3] / "app" / "demo"
+DEMO = Path(__file__).resolve().parents[3] / "carecue_sim" / "demo_call"
 API_KEY = "carecue-conformance-key"
 CLIENT_SECRET = base64.b64encode(b"conformance client secret, 32 b!").decode()
 AUDIOSOCKET_CALL = "6f1c0c8e-9a55-4c1e-8f1e-2a7b8d9c0e11"
@@ -39,8 +39,7 @@ def _first_turns(seconds: float = 26.0, silence_s: float = 10.0) -> CallAudio:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from app.ingest.settings import get_adapter_settings
-    from app.simulate.demo import free_port
+    from carecue_sim.demo import free_port
     from tests.app.carecue_live import live_server
 
     port = free_port()
@@ -52,7 +51,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    get_adapter_settings.cache_clear()
     try:
         with live_server(tmp_path_factory.mktemp("carecue-ingest")) as live:
             yield SimpleNamespace(base=live.base, token=live.token, audiosocket_port=port)
@@ -62,12 +60,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-        get_adapter_settings.cache_clear()
 
 
 async def _run_call(server: Any, protocol: str, agent_id: str, call_id: str,
                     url: str | None = None, **custom: str) -> tuple[Any, list[Any]]:
-    from app.simulate.events import EventRecorder, agent_events_url
+    from carecue_sim.events import EventRecorder, agent_events_url
 
     call = _first_turns()
     events_url = agent_events_url(server.base, server.token("agent", agent_id), agent_id)
@@ -118,7 +115,7 @@ async def test_freeswitch_audio_fork_stereo(server: Any) -> None:
 
 async def test_misuse_on_one_platform_leaves_a_live_call_alone(server: Any) -> None:
     """A bad AudioHook signature and a truncated AudioSocket stream, while a fork call runs."""
-    from app.simulate.audiohook import AudioHookClientState, upgrade_headers
+    from carecue_sim.audiohook import AudioHookClientState, upgrade_headers
 
     async def misuse() -> None:
         from websockets.asyncio.client import connect

@@ -22,7 +22,7 @@ import pytest
 from app.ingest.audiosocket import KIND_HANGUP, KIND_SLIN_8K, encode_frame, uuid_frame
 from app.ingest.settings import AdapterSettings, AgentMap
 from app.main import create_app
-from app.simulate.audiohook import AudioHookClientState, open_parameters, upgrade_headers
+from carecue_sim.audiohook import AudioHookClientState, open_parameters, upgrade_headers
 from tests.app.fakes import fake_components
 from tests.app.service_helpers import Live, make_settings, read_until, recv_json, serving, tok
 
@@ -37,10 +37,10 @@ AGENT_SAYS = "can I have your date of birth please"
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    app = create_app(make_settings(tmp_path_factory.mktemp("svc")),
-                     components_factory=fake_components())
-    app.state.adapter_settings = AdapterSettings(
+    adapters = AdapterSettings(
         audiohook_api_keys={API_KEY: SECRET}, audiosocket_host="127.0.0.1", audiosocket_port=0)
+    app = create_app(make_settings(tmp_path_factory.mktemp("svc"), adapters=adapters),
+                     components_factory=fake_components())
     app.state.agent_map = AgentMap.from_obj(
         {"audiosocket": {"uuid": {AS_CALL: "A-as", AS_SIM_CALL: "A-sim-as"}}})
     with serving(app) as server:
@@ -189,7 +189,7 @@ def test_vosk_eof_before_audio_and_stray_text(svc: Live) -> None:
 
 def _text_call() -> Any:
     """A call whose 'mu-law' bytes are text, one utterance per 20 ms chunk, for the fakes."""
-    from app.simulate import CallAudio
+    from carecue_sim import CallAudio
 
     caller = CALLER_SAYS.encode().ljust(160) + b" " * 160
     agent = b" " * 160 + AGENT_SAYS.encode().ljust(160)
@@ -200,7 +200,7 @@ def _text_call() -> Any:
 def test_simulate_clients_speak_each_protocol(svc: Live, protocol: str) -> None:
     import asyncio
 
-    from app.simulate import StreamOptions, stream_call
+    from carecue_sim import StreamOptions, stream_call
 
     agent_id = {"audiosocket": "A-sim-as"}.get(protocol, f"A-sim-{protocol}")
     call_id = AS_SIM_CALL if protocol == "audiosocket" else str(uuid.uuid4())

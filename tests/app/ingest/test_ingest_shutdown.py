@@ -23,8 +23,8 @@ from websockets.sync.client import ClientConnection, connect
 
 from app.ingest.settings import AdapterSettings
 from app.main import create_app
-from app.simulate.audiohook import AudioHookClientState, interleave, open_parameters
 from app.store import Store
+from carecue_sim.audiohook import AudioHookClientState, interleave, open_parameters
 from tests.app.fakes import fake_components
 from tests.app.service_helpers import (
     Live,
@@ -61,10 +61,9 @@ def _audiohook(stack: ExitStack, url: str, state: AudioHookClientState,
 
 
 def test_stop_drains_every_adapter_before_sockets_close(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path)
+    adapters = AdapterSettings(audiohook_api_keys={API_KEY: ""}, ingest_drain_s=5)
+    settings = make_settings(tmp_path, adapters=adapters)
     app = create_app(settings, components_factory=fake_components())
-    app.state.adapter_settings = AdapterSettings(audiohook_api_keys={API_KEY: ""},
-                                                 ingest_drain_s=5)
     server = Live(app)
     server.start()
     conversation = str(uuid.uuid4())
@@ -110,7 +109,7 @@ def test_stop_drains_every_adapter_before_sockets_close(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_sigterm_to_carecue_serve_sends_reconnect_mid_call(tmp_path: Path) -> None:
     """A real ``carecue serve`` process, a Genesys session mid-call, then SIGTERM."""
-    from app.simulate.demo import free_port
+    from carecue_sim.demo import free_port
 
     port = free_port()
     env = {**os.environ,

@@ -42,10 +42,10 @@ def test_eof_is_recognised_however_spaced() -> None:
 
 
 def _caller_wav(path: Path, seconds: float = 17.0) -> None:
-    from app.simulate import load_wav_call
     from asr.codecs import mulaw_decode
+    from carecue_sim import load_wav_call
 
-    call = load_wav_call(ROOT / "app" / "demo" / "sample_call.wav")
+    call = load_wav_call(ROOT / "carecue_sim" / "demo_call" / "sample_call.wav")
     pcm = mulaw_decode(call.caller[: int(seconds * call.sample_rate)]).astype("<i2")
     with wave.open(str(path), "wb") as wf:
         wf.setnchannels(1)
@@ -93,7 +93,7 @@ def asr_server() -> Iterator[Any]:
         return {"ready": True}
 
     app.state.signer = TokenSigner(SECRET)
-    app.state.settings = SimpleNamespace(max_frame_bytes=65536, ws_idle_timeout_s=60.0)
+    app.state.settings = SimpleNamespace(max_frame_bytes=65536)
     app.state.calls = _Calls(lambda speaker: StreamingTranscriber(speaker, engine, executor))
     try:
         with serving(app) as server:
@@ -141,10 +141,10 @@ async def _client(server: Any, config: dict[str, Any] | None = None) -> Any:
 
 
 def _caller_pcm(seconds: float, start_s: float = 0.0) -> bytes:
-    from app.simulate import load_wav_call
     from asr.codecs import mulaw_decode
+    from carecue_sim import load_wav_call
 
-    call = load_wav_call(ROOT / "app" / "demo" / "sample_call.wav")
+    call = load_wav_call(ROOT / "carecue_sim" / "demo_call" / "sample_call.wav")
     a, b = int(start_s * call.sample_rate), int((start_s + seconds) * call.sample_rate)
     return mulaw_decode(call.caller[a:b]).astype("<i2").tobytes()
 

@@ -9,7 +9,7 @@ import pytest
 
 from app.practice.judge import ReplyJudge
 from app.practice.scenario import ScenarioError, load_scenarios, parse_scenario
-from app.speech_synth import kokoro_voices
+from carecue_sim.speech_synth import kokoro_voices
 from nudges.playbook import load_playbook
 
 GOOD = textwrap.dedent(

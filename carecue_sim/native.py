@@ -14,7 +14,8 @@ from typing import Any
 
 from websockets.exceptions import ConnectionClosed
 
-from app.simulate import (
+from carecue_sim.audio import CallAudio
+from carecue_sim.client import (
     SimulateError,
     StreamOptions,
     StreamResult,
@@ -23,13 +24,12 @@ from app.simulate import (
     ingest_url,
     pace_until,
 )
-from app.simulate.audio import CallAudio
 
 PATH = "/v1/ingest/stream"
 
 
 async def stream_call(call: CallAudio, options: StreamOptions) -> StreamResult:
-    """Stream ``call`` over the native protocol; see ``app.simulate`` for the contract."""
+    """Stream ``call`` over the native protocol; see ``carecue_sim`` for the contract."""
     url = ingest_url(options.url, PATH, options.token)
     interleaved = bytearray(2 * len(call.caller))
     interleaved[0::2] = call.caller

@@ -1,8 +1,9 @@
 """The audio a simulated call speaks: two mono 8 kHz mu-law tracks plus where each turn is.
 
 A call comes either from a committed stereo recording (``load_wav_call``: channel 0 caller,
-channel 1 agent) or from a YAML script rendered with ``app.speech_synth`` (``app.simulate.script``).
-Both end up as ``CallAudio``: what every protocol client in ``app.simulate`` streams.
+channel 1 agent) or from a YAML script rendered with ``carecue_sim.speech_synth``
+(``carecue_sim.script``).
+Both end up as ``CallAudio``: what every protocol client in ``carecue_sim`` streams.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import uvicorn
 
-from app.simulate import SimulateError, StreamOptions, load_call, stream_call
-from app.simulate.events import EventRecorder, ReceivedEvent, agent_events_url
+from carecue_sim import SimulateError, StreamOptions, load_call, stream_call
+from carecue_sim.events import EventRecorder, ReceivedEvent, agent_events_url
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -65,19 +65,6 @@ class EmbeddedServer:
     def stop(self, timeout_s: float = 30.0) -> None:
         self.server.should_exit = True
         self.thread.join(timeout_s)
-
-
-def port_in_use(host: str, port: int) -> bool:
-    """True when ``port`` cannot be bound on ``host`` (another server already listens there)."""
-    with socket.socket() as s:
-        # as uvicorn binds: connections of a previous run in TIME_WAIT (a restart after a
-        # crash) must not count as a server listening there
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return True
-    return False
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -181,10 +168,33 @@ class NudgePrinter:
             self.echo(f"[{at}]    {d.get('speaker', '?'):>6}: {d.get('text', '')}")
 
 
+async def print_review(base: str, call_id: str, token: str, echo: Echo) -> None:
+    """The call's empathy score, its parts and the written summary, in the terminal."""
+    import httpx
+
+    try:
+        async with httpx.AsyncClient(timeout=30) as client:
+            resp = await client.get(
+                f"{base}/v1/calls/{call_id}/review", headers={"Authorization": f"Bearer {token}"}
+            )
+        resp.raise_for_status()
+        review = resp.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        echo(f"(no review: {type(exc).__name__})")
+        return
+    score = review["score"]
+    overall = "n/a" if score["overall"] is None else f"{score['overall']:.0f}"
+    echo(f"Empathy score {overall} of 100:")
+    for part in score["parts"]:
+        value = "n/a" if part["score"] is None else f"{part['score']:.0f}"
+        echo(f"  {part['label']:<24} {value:>4}  {part['explanation']}")
+    echo(f"Summary: {review['summary']}")
+
+
 async def run_demo(options: DemoOptions, echo: Echo) -> int:
     """Run the demo; returns the process exit code."""
     from app.auth import TokenSigner
-    from app.main import create_app
+    from app.main import create_app, port_in_use
 
     if options.port and port_in_use("127.0.0.1", options.port):
         echo(f"error: port {options.port} is in use; run `carecue demo --port 0` to pick a free "
@@ -245,16 +255,18 @@ async def run_demo(options: DemoOptions, echo: Echo) -> int:
         echo("")
         echo(f"Done: {printer.nudges} nudges, {printer.escalations} escalations, "
              f"peak distress {printer.peak_distress:.0%}.")
-        review = f"{base}/v1/calls/{stream_opts.call_id}/report?token={supervisor_token}"
+        await print_review(base, stream_opts.call_id, supervisor_token, echo)
+        review = f"{base}/calls/{stream_opts.call_id}?token={supervisor_token}"
         if options.keep_serving:
-            echo(f"Call review: {review}")
+            echo(f"  Call review:    {review}")
+            echo(f"  Team view:      {base}/team?token={supervisor_token}")
             echo(f"Still serving on {base}; Ctrl-C stops.")
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.Event().wait()
         else:
             gone = " and its temporary data go" if tmp is not None else " goes"
-            echo(f"The server{gone} away now; run `carecue demo --keep-serving` to keep the "
-                 "consoles and this call's review open afterwards.")
+            echo(f"The server{gone} away now, so the review page with it; run "
+                 "`carecue demo --keep-serving` to open this call's review page afterwards.")
         return 0
     finally:
         server.stop()

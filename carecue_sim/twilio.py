@@ -22,7 +22,8 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from app.simulate import (
+from carecue_sim.audio import CallAudio, Track
+from carecue_sim.client import (
     StreamOptions,
     StreamResult,
     closed_error,
@@ -30,7 +31,6 @@ from app.simulate import (
     ingest_url,
     pace_until,
 )
-from app.simulate.audio import CallAudio, Track
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ async def _read_all(ws: ClientConnection, into: list[Any]) -> None:
 
 
 async def stream_call(call: CallAudio, options: StreamOptions) -> StreamResult:
-    """Stream ``call`` over Twilio Media Streams; see ``app.simulate`` for the contract."""
+    """Stream ``call`` over Twilio Media Streams; see ``carecue_sim`` for the contract."""
     url = ingest_url(options.url, PATH, options.token)
     stream_sid, account_sid = _sid("MZ"), _sid("AC")
     chunk_bytes = call.sample_rate * options.chunk_ms // 1000

@@ -21,9 +21,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.ingest.audiosocket import KIND_ERROR, KIND_HANGUP, KIND_SLIN_8K, encode_frame, uuid_frame
-from app.simulate import SimulateError, StreamOptions, StreamResult, pace_until
-from app.simulate.audio import CallAudio
 from asr.codecs import mulaw_decode
+from carecue_sim.audio import CallAudio
+from carecue_sim.client import SimulateError, StreamOptions, StreamResult, pace_until
 
 
 def call_uuid(call_id: str) -> uuid.UUID:
@@ -42,7 +42,7 @@ def _host_port(url: str) -> tuple[str, int]:
 
 
 async def stream_call(call: CallAudio, options: StreamOptions) -> StreamResult:
-    """Stream ``call`` as two AudioSocket legs; see ``app.simulate`` for the contract."""
+    """Stream ``call`` as two AudioSocket legs; see ``carecue_sim`` for the contract."""
     host, port = _host_port(options.url)
     agent_port = int(options.custom.get("agent_port")
                      or os.environ.get("CARECUE_SIM_AUDIOSOCKET_AGENT_PORT") or port)

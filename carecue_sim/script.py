@@ -1,4 +1,4 @@
-"""Scripted calls: a YAML ``CallScript`` rendered to speech with ``app.speech_synth``."""
+"""Scripted calls: a YAML ``CallScript`` rendered to speech with ``carecue_sim.speech_synth``."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from app.simulate.audio import CallAudio, SpokenTurn, call_from_pcm
+from carecue_sim.audio import CallAudio, SpokenTurn, call_from_pcm
 
 if TYPE_CHECKING:
-    from app.speech_synth import CallScript
+    from carecue_sim.speech_synth import CallScript
 
 
 def _timing_fields(item: Any) -> dict[str, Any]:
@@ -26,14 +26,14 @@ def _timing_fields(item: Any) -> dict[str, Any]:
 
 def render_script_file(path: str | Path) -> CallAudio:
     """Render the YAML script at ``path`` (turns with speaker, text, pause_s) to call audio."""
-    from app.speech_synth import CallScript
+    from carecue_sim.speech_synth import CallScript
 
     return render_script(CallScript.from_yaml(Path(path)))
 
 
 def render_script(script: CallScript) -> CallAudio:
     """Render a ``CallScript`` to call audio with its turn timings."""
-    from app.speech_synth import render_call
+    from carecue_sim.speech_synth import render_call
 
     stereo, timings = render_call(script)
     turns = []

@@ -1,0 +1,60 @@
+"""Typed FastAPI dependencies: what a route takes from the running service.
+
+``create_app`` builds the service objects once and keeps them on ``app.state``; routes never
+read ``app.state`` themselves but declare what they need, e.g.::
+
+    @router.get("/v1/calls")
+    async def list_calls(store: StoreDep, principal: AnyPrincipal) -> CallList: ...
+
+The getters take an ``HTTPConnection``, so the same aliases serve HTTP routes and websockets.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from starlette.requests import HTTPConnection
+
+from app.bus import EventBus
+from app.calls import CallManager
+from app.metrics import Metrics
+from app.settings import Settings
+from app.store import Store
+
+
+def get_settings(conn: HTTPConnection) -> Settings:
+    """The service settings, validated once at start-up."""
+    settings: Settings = conn.app.state.settings
+    return settings
+
+
+def get_store(conn: HTTPConnection) -> Store:
+    """The store (its writer queue and repository)."""
+    store: Store = conn.app.state.store
+    return store
+
+
+def get_calls(conn: HTTPConnection) -> CallManager:
+    """The live calls of this instance, the playbook in force and the loaded models."""
+    calls: CallManager = conn.app.state.calls
+    return calls
+
+
+def get_bus(conn: HTTPConnection) -> EventBus:
+    """The event bus (in-process or Redis)."""
+    bus: EventBus = conn.app.state.bus
+    return bus
+
+
+def get_metrics(conn: HTTPConnection) -> Metrics:
+    """The Prometheus metrics of this process."""
+    metrics: Metrics = conn.app.state.metrics
+    return metrics
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[Store, Depends(get_store)]
+CallsDep = Annotated[CallManager, Depends(get_calls)]
+BusDep = Annotated[EventBus, Depends(get_bus)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
