@@ -226,8 +226,9 @@ async def test_practice_by_microphone_runs_real_asr_and_follows_the_spoken_answe
     import io
     import wave
 
-    from app.speech_synth import synthesize
     from playwright.async_api import async_playwright, expect
+
+    from carecue_sim.speech_synth import synthesize
 
     pcm, rate = synthesize("I'm so sorry you're going through this. That sounds really "
                            "frightening, waiting all this time.", "bm_george")
