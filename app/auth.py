@@ -16,6 +16,7 @@ import json
 import os
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -158,7 +159,7 @@ def websocket_principal(ws: WebSocket, allowed: tuple[Role, ...]) -> Principal:
     return authenticate(signer, token, allowed)
 
 
-def _requires(*allowed: Role):
+def _requires(*allowed: Role) -> Callable[[Request], Principal]:
     def dependency(request: Request) -> Principal:
         signer: TokenSigner = request.app.state.signer
         token = token_from(request.headers.get("authorization"), request.query_params.get("token"))
