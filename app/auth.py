@@ -20,7 +20,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Container
+from collections.abc import Callable, Container
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -203,7 +203,7 @@ def websocket_principal(ws: WebSocket, allowed: tuple[Role, ...]) -> Principal:
     return authenticate(signer, token, allowed)
 
 
-def _requires(*allowed: Role):
+def _requires(*allowed: Role) -> Callable[[Request], Principal]:
     def dependency(request: Request) -> Principal:
         signer: TokenSigner = request.app.state.signer
         token = token_from(request.headers.get("authorization"), request.query_params.get("token"))

@@ -16,6 +16,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,6 +34,9 @@ from models.datasets import (
 )
 from models.signals import CONCERNS
 
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression
+
 SEED = 13
 C_GRID = (0.5, 2.0, 8.0, 32.0)
 CARD = Path(__file__).resolve().parent / "cards" / "concerns.md"
@@ -44,7 +48,7 @@ def label_matrix(rows: list[ConcernExample]) -> np.ndarray:
     return np.array([[c in r.labels for c in CONCERNS] for r in rows], dtype=np.int64)
 
 
-def _fit(x: np.ndarray, y: np.ndarray, c: float):
+def _fit(x: np.ndarray, y: np.ndarray, c: float) -> LogisticRegression:
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(x, y)

@@ -24,11 +24,15 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from models.classifier import DISTRESS_ARTIFACT, LinearHeads
 from models.datasets import SPLIT_SEED, cached_features, labelled_vader, load_concerns
+
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression
 
 # Mean-pooled token states of these MiniLM layers (0 = embeddings, 6 = last), concatenated.
 FEATURE_LAYERS: tuple[int, ...] = (1, 2, 3, 4, 5, 6)
@@ -41,7 +45,9 @@ DISTRESSING_CONCERNS = frozenset({"fear", "sadness", "frustration", "isolation",
 CARD = Path(__file__).resolve().parent / "cards" / "distress_frozen.md"
 
 
-def _fit(x: np.ndarray, y: np.ndarray, c: float, w: np.ndarray | None = None):
+def _fit(
+    x: np.ndarray, y: np.ndarray, c: float, w: np.ndarray | None = None
+) -> LogisticRegression:
     from sklearn.linear_model import LogisticRegression
 
     return LogisticRegression(C=c, max_iter=3000).fit(x, y, sample_weight=w)
