@@ -41,12 +41,14 @@ class CallManager:
         config: SessionConfig,
         max_calls: int,
         ready_wait_s: float,
+        admit_max_asr_lag_s: float = 1.0,
     ) -> None:
         self._bus = bus
         self._store = store
         self._metrics = metrics
         self._config = config
         self._max_calls = max_calls
+        self._admit_max_lag = admit_max_asr_lag_s
         self._ready_wait_s = ready_wait_s
         self._sessions: dict[str, CallSession] = {}
         self._streams = 0  # transcription-only streams (/v1/asr), also under max_calls
@@ -57,6 +59,33 @@ class CallManager:
         self.playbook: PlaybookState | None = None
         self._closing = False
         self._open_lock = asyncio.Lock()
+        metrics.asr_lag.set_function(self.asr_lag_s)
+
+    # ---- capacity -----------------------------------------------------------------------
+
+    def asr_lag_s(self) -> float:
+        """Measured ASR lag now: the longest an ASR job has waited for a thread, or any live
+        track's audio has waited to be transcribed (seconds; 0 when ASR keeps up)."""
+        pressure = self.components.asr_pressure() if self.components is not None else 0.0
+        tracks = max((s.asr_lag_s() for s in self._sessions.values()), default=0.0)
+        return max(pressure, tracks)
+
+    def capacity(self) -> tuple[bool, str | None]:
+        """Whether a new call would be refused, and why: ``max_calls`` reached, or ASR
+        already lagging more than ``admit_max_asr_lag_s`` (one more call would make every
+        call's transcript later; a load balancer should send it to another instance)."""
+        if len(self._sessions) + self._streams >= self._max_calls:
+            return True, "this instance is at its call limit"
+        lag = self.asr_lag_s()
+        if lag > self._admit_max_lag:
+            return True, f"speech recognition is {lag:.1f} s behind on this instance"
+        return False, None
+
+    def _admit(self) -> None:
+        full, why = self.capacity()
+        if full:
+            self._metrics.calls_refused.inc()
+            raise IngestError("at_capacity", why or "at capacity", 1013)
 
     # ---- CallRegistry -------------------------------------------------------------------
 
@@ -80,8 +109,7 @@ class CallManager:
         and holds one of ``max_calls`` while it runs."""
         components = await self._ready_components()
         async with self._open_lock:
-            if len(self._sessions) + self._streams >= self._max_calls:
-                raise IngestError("at_capacity", "this instance is at its call limit", 1013)
+            self._admit()
             self._streams += 1
         try:
             yield components
@@ -103,8 +131,7 @@ class CallManager:
                 raise IngestError(
                     "call_exists", f"call {meta.call_id!r} is already streaming", 1008
                 )
-            if len(self._sessions) + self._streams >= self._max_calls:
-                raise IngestError("at_capacity", "this instance is at its call limit", 1013)
+            self._admit()
             pb = await self._current_playbook()
             session = CallSession(
                 meta,

@@ -61,6 +61,8 @@ class Components:
     close: Callable[[], None] = lambda: None
     prepare_playbook: Callable[[Any], None] = lambda _playbook: None
     """Blocking: precompute what a playbook needs (example embeddings) before calls use it."""
+    asr_pressure: Callable[[], float] = lambda: 0.0
+    """Seconds the oldest ASR job has waited for a thread (``AsrScheduler.pressure_s``)."""
 
 
 async def maybe_await(value: Any) -> Any:
@@ -134,11 +136,41 @@ class _TimedDecoder:
             self._observe(self._busy, self._samples / 16_000)
 
 
+def transcriber_configs(settings: Any) -> dict[Speaker, Any]:
+    """Per-track ``TranscriberConfig`` from the settings.
+
+    The agent track decodes partials rarely (``asr_agent_partial_interval_s``, or never),
+    never thins them and stops them at a shorter queueing wait than the caller's: with the
+    caller-first scheduler this gives the degradation order of ``docs/service.md``.
+    """
+    from dataclasses import replace
+
+    from asr.transcriber import TranscriberConfig
+
+    caller = TranscriberConfig(
+        max_queued_audio_s=settings.track_queue_frames * 0.02,
+        partial_interval_s=settings.asr_partial_interval_s,
+        endpoint_silence_s=settings.asr_endpoint_silence_s,
+        # The early whisper decode must start before the endpoint (see TranscriberConfig).
+        prefetch_after_silence_s=min(0.2, settings.asr_endpoint_silence_s / 2),
+    )
+    agent_every = settings.asr_agent_partial_interval_s
+    agent = replace(
+        caller,
+        # "never" is a period longer than any utterance (max_utterance_s cuts them)
+        partial_interval_s=agent_every if agent_every else 3600.0,
+        partial_max_wait_s=caller.partial_max_wait_s * 0.4,
+        partial_thin_factor=1.0,
+    )
+    return {"caller": caller, "agent": agent}
+
+
 def load_components(settings: Any, metrics: Any) -> Components:
     """Load the real models (blocking, seconds to a minute): ASR engine, classifier, matcher."""
     from app.model_files import models_for, verify_models
     from asr.engines.registry import get_engine
-    from asr.transcriber import StreamingTranscriber, TranscriberConfig
+    from asr.scheduler import AsrScheduler, lane_of
+    from asr.transcriber import StreamingTranscriber
 
     # Before anything loads: a damaged or substituted shipped file stops start-up here, with a
     # message naming the file and the fix (app/model_files.py, docs/models.md).
@@ -159,19 +191,16 @@ def load_components(settings: Any, metrics: Any) -> Components:
             metrics.asr_rtf.observe(busy_s / audio_s)
 
     timed = TimedEngine(engine, observe)
-    asr_executor = ThreadPoolExecutor(settings.asr_workers, thread_name_prefix="asr")
+    # One priority queue for every track's ASR jobs: caller before agent (asr/scheduler.py).
+    asr_scheduler = AsrScheduler(settings.asr_workers, thread_name_prefix="asr")
     model_executor = ThreadPoolExecutor(settings.model_workers, thread_name_prefix="models")
-    config = TranscriberConfig(
-        max_queued_audio_s=settings.track_queue_frames * 0.02,
-        partial_interval_s=settings.asr_partial_interval_s,
-        endpoint_silence_s=settings.asr_endpoint_silence_s,
-        # The early whisper decode must start before the endpoint (see TranscriberConfig).
-        prefetch_after_silence_s=min(0.2, settings.asr_endpoint_silence_s / 2),
-    )
+    configs = transcriber_configs(settings)
     asr_s = time.perf_counter() - t0
 
     def make_transcriber(speaker: Speaker) -> Transcriber:
-        return StreamingTranscriber(speaker, timed, asr_executor, config)  # type: ignore[return-value]
+        return StreamingTranscriber(  # type: ignore[return-value]
+            speaker, timed, asr_scheduler.lane(lane_of(speaker)), configs[speaker]
+        )
 
     make_scorer: Callable[[Clock], Scorer] | None = None
     t1 = time.perf_counter()
@@ -199,7 +228,7 @@ def load_components(settings: Any, metrics: Any) -> Components:
         return NudgeEngine(playbook, clock, matcher=matcher, id_prefix=id_prefix)
 
     def close() -> None:
-        asr_executor.shutdown(wait=False, cancel_futures=True)
+        asr_scheduler.shutdown(wait=False, cancel_futures=True)
         model_executor.shutdown(wait=False, cancel_futures=True)
 
     log.info(
@@ -218,4 +247,5 @@ def load_components(settings: Any, metrics: Any) -> Components:
         describe={"asr_engine": settings.asr_engine, "classifier": settings.classifier_enabled},
         close=close,
         prepare_playbook=matcher.prepare,
+        asr_pressure=asr_scheduler.pressure_s,
     )

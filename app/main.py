@@ -102,8 +102,10 @@ def create_app(
         config=SessionConfig(
             track_queue_frames=settings.track_queue_frames,
             tick_interval_s=settings.tick_interval_s,
+            degraded_lag_s=settings.degraded_lag_s,
         ),
         max_calls=settings.max_calls,
+        admit_max_asr_lag_s=settings.admit_max_asr_lag_s,
         ready_wait_s=settings.ready_wait_s,
     )
     signer = TokenSigner(load_or_create_secret(settings.auth_secret, settings.data_dir))

@@ -37,6 +37,8 @@ DURABLE_TYPES = frozenset(
         "nudge.resolved",
         "escalation",
         "call.error",
+        "call.degraded",
+        "call.recovered",
     }
 )
 
