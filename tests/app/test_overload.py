@@ -281,3 +281,72 @@ def test_a_failing_job_reaches_its_caller_and_the_threads_go_on() -> None:
         scheduler.shutdown()
     with pytest.raises(RuntimeError):
         scheduler.submit(CALLER_LANE, print)
+
+
+class GatedEngine(SlowEngine):
+    """Every decode waits until the test opens the gate: ASR is stuck, as on a saturated box."""
+
+    def __init__(self, speaker: Speaker, gate: threading.Event) -> None:
+        super().__init__(speaker, [], 0.0)
+        self.gate = gate
+
+    def start_utterance(self) -> SlowDecoder:
+        self.gate.wait(120)
+        return SlowDecoder(self)
+
+
+def test_admission_and_readyz_follow_measured_asr_lag(tmp_path: Any, speak: Speak) -> None:  # noqa: F811
+    from tests.app.service_helpers import live, recv_json, tok, twilio_media, twilio_start
+
+    gate = threading.Event()
+
+    def factory(settings: Any, metrics: Any) -> Components:
+        scheduler = AsrScheduler(1)
+        configs = transcriber_configs(settings)
+        return Components(
+            make_transcriber=lambda sp: StreamingTranscriber(  # type: ignore[arg-type,return-value]
+                sp, GatedEngine(sp, gate), scheduler.lane(lane_of(sp)), configs[sp]
+            ),
+            make_scorer=None,
+            make_engine=KeywordEngine,  # type: ignore[arg-type]
+            model_executor=ThreadPoolExecutor(1),
+            asr_pressure=scheduler.pressure_s,
+            close=lambda: (gate.set(), scheduler.shutdown(wait=False)),  # type: ignore[func-returns-value]
+        )
+
+    speech = np.concatenate([silence(0.3), _trimmed(speak(SICK)), silence(1.0)])
+    frames = to_mulaw_frames(speech)
+
+    def ready() -> Any:
+        import httpx
+
+        return httpx.get(f"{s.http}/readyz", timeout=30)
+
+    with live(tmp_path, components=factory, max_calls=10, admit_max_asr_lag_s=0.5) as s:
+        assert ready().json()["at_capacity"] is False
+        with s.ws("/v1/ingest/twilio", tok("ingest")) as first:
+            first.send(twilio_start("CA-busy", "A1", stream_sid="MZ1"))
+            for frame in frames:  # speech: the engine is asked to decode, and blocks
+                first.send(twilio_media(frame, stream_sid="MZ1"))
+            deadline = time.monotonic() + 120
+            while ready().status_code == 200:
+                assert time.monotonic() < deadline, "ASR lag never showed in /readyz"
+                time.sleep(0.1)
+            body = ready().json()
+            assert body["at_capacity"] is True and body["asr_lag_s"] > 0.5
+            assert "behind" in body["error"]
+            # one call of ten: the call limit is far, the measured lag refuses the next call
+            with s.ws("/v1/ingest/twilio", tok("ingest")) as second:
+                second.send(twilio_start("CA-next", "A2", stream_sid="MZ2"))
+                assert recv_json(second)["code"] == "at_capacity"
+            gate.set()  # ASR catches up
+            deadline = time.monotonic() + 120
+            while ready().status_code != 200:
+                assert time.monotonic() < deadline, "readyz never recovered"
+                time.sleep(0.1)
+            with s.ws("/v1/ingest/twilio", tok("ingest")) as third:
+                third.send(twilio_start("CA-later", "A3", stream_sid="MZ3"))
+                third.send(twilio_media(frames[0], stream_sid="MZ3"))
+            calls = s.get("/v1/calls", tok("supervisor")).json()["calls"]
+        assert {c["call_id"] for c in calls} >= {"CA-busy", "CA-later"}
+        assert "CA-next" not in {c["call_id"] for c in calls}
