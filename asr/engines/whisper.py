@@ -162,8 +162,12 @@ class WhisperEngine:
         beam_size: int = 5,
         cache_dir: Path | None = None,
         prompt: str | None = DOMAIN_PROMPT,
+        min_window_s: float = _MIN_WINDOW_FRAMES / 100,
+        pad_with_silence: bool = True,
     ) -> None:
         self.model = model
+        self.min_window_frames = max(200, min(_MAX_WINDOW_FRAMES, int(min_window_s * 100)))
+        self.pad_with_silence = pad_with_silence
         self.name = "whisper"
         self.beam_size = beam_size
         model_dir = whisper_model_dir(model, cache_dir)
@@ -221,7 +225,7 @@ class WhisperEngine:
         *,
         words: bool,
         beam_size: int = 1,
-        min_window_frames: int = _MIN_WINDOW_FRAMES,
+        min_window_frames: int | None = None,
     ) -> EngineResult:
         """Run whisper on ``audio``; empty result for silence, noise or too-short input.
 
@@ -235,14 +239,24 @@ class WhisperEngine:
         audio = np.ascontiguousarray(audio, dtype=np.float32)
         if len(audio) < _MIN_AUDIO_S * ENGINE_RATE or _rms(audio) < _SILENCE_RMS:
             return EngineResult("")
+        if min_window_frames is None:
+            min_window_frames = self.min_window_frames
         audio = audio[: _MAX_WINDOW_FRAMES * _HOP]
-        features = self._model.feature_extractor(audio)
-        frames = min(features.shape[-1], _MAX_WINDOW_FRAMES)
+        frames = min(len(audio) // _HOP + 1, _MAX_WINDOW_FRAMES)
         window = min(
             _MAX_WINDOW_FRAMES,
             max(min_window_frames, -(-(frames + _PAD_FRAMES) // 200) * 200),
         )
-        features = features[:, :window]
+        if self.pad_with_silence:
+            # The window's padding is silence as whisper was trained on it: zero samples,
+            # turned into log-mel together with the speech (so they sit at the clip's floor,
+            # its loudest band minus 8 decades). Zero-valued features (what padding the
+            # features gives) are a loud flat hum to the model, not silence.
+            padded = np.zeros(window * _HOP, dtype=np.float32)
+            padded[: len(audio)] = audio
+            features = self._model.feature_extractor(padded, padding=0)[:, :window]
+        else:
+            features = self._model.feature_extractor(audio)[:, :window]
         if features.shape[-1] < window:
             features = np.pad(features, ((0, 0), (0, window - features.shape[-1])))
         encoded = self._model.encode(np.ascontiguousarray(features, dtype=np.float32))
@@ -265,7 +279,9 @@ class WhisperEngine:
         if window < _MIN_WINDOW_FRAMES and _repeats_phrase(text):
             # The short window made whisper say the utterance twice; the 10 s one does
             # not, and this is rare enough that decoding again costs little on average.
-            return self.decode(audio, words=words, beam_size=beam_size)
+            return self.decode(
+                audio, words=words, beam_size=beam_size, min_window_frames=_MIN_WINDOW_FRAMES
+            )
         avg_logprob = result.scores[0] * len(ids) / (len(ids) + 1) if result.scores else 0.0
         if (
             not any(ch.isalnum() for ch in text)  # punctuation only: whisper's "no speech"
