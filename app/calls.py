@@ -18,6 +18,11 @@ from app.store import FeedbackOp, Store
 
 log = logging.getLogger("carecue.calls")
 
+HOLD_TTL_S = 15.0
+"""A live call's hold on the bus (``EventBus.hold_calls``) lasts this long unless renewed; an
+instance renews its calls' holds every third of it. A call whose instance died is ended by
+another instance (reason ``instance_lost``) once its hold has expired."""
+
 
 @dataclass
 class PlaybookState:
@@ -147,6 +152,8 @@ class CallManager:
             )
             self._sessions[meta.call_id] = session
         try:
+            # held before call.started is published, so no instance sees it as orphaned
+            await self._bus.hold_calls([meta.call_id], HOLD_TTL_S)
             await session.start()
         except Exception as exc:
             self._sessions.pop(meta.call_id, None)
@@ -227,6 +234,17 @@ class CallManager:
             )
         )
         return owner_call
+
+    async def hold_live_calls(self) -> None:
+        """Renew the holds of this instance's live calls until cancelled."""
+        while True:
+            await asyncio.sleep(HOLD_TTL_S / 3)
+            try:
+                await self._bus.hold_calls(list(self._sessions), HOLD_TTL_S)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("could not renew the live calls' holds")
 
     async def shutdown(self) -> None:
         self._closing = True

@@ -130,3 +130,76 @@ def test_real_models_instance_and_fake_instance_share_postgres_and_redis(
             for server in (real, fake):
                 server.stop()
             _forget(url, prefix)
+
+
+def _store_open_call(db: str, call_id: str, agent_id: str) -> None:
+    """A call a dead instance started: in the store, open, and nobody holds it any more."""
+    import asyncio
+
+    from app.bus import make_envelope, now_iso
+    from app.store import EnvelopeOp, Store
+
+    async def put() -> None:
+        store = Store(db)
+        await store.start()
+        data = {"call_id": call_id, "agent_id": agent_id, "source": "twilio",
+                "started_at": now_iso(), "tracks": ["caller", "agent"]}
+        env = make_envelope(10**9, "call.started", call_id, data, now_iso())
+        await store.enqueue(EnvelopeOp(env, agent_id, True))
+        await store.flush()
+        await store.close()
+
+    asyncio.run(put())
+
+
+def test_a_starting_instance_ends_only_calls_no_live_instance_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Instance B starting (or restarting) next to A must not end A's live call; a call whose
+    instance died is ended once (reason ``instance_lost`` or ``server_restart``)."""
+    import time
+
+    import app.main
+
+    monkeypatch.setattr(app.main, "ORPHAN_CHECK_S", 0.2)
+    url = _redis_url()
+    prefix = f"carecue-test-{uuid.uuid4().hex[:10]}"
+    with database_url("postgresql", tmp_path) as db:
+        servers: list[Live] = []
+
+        def start(name: str) -> Live:
+            settings = make_settings(tmp_path / name, redis_url=url, database_url=db)
+            server = Live(create_app(settings, components_factory=fake_components(),
+                                     bus_prefix=prefix))
+            server.start()
+            servers.append(server)
+            return server
+
+        try:
+            a = start("a")
+            with a.ws("/v1/agents/A1/events", tok("agent", "A1")) as agent, \
+                    a.ws("/v1/ingest/twilio", tok("ingest")) as tw:
+                tw.send(twilio_start("CA-live", "A1"))
+                tw.send(twilio_media(b"hello"))
+                got = read_until(agent, lambda e: e["type"] == "transcript.final")
+                _store_open_call(db, "CA-dead", "A9")
+                b = start("b")  # its start-up clean-up runs now; its reaper every 0.2 s
+                with b.ws("/v1/supervisor/events?since=0", tok("supervisor")) as sup:
+                    read_until(sup, lambda e: e["type"] == "call.ended"
+                               and e["call_id"] == "CA-dead")
+                time.sleep(1.0)  # several reaper rounds on both instances
+                tw.send(twilio_media(b"still here"))
+                got += read_until(agent, lambda e: e["type"] == "transcript.final"
+                                  and e["data"]["text"] == "still here")
+            assert not [e for e in got if e["type"] == "call.ended"]
+            with b.ws("/v1/supervisor/events?since=0", tok("supervisor")) as sup:
+                replay = read_until(sup, lambda e: e["type"] == "call.ended"
+                                    and e["call_id"] == "CA-live")
+            ended = [e for e in replay if e["type"] == "call.ended"]
+            assert [e["call_id"] for e in ended] == ["CA-dead", "CA-live"]  # each once
+            assert ended[0]["data"]["reason"] in ("server_restart", "instance_lost")
+            assert ended[1]["data"]["reason"] != "server_restart"
+        finally:
+            for server in servers:
+                server.stop()
+            _forget(url, prefix)
