@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -136,6 +137,12 @@ class _TimedDecoder:
             self._observe(self._busy, self._samples / 16_000)
 
 
+def _engine_pressure(engine: Any) -> float:
+    """How long the oldest decode has waited inside the engine (batching whisper), else 0."""
+    pressure = getattr(engine, "pressure_s", None)
+    return float(pressure()) if callable(pressure) else 0.0
+
+
 def transcriber_configs(settings: Any) -> dict[Speaker, Any]:
     """Per-track ``TranscriberConfig`` from the settings.
 
@@ -176,13 +183,19 @@ def load_components(settings: Any, metrics: Any) -> Components:
     # message naming the file and the fix (app/model_files.py, docs/models.md).
     verify_models(models_for(settings))
     t0 = time.perf_counter()
+    batch = settings.asr_batch_size if settings.asr_engine == "whisper" else 1
+    # Batching: one thread runs every decode, with the machine's cores for its matrices.
+    threads = settings.asr_threads
+    if batch > 1:
+        threads = max(threads, os.cpu_count() or 1)
     engine = get_engine(
         settings.asr_engine,
         whisper_model=settings.whisper_model,
         vosk_model_dir=settings.vosk_model_dir,
         moonshine_model_dir=settings.moonshine_model_dir,
-        threads=settings.asr_threads,
+        threads=threads,
         workers=settings.asr_workers,
+        batch=batch,
     )
 
     def observe(busy_s: float, audio_s: float) -> None:
@@ -192,7 +205,9 @@ def load_components(settings: Any, metrics: Any) -> Components:
 
     timed = TimedEngine(engine, observe)
     # One priority queue for every track's ASR jobs: caller before agent (asr/scheduler.py).
-    asr_scheduler = AsrScheduler(settings.asr_workers, thread_name_prefix="asr")
+    # With batching, ASR threads mostly wait for the batch thread: enough of them that a full
+    # batch can form.
+    asr_scheduler = AsrScheduler(max(settings.asr_workers, batch), thread_name_prefix="asr")
     model_executor = ThreadPoolExecutor(settings.model_workers, thread_name_prefix="models")
     configs = transcriber_configs(settings)
     asr_s = time.perf_counter() - t0
@@ -247,5 +262,5 @@ def load_components(settings: Any, metrics: Any) -> Components:
         describe={"asr_engine": settings.asr_engine, "classifier": settings.classifier_enabled},
         close=close,
         prepare_playbook=matcher.prepare,
-        asr_pressure=asr_scheduler.pressure_s,
+        asr_pressure=lambda: max(asr_scheduler.pressure_s(), _engine_pressure(engine)),
     )

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
         description="Silence that ends an utterance (latency vs cut-offs)",
     )
     asr_threads: int = Field(default=1, ge=1, le=16, description="Intra-op threads per ASR decode")
+    asr_batch_size: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="Whisper: decodes of all calls batched together, up to this many (1: off)",
+    )
     asr_agent_partial_interval_s: float | None = Field(
         default=3.0,
         gt=0,

@@ -28,6 +28,15 @@ CALLER_LANE: Final = 0
 AGENT_LANE: Final = 1
 
 
+_running = threading.local()
+
+
+def current_priority() -> int:
+    """The priority of the scheduler job running on this thread (the agent lane elsewhere),
+    so that work a job hands on (a batched decode) keeps its place in the order."""
+    return int(getattr(_running, "priority", AGENT_LANE))
+
+
 def lane_of(speaker: Speaker) -> int:
     """The scheduling priority of a track's jobs (lower runs first)."""
     return CALLER_LANE if speaker == "caller" else AGENT_LANE
@@ -118,9 +127,10 @@ class AsrScheduler:
                     self._cv.wait()
                 if not self._heap:
                     return  # shut down and drained
-                _, _, job = heapq.heappop(self._heap)
+                priority, _, job = heapq.heappop(self._heap)
             if not job.future.set_running_or_notify_cancel():
                 continue
+            _running.priority = priority
             try:
                 result = job.fn(*job.args, **job.kwargs)
             except BaseException as exc:  # handed to whoever awaits the future

@@ -224,6 +224,10 @@ class TrackPipeline:
         factor: float | None = 1.0
         if submitted_at is not None:
             waited = time.monotonic() - submitted_at
+            # a batching engine queues decodes itself: its wait counts as this job's
+            pressure = getattr(self.engine, "pressure_s", None)
+            if callable(pressure):
+                waited = max(waited, float(pressure()))
             factor = partial_interval_factor(self.config, waited, backlog_s)
         if factor is None:
             allow_partials = False

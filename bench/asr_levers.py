@@ -133,9 +133,16 @@ def lever_window(args: argparse.Namespace) -> dict[str, Any]:
         ("utterance + 1 s (2 s floor), silence padding", {"min_window_s": 2.0,
                                                           "pad_with_silence": True}),
         ("4 s floor, silence padding", {"min_window_s": 4.0, "pad_with_silence": True}),
+        ("utterance + 2 s (2 s floor), zero-feature padding", {"min_window_s": 2.0,
+                                                               "pad_s": 2.0,
+                                                               "pad_with_silence": False}),
+        ("utterance + 3 s (4 s floor), zero-feature padding", {"min_window_s": 4.0,
+                                                               "pad_s": 3.0,
+                                                               "pad_with_silence": False}),
+        ("6 s floor, zero-feature padding", {"min_window_s": 6.0, "pad_with_silence": False}),
     ]
     if args.only:
-        variants = [v for v in variants if args.only in v[0]]
+        variants = [v for v in variants if any(o in v[0] for o in args.only)]
     out: dict[str, Any] = {"load_before": _load(), "variants": []}
     for label, kwargs in variants:
         engine = _engine(**kwargs)
@@ -265,7 +272,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("lever", choices=[*LEVERS, "all"])
     parser.add_argument("--limit", type=int, default=0, help="first N corpus files only")
-    parser.add_argument("--only", help="window: only variants whose label contains this")
+    parser.add_argument("--only", action="append",
+                        help="window: only variants whose label contains this (repeatable)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     path = RESULTS / "asr_levers.json"
@@ -275,6 +283,12 @@ def main() -> None:
         if not args.no_write:
             # read just before writing: another lever may have been run meanwhile
             results: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
+            old = results.get(name) or {}
+            if name == "window" and old.get("variants"):
+                # variants run separately are kept; a re-run of one replaces it
+                labels = {v["variant"] for v in fresh["variants"]}
+                kept = [v for v in old["variants"] if v["variant"] not in labels]
+                fresh["variants"] = kept + fresh["variants"]
             results[name] = fresh
             RESULTS.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(results, indent=2) + "\n")
