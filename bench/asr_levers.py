@@ -265,6 +265,24 @@ def markdown(results: dict[str, Any]) -> str:
             lines.append(f"| {v['variant']} | {v['cpu_s_per_audio_s']} | "
                          f"{v['wer_8k_mulaw'] * 100:.1f}% | {v['load_after']} |")
         lines.append("")
+    lines += [
+        "## What was kept",
+        "",
+        "- **Partial cadence pays most.** Periodic partials are about half of the streaming "
+        "cost at a 1 s cadence; every 3 s costs about 40% less per track-second than every "
+        "1 s. Kept: agent partials every 3 s (and stopped under load), caller partials every "
+        "1 s when idle, thinning to every 4 s as ASR jobs wait, stopping past 0.25 s.",
+        "- **Batching pays for greedy decodes** (partials): about half the CPU per utterance "
+        "at batch 16, a quarter less at batch 4; beam-5 finals gain only about 10%. Kept: "
+        "one batch thread per engine, batch up to 8 (`CARECUE_ASR_BATCH_SIZE`).",
+        "- **Encoder windows sized to the utterance do not pay for tiny.en**: CPU per audio "
+        "second is unchanged (the tiny encoder is a small part of a decode), and one corpus "
+        "final loses its last word (\"... should have\" for \"... should have covered\") "
+        "with 1 s or 2 s of padding alike, so padding is not the cause. Padding with log-mel "
+        "silence instead of zero features (openai-whisper's way) is much worse for tiny.en. "
+        "Kept: the 10 s floor and zero-feature padding.",
+        "",
+    ]
     return "\n".join(lines)
 
 
