@@ -2,9 +2,9 @@
 
 A ``carecue serve`` subprocess (real models, default settings) takes concurrent calls: a mix of
 a short scripted call (four caller turns that each fire a nudge at once) and the 77 s demo call
-(``app/demo/sample_call.wav``). The number of concurrent calls steps up (1, 2, 4, 8, 12, 16, 20,
-24 by default) until nudge p95 exceeds ``--limit`` (1.5 s), a nudge is missed, or audio is
-dropped. Each level keeps its calls going (a finished call is replaced at once) until it has at
+(``app/demo/sample_call.wav``). The number of concurrent calls steps up (1, 4, 8, 12, 16,
+20, 24 by default; ``--levels``) until nudge p95 exceeds ``--limit`` (1.5 s), a nudge is
+missed, or audio is dropped. Each level keeps its calls going (a finished call is replaced at once) until it has at
 least ``--min-samples`` nudge latencies (30).
 
 Latency of a nudge = (its arrival at the agent's websocket - the server's ``at`` stamp) + the
@@ -21,7 +21,11 @@ above ``--max-load-before`` at the start, or other processes using more than
 by accident; ``--no-write`` only prints.
 
     python3 bench/e2e_bench.py                       # the full run (< 15 min), quiet machine
-    python3 bench/e2e_bench.py --levels 1,2 --no-write   # a smoke run
+    python3 bench/e2e_bench.py --levels 1,2 --min-samples 2 --no-write   # a smoke run
+
+The run stops starting levels when less than 90 s of ``--max-minutes`` (15) is left: the
+1-call level alone takes about 5 minutes (30 samples from calls one after another), each
+further level about as long as the demo call.
 
 Writes bench/results/e2e.json and bench/results/e2e.md.
 """
@@ -83,7 +87,7 @@ SHORT_EXPECTED = frozenset(
     {"pain_triage", "offer_counselling", "offer_support_group", "self_harm_protocol"}
 )
 DEMO_EXPECTED = frozenset({"acknowledge_concern"})
-DEFAULT_LEVELS = "1,2,4,8,12,16,20,24"
+DEFAULT_LEVELS = "1,4,8,12,16,20,24"
 
 
 # ---- machine accounting ------------------------------------------------------------------
