@@ -4,8 +4,8 @@ A ``carecue serve`` subprocess (real models, default settings) takes concurrent 
 a short scripted call (four caller turns that each fire a nudge at once) and the 77 s demo call
 (``app/demo/sample_call.wav``). The number of concurrent calls steps up (1, 4, 8, 12, 16,
 20, 24 by default; ``--levels``) until nudge p95 exceeds ``--limit`` (1.5 s), a nudge is
-missed, or audio is dropped. Each level keeps its calls going (a finished call is replaced at once) until it has at
-least ``--min-samples`` nudge latencies (30).
+missed, or audio is dropped. Each level keeps its calls going (a finished call is replaced
+at once) until it has at least ``--min-samples`` nudge latencies (30).
 
 Latency of a nudge = (its arrival at the agent's websocket - the server's ``at`` stamp) + the
 server's ``latency_s`` (end of the speech whose final caused it, as the server received the
