@@ -19,6 +19,7 @@ import asyncio
 import json
 import logging
 import re
+import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -104,6 +105,22 @@ class EventBus(Protocol):
         """
         ...
 
+    async def hold_calls(self, call_ids: list[str], ttl_s: float) -> None:
+        """Mark these calls as live on this instance for ``ttl_s`` (renewed while they run)."""
+        ...
+
+    async def release_call(self, call_id: str) -> None:
+        """This instance no longer runs the call."""
+        ...
+
+    async def held_elsewhere(self, call_ids: list[str]) -> set[str]:
+        """Of these calls, the ones another live instance runs (its hold has not expired)."""
+        ...
+
+    async def claim_once(self, key: str, ttl_s: float) -> bool:
+        """True for exactly one caller (across instances) per ``key`` within ``ttl_s``."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -165,6 +182,18 @@ class InProcessBus:
     async def recent(self, since: int, upto: int) -> tuple[list[BusMessage], int]:
         return [m for m in self._ring if since < m.seq <= upto], self._floor
 
+    async def hold_calls(self, call_ids: list[str], ttl_s: float) -> None:
+        return None  # one instance: no other can run a call
+
+    async def release_call(self, call_id: str) -> None:
+        return None
+
+    async def held_elsewhere(self, call_ids: list[str]) -> set[str]:
+        return set()
+
+    async def claim_once(self, key: str, ttl_s: float) -> bool:
+        return True
+
     async def close(self) -> None:
         return None
 
@@ -201,6 +230,10 @@ class RedisBus:
         self._publish = self._redis.register_script(_PUBLISH_LUA)
         self._seed = self._redis.register_script(_SEED_LUA)
         self._started = asyncio.Event()
+        # Call holds: ``<prefix>:live:<call_id>`` = this instance's id, expiring unless renewed,
+        # so a call whose instance died is seen as nobody's within the hold's ttl.
+        self._prefix = prefix
+        self.instance_id = uuid.uuid4().hex
 
     async def start(self, store_max_seq: int) -> None:
         await self._seed(keys=[self._seq_key], args=[store_max_seq])
@@ -275,6 +308,37 @@ class RedisBus:
                 except (KeyError, ValueError):
                     continue
         return out, floor
+
+    def _live_key(self, call_id: str) -> str:
+        return f"{self._prefix}:live:{call_id}"
+
+    async def hold_calls(self, call_ids: list[str], ttl_s: float) -> None:
+        if not call_ids:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for call_id in call_ids:
+                pipe.set(self._live_key(call_id), self.instance_id, px=int(ttl_s * 1000))
+            await pipe.execute()
+
+    async def release_call(self, call_id: str) -> None:
+        key = self._live_key(call_id)
+        if await self._redis.get(key) == self.instance_id:
+            await self._redis.delete(key)
+
+    async def held_elsewhere(self, call_ids: list[str]) -> set[str]:
+        if not call_ids:
+            return set()
+        owners = await self._redis.mget([self._live_key(c) for c in call_ids])
+        return {
+            c for c, owner in zip(call_ids, owners, strict=True)
+            if owner is not None and owner != self.instance_id
+        }
+
+    async def claim_once(self, key: str, ttl_s: float) -> bool:
+        return bool(
+            await self._redis.set(f"{self._prefix}:once:{key}", self.instance_id, nx=True,
+                                  px=int(ttl_s * 1000))
+        )
 
     async def close(self) -> None:
         if self._task is not None:

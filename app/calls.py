@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("carecue.calls")
 
+HOLD_TTL_S = 15.0
+"""A live call's hold on the bus (``EventBus.hold_calls``) lasts this long unless renewed; an
+instance renews its calls' holds every third of it. A call whose instance died is ended by
+another instance (reason ``instance_lost``) once its hold has expired."""
+
 
 @dataclass
 class PlaybookState:
@@ -52,12 +57,14 @@ class CallManager:
         max_calls: int,
         ready_wait_s: float,
         parse_playbook: Callable[[str, str], Playbook] | None = None,
+        admit_max_asr_lag_s: float = 1.0,
     ) -> None:
         self._bus = bus
         self._store = store
         self._metrics = metrics
         self._config = config
         self._max_calls = max_calls
+        self._admit_max_lag = admit_max_asr_lag_s
         self._ready_wait_s = ready_wait_s
         self._sessions: dict[str, CallSession] = {}
         self._opening: set[str] = set()  # admitted, still reading the playbook
@@ -70,6 +77,33 @@ class CallManager:
         self._parse = parse_playbook or _parse_playbook
         self._parsing: dict[int, asyncio.Task[PlaybookState]] = {}  # version -> its one parse
         self._closing = False
+        metrics.asr_lag.set_function(self.asr_lag_s)
+
+    # ---- capacity -----------------------------------------------------------------------
+
+    def asr_lag_s(self) -> float:
+        """Measured ASR lag now: the longest an ASR job has waited for a thread, or any live
+        track's audio has waited to be transcribed (seconds; 0 when ASR keeps up)."""
+        pressure = self.components.asr_pressure() if self.components is not None else 0.0
+        tracks = max((s.asr_lag_s() for s in self._sessions.values()), default=0.0)
+        return max(pressure, tracks)
+
+    def capacity(self) -> tuple[bool, str | None]:
+        """Whether a new call would be refused, and why: ``max_calls`` reached, or ASR
+        already lagging more than ``admit_max_asr_lag_s`` (one more call would make every
+        call's transcript later; a load balancer should send it to another instance)."""
+        if self.in_use() >= self._max_calls:
+            return True, "this instance is at its call limit"
+        lag = self.asr_lag_s()
+        if lag > self._admit_max_lag:
+            return True, f"speech recognition is {lag:.1f} s behind on this instance"
+        return False, None
+
+    def _admit(self) -> None:
+        full, why = self.capacity()
+        if full:
+            self._metrics.calls_refused.inc()
+            raise IngestError("at_capacity", why or "at capacity", 1013)
 
     # ---- CallRegistry -------------------------------------------------------------------
 
@@ -92,8 +126,7 @@ class CallManager:
         """A transcription-only stream (``/v1/asr``): it waits for the models like a call
         and holds one of ``max_calls`` while it runs."""
         components = await self._ready_components()
-        if self.in_use() >= self._max_calls:
-            raise IngestError("at_capacity", "this instance is at its call limit", 1013)
+        self._admit()
         self._streams += 1
         try:
             yield components
@@ -113,8 +146,7 @@ class CallManager:
         # Admission: check and reserve with no await in between (see the module docstring).
         if meta.call_id in self._sessions or meta.call_id in self._opening:
             raise IngestError("call_exists", f"call {meta.call_id!r} is already streaming", 1008)
-        if self.in_use() >= self._max_calls:
-            raise IngestError("at_capacity", "this instance is at its call limit", 1013)
+        self._admit()
         self._opening.add(meta.call_id)
         try:
             pb = await self._current_playbook()
@@ -136,6 +168,8 @@ class CallManager:
         finally:
             self._opening.discard(meta.call_id)
         try:
+            # held before call.started is published, so no instance sees it as orphaned
+            await self._bus.hold_calls([meta.call_id], HOLD_TTL_S)
             await session.start()
         except Exception as exc:
             self._sessions.pop(meta.call_id, None)
@@ -241,6 +275,17 @@ class CallManager:
             )
         )
         return owner_call
+
+    async def hold_live_calls(self) -> None:
+        """Renew the holds of this instance's live calls until cancelled."""
+        while True:
+            await asyncio.sleep(HOLD_TTL_S / 3)
+            try:
+                await self._bus.hold_calls(list(self._sessions), HOLD_TTL_S)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("could not renew the live calls' holds")
 
     async def shutdown(self) -> None:
         self._closing = True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -69,6 +70,8 @@ class Components:
     """Blocking: precompute what a playbook needs (example embeddings) before calls use it."""
     matcher: Any = None
     """The engines' shared ``PhraseMatcher`` (practice mode judges replies with it), or None."""
+    asr_pressure: Callable[[], float] = lambda: 0.0
+    """Seconds the oldest ASR job has waited for a thread (``AsrScheduler.pressure_s``)."""
 
 
 async def maybe_await(value: Any) -> Any:
@@ -142,23 +145,65 @@ class _TimedDecoder:
             self._observe(self._busy, self._samples / 16_000)
 
 
+def _engine_pressure(engine: Any) -> float:
+    """How long the oldest decode has waited inside the engine (batching whisper), else 0."""
+    pressure = getattr(engine, "pressure_s", None)
+    return float(pressure()) if callable(pressure) else 0.0
+
+
+def transcriber_configs(settings: Any) -> dict[Speaker, Any]:
+    """Per-track ``TranscriberConfig`` from the settings.
+
+    The agent track decodes partials rarely (``asr_agent_partial_interval_s``, or never),
+    never thins them and stops them at a shorter queueing wait than the caller's: with the
+    caller-first scheduler this gives the degradation order of ``docs/service.md``.
+    """
+    from dataclasses import replace
+
+    from asr.transcriber import TranscriberConfig
+
+    caller = TranscriberConfig(
+        max_queued_audio_s=settings.track_queue_frames * 0.02,
+        partial_interval_s=settings.asr_partial_interval_s,
+        endpoint_silence_s=settings.asr_endpoint_silence_s,
+        # The early whisper decode must start before the endpoint (see TranscriberConfig).
+        prefetch_after_silence_s=min(0.2, settings.asr_endpoint_silence_s / 2),
+    )
+    agent_every = settings.asr_agent_partial_interval_s
+    agent = replace(
+        caller,
+        # "never" is a period longer than any utterance (max_utterance_s cuts them)
+        partial_interval_s=agent_every if agent_every else 3600.0,
+        partial_max_wait_s=caller.partial_max_wait_s * 0.4,
+        partial_thin_factor=1.0,
+    )
+    return {"caller": caller, "agent": agent}
+
+
 def load_components(settings: Any, metrics: Any) -> Components:
     """Load the real models (blocking, seconds to a minute): ASR engine, classifier, matcher."""
     from app.model_files import models_for, verify_models
     from asr.engines.registry import get_engine
-    from asr.transcriber import StreamingTranscriber, TranscriberConfig
+    from asr.scheduler import AsrScheduler, lane_of
+    from asr.transcriber import StreamingTranscriber
 
     # Before anything loads: a damaged or substituted shipped file stops start-up here, with a
     # message naming the file and the fix (app/model_files.py, docs/models.md).
     verify_models(models_for(settings))
     t0 = time.perf_counter()
+    batch = settings.asr_batch_size if settings.asr_engine == "whisper" else 1
+    # Batching: one thread runs every decode, with the machine's cores for its matrices.
+    threads = settings.asr_threads
+    if batch > 1:
+        threads = max(threads, os.cpu_count() or 1)
     engine = get_engine(
         settings.asr_engine,
         whisper_model=settings.whisper_model,
         vosk_model_dir=settings.vosk_model_dir,
         moonshine_model_dir=settings.moonshine_model_dir,
-        threads=settings.asr_threads,
+        threads=threads,
         workers=settings.asr_workers,
+        batch=batch,
     )
 
     def observe(busy_s: float, audio_s: float) -> None:
@@ -167,19 +212,18 @@ def load_components(settings: Any, metrics: Any) -> Components:
             metrics.asr_rtf.observe(busy_s / audio_s)
 
     timed = TimedEngine(engine, observe)
-    asr_executor = ThreadPoolExecutor(settings.asr_workers, thread_name_prefix="asr")
+    # One priority queue for every track's ASR jobs: caller before agent (asr/scheduler.py).
+    # With batching, ASR threads mostly wait for the batch thread: enough of them that a full
+    # batch can form.
+    asr_scheduler = AsrScheduler(max(settings.asr_workers, batch), thread_name_prefix="asr")
     model_executor = ThreadPoolExecutor(settings.model_workers, thread_name_prefix="models")
-    config = TranscriberConfig(
-        max_queued_audio_s=settings.track_queue_frames * 0.02,
-        partial_interval_s=settings.asr_partial_interval_s,
-        endpoint_silence_s=settings.asr_endpoint_silence_s,
-        # The early whisper decode must start before the endpoint (see TranscriberConfig).
-        prefetch_after_silence_s=min(0.2, settings.asr_endpoint_silence_s / 2),
-    )
+    configs = transcriber_configs(settings)
     asr_s = time.perf_counter() - t0
 
     def make_transcriber(speaker: Speaker) -> Transcriber:
-        return StreamingTranscriber(speaker, timed, asr_executor, config)
+        return StreamingTranscriber(
+            speaker, timed, asr_scheduler.lane(lane_of(speaker)), configs[speaker]
+        )
 
     make_scorer: Callable[[Clock], Scorer] | None = None
     t1 = time.perf_counter()
@@ -207,7 +251,7 @@ def load_components(settings: Any, metrics: Any) -> Components:
         return NudgeEngine(playbook, clock, matcher=matcher, id_prefix=id_prefix)
 
     def close() -> None:
-        asr_executor.shutdown(wait=False, cancel_futures=True)
+        asr_scheduler.shutdown(wait=False, cancel_futures=True)
         model_executor.shutdown(wait=False, cancel_futures=True)
 
     log.info(
@@ -227,4 +271,5 @@ def load_components(settings: Any, metrics: Any) -> Components:
         close=close,
         prepare_playbook=matcher.prepare,
         matcher=matcher,
+        asr_pressure=lambda: max(asr_scheduler.pressure_s(), _engine_pressure(engine)),
     )

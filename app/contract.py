@@ -128,6 +128,29 @@ class CallErrorData(_Open):
     message: str = Field(description="For people; never transcript words")
 
 
+class TrackLoad(_Open):
+    dropped_audio_s: float = Field(ge=0, description="Audio of this track dropped so far")
+    asr_lag_s: float = Field(ge=0, description="How long its oldest unprocessed audio waited")
+
+
+class CallDegradedData(_Open):
+    reason: Literal["audio_dropped", "asr_lag"] = Field(
+        description="audio_dropped: speech recognition fell so far behind that audio was "
+        "dropped (words are missing); asr_lag: transcripts arrive late"
+    )
+    track: Speaker = Field(description="The track worst hit")
+    dropped_audio_s: float = Field(ge=0, description="Audio dropped on this call so far, s")
+    asr_lag_s: float = Field(ge=0, description="The call's ASR lag now, s")
+    lag_threshold_s: float = Field(description="Lag above which a call is reported degraded")
+    tracks: dict[Speaker, TrackLoad]
+
+
+class CallRecoveredData(_Open):
+    dropped_audio_s: float = Field(ge=0, description="Audio dropped on this call so far, s")
+    degraded_for_s: float = Field(ge=0, description="How long the call was degraded")
+    tracks: dict[Speaker, TrackLoad]
+
+
 def _envelope(type_name: str, data_model: type[BaseModel], doc: str) -> type[BaseModel]:
     """One envelope model per event type: ``type`` fixed, ``data`` of the given shape."""
     from pydantic import create_model
@@ -157,6 +180,11 @@ EVENT_TYPES: dict[str, tuple[type[BaseModel], str]] = {
     "nudge.resolved": (NudgeResolvedData, "A prompt is done with, and how."),
     "escalation": (EscalationData, "A supervisor should look at this call."),
     "call.error": (CallErrorData, "A stage of the call failed; words may be missing."),
+    "call.degraded": (
+        CallDegradedData,
+        "The service is overloaded: transcripts are late, or audio was dropped.",
+    ),
+    "call.recovered": (CallRecoveredData, "Transcripts keep up again after call.degraded."),
 }
 EventData = (
     CallStartedData
@@ -404,5 +432,10 @@ class Readiness(_Response):
     ready: bool
     error: str | None
     active_calls: int
+    at_capacity: bool = Field(
+        default=False,
+        description="A new call would be refused: max_calls reached or ASR lagging too far",
+    )
+    asr_lag_s: float = Field(default=0.0, description="Measured ASR lag now, seconds")
     models: dict[str, Any] | None
     store: StoreHealth

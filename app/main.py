@@ -57,6 +57,7 @@ log = logging.getLogger("carecue.app")
 RESTART_SEQ_MARGIN = 1_000_000
 # How often the retention sweep runs when CARECUE_RETENTION_DAYS is set (also at start-up).
 RETENTION_INTERVAL_S = 3600.0
+ORPHAN_CHECK_S = 10.0  # several instances: how often calls of a dead instance are looked for
 
 ComponentsFactory = Callable[[Settings, Metrics], Components]
 
@@ -123,8 +124,10 @@ def create_app(
         config=SessionConfig(
             track_queue_frames=settings.track_queue_frames,
             tick_interval_s=settings.tick_interval_s,
+            degraded_lag_s=settings.degraded_lag_s,
         ),
         max_calls=settings.max_calls,
+        admit_max_asr_lag_s=settings.admit_max_asr_lag_s,
         ready_wait_s=settings.ready_wait_s,
     )
     revocations = Revocations(store.repo.revoked_token_ids, settings.revocation_refresh_s)
@@ -144,29 +147,59 @@ def create_app(
         # the write queue) above the stored maximum: seq restarts well past it, so no seq
         # is ever issued twice and a client's ``since`` never skips a new event.
         await bus.start(await asyncio.to_thread(store.repo.max_seq) + RESTART_SEQ_MARGIN)
-        await _end_dangling_calls(dangling)
+        await _end_dangling_calls(dangling, "server_restart")
         calls.playbook = await asyncio.to_thread(_initial_playbook, store, settings)
         loader = asyncio.create_task(_load_models(), name="load-models")
         background = [loader, reloader]
         if settings.retention_days is not None:
             background.append(asyncio.create_task(_retention(app), name="retention"))
+        keepers = [asyncio.create_task(calls.hold_live_calls(), name="hold-calls")]
+        if settings.redis_url:
+            keepers.append(asyncio.create_task(_reap_orphans(), name="reap-orphans"))
         try:
             yield
         finally:
+            for task in keepers:
+                task.cancel()
             await calls.shutdown()
             for task in background:
                 task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
+            await asyncio.gather(*background, *keepers, return_exceptions=True)
             if calls.components is not None:
                 calls.components.close()
             await store.close()
             await bus.close()
 
-    async def _end_dangling_calls(dangling: list[dict[str, Any]]) -> None:
-        """Calls a previous run left open can never resume: end them where agents see it."""
+    async def _reap_orphans() -> None:
+        """Several instances: end calls whose instance died (its holds expired), once."""
+        while True:
+            await asyncio.sleep(ORPHAN_CHECK_S)
+            try:
+                open_calls = await asyncio.to_thread(store.repo.open_calls)
+                await _end_dangling_calls(open_calls, "instance_lost")
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("orphaned call check failed")
+
+    async def _end_dangling_calls(dangling: list[dict[str, Any]], reason: str) -> None:
+        """Calls no live instance runs can never resume: end them where agents see it.
+
+        Open calls in the store that this instance runs, or that another live instance holds
+        (``EventBus.hold_calls``; several instances on one Redis), are left alone; each
+        orphan is ended by one instance only.
+        """
+        local = set(calls.live_ids())
+        dangling = [c for c in dangling if c["call_id"] not in local]
         if not dangling:
             return
-        log.warning("ending calls left open by a previous run", extra={"calls": len(dangling)})
+        elsewhere = await bus.held_elsewhere([c["call_id"] for c in dangling])
+        dangling = [c for c in dangling if c["call_id"] not in elsewhere]
+        dangling = [c for c in dangling if await bus.claim_once(f"end:{c['call_id']}", 3600)]
+        if not dangling:
+            return
+        log.warning("ending calls no instance runs", extra={"calls": len(dangling),
+                                                           "reason": reason})
         now = datetime.now(UTC)
         for c in dangling:
             started = c["started_at"] or now
@@ -178,7 +211,7 @@ def create_app(
                 ended_at=iso(now),
                 # until the crash, as far as anyone can tell: the last event is unknown
                 duration_s=round(max(0.0, (now - started).total_seconds()), 3),
-                reason="server_restart",
+                reason=reason,
                 max_distress=round(c["max_distress"], 4),
             )
             msg = await bus.publish(

@@ -39,8 +39,30 @@ class Metrics:
         )
         self.frames_dropped = Counter(
             "carecue_audio_frames_dropped_total",
-            "Audio frames dropped because a track's queue was full",
+            "Audio frames dropped because a track's queue was full (ASR fell behind)",
             ["track"],
+            registry=r,
+        )
+        self.audio_dropped_seconds = Counter(
+            "carecue_audio_dropped_seconds_total",
+            "Audio dropped because a track's queue was full (ASR fell behind), seconds per track",
+            ["track"],
+            registry=r,
+        )
+        self.asr_lag = Gauge(
+            "carecue_asr_lag_seconds",
+            "ASR lag now: the longest any track's audio or ASR job has waited (admission uses it)",
+            registry=r,
+        )
+        self.calls_refused = Counter(
+            "carecue_calls_refused_total",
+            "New calls and streams refused with at_capacity (call limit or ASR lag)",
+            registry=r,
+        )
+        self.calls_degraded = Counter(
+            "carecue_calls_degraded_total",
+            "call.degraded events published (audio dropped or ASR lag over the threshold)",
+            ["reason"],
             registry=r,
         )
         self.asr_rtf = Histogram(

@@ -5,11 +5,23 @@ published as they come. Finals (and the agent's feedback, and periodic ticks) go
 "brain" task per call, which runs the window scorer and the nudge engine in the shared model
 executor, one event at a time, so the engine needs no locks and sees events in order.
 
-Audio queue policy (``track_queue_frames`` per track): when ASR falls behind and a queue is full
-the OLDEST frame is dropped and counted (``carecue_audio_frames_dropped_total``): recent speech
-matters more for a live nudge than audio from seconds ago, and ingest must never block the
-platform's socket. The brain queue holds finals and feedback, which are never dropped; ticks are
-coalesced (at most one waiting).
+Audio queue policy: each track has ONE audio queue, the transcriber's input (``push`` hands a
+frame straight to it; ``track_queue_frames`` 20 ms frames of audio, 10 s by default). When ASR
+falls behind and it is full, the OLDEST audio is dropped: recent speech matters more for a live
+nudge than audio from seconds ago, and ingest must never block the platform's socket. Every
+dropped second is counted per track (``carecue_audio_dropped_seconds_total`` and
+``carecue_audio_frames_dropped_total``) and told to the agent and the supervisor as
+``call.degraded`` (reason ``audio_dropped``, with the seconds). The brain queue holds finals and
+feedback, which are never dropped; ticks are coalesced (at most one waiting).
+
+Overload is never silent: once a tick (``tick_interval_s``) the session reads each track's
+dropped audio and ASR lag. New drops, or a lag above ``degraded_lag_s``, publish
+``call.degraded`` (reason ``audio_dropped`` or ``asr_lag``, with the numbers per track; again
+whenever more audio is dropped); after ``recover_ticks`` ticks with no new drops and the lag
+below half the threshold, ``call.recovered``. What degrades first is ordered (``docs/service.md``,
+"Overload"): caller partials thin out, agent partials stop, caller partials stop, agent finals
+are delayed (agent ASR jobs wait behind caller ones), agent audio is dropped, and only then
+caller audio; a caller final is never lost without a ``call.degraded`` naming the caller track.
 
 Time: the scorer and the nudge engine run on one time base, the call clock (seconds since the
 call opened). Transcripts arrive in track time (seconds of that track's audio); each is moved
@@ -56,7 +68,7 @@ from app.contract import (
 from app.ingest.base import CallMeta, IngestError
 from app.metrics import Metrics
 from app.store import DURABLE_TYPES, EnvelopeOp, FeedbackOp, Store
-from asr.errors import AudioFormatError
+from asr.errors import AsrError, AudioFormatError
 from asr.types import AudioFrame, Speaker, TranscriptFinal, TranscriptPartial
 from nudges.events import Escalation, Feedback, NudgeCreated, NudgeEvent, NudgeResolved, Tick
 
@@ -101,6 +113,19 @@ class SessionConfig:
     track_queue_frames: int = 500
     tick_interval_s: float = 1.0
     end_timeout_s: float = 60.0
+    degraded_lag_s: float = 2.0
+    recover_ticks: int = 3
+
+
+@dataclass(slots=True)
+class _TrackHealth:
+    """What the overload monitor last read from one track's transcriber."""
+
+    dropped_s: float = 0.0  # total dropped on this track (across transcriber restarts)
+    dropped_frames: int = 0
+    seen_s: float = 0.0  # the current transcriber's dropped_audio_s at the last read
+    seen_frames: int = 0
+    lag_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +173,11 @@ class CallSession:
         self._scorer: Scorer | None = (
             components.make_scorer(self.clock) if components.make_scorer else None
         )
-        self._tracks: dict[Speaker, asyncio.Queue[Any]] = {}
         self._transcribers: dict[Speaker, Transcriber] = {}
+        self._health: dict[Speaker, _TrackHealth] = {}
+        self._degraded_since: float | None = None
+        self._degraded_reported_s = 0.0  # dropped seconds told in the last call.degraded
+        self._calm_ticks = 0
         self._brain_q: asyncio.Queue[Any] = asyncio.Queue(10_000)
         self._tick_pending = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -187,10 +215,8 @@ class CallSession:
         for speaker in self.meta.tracks:
             transcriber = self._components.make_transcriber(speaker)
             self._transcribers[speaker] = transcriber
-            q: asyncio.Queue[Any] = asyncio.Queue(self._config.track_queue_frames)
-            self._tracks[speaker] = q
+            self._health[speaker] = _TrackHealth()
             self._restarts[speaker] = 0
-            self._tasks.append(asyncio.create_task(self._feed(speaker, q), name=f"feed-{speaker}"))
             self._tasks.append(
                 asyncio.create_task(self._read(speaker, transcriber), name=f"read-{speaker}")
             )
@@ -206,13 +232,17 @@ class CallSession:
         return self._ending
 
     async def push(self, frame: AudioFrame) -> None:
-        """Queue a frame for its track (never waits; drops the oldest frame when full)."""
+        """Hand a frame to its track's transcriber (never waits; see the queue policy above).
+
+        Audio that cannot be decoded as declared raises an ``IngestError`` (close 1007) and
+        ends that track's input; the call and its other track carry on.
+        """
         if self._ending:
             return
         if self._bad_audio is not None:
             raise IngestError(self._bad_audio.code, str(self._bad_audio), 1007)
-        q = self._tracks.get(frame.track)
-        if q is None:
+        t = self._transcribers.get(frame.track)  # looked up per frame: it may have been replaced
+        if t is None:
             raise IngestError("unknown_track", f"this call has no {frame.track!r} track", 1007)
         # until a final measures it: the track's first frame arrives now
         self._track_offset.setdefault(frame.track, self.clock.now() - (frame.timestamp_s or 0.0))
@@ -220,11 +250,22 @@ class CallSession:
         self._metrics.audio_seconds.labels(frame.track).inc(
             len(frame.data) / bps / max(1, frame.sample_rate)
         )
-        if q.full():
-            with contextlib.suppress(asyncio.QueueEmpty):
-                q.get_nowait()
-            self._metrics.frames_dropped.labels(frame.track).inc()
-        q.put_nowait(frame)
+        try:
+            await maybe_await(t.push(frame))
+        except AudioFormatError as exc:
+            # the platform's audio, not our failure: the ingest stream is told
+            self._bad_audio = exc
+            await self._stage_failed("feed", frame.track, exc, retrying=False)
+            with contextlib.suppress(Exception):
+                await maybe_await(t.end_input())
+            raise IngestError(exc.code, str(exc), 1007) from exc
+        except AsrError:
+            # the transcriber already failed: its reader reports it and may start a fresh one
+            return
+        except Exception as exc:
+            await self._stage_failed("feed", frame.track, exc, retrying=False)
+            raise IngestError(_INTERNAL, "the audio could not be queued", 1011) from exc
+        self._count_drops(frame.track, t)
 
     async def end(self, reason: str = "stop") -> None:
         """Flush the last utterances, publish ``call.ended`` and release the call. Idempotent."""
@@ -269,16 +310,18 @@ class CallSession:
                     )
 
     async def _drain(self) -> None:
-        for q in self._tracks.values():
-            # The sentinel must get in even when the queue is full of audio.
-            while True:
-                try:
-                    q.put_nowait(_END_SENTINEL)
-                    break
-                except asyncio.QueueFull:
-                    q.get_nowait()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        for speaker, t in self._transcribers.items():
+            try:
+                await maybe_await(t.end_input())
+            except Exception:
+                log.debug("end_input failed", extra={"call_id": self.call_id, "track": speaker})
+        # The readers end when their transcriber has flushed; a restarted reader is appended
+        # to the task list while we wait, so wait until no new one appears.
+        while True:
+            pending = [t for t in self._tasks if not t.done()]
+            if not pending:
+                break
+            await asyncio.gather(*pending, return_exceptions=True)
         if self._ticker_task is not None:
             self._ticker_task.cancel()
         await self._brain_q.put(_END_SENTINEL)
@@ -340,29 +383,6 @@ class CallSession:
         return final
 
     # ---- stages -------------------------------------------------------------------------
-
-    async def _feed(self, speaker: Speaker, q: asyncio.Queue[Any]) -> None:
-        try:
-            while True:
-                frame = await q.get()
-                if frame is _END_SENTINEL:
-                    break
-                # looked up per frame: a failed transcriber may have been replaced
-                t = self._transcribers[speaker]
-                try:
-                    await maybe_await(t.push(frame))
-                except AudioFormatError as exc:
-                    # the platform's audio, not our failure: the ingest stream is told
-                    self._bad_audio = exc
-                    await self._stage_failed("feed", speaker, exc, retrying=False)
-                    break
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            await self._stage_failed("feed", speaker, exc, retrying=False)
-        finally:
-            with contextlib.suppress(Exception):
-                await maybe_await(self._transcribers[speaker].end_input())
 
     async def _read(self, speaker: Speaker, t: Transcriber) -> None:
         try:
@@ -500,12 +520,114 @@ class CallSession:
     async def _ticker(self) -> None:
         while True:
             await asyncio.sleep(self._config.tick_interval_s)
+            try:
+                await self._check_health()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("overload check failed", extra={"call_id": self.call_id})
             if not self._tick_pending:
                 self._tick_pending = True
                 try:
                     self._brain_q.put_nowait(Tick(at_s=self.clock.now()))
                 except asyncio.QueueFull:
                     self._tick_pending = False
+
+    # ---- overload -----------------------------------------------------------------------
+
+    def _count_drops(self, speaker: Speaker, t: Transcriber) -> None:
+        """Export what the track's queue dropped since the last look (seconds and frames)."""
+        h = self._health[speaker]
+        dropped_s = float(getattr(t, "dropped_audio_s", 0.0))
+        frames = int(getattr(t, "dropped_frames", 0))
+        if dropped_s < h.seen_s or frames < h.seen_frames:  # a fresh transcriber starts at 0
+            h.seen_s, h.seen_frames = 0.0, 0
+        if dropped_s > h.seen_s:
+            self._metrics.audio_dropped_seconds.labels(speaker).inc(dropped_s - h.seen_s)
+            h.dropped_s += dropped_s - h.seen_s
+        if frames > h.seen_frames:
+            self._metrics.frames_dropped.labels(speaker).inc(frames - h.seen_frames)
+            h.dropped_frames += frames - h.seen_frames
+        h.seen_s, h.seen_frames = dropped_s, frames
+
+    def asr_lag_s(self) -> float:
+        """The largest ASR lag of this call's tracks, seconds (0 when they keep up)."""
+        return max(
+            (float(getattr(t, "lag_s", 0.0)) for t in self._transcribers.values()), default=0.0
+        )
+
+    def dropped_audio_s(self) -> dict[str, float]:
+        """Audio dropped so far, seconds per track."""
+        return {speaker: round(h.dropped_s, 3) for speaker, h in self._health.items()}
+
+    async def _check_health(self) -> None:
+        """Publish ``call.degraded`` / ``call.recovered`` (see the module docstring)."""
+        if self._ending:
+            return
+        for speaker, t in self._transcribers.items():
+            self._count_drops(speaker, t)
+            self._health[speaker].lag_s = float(getattr(t, "lag_s", 0.0))
+        dropped = sum(h.dropped_s for h in self._health.values())
+        lag = max((h.lag_s for h in self._health.values()), default=0.0)
+        new_drops = dropped - self._degraded_reported_s > 1e-6
+        threshold = self._config.degraded_lag_s
+        if new_drops or lag > threshold:
+            self._calm_ticks = 0
+            if self._degraded_since is None or new_drops:
+                first = self._degraded_since is None
+                if first:
+                    self._degraded_since = self.clock.now()
+                self._degraded_reported_s = dropped
+                data = self._degraded_data(new_drops, lag)
+                self._metrics.calls_degraded.labels(data["reason"]).inc()
+                await self._publish("call.degraded", data)
+                log.warning(
+                    "call degraded",
+                    extra={
+                        "call_id": self.call_id,
+                        "dropped_audio_s": round(dropped, 3),
+                        "asr_lag_s": round(lag, 3),
+                    },
+                )
+            return
+        if self._degraded_since is None:
+            return
+        if lag <= threshold / 2:
+            self._calm_ticks += 1
+        else:
+            self._calm_ticks = 0
+        if self._calm_ticks >= self._config.recover_ticks:
+            since, self._degraded_since = self._degraded_since, None
+            self._calm_ticks = 0
+            await self._publish(
+                "call.recovered",
+                {
+                    "dropped_audio_s": round(dropped, 3),
+                    "tracks": self._track_numbers(),
+                    "degraded_for_s": round(self.clock.now() - since, 3),
+                },
+            )
+            log.info("call recovered", extra={"call_id": self.call_id})
+
+    def _track_numbers(self) -> dict[str, dict[str, float]]:
+        return {
+            speaker: {"dropped_audio_s": round(h.dropped_s, 3), "asr_lag_s": round(h.lag_s, 3)}
+            for speaker, h in self._health.items()
+        }
+
+    def _degraded_data(self, new_drops: bool, lag: float) -> dict[str, Any]:
+        worst = max(
+            self._health,
+            key=lambda sp: (self._health[sp].dropped_s if new_drops else self._health[sp].lag_s),
+        )
+        return {
+            "reason": "audio_dropped" if new_drops else "asr_lag",
+            "track": worst,
+            "dropped_audio_s": round(sum(h.dropped_s for h in self._health.values()), 3),
+            "asr_lag_s": round(lag, 3),
+            "lag_threshold_s": self._config.degraded_lag_s,
+            "tracks": self._track_numbers(),
+        }
 
     async def _brain(self) -> None:
         loop = asyncio.get_running_loop()

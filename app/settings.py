@@ -89,6 +89,17 @@ class Settings(BaseSettings):
         description="Silence that ends an utterance (latency vs cut-offs)",
     )
     asr_threads: int = Field(default=1, ge=1, le=16, description="Intra-op threads per ASR decode")
+    asr_batch_size: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="Whisper: decodes of all calls batched together, up to this many (1: off)",
+    )
+    asr_agent_partial_interval_s: float | None = Field(
+        default=3.0,
+        gt=0,
+        description="Agent-track partials (finals carry the 'said it' checks); unset: none",
+    )
 
     # Classifier and nudges
     classifier_enabled: bool = True
@@ -137,6 +148,14 @@ class Settings(BaseSettings):
 
     # Limits and queue sizes (all bounded; see app/delivery.py and app/session.py for policies)
     max_calls: int = Field(default=64, ge=1)
+    admit_max_asr_lag_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="New calls are refused (at_capacity, /readyz 503) while ASR lags this much",
+    )
+    degraded_lag_s: float = Field(
+        default=2.0, gt=0, description="ASR lag above which a call is reported call.degraded"
+    )
     max_frame_bytes: int = Field(default=64 * 1024, ge=160)
     track_queue_frames: int = Field(
         default=500, ge=10, description="Per track: 10 s of 20 ms frames"

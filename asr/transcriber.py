@@ -17,7 +17,10 @@ by one thread at a time and the event loop never blocks. Many tracks share the e
 Queues:
 - input: at most ``max_queued_audio_s`` of audio waits. ``push`` on a full queue drops
   the oldest queued audio (live audio that old is useless; track time still advances)
-  and counts it in ``dropped_audio_s``; ``send`` waits for room instead.
+  and counts it in ``dropped_audio_s`` and ``dropped_frames``; ``send`` waits for room
+  instead. This is the track's only audio queue in the service (``app/session.py``
+  pushes straight into it), so what it drops is what the call lost. ``lag_s`` is how
+  long the oldest audio not yet processed has waited.
 - output: a newer partial of a segment replaces an undelivered older one; finals are never
   dropped. When ``max_pending_events`` events wait for the consumer, processing pauses
   (and input then fills as above).
@@ -59,7 +62,11 @@ class TranscriberConfig:
 
     ``partial_max_backlog_s``: skip whisper-style partials while more than this much
     input waits, or while executor jobs wait longer than ``partial_max_wait_s`` to
-    start, so a busy machine spends its CPU on finals; ``None`` never skips.
+    start, so a busy machine spends its CPU on finals; ``None`` never skips (nor thins).
+    ``partial_thin_factor``: below that, partials thin out with load: a job that waited
+    ``w`` seconds to start decodes partials every
+    ``partial_interval_s * (1 + (partial_thin_factor - 1) * w / partial_max_wait_s)``
+    (see :func:`partial_interval_factor`); 1 keeps the cadence until partials stop.
     ``prefetch_after_silence_s``: after this much silence, engines without native
     partials decode the utterance as if it had ended (see ``WhisperDecoder.prefetch_final``),
     so the final is ready soon after the endpoint; it must be below ``endpoint_silence_s``.
@@ -82,6 +89,7 @@ class TranscriberConfig:
     max_pending_events: int = 64
     partial_max_backlog_s: float | None = 1.0
     partial_max_wait_s: float = 0.25
+    partial_thin_factor: float = 4.0
     max_gap_fill_s: float = 2.0
     detect_garbage: bool = True
 
@@ -95,6 +103,27 @@ class TranscriberConfig:
             max_utterance_s=self.max_utterance_s,
             cut_search_s=self.cut_search_s,
         )
+
+
+def partial_interval_factor(
+    config: TranscriberConfig, waited_s: float, backlog_s: float
+) -> float | None:
+    """How many ``partial_interval_s`` apart periodic partials are, given how long this
+    track's job waited for an ASR thread and how much audio waits; ``None``: none at all.
+
+    This is the partial part of the degradation order (``docs/service.md``): with the
+    service's configs, caller partials thin out first (any wait), agent partials stop
+    next (their ``partial_max_wait_s`` is lower, and agent jobs wait behind caller jobs),
+    then caller partials stop. The early final at a pause is never skipped.
+    """
+    if config.partial_max_backlog_s is None:
+        return 1.0
+    if backlog_s > config.partial_max_backlog_s or waited_s > config.partial_max_wait_s:
+        return None
+    if config.partial_thin_factor <= 1.0 or config.partial_max_wait_s <= 0:
+        return 1.0
+    load = max(0.0, waited_s) / config.partial_max_wait_s
+    return 1.0 + (config.partial_thin_factor - 1.0) * load
 
 
 @dataclass(slots=True)
@@ -156,6 +185,7 @@ class TrackPipeline:
         self._garbage_bad = 0
         self._native_partial: str | None = None
         self._speculate_after = int(config.prefetch_after_silence_s * ENGINE_RATE)
+        self._partial_every = int(config.partial_interval_s * ENGINE_RATE)
         # Enough history for the pre-roll before a speech start, which the endpointer
         # reports only after ``min_speech_s`` of speech has been seen.
         self._history_keep = self._pre_roll + int(config.min_speech_s * ENGINE_RATE) + 2 * WINDOW
@@ -181,18 +211,28 @@ class TrackPipeline:
         items: list[tuple[AudioFrame, float]],
         allow_partials: bool = True,
         submitted_at: float | None = None,
+        backlog_s: float = 0.0,
     ) -> list[TranscriptEvent]:
         """Consume frames (with their arrival times); returns the events they cause.
 
         ``allow_partials=False`` skips the periodic whisper-style partials (the early
-        final at a pause still runs). So does a job that waited in the executor's queue
-        longer than ``partial_max_wait_s`` after ``submitted_at``: the machine is busy,
-        and finals of every call come before partials.
+        final at a pause still runs). A job that waited in the executor's queue since
+        ``submitted_at`` decodes them less often, or not at all, per
+        :func:`partial_interval_factor` (with ``backlog_s`` of audio that was waiting):
+        the machine is busy, and finals of every call come before partials.
         """
+        factor: float | None = 1.0
         if submitted_at is not None:
             waited = time.monotonic() - submitted_at
-            if waited > self.config.partial_max_wait_s:
-                allow_partials = False
+            # a batching engine queues decodes itself: its wait counts as this job's
+            pressure = getattr(self.engine, "pressure_s", None)
+            if callable(pressure):
+                waited = max(waited, float(pressure()))
+            factor = partial_interval_factor(self.config, waited, backlog_s)
+        if factor is None:
+            allow_partials = False
+        else:
+            self._partial_every = int(self.config.partial_interval_s * factor * ENGINE_RATE)
         events: list[TranscriptEvent] = []
         for frame, arrived in items:
             self._arrival = arrived
@@ -370,7 +410,7 @@ class TrackPipeline:
             utt.last_partial_at = utt.fed_until
             prefetch = getattr(utt.decoder, "prefetch_final", None)
             return str(prefetch()) if callable(prefetch) else utt.decoder.partial()
-        every = int(self.config.partial_interval_s * ENGINE_RATE)
+        every = self._partial_every
         if not periodic or utt.fed_until - utt.last_partial_at < every:
             return None
         if silent >= 2 * WINDOW:
@@ -457,7 +497,9 @@ class StreamingTranscriber:
         self._wake_reader: asyncio.Event | None = None
         self._room: asyncio.Event | None = None
         self._pending_skip = 0.0
+        self._inflight_since: float | None = None  # arrival of the oldest frame being processed
         self.dropped_audio_s = 0.0
+        self.dropped_frames = 0
         self.frames_in = 0
 
     # -- input side -------------------------------------------------------------------------
@@ -488,6 +530,7 @@ class StreamingTranscriber:
             old = self._inbox.popleft()
             self._queued_s -= old.duration_s
             self.dropped_audio_s += old.duration_s
+            self.dropped_frames += 1
             self._pending_skip += old.duration_s
         self._signal(self._wake_worker)
 
@@ -524,6 +567,15 @@ class StreamingTranscriber:
     def queued_audio_s(self) -> float:
         """Seconds of audio waiting to be processed."""
         return self._queued_s
+
+    @property
+    def lag_s(self) -> float:
+        """How long the oldest audio not yet processed has waited (0 when caught up): the
+        ASR lag of this track, in wall seconds. Event loop thread only."""
+        since = self._inflight_since
+        if since is None and self._inbox:
+            since = self._inbox[0].arrived
+        return 0.0 if since is None else max(0.0, time.monotonic() - since)
 
     # -- output side ------------------------------------------------------------------------
 
@@ -631,13 +683,18 @@ class StreamingTranscriber:
                     if skip:
                         pipeline.skip(skip)
                     limit = self.config.partial_max_backlog_s
-                    events = await loop.run_in_executor(
-                        self._executor,
-                        pipeline.process,
-                        [(q.frame, q.arrived) for q in batch],
-                        limit is None or backlog <= limit,
-                        time.monotonic() if limit is not None else None,
-                    )
+                    self._inflight_since = batch[0].arrived
+                    try:
+                        events = await loop.run_in_executor(
+                            self._executor,
+                            pipeline.process,
+                            [(q.frame, q.arrived) for q in batch],
+                            True,
+                            time.monotonic() if limit is not None else None,
+                            backlog,
+                        )
+                    finally:
+                        self._inflight_since = None
                     self._deliver(events)
                     continue
                 # Input ended and everything queued is processed.

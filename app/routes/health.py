@@ -21,20 +21,28 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", responses={503: {"model": Readiness, "description": "Not ready"}})
 async def readyz(calls: CallsDep, store: StoreDep, response: Response) -> Readiness:
-    """200 once the models are loaded and the store is writing; 503 before or on failure."""
+    """200 once the models are loaded, the store is writing and a new call would be admitted;
+    503 before, on failure, or at capacity (``max_calls`` reached or ASR lagging more than
+    ``admit_max_asr_lag_s``), so a load balancer sends the next call elsewhere."""
     store_ok = store.healthy
-    ready = calls.ready.is_set() and calls.components is not None and store_ok
+    loaded = calls.ready.is_set() and calls.components is not None
+    full, full_why = calls.capacity()
+    ready = loaded and store_ok and not full
     store_error = (
         "the database is not taking writes; they are kept and retried"
         if store.failing
         else "the store writer is not running"
     )
     error = calls.load_error or (None if store_ok else store_error)
+    if error is None and loaded:
+        error = full_why
     response.status_code = 200 if ready else 503
     return Readiness(
         ready=ready,
         error=error,
         active_calls=len(calls.live()),
+        at_capacity=full,
+        asr_lag_s=round(calls.asr_lag_s(), 3),
         models=calls.components.describe if calls.components else None,
         store=StoreHealth(
             failing=store.failing,

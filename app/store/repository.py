@@ -57,6 +57,8 @@ DURABLE_TYPES = frozenset(
         "nudge.resolved",
         "escalation",
         "call.error",
+        "call.degraded",
+        "call.recovered",
     }
 )
 

@@ -30,18 +30,22 @@ def load_engine(
     moonshine_model_dir: Path | None = None,
     threads: int = 1,
     workers: int = 2,
+    batch: int = 1,
 ) -> AsrEngine:
     """Load a fresh engine. Heavy imports happen here, not at module import.
 
     ``threads`` caps each decode's intra-op threads; ``workers`` (whisper only) is how
     many decodes may run in parallel on the shared weights (they are not copied: a second
     worker costs a few MB). Match it to the ASR executor's size, or decodes queue inside
-    CTranslate2 while executor threads wait.
+    CTranslate2 while executor threads wait. ``batch`` > 1 (whisper only): one thread runs
+    every decode, batching those that wait (``asr.engines.whisper.DecodeBatcher``).
     """
     key = name.strip().lower()
     if key == "whisper":
         from asr.engines.whisper import WhisperEngine
 
+        if batch > 1:
+            return WhisperEngine(whisper_model, threads=threads, workers=1, max_batch=batch)
         return WhisperEngine(whisper_model, threads=threads, workers=workers)
     if key == "vosk":
         from asr.engines.vosk import VoskEngine
@@ -79,6 +83,7 @@ def get_engine(
     moonshine_model_dir: Path | None = None,
     threads: int = 1,
     workers: int = 2,
+    batch: int = 1,
 ) -> AsrEngine:
     """The process-wide engine for these settings, loaded on first use (thread-safe).
 
@@ -91,6 +96,7 @@ def get_engine(
         str(moonshine_model_dir) if moonshine_model_dir is not None else None,
         threads,
         workers,
+        batch,
     )
     with _cache_lock:
         engine = _cache.get(key)
@@ -102,6 +108,7 @@ def get_engine(
                 moonshine_model_dir=moonshine_model_dir,
                 threads=threads,
                 workers=workers,
+                batch=batch,
             )
             _cache[key] = engine
         return engine

@@ -21,7 +21,10 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
+import time
 import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -162,8 +165,16 @@ class WhisperEngine:
         beam_size: int = 5,
         cache_dir: Path | None = None,
         prompt: str | None = DOMAIN_PROMPT,
+        min_window_s: float = _MIN_WINDOW_FRAMES / 100,
+        pad_s: float = _PAD_FRAMES / 100,
+        pad_with_silence: bool = False,
+        max_batch: int = 1,
     ) -> None:
         self.model = model
+        self.min_window_frames = max(200, min(_MAX_WINDOW_FRAMES, int(min_window_s * 100)))
+        self.pad_frames = max(0, int(pad_s * 100))
+        self.pad_with_silence = pad_with_silence
+        self._batcher: DecodeBatcher | None = None
         self.name = "whisper"
         self.beam_size = beam_size
         model_dir = whisper_model_dir(model, cache_dir)
@@ -206,6 +217,8 @@ class WhisperEngine:
         if prompt:
             context = tok.encode(" " + prompt.strip())[-100:]
             self._prompt_ids = [tok.sot_prev, *context, *self._prompt_ids]
+        if max_batch > 1:
+            self._batcher = DecodeBatcher(self, max_batch)
 
     def start_utterance(self) -> WhisperDecoder:
         """A fresh decoder for one utterance."""
@@ -221,7 +234,7 @@ class WhisperEngine:
         *,
         words: bool,
         beam_size: int = 1,
-        min_window_frames: int = _MIN_WINDOW_FRAMES,
+        min_window_frames: int | None = None,
     ) -> EngineResult:
         """Run whisper on ``audio``; empty result for silence, noise or too-short input.
 
@@ -235,61 +248,208 @@ class WhisperEngine:
         audio = np.ascontiguousarray(audio, dtype=np.float32)
         if len(audio) < _MIN_AUDIO_S * ENGINE_RATE or _rms(audio) < _SILENCE_RMS:
             return EngineResult("")
+        if min_window_frames is None:
+            min_window_frames = self.min_window_frames
         audio = audio[: _MAX_WINDOW_FRAMES * _HOP]
-        features = self._model.feature_extractor(audio)
-        frames = min(features.shape[-1], _MAX_WINDOW_FRAMES)
+        frames = min(len(audio) // _HOP + 1, _MAX_WINDOW_FRAMES)
         window = min(
             _MAX_WINDOW_FRAMES,
-            max(min_window_frames, -(-(frames + _PAD_FRAMES) // 200) * 200),
+            max(min_window_frames, -(-(frames + self.pad_frames) // 200) * 200),
         )
-        features = features[:, :window]
+        if self.pad_with_silence:
+            # The window's padding as zero samples turned into log-mel with the speech (the
+            # clip's floor, its loudest band minus 8 decades), as openai-whisper pads, instead
+            # of zero-valued features as faster-whisper pads. Measured worse for tiny.en on
+            # the corpus (bench/results/asr_levers.md), so off by default.
+            padded = np.zeros(window * _HOP, dtype=np.float32)
+            padded[: len(audio)] = audio
+            features = self._model.feature_extractor(padded, padding=0)[:, :window]
+        else:
+            features = self._model.feature_extractor(audio)[:, :window]
         if features.shape[-1] < window:
             features = np.pad(features, ((0, 0), (0, window - features.shape[-1])))
-        encoded = self._model.encode(np.ascontiguousarray(features, dtype=np.float32))
-        tok = self._tokenizer
-        result = self._model.model.generate(
-            encoded,
-            [self._prompt_ids],
-            beam_size=beam_size,
-            patience=1.0,
+        request = _Request(
+            np.ascontiguousarray(features, dtype=np.float32),
+            beam_size,
+            words,
             # People say at most ~5 words (~8 tokens) a second; a cap well above that
             # stops runaway repetition loops on tones and music early.
-            max_length=min(220, 16 + int(12 * len(audio) / ENGINE_RATE)),
-            return_scores=True,
-            return_no_speech_prob=True,
-            suppress_blank=True,
-            suppress_tokens=self._suppress,
-        )[0]
-        ids = [t for t in result.sequences_ids[0] if t < tok.eot]
-        text = tok.decode(ids).strip()
+            min(220, 16 + int(12 * len(audio) / ENGINE_RATE)),
+            frames,
+        )
+        if self._batcher is not None:
+            ids, score, no_speech_prob, alignment = self._batcher.run(request)
+        else:
+            ids, score, no_speech_prob, alignment = self.decode_batch([request])[0]
+        text = self._tokenizer.decode(ids).strip()
         if window < _MIN_WINDOW_FRAMES and _repeats_phrase(text):
             # The short window made whisper say the utterance twice; the 10 s one does
             # not, and this is rare enough that decoding again costs little on average.
-            return self.decode(audio, words=words, beam_size=beam_size)
-        avg_logprob = result.scores[0] * len(ids) / (len(ids) + 1) if result.scores else 0.0
+            return self.decode(
+                audio, words=words, beam_size=beam_size, min_window_frames=_MIN_WINDOW_FRAMES
+            )
+        avg_logprob = score * len(ids) / (len(ids) + 1)
         if (
             not any(ch.isalnum() for ch in text)  # punctuation only: whisper's "no speech"
             # Whisper rates the window as silence and is unsure of its words: the
             # classic source of "Thank you." on noise.
-            or (result.no_speech_prob > _NO_SPEECH_PROB and avg_logprob < _LOGPROB_FLOOR)
+            or (no_speech_prob > _NO_SPEECH_PROB and avg_logprob < _LOGPROB_FLOOR)
             or _compression_ratio(text) > _MAX_COMPRESSION_RATIO  # a repetition loop
             or _looping(text)  # a short loop ("Beep Beep Beep ...") zlib cannot see
         ):
             return EngineResult("")
-        if not words:
+        if not words or alignment is None:
             return EngineResult(text)
-        return EngineResult(text, self._align(ids, encoded, frames))
-
-    def _align(self, ids: list[int], encoded: Any, frames: int) -> tuple[Word, ...]:
         from faster_whisper.transcribe import merge_punctuations
 
-        alignment = self._model.find_alignment(self._tokenizer, [ids], encoded, frames)[0]
         merge_punctuations(alignment, _PREPEND_PUNCTUATION, _APPEND_PUNCTUATION)
-        return tuple(
+        return EngineResult(text, tuple(
             Word(w["word"].strip(), float(w["start"]), float(w["end"]), float(w["probability"]))
             for w in alignment
             if w["word"].strip()
+        ))
+
+    def pressure_s(self) -> float:
+        """How long the oldest decode has waited for the batch thread (0 without batching)."""
+        return self._batcher.pressure_s() if self._batcher is not None else 0.0
+
+    def decode_batch(self, requests: list[_Request]) -> list[_Decoded]:
+        """Encode and decode several utterances in one CTranslate2 call each (same beam).
+
+        Windows are padded (zero features, as every window is) to the longest in the batch.
+        int8 matrix products cost much less per row with several rows: measured in
+        ``bench/results/asr_levers.md``.
+        """
+        window = max(r.features.shape[-1] for r in requests)
+        feats = np.stack([
+            r.features if r.features.shape[-1] == window
+            else np.pad(r.features, ((0, 0), (0, window - r.features.shape[-1])))
+            for r in requests
+        ])
+        encoded = self._model.encode(np.ascontiguousarray(feats))
+        tok = self._tokenizer
+        results = self._model.model.generate(
+            encoded,
+            [self._prompt_ids] * len(requests),
+            beam_size=requests[0].beam_size,
+            patience=1.0,
+            max_length=max(r.max_length for r in requests),
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=self._suppress,
         )
+        out: list[_Decoded] = []
+        per_item = None
+        for i, (request, result) in enumerate(zip(requests, results, strict=True)):
+            ids = [t for t in result.sequences_ids[0] if t < tok.eot]
+            score = float(result.scores[0]) if result.scores else 0.0
+            alignment = None
+            if request.words and ids:
+                if len(requests) == 1:
+                    item = encoded
+                else:
+                    import ctranslate2
+
+                    if per_item is None:
+                        per_item = np.asarray(encoded)
+                    item = ctranslate2.StorageView.from_array(
+                        np.ascontiguousarray(per_item[i : i + 1])
+                    )
+                alignment = self._model.find_alignment(tok, [ids], item, request.frames)[0]
+            out.append((ids, score, float(result.no_speech_prob), alignment))
+        return out
+
+
+_Decoded = tuple[list[int], float, float, "list[dict[str, Any]] | None"]
+
+
+@dataclass(slots=True)
+class _Request:
+    features: np.ndarray  # (80, window) log-mel
+    beam_size: int
+    words: bool
+    max_length: int
+    frames: int  # mel frames of the audio itself (word alignment)
+    priority: int = 0
+    submitted: float = 0.0
+    done: threading.Event = field(default_factory=threading.Event)
+    result: _Decoded | None = None
+    error: BaseException | None = None
+
+
+class DecodeBatcher:
+    """One thread runs every decode of an engine; the decodes that wait while it is busy go
+    together as one batch (up to ``max_batch``, one beam size and word-time setting a batch).
+
+    Nothing waits on purpose to fill a batch: an idle machine decodes one request at once,
+    a busy one batches what piled up, so batching grows with load, where it pays. The
+    oldest request of the highest priority (``asr.scheduler.current_priority`` of the
+    submitting job: caller before agent; finals, with word times, before partials) picks
+    the batch; others of its kind join it.
+    """
+
+    def __init__(self, engine: WhisperEngine, max_batch: int) -> None:
+        self._engine = engine
+        self._max_batch = max_batch
+        self._cv = threading.Condition()
+        self._pending: list[_Request] = []
+        self.batches = 0
+        self.decodes = 0
+        self._thread = threading.Thread(target=self._loop, name="asr-batch", daemon=True)
+        self._thread.start()
+
+    def run(self, request: _Request) -> _Decoded:
+        """Decode ``request`` in the next batch; blocks the calling (ASR worker) thread."""
+        from asr.scheduler import current_priority
+
+        request.priority = current_priority() * 2 + (0 if request.words else 1)
+        request.submitted = time.monotonic()
+        with self._cv:
+            self._pending.append(request)
+            self._cv.notify()
+        request.done.wait()
+        if request.error is not None:
+            raise request.error
+        assert request.result is not None
+        return request.result
+
+    def pressure_s(self) -> float:
+        with self._cv:
+            if not self._pending:
+                return 0.0
+            oldest = min(r.submitted for r in self._pending)
+        return max(0.0, time.monotonic() - oldest)
+
+    def _take(self) -> list[_Request]:
+        first = min(self._pending, key=lambda r: (r.priority, r.submitted))
+        key = (first.beam_size, first.words)
+        batch = [first] + [
+            r for r in sorted(self._pending, key=lambda r: (r.priority, r.submitted))
+            if r is not first and (r.beam_size, r.words) == key
+        ][: self._max_batch - 1]
+        for r in batch:
+            self._pending.remove(r)
+        return batch
+
+    def _loop(self) -> None:
+        while True:
+            with self._cv:
+                while not self._pending:
+                    self._cv.wait()
+                batch = self._take()
+            try:
+                results = self._engine.decode_batch(batch)
+                for request, result in zip(batch, results, strict=True):
+                    request.result = result
+            except BaseException as exc:  # each waiting decode raises it in its own thread
+                for request in batch:
+                    request.error = exc
+            finally:
+                self.batches += 1
+                self.decodes += len(batch)
+                for request in batch:
+                    request.done.set()
 
 
 def _repeats_phrase(text: str, n: int = 5) -> bool:

@@ -30,9 +30,17 @@ class TextTranscriber:
         self._q: asyncio.Queue[Any] = asyncio.Queue()
         self._t = 0.0
         self._fail_on = fail_on
+        # What a real transcriber reports under overload (asr/transcriber.py)
+        self.dropped_audio_s = 0.0
+        self.dropped_frames = 0
+        self.lag_s = 0.0
 
     def push(self, frame: AudioFrame) -> None:
         text = frame.data.decode("utf-8", errors="replace").strip("\x00 ")
+        if text == "OVERLOAD":  # as if ASR fell behind and its queue dropped 1.5 s of audio
+            self.dropped_audio_s += 1.5
+            self.dropped_frames += 75
+            return
         if self._fail_on and self._fail_on in text:
             self._q.put_nowait(RuntimeError("asr crashed"))
             return

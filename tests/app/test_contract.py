@@ -67,6 +67,8 @@ def test_events_of_a_real_call_validate(schema: dict[str, Any], tmp_path: Path) 
                 tw.send(twilio_media(b"I want to kill myself", "inbound"))
                 tw.send(twilio_media(b"FLAKY", "outbound"))  # the fake engine fails once
                 got += read_until(agent, lambda e: e["type"] == "call.error")
+                tw.send(twilio_media(b"OVERLOAD", "outbound"))  # the fake drops audio
+                got += read_until(agent, lambda e: e["type"] == "call.recovered")
                 tw.send(twilio_stop("CA-contract"))
             got += read_until(agent, lambda e: e["type"] == "call.ended")
             got += read_until(sup, lambda e: e["type"] == "call.ended")

@@ -115,3 +115,50 @@ def test_prefetched_final_is_reused_only_if_nothing_was_said_after(speak: Speak,
     decoder.accept(speak(APPOINTMENT))  # they carried on talking after a short pause
     final = decoder.finish()
     assert len(words_of(final.text) & APPOINTMENT_WORDS) >= 3
+
+
+def test_batched_decodes_match_one_at_a_time(speak: Speak, tiny_en) -> None:  # type: ignore[no-untyped-def]
+    """Decodes that meet in the batch thread come back to their own callers with the words
+    (and word times) each would get alone; a batch was actually formed."""
+    import threading
+
+    from asr.scheduler import AGENT_LANE, CALLER_LANE, AsrScheduler
+
+    sentences = [SICK, APPOINTMENT, "Please call me back this afternoon.", "I feel dizzy."]
+    clips = [np.concatenate([silence(0.3), speak(s), silence(0.3)]) for s in sentences]
+    alone = [tiny_en.transcribe(c) for c in clips]
+    batched = WhisperEngine("tiny.en", max_batch=8)
+    batcher = batched._batcher
+    assert batcher is not None
+    gate, busy = threading.Event(), threading.Event()
+    decode_batch = batched.decode_batch
+
+    def first_waits(requests):  # type: ignore[no-untyped-def]
+        if not busy.is_set():  # the first decode holds the batch thread until the others wait
+            busy.set()
+            gate.wait(300)
+        return decode_batch(requests)
+
+    batched.decode_batch = first_waits  # type: ignore[method-assign]
+    scheduler = AsrScheduler(len(clips))
+    try:
+        futures = [scheduler.submit(CALLER_LANE, batched.transcribe, clips[0])]
+        assert busy.wait(300)
+        futures += [
+            scheduler.submit(CALLER_LANE if i % 2 else AGENT_LANE, batched.transcribe, c)
+            for i, c in enumerate(clips[1:], 1)
+        ]
+        while len(batcher._pending) < len(clips) - 1:
+            threading.Event().wait(0.01)
+        gate.set()
+        together = [f.result(timeout=300) for f in futures]
+    finally:
+        gate.set()
+        scheduler.shutdown()
+    assert (batcher.batches, batcher.decodes) == (2, 4)  # the three waiting ones went together
+    for one, many in zip(alone, together, strict=True):
+        assert many.text == one.text
+        assert [w.text for w in many.words] == [w.text for w in one.words]
+        assert all(
+            abs(a.start_s - b.start_s) < 0.1 for a, b in zip(one.words, many.words, strict=True)
+        )

@@ -54,6 +54,7 @@
     $("nudges").replaceChildren(
       el("p", { class: "empty", text: "Suggestions appear here during the call." }));
     $("escalation").hidden = true;
+    showDelayed(null);
     document.body.classList.remove("call-ended");
     showReviewLink(false);
     renderSignals({ distress: 0, concerns: {}, trend: "steady" }, true);
@@ -221,6 +222,17 @@
     }
   }
 
+  // The service is overloaded (call.degraded): words come late or some are missing. A quiet
+  // note, not an alarm; call.recovered (or the next call) clears it.
+  function showDelayed(data) {
+    const box = $("delayed");
+    if (!data) { box.hidden = true; return; }
+    box.textContent = data.reason === "audio_dropped"
+      ? "Transcript delayed · some words may be missing"
+      : "Transcript delayed";
+    box.hidden = false;
+  }
+
   function showEscalation(data) {
     const box = $("escalation");
     box.textContent = `Supervisor alerted${data.severity ? ` (${data.severity})` : ""}: ${data.reason || ""}`;
@@ -237,13 +249,15 @@
     if (env.call_id && env.call_id !== state.callId) return; // stale events of an earlier call
     switch (env.type) {
       case "call.started": break;
-      case "call.ended": endCall(); break;
+      case "call.ended": showDelayed(null); endCall(); break;
       case "transcript.partial": transcriptLine(data.speaker, data.text, false, data.segment_id); break;
       case "transcript.final": transcriptLine(data.speaker, data.text, true, data.segment_id); break;
       case "signals.updated": renderSignals(data); break;
       case "nudge.created": addNudge(data); break;
       case "nudge.resolved": resolveCard(data.nudge_id, data.how); break;
       case "escalation": showEscalation(data); break;
+      case "call.degraded": showDelayed(data); break;
+      case "call.recovered": showDelayed(null); break;
       default: break;
     }
   }

@@ -149,6 +149,21 @@
       }
       case "signals.updated": setDistress(call(env.call_id, data), data); break;
       case "escalation": addEscalation(env); break;
+      case "call.degraded": {
+        const c = call(env.call_id, data);
+        c.row.classList.add("degraded");
+        if (!c.endedAt && !c.escalated) {
+          setState(c, "warn", data.reason === "audio_dropped"
+            ? `Audio dropped (${Number(data.dropped_audio_s || 0).toFixed(1)} s)` : "Transcript delayed");
+        }
+        break;
+      }
+      case "call.recovered": {
+        const c = call(env.call_id, data);
+        c.row.classList.remove("degraded");
+        if (!c.endedAt && !c.escalated) setState(c, "live", "Live");
+        break;
+      }
       default: call(env.call_id, data); break;
     }
     kpis();
