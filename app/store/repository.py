@@ -782,8 +782,9 @@ class Repository:
             return [str(r) for r in s.scalars(q)]
 
     def purge_calls(self, call_ids: Sequence[str], now: datetime) -> int:
-        """Delete calls with their transcript, signals, nudges, feedback, escalations and
-        event log; their score rows stay, de-identified (``call_id`` set to NULL)."""
+        """Delete calls with their transcript, signals, nudges, feedback, escalations, coaching
+        notes (they quote the call) and event log; their score rows stay, de-identified
+        (``call_id`` set to NULL)."""
         if not call_ids:
             return 0
         ids = list(call_ids)
@@ -793,7 +794,8 @@ class Repository:
                 .where(CallScoreRow.call_id.in_(ids))
                 .values(call_id=None, purged_at=now)
             )
-            for table in (SegmentRow, SignalRow, NudgeRow, FeedbackRow, EscalationRow, EventRow):
+            for table in (SegmentRow, SignalRow, NudgeRow, FeedbackRow, EscalationRow, EventRow,
+                          CoachingNoteRow):
                 s.execute(delete(table).where(table.call_id.in_(ids)))
             result = s.execute(delete(CallRow).where(CallRow.call_id.in_(ids)))
             return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -14,6 +14,7 @@ from app.review import Reviewer
 from app.store import Store
 from app.store.models import (
     CallRow,
+    CoachingNoteRow,
     EscalationRow,
     EventRow,
     FeedbackRow,
@@ -26,7 +27,8 @@ from tests.app.service_helpers import service, tok
 from tests.app.store_backends import database_url
 
 OLD = datetime.now(UTC) - timedelta(days=40)
-TABLES = (CallRow, SegmentRow, SignalRow, NudgeRow, FeedbackRow, EscalationRow, EventRow)
+TABLES = (CallRow, SegmentRow, SignalRow, NudgeRow, FeedbackRow, EscalationRow, EventRow,
+          CoachingNoteRow)
 
 
 def _rows_of(store: Store, call_id: str) -> dict[str, int]:
@@ -46,8 +48,11 @@ def test_sweep_deletes_old_text_and_keeps_deidentified_scores(backend: str,
             store.migrate()
             store_call(store.repo, frightened_call("RET-old", "A1", started_at=OLD))
             store_call(store.repo, kind_call("RET-new", "A1"))
+            store.repo.add_note("RET-old", 12.0, "she said she was terrified; good pause", "T1",
+                                "supervisor")
             before = _rows_of(store, "RET-old")
             assert before["transcript_segments"] and before["events"] and before["feedback"]
+            assert before["coaching_notes"] == 1
 
             purged = Reviewer(store.repo).sweep_retention(30)
 
