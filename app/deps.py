@@ -16,9 +16,12 @@ from typing import Annotated
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
+from app.auth import TokenSigner
 from app.bus import EventBus
 from app.calls import CallManager
 from app.metrics import Metrics
+from app.review import Reviewer, reviewer_for
+from app.revocation import Revocations
 from app.settings import Settings
 from app.store import Store
 
@@ -53,8 +56,28 @@ def get_metrics(conn: HTTPConnection) -> Metrics:
     return metrics
 
 
+def get_signer(conn: HTTPConnection) -> TokenSigner:
+    """The token signer (creates and checks the service's bearer tokens)."""
+    signer: TokenSigner = conn.app.state.signer
+    return signer
+
+
+def get_revocations(conn: HTTPConnection) -> Revocations:
+    """The revoked token ids, refreshed from the store; a socket watches its own token."""
+    revocations: Revocations = conn.app.state.revocations
+    return revocations
+
+
+def get_reviewer(conn: HTTPConnection) -> Reviewer:
+    """The after-call reviewer for the playbook in force (rebuilt when the playbook changes)."""
+    return reviewer_for(conn.app.state)
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 CallsDep = Annotated[CallManager, Depends(get_calls)]
 BusDep = Annotated[EventBus, Depends(get_bus)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+SignerDep = Annotated[TokenSigner, Depends(get_signer)]
+RevocationsDep = Annotated[Revocations, Depends(get_revocations)]
+ReviewerDep = Annotated[Reviewer, Depends(get_reviewer)]

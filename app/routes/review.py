@@ -11,11 +11,12 @@ import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
 from app.auth import AnyPrincipal, Principal, SupervisorPrincipal
-from app.review import CallReview, Scorecard, TeamView, reviewer_for
+from app.deps import ReviewerDep, StoreDep
+from app.review import CallReview, Reviewer, Scorecard, TeamView
 from app.review.scorecards import (
     agent_summaries,
     scorecard,
@@ -24,6 +25,7 @@ from app.review.scorecards import (
     weekly,
 )
 from app.routes.calls import load_call_row
+from app.store import Store
 
 router = APIRouter(tags=["review"])
 WEEKS = Query(12, ge=1, le=520, description="How many weeks back, this one included")
@@ -43,39 +45,43 @@ def _forbid_other_agent(principal: Principal, agent_id: str) -> None:
 
 
 async def _scored_rows(
-    request: Request, agent_id: str | None, since: date
+    store: Store, reviewer: Reviewer, agent_id: str | None, since: date
 ) -> list[dict[str, Any]]:
-    store = request.app.state.store
     await store.flush()
-    reviewer = reviewer_for(request.app.state)
     await asyncio.to_thread(reviewer.score_pending)
     return await asyncio.to_thread(store.repo.score_rows, agent_id=agent_id, since=since)
 
 
 @router.get("/v1/calls/{call_id}/review", response_model=CallReview)
-async def call_review(request: Request, principal: AnyPrincipal, call_id: str) -> CallReview:
+async def call_review(
+    store: StoreDep, reviewer: ReviewerDep, principal: AnyPrincipal, call_id: str
+) -> CallReview:
     """Transcript with moments, distress curve, nudges and outcomes, score parts, summary."""
-    call = await load_call_row(request.app.state.store, principal, call_id)
-    reviewer = reviewer_for(request.app.state)
+    call = await load_call_row(store, principal, call_id)
     return await asyncio.to_thread(reviewer.review, call)
 
 
 @router.get("/v1/agents/{agent_id}/scorecard", response_model=Scorecard)
 async def agent_scorecard(
-    request: Request, principal: AnyPrincipal, agent_id: str, weeks: int = WEEKS
+    store: StoreDep,
+    reviewer: ReviewerDep,
+    principal: AnyPrincipal,
+    agent_id: str,
+    weeks: int = WEEKS,
 ) -> Scorecard:
     """Weekly means of each score part, nudge uptake and helpfulness, distress reduced."""
     _forbid_other_agent(principal, agent_id)
-    rows = await _scored_rows(request, agent_id, _since(weeks))
+    rows = await _scored_rows(store, reviewer, agent_id, _since(weeks))
     return scorecard(agent_id, rows)
 
 
 @router.get("/v1/team", response_model=TeamView)
-async def team(request: Request, principal: SupervisorPrincipal, weeks: int = WEEKS) -> TeamView:
+async def team(
+    store: StoreDep, reviewer: ReviewerDep, principal: SupervisorPrincipal, weeks: int = WEEKS
+) -> TeamView:
     """Agents side by side, the floor's weekly trend, unhelpful rules, moments to recognise."""
     since = _since(weeks)
-    rows = await _scored_rows(request, None, since)
-    reviewer = reviewer_for(request.app.state)
+    rows = await _scored_rows(store, reviewer, None, since)
     recognitions = await asyncio.to_thread(reviewer.recognitions, rows)
     return TeamView(
         weeks=weekly(rows),
@@ -87,12 +93,16 @@ async def team(request: Request, principal: SupervisorPrincipal, weeks: int = WE
 
 @router.get("/v1/scorecards.csv", response_class=Response)
 async def scorecards_export(
-    request: Request, principal: AnyPrincipal, agent_id: str | None = None, weeks: int = WEEKS
+    store: StoreDep,
+    reviewer: ReviewerDep,
+    principal: AnyPrincipal,
+    agent_id: str | None = None,
+    weeks: int = WEEKS,
 ) -> Response:
     """One CSV line per scored call. Agents get their own lines whatever ``agent_id`` says."""
     if principal.role == "agent":
         agent_id = principal.agent_id
-    rows = await _scored_rows(request, agent_id, _since(weeks))
+    rows = await _scored_rows(store, reviewer, agent_id, _since(weeks))
     name = f"carecue-scorecards-{agent_id or 'team'}-{datetime.now(UTC).date()}.csv"
     return Response(
         scorecards_csv(rows),
