@@ -17,10 +17,11 @@ import logging
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, Field
 
 from app.auth import AnyPrincipal, Principal
+from app.deps import StoreDep
 from app.routes.calls import load_call_row
 
 log = logging.getLogger("carecue.coaching")
@@ -131,11 +132,11 @@ def _author(principal: Principal) -> str:
 
 
 @router.get("/{call_id}/replay", response_model=Replay)
-async def call_replay(request: Request, principal: AnyPrincipal, call_id: str) -> Replay:
+async def call_replay(store: StoreDep, principal: AnyPrincipal, call_id: str) -> Replay:
     """The stored call as a timeline for coaching replay, with its notes."""
-    call = await load_call_row(request.app.state.store, principal, call_id)
+    call = await load_call_row(store, principal, call_id)
     items, duration = build_timeline(call)
-    notes = await asyncio.to_thread(request.app.state.store.repo.list_notes, call_id)
+    notes = await asyncio.to_thread(store.repo.list_notes, call_id)
     return Replay(
         call_id=call["call_id"], agent_id=call["agent_id"], source=call["source"],
         started_at=call["started_at"], ended_at=call["ended_at"], active=call["active"],
@@ -144,23 +145,23 @@ async def call_replay(request: Request, principal: AnyPrincipal, call_id: str) -
 
 
 @router.get("/{call_id}/notes", response_model=NoteList)
-async def list_notes(request: Request, principal: AnyPrincipal, call_id: str) -> NoteList:
+async def list_notes(store: StoreDep, principal: AnyPrincipal, call_id: str) -> NoteList:
     """A call's coaching notes, by moment."""
-    await load_call_row(request.app.state.store, principal, call_id)
-    notes = await asyncio.to_thread(request.app.state.store.repo.list_notes, call_id)
+    await load_call_row(store, principal, call_id)
+    notes = await asyncio.to_thread(store.repo.list_notes, call_id)
     return NoteList(notes=[Note(**n) for n in notes])
 
 
 @router.post("/{call_id}/notes", response_model=Note, status_code=201)
-async def add_note(request: Request, principal: AnyPrincipal, call_id: str,
+async def add_note(store: StoreDep, principal: AnyPrincipal, call_id: str,
                    body: NoteIn) -> Note:
     """Add a note at ``at_s`` seconds into the call."""
-    await load_call_row(request.app.state.store, principal, call_id)
+    await load_call_row(store, principal, call_id)
     text = body.text.strip()
     if not text:
         raise HTTPException(422, detail={"code": "empty_note", "message": "the note is empty"})
     note = await asyncio.to_thread(
-        request.app.state.store.repo.add_note, call_id, body.at_s, text, _author(principal),
+        store.repo.add_note, call_id, body.at_s, text, _author(principal),
         principal.role,
     )
     log.info("coaching note added",
@@ -169,11 +170,11 @@ async def add_note(request: Request, principal: AnyPrincipal, call_id: str,
 
 
 @router.delete("/{call_id}/notes/{note_id}", status_code=204)
-async def delete_note(request: Request, principal: AnyPrincipal, call_id: str,
+async def delete_note(store: StoreDep, principal: AnyPrincipal, call_id: str,
                       note_id: int) -> Response:
     """Delete a note: its author, a supervisor or an admin."""
-    await load_call_row(request.app.state.store, principal, call_id)
-    repo = request.app.state.store.repo
+    await load_call_row(store, principal, call_id)
+    repo = store.repo
     note = await asyncio.to_thread(repo.get_note, call_id, note_id)
     if note is None:
         raise HTTPException(404, detail={"code": "unknown_note", "message": "no such note"})
