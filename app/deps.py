@@ -20,6 +20,7 @@ from app.auth import TokenSigner
 from app.bus import EventBus
 from app.calls import CallManager
 from app.metrics import Metrics
+from app.practice.service import PracticeService, build_practice_service
 from app.review import Reviewer, reviewer_for
 from app.revocation import Revocations
 from app.settings import Settings
@@ -73,6 +74,16 @@ def get_reviewer(conn: HTTPConnection) -> Reviewer:
     return reviewer_for(conn.app.state)
 
 
+
+def get_practice(conn: HTTPConnection) -> PracticeService:
+    """The practice scenarios and patient voice (loaded on first use, then kept)."""
+    service: PracticeService | None = getattr(conn.app.state, "practice", None)
+    if service is None:
+        service = build_practice_service(get_settings(conn))
+        conn.app.state.practice = service
+    return service
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 CallsDep = Annotated[CallManager, Depends(get_calls)]
@@ -81,3 +92,4 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 SignerDep = Annotated[TokenSigner, Depends(get_signer)]
 RevocationsDep = Annotated[Revocations, Depends(get_revocations)]
 ReviewerDep = Annotated[Reviewer, Depends(get_reviewer)]
+PracticeDep = Annotated[PracticeService, Depends(get_practice)]

@@ -23,19 +23,18 @@ import json
 import logging
 import secrets
 import time
-from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from app.auth import AnyPrincipal, AuthError, websocket_principal
+from app.deps import CallsDep, PracticeDep, SettingsDep, SignerDep, get_practice
 from app.ingest.base import CallMeta, IngestError
-from app.practice.judge import ReplyJudge
 from app.practice.runner import MAX_REPLY_CHARS, PracticeRun
-from app.practice.scenario import Scenario, load_scenarios, scenario_summary
-from app.practice.voice import PatientVoice, speech_module
+from app.practice.scenario import Scenario, scenario_summary
+from app.practice.service import PracticeService
 from app.wsclose import close_with_error
 
 log = logging.getLogger("carecue.practice")
@@ -64,48 +63,9 @@ class ScenarioList(BaseModel):
     voice_note: str | None = Field(description="why there is no voice, when there is none")
 
 
-class PracticeService:
-    """Scenarios and the patient voice, shared by the practice calls of this process."""
-
-    def __init__(self, scenarios: dict[str, Scenario], voice: PatientVoice) -> None:
-        self.scenarios = scenarios
-        self.voice = voice
-        self._default_playbook: Any = None
-
-    def judge(self, app: Any) -> ReplyJudge:
-        from nudges.playbook import load_playbook
-
-        if self._default_playbook is None:
-            self._default_playbook = load_playbook()
-        calls = app.state.calls
-        playbook = calls.playbook.playbook if calls.playbook is not None else None
-        components = calls.components
-        return ReplyJudge(playbook or self._default_playbook,
-                          getattr(components, "matcher", None),
-                          fallback=self._default_playbook)
-
-
-def practice_service(app: Any) -> PracticeService:
-    """The process's ``PracticeService`` (created on first use)."""
-    service: PracticeService | None = getattr(app.state, "practice", None)
-    if service is None:
-        from nudges.playbook import load_playbook
-
-        settings = app.state.settings
-        voices = speech_module().kokoro_voices()
-        service = PracticeService(
-            load_scenarios(voices=voices, phrase_sets=load_playbook().phrase_sets),
-            PatientVoice(Path(settings.data_dir) / "practice-audio",
-                         enabled=settings.practice_voice),
-        )
-        app.state.practice = service
-    return service
-
-
 @router.get("/v1/practice/scenarios", response_model=ScenarioList)
-async def list_scenarios(request: Request, principal: AnyPrincipal) -> ScenarioList:
+async def list_scenarios(principal: AnyPrincipal, service: PracticeDep) -> ScenarioList:
     """The practice scenarios, and whether the patient will speak."""
-    service = practice_service(request.app)
     return ScenarioList(
         scenarios=[ScenarioSummary(**scenario_summary(s)) for s in service.scenarios.values()],
         voice=service.voice.available,
@@ -114,10 +74,10 @@ async def list_scenarios(request: Request, principal: AnyPrincipal) -> ScenarioL
 
 
 @router.get("/v1/practice/audio/{name}", response_class=FileResponse)
-async def patient_audio(request: Request, principal: AnyPrincipal, name: str) -> FileResponse:
+async def patient_audio(principal: AnyPrincipal, service: PracticeDep, name: str) -> FileResponse:
     """A rendered patient line (WAV). Lines are scenario text, the same for every trainee."""
     key = name.removesuffix(".wav")
-    path = practice_service(request.app).voice.path(key)
+    path = service.voice.path(key)
     if path is None:
         raise HTTPException(404, detail={"code": "unknown_audio", "message": "no such line"})
     return FileResponse(path, media_type="audio/wav",
@@ -150,8 +110,14 @@ async def _receive_json(ws: WebSocket, wait_s: float | None) -> dict[str, Any]:
 
 
 @router.websocket("/v1/practice/session")
-async def practice_session(ws: WebSocket) -> None:
-    """One practice call (see the module docstring for the messages)."""
+async def practice_session(
+    ws: WebSocket, settings: SettingsDep, calls: CallsDep, signer: SignerDep
+) -> None:
+    """One practice call (see the module docstring for the messages).
+
+    The practice service is fetched after the origin and token checks (``get_practice``): a
+    refused socket does not load the scenarios.
+    """
     from app.routes.events import origin_allowed
 
     if not origin_allowed(ws):
@@ -163,9 +129,8 @@ async def practice_session(ws: WebSocket) -> None:
         await close_with_error(ws, exc.code, exc.message, 1008)
         return
     await ws.accept()
-    app = ws.app
     try:
-        service = practice_service(app)
+        service = get_practice(ws)
         begin = await _receive_json(ws, _BEGIN_TIMEOUT_S)
         if begin.get("type") != "begin":
             raise _BadMessage("expected_begin", 'the first message must be {"type":"begin",...}')
@@ -186,7 +151,6 @@ async def practice_session(ws: WebSocket) -> None:
 
     agent_id = principal.agent_id or "trainer"
     call_id = f"practice-{secrets.token_hex(6)}"
-    calls = app.state.calls
     try:
         if mode == "text":
             session = await calls.open_call(CallMeta(
@@ -195,8 +159,7 @@ async def practice_session(ws: WebSocket) -> None:
             ))
             await ws.send_json(_ready(call_id, agent_id, scenario, service, None))
         else:
-            token = app.state.signer.create("ingest", ttl_s=INGEST_TOKEN_TTL_S,
-                                            subject=f"call:{call_id}")
+            token = signer.create("ingest", ttl_s=INGEST_TOKEN_TTL_S, subject=f"call:{call_id}")
             ingest = {
                 "path": "/v1/ingest/stream",
                 "token": token,
@@ -222,11 +185,13 @@ async def practice_session(ws: WebSocket) -> None:
     async def send(msg: dict[str, Any]) -> None:
         await ws.send_json(msg)
 
+    components = calls.components
+    assert components is not None  # open_call opens no call before the models are loaded
     run = PracticeRun(
-        scenario=scenario, session=session, judge=service.judge(app), voice=service.voice,
-        executor=calls.components.model_executor, send=send, mode=mode,
-        turn_gap_s=float(app.state.settings.practice_turn_gap_s),
-        pace=float(app.state.settings.practice_pace),
+        scenario=scenario, session=session, judge=service.judge(calls), voice=service.voice,
+        executor=components.model_executor, send=send, mode=mode,
+        turn_gap_s=float(settings.practice_turn_gap_s),
+        pace=float(settings.practice_pace),
     )
     runner = asyncio.create_task(run.run(), name=f"practice-{call_id}")
     reader = asyncio.create_task(_read_client(ws, run), name=f"practice-read-{call_id}")
