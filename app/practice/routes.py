@@ -120,7 +120,7 @@ async def practice_session(
     """
     from app.routes.events import origin_allowed
 
-    if not origin_allowed(ws):
+    if not origin_allowed(ws, settings):
         await close_with_error(ws, "bad_origin", "this origin may not open CareCue sockets", 1008)
         return
     try:

@@ -18,15 +18,25 @@ import contextlib
 import json
 import logging
 import time
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
 from app.auth import AuthError, Principal, Role, authenticate, token_from
 from app.bus import BusMessage
 from app.delivery import CLOSE_TOO_SLOW, Stream, open_stream
+from app.deps import (
+    BusDep,
+    CallsDep,
+    MetricsDep,
+    RevocationsDep,
+    SettingsDep,
+    SignerDep,
+    StoreDep,
+)
 from app.session import UnknownNudge
+from app.settings import Settings
 from app.wsclose import close_with_error
 
 log = logging.getLogger("carecue.events")
@@ -36,6 +46,31 @@ router = APIRouter(tags=["events"])
 _FEEDBACK_ACTIONS = ("accepted", "dismissed", "helpful", "not_helpful")
 _MAX_CLIENT_MESSAGE = 4096
 _CLOSE_GRACE_S = 30.0  # how long a too-slow client's close may wait for its socket to drain
+
+
+class _Service:
+    """What an event socket uses of the running service, as FastAPI dependencies."""
+
+    def __init__(
+        self,
+        settings: SettingsDep,
+        store: StoreDep,
+        bus: BusDep,
+        calls: CallsDep,
+        metrics: MetricsDep,
+        signer: SignerDep,
+        revocations: RevocationsDep,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.bus = bus
+        self.calls = calls
+        self.metrics = metrics
+        self.signer = signer
+        self.revocations = revocations
+
+
+ServiceDep = Annotated[_Service, Depends()]
 
 
 def _since(ws: WebSocket) -> int | None:
@@ -48,12 +83,12 @@ def _since(ws: WebSocket) -> int | None:
     return value
 
 
-async def _sender(ws: WebSocket, stream: Stream) -> None:
+async def _sender(ws: WebSocket, svc: _Service, stream: Stream) -> None:
     """Send the replay, then the live queue, until the client is too slow (see
     ``app.delivery``): its queue overflowed, or one send waited ``client_send_timeout_s``
     for a socket that stopped reading (the send is then withdrawn: nothing of it was written)."""
     queue = stream.queue
-    timeout_s = ws.app.state.settings.client_send_timeout_s
+    timeout_s = svc.settings.client_send_timeout_s
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
@@ -88,7 +123,7 @@ async def _sender(ws: WebSocket, stream: Stream) -> None:
         queue.last_sent = env["seq"]
     queue.last_sent = delivered  # the last envelope this client was surely sent
     stream.unsubscribe()  # nothing more is queued for it
-    ws.app.state.metrics.clients_closed_slow.inc()
+    svc.metrics.clients_closed_slow.inc()
     log.info("event socket too slow", extra={"since": delivered, "stalled": gave_up,
                                              "overflowed": queue.overflowed})
     # The close goes out once the socket can take it (a stopped reader never lets it);
@@ -99,8 +134,8 @@ async def _sender(ws: WebSocket, stream: Stream) -> None:
             CLOSE_TOO_SLOW), _CLOSE_GRACE_S)
 
 
-async def _receiver(ws: WebSocket, principal: Principal) -> None:
-    calls = ws.app.state.calls
+async def _receiver(ws: WebSocket, svc: _Service, principal: Principal) -> None:
+    calls = svc.calls
     while True:
         message = await ws.receive()
         if message["type"] == "websocket.disconnect":
@@ -145,7 +180,7 @@ async def _receiver(ws: WebSocket, principal: Principal) -> None:
             )
 
 
-def origin_allowed(ws: WebSocket) -> bool:
+def origin_allowed(ws: WebSocket, settings: Settings) -> bool:
     """A browser's Origin must be this service's own, or one the settings allow. Clients
     that send no Origin (scripts, platforms) are judged by their token alone."""
     origin = ws.headers.get("origin")
@@ -155,20 +190,18 @@ def origin_allowed(ws: WebSocket) -> bool:
     host = ws.headers.get("host", "")
     if origin in (f"http://{host}", f"https://{host}"):
         return True
-    settings = ws.app.state.settings
     return origin in settings.origins() or origin == settings.base_url()
 
 
-async def _auth_message(ws: WebSocket) -> str | None:
+async def _auth_message(ws: WebSocket, wait_s: float) -> str | None:
     """Accept the socket and read the token from its first message; ``None`` after closing
     the socket (nothing in time, or not an auth message)."""
     await ws.accept()
-    timeout = ws.app.state.settings.ws_auth_timeout_s
     try:
-        message = await asyncio.wait_for(ws.receive(), timeout)
+        message = await asyncio.wait_for(ws.receive(), wait_s)
     except TimeoutError:
         await close_with_error(
-            ws, "auth_timeout", f"no auth message within {timeout:g} s", 1008
+            ws, "auth_timeout", f"no auth message within {wait_s:g} s", 1008
         )
         return None
     if message["type"] == "websocket.disconnect":
@@ -190,21 +223,23 @@ async def _auth_message(ws: WebSocket) -> str | None:
     return str(msg["token"])
 
 
-async def socket_principal(ws: WebSocket, allowed: tuple[Role, ...]) -> Principal | None:
+async def socket_principal(
+    ws: WebSocket, svc: _Service, allowed: tuple[Role, ...]
+) -> Principal | None:
     """Who opened this event socket, from a header, ``?token=`` or the first message.
 
     ``None`` once the socket has been closed with the reason (1008)."""
-    if not origin_allowed(ws):
+    if not origin_allowed(ws, svc.settings):
         await close_with_error(ws, "bad_origin", "this origin may not open CareCue sockets", 1008)
         return None
     token = token_from(ws.headers.get("authorization"), ws.query_params.get("token"))
     by_message = token is None
     if by_message:
-        token = await _auth_message(ws)
+        token = await _auth_message(ws, svc.settings.ws_auth_timeout_s)
         if token is None:
             return None
     try:
-        principal = authenticate(ws.app.state.signer, token, allowed)
+        principal = authenticate(svc.signer, token, allowed)
     except AuthError as exc:
         await close_with_error(ws, exc.code, exc.message, 1008)
         return None
@@ -225,9 +260,13 @@ async def _token_ends(principal: Principal, revoked: asyncio.Event) -> tuple[str
 
 
 async def _serve(
-    ws: WebSocket, principal: Principal, accept: Any, kind: str, stream_agent: str | None
+    ws: WebSocket,
+    svc: _Service,
+    principal: Principal,
+    accept: Any,
+    kind: str,
+    stream_agent: str | None,
 ) -> None:
-    state = ws.app.state
     try:
         since = _since(ws)
     except ValueError:
@@ -242,12 +281,13 @@ async def _serve(
             "role": principal.role,
             "expires_at": int(expires) if expires is not None else None,
         })
-    with state.revocations.watch(principal.token_id) as revoked:
-        await _stream(ws, principal, accept, kind, stream_agent, since, revoked)
+    with svc.revocations.watch(principal.token_id) as revoked:
+        await _stream(ws, svc, principal, accept, kind, stream_agent, since, revoked)
 
 
 async def _stream(
     ws: WebSocket,
+    svc: _Service,
     principal: Principal,
     accept: Any,
     kind: str,
@@ -255,22 +295,21 @@ async def _stream(
     since: int | None,
     revoked: asyncio.Event,
 ) -> None:
-    state = ws.app.state
     stream = await open_stream(
-        bus=state.bus,
-        store=state.store,
+        bus=svc.bus,
+        store=svc.store,
         accept=accept,
         since=since,
-        capacity=state.settings.client_queue_size,
-        replay_limit=state.settings.replay_limit,
-        active_calls=lambda: state.calls.live_ids(stream_agent),
+        capacity=svc.settings.client_queue_size,
+        replay_limit=svc.settings.replay_limit,
+        active_calls=lambda: svc.calls.live_ids(stream_agent),
         agent_id=stream_agent,
-        metrics=state.metrics,
+        metrics=svc.metrics,
     )
-    gauge = state.metrics.ws_clients.labels(kind)
+    gauge = svc.metrics.ws_clients.labels(kind)
     gauge.inc()
-    send = asyncio.create_task(_sender(ws, stream), name=f"ws-send-{kind}")
-    recv = asyncio.create_task(_receiver(ws, principal), name=f"ws-recv-{kind}")
+    send = asyncio.create_task(_sender(ws, svc, stream), name=f"ws-send-{kind}")
+    recv = asyncio.create_task(_receiver(ws, svc, principal), name=f"ws-recv-{kind}")
     ends = asyncio.create_task(_token_ends(principal, revoked), name=f"ws-token-{kind}")
     ended: tuple[str, str] | None = None
     try:
@@ -302,11 +341,11 @@ async def _stream(
 
 
 @router.websocket("/v1/agents/{agent_id}/events")
-async def agent_events(ws: WebSocket, agent_id: str) -> None:
+async def agent_events(ws: WebSocket, svc: ServiceDep, agent_id: str) -> None:
     """One agent's calls: transcripts, signals, nudges, urgent escalations; ``?since=SEQ``.
 
     Authenticate with a bearer header, ``?token=``, or a first ``{"type": "auth"}`` message."""
-    principal = await socket_principal(ws, ("agent", "supervisor", "admin"))
+    principal = await socket_principal(ws, svc, ("agent", "supervisor", "admin"))
     if principal is None:
         return
     if not principal.may_see_agent(agent_id):
@@ -316,13 +355,13 @@ async def agent_events(ws: WebSocket, agent_id: str) -> None:
     def accept(msg: BusMessage) -> bool:
         return msg.agent_id == agent_id and msg.to_agent
 
-    await _serve(ws, principal, accept, "agent", agent_id)
+    await _serve(ws, svc, principal, accept, "agent", agent_id)
 
 
 @router.websocket("/v1/supervisor/events")
-async def supervisor_events(ws: WebSocket) -> None:
+async def supervisor_events(ws: WebSocket, svc: ServiceDep) -> None:
     """Every call and every escalation. ``?since=SEQ`` resumes."""
-    principal = await socket_principal(ws, ("supervisor", "admin"))
+    principal = await socket_principal(ws, svc, ("supervisor", "admin"))
     if principal is None:
         return
-    await _serve(ws, principal, lambda _m: True, "supervisor", None)
+    await _serve(ws, svc, principal, lambda _m: True, "supervisor", None)
