@@ -91,8 +91,10 @@ def cross_val_extra(
                 base,
             )
             oof[va] += predict_net(net, [states[i] for i in va]) / len(seeds)
-        print(f"  fold {f}: {len(tr)}+{len(new)} train / {len(va)} val, "
-              f"{time.time() - t0:.0f}s", flush=True)
+        print(
+            f"  fold {f}: {len(tr)}+{len(new)} train / {len(va)} val, {time.time() - t0:.0f}s",
+            flush=True,
+        )
     return oof
 
 
@@ -127,9 +129,7 @@ def policy_flags(
     return {"self_harm": sh, "emergency": em, "safety_check": sc}
 
 
-def summarise(
-    labels: np.ndarray, flags: dict[str, np.ndarray]
-) -> dict[str, float]:
+def summarise(labels: np.ndarray, flags: dict[str, np.ndarray]) -> dict[str, float]:
     none = labels == "none"
     urgent = flags["self_harm"] | flags["emergency"]
     out: dict[str, float] = {}
@@ -182,6 +182,35 @@ def evaluate(
     return out
 
 
+def model_only(rows: list[Row], oof: np.ndarray, denied: np.ndarray) -> dict[str, dict[str, float]]:
+    """The model's own urgent and soft decisions (no pattern hits), on the crisis-set rows.
+
+    The patterns were written against these rows, so "patterns + model" out-of-fold numbers
+    here are optimistic (the held-out test split has phrasings the patterns never saw); what
+    the model adds on its own is the fairer way to compare variants.
+    """
+    sel = np.array([r.source in ("hard", "extra") for r in rows])
+    lab = np.array([r.label for r in rows])[sel]
+    pr, dn = oof[sel], denied[sel]
+    none_kinds: list[tuple[str, ...]] = [()] * int(sel.sum())
+    out = {"shipped_tiers": summarise(lab, policy_flags(pr, none_kinds, dn, 0.97, 0.95))}
+    for budget in (0.03, 0.05):
+        best: tuple[float, float, float] | None = None
+        for ts in GRID:
+            m = summarise(lab, policy_flags(pr, none_kinds, dn, ts, 2.0))
+            if m["false_alarm_rate"] <= budget and (
+                best is None or m["self_harm_recall"] > best[0]
+            ):
+                best = (m["self_harm_recall"], m["false_alarm_rate"], ts)
+        assert best is not None
+        out[f"self_harm_only_best_at_fa_{budget:g}"] = {
+            "self_harm_recall": best[0],
+            "false_alarm_rate": best[1],
+            "urgent_self_harm": best[2],
+        }
+    return out
+
+
 def categories(rows: list[Row]) -> list[str]:
     """Category of each pool row (from the data files; concerns rows are 'concerns')."""
     from models.train_redflag import EXTRA, HARD
@@ -226,9 +255,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--report", nargs="*", default=None, help="print saved runs side by side")
     args = ap.parse_args(argv)
     if args.report is not None:
+        rows = load_train_pool()
+        _, denied = pattern_info([r.text for r in rows])
         for tag in args.report:
             rep = json.loads((CACHE / f"rfcv_{tag}.json").read_text())
+            oof = np.load(CACHE / f"rfcv_{tag}.npy")
             print(tag, json.dumps(rep["eval"], indent=1))
+            print(tag, "model only", json.dumps(model_only(rows, oof, denied), indent=1))
         return
     torch.set_num_threads(max(1, min(2, args.threads)))
     cfg = Config(
@@ -256,6 +289,7 @@ def main(argv: list[str] | None = None) -> None:
         "n_new": len(new),
         "seconds": round(time.time() - t0),
         "eval": evaluate(rows, oof, kinds, denied),
+        "model_only": model_only(rows, oof, denied),
         "model_only_by_category": by_category(rows, oof, kinds, denied),
     }
     print(json.dumps(rep, indent=1), flush=True)

@@ -503,6 +503,18 @@ def write_card(report: dict[str, Any], path: Path = CARD) -> None:
         "different author, written blind to the test set and to the patterns.",
         f"- `concerns.jsonl` train rows without the `crisis` label: "
         f"{report['train_rows']['concerns']} extra `none` rows (each its own group).",
+        *(
+            [
+                f"- Train-only rows ({', '.join(f'`{n}`' for n in report['train_only_files'])}):"
+                f" {report['train_rows']['train_only']} rows in "
+                f"{report['train_families']['train_only']} new phrasing families, written for "
+                "issue 9 by an AI helper session (`judge`) that never opened the test rows. They "
+                "are added to the training part of every fold and to the final model and never "
+                "validated on, so the out-of-fold numbers below are on the same rows as before.",
+            ]
+            if report["train_rows"].get("train_only")
+            else []
+        ),
         "",
         "## How hyper-parameters and thresholds were chosen",
         f"{cv['folds']}-fold cross-validation grouped by `family` over the whole training pool "
@@ -767,9 +779,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     t0 = time.time()
     y = np.array([CLASSES.index(x) for x in labels])
-    net = train_net(
-        states + list(only_states), np.concatenate([y, only_y]), cfg, minilm_state()
-    )
+    net = train_net(states + list(only_states), np.concatenate([y, only_y]), cfg, minilm_state())
     model = RedFlagModel(
         net,
         thresholds,
