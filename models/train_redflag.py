@@ -6,7 +6,13 @@ Data (all hand-written, see ``models/cards/redflag.md``):
   phrasing family and are read only by ``--eval-test``, once per final candidate);
 * ``models/data/crisis_train_extra.jsonl`` (all train, a different author, blind to test);
 * ``models/data/concerns.jsonl`` ``train`` rows without the ``crisis`` label, as extra
-  ``none`` examples.
+  ``none`` examples;
+* ``models/data/crisis_train_judge.jsonl`` (``--train-only``, the default): new phrasing
+  families written for issue 9, trained on in every fold and in the final model but never
+  validated on, so out-of-fold numbers stay on the same rows with and without them.
+
+The shipped artifact: ``python -m models.train_redflag --folds 3`` (3 folds to fit the shared
+2-core machine; ``python -m models.redflag_cv`` compares variants on the same folds).
 
 Model: frozen MiniLM up to hidden state ``input_layer``, then fine-tuned copies of the
 remaining layers + mean pooling + linear head, class-weighted cross-entropy. Frozen states
@@ -470,8 +476,8 @@ def write_card(report: dict[str, Any], path: Path = CARD) -> None:
         "give up: ask the safety question), `self_harm` (suicidal intent, plans, self-harm, "
         "deliberate overdose, indirect goodbyes) and `emergency` (medical red flags: "
         "breathing, chest pain, stroke, unresponsive, anaphylaxis, bleeding, seizures, "
-        "accidental overdose). Produced by `python -m models.train_redflag` (this card is "
-        "generated; the numbers are in `models/artifacts/redflag_metrics.json`).",
+        "accidental overdose). Produced by `python -m models.train_redflag --folds 3` (this "
+        "card is generated; the numbers are in `models/artifacts/redflag_metrics.json`).",
         "",
         "## Model",
         f"- Input: hidden state {k} of the frozen all-MiniLM-L6-v2 encoder "
@@ -688,7 +694,7 @@ def main(argv: list[str] | None = None) -> None:
         "--train-only",
         type=Path,
         nargs="*",
-        default=[],
+        default=[JUDGE],
         help="data files trained on in every fold and in the final model, never validated",
     )
     ap.add_argument("--no-card", dest="card", action="store_false")
