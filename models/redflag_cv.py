@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from models.classifier import DEFAULT_RED_FLAG_POLICY as POLICY
 from models.redflag import CLASSES
 from models.train_redflag import (
     CACHE,
@@ -114,7 +115,7 @@ def policy_flags(
     denied: np.ndarray,
     urgent_sh: float,
     urgent_em: float,
-    soft: float = 0.5,
+    soft: float = POLICY.soft,
 ) -> dict[str, np.ndarray]:
     """Flags as ``CareClassifier.decide`` raises them (patterns + two tiers)."""
     p = {c: probs[:, CLASSES.index(c)] for c in CLASSES}
@@ -157,7 +158,9 @@ def evaluate(
         kd = [k for k, s in zip(kinds, sel, strict=True) if s]
         dn = denied[sel]
         res: dict[str, Any] = {
-            "shipped_policy": summarise(lab, policy_flags(pr, kd, dn, 0.97, 0.95)),
+            "shipped_policy": summarise(
+                lab, policy_flags(pr, kd, dn, POLICY.urgent_self_harm, POLICY.urgent_emergency)
+            ),
         }
         best: tuple[float, float, float, float] | None = None
         for ts in GRID:
@@ -193,7 +196,11 @@ def model_only(rows: list[Row], oof: np.ndarray, denied: np.ndarray) -> dict[str
     lab = np.array([r.label for r in rows])[sel]
     pr, dn = oof[sel], denied[sel]
     none_kinds: list[tuple[str, ...]] = [()] * int(sel.sum())
-    out = {"shipped_tiers": summarise(lab, policy_flags(pr, none_kinds, dn, 0.97, 0.95))}
+    out = {
+        "shipped_tiers": summarise(
+            lab, policy_flags(pr, none_kinds, dn, POLICY.urgent_self_harm, POLICY.urgent_emergency)
+        )
+    }
     for budget in (0.03, 0.05):
         best: tuple[float, float, float] | None = None
         for ts in GRID:
@@ -228,7 +235,9 @@ def by_category(
     """Model-only urgent decisions per category at the shipped tiers (patterns left out)."""
     labels = np.array([r.label for r in rows])
     cats = np.array(categories(rows))
-    f = policy_flags(oof, [()] * len(rows), denied, 0.97, 0.95)
+    f = policy_flags(
+        oof, [()] * len(rows), denied, POLICY.urgent_self_harm, POLICY.urgent_emergency
+    )
     urgent = f["self_harm"] | f["emergency"]
     out = {}
     for key in sorted({(lab, c) for lab, c in zip(labels, cats, strict=True)}):
