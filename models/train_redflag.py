@@ -567,7 +567,8 @@ def write_card(report: dict[str, Any], path: Path = CARD) -> None:
         )
     lines += [
         "",
-        "Sweep (same folds; OOF extra rows, head OR patterns). k = input hidden state; "
+        "Sweep (before issue 9: 5 folds, patterns of that time; OOF extra rows, head OR "
+        "patterns). k = input hidden state; "
         "k=2 was chosen: best false-alarm rate at the recall-first point and at the 10 % "
         "budget, and cheaper than k=0/1 (4 of 6 layers). The seed-7 row shows that the "
         "spread between settings is within seed/fold noise: the choice among k=1..4 is not "
