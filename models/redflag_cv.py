@@ -1,0 +1,312 @@
+"""Grouped cross-validation of red-flag model variants under the shipped two-tier policy.
+
+    python -m models.redflag_cv --tag base                    # the shipped configuration
+    python -m models.redflag_cv --tag more --extra-data models/data/crisis_train_more.jsonl
+    python -m models.redflag_cv --report base more            # compare saved runs
+
+Training rows only: the ``test`` rows of ``crisis_hard.jsonl`` are never loaded here.
+
+Folds are those of ``models.train_redflag`` (families of the training pool assigned to 5
+folds, seeded). Rows given with ``--extra-data`` (new phrasing families) are added to the
+*training* part of every fold and never validated on, so every variant is scored on the same
+out-of-fold (OOF) rows and the numbers compare like for like.
+
+The OOF probabilities are turned into flags exactly as ``CareClassifier.decide`` does:
+pattern kinds (``models.crisis.detect``), then, unless every crisis phrase was denied, the
+model's urgent tier (``p >= urgent``) and otherwise the gentle safety check at ``p >= soft``.
+Reported per variant, on the crisis-set rows (hard train + extra; the patterns were written
+against the hard train rows, so combined recall there is optimistic) and on the extra rows
+alone (closer to unseen phrasing for the patterns):
+
+* at the shipped policy (0.97 / 0.95 / 0.5): self-harm recall and precision, emergency
+  recall, urgent false alarms on ``none`` rows, gentle checks on ``none`` rows;
+* the best self-harm recall whose urgent false-alarm rate stays <= 3 % (the issue's target),
+  over a grid of urgent thresholds, and the thresholds that reach it;
+* the model alone: self-harm vs none ranking (AUROC).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from models.classifier import DEFAULT_RED_FLAG_POLICY as POLICY
+from models.redflag import CLASSES
+from models.train_redflag import (
+    CACHE,
+    Config,
+    Row,
+    _read,
+    frozen_states,
+    group_folds,
+    load_train_pool,
+    minilm_state,
+    predict_net,
+    train_net,
+)
+
+URGENT = ("self_harm", "emergency")
+GRID = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998, 2.0)
+
+
+def load_extra(paths: list[Path]) -> list[Row]:
+    rows: list[Row] = []
+    for p in paths:
+        for r in _read(p):
+            if r.get("split", "train") != "train":
+                raise ValueError(f"{p.name}: only training rows belong in extra data")
+            rows.append(Row(r["text"], r["label"], r["family"], "new", "train"))
+    return rows
+
+
+def cross_val_extra(
+    rows: list[Row],
+    new: list[Row],
+    cfg: Config,
+    n_folds: int,
+    seeds: tuple[int, ...],
+) -> np.ndarray:
+    """OOF probabilities on ``rows``; ``new`` rows train in every fold. Several seeds: mean."""
+    y = np.array([CLASSES.index(r.label) for r in rows])
+    yn = np.array([CLASSES.index(r.label) for r in new], dtype=np.int64)
+    folds = group_folds([r.family for r in rows], n_folds, cfg.seed)
+    states = frozen_states([r.text for r in rows], cfg.input_layer)
+    nstates = frozen_states([r.text for r in new], cfg.input_layer) if new else []
+    base = minilm_state()
+    oof = np.zeros((len(rows), len(CLASSES)), dtype=np.float32)
+    for f in range(n_folds):
+        tr, va = np.where(folds != f)[0], np.where(folds == f)[0]
+        t0 = time.time()
+        for s in seeds:
+            net = train_net(
+                [states[i] for i in tr] + list(nstates),
+                np.concatenate([y[tr], yn]),
+                replace(cfg, seed=s),
+                base,
+            )
+            oof[va] += predict_net(net, [states[i] for i in va]) / len(seeds)
+        print(
+            f"  fold {f}: {len(tr)}+{len(new)} train / {len(va)} val, {time.time() - t0:.0f}s",
+            flush=True,
+        )
+    return oof
+
+
+# --------------------------------------------------------------------------- policy
+
+
+def pattern_info(texts: list[str]) -> tuple[list[tuple[str, ...]], np.ndarray]:
+    from models.crisis import detect
+
+    found = [detect(t) for t in texts]
+    return [tuple(f.kinds) for f in found], np.array([f.negated_only for f in found])
+
+
+def policy_flags(
+    probs: np.ndarray,
+    kinds: list[tuple[str, ...]],
+    denied: np.ndarray,
+    urgent_sh: float,
+    urgent_em: float,
+    soft: float = POLICY.soft,
+) -> dict[str, np.ndarray]:
+    """Flags as ``CareClassifier.decide`` raises them (patterns + two tiers)."""
+    p = {c: probs[:, CLASSES.index(c)] for c in CLASSES}
+    pat = {c: np.array([c in k for k in kinds]) for c in CLASSES[1:]}
+    use = ~denied
+    sh = pat["self_harm"] | (use & (p["self_harm"] >= urgent_sh))
+    em = pat["emergency"] | (use & (p["emergency"] >= urgent_em))
+    urgent = sh | em
+    top = np.maximum.reduce([p["self_harm"], p["emergency"], p["safety_check"]])
+    soft_hit = use & (top >= soft)
+    sc = pat["safety_check"] | (~urgent & soft_hit)
+    return {"self_harm": sh, "emergency": em, "safety_check": sc}
+
+
+def summarise(labels: np.ndarray, flags: dict[str, np.ndarray]) -> dict[str, float]:
+    none = labels == "none"
+    urgent = flags["self_harm"] | flags["emergency"]
+    out: dict[str, float] = {}
+    for c in ("self_harm", "emergency", "safety_check"):
+        pos = labels == c
+        out[f"{c}_recall"] = float(flags[c][pos].mean())
+        out[f"{c}_precision"] = (
+            float((labels[flags[c]] == c).mean()) if flags[c].any() else float("nan")
+        )
+    out["false_alarm_rate"] = float(urgent[none].mean())
+    out["soft_check_rate"] = float((flags["safety_check"] & ~urgent)[none].mean())
+    return out
+
+
+def evaluate(
+    rows: list[Row], oof: np.ndarray, kinds: list[tuple[str, ...]], denied: np.ndarray
+) -> dict[str, Any]:
+    from sklearn.metrics import roc_auc_score
+
+    labels = np.array([r.label for r in rows])
+    src = np.array([r.source for r in rows])
+    out: dict[str, Any] = {}
+    for name, sel in (("crisis_rows", src != "concerns"), ("extra_rows", src == "extra")):
+        lab, pr = labels[sel], oof[sel]
+        kd = [k for k, s in zip(kinds, sel, strict=True) if s]
+        dn = denied[sel]
+        res: dict[str, Any] = {
+            "shipped_policy": summarise(
+                lab, policy_flags(pr, kd, dn, POLICY.urgent_self_harm, POLICY.urgent_emergency)
+            ),
+        }
+        best: tuple[float, float, float, float] | None = None
+        for ts in GRID:
+            for te in GRID:
+                m = summarise(lab, policy_flags(pr, kd, dn, ts, te))
+                if m["false_alarm_rate"] > 0.03:
+                    continue
+                key = (m["self_harm_recall"], m["emergency_recall"], ts, te)
+                if best is None or key[:2] > best[:2]:
+                    best = key
+        assert best is not None  # 2.0 / 2.0 is the patterns alone
+        res["best_at_fa_3pct"] = {
+            "urgent_self_harm": best[2],
+            "urgent_emergency": best[3],
+            **summarise(lab, policy_flags(pr, kd, dn, best[2], best[3])),
+        }
+        shn = (lab == "self_harm") | (lab == "none")
+        res["model_self_harm_vs_none_auroc"] = float(
+            roc_auc_score(lab[shn] == "self_harm", pr[shn, CLASSES.index("self_harm")])
+        )
+        out[name] = res
+    return out
+
+
+def model_only(rows: list[Row], oof: np.ndarray, denied: np.ndarray) -> dict[str, dict[str, float]]:
+    """The model's own urgent and soft decisions (no pattern hits), on the crisis-set rows.
+
+    The patterns were written against these rows, so "patterns + model" out-of-fold numbers
+    here are optimistic (the held-out test split has phrasings the patterns never saw); what
+    the model adds on its own is the fairer way to compare variants.
+    """
+    sel = np.array([r.source in ("hard", "extra") for r in rows])
+    lab = np.array([r.label for r in rows])[sel]
+    pr, dn = oof[sel], denied[sel]
+    none_kinds: list[tuple[str, ...]] = [()] * int(sel.sum())
+    out = {
+        "shipped_tiers": summarise(
+            lab, policy_flags(pr, none_kinds, dn, POLICY.urgent_self_harm, POLICY.urgent_emergency)
+        )
+    }
+    for budget in (0.03, 0.05):
+        best: tuple[float, float, float] | None = None
+        for ts in GRID:
+            m = summarise(lab, policy_flags(pr, none_kinds, dn, ts, 2.0))
+            if m["false_alarm_rate"] <= budget and (
+                best is None or m["self_harm_recall"] > best[0]
+            ):
+                best = (m["self_harm_recall"], m["false_alarm_rate"], ts)
+        assert best is not None
+        out[f"self_harm_only_best_at_fa_{budget:g}"] = {
+            "self_harm_recall": best[0],
+            "false_alarm_rate": best[1],
+            "urgent_self_harm": best[2],
+        }
+    return out
+
+
+def categories(rows: list[Row]) -> list[str]:
+    """Category of each pool row (from the data files; concerns rows are 'concerns')."""
+    from models.train_redflag import EXTRA, HARD
+
+    cat = {}
+    for p in (HARD, EXTRA):
+        for r in _read(p):
+            cat[(r["text"], r["family"])] = r["category"]
+    return [cat.get((r.text, r.family), "concerns") for r in rows]
+
+
+def by_category(
+    rows: list[Row], oof: np.ndarray, kinds: list[tuple[str, ...]], denied: np.ndarray
+) -> dict[str, float]:
+    """Model-only urgent decisions per category at the shipped tiers (patterns left out)."""
+    labels = np.array([r.label for r in rows])
+    cats = np.array(categories(rows))
+    f = policy_flags(
+        oof, [()] * len(rows), denied, POLICY.urgent_self_harm, POLICY.urgent_emergency
+    )
+    urgent = f["self_harm"] | f["emergency"]
+    out = {}
+    for key in sorted({(lab, c) for lab, c in zip(labels, cats, strict=True)}):
+        sel = (labels == key[0]) & (cats == key[1])
+        if key[0] == "none":
+            out[f"none/{key[1]} urgent"] = float(urgent[sel].mean())
+        else:
+            out[f"{key[0]}/{key[1]} recall"] = float(f[key[0]][sel].mean())
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tag", required=False, default="")
+    ap.add_argument("--extra-data", type=Path, nargs="*", default=[])
+    ap.add_argument("--input-layer", type=int, default=Config.input_layer)
+    ap.add_argument("--epochs", type=int, default=Config.epochs)
+    ap.add_argument("--lr", type=float, default=Config.lr)
+    ap.add_argument("--class-weight-power", type=float, default=Config.class_weight_power)
+    ap.add_argument("--label-smoothing", type=float, default=Config.label_smoothing)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[Config.seed])
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--report", nargs="*", default=None, help="print saved runs side by side")
+    args = ap.parse_args(argv)
+    if args.report is not None:
+        rows = load_train_pool()
+        _, denied = pattern_info([r.text for r in rows])
+        for tag in args.report:
+            rep = json.loads((CACHE / f"rfcv_{tag}.json").read_text())
+            oof = np.load(CACHE / f"rfcv_{tag}.npy")
+            print(tag, json.dumps(rep["eval"], indent=1))
+            print(tag, "model only", json.dumps(model_only(rows, oof, denied), indent=1))
+        return
+    torch.set_num_threads(max(1, min(2, args.threads)))
+    cfg = Config(
+        input_layer=args.input_layer,
+        epochs=args.epochs,
+        lr=args.lr,
+        class_weight_power=args.class_weight_power,
+        label_smoothing=args.label_smoothing,
+        seed=args.seeds[0],
+    )
+    rows = load_train_pool()
+    new = load_extra(args.extra_data)
+    pool = {r.text for r in rows}
+    clash = [r.text for r in new if r.text in pool]
+    if clash:
+        raise SystemExit(f"{len(clash)} extra rows repeat pool rows word for word")
+    print("config", asdict(cfg), "seeds", args.seeds, "new rows", len(new), flush=True)
+    t0 = time.time()
+    oof = cross_val_extra(rows, new, cfg, args.folds, tuple(args.seeds))
+    kinds, denied = pattern_info([r.text for r in rows])
+    rep = {
+        "config": asdict(cfg),
+        "seeds": args.seeds,
+        "extra_data": [str(p) for p in args.extra_data],
+        "n_new": len(new),
+        "seconds": round(time.time() - t0),
+        "eval": evaluate(rows, oof, kinds, denied),
+        "model_only": model_only(rows, oof, denied),
+        "model_only_by_category": by_category(rows, oof, kinds, denied),
+    }
+    print(json.dumps(rep, indent=1), flush=True)
+    if args.tag:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        np.save(CACHE / f"rfcv_{args.tag}.npy", oof)
+        (CACHE / f"rfcv_{args.tag}.json").write_text(json.dumps(rep, indent=1))
+
+
+if __name__ == "__main__":
+    main()

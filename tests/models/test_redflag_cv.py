@@ -1,0 +1,83 @@
+"""The red-flag experiments measure what ships, on data that keeps the test split unseen.
+
+``models.redflag_cv`` turns out-of-fold probabilities into flags; if its rule drifted from
+``CareClassifier.decide`` every grouped-CV number in ``models/cards/red_flags.md`` would be
+about another policy. The train-only data (``crisis_train_judge.jsonl``) must be new phrasing
+families that never repeat a held-out sentence. No test row is printed or used otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from models.classifier import DEFAULT_RED_FLAG_POLICY, CareClassifier
+from models.crisis import detect
+from models.datasets import CRISIS_EXTRA_PATH, _plain, load_crisis_rows
+from models.redflag import CLASSES
+from models.redflag_cv import pattern_info, policy_flags
+from models.train_redflag import JUDGE, load_train_only, load_train_pool
+
+TEXTS = [
+    "I'm not suicidal, I just need my refill.",  # every crisis phrase denied
+    "I've bought a rope.",  # a pattern hit
+    "Could you tell me if my prescription is ready?",
+    "I can't go on like this.",
+]
+
+
+def _shipped(text: str, probs: np.ndarray) -> set[str]:
+    """The flags ``CareClassifier.decide`` raises from the patterns and the model."""
+    found = detect(text)
+    raised: set[str] = set(found.kinds)
+    if not found.negated_only:
+        holder = SimpleNamespace(red_flag_policy=DEFAULT_RED_FLAG_POLICY)
+        CareClassifier._apply_red_flag_model(holder, probs, raised)  # type: ignore[arg-type]
+    return raised
+
+
+def test_cv_policy_is_the_shipped_two_tier_rule() -> None:
+    rng = np.random.default_rng(3)
+    # probabilities around the tiers' edges (0.5, 0.95, 0.97) as well as anywhere
+    edges = np.array([0.0, 0.3, 0.49, 0.5, 0.94, 0.95, 0.96, 0.97, 0.99, 1.0])
+    for _ in range(60):
+        raw = (
+            rng.choice(edges, size=(len(TEXTS), len(CLASSES))) + rng.random((len(TEXTS), 4)) * 1e-3
+        )
+        kinds, denied = pattern_info(TEXTS)
+        got = policy_flags(
+            raw,
+            kinds,
+            denied,
+            DEFAULT_RED_FLAG_POLICY.urgent_self_harm,
+            DEFAULT_RED_FLAG_POLICY.urgent_emergency,
+        )
+        for i, text in enumerate(TEXTS):
+            want = _shipped(text, raw[i])
+            assert {k for k in got if got[k][i]} == want, (i, raw[i])
+
+
+def test_train_only_data_is_new_families_and_never_a_test_sentence() -> None:
+    rows = load_crisis_rows(JUDGE)  # validates labels, split and whole families
+    assert len(rows) >= 100 and {r.split for r in rows} == {"train"}
+    assert {r.label for r in rows} >= {"none", "self_harm"}
+    hard = load_crisis_rows()
+    known = {r.family for r in hard} | {r.family for r in load_crisis_rows(CRISIS_EXTRA_PATH)}
+    assert not {r.family for r in rows} & known
+    held_out = {_plain(r.text) for r in hard if r.split == "test"}
+    assert not {_plain(r.text) for r in rows} & held_out
+    pool = {_plain(r.text) for r in load_train_pool()}
+    assert not {_plain(r.text) for r in rows} & pool
+    assert len(load_train_only([JUDGE])) == len(rows)
+
+
+def test_train_only_files_refuse_test_rows(tmp_path: Path) -> None:
+    path = tmp_path / "more.jsonl"
+    row = {"id": "a1", "text": "hello", "label": "none", "family": "f", "split": "test"}
+    path.write_text(json.dumps(row) + "\n")
+    with pytest.raises(ValueError, match="not a training row"):
+        load_train_only([path])
