@@ -2,7 +2,7 @@
 
 A ``carecue serve`` subprocess (real models, default settings) takes concurrent calls: a mix of
 a short scripted call (four caller turns that each fire a nudge at once) and the 77 s demo call
-(``app/demo/sample_call.wav``). The number of concurrent calls steps up (1, 4, 8, 12, 16,
+(``carecue_sim/demo_call/sample_call.wav``). The number of concurrent calls steps up (1, 4, 8, 12, 16,
 20, 24 by default; ``--levels``) until nudge p95 exceeds ``--limit`` (1.5 s), a nudge is
 missed, or audio is dropped. Each level keeps its calls going (a finished call is replaced
 at once) until it has at least ``--min-samples`` nudge latencies (30).
@@ -337,8 +337,8 @@ async def main_async(args: argparse.Namespace) -> tuple[dict[str, Any], list[str
     from carecue_sim.speech_synth import CallScript
 
     short = render_script(CallScript.from_yaml(SHORT_SCRIPT))
-    demo = load_wav_call(REPO / "app" / "demo" / "sample_call.wav",
-                         REPO / "app" / "demo" / "sample_call.turns.json")
+    demo = load_wav_call(REPO / "carecue_sim" / "demo_call" / "sample_call.wav",
+                         REPO / "carecue_sim" / "demo_call" / "sample_call.turns.json")
     calls = {"short": (short, SHORT_EXPECTED), "demo": (demo, DEMO_EXPECTED)}
     print(f"calls: short {short.duration_s:.1f} s, demo {demo.duration_s:.1f} s", flush=True)
 
@@ -346,6 +346,8 @@ async def main_async(args: argparse.Namespace) -> tuple[dict[str, Any], list[str
     tmp = tempfile.TemporaryDirectory(prefix="carecue-bench-")
     port, secret = _free_port(), secrets.token_urlsafe(32)
     base = f"http://127.0.0.1:{port}"
+    # Read before our own server loads its models (that alone lifts the 1-minute average).
+    load_before = _load()
     proc = start_server(Path(tmp.name), port, secret)
     signer = TokenSigner(secret)
     sup = signer.create("supervisor")
@@ -353,8 +355,7 @@ async def main_async(args: argparse.Namespace) -> tuple[dict[str, Any], list[str
     t_start = time.monotonic()
     try:
         await wait_ready(base, proc, 900)
-        await asyncio.sleep(3)  # let start-up work settle before the idle load is read
-        load_before = _load()
+        await asyncio.sleep(3)  # let start-up work settle
         rss_idle = _rss_mb(proc.pid)
         print(f"server ready: RSS {rss_idle:.0f} MB; load average before {load_before}",
               flush=True)
