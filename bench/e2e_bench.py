@@ -303,6 +303,8 @@ def _free_port() -> int:
 
 
 def start_server(data_dir: Path, port: int, secret: str) -> subprocess.Popen[bytes]:
+    """Start ``carecue serve``; its log goes to ``data_dir/server.log``, never to a pipe: a
+    pipe nobody reads blocks the server once its log passes the pipe's 64 KB."""
     env = {
         **os.environ,
         "CARECUE_HOST": "127.0.0.1",
@@ -317,19 +319,25 @@ def start_server(data_dir: Path, port: int, secret: str) -> subprocess.Popen[byt
         env.pop(key, None)
     return subprocess.Popen(
         [sys.executable, "-c", "from app.cli import main; main()", "serve"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env, stdout=subprocess.DEVNULL, stderr=(data_dir / "server.log").open("ab"),
     )
 
 
-async def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout_s: float) -> None:
+def server_log_tail(data_dir: Path, chars: int = 2000) -> str:
+    path = data_dir / "server.log"
+    return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+
+async def wait_ready(
+    base: str, proc: subprocess.Popen[bytes], data_dir: Path, timeout_s: float
+) -> None:
     import httpx
 
     deadline = time.monotonic() + timeout_s
     async with httpx.AsyncClient(timeout=5) as client:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-                raise SystemExit(f"server exited ({proc.returncode}): {err[-2000:]}")
+                raise SystemExit(f"server exited ({proc.returncode}): {server_log_tail(data_dir)}")
             with contextlib.suppress(httpx.HTTPError):
                 if (await client.get(f"{base}/readyz")).status_code == 200:
                     return
@@ -364,7 +372,7 @@ async def main_async(args: argparse.Namespace) -> tuple[dict[str, Any], list[str
     levels: list[dict[str, Any]] = []
     t_start = time.monotonic()
     try:
-        await wait_ready(base, proc, 900)
+        await wait_ready(base, proc, Path(tmp.name), 900)
         await asyncio.sleep(3)  # let start-up work settle
         rss_idle = _rss_mb(proc.pid)
         print(f"server ready: RSS {rss_idle:.0f} MB; load average before {load_before}",
@@ -402,6 +410,8 @@ async def main_async(args: argparse.Namespace) -> tuple[dict[str, Any], list[str
             proc.wait(60)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if args.server_log is not None:
+            args.server_log.write_text(server_log_tail(Path(tmp.name), 10**9))
         tmp.cleanup()
     first = levels[0] if levels else {}
     biggest = max((lv for lv in levels if lv["concurrent_calls"] > 1),
@@ -472,6 +482,8 @@ def main() -> None:
     parser.add_argument("--max-other-cores", type=float, default=0.25,
                         help="refuse to write results when other processes use more cores")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--server-log", type=Path, default=None,
+                        help="keep a copy of the server's log here")
     args = parser.parse_args()
     result, refusals = asyncio.run(main_async(args))
     print(markdown(result))

@@ -364,7 +364,7 @@ class WhisperEngine:
 _Decoded = tuple[list[int], float, float, "list[dict[str, Any]] | None"]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # compared by identity: its fields hold arrays
 class _Request:
     features: np.ndarray  # (80, window) log-mel
     beam_size: int
@@ -428,8 +428,8 @@ class DecodeBatcher:
             r for r in sorted(self._pending, key=lambda r: (r.priority, r.submitted))
             if r is not first and (r.beam_size, r.words) == key
         ][: self._max_batch - 1]
-        for r in batch:
-            self._pending.remove(r)
+        taken = {id(r) for r in batch}
+        self._pending = [r for r in self._pending if id(r) not in taken]
         return batch
 
     def _loop(self) -> None:
@@ -438,6 +438,7 @@ class DecodeBatcher:
                 while not self._pending:
                     self._cv.wait()
                 batch = self._take()
+            # Nothing may end this thread: every decode of the engine waits on it.
             try:
                 results = self._engine.decode_batch(batch)
                 for request, result in zip(batch, results, strict=True):
