@@ -185,8 +185,9 @@ def _wall(at: str) -> float:
     return datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()
 
 
-async def one_call(base: str, signer: Any, audio: Any, kind: str, expected: frozenset[str],
-                   index: int) -> CallOutcome:
+async def one_call(
+    base: str, signer: Any, audio: Any, kind: str, expected: frozenset[str], index: int
+) -> CallOutcome:
     from carecue_sim import StreamOptions, stream_call
     from carecue_sim.events import EventRecorder, agent_events_url
 
@@ -203,8 +204,13 @@ async def one_call(base: str, signer: Any, audio: Any, kind: str, expected: froz
     async with EventRecorder(url, on_event=on_event) as rec:
         await stream_call(
             audio,
-            StreamOptions(url=base, token=signer.create("ingest"), agent_id=agent_id,
-                          call_id=call_id, close_timeout_s=120),
+            StreamOptions(
+                url=base,
+                token=signer.create("ingest"),
+                agent_id=agent_id,
+                call_id=call_id,
+                close_timeout_s=120,
+            ),
         )
         await rec.wait_for(lambda e: e.type == "call.ended", 120)
         outcome.degraded = len(rec.of_type("call.degraded", call_id))
@@ -218,8 +224,9 @@ async def one_call(base: str, signer: Any, audio: Any, kind: str, expected: froz
     return outcome
 
 
-async def run_level(base: str, signer: Any, calls: dict[str, Any], n: int, min_samples: int,
-                    budget_s: float) -> list[CallOutcome]:
+async def run_level(
+    base: str, signer: Any, calls: dict[str, Any], n: int, min_samples: int, budget_s: float
+) -> list[CallOutcome]:
     """``n`` call slots, each replaying calls back to back until the level has its samples."""
     outcomes: list[CallOutcome] = []
     t0 = time.monotonic()
@@ -237,8 +244,7 @@ async def run_level(base: str, signer: Any, calls: dict[str, Any], n: int, min_s
         while True:
             audio, expected = calls[kind]
             try:
-                outcomes.append(await one_call(base, signer, audio, kind, expected,
-                                               next(counter)))
+                outcomes.append(await one_call(base, signer, audio, kind, expected, next(counter)))
             except SimulateError as exc:
                 if "at_capacity" not in str(exc):
                     raise
@@ -257,14 +263,19 @@ async def _metric_sum(base: str, token: str, name: str) -> float:
     import httpx
 
     async with httpx.AsyncClient(timeout=30) as client:
-        text = (await client.get(f"{base}/metrics",
-                                 headers={"Authorization": f"Bearer {token}"})).text
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith(name) and not line.startswith("#"))
+        text = (
+            await client.get(f"{base}/metrics", headers={"Authorization": f"Bearer {token}"})
+        ).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name) and not line.startswith("#")
+    )
 
 
-def summarise(n: int, outcomes: list[CallOutcome], meter: Meter, dropped_s: float,
-              rss_base: float) -> dict[str, Any]:
+def summarise(
+    n: int, outcomes: list[CallOutcome], meter: Meter, dropped_s: float, rss_base: float
+) -> dict[str, Any]:
     lat = [x for o in outcomes for x in o.latencies]
 
     def r(x: float | None) -> float | None:
@@ -319,7 +330,9 @@ def start_server(data_dir: Path, port: int, secret: str) -> subprocess.Popen[byt
         env.pop(key, None)
     return subprocess.Popen(
         [sys.executable, "-c", "from app.cli import main; main()", "serve"],
-        env=env, stdout=subprocess.DEVNULL, stderr=(data_dir / "server.log").open("ab"),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(data_dir / "server.log").open("ab"),
     )
 
 
@@ -357,8 +370,10 @@ async def main_async(args: argparse.Namespace) -> tuple[dict[str, Any], list[str
     from carecue_sim.speech_synth import CallScript
 
     short = render_script(CallScript.from_yaml(SHORT_SCRIPT))
-    demo = load_wav_call(REPO / "carecue_sim" / "demo_call" / "sample_call.wav",
-                         REPO / "carecue_sim" / "demo_call" / "sample_call.turns.json")
+    demo = load_wav_call(
+        REPO / "carecue_sim" / "demo_call" / "sample_call.wav",
+        REPO / "carecue_sim" / "demo_call" / "sample_call.turns.json",
+    )
     calls = {"short": (short, SHORT_EXPECTED), "demo": (demo, DEMO_EXPECTED)}
     print(f"calls: short {short.duration_s:.1f} s, demo {demo.duration_s:.1f} s", flush=True)
 
@@ -375,11 +390,12 @@ async def main_async(args: argparse.Namespace) -> tuple[dict[str, Any], list[str
         await wait_ready(base, proc, Path(tmp.name), 900)
         await asyncio.sleep(3)  # let start-up work settle
         rss_idle = _rss_mb(proc.pid)
-        print(f"server ready: RSS {rss_idle:.0f} MB; load average before {load_before}",
-              flush=True)
+        print(f"server ready: RSS {rss_idle:.0f} MB; load average before {load_before}", flush=True)
         if load_before[0] > args.max_load_before:
-            refusals.append(f"load average {load_before[0]} > {args.max_load_before} before "
-                            "the run: other work is using the CPU")
+            refusals.append(
+                f"load average {load_before[0]} > {args.max_load_before} before "
+                "the run: other work is using the CPU"
+            )
         # a warm-up call so that first-call costs (lazy imports, caches) are not level 1's
         await one_call(base, signer, short, "short", SHORT_EXPECTED, -1)
         rss_base = _rss_mb(proc.pid)
@@ -391,16 +407,21 @@ async def main_async(args: argparse.Namespace) -> tuple[dict[str, Any], list[str
                 break
             dropped0 = await _metric_sum(base, sup, "carecue_audio_dropped_seconds_total")
             with Meter(proc.pid) as meter:
-                outcomes = await run_level(base, signer, calls, n, args.min_samples,
-                                           args.level_budget_s)
+                outcomes = await run_level(
+                    base, signer, calls, n, args.min_samples, args.level_budget_s
+                )
             dropped = await _metric_sum(base, sup, "carecue_audio_dropped_seconds_total")
             level = summarise(n, outcomes, meter, dropped - dropped0, rss_base)
             levels.append(level)
             print(json.dumps({k: v for k, v in level.items() if k != "load_during"}), flush=True)
             if meter.other_cores > args.max_other_cores:
                 refusals.append(f"level {n}: other processes used {meter.other_cores} cores")
-            ok = (level["p95"] is not None and level["p95"] <= args.limit
-                  and level["missed"] == 0 and level["dropped_audio_s"] == 0)
+            ok = (
+                level["p95"] is not None
+                and level["p95"] <= args.limit
+                and level["missed"] == 0
+                and level["dropped_audio_s"] == 0
+            )
             if not ok:
                 break
             max_ok = n
@@ -414,28 +435,44 @@ async def main_async(args: argparse.Namespace) -> tuple[dict[str, Any], list[str
             args.server_log.write_text(server_log_tail(Path(tmp.name), 10**9))
         tmp.cleanup()
     first = levels[0] if levels else {}
-    biggest = max((lv for lv in levels if lv["concurrent_calls"] > 1),
-                  key=lambda lv: lv["concurrent_calls"], default=None)
+    biggest = max(
+        (lv for lv in levels if lv["concurrent_calls"] > 1),
+        key=lambda lv: lv["concurrent_calls"],
+        default=None,
+    )
     per_call = None
     if biggest is not None and first:
-        per_call = round((biggest["server_rss_mb_peak"] - first["server_rss_mb_peak"])
-                         / (biggest["concurrent_calls"] - 1), 1)
+        per_call = round(
+            (biggest["server_rss_mb_peak"] - first["server_rss_mb_peak"])
+            / (biggest["concurrent_calls"] - 1),
+            1,
+        )
     result = {
         "max_realtime_calls": max_ok,
-        "nudge_latency_s": {"p50": first.get("p50"), "p95": first.get("p95"),
-                            "samples": first.get("samples")},
+        "nudge_latency_s": {
+            "p50": first.get("p50"),
+            "p95": first.get("p95"),
+            "samples": first.get("samples"),
+        },
         "rss_mb_per_call": per_call,
         "p95_limit_s": args.limit,
         "stop_rule": "p95 > limit, a missed nudge, or dropped audio",
         "levels": levels,
         "load_average_before": load_before if levels else None,
-        "calls": {"short_s": round(short.duration_s, 1), "demo_s": round(demo.duration_s, 1),
-                  "short_expected": sorted(SHORT_EXPECTED), "demo_expected": sorted(DEMO_EXPECTED)},
+        "calls": {
+            "short_s": round(short.duration_s, 1),
+            "demo_s": round(demo.duration_s, 1),
+            "short_expected": sorted(SHORT_EXPECTED),
+            "demo_expected": sorted(DEMO_EXPECTED),
+        },
         "measured_from": "end of the caller's speech as the server received it (latency_s) "
-                         "plus delivery to the agent websocket; Twilio two-track calls at real "
-                         "time; server: carecue serve subprocess, default settings",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform()},
+        "plus delivery to the agent websocket; Twilio two-track calls at real "
+        "time; server: carecue serve subprocess, default settings",
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "asr_engine": os.environ.get("CARECUE_ASR_ENGINE", "whisper (default)"),
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "duration_min": round((time.monotonic() - t_start) / 60, 1),
@@ -463,9 +500,13 @@ def markdown(result: dict[str, Any]) -> str:
             f"{lv['p95']} | {lv['max']} | {lv['dropped_audio_s']} | {lv['calls_degraded']} | "
             f"{lv['server_cpu_pct']} | {lv['server_rss_mb_peak']} | {lv['other_cores']} |"
         )
-    lines += ["", f"Load average before: {result['load_average_before']}. Machine: "
-              f"{result['machine']['cpus']} CPUs, {result['machine']['platform']}; "
-              f"{result['date']}; {result['duration_min']} min.", ""]
+    lines += [
+        "",
+        f"Load average before: {result['load_average_before']}. Machine: "
+        f"{result['machine']['cpus']} CPUs, {result['machine']['platform']}; "
+        f"{result['date']}; {result['duration_min']} min.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -474,16 +515,29 @@ def main() -> None:
     parser.add_argument("--levels", default=DEFAULT_LEVELS, help="concurrent calls per step")
     parser.add_argument("--limit", type=float, default=1.5, help="p95 limit, s")
     parser.add_argument("--min-samples", type=int, default=30, help="nudge samples per level")
-    parser.add_argument("--level-budget-s", type=float, default=300,
-                        help="stop starting new calls in a level after this long")
+    parser.add_argument(
+        "--level-budget-s",
+        type=float,
+        default=300,
+        help="stop starting new calls in a level after this long",
+    )
     parser.add_argument("--max-minutes", type=float, default=15)
-    parser.add_argument("--max-load-before", type=float, default=0.5,
-                        help="refuse to write results above this 1-min load average at start")
-    parser.add_argument("--max-other-cores", type=float, default=0.25,
-                        help="refuse to write results when other processes use more cores")
+    parser.add_argument(
+        "--max-load-before",
+        type=float,
+        default=0.5,
+        help="refuse to write results above this 1-min load average at start",
+    )
+    parser.add_argument(
+        "--max-other-cores",
+        type=float,
+        default=0.25,
+        help="refuse to write results when other processes use more cores",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only")
-    parser.add_argument("--server-log", type=Path, default=None,
-                        help="keep a copy of the server's log here")
+    parser.add_argument(
+        "--server-log", type=Path, default=None, help="keep a copy of the server's log here"
+    )
     args = parser.parse_args()
     result, refusals = asyncio.run(main_async(args))
     print(markdown(result))

@@ -303,11 +303,14 @@ class WhisperEngine:
         from faster_whisper.transcribe import merge_punctuations
 
         merge_punctuations(alignment, _PREPEND_PUNCTUATION, _APPEND_PUNCTUATION)
-        return EngineResult(text, tuple(
-            Word(w["word"].strip(), float(w["start"]), float(w["end"]), float(w["probability"]))
-            for w in alignment
-            if w["word"].strip()
-        ))
+        return EngineResult(
+            text,
+            tuple(
+                Word(w["word"].strip(), float(w["start"]), float(w["end"]), float(w["probability"]))
+                for w in alignment
+                if w["word"].strip()
+            ),
+        )
 
     def pressure_s(self) -> float:
         """How long the oldest decode has waited for the batch thread (0 without batching)."""
@@ -321,11 +324,14 @@ class WhisperEngine:
         ``bench/results/asr_levers.md``.
         """
         window = max(r.features.shape[-1] for r in requests)
-        feats = np.stack([
-            r.features if r.features.shape[-1] == window
-            else np.pad(r.features, ((0, 0), (0, window - r.features.shape[-1])))
-            for r in requests
-        ])
+        feats = np.stack(
+            [
+                r.features
+                if r.features.shape[-1] == window
+                else np.pad(r.features, ((0, 0), (0, window - r.features.shape[-1])))
+                for r in requests
+            ]
+        )
         encoded = self._model.encode(np.ascontiguousarray(feats))
         tok = self._tokenizer
         results = self._model.model.generate(
@@ -425,7 +431,8 @@ class DecodeBatcher:
         first = min(self._pending, key=lambda r: (r.priority, r.submitted))
         key = (first.beam_size, first.words)
         batch = [first] + [
-            r for r in sorted(self._pending, key=lambda r: (r.priority, r.submitted))
+            r
+            for r in sorted(self._pending, key=lambda r: (r.priority, r.submitted))
             if r is not first and (r.beam_size, r.words) == key
         ][: self._max_batch - 1]
         taken = {id(r) for r in batch}

@@ -50,7 +50,9 @@ def _run_all(batcher: DecodeBatcher, requests: list[_Request]) -> dict[int, Any]
         except Exception as exc:  # reported below, not swallowed
             results[i] = exc
 
-    threads = [threading.Thread(target=one, args=(i, r), daemon=True) for i, r in enumerate(requests)]
+    threads = [
+        threading.Thread(target=one, args=(i, r), daemon=True) for i, r in enumerate(requests)
+    ]
     for t in threads:
         t.start()
     for t in threads:
