@@ -77,7 +77,10 @@ class Settings(BaseSettings):
     vosk_model_dir: Path | None = None
     moonshine_model_dir: Path | None = None
     asr_workers: int = Field(
-        default=2, ge=1, le=64, description="Threads decoding audio for all calls"
+        default=4,
+        ge=1,
+        le=64,
+        description="Threads decoding audio for all calls (each decode holds one while it runs)",
     )
     asr_partial_interval_s: float = Field(
         default=1.0, gt=0, description="How often a partial is decoded (whisper re-decodes)"
@@ -89,8 +92,14 @@ class Settings(BaseSettings):
         description="Silence that ends an utterance (latency vs cut-offs)",
     )
     asr_threads: int = Field(default=1, ge=1, le=16, description="Intra-op threads per ASR decode")
+    gil_switch_interval_ms: float = Field(
+        default=0.5,
+        ge=0.1,
+        le=50.0,
+        description="How soon a thread back from a native decode gets the GIL (app/runtime.py)",
+    )
     asr_batch_size: int = Field(
-        default=8,
+        default=1,
         ge=1,
         le=64,
         description="Whisper: decodes of all calls batched together, up to this many (1: off)",

@@ -101,6 +101,18 @@ def _proc_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
+def _threads_cpu_s(pid: int) -> dict[str, float]:
+    """CPU seconds per thread name of a process (digits dropped: ``asr_0`` and ``asr_1`` are
+    ``asr_``), so a level can say which part of the server used the CPU."""
+    out: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            name = (task / "comm").read_text().strip().rstrip("0123456789")
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / _TICK
+    return out
+
+
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -132,6 +144,7 @@ class Meter:
     def __enter__(self) -> Meter:
         self.t0 = time.monotonic()
         self.server0, self.self0, self.busy0 = _proc_cpu_s(self.pid), _self_cpu(), _busy_s()
+        self.threads0 = _threads_cpu_s(self.pid)
         self._thread.start()
         return self
 
@@ -146,6 +159,12 @@ class Meter:
         self.server_cpu_pct = round(100 * server / wall, 1)
         self.bench_cpu_pct = round(100 * mine / wall, 1)
         self.other_cores = round(max(0.0, busy - server - mine) / wall, 2)
+        threads = _threads_cpu_s(self.pid)
+        self.cpu_pct_by_thread = {
+            name: round(100 * (cpu - self.threads0.get(name, 0.0)) / wall, 1)
+            for name, cpu in sorted(threads.items(), key=lambda kv: -kv[1])
+            if cpu - self.threads0.get(name, 0.0) >= 0.01 * wall
+        }
 
     def _run(self) -> None:
         while not self._stop.wait(0.5):
@@ -225,9 +244,20 @@ async def one_call(
 
 
 async def run_level(
-    base: str, signer: Any, calls: dict[str, Any], n: int, min_samples: int, budget_s: float
+    base: str,
+    signer: Any,
+    calls: dict[str, Any],
+    n: int,
+    min_samples: int,
+    budget_s: float,
+    lockstep: bool = False,
 ) -> list[CallOutcome]:
-    """``n`` call slots, each replaying calls back to back until the level has its samples."""
+    """``n`` call slots, each replaying calls back to back until the level has its samples.
+
+    Slot ``k`` starts ``k / n`` of a short call's length after slot 0, so the calls' turns are
+    spread over time as a floor's are; ``lockstep`` starts every slot at once (the same
+    sentence ends on every call at the same instant: the worst burst, not a real floor)."""
+    spacing = 0.0 if lockstep else calls["short"][0].duration_s / n
     outcomes: list[CallOutcome] = []
     t0 = time.monotonic()
     from carecue_sim.client import SimulateError
@@ -241,6 +271,7 @@ async def run_level(
         # one slot in four starts with the demo call; level 1 plays it first too
         first = "demo" if k % 4 == 3 or n == 1 else "short"
         kind = first
+        await asyncio.sleep(k * spacing)
         while True:
             audio, expected = calls[kind]
             try:
@@ -295,6 +326,7 @@ def summarise(
         "dropped_audio_s": round(dropped_s, 2),
         "calls_degraded": sum(o.degraded > 0 for o in outcomes),
         "server_cpu_pct": meter.server_cpu_pct,
+        "server_cpu_pct_by_thread": meter.cpu_pct_by_thread,
         "bench_client_cpu_pct": meter.bench_cpu_pct,
         "other_cores": meter.other_cores,
         "server_rss_mb_peak": round(meter.peak_rss, 1),
@@ -408,7 +440,7 @@ async def main_async(args: argparse.Namespace) -> tuple[dict[str, Any], list[str
             dropped0 = await _metric_sum(base, sup, "carecue_audio_dropped_seconds_total")
             with Meter(proc.pid) as meter:
                 outcomes = await run_level(
-                    base, signer, calls, n, args.min_samples, args.level_budget_s
+                    base, signer, calls, n, args.min_samples, args.level_budget_s, args.lockstep
                 )
             dropped = await _metric_sum(base, sup, "carecue_audio_dropped_seconds_total")
             level = summarise(n, outcomes, meter, dropped - dropped0, rss_base)
@@ -457,6 +489,14 @@ async def main_async(args: argparse.Namespace) -> tuple[dict[str, Any], list[str
         "rss_mb_per_call": per_call,
         "p95_limit_s": args.limit,
         "stop_rule": "p95 > limit, a missed nudge, or dropped audio",
+        "arrivals": "lockstep: every call of a level starts at once"
+        if args.lockstep
+        else "staggered: call slot k of n starts k/n of a short call's length after slot 0",
+        "settings": {  # knobs only: never a secret or a URL with credentials
+            k: v
+            for k, v in os.environ.items()
+            if k.startswith(("CARECUE_ASR_", "CARECUE_WHISPER_", "CARECUE_ADMIT_", "CARECUE_MAX_"))
+        },
         "levels": levels,
         "load_average_before": load_before if levels else None,
         "calls": {
@@ -535,6 +575,9 @@ def main() -> None:
         help="refuse to write results when other processes use more cores",
     )
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument(
+        "--lockstep", action="store_true", help="start every call of a level at once (worst burst)"
+    )
     parser.add_argument(
         "--server-log", type=Path, default=None, help="keep a copy of the server's log here"
     )
