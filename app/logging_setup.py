@@ -52,6 +52,16 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
+# Libraries that put payloads in their own logs: websockets logs every frame at DEBUG (an
+# auth message's token, transcript text in agent events and in the practice page's answers).
+# They are capped at INFO whatever CARECUE_LOG_LEVEL says, so that running at DEBUG to chase
+# a problem cannot write health information to the logs.
+PAYLOAD_LOGGERS: dict[str, int] = {
+    "websockets": logging.INFO,
+    "uvicorn.protocols": logging.INFO,
+}
+
+
 def setup_logging(level: str = "INFO", json_logs: bool = True) -> None:
     """Configure the root logger once (idempotent); uvicorn's loggers propagate to it."""
     root = logging.getLogger()
@@ -67,6 +77,8 @@ def setup_logging(level: str = "INFO", json_logs: bool = True) -> None:
     handler._carecue = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper())
+    for name, floor in PAYLOAD_LOGGERS.items():
+        logging.getLogger(name).setLevel(max(floor, root.level))
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         lg = logging.getLogger(name)
         lg.handlers = []
