@@ -35,6 +35,7 @@ from app.ingest.base import CallMeta, IngestError
 from app.practice.runner import MAX_REPLY_CHARS, PracticeRun
 from app.practice.scenario import Scenario, scenario_summary
 from app.practice.service import PracticeService
+from app.store.repository import PRACTICE_SOURCE
 from app.wsclose import close_with_error
 
 log = logging.getLogger("carecue.practice")
@@ -154,7 +155,7 @@ async def practice_session(
     try:
         if mode == "text":
             session = await calls.open_call(CallMeta(
-                call_id=call_id, agent_id=agent_id, source="practice", tracks=(),
+                call_id=call_id, agent_id=agent_id, source=PRACTICE_SOURCE, tracks=(),
                 custom={"practice": scenario.id},
             ))
             await ws.send_json(_ready(call_id, agent_id, scenario, service, None))

@@ -47,6 +47,9 @@ log = logging.getLogger("carecue.store")
 
 # Envelope types that are kept in the event log and replayed with ``since``. Partials are
 # superseded by their final, so they are live-only.
+# The ``source`` of calls made in practice mode (app/practice/routes.py): kept out of scores.
+PRACTICE_SOURCE = "practice"
+
 DURABLE_TYPES = frozenset(
     {
         "call.started",
@@ -702,7 +705,9 @@ class Repository:
 
     def calls_to_score(self, version: int, limit: int = 200) -> list[str]:
         """Ended calls with no score, a score of an older ``version``, or feedback newer than
-        their score (an agent may rate a nudge after the call), oldest first."""
+        their score (an agent may rate a nudge after the call), oldest first. Practice calls
+        (``source`` "practice", or a microphone one's ``custom.practice``) are never scored: their review is computed when asked for, and
+        scorecards, the team view and the CSV count real calls only."""
         with Session(self.engine) as s:
             newest_feedback = (
                 select(func.max(FeedbackRow.at))
@@ -713,6 +718,8 @@ class Repository:
                 select(CallRow.call_id)
                 .outerjoin(CallScoreRow, CallScoreRow.call_id == CallRow.call_id)
                 .where(CallRow.ended_at.is_not(None))
+                .where(CallRow.source != PRACTICE_SOURCE)
+                .where(CallRow.custom["practice"].as_string().is_(None))  # microphone practice
                 .where(
                     or_(
                         CallScoreRow.id.is_(None),

@@ -48,6 +48,8 @@ class ScriptedCall:
     nudges: list[ScriptedNudge] = field(default_factory=list)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC) - timedelta(hours=1))
     ended: bool = True
+    source: str = "twilio"
+    custom: dict[str, Any] = field(default_factory=dict)
 
 
 def _env(call_id: str, kind: str, at: datetime, data: dict[str, Any]) -> dict[str, Any]:
@@ -64,8 +66,8 @@ def store_call(repo: Repository, call: ScriptedCall) -> None:
         ops.append(EnvelopeOp(env, call.agent_id, to_agent))
 
     add("call.started", 0.0, {"call_id": call.call_id, "agent_id": call.agent_id,
-                              "source": "twilio", "started_at": iso(t0),
-                              "tracks": ["caller", "agent"]})
+                              "source": call.source, "started_at": iso(t0),
+                              "tracks": ["caller", "agent"], "custom": call.custom})
     pending = sorted(call.nudges, key=lambda n: n.at_s)
     peak = 0.0
     for i, line in enumerate(sorted(call.lines, key=lambda x: x.end_s)):
@@ -89,7 +91,7 @@ def store_call(repo: Repository, call: ScriptedCall) -> None:
     end_s = max((x.end_s for x in call.lines), default=0.0) + 2.0
     if call.ended:
         add("call.ended", end_s, {"call_id": call.call_id, "agent_id": call.agent_id,
-                                  "source": "twilio", "started_at": iso(t0),
+                                  "source": call.source, "started_at": iso(t0),
                                   "ended_at": iso(t0 + timedelta(seconds=end_s)),
                                   "duration_s": end_s, "reason": "stop",
                                   "max_distress": peak})

@@ -21,7 +21,8 @@ from tests.app.review_calls import (
 )
 from tests.app.service_helpers import service, tok
 
-WEEK_AGO = datetime.now(UTC) - timedelta(days=7)
+# exactly a week before the other calls (which start an hour ago), so always the ISO week before
+WEEK_AGO = datetime.now(UTC) - timedelta(days=7, hours=1)
 
 
 @pytest.fixture(scope="module")
@@ -139,6 +140,24 @@ def test_csv_export_has_a_line_per_scored_call(client: TestClient) -> None:
     # an agent gets their own lines only, whatever they ask for
     own = _get(client, "/v1/scorecards.csv?agent_id=A2", tok("agent", "A1"))
     assert {r["agent_id"] for r in csv.DictReader(io.StringIO(own.text))} == {"A1"}
+
+
+def test_practice_calls_get_a_review_but_stay_out_of_scorecards_and_the_team_view(
+    client: TestClient,
+) -> None:
+    repo = client.app.state.store.repo  # type: ignore[attr-defined]
+    store_call(repo, kind_call("R-practice", "A9", source="practice"))  # typed answers
+    store_call(repo, kind_call("R-practice-mic", "A9", source="native",  # microphone
+                               custom={"practice": "grief_widow"}))
+    for call_id in ("R-practice", "R-practice-mic"):
+        review = _get(client, f"/v1/calls/{call_id}/review", tok("agent", "A9"))
+        assert review.status_code == 200 and review.json()["score"]["overall"] > 0
+    card = _get(client, "/v1/agents/A9/scorecard", tok("agent", "A9")).json()
+    assert card["calls"] == [] and card["weeks"] == []
+    team = _get(client, "/v1/team", tok("supervisor")).json()
+    assert "A9" not in [a["agent_id"] for a in team["agents"]]
+    rows = csv.DictReader(io.StringIO(_get(client, "/v1/scorecards.csv", tok("supervisor")).text))
+    assert not {"R-practice", "R-practice-mic"} & {r["call_id"] for r in rows}
 
 
 ENDPOINTS = [
