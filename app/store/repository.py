@@ -705,9 +705,11 @@ class Repository:
 
     def calls_to_score(self, version: int, limit: int = 200) -> list[str]:
         """Ended calls with no score, a score of an older ``version``, or feedback newer than
-        their score (an agent may rate a nudge after the call), oldest first. Practice calls
-        (``source`` "practice", or a microphone one's ``custom.practice``) are never scored: their review is computed when asked for, and
-        scorecards, the team view and the CSV count real calls only."""
+        their score (an agent may rate a nudge after the call), oldest first.
+
+        Practice calls (``source`` "practice", or a microphone one's ``custom.practice``) are
+        never scored: their review is computed when asked for, and scorecards, the team view
+        and the CSV count real calls only."""
         with Session(self.engine) as s:
             newest_feedback = (
                 select(func.max(FeedbackRow.at))
