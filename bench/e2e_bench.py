@@ -47,6 +47,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -189,6 +190,7 @@ class CallOutcome:
     latencies: list[float] = field(default_factory=list)
     missed: list[str] = field(default_factory=list)
     degraded: int = 0
+    degraded_tracks: list[str] = field(default_factory=list)  # the worst track of each event
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -232,7 +234,10 @@ async def one_call(
             ),
         )
         await rec.wait_for(lambda e: e.type == "call.ended", 120)
-        outcome.degraded = len(rec.of_type("call.degraded", call_id))
+        degraded = rec.of_type("call.degraded", call_id)
+        outcome.degraded = len(degraded)
+        datas = [e.envelope.get("data") or {} for e in degraded]
+        outcome.degraded_tracks = [f"{d.get('reason')}:{d.get('track')}" for d in datas]
     fired = set()
     for arrived, env in arrivals:
         data = env.get("data") or {}
@@ -325,6 +330,9 @@ def summarise(
         "mean": r(statistics.fmean(lat)) if lat else None,
         "dropped_audio_s": round(dropped_s, 2),
         "calls_degraded": sum(o.degraded > 0 for o in outcomes),
+        "degraded_events_by_reason_track": dict(
+            sorted(Counter(t for o in outcomes for t in o.degraded_tracks).items())
+        ),
         "server_cpu_pct": meter.server_cpu_pct,
         "server_cpu_pct_by_thread": meter.cpu_pct_by_thread,
         "bench_client_cpu_pct": meter.bench_cpu_pct,
