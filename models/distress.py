@@ -90,6 +90,7 @@ class DistressModel:
         weights: np.ndarray,
         bias: float,
         threshold: float = 0.5,
+        int8: bool = False,
     ) -> None:
         n_top = len(top.layer)
         if base_layer + n_top != layers[-1] or base_layer not in layers:
@@ -115,7 +116,13 @@ class DistressModel:
         for k, v in sorted(self.top.state_dict().items()):
             h.update(k.encode())
             h.update(v.detach().cpu().numpy().astype(np.float16).tobytes())
+        # How the layers run is part of what the features are: int8 moves them a little.
+        self.int8 = bool(int8)
+        if self.int8:
+            h.update(b"int8-dynamic")
         self.digest = h.hexdigest()[:16]
+        # The float weights stay for ``save``; scoring runs ``_run`` (int8 when asked).
+        self._run = _quantize(self.top) if self.int8 else self.top
 
     # -- artifact ----------------------------------------------------------------------------
 
@@ -131,6 +138,7 @@ class DistressModel:
                 weights = z["weights"].astype(np.float32)
                 bias = float(z["bias"])
                 threshold = float(z["threshold"])
+                int8 = bool(z["int8"]) if "int8" in z.files else False
                 params = {
                     k[len(_PARAM_PREFIX) :]: torch.from_numpy(z[k].astype(np.float32))
                     for k in z.files
@@ -145,7 +153,13 @@ class DistressModel:
         missing, unexpected = top.load_state_dict(params, strict=False)
         if missing or unexpected:
             raise DistressLoadError(f"{path.name}: missing {missing}, unexpected {unexpected}")
-        return cls(base_layer, layers, top, weights, bias, threshold)
+        return cls(base_layer, layers, top, weights, bias, threshold, int8=int8)
+
+    def with_int8(self, int8: bool = True) -> DistressModel:
+        """The same weights, run with int8 dynamic quantization (or in float32)."""
+        return DistressModel(
+            self.base_layer, self.layers, self.top, self.weights, self.bias, self.threshold, int8
+        )
 
     def save(self, path: Path, **meta: Any) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -156,6 +170,7 @@ class DistressModel:
             "weights": self.weights.astype(np.float32),
             "bias": np.float32(self.bias),
             "threshold": np.float32(self.threshold),
+            "int8": np.bool_(self.int8),
         }
         for k, v in self.top.state_dict().items():
             arrays[_PARAM_PREFIX + k] = v.detach().cpu().numpy().astype(np.float16)
@@ -175,7 +190,7 @@ class DistressModel:
         torch = self._torch
         with self._lock, torch.inference_mode():
             h = torch.from_numpy(np.ascontiguousarray(frozen[k], dtype=np.float32))[None]
-            tuned = self.top(h, None)
+            tuned = self._run(h, None)
             top = torch.stack([t[0] for t in tuned]).numpy()
         return np.concatenate([frozen[: k + 1], top], axis=0)
 
@@ -184,6 +199,21 @@ class DistressModel:
 
     def probability(self, features: np.ndarray) -> float:
         return float(1.0 / (1.0 + np.exp(-np.clip(self.logit(features), -40, 40))))
+
+
+def _quantize(top: Any) -> Any:
+    """A copy of ``top`` with int8 dynamic quantization of its Linear layers (weights in
+    int8, activations quantized per call), as the red-flag model runs."""
+    import copy
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao's notice about moving to torchao
+        return torch.ao.quantization.quantize_dynamic(
+            copy.deepcopy(top), {torch.nn.Linear}, dtype=torch.qint8
+        )
 
 
 def both_features_for_texts(

@@ -488,6 +488,11 @@ def main(argv: list[str] | None = None) -> int:
         help="train and validate only (choose on validation; score the test split later)",
     )
     parser.add_argument("--threads", type=int, default=int(os.environ.get("CARECUE_THREADS", "2")))
+    parser.add_argument(
+        "--int8",
+        action="store_true",
+        help="ship the tuned layers with int8 dynamic quantization (scored and carded so)",
+    )
     args = parser.parse_args(argv)
     import torch
 
@@ -498,6 +503,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     model, info = train(args.base_layer, args.epochs, log=lambda s: print(s, flush=True))
     info["train_seconds"] = round(time.perf_counter() - t0, 1)
+    info["int8"] = bool(args.int8)
+    model = model.with_int8(args.int8)
     if args.no_test:
         model.save(args.out, metrics_json=json.dumps(info))
         print(json.dumps({k: info[k] for k in ("val_auroc", "val_macro_f1", "best_epoch")}))
