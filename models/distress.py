@@ -121,8 +121,9 @@ class DistressModel:
         if self.int8:
             h.update(b"int8-dynamic")
         self.digest = h.hexdigest()[:16]
-        # The float weights stay for ``save``; scoring runs ``_run`` (int8 when asked).
-        self._run = _quantize(self.top) if self.int8 else self.top
+        # The torch module stays for training and ``save``; scoring runs its graph on
+        # onnxruntime (``models.onnx_graph``), in int8 when asked.
+        self._session = _top_session(self.top, self.int8)
 
     # -- artifact ----------------------------------------------------------------------------
 
@@ -187,11 +188,9 @@ class DistressModel:
         branch's.
         """
         k = self.layers.index(self.base_layer)
-        torch = self._torch
-        with self._lock, torch.inference_mode():
-            h = torch.from_numpy(np.ascontiguousarray(frozen[k], dtype=np.float32))[None]
-            tuned = self._run(h, None)
-            top = torch.stack([t[0] for t in tuned]).numpy()
+        h = np.ascontiguousarray(frozen[k], dtype=np.float32)[None]
+        with self._lock:
+            top = self._session.run(None, {"hidden": h})[0][:, 0]
         return np.concatenate([frozen[: k + 1], top], axis=0)
 
     def logit(self, features: np.ndarray) -> float:
@@ -201,19 +200,27 @@ class DistressModel:
         return float(1.0 / (1.0 + np.exp(-np.clip(self.logit(features), -40, 40))))
 
 
-def _quantize(top: Any) -> Any:
-    """A copy of ``top`` with int8 dynamic quantization of its Linear layers (weights in
-    int8, activations quantized per call), as the red-flag model runs."""
-    import copy
-    import warnings
-
+def _top_session(top: Any, int8: bool) -> Any:
+    """onnxruntime session: (1, tokens, 384) base-layer states -> (layers, 1, tokens, 384)."""
     import torch
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch.ao's notice about moving to torchao
-        return torch.ao.quantization.quantize_dynamic(
-            copy.deepcopy(top), {torch.nn.Linear}, dtype=torch.qint8
-        )
+    from models.onnx_graph import export_session
+
+    class Stacked(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.top = top
+
+        def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+            return torch.stack(self.top(hidden, None))
+
+    return export_session(
+        Stacked(),
+        [torch.zeros(1, 3, EMBED_DIM)],
+        ["hidden"],
+        {"hidden": {1: "tokens"}, "out": {2: "tokens"}},
+        int8=int8,
+    )
 
 
 def both_features_for_texts(
