@@ -99,9 +99,6 @@ class DistressModel:
             )
         if weights.shape != (len(layers) * EMBED_DIM,):
             raise DistressLoadError(f"distress head shape {weights.shape} != {len(layers)}x384")
-        import torch
-
-        self._torch = torch
         self.base_layer = base_layer
         self.layers = layers
         self.top = top.eval()
