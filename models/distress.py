@@ -116,7 +116,7 @@ class DistressModel:
         # How the layers run is part of what the features are: int8 moves them a little.
         self.int8 = bool(int8)
         if self.int8:
-            h.update(b"int8-dynamic")
+            h.update(b"int8-dynamic-per-channel")
         self.digest = h.hexdigest()[:16]
         # The torch module stays for training and ``save``; scoring runs its graph on
         # onnxruntime (``models.onnx_graph``), in int8 when asked.
