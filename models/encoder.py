@@ -7,7 +7,7 @@ so that a call's classification never starves the ASR executor on a 2-core machi
 Inference runs the same float32 weights on onnxruntime (``models.onnx_graph``: about half
 the CPU time of the torch module at batch 1 and one thread, hidden states equal to about
 1e-5, so heads trained on torch features read the same numbers). The graph is traced from
-the loaded module when the encoder is built (a few seconds, in memory); if that fails the
+the loaded module when the encoder is built (a few seconds); if that fails the
 torch module runs instead, with a warning. ``CARECUE_ENCODER_RUNTIME=torch`` forces torch.
 Training code that needs gradients uses the torch module (``TextEncoder.torch_model``).
 """
