@@ -90,6 +90,7 @@ class DistressModel:
         weights: np.ndarray,
         bias: float,
         threshold: float = 0.5,
+        int8: bool = False,
     ) -> None:
         n_top = len(top.layer)
         if base_layer + n_top != layers[-1] or base_layer not in layers:
@@ -98,9 +99,6 @@ class DistressModel:
             )
         if weights.shape != (len(layers) * EMBED_DIM,):
             raise DistressLoadError(f"distress head shape {weights.shape} != {len(layers)}x384")
-        import torch
-
-        self._torch = torch
         self.base_layer = base_layer
         self.layers = layers
         self.top = top.eval()
@@ -115,7 +113,14 @@ class DistressModel:
         for k, v in sorted(self.top.state_dict().items()):
             h.update(k.encode())
             h.update(v.detach().cpu().numpy().astype(np.float16).tobytes())
+        # How the layers run is part of what the features are: int8 moves them a little.
+        self.int8 = bool(int8)
+        if self.int8:
+            h.update(b"int8-dynamic-per-channel")
         self.digest = h.hexdigest()[:16]
+        # The torch module stays for training and ``save``; scoring runs its graph on
+        # onnxruntime (``models.onnx_graph``), in int8 when asked.
+        self._session = _top_session(self.top, self.int8)
 
     # -- artifact ----------------------------------------------------------------------------
 
@@ -131,6 +136,7 @@ class DistressModel:
                 weights = z["weights"].astype(np.float32)
                 bias = float(z["bias"])
                 threshold = float(z["threshold"])
+                int8 = bool(z["int8"]) if "int8" in z.files else False
                 params = {
                     k[len(_PARAM_PREFIX) :]: torch.from_numpy(z[k].astype(np.float32))
                     for k in z.files
@@ -145,7 +151,13 @@ class DistressModel:
         missing, unexpected = top.load_state_dict(params, strict=False)
         if missing or unexpected:
             raise DistressLoadError(f"{path.name}: missing {missing}, unexpected {unexpected}")
-        return cls(base_layer, layers, top, weights, bias, threshold)
+        return cls(base_layer, layers, top, weights, bias, threshold, int8=int8)
+
+    def with_int8(self, int8: bool = True) -> DistressModel:
+        """The same weights, run with int8 dynamic quantization (or in float32)."""
+        return DistressModel(
+            self.base_layer, self.layers, self.top, self.weights, self.bias, self.threshold, int8
+        )
 
     def save(self, path: Path, **meta: Any) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -156,6 +168,7 @@ class DistressModel:
             "weights": self.weights.astype(np.float32),
             "bias": np.float32(self.bias),
             "threshold": np.float32(self.threshold),
+            "int8": np.bool_(self.int8),
         }
         for k, v in self.top.state_dict().items():
             arrays[_PARAM_PREFIX + k] = v.detach().cpu().numpy().astype(np.float16)
@@ -172,11 +185,9 @@ class DistressModel:
         branch's.
         """
         k = self.layers.index(self.base_layer)
-        torch = self._torch
-        with self._lock, torch.inference_mode():
-            h = torch.from_numpy(np.ascontiguousarray(frozen[k], dtype=np.float32))[None]
-            tuned = self.top(h, None)
-            top = torch.stack([t[0] for t in tuned]).numpy()
+        h = np.ascontiguousarray(frozen[k], dtype=np.float32)[None]
+        with self._lock:
+            top = self._session.run(None, {"hidden": h})[0][:, 0]
         return np.concatenate([frozen[: k + 1], top], axis=0)
 
     def logit(self, features: np.ndarray) -> float:
@@ -184,6 +195,29 @@ class DistressModel:
 
     def probability(self, features: np.ndarray) -> float:
         return float(1.0 / (1.0 + np.exp(-np.clip(self.logit(features), -40, 40))))
+
+
+def _top_session(top: Any, int8: bool) -> Any:
+    """onnxruntime session: (1, tokens, 384) base-layer states -> (layers, 1, tokens, 384)."""
+    import torch
+
+    from models.onnx_graph import export_session
+
+    class Stacked(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.top = top
+
+        def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+            return torch.stack(self.top(hidden, None))
+
+    return export_session(
+        Stacked(),
+        [torch.zeros(1, 3, EMBED_DIM)],
+        ["hidden"],
+        {"hidden": {1: "tokens"}, "out": {2: "tokens"}},
+        int8=int8,
+    )
 
 
 def both_features_for_texts(
