@@ -2,8 +2,9 @@
 
 ``models.redflag_cv`` turns out-of-fold probabilities into flags; if its rule drifted from
 ``CareClassifier.decide`` every grouped-CV number in ``models/cards/red_flags.md`` would be
-about another policy. The train-only data (``crisis_train_judge.jsonl``) must be new phrasing
-families that never repeat a held-out sentence. No test row is printed or used otherwise.
+about another policy. The train-only data (``crisis_train_judge.jsonl``,
+``crisis_train_more.jsonl``) must be new phrasing families that never repeat a held-out
+sentence. No test row is printed or used otherwise.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from models.crisis import detect
 from models.datasets import CRISIS_EXTRA_PATH, _plain, load_crisis_rows
 from models.redflag import CLASSES
 from models.redflag_cv import pattern_info, policy_flags
-from models.train_redflag import JUDGE, load_train_only, load_train_pool
+from models.train_redflag import TRAIN_ONLY, load_train_only, load_train_pool
 
 TEXTS = [
     "I'm not suicidal, I just need my refill.",  # every crisis phrase denied
@@ -61,18 +62,27 @@ def test_cv_policy_is_the_shipped_two_tier_rule() -> None:
             assert {k for k in got if got[k][i]} == want, (i, raw[i])
 
 
-def test_train_only_data_is_new_families_and_never_a_test_sentence() -> None:
-    rows = load_crisis_rows(JUDGE)  # validates labels, split and whole families
+@pytest.mark.parametrize("path", TRAIN_ONLY, ids=lambda p: p.name)
+def test_train_only_data_is_new_families_and_never_a_test_sentence(path: Path) -> None:
+    rows = load_crisis_rows(path)  # validates labels, split and whole families
     assert len(rows) >= 100 and {r.split for r in rows} == {"train"}
     assert {r.label for r in rows} >= {"none", "self_harm"}
     hard = load_crisis_rows()
     known = {r.family for r in hard} | {r.family for r in load_crisis_rows(CRISIS_EXTRA_PATH)}
+    for other in TRAIN_ONLY:
+        if other != path:
+            known |= {r.family for r in load_crisis_rows(other)}
     assert not {r.family for r in rows} & known
     held_out = {_plain(r.text) for r in hard if r.split == "test"}
     assert not {_plain(r.text) for r in rows} & held_out
     pool = {_plain(r.text) for r in load_train_pool()}
     assert not {_plain(r.text) for r in rows} & pool
-    assert len(load_train_only([JUDGE])) == len(rows)
+    assert len(load_train_only([path])) == len(rows)
+
+
+def test_train_only_files_do_not_repeat_each_other() -> None:
+    texts = [_plain(r.text) for p in TRAIN_ONLY for r in load_crisis_rows(p)]
+    assert len(set(texts)) == len(texts)
 
 
 def test_train_only_files_refuse_test_rows(tmp_path: Path) -> None:
