@@ -90,13 +90,9 @@ class Deadline:
                              f"no start within {self.handshake_s:g} s of connecting", 1008)
 
     async def wait(self, awaitable: Awaitable[T]) -> T:
-        """``await awaitable`` within what is left; ``IngestTimeout`` when it runs out.
-
-        ``asyncio.timeout`` rather than ``wait_for``: this runs for every audio frame of every
-        call, and ``wait_for`` wraps each awaited frame in a task of its own."""
+        """``await awaitable`` within what is left; ``IngestTimeout`` when it runs out."""
         try:
-            async with asyncio.timeout(self.remaining()):
-                return await awaitable
+            return await asyncio.wait_for(awaitable, self.remaining())
         except TimeoutError as exc:
             raise self.expired() from exc
 
