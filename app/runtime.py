@@ -27,7 +27,7 @@ BLAS_THREADS = 1
 
 
 def tune_process(settings: Settings) -> dict[str, float]:
-    """Apply the serving process's thread settings; returns what was set (for the log)."""
+    """Apply the serving process's thread settings; logs and returns what was set."""
     sys.setswitchinterval(settings.gil_switch_interval_ms / 1000)
     applied: dict[str, float] = {"gil_switch_interval_ms": settings.gil_switch_interval_ms}
     try:
@@ -37,4 +37,5 @@ def tune_process(settings: Settings) -> dict[str, float]:
     else:
         threadpool_limits(limits=BLAS_THREADS, user_api="blas")
         applied["blas_threads"] = BLAS_THREADS
+    log.info("process tuned", extra=applied)
     return applied

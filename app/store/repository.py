@@ -45,11 +45,11 @@ from app.store.models import (
 
 log = logging.getLogger("carecue.store")
 
-# Envelope types that are kept in the event log and replayed with ``since``. Partials are
-# superseded by their final, so they are live-only.
 # The ``source`` of calls made in practice mode (app/practice/routes.py): kept out of scores.
 PRACTICE_SOURCE = "practice"
 
+# Envelope types that are kept in the event log and replayed with ``since``. Partials are
+# superseded by their final, so they are live-only.
 DURABLE_TYPES = frozenset(
     {
         "call.started",
