@@ -106,9 +106,6 @@ def register(cli: typer.Typer) -> None:
             overrides["dev_token"] = True
         settings = Settings(**overrides)  # type: ignore[arg-type]
         setup_logging(settings.log_level, settings.log_json)
-        from app.runtime import tune_process
-
-        tune_process(settings)
         if settings.port and port_in_use(settings.host, settings.port):
             typer.echo(
                 f"error: port {settings.port} on {settings.host} is in use; stop the other "
@@ -116,6 +113,9 @@ def register(cli: typer.Typer) -> None:
                 err=True,
             )
             raise typer.Exit(2)
+        from app.runtime import tune_process
+
+        tune_process(settings)
         token: str | None = None
         token_expires: float | None = None
         if settings.dev_token:
