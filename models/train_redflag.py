@@ -7,10 +7,11 @@ Data (all hand-written, see ``models/cards/redflag.md``):
 * ``models/data/crisis_train_extra.jsonl`` (all train, a different author, blind to test);
 * ``models/data/concerns.jsonl`` ``train`` rows without the ``crisis`` label, as extra
   ``none`` examples;
-* ``models/data/crisis_train_judge.jsonl`` and ``models/data/crisis_train_more.jsonl``
-  (``--train-only``, the default): new phrasing families written for issue 9, trained on in
-  every fold and in the final model but never validated on, so out-of-fold numbers stay on the
-  same rows with and without them.
+* ``models/data/crisis_train_judge.jsonl``, ``models/data/crisis_train_more.jsonl`` and
+  ``models/data/crisis_train_r3.jsonl`` (``--train-only``, the default): new phrasing
+  families written for issue 9 and its third round, trained on in every fold and in the final
+  model but never validated on, so out-of-fold numbers stay on the same rows with and without
+  them.
 
 The shipped artifact: ``python -m models.train_redflag --folds 3`` (3 folds to fit the shared
 2-core machine; ``python -m models.redflag_cv`` compares variants on the same folds).
@@ -49,7 +50,8 @@ EXTRA = DATA / "crisis_train_extra.jsonl"
 # model, never validated on, so out-of-fold numbers stay comparable with and without them.
 JUDGE = DATA / "crisis_train_judge.jsonl"
 MORE = DATA / "crisis_train_more.jsonl"
-TRAIN_ONLY = (JUDGE, MORE)
+R3 = DATA / "crisis_train_r3.jsonl"
+TRAIN_ONLY = (JUDGE, MORE, R3)
 CONCERNS = DATA / "concerns.jsonl"
 CARD = Path(__file__).resolve().parent / "cards" / "redflag.md"
 METRICS = Path(__file__).resolve().parent / "artifacts" / "redflag_metrics.json"
@@ -523,10 +525,10 @@ def write_card(report: dict[str, Any], path: Path = CARD) -> None:
                 f"- Train-only rows ({', '.join(f'`{n}`' for n in report['train_only_files'])}):"
                 f" {report['train_rows']['train_only']} rows in "
                 f"{report['train_families']['train_only']} new phrasing families, written for "
-                "issue 9 by AI helper sessions (`judge`, then `redflag2`) that never opened the "
-                "test rows. They are added to the training part of every fold and to the final "
-                "model and never validated on, so the out-of-fold numbers below are on the same "
-                "rows as before.",
+                "issue 9 by AI helper sessions (`judge`, `redflag2`, then `r3data`) that never "
+                "opened the test rows. They are added to the training part of every fold and to "
+                "the final model and never validated on, so the out-of-fold numbers below are on "
+                "the same rows as before.",
             ]
             if report["train_rows"].get("train_only")
             else []

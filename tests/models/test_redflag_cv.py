@@ -3,8 +3,8 @@
 ``models.redflag_cv`` turns out-of-fold probabilities into flags; if its rule drifted from
 ``CareClassifier.decide`` every grouped-CV number in ``models/cards/red_flags.md`` would be
 about another policy. The train-only data (``crisis_train_judge.jsonl``,
-``crisis_train_more.jsonl``) must be new phrasing families that never repeat a held-out
-sentence. No test row is printed or used otherwise.
+``crisis_train_more.jsonl``, ``crisis_train_r3.jsonl``) must be new phrasing families that
+never repeat a held-out sentence. No test row is printed or used otherwise.
 """
 
 from __future__ import annotations
