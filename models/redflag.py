@@ -26,6 +26,7 @@ from __future__ import annotations
 import io
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -149,15 +150,20 @@ class RedFlagModel:
 
     def __init__(
         self,
-        net: RedFlagNet,
+        net: RedFlagNet | Sequence[RedFlagNet],
         thresholds: dict[str, float],
         meta: dict[str, Any] | None = None,
     ) -> None:
-        net.eval()
-        for p in net.parameters():
-            p.requires_grad_(False)
-        self._net = net
-        self.input_layer: int = net.input_layer
+        nets = [net] if isinstance(net, RedFlagNet) else list(net)
+        if not nets or len({n.input_layer for n in nets}) != 1:
+            raise ValueError("a red-flag model needs one or more nets reading the same layer")
+        for n in nets:
+            n.eval()
+            for p in n.parameters():
+                p.requires_grad_(False)
+        self._nets = nets
+        self._session: Any = None  # onnxruntime session for one text (``on_onnxruntime``)
+        self.input_layer: int = nets[0].input_layer
         self.thresholds: dict[str, float] = dict(thresholds)
         self.meta: dict[str, Any] = dict(meta or {})
 
@@ -166,21 +172,36 @@ class RedFlagModel:
         """Load the artifact written by ``models.train_redflag`` (fp16 weights, no network)."""
         blob = torch.load(Path(path), map_location="cpu", weights_only=True)
         meta = json.loads(bytes(blob["meta"].tolist()).decode("utf-8"))
-        net = RedFlagNet(int(meta["input_layer"]), dropout=0.0)
-        state = {k[len("w.") :]: v.float() for k, v in blob.items() if k.startswith("w.")}
-        net.load_state_dict(state)
+        nets = []
+        # One net: keys "w.<param>"; an ensemble of n seeds: "w0.<param>" .. "w{n-1}.<param>".
+        prefixes = ["w."] if "n_nets" not in meta else [f"w{i}." for i in range(meta["n_nets"])]
+        for prefix in prefixes:
+            net = RedFlagNet(int(meta["input_layer"]), dropout=0.0)
+            state = {k[len(prefix) :]: v.float() for k, v in blob.items() if k.startswith(prefix)}
+            net.load_state_dict(state)
+            nets.append(net)
         thresholds = {str(k): float(v) for k, v in meta["thresholds"].items()}
-        return cls(net, thresholds, meta)
+        return cls(nets, thresholds, meta)
+
+    @property
+    def n_nets(self) -> int:
+        """How many nets are averaged (an ensemble of seeds, or one)."""
+        return len(self._nets)
 
     def save(self, path: Path | str) -> None:
         """Write fp16 weights plus JSON metadata (input layer, thresholds, provenance)."""
         meta = dict(self.meta, input_layer=self.input_layer, thresholds=self.thresholds)
+        meta.pop("n_nets", None)
+        if len(self._nets) > 1:
+            meta["n_nets"] = len(self._nets)
         raw = json.dumps(meta, sort_keys=True).encode("utf-8")
         blob: dict[str, torch.Tensor] = {
             "meta": torch.tensor(list(raw), dtype=torch.uint8),
         }
-        for k, v in self._net.state_dict().items():
-            blob["w." + k] = v.detach().to(torch.float16).contiguous()
+        for i, net in enumerate(self._nets):
+            prefix = "w." if len(self._nets) == 1 else f"w{i}."
+            for k, v in net.state_dict().items():
+                blob[prefix + k] = v.detach().to(torch.float16).contiguous()
         buf = io.BytesIO()
         torch.save(blob, buf)
         Path(path).write_bytes(buf.getvalue())
@@ -196,10 +217,46 @@ class RedFlagModel:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch.ao's notice about moving to torchao
-            net = torch.ao.quantization.quantize_dynamic(
-                self._net, {nn.Linear}, dtype=torch.qint8
-            )
-        return RedFlagModel(net, self.thresholds, dict(self.meta, quantized="int8-dynamic"))
+            nets = [
+                torch.ao.quantization.quantize_dynamic(net, {nn.Linear}, dtype=torch.qint8)
+                for net in self._nets
+            ]
+        return RedFlagModel(nets, self.thresholds, dict(self.meta, quantized="int8-dynamic"))
+
+    def on_onnxruntime(self, int8: bool = True) -> RedFlagModel:
+        """The same model whose single-text ``predict`` runs on onnxruntime.
+
+        The classifier scores one text at a time; at that size torch spends as much time in
+        dispatch as in the products (``models/onnx_graph.py``). All the nets and their
+        average go into one graph, traced from these weights at load time. ``int8``: the
+        MatMul weights in int8 per output channel (the service's setting, as the torch path
+        was int8 before). Batches of several texts still run in torch.
+        """
+        from models.onnx_graph import export_session
+
+        nets = self._nets
+
+        class Averaged(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.nets = nn.ModuleList(nets)
+
+            def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+                mask = torch.ones(hidden.shape[:2], dtype=torch.bool)
+                probs = [torch.softmax(net(hidden, mask), dim=-1) for net in self.nets]
+                return torch.stack(probs).mean(dim=0)
+
+        session = export_session(
+            Averaged(),
+            [torch.zeros(1, 3, HIDDEN)],
+            ["hidden"],
+            {"hidden": {1: "tokens"}},
+            int8=int8,
+        )
+        runtime = "onnxruntime-int8" if int8 else "onnxruntime"
+        model = RedFlagModel(self._nets, self.thresholds, dict(self.meta, runtime=runtime))
+        model._session = session
+        return model
 
     def predict(self, states: list[np.ndarray]) -> np.ndarray:
         """Class probabilities, shape (n, 4), order ``CLASSES``, rows summing to 1.
@@ -210,10 +267,16 @@ class RedFlagModel:
         """
         if not states:
             return np.zeros((0, len(CLASSES)), dtype=np.float32)
+        if self._session is not None and len(states) == 1:
+            hidden = np.asarray(states[0], dtype=np.float32)[None]
+            if hidden.ndim != 3 or hidden.shape[2] != HIDDEN or not hidden.shape[1]:
+                raise ValueError(f"states[0] must have shape (tokens, {HIDDEN}), got {states[0].shape}")
+            return np.asarray(self._session.run(None, {"hidden": hidden})[0], dtype=np.float32)
         x, mask = pad_states(states)
         with torch.inference_mode():
-            probs = torch.softmax(self._net(x, mask), dim=-1)
-        return probs.numpy().astype(np.float32)
+            probs = sum(torch.softmax(net(x, mask), dim=-1) for net in self._nets)
+        assert isinstance(probs, torch.Tensor)
+        return (probs / len(self._nets)).numpy().astype(np.float32)
 
     def flags(self, probs: np.ndarray) -> list[tuple[str, ...]]:
         """The red-flag kinds whose probability reaches its threshold, per row."""

