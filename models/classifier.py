@@ -69,6 +69,7 @@ CONCERN_ARTIFACT = ARTIFACT_DIR / "concern_heads.npz"
 
 MAX_CHARS = 2_000
 
+
 @dataclass(frozen=True, slots=True)
 class RedFlagPolicy:
     """How the learned red-flag model's probabilities become flags (two tiers).
@@ -537,7 +538,13 @@ def load_classifier() -> CareClassifier:
         log.warning("no %s: distress falls back to the frozen head", TUNED_ARTIFACT.name)
     # The concern set's crisis head learned topics (pills, death, fear) as much as intent:
     # on the hard set it raised "I'm terrified" and grief. It raises no flag on its own.
-    red = RedFlagModel.load(RED_FLAG_ARTIFACT).quantized() if RED_FLAG_ARTIFACT.exists() else None
+    # One text at a time on onnxruntime in float32: faster than torch int8 and the same
+    # probabilities the tiers were chosen on (bench/results/redflag_runtime.json).
+    red = (
+        RedFlagModel.load(RED_FLAG_ARTIFACT).on_onnxruntime(int8=False)
+        if RED_FLAG_ARTIFACT.exists()
+        else None
+    )
     if red is None:
         log.warning(
             "no red-flag model at %s: red flags come from the patterns alone",

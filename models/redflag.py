@@ -270,7 +270,8 @@ class RedFlagModel:
         if self._session is not None and len(states) == 1:
             hidden = np.asarray(states[0], dtype=np.float32)[None]
             if hidden.ndim != 3 or hidden.shape[2] != HIDDEN or not hidden.shape[1]:
-                raise ValueError(f"states[0] must have shape (tokens, {HIDDEN}), got {states[0].shape}")
+                shape = np.shape(states[0])
+                raise ValueError(f"states[0] must have shape (tokens, {HIDDEN}), got {shape}")
             return np.asarray(self._session.run(None, {"hidden": hidden})[0], dtype=np.float32)
         x, mask = pad_states(states)
         with torch.inference_mode():

@@ -477,7 +477,10 @@ HEADER = (
 
 
 def write_card(report: dict[str, Any], path: Path = CARD) -> None:
+    from models.classifier import DEFAULT_RED_FLAG_POLICY as pol
+
     cfg = report["config"]
+    seeds = report.get("seeds", [cfg["seed"]])
     cv = report["cv"]
     th = cv["thresholds"]
     k = cfg["input_layer"]
@@ -492,10 +495,11 @@ def write_card(report: dict[str, Any], path: Path = CARD) -> None:
         "card is generated; the numbers are in `models/artifacts/redflag_metrics.json`).",
         "",
         "**How the service uses it:** not at the thresholds below. `models/classifier.py` "
-        "applies the model in two tiers (urgent only at p >= 0.97 / 0.95, else the gentle "
-        "safety check at p >= 0.5); see `models/cards/red_flags.md` for that decision and its "
-        "measured effect, and for the grouped-CV comparison behind the issue 9 retrain "
-        "(`python -m models.redflag_cv`).",
+        "applies the model in two tiers (urgent only at p >= "
+        f"{pol.urgent_self_harm:g} / {pol.urgent_emergency:g}, else the gentle "
+        f"safety check at p >= {pol.soft:g}); see `models/cards/red_flags.md` for that "
+        "decision and its measured effect, and for the grouped-CV comparison behind the "
+        "issue 9 retrain (`python -m models.redflag_cv`).",
         "",
         "## Model",
         f"- Input: hidden state {k} of the frozen all-MiniLM-L6-v2 encoder "
@@ -505,8 +509,15 @@ def write_card(report: dict[str, Any], path: Path = CARD) -> None:
         "pooling over tokens, dropout, linear head, softmax over the 4 classes.",
         f"- Training: AdamW, lr {cfg['lr']:g} (head {cfg['head_lr']:g}), {cfg['epochs']} epochs, "
         f"batch {cfg['batch_size']}, linear warm-up/decay, class-weighted cross-entropy "
-        f"(weights ~ 1/frequency^{cfg['class_weight_power']:g}), dropout {cfg['dropout']:g}, "
-        f"seed {cfg['seed']}; weights stored in fp16 ({report['artifact_bytes'] / 1e6:.1f} MB).",
+        f"(weights ~ 1/frequency^{cfg['class_weight_power']:g}), dropout {cfg['dropout']:g}; "
+        + (
+            f"an ensemble of {len(seeds)} nets trained alike with seeds "
+            f"{', '.join(map(str, seeds))} (the first also seeds the folds), their "
+            "probabilities averaged (cross-validation averages them the same way); "
+            if len(seeds) > 1
+            else f"seed {cfg['seed']}; "
+        )
+        + f"weights stored in fp16 ({report['artifact_bytes'] / 1e6:.1f} MB).",
         "- Decision: kind `c` is raised when `probs[c] >= thresholds[c]`; production OR-combines "
         "this with the reviewed patterns (`models/crisis.py` `detect(text).kinds`).",
         "",
