@@ -4,7 +4,8 @@
 
 The classifier scores one caller text at a time on one thread, so this times exactly that:
 ``RedFlagModel.predict([states])`` for the shipped artifact (all its nets), on the hidden
-states of real utterances (the concern set's texts), after a warm-up. Also printed: how far
+states of training-pool utterances (red flags, look-alikes, ordinary call text), after a
+warm-up. Also printed: how far
 each runtime's probabilities move from float32 torch, and how many decisions of the shipped
 two-tier policy change on those texts. Refuses to write results while other work loads the
 machine (1-minute load average above 0.5), as ``bench/e2e_bench.py`` does.
@@ -25,12 +26,18 @@ RESULTS = Path(__file__).resolve().parent / "results" / "redflag_runtime.json"
 
 
 def _states(n: int) -> list[np.ndarray]:
-    from models.datasets import load_concerns
+    """Hidden states of ``n`` training-pool utterances (crisis rows and concern-set text).
+
+    Training rows only (never the hard set's test split), shuffled with a fixed seed, so the
+    decision counts cover red flags and look-alikes as well as ordinary call text.
+    """
     from models.encoder import get_encoder
     from models.redflag import RedFlagModel
+    from models.train_redflag import load_train_pool
 
     layer = RedFlagModel.load().input_layer
-    texts = [r.text for r in load_concerns()][:n]
+    pool = [r.text for r in load_train_pool()]
+    texts = [pool[i] for i in np.random.default_rng(7).permutation(len(pool))[:n]]
     enc = get_encoder()
     return [ts.states[0] for ts in enc.token_states(texts, (layer,))]
 
@@ -47,7 +54,7 @@ def _decisions(probs: np.ndarray) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=300, help="utterances timed per runtime")
+    ap.add_argument("--n", type=int, default=1000, help="utterances timed per runtime")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args(argv)
     import torch
