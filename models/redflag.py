@@ -16,6 +16,10 @@ phrasing family on the training data (see ``models/train_redflag.py`` and
 ``models/cards/redflag.md``): a red flag of kind ``c`` is raised when ``probs[:, c] >=
 thresholds[c]``; the reviewed patterns in ``models/crisis.py`` are OR-combined by the caller.
 
+An artifact may hold several such nets (an ensemble of seeds, ``meta["n_nets"]``); their
+probabilities are averaged. The service scores one text at a time through
+``on_onnxruntime()``: all nets and the average traced into one onnxruntime graph.
+
 Inference is thread-safe: the module is in eval mode, every call runs under
 ``torch.inference_mode`` and keeps no state between calls; torch's thread count is not
 touched.
