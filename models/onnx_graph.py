@@ -11,6 +11,7 @@ once): no artifact depends on an onnx file.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
@@ -64,14 +65,50 @@ def export_session(
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.log_severity_level = 3
-    return ort.InferenceSession(graph, opts, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(graph, opts, providers=["CPUExecutionProvider"])
+    del graph
+    release_freed_memory()
+    return session
+
+
+def release_freed_memory() -> None:
+    """Hand the heap that tracing and quantizing left free back to the OS (glibc only).
+
+    Exporting and quantizing a graph allocates a few hundred MB that are free again
+    afterwards, but glibc keeps them in the process: for the three red-flag nets the
+    resident size stayed 255 MB higher until ``malloc_trim``. Done once per graph at load.
+    """
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    libc = ctypes.util.find_library("c")
+    if libc is None:
+        return
+    try:
+        trim = ctypes.CDLL(libc).malloc_trim
+    except (OSError, AttributeError):  # not glibc (e.g. musl): nothing to do
+        return
+    trim(0)
 
 
 def _quantized(path: Path) -> Path:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     out = path.with_name(path.stem + ".int8.onnx")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        quantize_dynamic(path, out, weight_type=QuantType.QInt8, per_channel=True)
+    root = logging.getLogger()
+    root.addFilter(_no_preprocessing_advice)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            quantize_dynamic(path, out, weight_type=QuantType.QInt8, per_channel=True)
+    finally:
+        root.removeFilter(_no_preprocessing_advice)
     return out
+
+
+def _no_preprocessing_advice(record: logging.LogRecord) -> bool:
+    """The quantizer advises shape pre-processing on the root logger at every service start;
+    these graphs are traced with their shapes, so the advice is noise in the service log."""
+    return not str(record.msg).startswith("Please consider to run pre-processing")

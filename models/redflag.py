@@ -20,9 +20,9 @@ An artifact may hold several such nets (an ensemble of seeds, ``meta["n_nets"]``
 probabilities are averaged. The service scores one text at a time through
 ``on_onnxruntime()``: all nets and the average traced into one onnxruntime graph.
 
-Inference is thread-safe: the module is in eval mode, every call runs under
-``torch.inference_mode`` and keeps no state between calls; torch's thread count is not
-touched.
+Inference is thread-safe: the torch modules are in eval mode and every call runs under
+``torch.inference_mode``; an onnxruntime session's ``run`` may be called from several
+threads. No call keeps state, and torch's thread count is not touched.
 """
 
 from __future__ import annotations
@@ -139,12 +139,16 @@ def pad_states(states: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
     x = torch.zeros((n, t, HIDDEN), dtype=torch.float32)
     mask = torch.zeros((n, t), dtype=torch.bool)
     for i, s in enumerate(states):
-        if s.ndim != 2 or s.shape[1] != HIDDEN:
-            raise ValueError(f"states[{i}] must have shape (tokens, {HIDDEN}), got {s.shape}")
-        if s.shape[0]:
-            x[i, : s.shape[0]] = torch.from_numpy(np.asarray(s, dtype=np.float32))
-            mask[i, : s.shape[0]] = True
+        _check_shape(s, i)
+        x[i, : s.shape[0]] = torch.from_numpy(np.asarray(s, dtype=np.float32))
+        mask[i, : s.shape[0]] = True
     return x, mask
+
+
+def _check_shape(s: np.ndarray, i: int) -> None:
+    """A text's states are (tokens >= 1, 384): [CLS] and [SEP] are always there."""
+    if np.ndim(s) != 2 or np.shape(s)[1] != HIDDEN or not np.shape(s)[0]:
+        raise ValueError(f"states[{i}] must have shape (tokens >= 1, {HIDDEN}), got {np.shape(s)}")
 
 
 class RedFlagModel:
@@ -166,7 +170,8 @@ class RedFlagModel:
             for p in n.parameters():
                 p.requires_grad_(False)
         self._nets = nets
-        self._session: Any = None  # onnxruntime session for one text (``on_onnxruntime``)
+        self._n_nets = len(nets)
+        self._session: Any = None  # onnxruntime session (``on_onnxruntime``); then no nets
         self.input_layer: int = nets[0].input_layer
         self.thresholds: dict[str, float] = dict(thresholds)
         self.meta: dict[str, Any] = dict(meta or {})
@@ -190,20 +195,30 @@ class RedFlagModel:
     @property
     def n_nets(self) -> int:
         """How many nets are averaged (an ensemble of seeds, or one)."""
-        return len(self._nets)
+        return self._n_nets
+
+    def _torch_nets(self) -> list[RedFlagNet]:
+        if self._session is not None:
+            raise RuntimeError(
+                "this red-flag model runs on onnxruntime and keeps no torch weights; "
+                "load the artifact again (RedFlagModel.load) to save, quantize or trace it"
+            )
+        return self._nets
 
     def save(self, path: Path | str) -> None:
         """Write fp16 weights plus JSON metadata (input layer, thresholds, provenance)."""
+        nets = self._torch_nets()
         meta = dict(self.meta, input_layer=self.input_layer, thresholds=self.thresholds)
-        meta.pop("n_nets", None)
-        if len(self._nets) > 1:
-            meta["n_nets"] = len(self._nets)
+        for derived in ("n_nets", "runtime", "quantized"):  # what this object is, not the file
+            meta.pop(derived, None)
+        if len(nets) > 1:
+            meta["n_nets"] = len(nets)
         raw = json.dumps(meta, sort_keys=True).encode("utf-8")
         blob: dict[str, torch.Tensor] = {
             "meta": torch.tensor(list(raw), dtype=torch.uint8),
         }
-        for i, net in enumerate(self._nets):
-            prefix = "w." if len(self._nets) == 1 else f"w{i}."
+        for i, net in enumerate(nets):
+            prefix = "w." if len(nets) == 1 else f"w{i}."
             for k, v in net.state_dict().items():
                 blob[prefix + k] = v.detach().to(torch.float16).contiguous()
         buf = io.BytesIO()
@@ -213,9 +228,9 @@ class RedFlagModel:
     def quantized(self) -> RedFlagModel:
         """The same model with int8 dynamic quantization of its linear layers.
 
-        The service runs this one: on this 2-core CPU it takes the per-window p95 from
-        about 28 ms to 22 ms (budget 25 ms); ``bench/classifier_bench.py`` measures the
-        decisions it ships with.
+        The service ran this one until issue 9's third round; it now runs
+        ``on_onnxruntime()`` (faster, and closer to the float32 probabilities the tiers are
+        chosen on: ``bench/redflag_runtime_bench.py``).
         """
         import warnings
 
@@ -223,22 +238,23 @@ class RedFlagModel:
             warnings.simplefilter("ignore")  # torch.ao's notice about moving to torchao
             nets = [
                 torch.ao.quantization.quantize_dynamic(net, {nn.Linear}, dtype=torch.qint8)
-                for net in self._nets
+                for net in self._torch_nets()
             ]
         return RedFlagModel(nets, self.thresholds, dict(self.meta, quantized="int8-dynamic"))
 
     def on_onnxruntime(self, int8: bool = True) -> RedFlagModel:
-        """The same model whose single-text ``predict`` runs on onnxruntime.
+        """The same model run on onnxruntime, one text per graph call (the service's model).
 
         The classifier scores one text at a time; at that size torch spends as much time in
         dispatch as in the products (``models/onnx_graph.py``). All the nets and their
-        average go into one graph, traced from these weights at load time. ``int8``: the
-        MatMul weights in int8 per output channel (the service's setting, as the torch path
-        was int8 before). Batches of several texts still run in torch.
+        average go into one graph, traced from these weights when called (about 2-6 s).
+        ``int8``: the MatMul weights in int8 per output channel, activations quantized per
+        call. A batch is scored text by text, so it gives what single texts give. The
+        returned model keeps no torch weights (about 110 MB for three nets).
         """
         from models.onnx_graph import export_session
 
-        nets = self._nets
+        nets = self._torch_nets()
 
         class Averaged(nn.Module):
             def __init__(self) -> None:
@@ -258,8 +274,9 @@ class RedFlagModel:
             int8=int8,
         )
         runtime = "onnxruntime-int8" if int8 else "onnxruntime"
-        model = RedFlagModel(self._nets, self.thresholds, dict(self.meta, runtime=runtime))
+        model = RedFlagModel(nets, self.thresholds, dict(self.meta, runtime=runtime))
         model._session = session
+        model._nets = []
         return model
 
     def predict(self, states: list[np.ndarray]) -> np.ndarray:
@@ -271,12 +288,15 @@ class RedFlagModel:
         """
         if not states:
             return np.zeros((0, len(CLASSES)), dtype=np.float32)
-        if self._session is not None and len(states) == 1:
-            hidden = np.asarray(states[0], dtype=np.float32)[None]
-            if hidden.ndim != 3 or hidden.shape[2] != HIDDEN or not hidden.shape[1]:
-                shape = np.shape(states[0])
-                raise ValueError(f"states[0] must have shape (tokens, {HIDDEN}), got {shape}")
-            return np.asarray(self._session.run(None, {"hidden": hidden})[0], dtype=np.float32)
+        if self._session is not None:
+            for i, s in enumerate(states):
+                _check_shape(s, i)
+            return np.concatenate(
+                [
+                    self._session.run(None, {"hidden": np.asarray(s, dtype=np.float32)[None]})[0]
+                    for s in states
+                ]
+            ).astype(np.float32)
         x, mask = pad_states(states)
         with torch.inference_mode():
             probs = sum(torch.softmax(net(x, mask), dim=-1) for net in self._nets)

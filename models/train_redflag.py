@@ -13,8 +13,10 @@ Data (all hand-written, see ``models/cards/redflag.md``):
   model but never validated on, so out-of-fold numbers stay on the same rows with and without
   them.
 
-The shipped artifact: ``python -m models.train_redflag --folds 3`` (3 folds to fit the shared
-2-core machine; ``python -m models.redflag_cv`` compares variants on the same folds).
+The shipped artifact: ``python -m models.train_redflag --folds 3`` (an ensemble of one net
+per seed in ``SEEDS``; 3 folds to fit the shared 2-core machine; ``python -m
+models.redflag_cv`` compares variants on the same folds, and its saved out-of-fold
+probabilities of the same configuration can stand in for the cross-validation: ``--oof``).
 
 Model: frozen MiniLM up to hidden state ``input_layer``, then fine-tuned copies of the
 remaining layers + mean pooling + linear head, class-weighted cross-entropy. Frozen states
@@ -32,6 +34,7 @@ import hashlib
 import json
 import math
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -150,7 +153,7 @@ def crop(s: np.ndarray, n: int = MAX_TOKENS) -> np.ndarray:
 
 
 # Nets trained per model, one per seed, their probabilities averaged (see the card).
-SEEDS: tuple[int, ...] = (13,)
+SEEDS: tuple[int, ...] = (13, 7, 21)
 
 
 @dataclass(frozen=True)
@@ -491,7 +494,8 @@ def write_card(report: dict[str, Any], path: Path = CARD) -> None:
         "give up: ask the safety question), `self_harm` (suicidal intent, plans, self-harm, "
         "deliberate overdose, indirect goodbyes) and `emergency` (medical red flags: "
         "breathing, chest pain, stroke, unresponsive, anaphylaxis, bleeding, seizures, "
-        "accidental overdose). Produced by `python -m models.train_redflag --folds 3` (this "
+        "accidental overdose). Produced by "
+        f"`{report.get('command', 'python -m models.train_redflag --folds 3')}` (this "
         "card is generated; the numbers are in `models/artifacts/redflag_metrics.json`).",
         "",
         "**How the service uses it:** not at the thresholds below. `models/classifier.py` "
@@ -715,13 +719,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--dropout", type=float, default=Config.dropout)
     ap.add_argument("--label-smoothing", type=float, default=Config.label_smoothing)
     ap.add_argument("--class-weight-power", type=float, default=Config.class_weight_power)
-    ap.add_argument("--seed", type=int, default=Config.seed)
+    ap.add_argument("--seed", type=int, default=None, help="one net with this seed")
     ap.add_argument(
         "--seeds",
         type=int,
         nargs="+",
-        default=list(SEEDS),
-        help="train one net per seed and average them (the first also seeds the folds)",
+        default=None,
+        help=f"train one net per seed and average them; the first also seeds the folds "
+        f"(default {' '.join(map(str, SEEDS))}; --seed N alone: one net)",
     )
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
@@ -745,6 +750,7 @@ def main(argv: list[str] | None = None) -> None:
         write_card(json.loads(args.metrics.read_text()))
         return
     torch.set_num_threads(max(1, min(2, args.threads)))
+    seeds = tuple(args.seeds or ([args.seed] if args.seed is not None else SEEDS))
     cfg = Config(
         input_layer=args.input_layer,
         epochs=args.epochs,
@@ -753,9 +759,8 @@ def main(argv: list[str] | None = None) -> None:
         dropout=args.dropout,
         label_smoothing=args.label_smoothing,
         class_weight_power=args.class_weight_power,
-        seed=args.seeds[0] if args.seeds else args.seed,
+        seed=seeds[0],
     )
-    seeds = tuple(args.seeds) if args.seeds else (cfg.seed,)
     print("config", asdict(cfg), "seeds", seeds, flush=True)
     rows = load_train_pool()
     texts = [r.text for r in rows]
@@ -790,6 +795,7 @@ def main(argv: list[str] | None = None) -> None:
         for b in (0.075, 0.10)
     }
     report: dict[str, Any] = {
+        "command": " ".join(["python -m models.train_redflag", *(argv or sys.argv[1:])]),
         "config": asdict(cfg),
         "seeds": list(seeds),
         "train_rows": {
