@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from datetime import datetime
 from typing import Any, Literal
 
@@ -124,7 +125,8 @@ def build_timeline(call: dict[str, Any]) -> tuple[list[TimelineItem], float]:
     ended = _since(started, call.get("ended_at"))
     last = max((i.t_s for i in items), default=0.0)
     duration = max(last, ended if ended is not None else 0.0)
-    return items, round(duration, 3)
+    # Rounded up: the end of the timeline must show the last item, never stop just before it.
+    return items, math.ceil(duration * 1000 - 1e-6) / 1000
 
 
 def _author(principal: Principal) -> str:

@@ -91,3 +91,27 @@ def test_notes_are_stored_with_the_call_and_guarded(stored: Any) -> None:
     assert _req(server, "DELETE", f"{base}/{note['note_id']}", trainer).status_code == 404
     assert [n["text"] for n in _req(server, "GET", base, owner).json()["notes"]] == [
         "I rushed this bit."]
+
+
+@pytest.mark.parametrize("last_end_s", [12.3454, 12.3456, 12.3, 0.0004])
+def test_the_timeline_ends_at_or_after_its_last_line(last_end_s: float) -> None:
+    """Scrubbing to the end shows every line: the call's length never stops short of one.
+
+    Rounding the length to the millisecond used to land below a line that ended within
+    half a millisecond of it, and the page's slider (steps of 0.1 s) snapped below the rest.
+    """
+    from app.routes.coaching import build_timeline
+
+    call = {
+        "started_at": "2026-11-30T10:00:00+00:00",
+        "ended_at": "2026-11-30T10:00:05+00:00",  # the last final arrived after the hang-up
+        "transcript": [
+            {"speaker": "caller", "text": "hello", "start_s": 0.0, "end_s": last_end_s / 2},
+            {"speaker": "agent", "text": "bye", "start_s": 0.0, "end_s": last_end_s},
+        ],
+        "signals": [], "nudges": [], "escalations": [],
+    }
+    items, duration = build_timeline(call)
+    assert duration >= max(i.t_s for i in items)
+    assert duration >= 5.0
+    assert duration - max(last_end_s, 5.0) < 0.001

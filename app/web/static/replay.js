@@ -220,7 +220,9 @@
       const data = await api(`/v1/calls/${encodeURIComponent(callId)}/replay`);
       state.items = data.items;
       state.notes = data.notes;
-      state.duration = Math.max(data.duration_s, 0.1);
+      // The slider moves in steps of 0.1 s and a range input snaps its value below a max that
+      // is not on a step: round the end up so that the end of the timeline shows every line.
+      state.duration = Math.ceil(Math.max(data.duration_s, 0.1) * 10 - 1e-6) / 10;
       $("agent-id").textContent = data.agent_id;
       $("source").textContent = data.source;
       $("timeline").max = String(state.duration);
