@@ -538,10 +538,10 @@ def load_classifier() -> CareClassifier:
         log.warning("no %s: distress falls back to the frozen head", TUNED_ARTIFACT.name)
     # The concern set's crisis head learned topics (pills, death, fear) as much as intent:
     # on the hard set it raised "I'm terrified" and grief. It raises no flag on its own.
-    # One text at a time on onnxruntime with int8 weights: the three nets take 3.7 ms p50
-    # (torch int8 14.4, onnxruntime float32 12.6) and change 2 of 1,000 tier decisions of
-    # the float32 probabilities the tiers were chosen on (torch int8: 11);
-    # bench/results/redflag_runtime.json.
+    # One text at a time on onnxruntime with int8 weights: the three nets take 3.5 ms p50
+    # (torch int8 11.3, onnxruntime float32 13.5) and change the flags of 2 of 1,000 texts
+    # against the float32 probabilities the tiers were chosen on (torch int8: 11);
+    # bench/results/redflag_runtime.md.
     red = (
         RedFlagModel.load(RED_FLAG_ARTIFACT).on_onnxruntime(int8=True)
         if RED_FLAG_ARTIFACT.exists()

@@ -247,7 +247,7 @@ class RedFlagModel:
 
         The classifier scores one text at a time; at that size torch spends as much time in
         dispatch as in the products (``models/onnx_graph.py``). All the nets and their
-        average go into one graph, traced from these weights when called (about 2-6 s).
+        average go into one graph, traced from these weights when called (about 5 s).
         ``int8``: the MatMul weights in int8 per output channel, activations quantized per
         call. A batch is scored text by text, so it gives what single texts give. The
         returned model keeps no torch weights (about 110 MB for three nets).
