@@ -30,7 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -44,59 +44,14 @@ from models.train_redflag import (
     Config,
     Row,
     _read,
+    cross_val,
     frozen_states,
-    group_folds,
+    load_train_only,
     load_train_pool,
-    minilm_state,
-    predict_net,
-    train_net,
 )
 
 URGENT = ("self_harm", "emergency")
 GRID = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998, 2.0)
-
-
-def load_extra(paths: list[Path]) -> list[Row]:
-    rows: list[Row] = []
-    for p in paths:
-        for r in _read(p):
-            if r.get("split", "train") != "train":
-                raise ValueError(f"{p.name}: only training rows belong in extra data")
-            rows.append(Row(r["text"], r["label"], r["family"], "new", "train"))
-    return rows
-
-
-def cross_val_extra(
-    rows: list[Row],
-    new: list[Row],
-    cfg: Config,
-    n_folds: int,
-    seeds: tuple[int, ...],
-) -> np.ndarray:
-    """OOF probabilities on ``rows``; ``new`` rows train in every fold. Several seeds: mean."""
-    y = np.array([CLASSES.index(r.label) for r in rows])
-    yn = np.array([CLASSES.index(r.label) for r in new], dtype=np.int64)
-    folds = group_folds([r.family for r in rows], n_folds, cfg.seed)
-    states = frozen_states([r.text for r in rows], cfg.input_layer)
-    nstates = frozen_states([r.text for r in new], cfg.input_layer) if new else []
-    base = minilm_state()
-    oof = np.zeros((len(rows), len(CLASSES)), dtype=np.float32)
-    for f in range(n_folds):
-        tr, va = np.where(folds != f)[0], np.where(folds == f)[0]
-        t0 = time.time()
-        for s in seeds:
-            net = train_net(
-                [states[i] for i in tr] + list(nstates),
-                np.concatenate([y[tr], yn]),
-                replace(cfg, seed=s),
-                base,
-            )
-            oof[va] += predict_net(net, [states[i] for i in va]) / len(seeds)
-        print(
-            f"  fold {f}: {len(tr)}+{len(new)} train / {len(va)} val, {time.time() - t0:.0f}s",
-            flush=True,
-        )
-    return oof
 
 
 # --------------------------------------------------------------------------- policy
@@ -282,14 +237,17 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seeds[0],
     )
     rows = load_train_pool()
-    new = load_extra(args.extra_data)
+    new = load_train_only(args.extra_data)
     pool = {r.text for r in rows}
     clash = [r.text for r in new if r.text in pool]
     if clash:
         raise SystemExit(f"{len(clash)} extra rows repeat pool rows word for word")
     print("config", asdict(cfg), "seeds", args.seeds, "new rows", len(new), flush=True)
     t0 = time.time()
-    oof = cross_val_extra(rows, new, cfg, args.folds, tuple(args.seeds))
+    states = frozen_states([r.text for r in rows], cfg.input_layer)
+    nstates = frozen_states([r.text for r in new], cfg.input_layer) if new else []
+    yn = np.array([CLASSES.index(r.label) for r in new], dtype=np.int64)
+    oof = cross_val(rows, states, cfg, args.folds, (nstates, yn), tuple(args.seeds))
     kinds, denied = pattern_info([r.text for r in rows])
     rep = {
         "config": asdict(cfg),

@@ -295,7 +295,11 @@ def cross_val(
                 base,
             )
             oof[va] += predict_net(net, [states[i] for i in va]) / len(seeds or (cfg.seed,))
-        print(f"  fold {f}: {len(tr)} train / {len(va)} val, {time.time() - t0:.0f}s", flush=True)
+        print(
+            f"  fold {f}: {len(tr)}+{len(train_only[0])} train / {len(va)} val, "
+            f"{time.time() - t0:.0f}s",
+            flush=True,
+        )
     return oof
 
 
