@@ -538,15 +538,10 @@ def load_classifier() -> CareClassifier:
         log.warning("no %s: distress falls back to the frozen head", TUNED_ARTIFACT.name)
     # The concern set's crisis head learned topics (pills, death, fear) as much as intent:
     # on the hard set it raised "I'm terrified" and grief. It raises no flag on its own.
-    # One text at a time on onnxruntime with int8 weights: the three nets take 3.5 ms p50
-    # (torch int8 11.3, onnxruntime float32 13.5) and change the flags of 2 of 1,000 texts
-    # against the float32 probabilities the tiers were chosen on (torch int8: 11);
-    # bench/results/redflag_runtime.md.
-    red = (
-        RedFlagModel.load(RED_FLAG_ARTIFACT).on_onnxruntime(int8=True)
-        if RED_FLAG_ARTIFACT.exists()
-        else None
-    )
+    # torch int8, the runtime its tiers and test numbers were measured on. (The three-net
+    # ensemble of issue 9's third round ran on onnxruntime instead; it was not kept: see
+    # models/cards/red_flags.md.)
+    red = RedFlagModel.load(RED_FLAG_ARTIFACT).quantized() if RED_FLAG_ARTIFACT.exists() else None
     if red is None:
         log.warning(
             "no red-flag model at %s: red flags come from the patterns alone",

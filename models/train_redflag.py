@@ -7,11 +7,11 @@ Data (all hand-written, see ``models/cards/redflag.md``):
 * ``models/data/crisis_train_extra.jsonl`` (all train, a different author, blind to test);
 * ``models/data/concerns.jsonl`` ``train`` rows without the ``crisis`` label, as extra
   ``none`` examples;
-* ``models/data/crisis_train_judge.jsonl``, ``models/data/crisis_train_more.jsonl`` and
-  ``models/data/crisis_train_r3.jsonl`` (``--train-only``, the default): new phrasing
-  families written for issue 9 and its third round, trained on in every fold and in the final
-  model but never validated on, so out-of-fold numbers stay on the same rows with and without
-  them.
+* ``models/data/crisis_train_judge.jsonl`` and ``models/data/crisis_train_more.jsonl``
+  (``--train-only``, the default): new phrasing families written for issue 9, trained on in
+  every fold and in the final model but never validated on, so out-of-fold numbers stay on
+  the same rows with and without them (``crisis_train_r3.jsonl``, the third round's, is not
+  in the default: see ``R3``).
 
 The shipped artifact: ``python -m models.train_redflag --folds 3`` (an ensemble of one net
 per seed in ``SEEDS``; 3 folds to fit the shared 2-core machine; ``python -m
@@ -53,8 +53,11 @@ EXTRA = DATA / "crisis_train_extra.jsonl"
 # model, never validated on, so out-of-fold numbers stay comparable with and without them.
 JUDGE = DATA / "crisis_train_judge.jsonl"
 MORE = DATA / "crisis_train_more.jsonl"
+# Written for issue 9's third round; the model trained with it escalated ordinary lines of
+# the scripted practice calls (models/cards/red_flags.md), so it is not trained on by default.
 R3 = DATA / "crisis_train_r3.jsonl"
-TRAIN_ONLY = (JUDGE, MORE, R3)
+TRAIN_ONLY = (JUDGE, MORE)
+TRAIN_ONLY_FILES = (JUDGE, MORE, R3)  # every train-only file, used or not (checked by tests)
 CONCERNS = DATA / "concerns.jsonl"
 CARD = Path(__file__).resolve().parent / "cards" / "redflag.md"
 METRICS = Path(__file__).resolve().parent / "artifacts" / "redflag_metrics.json"
@@ -153,7 +156,7 @@ def crop(s: np.ndarray, n: int = MAX_TOKENS) -> np.ndarray:
 
 
 # Nets trained per model, one per seed, their probabilities averaged (see the card).
-SEEDS: tuple[int, ...] = (13, 7, 21)
+SEEDS: tuple[int, ...] = (13,)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from models.crisis import detect
 from models.datasets import CRISIS_EXTRA_PATH, _plain, load_crisis_rows
 from models.redflag import CLASSES
 from models.redflag_cv import pattern_info, policy_flags
-from models.train_redflag import TRAIN_ONLY, load_train_only, load_train_pool
+from models.train_redflag import TRAIN_ONLY_FILES, load_train_only, load_train_pool
 
 TEXTS = [
     "I'm not suicidal, I just need my refill.",  # every crisis phrase denied
@@ -62,14 +62,14 @@ def test_cv_policy_is_the_shipped_two_tier_rule() -> None:
             assert {k for k in got if got[k][i]} == want, (i, raw[i])
 
 
-@pytest.mark.parametrize("path", TRAIN_ONLY, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", TRAIN_ONLY_FILES, ids=lambda p: p.name)
 def test_train_only_data_is_new_families_and_never_a_test_sentence(path: Path) -> None:
     rows = load_crisis_rows(path)  # validates labels, split and whole families
     assert len(rows) >= 100 and {r.split for r in rows} == {"train"}
     assert {r.label for r in rows} >= {"none", "self_harm"}
     hard = load_crisis_rows()
     known = {r.family for r in hard} | {r.family for r in load_crisis_rows(CRISIS_EXTRA_PATH)}
-    for other in TRAIN_ONLY:
+    for other in TRAIN_ONLY_FILES:
         if other != path:
             known |= {r.family for r in load_crisis_rows(other)}
     assert not {r.family for r in rows} & known
@@ -81,7 +81,7 @@ def test_train_only_data_is_new_families_and_never_a_test_sentence(path: Path) -
 
 
 def test_train_only_files_do_not_repeat_each_other() -> None:
-    texts = [_plain(r.text) for p in TRAIN_ONLY for r in load_crisis_rows(p)]
+    texts = [_plain(r.text) for p in TRAIN_ONLY_FILES for r in load_crisis_rows(p)]
     assert len(set(texts)) == len(texts)
 
 
