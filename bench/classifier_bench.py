@@ -146,6 +146,23 @@ def crisis_hard_metrics() -> dict[str, object]:
     return out
 
 
+def crisis_fresh_metrics() -> dict[str, object]:
+    """Red flags on the fresh held-out set (``crisis_fresh.jsonl``): another author, written
+    after the hard set's test split had steered three rounds of training data."""
+    from models.datasets import CRISIS_FRESH_PATH, load_crisis_rows
+    from models.evaluate_crisis import evaluate
+
+    rows = load_crisis_rows(CRISIS_FRESH_PATH)
+    if any(r.split != "test" for r in rows):
+        raise ValueError(f"{CRISIS_FRESH_PATH.name} is a test set: every row is split 'test'")
+    flags = [s.red_flags for s in load_classifier().score_batch([r.text for r in rows])]
+    out = evaluate(flags, rows)
+    out["patterns_only"] = _headline(
+        evaluate([crisis_patterns.detect(r.text).kinds for r in rows], rows)
+    )
+    return out
+
+
 def _headline(m: dict[str, object]) -> dict[str, object]:
     keys = ("recall", "false_alarm_rate", "soft_check_rate", "self_harm", "emergency")
     return {k: m[k] for k in (*keys, "safety_check")}
@@ -228,6 +245,7 @@ def write_markdown(res: dict) -> str:
         *[f"| {k} | {v:.3f} |" for k, v in c["per_label_f1"].items()],
         "",
         *crisis_markdown(res["crisis_hard"]),
+        *fresh_markdown(res["crisis_fresh"]),
         "## Latency and memory",
         "",
         "| metric | value |",
@@ -287,6 +305,33 @@ def crisis_markdown(h: dict) -> list[str]:
     return lines
 
 
+def fresh_markdown(h: dict) -> list[str]:
+    p = h["patterns_only"]
+    lines = [
+        f"## Red flags on the fresh held-out set ({h['n']} utterances by another author;"
+        " never trained on)",
+        "",
+        "| detector | self-harm recall | self-harm precision | emergency recall |"
+        " urgent false alarms | gentle checks on negatives |",
+        "|---|---:|---:|---:|---:|---:|",
+        f"| shipped | {_pct(h['recall'])} | {_pct(h['self_harm']['precision'])} |"
+        f" {_pct(h['emergency']['recall'])} | {_pct(h['false_alarm_rate'])}"
+        f" ({h['n_negatives']} negatives) | {_pct(h['soft_check_rate'])} |",
+        f"| patterns only | {_pct(p['recall'])} | {_pct(p['self_harm']['precision'])} |"
+        f" {_pct(p['emergency']['recall'])} | {_pct(p['false_alarm_rate'])} |"
+        f" {_pct(p['soft_check_rate'])} |",
+        "",
+        "| category (fresh) | measure | rate | n |",
+        "|---|---|---:|---:|",
+        *[
+            f"| {cat} | {v['measure']} | {v['rate']:.3f} | {v['n']} |"
+            for cat, v in h["by_category"].items()
+        ],
+        "",
+    ]
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Classifier quality and latency benchmark")
     parser.add_argument("--latency-n", type=int, default=300)
@@ -301,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         "distress": distress_metrics(),
         "concerns": concern_metrics(),
         "crisis_hard": crisis_hard_metrics(),
+        "crisis_fresh": crisis_fresh_metrics(),
         "latency_ms": lat,
         "distress_tuned_layers": _tuned_layers(),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

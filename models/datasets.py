@@ -267,6 +267,9 @@ def cached_features(texts: list[str], layers: tuple[int, ...]) -> np.ndarray:
 
 CRISIS_HARD_PATH = Path(__file__).resolve().parent / "data" / "crisis_hard.jsonl"
 CRISIS_EXTRA_PATH = Path(__file__).resolve().parent / "data" / "crisis_train_extra.jsonl"
+# A second held-out set, written later by another author who saw none of the other data,
+# the patterns or the models; never trained on, read once per shipped candidate (the card).
+CRISIS_FRESH_PATH = Path(__file__).resolve().parent / "data" / "crisis_fresh.jsonl"
 RED_FLAG_LABELS = ("none", "safety_check", "self_harm", "emergency")
 # Concern labels that a hard-set row certainly carries, for training the concern heads
 # (categories whose concerns are mixed, such as idioms or routine questions, are left out).

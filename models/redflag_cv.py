@@ -30,7 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +108,10 @@ def evaluate(
     labels = np.array([r.label for r in rows])
     src = np.array([r.source for r in rows])
     out: dict[str, Any] = {}
-    for name, sel in (("crisis_rows", src != "concerns"), ("extra_rows", src == "extra")):
+    subsets = [("crisis_rows", src != "concerns"), ("extra_rows", src == "extra")]
+    if (src == "new").any():  # --pool-data rows: written without seeing the patterns
+        subsets.append(("new_rows", src == "new"))
+    for name, sel in subsets:
         lab, pr = labels[sel], oof[sel]
         kd = [k for k, s in zip(kinds, sel, strict=True) if s]
         dn = denied[sel]
@@ -140,14 +143,19 @@ def evaluate(
     return out
 
 
-def model_only(rows: list[Row], oof: np.ndarray, denied: np.ndarray) -> dict[str, dict[str, float]]:
+def model_only(
+    rows: list[Row],
+    oof: np.ndarray,
+    denied: np.ndarray,
+    sources: tuple[str, ...] = ("hard", "extra"),
+) -> dict[str, dict[str, float]]:
     """The model's own urgent and soft decisions (no pattern hits), on the crisis-set rows.
 
     The patterns were written against these rows, so "patterns + model" out-of-fold numbers
     here are optimistic (the held-out test split has phrasings the patterns never saw); what
     the model adds on its own is the fairer way to compare variants.
     """
-    sel = np.array([r.source in ("hard", "extra") for r in rows])
+    sel = np.array([r.source in sources for r in rows])
     lab = np.array([r.label for r in rows])[sel]
     pr, dn = oof[sel], denied[sel]
     none_kinds: list[tuple[str, ...]] = [()] * int(sel.sum())
@@ -175,10 +183,10 @@ def model_only(rows: list[Row], oof: np.ndarray, denied: np.ndarray) -> dict[str
 
 def categories(rows: list[Row]) -> list[str]:
     """Category of each pool row (from the data files; concerns rows are 'concerns')."""
-    from models.train_redflag import EXTRA, HARD
+    from models.train_redflag import EXTRA, HARD, TRAIN_ONLY_FILES
 
     cat = {}
-    for p in (HARD, EXTRA):
+    for p in (HARD, EXTRA, *TRAIN_ONLY_FILES):
         for r in _read(p):
             cat[(r["text"], r["family"])] = r["category"]
     return [cat.get((r.text, r.family), "concerns") for r in rows]
@@ -204,10 +212,79 @@ def by_category(
     return out
 
 
+# Scripted practice calls (app/practice/scenarios/) whose caller is never at risk of self-harm;
+# ``medication_confusion`` (a possible accidental double dose) is reported on its own.
+CALM_SCENARIOS = (
+    "biopsy_wait",
+    "billing_anger",
+    "grief",
+    "isolation",
+    "new_diagnosis",
+    "uncontrolled_pain",
+)
+SCENARIOS = Path(__file__).resolve().parents[1] / "app" / "practice" / "scenarios"
+
+
+def scripted_lines() -> list[tuple[str, str]]:
+    """(scenario, caller line) for every scripted practice call: ordinary call text that no
+    model trains on, scored by every fold's model to catch a variant that escalates calm
+    calls (the third round's did; the hard split's negatives did not show it)."""
+    import yaml
+
+    out = []
+    for path in sorted(SCENARIOS.glob("*.yaml")):
+        steps = yaml.safe_load(path.read_text(encoding="utf-8"))["steps"]
+        out += [
+            (path.stem, " ".join(step["patient"].split()))
+            for step in steps.values()
+            if "patient" in step
+        ]
+    return out
+
+
+def scripted_flags(lines: list[tuple[str, str]], probe: np.ndarray) -> dict[str, Any]:
+    """Flags the policy raises on scripted-call lines, per fold model (patterns included).
+
+    ``probe``: (folds, lines, classes). Counted per group of scenarios: lines with urgent
+    self-harm from the fold-averaged probabilities and from any single fold's model, and
+    lines with a gentle check (fold-averaged)."""
+    texts = [t for _, t in lines]
+    kinds, denied = pattern_info(texts)
+    scen = np.array([s for s, _ in lines])
+    groups = {
+        "calm": np.isin(scen, CALM_SCENARIOS),
+        "medication_confusion": scen == "medication_confusion",
+        "caller_at_risk": scen == "caller_at_risk",
+    }
+    ts, te = POLICY.urgent_self_harm, POLICY.urgent_emergency
+    mean = policy_flags(probe.mean(axis=0), kinds, denied, ts, te)
+    per_fold = [policy_flags(p, kinds, denied, ts, te) for p in probe]
+    any_sh = np.logical_or.reduce([f["self_harm"] for f in per_fold])
+    out: dict[str, Any] = {}
+    for name, sel in groups.items():
+        urgent = mean["self_harm"] | mean["emergency"]
+        out[name] = {
+            "lines": int(sel.sum()),
+            "self_harm": int(mean["self_harm"][sel].sum()),
+            "self_harm_any_fold": int(any_sh[sel].sum()),
+            "emergency": int(mean["emergency"][sel].sum()),
+            "soft_check": int((mean["safety_check"] & ~urgent)[sel].sum()),
+        }
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tag", required=False, default="")
     ap.add_argument("--extra-data", type=Path, nargs="*", default=[])
+    ap.add_argument(
+        "--pool-data",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="train-only files whose rows join the folds (validated out of fold, reported"
+        " as new_rows) instead of training in every fold",
+    )
     ap.add_argument("--input-layer", type=int, default=Config.input_layer)
     ap.add_argument("--epochs", type=int, default=Config.epochs)
     ap.add_argument("--lr", type=float, default=Config.lr)
@@ -237,6 +314,7 @@ def main(argv: list[str] | None = None) -> None:
         seed=args.seeds[0],
     )
     rows = load_train_pool()
+    rows += [replace(r, source="new") for r in load_train_only(args.pool_data)]
     new = load_train_only(args.extra_data)
     pool = {r.text for r in rows}
     clash = [r.text for r in new if r.text in pool]
@@ -247,22 +325,30 @@ def main(argv: list[str] | None = None) -> None:
     states = frozen_states([r.text for r in rows], cfg.input_layer)
     nstates = frozen_states([r.text for r in new], cfg.input_layer) if new else []
     yn = np.array([CLASSES.index(r.label) for r in new], dtype=np.int64)
-    oof = cross_val(rows, states, cfg, args.folds, (nstates, yn), tuple(args.seeds))
+    lines = scripted_lines()
+    probe_states = frozen_states([t for _, t in lines], cfg.input_layer)
+    oof, probe = cross_val(
+        rows, states, cfg, args.folds, (nstates, yn), tuple(args.seeds), probe_states
+    )
     kinds, denied = pattern_info([r.text for r in rows])
     rep = {
         "config": asdict(cfg),
         "seeds": args.seeds,
         "extra_data": [str(p) for p in args.extra_data],
+        "pool_data": [str(p) for p in args.pool_data],
         "n_new": len(new),
         "seconds": round(time.time() - t0),
         "eval": evaluate(rows, oof, kinds, denied),
         "model_only": model_only(rows, oof, denied),
+        **({"model_only_new": model_only(rows, oof, denied, ("new",))} if args.pool_data else {}),
         "model_only_by_category": by_category(rows, oof, kinds, denied),
+        "scripted_calls": scripted_flags(lines, probe),
     }
     print(json.dumps(rep, indent=1), flush=True)
     if args.tag:
         CACHE.mkdir(parents=True, exist_ok=True)
         np.save(CACHE / f"rfcv_{args.tag}.npy", oof)
+        np.save(CACHE / f"rfcv_{args.tag}_scripted.npy", probe)
         (CACHE / f"rfcv_{args.tag}.json").write_text(json.dumps(rep, indent=1))
 
 

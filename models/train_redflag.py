@@ -56,8 +56,11 @@ MORE = DATA / "crisis_train_more.jsonl"
 # Written for issue 9's third round; the model trained with it escalated ordinary lines of
 # the scripted practice calls (models/cards/red_flags.md), so it is not trained on by default.
 R3 = DATA / "crisis_train_r3.jsonl"
+# Ordinary call business (bereavement admin, plan read-backs, arrangements, goodbyes,
+# medication mix-ups) as hard negatives, with risk embedded in the same kind of talk.
+CALLS = DATA / "crisis_train_calls.jsonl"
 TRAIN_ONLY = (JUDGE, MORE)
-TRAIN_ONLY_FILES = (JUDGE, MORE, R3)  # every train-only file, used or not (checked by tests)
+TRAIN_ONLY_FILES = (JUDGE, MORE, R3, CALLS)  # every train-only file, used or not (tests check)
 CONCERNS = DATA / "concerns.jsonl"
 CARD = Path(__file__).resolve().parent / "cards" / "redflag.md"
 METRICS = Path(__file__).resolve().parent / "artifacts" / "redflag_metrics.json"
@@ -279,14 +282,21 @@ def cross_val(
     n_folds: int = 5,
     train_only: tuple[list[np.ndarray], np.ndarray] = ([], np.zeros(0, dtype=np.int64)),
     seeds: tuple[int, ...] = (),
-) -> np.ndarray:
+    probe: list[np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold probabilities for ``rows``; ``train_only`` (states, labels) train in
     every fold and are never predicted. ``seeds``: one net per seed, probabilities averaged
-    (the shipped ensemble); default ``cfg.seed`` alone. Folds always come from ``cfg.seed``."""
+    (the shipped ensemble); default ``cfg.seed`` alone. Folds always come from ``cfg.seed``.
+
+    ``probe``: states of texts no fold trains on (the scripted calls' caller lines); each
+    fold's model scores them too. Returns (OOF probabilities, probe probabilities per fold
+    with shape (folds, probe texts, classes))."""
     y = np.array([CLASSES.index(r.label) for r in rows])
     folds = group_folds([r.family for r in rows], n_folds, cfg.seed)
     base = minilm_state()
     oof = np.zeros((len(rows), len(CLASSES)), dtype=np.float32)
+    probe = probe or []
+    probe_probs = np.zeros((n_folds, len(probe), len(CLASSES)), dtype=np.float32)
     for f in range(n_folds):
         tr, va = np.where(folds != f)[0], np.where(folds == f)[0]
         t0 = time.time()
@@ -297,13 +307,16 @@ def cross_val(
                 replace(cfg, seed=seed),
                 base,
             )
-            oof[va] += predict_net(net, [states[i] for i in va]) / len(seeds or (cfg.seed,))
+            n_nets = len(seeds or (cfg.seed,))
+            oof[va] += predict_net(net, [states[i] for i in va]) / n_nets
+            if probe:
+                probe_probs[f] += predict_net(net, probe) / n_nets
         print(
             f"  fold {f}: {len(tr)}+{len(train_only[0])} train / {len(va)} val, "
             f"{time.time() - t0:.0f}s",
             flush=True,
         )
-    return oof
+    return oof, probe_probs
 
 
 # --------------------------------------------------------------------------- metrics
@@ -784,7 +797,7 @@ def main(argv: list[str] | None = None) -> None:
         oof = np.load(args.oof)
         assert oof.shape == (len(rows), len(CLASSES)), "OOF file does not match the pool"
     else:
-        oof = cross_val(rows, states, cfg, args.folds, (only_states, only_y), seeds)
+        oof, _ = cross_val(rows, states, cfg, args.folds, (only_states, only_y), seeds)
     cv_secs = time.time() - t0
     # Thresholds are chosen on the out-of-fold predictions for the crisis_train_extra rows,
     # combined with the patterns. The reviewed patterns were written against the

@@ -18,7 +18,7 @@ import pytest
 
 from models.classifier import DEFAULT_RED_FLAG_POLICY, CareClassifier
 from models.crisis import detect
-from models.datasets import CRISIS_EXTRA_PATH, _plain, load_crisis_rows
+from models.datasets import CRISIS_EXTRA_PATH, CRISIS_FRESH_PATH, _plain, load_crisis_rows
 from models.redflag import CLASSES
 from models.redflag_cv import pattern_info, policy_flags
 from models.train_redflag import TRAIN_ONLY_FILES, load_train_only, load_train_pool
@@ -91,3 +91,17 @@ def test_train_only_files_refuse_test_rows(tmp_path: Path) -> None:
     path.write_text(json.dumps(row) + "\n")
     with pytest.raises(ValueError, match="not a training row"):
         load_train_only([path])
+
+
+def test_the_fresh_set_is_test_only_and_shares_nothing_with_training() -> None:
+    """``crisis_fresh.jsonl`` measures the shipped model on phrasings of another author:
+    no family or sentence of it may reach any training file."""
+    rows = load_crisis_rows(CRISIS_FRESH_PATH)
+    assert len(rows) >= 300 and {r.split for r in rows} == {"test"}
+    assert {r.label for r in rows} == {"none", "self_harm", "emergency", "safety_check"}
+    training = list(load_crisis_rows()) + load_crisis_rows(CRISIS_EXTRA_PATH)
+    for path in TRAIN_ONLY_FILES:
+        training += load_crisis_rows(path)
+    assert not {r.family for r in rows} & {r.family for r in training}
+    assert not {_plain(r.text) for r in rows} & {_plain(r.text) for r in training}
+    assert not {_plain(r.text) for r in rows} & {_plain(r.text) for r in load_train_pool()}
