@@ -274,7 +274,7 @@ def crisis_markdown(h: dict) -> list[str]:
         "",
         f"- **self-harm recall {_pct(h['recall'])}**, **false alarms on hard negatives"
         f" {_pct(h['false_alarm_rate'])}** (an urgent flag on one of {h['n_negatives']} rows of"
-        " fear, grief, idioms, worry about dying, third-party illness, \"I don't know what to do\""
+        ' fear, grief, idioms, worry about dying, third-party illness, "I don\'t know what to do"'
         f"...); gentle safety check on those rows {_pct(h['soft_check_rate'])}",
         "",
         "| red flag | recall | precision | n |",

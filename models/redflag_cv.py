@@ -71,11 +71,17 @@ def policy_flags(
     urgent_sh: float,
     urgent_em: float,
     soft: float = POLICY.soft,
+    veto_sh: float = POLICY.pattern_self_harm_veto,
+    veto_em: float = POLICY.pattern_emergency_veto,
 ) -> dict[str, np.ndarray]:
     """Flags as ``CareClassifier.decide`` raises them (patterns + two tiers)."""
     p = {c: probs[:, CLASSES.index(c)] for c in CLASSES}
     pat = {c: np.array([c in k for k in kinds]) for c in CLASSES[1:]}
     use = ~denied
+    overruled_sh = pat["self_harm"] & use & (p["none"] >= veto_sh)
+    pat["self_harm"] = pat["self_harm"] & ~overruled_sh
+    pat["safety_check"] = pat["safety_check"] | overruled_sh
+    pat["emergency"] = pat["emergency"] & ~(use & (p["none"] >= veto_em))
     sh = pat["self_harm"] | (use & (p["self_harm"] >= urgent_sh))
     em = pat["emergency"] | (use & (p["emergency"] >= urgent_em))
     urgent = sh | em
@@ -278,6 +284,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--tag", required=False, default="")
     ap.add_argument("--extra-data", type=Path, nargs="*", default=[])
     ap.add_argument(
+        "--negatives-from",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="train-only files trained on without their self-harm rows",
+    )
+    ap.add_argument(
         "--pool-data",
         type=Path,
         nargs="*",
@@ -315,7 +328,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     rows = load_train_pool()
     rows += [replace(r, source="new") for r in load_train_only(args.pool_data)]
-    new = load_train_only(args.extra_data)
+    new = load_train_only(args.extra_data, args.negatives_from)
     pool = {r.text for r in rows}
     clash = [r.text for r in new if r.text in pool]
     if clash:
@@ -336,6 +349,7 @@ def main(argv: list[str] | None = None) -> None:
         "seeds": args.seeds,
         "extra_data": [str(p) for p in args.extra_data],
         "pool_data": [str(p) for p in args.pool_data],
+        "negatives_from": [str(p) for p in args.negatives_from],
         "n_new": len(new),
         "seconds": round(time.time() - t0),
         "eval": evaluate(rows, oof, kinds, denied),

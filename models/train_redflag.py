@@ -60,6 +60,10 @@ R3 = DATA / "crisis_train_r3.jsonl"
 # medication mix-ups) as hard negatives, with risk embedded in the same kind of talk.
 CALLS = DATA / "crisis_train_calls.jsonl"
 TRAIN_ONLY = (JUDGE, MORE)
+# Files trained on without their self-harm rows (issue 9, fourth round): with those rows the
+# model escalated ordinary lines of the scripted practice calls (a widow cancelling her
+# husband's prescriptions); their other rows, hard negatives above all, train cleanly.
+NEGATIVES_FROM = (R3, CALLS)
 TRAIN_ONLY_FILES = (JUDGE, MORE, R3, CALLS)  # every train-only file, used or not (tests check)
 CONCERNS = DATA / "concerns.jsonl"
 CARD = Path(__file__).resolve().parent / "cards" / "redflag.md"
@@ -100,14 +104,18 @@ def load_train_pool() -> list[Row]:
     return rows
 
 
-def load_train_only(paths: list[Path]) -> list[Row]:
-    """Rows of train-only data files (new phrasing families; see ``JUDGE``)."""
+def load_train_only(paths: list[Path], negatives_from: list[Path] | None = None) -> list[Row]:
+    """Rows of train-only data files (new phrasing families; see ``JUDGE``); of the files in
+    ``negatives_from``, every row but the self-harm ones (see ``NEGATIVES_FROM``)."""
     rows: list[Row] = []
-    for path in paths:
+    for path, keep_self_harm in [(p, True) for p in paths] + [
+        (p, False) for p in negatives_from or []
+    ]:
         for r in _read(path):
             if r.get("split", "train") != "train":
                 raise ValueError(f"{path.name}: {r['id']} is not a training row")
-            rows.append(Row(r["text"], r["label"], r["family"], "train_only", "train"))
+            if keep_self_harm or r["label"] != "self_harm":
+                rows.append(Row(r["text"], r["label"], r["family"], "train_only", "train"))
     return rows
 
 
@@ -763,6 +771,13 @@ def main(argv: list[str] | None = None) -> None:
         default=list(TRAIN_ONLY),
         help="data files trained on in every fold and in the final model, never validated",
     )
+    ap.add_argument(
+        "--negatives-from",
+        type=Path,
+        nargs="*",
+        default=list(NEGATIVES_FROM),
+        help="train-only files trained on without their self-harm rows",
+    )
     ap.add_argument("--no-card", dest="card", action="store_false")
     ap.add_argument("--card-only", action="store_true", help="rewrite the card from --metrics")
     args = ap.parse_args(argv)
@@ -786,7 +801,7 @@ def main(argv: list[str] | None = None) -> None:
     texts = [r.text for r in rows]
     labels = [r.label for r in rows]
     states = frozen_states(texts, cfg.input_layer)
-    only = load_train_only(args.train_only)
+    only = load_train_only(args.train_only, args.negatives_from)
     if {r.text for r in only} & set(texts):
         raise SystemExit("train-only rows repeat rows of the training pool")
     only_states = frozen_states([r.text for r in only], cfg.input_layer) if only else []
@@ -827,6 +842,7 @@ def main(argv: list[str] | None = None) -> None:
             "train_only": len({r.family for r in only}),
         },
         "train_only_files": [p.name for p in args.train_only],
+        "negatives_from_files": [p.name for p in args.negatives_from],
         "train_digest": digest(texts + [r.text for r in only]),
         "cv": {
             "folds": args.folds,

@@ -10,40 +10,49 @@ never repeat a held-out sentence. No test row is printed or used otherwise.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from models.classifier import DEFAULT_RED_FLAG_POLICY, CareClassifier
+from models.classifier import DEFAULT_RED_FLAG_POLICY, CareClassifier, RedFlagPolicy
 from models.crisis import detect
 from models.datasets import CRISIS_EXTRA_PATH, CRISIS_FRESH_PATH, _plain, load_crisis_rows
 from models.redflag import CLASSES
 from models.redflag_cv import pattern_info, policy_flags
-from models.train_redflag import TRAIN_ONLY_FILES, load_train_only, load_train_pool
+from models.train_redflag import NEGATIVES_FROM, TRAIN_ONLY_FILES, load_train_only, load_train_pool
 
 TEXTS = [
     "I'm not suicidal, I just need my refill.",  # every crisis phrase denied
     "I've bought a rope.",  # a pattern hit
+    "my chest pain is crushing and spreading to my arm",  # an emergency pattern hit
     "Could you tell me if my prescription is ready?",
     "I can't go on like this.",
 ]
 
 
-def _shipped(text: str, probs: np.ndarray) -> set[str]:
+def _shipped(text: str, probs: np.ndarray, policy: RedFlagPolicy) -> set[str]:
     """The flags ``CareClassifier.decide`` raises from the patterns and the model."""
     found = detect(text)
     raised: set[str] = set(found.kinds)
     if not found.negated_only:
-        holder = SimpleNamespace(red_flag_policy=DEFAULT_RED_FLAG_POLICY)
+        holder = SimpleNamespace(red_flag_policy=policy)
         CareClassifier._apply_red_flag_model(holder, probs, raised)  # type: ignore[arg-type]
     return raised
 
 
-def test_cv_policy_is_the_shipped_two_tier_rule() -> None:
+@pytest.mark.parametrize(
+    "policy",
+    [
+        DEFAULT_RED_FLAG_POLICY,
+        replace(DEFAULT_RED_FLAG_POLICY, pattern_self_harm_veto=0.95, pattern_emergency_veto=0.99),
+    ],
+)
+def test_cv_policy_is_the_shipped_two_tier_rule(policy: RedFlagPolicy) -> None:
     rng = np.random.default_rng(3)
-    # probabilities around the tiers' edges (0.5, 0.95, 0.97) as well as anywhere
+    # probabilities around the tiers' edges (0.5, 0.95, 0.97, 0.99) as well as anywhere
     edges = np.array([0.0, 0.3, 0.49, 0.5, 0.94, 0.95, 0.96, 0.97, 0.99, 1.0])
     for _ in range(60):
         raw = (
@@ -54,11 +63,13 @@ def test_cv_policy_is_the_shipped_two_tier_rule() -> None:
             raw,
             kinds,
             denied,
-            DEFAULT_RED_FLAG_POLICY.urgent_self_harm,
-            DEFAULT_RED_FLAG_POLICY.urgent_emergency,
+            policy.urgent_self_harm,
+            policy.urgent_emergency,
+            veto_sh=policy.pattern_self_harm_veto,
+            veto_em=policy.pattern_emergency_veto,
         )
         for i, text in enumerate(TEXTS):
-            want = _shipped(text, raw[i])
+            want = _shipped(text, raw[i], policy)
             assert {k for k in got if got[k][i]} == want, (i, raw[i])
 
 
@@ -105,3 +116,13 @@ def test_the_fresh_set_is_test_only_and_shares_nothing_with_training() -> None:
     assert not {r.family for r in rows} & {r.family for r in training}
     assert not {_plain(r.text) for r in rows} & {_plain(r.text) for r in training}
     assert not {_plain(r.text) for r in rows} & {_plain(r.text) for r in load_train_pool()}
+
+
+def test_negatives_from_trains_every_row_but_the_self_harm_ones() -> None:
+    for path in NEGATIVES_FROM:
+        rows = load_crisis_rows(path)
+        got = load_train_only([], [path])
+        assert [r.text for r in got] == [r.text for r in rows if r.label != "self_harm"]
+        assert {r.label for r in got} >= {"none", "emergency"} and "self_harm" not in {
+            r.label for r in got
+        }
