@@ -500,10 +500,14 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"|\brun a bath\b[\w ,']{0,40}\b(?:tablets|pills|razor|blade)\b",
     ),
     _p(
+        "did_something_silly",
+        "self_harm",
+        r"\b(?:did|done) something (?:really )?(?:stupid|silly|daft|i shouldn't have)\b",
+    ),
+    _p(
         "did_something",
         "self_harm",
-        r"\b(?:did|done) something (?:really )?(?:stupid|silly|daft|i shouldn't have)\b"
-        r"|\btook (?:every|each) (?:pill|tablet)\b|\btaken my whole supply\b"
+        r"\btook (?:every|each) (?:pill|tablet)\b|\btaken my whole supply\b"
         r"|\b(?:taken|took) them all\b|\btook the (?:pills|tablets) before i (?:rang|called)\b"
         r"|\b(?:slashed|slit|cut) (?:my|both) wrists?\b|\bod'?d\b"
         r"|\bswallowed a (?:bottle|packet|box)\b"
@@ -911,6 +915,14 @@ _ACUTE = re.compile(
 _ACCIDENT = re.compile(r"\b(?:by accident|accidental\w*|by mistake|mixed up|mix[- ]up)\b")
 # Patterns that mean self-harm only when the act was not an accident.
 _INTENT_PATTERNS = frozenset({"own_overdose"})
+# "I've done something silly" is a common way to tell of an attempt, and as common a way to
+# tell of a mix-up ("I might have taken both this morning, I've done something silly"):
+# a mix-up said in the same clause explains the euphemism away (the model still reads it).
+_MIXUP = re.compile(
+    r"\b(?:taken|took|had) both\b|\btwice\b|\bdouble[- ]?dos\w*|\binstead of\b"
+    r"|\bwrong (?:tablets?|pills?|ones?|dose|medicines?|box|inhaler|drops)\b"
+)
+_MIXUP_EXPLAINS = frozenset({"did_something_silly"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -1044,6 +1056,7 @@ def _scan(original: str, offset: int) -> list[CrisisMatch]:
             _ACUTE.search(_HISTORY.sub(" ", clause)) is None
         )
         accident = _ACCIDENT.search(clause) is not None
+        mixup = accident or _MIXUP.search(clause) is not None
         everyday = _EVERYDAY.search(clause) is not None
         for pat in PATTERNS:
             if history and pat.kind in ("emergency", "self_harm"):
@@ -1051,6 +1064,8 @@ def _scan(original: str, offset: int) -> list[CrisisMatch]:
             if everyday and pat.pid in _EVERYDAY_SENSITIVE:
                 continue
             if accident and pat.pid in _INTENT_PATTERNS:
+                continue
+            if mixup and pat.pid in _MIXUP_EXPLAINS:
                 continue
             for m in pat.regex.finditer(clause):
                 # one match per span and kind: "I took all my pills" is an overdose (an

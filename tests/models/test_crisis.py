@@ -32,6 +32,9 @@ FLAGGED = [
     # negation does not reach across a contrastive join
     "I'm not suicidal, but I can't breathe.",
     "No, I'm not in pain, but my chest feels tight.",
+    # the euphemism stands where no mix-up is told with it
+    "I've done something silly, I took all my co-codamol at lunchtime.",
+    "I did something stupid earlier and took a lot of my tablets.",
 ]
 
 NOT_FLAGGED = [
@@ -49,6 +52,10 @@ NOT_FLAGGED = [
     "I'm scared I'll have another seizure at work.",
     "Can I book an appointment for Tuesday?",
     "",
+    # a mix-up told with "done something silly" (the scripted medication_confusion call)
+    "I think I might have taken both this morning, and now I'm worried I've done something silly.",
+    "I've done something daft, I took the wrong tablets from the box.",
+    "i did something stupid i took the night ones instead of the morning ones",
 ]
 
 

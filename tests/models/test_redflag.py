@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from models.redflag import CLASSES, DEFAULT_ARTIFACT, RedFlagModel, RedFlagNet, pad_states
+from models.redflag_cv import CALM_SCENARIOS as REDFLAG_CV_CALM
 
 DATA = Path(__file__).resolve().parents[2] / "models" / "data"
 
@@ -208,17 +209,10 @@ def test_bad_states_are_rejected_on_both_runtimes(model: RedFlagModel, bad: np.n
             runtime.predict([np.ones((3, 384), dtype=np.float32), bad.astype(np.float32)])
 
 
-# Scripted practice calls whose caller is never at risk of self-harm (app/practice/scenarios/).
-# (medication_confusion is left out: its opening "I'm worried I've done something silly",
-# after a possible double dose, reads as self-harm to the shipped model; an open question.)
-CALM_SCENARIOS = (
-    "biopsy_wait",
-    "billing_anger",
-    "grief",
-    "isolation",
-    "new_diagnosis",
-    "uncontrolled_pain",
-)
+# Scripted practice calls whose caller is never at risk of self-harm (app/practice/scenarios/;
+# medication_confusion's "I've done something silly" follows "I might have taken both": a
+# mix-up, which the patterns explain away since issue 9's fourth round).
+CALM_SCENARIOS = (*REDFLAG_CV_CALM, "medication_confusion")
 
 
 def _patient_lines(scenario: str) -> list[str]:
