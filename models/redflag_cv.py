@@ -288,7 +288,7 @@ def main(argv: list[str] | None = None) -> None:
         type=Path,
         nargs="*",
         default=[],
-        help="train-only files trained on without their self-harm rows",
+        help="train-only files trained on without their self-harm rows of SELF_HARM_LEFT_OUT",
     )
     ap.add_argument(
         "--pool-data",

@@ -60,10 +60,13 @@ R3 = DATA / "crisis_train_r3.jsonl"
 # medication mix-ups) as hard negatives, with risk embedded in the same kind of talk.
 CALLS = DATA / "crisis_train_calls.jsonl"
 TRAIN_ONLY = (JUDGE, MORE)
-# Files trained on without their self-harm rows (issue 9, fourth round): with those rows the
-# model escalated ordinary lines of the scripted practice calls (a widow cancelling her
-# husband's prescriptions); their other rows, hard negatives above all, train cleanly.
+# Files trained on without some of their self-harm rows (issue 9, fourth round): with all of
+# them the model escalated ordinary lines of the scripted practice calls (a widow cancelling
+# her husband's prescriptions). Left out: the categories whose words are those of ordinary
+# call business (farewells, plans with a time, risk told amid admin); their other rows, hard
+# negatives above all, train cleanly. See models/cards/red_flags.md.
 NEGATIVES_FROM = (R3, CALLS)
+SELF_HARM_LEFT_OUT = frozenset({"farewell", "plan_means_time", "in_ordinary_call"})
 TRAIN_ONLY_FILES = (JUDGE, MORE, R3, CALLS)  # every train-only file, used or not (tests check)
 CONCERNS = DATA / "concerns.jsonl"
 CARD = Path(__file__).resolve().parent / "cards" / "redflag.md"
@@ -105,18 +108,22 @@ def load_train_pool() -> list[Row]:
 
 
 def load_train_only(paths: list[Path], negatives_from: list[Path] | None = None) -> list[Row]:
-    """Rows of train-only data files (new phrasing families; see ``JUDGE``); of the files in
-    ``negatives_from``, every row but the self-harm ones (see ``NEGATIVES_FROM``)."""
-    rows: list[Row] = []
-    for path, keep_self_harm in [(p, True) for p in paths] + [
-        (p, False) for p in negatives_from or []
-    ]:
-        for r in _read(path):
-            if r.get("split", "train") != "train":
-                raise ValueError(f"{path.name}: {r['id']} is not a training row")
-            if keep_self_harm or r["label"] != "self_harm":
-                rows.append(Row(r["text"], r["label"], r["family"], "train_only", "train"))
-    return rows
+    """Rows of train-only data files (new phrasing families; see ``JUDGE``). Of the files in
+    ``negatives_from``: first every row that is not self-harm, then the self-harm rows
+    outside ``SELF_HARM_LEFT_OUT`` (see ``NEGATIVES_FROM``)."""
+    every = [(p, r) for p in [*paths, *(negatives_from or [])] for r in _read(p)]
+    for path, r in every:
+        if r.get("split", "train") != "train":
+            raise ValueError(f"{path.name}: {r['id']} is not a training row")
+    partial = set(negatives_from or [])
+    chosen = [r for p, r in every if p not in partial]
+    chosen += [r for p, r in every if p in partial and r["label"] != "self_harm"]
+    chosen += [
+        r
+        for p, r in every
+        if p in partial and r["label"] == "self_harm" and r["category"] not in SELF_HARM_LEFT_OUT
+    ]
+    return [Row(r["text"], r["label"], r["family"], "train_only", "train") for r in chosen]
 
 
 def load_test() -> list[Row]:
@@ -776,7 +783,7 @@ def main(argv: list[str] | None = None) -> None:
         type=Path,
         nargs="*",
         default=list(NEGATIVES_FROM),
-        help="train-only files trained on without their self-harm rows",
+        help="train-only files trained on without their self-harm rows of SELF_HARM_LEFT_OUT",
     )
     ap.add_argument("--no-card", dest="card", action="store_false")
     ap.add_argument("--card-only", action="store_true", help="rewrite the card from --metrics")

@@ -22,7 +22,13 @@ from models.crisis import detect
 from models.datasets import CRISIS_EXTRA_PATH, CRISIS_FRESH_PATH, _plain, load_crisis_rows
 from models.redflag import CLASSES
 from models.redflag_cv import pattern_info, policy_flags
-from models.train_redflag import NEGATIVES_FROM, TRAIN_ONLY_FILES, load_train_only, load_train_pool
+from models.train_redflag import (
+    NEGATIVES_FROM,
+    SELF_HARM_LEFT_OUT,
+    TRAIN_ONLY_FILES,
+    load_train_only,
+    load_train_pool,
+)
 
 TEXTS = [
     "I'm not suicidal, I just need my refill.",  # every crisis phrase denied
@@ -118,11 +124,17 @@ def test_the_fresh_set_is_test_only_and_shares_nothing_with_training() -> None:
     assert not {_plain(r.text) for r in rows} & {_plain(r.text) for r in load_train_pool()}
 
 
-def test_negatives_from_trains_every_row_but_the_self_harm_ones() -> None:
+def test_negatives_from_leaves_out_self_harm_in_the_words_of_ordinary_calls() -> None:
     for path in NEGATIVES_FROM:
         rows = load_crisis_rows(path)
         got = load_train_only([], [path])
-        assert [r.text for r in got] == [r.text for r in rows if r.label != "self_harm"]
-        assert {r.label for r in got} >= {"none", "emergency"} and "self_harm" not in {
-            r.label for r in got
-        }
+        kept = [r for r in rows if r.label != "self_harm"]
+        kept += [r for r in rows if r.label == "self_harm" and r.category not in SELF_HARM_LEFT_OUT]
+        assert [r.text for r in got] == [r.text for r in kept]
+        assert (
+            not {r.category for r in rows if r.label == "self_harm"}
+            & {r.category for r in kept if r.label == "self_harm"}
+            & SELF_HARM_LEFT_OUT
+        )
+    r3 = load_train_only([], [NEGATIVES_FROM[0]])
+    assert {"none", "emergency", "self_harm"} <= {r.label for r in r3}
