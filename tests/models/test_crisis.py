@@ -35,6 +35,12 @@ FLAGGED = [
     # the euphemism stands where no mix-up is told with it
     "I've done something silly, I took all my co-codamol at lunchtime.",
     "I did something stupid earlier and took a lot of my tablets.",
+    # the counterparts of explained-away phrasings below
+    "The nurse asked if I'd thought about killing myself and I said yes.",
+    "I took an overdose years ago and I've got the tablets ready again tonight.",
+    "I've been killing myself slowly with these pills.",
+    "I've said my goodbyes.",
+    "I won't be here tomorrow.",
 ]
 
 NOT_FLAGGED = [
@@ -56,6 +62,14 @@ NOT_FLAGGED = [
     "I think I might have taken both this morning, and now I'm worried I've done something silly.",
     "I've done something daft, I took the wrong tablets from the box.",
     "i did something stupid i took the night ones instead of the morning ones",
+    # a screening question told with its answer, history, effort, everyday plans
+    "The nurse asked whether I'd thought of hurting myself and I said no.",
+    "the form asks about suicide and ive put never is that right",
+    "I took an overdose years ago, I've been well ever since, it's about my smear test.",
+    "I've been killing myself at the gym before the wedding.",
+    "I won't be here tomorrow, I'm in hospital for my knee.",
+    "I said my goodbyes at work, I'm retiring on Friday.",
+    "I've decided, tonight I'm stopping smoking for good.",
 ]
 
 
