@@ -579,13 +579,21 @@ def write_card(report: dict[str, Any], path: Path = CARD) -> None:
         f"{report['train_rows']['concerns']} extra `none` rows (each its own group).",
         *(
             [
-                f"- Train-only rows ({', '.join(f'`{n}`' for n in report['train_only_files'])}):"
-                f" {report['train_rows']['train_only']} rows in "
+                f"- Train-only rows ({', '.join(f'`{n}`' for n in report['train_only_files'])}"
+                + (
+                    "; of "
+                    + ", ".join(f"`{n}`" for n in report.get("negatives_from_files", []))
+                    + " every row but the self-harm ones of the categories "
+                    + ", ".join(sorted(SELF_HARM_LEFT_OUT))
+                    if report.get("negatives_from_files")
+                    else ""
+                )
+                + f"): {report['train_rows']['train_only']} rows in "
                 f"{report['train_families']['train_only']} new phrasing families, written for "
-                "issue 9 by AI helper sessions (`judge`, `redflag2`, then `r3data`) that never "
-                "opened the test rows. They are added to the training part of every fold and to "
-                "the final model and never validated on, so the out-of-fold numbers below are on "
-                "the same rows as before.",
+                "issue 9 by AI helper sessions (`judge`, `redflag2`, `r3data`, then `calls`) that "
+                "never opened the test rows. They are added to the training part of every fold "
+                "and to the final model and never validated on, so the out-of-fold numbers below "
+                "are on the same rows as before.",
             ]
             if report["train_rows"].get("train_only")
             else []
