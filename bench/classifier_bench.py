@@ -273,9 +273,9 @@ def crisis_markdown(h: dict) -> list[str]:
         " never trained on)",
         "",
         f"- **self-harm recall {_pct(h['recall'])}**, **false alarms on hard negatives"
-        f" {_pct(h['false_alarm_rate'])}** (an urgent flag on one of {h['n_negatives']} rows of"
+        f" {_pct(h['false_alarm_rate'])}** (the share of {h['n_negatives']} rows of"
         ' fear, grief, idioms, worry about dying, third-party illness, "I don\'t know what to do"'
-        f"...); gentle safety check on those rows {_pct(h['soft_check_rate'])}",
+        f"... with an urgent flag); gentle safety check on those rows {_pct(h['soft_check_rate'])}",
         "",
         "| red flag | recall | precision | n |",
         "|---|---:|---:|---:|",

@@ -111,6 +111,8 @@ def load_train_only(paths: list[Path], negatives_from: list[Path] | None = None)
     """Rows of train-only data files (new phrasing families; see ``JUDGE``). Of the files in
     ``negatives_from``: first every row that is not self-harm, then the self-harm rows
     outside ``SELF_HARM_LEFT_OUT`` (see ``NEGATIVES_FROM``)."""
+    if set(paths) & set(negatives_from or []):
+        raise ValueError("a data file is either trained whole or in part, not both")
     every = [(p, r) for p in [*paths, *(negatives_from or [])] for r in _read(p)]
     for path, r in every:
         if r.get("split", "train") != "train":

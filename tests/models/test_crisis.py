@@ -35,12 +35,22 @@ FLAGGED = [
     # the euphemism stands where no mix-up is told with it
     "I've done something silly, I took all my co-codamol at lunchtime.",
     "I did something stupid earlier and took a lot of my tablets.",
-    # the counterparts of explained-away phrasings below
-    "The nurse asked if I'd thought about killing myself and I said yes.",
-    "I took an overdose years ago and I've got the tablets ready again tonight.",
+    # the counterparts of explained-away phrasings below, and risk that a looser rule for
+    # history, screening answers, mix-ups or everyday plans once let through (a review)
     "I've been killing myself slowly with these pills.",
+    "I've been killing myself working out how to do it.",
     "I've said my goodbyes.",
     "I won't be here tomorrow.",
+    "I tried to end it years ago and I've got the rope in the shed.",
+    "I self harmed when I was fifteen and the urge to cut is back and I can't fight it.",
+    "He had a stroke years ago and his face is drooping and he can't lift his arm.",
+    "The nurse asked if I'd hurt myself and I said no but I have.",
+    "When they asked if I had thoughts of suicide I said no and that was a lie.",
+    "I've done something daft, I've taken both my insulin pens.",
+    "I did something stupid twice this week, I took loads of pills.",
+    "I'm in hospital and I won't be here tomorrow, I've saved my tablets.",
+    "I'm staying at a hotel tonight, I've said my goodbyes, no one will find me.",
+    "After my last chemo session I said my goodbyes, I'm not doing this anymore.",
 ]
 
 NOT_FLAGGED = [
@@ -62,13 +72,8 @@ NOT_FLAGGED = [
     "I think I might have taken both this morning, and now I'm worried I've done something silly.",
     "I've done something daft, I took the wrong tablets from the box.",
     "i did something stupid i took the night ones instead of the morning ones",
-    # a screening question told with its answer, history, effort, everyday plans
-    "The nurse asked whether I'd thought of hurting myself and I said no.",
-    "the form asks about suicide and ive put never is that right",
-    "I took an overdose years ago, I've been well ever since, it's about my smear test.",
+    # effort, everyday plans
     "I've been killing myself at the gym before the wedding.",
-    "I won't be here tomorrow, I'm in hospital for my knee.",
-    "I said my goodbyes at work, I'm retiring on Friday.",
     "I've decided, tonight I'm stopping smoking for good.",
 ]
 

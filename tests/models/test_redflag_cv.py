@@ -138,3 +138,8 @@ def test_negatives_from_leaves_out_self_harm_in_the_words_of_ordinary_calls() ->
         )
     r3 = load_train_only([], [NEGATIVES_FROM[0]])
     assert {"none", "emergency", "self_harm"} <= {r.label for r in r3}
+
+
+def test_a_file_is_trained_whole_or_in_part_not_both() -> None:
+    with pytest.raises(ValueError, match="whole or in part"):
+        load_train_only([NEGATIVES_FROM[0]], [NEGATIVES_FROM[0]])
