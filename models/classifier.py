@@ -86,11 +86,6 @@ class RedFlagPolicy:
     urgent_self_harm: float = 0.97
     urgent_emergency: float = 0.95
     soft: float = 0.5
-    # A reviewed pattern's urgent flag stands unless the model is this sure the caller says
-    # nothing of the kind (p(none) >= veto): then a self-harm hit becomes the gentle check
-    # and an emergency hit is dropped. 2.0: the patterns are never overruled.
-    pattern_self_harm_veto: float = 2.0
-    pattern_emergency_veto: float = 2.0
 
 
 DEFAULT_RED_FLAG_POLICY = RedFlagPolicy()
@@ -408,11 +403,6 @@ class CareClassifier:
     def _apply_red_flag_model(self, probs: np.ndarray, raised: set[RedFlag]) -> None:
         pol = self.red_flag_policy
         p = {c: float(v) for c, v in zip(MODEL_CLASSES, probs, strict=True)}
-        if "self_harm" in raised and p["none"] >= pol.pattern_self_harm_veto:
-            raised.discard("self_harm")
-            raised.add("safety_check")
-        if "emergency" in raised and p["none"] >= pol.pattern_emergency_veto:
-            raised.discard("emergency")
         if p["self_harm"] >= pol.urgent_self_harm:
             raised.add("self_harm")
         if p["emergency"] >= pol.urgent_emergency:

@@ -71,17 +71,11 @@ def policy_flags(
     urgent_sh: float,
     urgent_em: float,
     soft: float = POLICY.soft,
-    veto_sh: float = POLICY.pattern_self_harm_veto,
-    veto_em: float = POLICY.pattern_emergency_veto,
 ) -> dict[str, np.ndarray]:
     """Flags as ``CareClassifier.decide`` raises them (patterns + two tiers)."""
     p = {c: probs[:, CLASSES.index(c)] for c in CLASSES}
     pat = {c: np.array([c in k for k in kinds]) for c in CLASSES[1:]}
     use = ~denied
-    overruled_sh = pat["self_harm"] & use & (p["none"] >= veto_sh)
-    pat["self_harm"] = pat["self_harm"] & ~overruled_sh
-    pat["safety_check"] = pat["safety_check"] | overruled_sh
-    pat["emergency"] = pat["emergency"] & ~(use & (p["none"] >= veto_em))
     sh = pat["self_harm"] | (use & (p["self_harm"] >= urgent_sh))
     em = pat["emergency"] | (use & (p["emergency"] >= urgent_em))
     urgent = sh | em
@@ -266,9 +260,9 @@ def scripted_flags(lines: list[tuple[str, str]], probe: np.ndarray) -> dict[str,
     mean = policy_flags(probe.mean(axis=0), kinds, denied, ts, te)
     per_fold = [policy_flags(p, kinds, denied, ts, te) for p in probe]
     any_sh = np.logical_or.reduce([f["self_harm"] for f in per_fold])
+    urgent = mean["self_harm"] | mean["emergency"]
     out: dict[str, Any] = {}
     for name, sel in groups.items():
-        urgent = mean["self_harm"] | mean["emergency"]
         out[name] = {
             "lines": int(sel.sum()),
             "self_harm": int(mean["self_harm"][sel].sum()),

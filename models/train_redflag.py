@@ -314,20 +314,20 @@ def cross_val(
     oof = np.zeros((len(rows), len(CLASSES)), dtype=np.float32)
     probe = probe or []
     probe_probs = np.zeros((n_folds, len(probe), len(CLASSES)), dtype=np.float32)
+    nets = seeds or (cfg.seed,)
     for f in range(n_folds):
         tr, va = np.where(folds != f)[0], np.where(folds == f)[0]
         t0 = time.time()
-        for seed in seeds or (cfg.seed,):
+        for seed in nets:
             net = train_net(
                 [states[i] for i in tr] + list(train_only[0]),
                 np.concatenate([y[tr], train_only[1]]).astype(np.int64),
                 replace(cfg, seed=seed),
                 base,
             )
-            n_nets = len(seeds or (cfg.seed,))
-            oof[va] += predict_net(net, [states[i] for i in va]) / n_nets
+            oof[va] += predict_net(net, [states[i] for i in va]) / len(nets)
             if probe:
-                probe_probs[f] += predict_net(net, probe) / n_nets
+                probe_probs[f] += predict_net(net, probe) / len(nets)
         print(
             f"  fold {f}: {len(tr)}+{len(train_only[0])} train / {len(va)} val, "
             f"{time.time() - t0:.0f}s",

@@ -16,6 +16,7 @@ import torch
 
 from models.redflag import CLASSES, DEFAULT_ARTIFACT, RedFlagModel, RedFlagNet, pad_states
 from models.redflag_cv import CALM_SCENARIOS as REDFLAG_CV_CALM
+from models.redflag_cv import scripted_lines
 
 DATA = Path(__file__).resolve().parents[2] / "models" / "data"
 
@@ -215,14 +216,6 @@ def test_bad_states_are_rejected_on_both_runtimes(model: RedFlagModel, bad: np.n
 CALM_SCENARIOS = (*REDFLAG_CV_CALM, "medication_confusion")
 
 
-def _patient_lines(scenario: str) -> list[str]:
-    import yaml
-
-    path = Path(__file__).resolve().parents[2] / "app" / "practice" / "scenarios"
-    steps = yaml.safe_load((path / f"{scenario}.yaml").read_text(encoding="utf-8"))["steps"]
-    return [" ".join(step["patient"].split()) for step in steps.values() if "patient" in step]
-
-
 @pytest.mark.parametrize("scenario", CALM_SCENARIOS)
 def test_no_line_of_a_scripted_call_without_risk_raises_self_harm(scenario: str) -> None:
     """A grieving widow asking about a prescription, or a caller repeating back a plan, is not
@@ -230,7 +223,7 @@ def test_no_line_of_a_scripted_call_without_risk_raises_self_harm(scenario: str)
     medication). (An accidental double dose of blood thinners may rightly be an emergency.)"""
     from models.classifier import load_classifier
 
-    lines = _patient_lines(scenario)
+    lines = [text for name, text in scripted_lines() if name == scenario]
     assert lines
     escalated = [
         text
