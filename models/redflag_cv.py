@@ -273,6 +273,36 @@ def scripted_flags(lines: list[tuple[str, str]], probe: np.ndarray) -> dict[str,
     return out
 
 
+def left_out_rows(negatives_from: list[Path]) -> list[str]:
+    """Self-harm texts of ``--negatives-from`` files that no model here trains on (their
+    categories in ``SELF_HARM_LEFT_OUT``): risk in the words of ordinary call business."""
+    from models.train_redflag import SELF_HARM_LEFT_OUT
+
+    return [
+        r["text"]
+        for p in negatives_from
+        for r in _read(p)
+        if r["label"] == "self_harm" and r["category"] in SELF_HARM_LEFT_OUT
+    ]
+
+
+def left_out_flags(texts: list[str], probe: np.ndarray) -> dict[str, Any]:
+    """Self-harm recall (patterns + fold-averaged model at the shipped tiers) on the
+    left-out rows, and the share with any red flag (a gentle check included)."""
+    if not texts:
+        return {}
+    kinds, denied = pattern_info(texts)
+    f = policy_flags(
+        probe.mean(axis=0), kinds, denied, POLICY.urgent_self_harm, POLICY.urgent_emergency
+    )
+    anyf = f["self_harm"] | f["emergency"] | f["safety_check"]
+    return {
+        "rows": len(texts),
+        "self_harm_recall": float(f["self_harm"].mean()),
+        "any_red_flag": float(anyf.mean()),
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tag", required=False, default="")
@@ -333,7 +363,8 @@ def main(argv: list[str] | None = None) -> None:
     nstates = frozen_states([r.text for r in new], cfg.input_layer) if new else []
     yn = np.array([CLASSES.index(r.label) for r in new], dtype=np.int64)
     lines = scripted_lines()
-    probe_states = frozen_states([t for _, t in lines], cfg.input_layer)
+    left_out = left_out_rows(args.negatives_from)
+    probe_states = frozen_states([t for _, t in lines] + left_out, cfg.input_layer)
     oof, probe = cross_val(
         rows, states, cfg, args.folds, (nstates, yn), tuple(args.seeds), probe_states
     )
@@ -350,13 +381,15 @@ def main(argv: list[str] | None = None) -> None:
         "model_only": model_only(rows, oof, denied),
         **({"model_only_new": model_only(rows, oof, denied, ("new",))} if args.pool_data else {}),
         "model_only_by_category": by_category(rows, oof, kinds, denied),
-        "scripted_calls": scripted_flags(lines, probe),
+        "scripted_calls": scripted_flags(lines, probe[:, : len(lines)]),
+        "left_out_self_harm": left_out_flags(left_out, probe[:, len(lines) :]),
     }
     print(json.dumps(rep, indent=1), flush=True)
     if args.tag:
         CACHE.mkdir(parents=True, exist_ok=True)
         np.save(CACHE / f"rfcv_{args.tag}.npy", oof)
-        np.save(CACHE / f"rfcv_{args.tag}_scripted.npy", probe)
+        np.save(CACHE / f"rfcv_{args.tag}_scripted.npy", probe[:, : len(lines)])
+        np.save(CACHE / f"rfcv_{args.tag}_left_out.npy", probe[:, len(lines) :])
         (CACHE / f"rfcv_{args.tag}.json").write_text(json.dumps(rep, indent=1))
 
 

@@ -20,7 +20,7 @@ from models.classifier import DEFAULT_RED_FLAG_POLICY, CareClassifier
 from models.crisis import detect
 from models.datasets import CRISIS_EXTRA_PATH, CRISIS_FRESH_PATH, _plain, load_crisis_rows
 from models.redflag import CLASSES
-from models.redflag_cv import pattern_info, policy_flags
+from models.redflag_cv import left_out_rows, pattern_info, policy_flags
 from models.train_redflag import (
     NEGATIVES_FROM,
     SELF_HARM_LEFT_OUT,
@@ -133,3 +133,16 @@ def test_negatives_from_leaves_out_self_harm_in_the_words_of_ordinary_calls() ->
 def test_a_file_is_trained_whole_or_in_part_not_both() -> None:
     with pytest.raises(ValueError, match="whole or in part"):
         load_train_only([NEGATIVES_FROM[0]], [NEGATIVES_FROM[0]])
+
+
+def test_left_out_rows_are_the_self_harm_rows_no_model_trains_on() -> None:
+    """The CV's ``left_out_self_harm`` measure scores rows that no fold and no final model
+    sees: every left-out text is self-harm and absent from what ``load_train_only`` trains."""
+    left = left_out_rows(list(NEGATIVES_FROM))
+    trained = {r.text for r in load_train_only([], list(NEGATIVES_FROM))}
+    assert len(left) >= 100 and not set(left) & trained
+    every_sh = [
+        r.text for p in NEGATIVES_FROM for r in load_crisis_rows(p) if r.label == "self_harm"
+    ]
+    assert sorted(left + [t for t in every_sh if t in trained]) == sorted(every_sh)
+    assert left_out_rows([]) == []
