@@ -59,6 +59,11 @@ R3 = DATA / "crisis_train_r3.jsonl"
 # Ordinary call business (bereavement admin, plan read-backs, arrangements, goodbyes,
 # medication mix-ups) as hard negatives, with risk embedded in the same kind of talk.
 CALLS = DATA / "crisis_train_calls.jsonl"
+# Twins (issue 9, fifth round): each scenario once as self-harm risk in the words of ordinary
+# call business (plans with means and a time, farewells, risk amid admin, affairs put in
+# order) and once as ordinary business in the same words, so that what is learned is the
+# difference rather than "a plan for tonight is risk". Written without seeing any other data.
+CONTRAST = DATA / "crisis_train_contrast.jsonl"
 TRAIN_ONLY = (JUDGE, MORE)
 # Files trained on without some of their self-harm rows (issue 9, fourth round): with all of
 # them the model escalated ordinary lines of the scripted practice calls (a widow cancelling
@@ -67,7 +72,13 @@ TRAIN_ONLY = (JUDGE, MORE)
 # negatives above all, train cleanly. See models/cards/red_flags.md.
 NEGATIVES_FROM = (R3, CALLS)
 SELF_HARM_LEFT_OUT = frozenset({"farewell", "plan_means_time", "in_ordinary_call"})
-TRAIN_ONLY_FILES = (JUDGE, MORE, R3, CALLS)  # every train-only file, used or not (tests check)
+TRAIN_ONLY_FILES = (
+    JUDGE,
+    MORE,
+    R3,
+    CALLS,
+    CONTRAST,
+)  # every train-only file, used or not (tests check)
 CONCERNS = DATA / "concerns.jsonl"
 CARD = Path(__file__).resolve().parent / "cards" / "redflag.md"
 METRICS = Path(__file__).resolve().parent / "artifacts" / "redflag_metrics.json"

@@ -22,6 +22,7 @@ from models.datasets import CRISIS_EXTRA_PATH, CRISIS_FRESH_PATH, _plain, load_c
 from models.redflag import CLASSES
 from models.redflag_cv import left_out_rows, pattern_info, policy_flags
 from models.train_redflag import (
+    CONTRAST,
     NEGATIVES_FROM,
     SELF_HARM_LEFT_OUT,
     TRAIN_ONLY_FILES,
@@ -146,3 +147,23 @@ def test_left_out_rows_are_the_self_harm_rows_no_model_trains_on() -> None:
     ]
     assert sorted(left + [t for t in every_sh if t in trained]) == sorted(every_sh)
     assert left_out_rows([]) == []
+
+
+def test_contrast_rows_come_in_twins_of_risk_and_ordinary_business() -> None:
+    """``crisis_train_contrast.jsonl`` teaches the difference, not the words: every scenario
+    is one self-harm family and one ordinary family of the same kind."""
+    rows = [json.loads(line) for line in CONTRAST.read_text(encoding="utf-8").splitlines()]
+    twins: dict[str, dict[str, set[str]]] = {}
+    for r in rows:
+        side = twins.setdefault(r["twin"], {}).setdefault(r["label"], set())
+        side.add(r["family"])
+        assert (
+            r["family"]
+            == f"contrast_{r['twin']}_{'risk' if r['label'] == 'self_harm' else 'ordinary'}"
+        )
+    assert len(twins) >= 40
+    for slug, sides in twins.items():
+        assert set(sides) == {"self_harm", "none"}, slug
+        assert all(len(f) == 1 for f in sides.values()), slug
+    cats = {(r["twin"], r["category"]) for r in rows}
+    assert len(cats) == len(twins)  # both twins of a scenario are the same kind
