@@ -22,6 +22,7 @@ from app.ingest.base import CallMeta, IngestError
 from app.metrics import Metrics
 from app.session import CallSession, SessionConfig, UnknownNudge
 from app.store import FeedbackOp, Store
+from app.store.repository import PRACTICE_CALL_PREFIX, PRACTICE_SOURCE, is_practice_call
 
 if TYPE_CHECKING:
     from nudges.playbook import Playbook
@@ -142,6 +143,15 @@ class CallManager:
         if not _valid_id(meta.agent_id):
             raise IngestError(
                 "bad_agent_id", "agent_id must be 1..128 printable UTF-8 characters", 1007
+            )
+        if is_practice_call(meta.call_id) and not (
+            meta.source == PRACTICE_SOURCE or "practice" in meta.custom
+        ):
+            # the floor hides practice calls: a live call must not be hidden by its id
+            raise IngestError(
+                "bad_call_id",
+                f"call ids starting with {PRACTICE_CALL_PREFIX!r} are for practice calls",
+                1007,
             )
         # Admission: check and reserve with no await in between (see the module docstring).
         if meta.call_id in self._sessions or meta.call_id in self._opening:

@@ -35,7 +35,7 @@ from app.ingest.base import CallMeta, IngestError
 from app.practice.runner import MAX_REPLY_CHARS, PracticeRun
 from app.practice.scenario import Scenario, scenario_summary
 from app.practice.service import PracticeService
-from app.store.repository import PRACTICE_SOURCE
+from app.store.repository import PRACTICE_CALL_PREFIX, PRACTICE_SOURCE
 from app.wsclose import close_with_error
 
 log = logging.getLogger("carecue.practice")
@@ -151,7 +151,7 @@ async def practice_session(
         return
 
     agent_id = principal.agent_id or "trainer"
-    call_id = f"practice-{secrets.token_hex(6)}"
+    call_id = f"{PRACTICE_CALL_PREFIX}{secrets.token_hex(6)}"
     try:
         if mode == "text":
             session = await calls.open_call(CallMeta(

@@ -37,6 +37,7 @@ from app.deps import (
 )
 from app.session import UnknownNudge
 from app.settings import Settings
+from app.store.repository import is_practice_call
 from app.wsclose import close_with_error
 
 log = logging.getLogger("carecue.events")
@@ -360,8 +361,13 @@ async def agent_events(ws: WebSocket, svc: ServiceDep, agent_id: str) -> None:
 
 @router.websocket("/v1/supervisor/events")
 async def supervisor_events(ws: WebSocket, svc: ServiceDep) -> None:
-    """Every call and every escalation. ``?since=SEQ`` resumes."""
+    """Every call and every escalation, practice calls excepted. ``?since=SEQ`` resumes."""
     principal = await socket_principal(ws, svc, ("supervisor", "admin"))
     if principal is None:
         return
-    await _serve(ws, svc, principal, lambda _m: True, "supervisor", None)
+
+    def accept(msg: BusMessage) -> bool:
+        # A trainee's scripted crisis would otherwise escalate on the floor.
+        return not is_practice_call(msg.call_id)
+
+    await _serve(ws, svc, principal, accept, "supervisor", None)

@@ -47,6 +47,14 @@ log = logging.getLogger("carecue.store")
 
 # The ``source`` of calls made in practice mode (app/practice/routes.py): kept out of scores.
 PRACTICE_SOURCE = "practice"
+# Practice calls' ids, typed or by microphone (app/practice/routes.py mints them). The
+# supervisor's floor never shows them: a trainee's scripted crisis is not a live escalation.
+# A platform call may not take an id with this prefix (``CallRegistry.open_call``).
+PRACTICE_CALL_PREFIX = "practice-"
+
+
+def is_practice_call(call_id: str) -> bool:
+    return call_id.startswith(PRACTICE_CALL_PREFIX)
 
 # Envelope types that are kept in the event log and replayed with ``since``. Partials are
 # superseded by their final, so they are live-only.

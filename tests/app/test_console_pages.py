@@ -5,6 +5,7 @@ wallboard after a reload. The real-model browser test is ``test_browser.py``.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.app.service_helpers import live, tok, twilio_media, twilio_start, twilio_stop
+from tests.app.service_helpers import live, recv_json, tok, twilio_media, twilio_start, twilio_stop
 
 pytestmark = [
     pytest.mark.browser,
@@ -205,6 +206,14 @@ def test_wallboard_shows_todays_calls_after_a_reload(server: Any, browser: Any) 
         tw.send(twilio_start("CA-wall-ended", "A-w1", stream_sid="MZw1"))
         tw.send(twilio_media(b"I'm terrified", "inbound", stream_sid="MZw1"))
         tw.send(twilio_stop("CA-wall-ended", stream_sid="MZw1"))
+    # a trainee's practice call today, with a scripted crisis: not a call on the floor
+    practice = {"type": "start", "call_id": "practice-wall", "agent_id": "A-w3",
+                "encoding": "pcm_s16le", "sample_rate": 16000, "channels": 1,
+                "tracks": ["caller"], "custom": {"practice": "caller_at_risk"}}
+    with server.ws("/v1/ingest/stream", tok("ingest")) as mic:
+        mic.send(json.dumps(practice))
+        assert recv_json(mic)["type"] == "started"
+        mic.send(b"I want to kill myself")
     with server.ws("/v1/ingest/twilio", tok("ingest")) as open_call:
         open_call.send(twilio_start("CA-wall-live", "A-w2", stream_sid="MZw2"))
         page = browser.new_page(viewport={"width": 1280, "height": 800})
@@ -220,6 +229,7 @@ def test_wallboard_shows_todays_calls_after_a_reload(server: Any, browser: Any) 
             expect(ended.locator(".agent")).to_have_text("A-w1")
             expect(ended.locator(".pct")).to_have_text("90%")
             expect(ended.locator(".dur")).to_have_text(re.compile(r"^\d+:\d\d$"))
+            expect(page.locator('tr[data-call-id^="practice-"]')).to_have_count(0)
             link = ended.get_by_role("link", name="CA-wall-ended")
             assert link.get_attribute("href") == "/calls/CA-wall-ended"  # no token in URLs
             _shot(page, "wallboard")

@@ -107,7 +107,9 @@
       return;
     }
     const today = startOfToday();
-    const rows = (body.calls || []).filter((row) => new Date(row.started_at) >= today);
+    // Practice calls stay off the floor (the live stream leaves them out too).
+    const rows = (body.calls || []).filter((row) =>
+      new Date(row.started_at) >= today && !row.call_id.startsWith("practice-"));
     // Newest first, below any call a live event has already put on top.
     for (const row of rows) {
       const known = calls.has(row.call_id);

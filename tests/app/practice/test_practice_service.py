@@ -10,7 +10,15 @@ from typing import Any
 
 import pytest
 
-from tests.app.service_helpers import live, recv_json, tok
+from tests.app.service_helpers import (
+    live,
+    read_until,
+    recv_json,
+    tok,
+    twilio_media,
+    twilio_start,
+    twilio_stop,
+)
 
 
 def _until(ws: Any, kind: str, limit: int = 50) -> dict[str, Any]:
@@ -221,3 +229,37 @@ def test_judged_says_what_the_step_listened_for(server: Any) -> None:
     ])
     judged = [m for m in seen if m["type"] == "judged"]
     assert [m["listened_for"] for m in judged] == [["acknowledgement"], ["acknowledgement"], []]
+
+
+def test_the_floor_never_shows_a_practice_call_or_its_escalation(server: Any) -> None:
+    """A trainee's scripted crisis is not a live escalation: the supervisor's stream (live and
+    resumed) leaves practice calls out, and still shows the real call after it."""
+    with server.ws("/v1/supervisor/events", tok("supervisor")) as sup:
+        missed = _practise(server, tok("agent", "T1"), "caller_at_risk", [
+            "Sure, I can renew that. Which pharmacy do you use?",
+        ])
+        practice_id = next(m["call_id"] for m in missed if m["type"] == "ready")
+        with server.ws("/v1/ingest/twilio", tok("ingest")) as c:
+            c.send(twilio_start("CA9", "A1"))
+            c.send(twilio_media(b"I want to kill myself"))
+            c.send(twilio_stop("CA9"))
+        live_seen = read_until(sup, lambda e: e["type"] == "call.ended")
+    assert {e["call_id"] for e in live_seen} == {"CA9"}
+    assert any(e["type"] == "escalation" for e in live_seen)
+    with server.ws("/v1/supervisor/events?since=0", tok("supervisor")) as sup:
+        resumed = read_until(sup, lambda e: e["type"] == "call.ended")
+    assert {e["call_id"] for e in resumed} == {"CA9"}
+    # the trainee's own review still has the practice call
+    assert server.get(f"/v1/calls/{practice_id}", tok("agent", "T1")).status_code == 200
+
+
+def test_a_live_call_may_not_take_a_practice_call_id(server: Any) -> None:
+    start = {"type": "start", "call_id": "practice-0001", "agent_id": "A1",
+             "encoding": "pcm_s16le", "sample_rate": 16000, "channels": 1}
+    with server.ws("/v1/ingest/stream", tok("ingest")) as ws:
+        ws.send(json.dumps(start))
+        err = recv_json(ws)
+    assert err["code"] == "bad_call_id" and "practice" in err["message"]
+    with server.ws("/v1/ingest/stream", tok("ingest")) as ws:  # any other id streams
+        ws.send(json.dumps(dict(start, call_id="call-0001")))
+        assert recv_json(ws)["type"] == "started"
