@@ -151,19 +151,19 @@ def test_left_out_rows_are_the_self_harm_rows_no_model_trains_on() -> None:
 
 def test_contrast_rows_come_in_twins_of_risk_and_ordinary_business() -> None:
     """``crisis_train_contrast.jsonl`` teaches the difference, not the words: every scenario
-    is one self-harm family and one ordinary family of the same kind."""
+    is one self-harm family (``_risk``) and one ordinary family in the same words
+    (``_ordinary``) of the same kind, and may have a family using the risk rows' words in their
+    everyday senses (``_everyday``: returning medicines, "take them all" as prescribed)."""
     rows = [json.loads(line) for line in CONTRAST.read_text(encoding="utf-8").splitlines()]
-    twins: dict[str, dict[str, set[str]]] = {}
+    twins: dict[str, dict[str, str]] = {}
     for r in rows:
-        side = twins.setdefault(r["twin"], {}).setdefault(r["label"], set())
-        side.add(r["family"])
-        assert (
-            r["family"]
-            == f"contrast_{r['twin']}_{'risk' if r['label'] == 'self_harm' else 'ordinary'}"
-        )
+        kind = r["family"].removeprefix(f"contrast_{r['twin']}_")
+        assert kind in {"risk", "ordinary", "everyday"}, r["family"]
+        assert (r["label"] == "self_harm") == (kind == "risk"), r["id"]
+        assert r["label"] in {"self_harm", "none"}
+        twins.setdefault(r["twin"], {})[kind] = r["family"]
     assert len(twins) >= 40
-    for slug, sides in twins.items():
-        assert set(sides) == {"self_harm", "none"}, slug
-        assert all(len(f) == 1 for f in sides.values()), slug
+    for slug, kinds in twins.items():
+        assert {"risk", "ordinary"} <= set(kinds), slug
     cats = {(r["twin"], r["category"]) for r in rows}
-    assert len(cats) == len(twins)  # both twins of a scenario are the same kind
+    assert len(cats) == len(twins)  # every family of a scenario is the same kind
