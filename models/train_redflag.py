@@ -7,13 +7,13 @@ Data (all hand-written, see ``models/cards/redflag.md``):
 * ``models/data/crisis_train_extra.jsonl`` (all train, a different author, blind to test);
 * ``models/data/concerns.jsonl`` ``train`` rows without the ``crisis`` label, as extra
   ``none`` examples;
-* ``models/data/crisis_train_judge.jsonl`` and ``crisis_train_more.jsonl``
-  (``--train-only``, the default): new phrasing families written for issue 9, trained on in
-  every fold and in the final model but never validated on, so out-of-fold numbers stay on
-  the same rows with and without them; ``crisis_train_r3.jsonl`` and
-  ``crisis_train_calls.jsonl`` (``--negatives-from``, the default) train without their
-  self-harm rows in the words of ordinary call business (see ``NEGATIVES_FROM``);
-  ``crisis_train_contrast.jsonl`` is not in the default (see ``CONTRAST``).
+* ``models/data/crisis_train_judge.jsonl``, ``crisis_train_more.jsonl`` and
+  ``crisis_train_contrast.jsonl`` (``--train-only``, the default): new phrasing families
+  written for issue 9, trained on in every fold and in the final model but never validated
+  on, so out-of-fold numbers stay on the same rows with and without them;
+  ``crisis_train_r3.jsonl`` and ``crisis_train_calls.jsonl`` (``--negatives-from``, the
+  default) train without their self-harm rows in the words of ordinary call business (see
+  ``NEGATIVES_FROM``).
 
 The shipped artifact: ``python -m models.train_redflag --folds 3`` (an ensemble of one net
 per seed in ``SEEDS``; 3 folds to fit the shared 2-core machine; ``python -m
@@ -65,11 +65,13 @@ CALLS = DATA / "crisis_train_calls.jsonl"
 # call business (plans with means and a time, farewells, risk amid admin, affairs put in
 # order) and once as ordinary business in the same words, so that what is learned is the
 # difference rather than "a plan for tonight is risk". Written without seeing any other data.
-# Not trained on by default: out of fold it raised self-harm recall, but the final model
-# trained with it escalated a widow's line of the scripted grief call ("take them all back to
-# the chemist ... on Saturday") at p = 0.99 (models/cards/red_flags.md, fifth round).
 CONTRAST = DATA / "crisis_train_contrast.jsonl"
-TRAIN_ONLY = (JUDGE, MORE)
+# Negatives using the contrast risk rows' words in their everyday senses (returning medicines,
+# "take them all" as prescribed), one family per scenario. Not in the default: the model
+# trained with them raised 35 urgent flags on the 4,740 held-out VADER sentences against 27
+# without them (models/cards/red_flags.md, fifth round).
+CONTRAST_EVERYDAY = DATA / "crisis_train_contrast_everyday.jsonl"
+TRAIN_ONLY = (JUDGE, MORE, CONTRAST)
 # Files trained on without some of their self-harm rows (issue 9, fourth round): with all of
 # them the model escalated ordinary lines of the scripted practice calls (a widow cancelling
 # her husband's prescriptions). Left out: the categories whose words are those of ordinary
@@ -83,6 +85,7 @@ TRAIN_ONLY_FILES = (
     R3,
     CALLS,
     CONTRAST,
+    CONTRAST_EVERYDAY,
 )  # every train-only file, used or not (tests check)
 CONCERNS = DATA / "concerns.jsonl"
 CARD = Path(__file__).resolve().parent / "cards" / "redflag.md"

@@ -23,6 +23,7 @@ from models.redflag import CLASSES
 from models.redflag_cv import left_out_rows, pattern_info, policy_flags
 from models.train_redflag import (
     CONTRAST,
+    CONTRAST_EVERYDAY,
     NEGATIVES_FROM,
     SELF_HARM_LEFT_OUT,
     TRAIN_ONLY_FILES,
@@ -74,7 +75,8 @@ def test_cv_policy_is_the_shipped_two_tier_rule() -> None:
 def test_train_only_data_is_new_families_and_never_a_test_sentence(path: Path) -> None:
     rows = load_crisis_rows(path)  # validates labels, split and whole families
     assert len(rows) >= 100 and {r.split for r in rows} == {"train"}
-    assert {r.label for r in rows} >= {"none", "self_harm"}
+    if path != CONTRAST_EVERYDAY:  # that one is negatives only
+        assert {r.label for r in rows} >= {"none", "self_harm"}
     hard = load_crisis_rows()
     known = {r.family for r in hard} | {r.family for r in load_crisis_rows(CRISIS_EXTRA_PATH)}
     for other in TRAIN_ONLY_FILES:
@@ -150,11 +152,15 @@ def test_left_out_rows_are_the_self_harm_rows_no_model_trains_on() -> None:
 
 
 def test_contrast_rows_come_in_twins_of_risk_and_ordinary_business() -> None:
-    """``crisis_train_contrast.jsonl`` teaches the difference, not the words: every scenario
+    """``crisis_train_contrast*.jsonl`` teach the difference, not the words: every scenario
     is one self-harm family (``_risk``) and one ordinary family in the same words
     (``_ordinary``) of the same kind, and may have a family using the risk rows' words in their
     everyday senses (``_everyday``: returning medicines, "take them all" as prescribed)."""
-    rows = [json.loads(line) for line in CONTRAST.read_text(encoding="utf-8").splitlines()]
+    rows = [
+        json.loads(line)
+        for path in (CONTRAST, CONTRAST_EVERYDAY)
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
     twins: dict[str, dict[str, str]] = {}
     for r in rows:
         kind = r["family"].removeprefix(f"contrast_{r['twin']}_")
