@@ -611,7 +611,8 @@ def write_card(report: dict[str, Any], path: Path = CARD) -> None:
                 )
                 + f"): {report['train_rows']['train_only']} rows in "
                 f"{report['train_families']['train_only']} new phrasing families, written for "
-                "issue 9 by AI helper sessions (`judge`, `redflag2`, `r3data`, then `calls`) that "
+                "issue 9 by AI helper sessions (`judge`, `redflag2`, `r3data`, `calls`, then "
+                "`contrast`) that "
                 "never opened the test rows. They are added to the training part of every fold "
                 "and to the final model and never validated on, so the out-of-fold numbers below "
                 "are on the same rows as before.",
