@@ -77,8 +77,10 @@ def parse_start(text: str, query: dict[str, str], default_rate: int = 8000,
     if not isinstance(meta, dict):
         raise IngestError("bad_metadata", "metadata must be a JSON object")
     merged: dict[str, Any] = {**query, **meta}
-    mix = merged.get("mix_type", default_mix if "channels" not in merged else None)
-    if mix is not None and "channels" not in merged:
+    if "channels" not in merged:
+        mix = merged.get("mix_type")
+        if mix is None:  # absent or null: the configured default
+            mix = default_mix
         if not isinstance(mix, str) or mix not in _MIX:
             raise IngestError("unsupported_format",
                               f"mix_type {mix!r} is not supported (mono or stereo)", 1003)

@@ -231,3 +231,11 @@ def test_default_rate_and_mix_come_from_settings() -> None:
     call = registry.calls["c-set"]
     assert call.meta.tracks == ("caller", "agent")
     assert {f.sample_rate for f in call.frames} == {16000}
+
+
+def test_a_null_mix_type_takes_the_default_instead_of_failing_the_stream() -> None:
+    """Found by the fuzz test: ``{"mix_type": null}`` closed the stream 1011 internal_error."""
+    assert parse_start('{"mix_type": null}', {}).channels == 1
+    assert parse_start('{"mix_type": null}', {}, default_mix="stereo").channels == 2
+    with pytest.raises(IngestError, match="not supported"):
+        parse_start('{"mix_type": 7}', {})
