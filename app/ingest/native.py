@@ -47,7 +47,7 @@ def parse_start(msg: Any) -> tuple[CallMeta, str, int, int]:
                           f"sample_rate must be one of {', '.join(map(str, NATIVE_RATES))}",
                           1003)
     channels = msg.get("channels", 1)
-    if channels not in (1, 2) or isinstance(channels, bool):
+    if not isinstance(channels, int) or isinstance(channels, bool) or channels not in (1, 2):
         raise IngestError("unsupported_channels", "channels must be 1 or 2", 1003)
     tracks_raw = msg.get("tracks") or (["caller", "agent"] if channels == 2 else ["caller"])
     if (

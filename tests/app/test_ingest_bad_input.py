@@ -150,6 +150,14 @@ CASES: list[tuple[str, str, Send, str, int]] = [
         1003,
     ),
     (
+        # 2.0 passed the channel check, then the first stereo frame failed to split (1011).
+        "native channels that are a float",
+        "/v1/ingest/stream",
+        lambda ws: ws.send(native_start(channels=2.0, tracks=["caller", "agent"])),
+        "unsupported_channels",
+        1003,
+    ),
+    (
         "native tracks that are not strings",
         "/v1/ingest/stream",
         lambda ws: ws.send(native_start(tracks=[["caller"]])),
