@@ -191,7 +191,7 @@ class TwilioParser:
         ts = media.get("timestamp")
         try:
             timestamp_s = int(ts) / 1000.0 if ts is not None else None
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: Infinity, 400 digits
             timestamp_s = None
         return AudioFrame(track=track, data=data, sample_rate=8000, encoding="mulaw",
                           timestamp_s=timestamp_s)

@@ -284,6 +284,25 @@ def test_second_twilio_stream_of_one_call_gets_its_own_id(server: Live) -> None:
     assert {"CAfork", "CAfork:MZout"} <= ids
 
 
+def test_twilio_media_timestamp_out_of_range_is_ignored(server: Live) -> None:
+    """``"timestamp": Infinity`` or 400 digits: ``int(ts) / 1000`` overflowed and the stream
+    closed 1011. A timestamp that is no usable number is ignored, as a non-numeric one is."""
+    with server.ws("/v1/agents/A6/events", tok("agent", "A6")) as agent:
+        with server.ws("/v1/ingest/twilio", tok("ingest")) as ws:
+            ws.send(twilio_start("CAts", "A6", stream_sid="MZts"))
+            for ts in (float("inf"), "9" * 400):
+                media = json.loads(twilio_media(b"hello there", stream_sid="MZts"))
+                media["media"]["timestamp"] = ts
+                ws.send(json.dumps(media))
+            ws.send(twilio_stop("CAts", stream_sid="MZts"))
+            with pytest.raises(ConnectionClosed) as exc:
+                ws.recv(timeout=10)
+            assert exc.value.rcvd is not None and exc.value.rcvd.code == 1000
+        got = read_until(agent, lambda e: e["type"] == "call.ended")
+    assert [e["data"]["text"] for e in got if e["type"] == "transcript.final"]
+    assert got[-1]["data"]["reason"] == "stop"
+
+
 @pytest.mark.parametrize(
     ("first", "code"),
     [("not json", "malformed_json"), (json.dumps({"event": "media"}), "expected_start")],
