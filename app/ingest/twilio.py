@@ -69,7 +69,8 @@ def parse_start(msg: dict[str, Any]) -> tuple[CallMeta, str]:
                                  and t in TRACKS))
     if not tracks:
         raise IngestError("bad_tracks", "no inbound or outbound track", 1007)
-    custom = {str(k): str(v) for k, v in params.items() if str(k).lower() != "token"}
+    custom = {str(k): str(v) for k, v in params.items()
+              if v is not None and str(k).lower() != "token"}
     custom["stream_sid"] = stream_sid
     if call_sid:
         custom["call_sid"] = str(call_sid)
@@ -143,10 +144,12 @@ class TwilioParser:
             raise IngestError("expected_start", f"got {event!r} before start", 1007)
         meta, self.stream_sid = parse_start(msg)
         self.call_id = meta.call_id
-        token = (msg["start"].get("customParameters") or {}).get("token")
+        params = msg["start"].get("customParameters") or {}
+        token = params.get("token")
         # Twilio may fork one call into two streams (inbound_track and outbound_track): the
-        # second becomes its own call "<callSid>:<streamSid>" instead of a refusal.
-        suffix = None if "call_id" in meta.custom else self.stream_sid
+        # second becomes its own call "<callSid>:<streamSid>" instead of a refusal. Only a
+        # call_id the integrator chose refuses duplicates; an empty or null one chose nothing.
+        suffix = None if params.get("call_id") else self.stream_sid
         return Started(meta, token=token if isinstance(token, str) else None,
                        duplicate_suffix=suffix)
 

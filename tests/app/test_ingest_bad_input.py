@@ -284,6 +284,40 @@ def test_second_twilio_stream_of_one_call_gets_its_own_id(server: Live) -> None:
     assert {"CAfork", "CAfork:MZout"} <= ids
 
 
+@pytest.mark.parametrize("given", ["", None], ids=["empty", "null"])
+def test_an_empty_call_id_parameter_still_gives_a_second_stream_its_own_id(
+    server: Live, given: str | None
+) -> None:
+    """``customParameters.call_id`` present but empty (an unfilled ``<Parameter>``) or null: the
+    call id is the callSid, so a second stream of the call must become "<callSid>:<streamSid>"
+    as without the parameter; it was refused 1008 call_exists as if the id had been chosen."""
+    sid = f"CAempty{given is None}"
+
+    def start(stream_sid: str) -> str:
+        msg = json.loads(twilio_start(sid, "A9", stream_sid=stream_sid))
+        msg["start"]["customParameters"]["call_id"] = given
+        return json.dumps(msg)
+
+    with server.ws("/v1/ingest/twilio", tok("ingest")) as first:
+        first.send(start("MZin"))
+        first.send(twilio_media(b"inbound words", stream_sid="MZin"))
+        for _ in range(500):  # the first stream's call is open before the second starts
+            if server.app.state.calls.get(sid) is not None:
+                break
+            time.sleep(0.02)
+        with server.ws("/v1/ingest/twilio", tok("ingest")) as second:
+            second.send(start("MZout"))
+            second.send(twilio_media(b"outbound words", "outbound", stream_sid="MZout"))
+            for _ in range(500):
+                if server.app.state.calls.get(f"{sid}:MZout") is not None:
+                    break
+                time.sleep(0.02)
+            assert server.app.state.calls.get(f"{sid}:MZout") is not None
+            assert server.app.state.calls.get(sid).meta.custom.get("call_id") != "None"
+            second.send(twilio_stop(sid, stream_sid="MZout"))
+        first.send(twilio_stop(sid, stream_sid="MZin"))
+
+
 def test_twilio_media_timestamp_out_of_range_is_ignored(server: Live) -> None:
     """``"timestamp": Infinity`` or 400 digits: ``int(ts) / 1000`` overflowed and the stream
     closed 1011. A timestamp that is no usable number is ignored, as a non-numeric one is."""
