@@ -161,7 +161,7 @@ def select_media(offered: tuple[dict[str, Any], ...]) -> Media | None:
         if (
             not isinstance(channels, list)
             or not 1 <= len(channels) <= 2
-            or any(ch not in CHANNEL_TRACK for ch in channels)
+            or any(not isinstance(ch, str) or ch not in CHANNEL_TRACK for ch in channels)
             or len(set(channels)) != len(channels)
         ):
             continue

@@ -254,6 +254,39 @@ def test_unsupported_media_is_refused(app_registry) -> None:  # type: ignore[no-
     assert registry.opened == []
 
 
+def test_an_offer_with_unhashable_channels_is_skipped_not_a_crash(app_registry) -> None:  # type: ignore[no-untyped-def]
+    """``"channels": [["external"]]`` raised TypeError (unhashable) in the media selection and
+    the session closed 1011; such an entry is not usable, like any other unsupported one."""
+    app, registry = app_registry
+    client = TestClient(app)
+    bad = {"type": "audio", "format": "PCMU", "channels": [["external"], {}], "rate": 8000}
+    good = {"type": "audio", "format": "PCMU", "channels": ["external"], "rate": 8000}
+    state = AudioHookClientState()
+    params = open_parameters(ORG, CONV, "A1")
+    params["media"] = [bad, good]
+    with _connect(client, state) as ws:
+        g = Genesys(ws, state)
+        g.send("open", params)
+        opened = g.recv()
+        assert opened["type"] == "opened" and opened["parameters"]["media"] == [good]
+        g.send("close", {"reason": "end"})
+        assert g.recv()["type"] == "closed"
+    state = AudioHookClientState()
+    params["media"] = [bad]
+    other_conv = "11d6a3a6-3d0e-4b51-9d59-6f0c1a3e2b7c"
+    params["conversationId"] = other_conv
+    with _connect(client, state) as ws:
+        g = Genesys(ws, state)
+        g.send("open", params)
+        msg = g.recv()
+        assert msg["type"] == "disconnect" and "no supported media" in msg["parameters"]["info"]
+        g.close_after_disconnect()
+        with pytest.raises(WebSocketDisconnect) as done:
+            ws.receive_text()
+        assert done.value.code == 1007
+    assert registry.calls[CONV].ended == "end" and other_conv not in registry.calls
+
+
 def test_connection_probe_opens_no_call(app_registry) -> None:  # type: ignore[no-untyped-def]
     app, registry = app_registry
     state = AudioHookClientState()
