@@ -34,12 +34,13 @@ from asr.errors import AsrError
 from asr.types import Speaker
 
 NULL_UUID = "00000000-0000-0000-0000-000000000000"
+# \Z, not $: $ also matches before a final newline ("PT1S\n" would pass, then fail float()).
 _UUID = re.compile(
     r"^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-"
-    r"[0-9a-fA-F]{12}|00000000-0000-0000-0000-000000000000)$"
+    r"[0-9a-fA-F]{12}|00000000-0000-0000-0000-000000000000)\Z"
 )
-_DURATION = re.compile(r"^PT(\d*\.)?\d+S$")
-_LANGUAGE = re.compile(r"^[a-z]{2,3}-[A-Za-z]{2,3}$")
+_DURATION = re.compile(r"^PT(\d*\.)?\d+S\Z")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}-[A-Za-z]{2,3}\Z")
 MAX_TEXT_BYTES = 65535
 RATE = 8000
 # A client's position is written with limited precision; allow a couple of milliseconds.

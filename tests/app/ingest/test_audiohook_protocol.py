@@ -203,6 +203,27 @@ def test_open_parameters_are_validated() -> None:
         server.receive_text(json.dumps(client.message("open", params)))
 
 
+@pytest.mark.parametrize(("field", "value", "info"), [
+    ("position", "PT0S\n", "invalid duration"),
+    ("conversationId", CONV + "\n", "conversationId"),
+    ("language", "en-US\n", "language"),
+])
+def test_a_trailing_newline_does_not_pass_the_patterns(field: str, value: str,
+                                                       info: str) -> None:
+    """``$`` also matches before a final newline: a position "PT0S\\n" passed the check and
+    then failed in ``float`` (1011 on the endpoint); an id or language with the newline was
+    taken as valid."""
+    client = AudioHookClientState()
+    server = AudioHookSession(session_id=client.session_id)
+    message = client.message("open", open_parameters(ORG, CONV, "A1"))
+    if field == "position":
+        message["position"] = value
+    else:
+        message["parameters"][field] = value
+    with pytest.raises(ProtocolViolation, match=info):
+        server.receive_text(json.dumps(message))
+
+
 def test_after_disconnect_only_close_matters() -> None:
     server, client = _opened_pair()
     disconnect = server.disconnect("error", "boom")

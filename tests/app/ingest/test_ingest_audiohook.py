@@ -227,6 +227,27 @@ def test_wrong_position_is_a_protocol_error(app_registry) -> None:  # type: igno
         g.close_after_disconnect()
 
 
+def test_a_duration_with_a_trailing_newline_is_a_protocol_error(app_registry) -> None:  # type: ignore[no-untyped-def]
+    """``"rtt": "PT0.1S\\n"`` passed the duration pattern (``$`` matches before a final
+    newline), then ``float("0.1S")`` raised and the session closed 1011; it is an invalid
+    duration like any other (disconnect reason error, close 1007) and the call ends."""
+    app, registry = app_registry
+    state = AudioHookClientState()
+    with _connect(TestClient(app), state) as ws:
+        g = Genesys(ws, state)
+        g.send("open", open_parameters(ORG, CONV, "A1"))
+        assert g.recv()["type"] == "opened"
+        g.send("ping", {"rtt": "PT0.1S\n"})
+        msg = g.recv()
+        assert msg["type"] == "disconnect" and msg["parameters"]["reason"] == "error"
+        assert "invalid duration" in msg["parameters"]["info"]
+        g.close_after_disconnect()
+        with pytest.raises(WebSocketDisconnect) as done:
+            ws.receive_text()
+        assert done.value.code == 1007
+    assert registry.calls[CONV].ended == "disconnect"
+
+
 def test_audio_before_open_is_a_protocol_error(app_registry) -> None:  # type: ignore[no-untyped-def]
     app, registry = app_registry
     state = AudioHookClientState()
