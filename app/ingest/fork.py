@@ -86,8 +86,8 @@ def parse_start(text: str, query: dict[str, str], default_rate: int = 8000,
                               f"mix_type {mix!r} is not supported (mono or stereo)", 1003)
         merged["channels"] = _MIX[mix]
     try:
-        rate = int(merged.get("sample_rate", default_rate))
-        channels = int(merged["channels"])
+        rate = _integer(merged.get("sample_rate", default_rate))
+        channels = _integer(merged["channels"])
     except (TypeError, ValueError, OverflowError) as exc:
         raise IngestError("bad_metadata", "sample_rate and channels must be integers") from exc
     if rate not in RATES:
@@ -99,6 +99,14 @@ def parse_start(text: str, query: dict[str, str], default_rate: int = 8000,
     agent = merged.get("agent_id")
     fields = {k: str(v) for k, v in merged.items() if isinstance(v, (str, int))}
     return ForkStart(call_id, str(agent) if agent else None, rate, channels, fields)
+
+
+def _integer(value: Any) -> int:
+    """A JSON integer or (from the URL query) a numeric string. ``int()`` alone would take
+    ``true`` as 1 and truncate 1.5; ``ValueError`` for those."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValueError(f"{value!r} is not an integer")
+    return int(value)
 
 
 class ForkParser:

@@ -118,6 +118,17 @@ def test_non_numeric_rate_is_refused() -> None:
     assert "sample_rate" in error["message"] and code == 1007
 
 
+@pytest.mark.parametrize("meta", [{"channels": True}, {"channels": 1.5},
+                                  {"sample_rate": 8000.5, "channels": 1}],
+                         ids=["channels true", "channels 1.5", "sample_rate 8000.5"])
+def test_a_bool_or_fraction_is_not_taken_as_rate_or_channels(meta: dict[str, Any]) -> None:
+    """``int()`` took ``"channels": true`` as 1 (mono) and truncated 1.5 and 8000.5: the stream
+    started with a layout nobody sent. They are not integers (1007), as "fast" is not."""
+    error, code = _refused(PATH + "?token={token}", json.dumps({"agent_id": "A1", **meta}))
+    assert error["code"] == "bad_metadata" and code == 1007
+    assert "integers" in error["message"]
+
+
 def test_bad_token_is_refused_1008() -> None:
     client, registry, _ = _client()
     with client.websocket_connect(f"{PATH}?token=nope") as ws:
