@@ -94,11 +94,20 @@ def parse_start(text: str, query: dict[str, str], default_rate: int = 8000,
         raise IngestError("unsupported_format", f"sample_rate {rate} (use 8000 or 16000)", 1003)
     if channels not in (1, 2):
         raise IngestError("unsupported_format", f"{channels} channels (use 1 or 2)", 1003)
-    call_id = str(merged.get("call_id") or merged.get("callId") or merged.get("uuid")
-                  or uuid.uuid4())
-    agent = merged.get("agent_id")
+    call_id = (_id(merged, "call_id") or _id(merged, "callId") or _id(merged, "uuid")
+               or str(uuid.uuid4()))
+    agent = _id(merged, "agent_id")
     fields = {k: str(v) for k, v in merged.items() if isinstance(v, (str, int))}
-    return ForkStart(call_id, str(agent) if agent else None, rate, channels, fields)
+    return ForkStart(call_id, agent, rate, channels, fields)
+
+
+def _id(merged: Mapping[str, Any], key: str) -> str | None:
+    """An id member: a string or an integer, as text; ``None`` when absent or empty. A list,
+    object or bool would become an id nobody sent ("['A1']", "True"): refused."""
+    value = merged.get(key)
+    if isinstance(value, bool) or (value and not isinstance(value, (str, int))):
+        raise IngestError("bad_metadata", f"{key} must be a string")
+    return str(value) if value else None
 
 
 def _integer(value: Any) -> int:

@@ -129,6 +129,16 @@ def test_a_bool_or_fraction_is_not_taken_as_rate_or_channels(meta: dict[str, Any
     assert "integers" in error["message"]
 
 
+@pytest.mark.parametrize("meta", [{"agent_id": ["A1"]}, {"agent_id": True},
+                                  {"agent_id": "A1", "call_id": {"id": "c9"}}],
+                         ids=["agent list", "agent true", "call_id object"])
+def test_an_id_that_is_not_a_string_is_refused(meta: dict[str, Any]) -> None:
+    """``str()`` made ``["A1"]`` the agent "['A1']", ``true`` the agent "True" and an object
+    the call id "{'id': 'c9'}": the call started under ids nobody sent."""
+    error, code = _refused(PATH + "?token={token}", json.dumps(meta))
+    assert error["code"] == "bad_metadata" and code == 1007
+
+
 def test_bad_token_is_refused_1008() -> None:
     client, registry, _ = _client()
     with client.websocket_connect(f"{PATH}?token=nope") as ws:
