@@ -397,6 +397,9 @@ class _Connection:
         else:
             custom = request.custom_config
             explicit = custom.get("agent_id") or custom.get("agentId")
+            if isinstance(explicit, bool) or (explicit and not isinstance(explicit, (str, int))):
+                # str() would make ["A1"] the agent "['A1']"
+                raise ProtocolViolation("open: customConfig.agent_id must be a string")
             agent = agent_map(self.ws.app).resolve(
                 "audiohook",
                 str(explicit) if explicit else None,

@@ -343,6 +343,28 @@ def test_agent_from_dnis_map_and_missing_agent() -> None:
         g.close_after_disconnect()
 
 
+@pytest.mark.parametrize("agent_id", [["A1"], True], ids=["list", "true"])
+def test_a_custom_config_agent_id_that_is_not_a_string_is_refused(
+    app_registry, agent_id: Any  # type: ignore[no-untyped-def]
+) -> None:
+    """``str()`` made ``["A1"]`` the agent "['A1']" and ``true`` the agent "True"."""
+    app, registry = app_registry
+    state = AudioHookClientState()
+    params = open_parameters(ORG, CONV, None)
+    params["customConfig"] = {"agent_id": agent_id}
+    with _connect(TestClient(app), state) as ws:
+        g = Genesys(ws, state)
+        g.send("open", params)
+        msg = g.recv()
+        assert msg["type"] == "disconnect" and msg["parameters"]["reason"] == "error"
+        assert "agent_id" in msg["parameters"]["info"]
+        g.close_after_disconnect()
+        with pytest.raises(WebSocketDisconnect) as done:
+            ws.receive_text()
+        assert done.value.code == 1007
+    assert registry.opened == []
+
+
 def test_reconnect_continues_the_same_call(app_registry) -> None:  # type: ignore[no-untyped-def]
     app, registry = app_registry
     client = TestClient(app)
