@@ -457,10 +457,11 @@ class _Connection:
         if self.handle is None:
             return
         handle, self.handle = self.handle, None
-        if msg.parameters.get("reason") == "reconnect" and self.proto.open_request:
+        reason = self.proto.close_reason or "end"  # validated by the protocol state machine
+        if reason == "reconnect" and self.proto.open_request:
             self._park(handle)
         else:
-            await handle.end(str(msg.parameters.get("reason", "end")))
+            await handle.end(reason)
 
     def _park(self, handle: CallHandle) -> None:
         assert self.proto.open_request is not None

@@ -48,6 +48,7 @@ POSITION_TOLERANCE_S = 0.005
 CHANNEL_TRACK: dict[str, Speaker] = {"external": "caller", "internal": "agent"}
 CLIENT_TYPES = ("open", "close", "ping", "update", "discarded", "paused", "resumed", "error")
 CloseReason = Literal["end", "error", "disconnect", "reconnect"]
+CLOSE_REASONS = ("end", "error", "disconnect", "reconnect")
 
 
 class ProtocolViolation(Exception):
@@ -310,7 +311,10 @@ class AudioHookSession:
             # left is to answer its close, whatever else it still had in flight.
             self.clientseq = seq
             if msg["type"] == "close":
-                self.close_reason = str(msg["parameters"].get("reason", "disconnect"))
+                # Not validated in this state, so an unknown reason (null, a list, any text)
+                # must not become the call's end reason.
+                reason = msg["parameters"].get("reason")
+                self.close_reason = reason if reason in CLOSE_REASONS else "disconnect"
                 self.state = State.CLOSED
             return ClientMessage(msg["type"], seq, 0.0, msg["parameters"])
         self._check_numbering(msg)
@@ -356,7 +360,7 @@ class AudioHookSession:
     # -- one handler per client message type (after numbering and position checks) --------
     def _on_close(self, params: dict[str, Any], position: float) -> None:
         reason = params.get("reason")
-        if reason not in ("end", "error", "disconnect", "reconnect"):
+        if reason not in CLOSE_REASONS:
             raise ProtocolViolation("close: invalid reason")
         self.close_reason = reason
         self.state = State.CLOSED

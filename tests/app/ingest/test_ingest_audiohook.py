@@ -212,6 +212,27 @@ def test_bad_seq_disconnects_that_session_only(app_registry) -> None:  # type: i
     assert len(registry.calls[CONV].audio("caller")) == 320
 
 
+@pytest.mark.parametrize("reason", [None, ["end"], "x" * 5000], ids=["null", "list", "text"])
+def test_an_odd_close_reason_after_a_disconnect_ends_the_call_as_disconnect(
+    app_registry, reason: Any  # type: ignore[no-untyped-def]
+) -> None:
+    """After our disconnect only the client's ``close`` matters, and its reason went unchecked
+    into the call's end reason: ``null`` ended the call as "None", a list as "['end']", any
+    text (5000 characters here) as itself."""
+    app, registry = app_registry
+    state = AudioHookClientState()
+    with _connect(TestClient(app), state) as ws:
+        g = Genesys(ws, state)
+        g.send("open", open_parameters(ORG, CONV, "A1"))
+        assert g.recv()["type"] == "opened"
+        state.seq += 3  # skips sequence numbers: the server disconnects
+        g.send("ping")
+        assert g.recv()["type"] == "disconnect"
+        g.send("close", {"reason": reason})
+        assert g.recv()["type"] == "closed"
+    assert registry.calls[CONV].ended == "disconnect"
+
+
 def test_wrong_position_is_a_protocol_error(app_registry) -> None:  # type: ignore[no-untyped-def]
     app, registry = app_registry
     state = AudioHookClientState()
