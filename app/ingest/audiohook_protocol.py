@@ -468,7 +468,7 @@ def _parse_client_message(text: str) -> dict[str, Any]:
         raise ProtocolViolation("text message too large (>64K)")
     try:
         msg = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
         raise ProtocolViolation("text message not valid JSON") from exc
     if (
         not isinstance(msg, dict)

@@ -72,7 +72,7 @@ def parse_start(text: str, query: dict[str, str], default_rate: int = 8000,
         raise IngestError("too_big", "metadata frame too large", close_code=1009)
     try:
         meta = json.loads(text) if text.strip() else {}
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
         raise IngestError("bad_metadata", "the first text frame must be JSON metadata") from exc
     if not isinstance(meta, dict):
         raise IngestError("bad_metadata", "metadata must be a JSON object")

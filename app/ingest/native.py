@@ -96,7 +96,7 @@ class NativeParser:
             raise IngestError("expected_start", "the first message must be a JSON start", 1007)
         try:
             start = json.loads(message["text"])
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             raise IngestError(
                 "malformed_json", "the start message is not valid JSON", 1007
             ) from exc
@@ -118,7 +118,7 @@ class NativeParser:
                     for track, chunk in zip(self.meta.tracks, chunks, strict=True)]
         try:
             ctrl = json.loads(message.get("text") or "")
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise IngestError("malformed_json", "control message is not valid JSON", 1007) from exc
         if isinstance(ctrl, dict) and ctrl.get("type") == "stop":
             return Stop("stop", reply={"type": "stopped", "call_id": None})

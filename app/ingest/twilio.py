@@ -92,7 +92,7 @@ def _loads(text: str | None) -> dict[str, Any]:
         raise IngestError("unsupported_data", "Twilio sends JSON text messages only", 1003)
     try:
         msg = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
         raise IngestError("malformed_json", "message is not valid JSON", 1007) from exc
     if not isinstance(msg, dict) or not isinstance(msg.get("event"), str):
         raise IngestError("malformed_message", "message has no event", 1007)

@@ -131,7 +131,7 @@ def control(text: str) -> str | None:
     (vosk-server compares exact strings); ``None`` for anything else."""
     try:
         msg = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep
         return None
     if not isinstance(msg, dict):
         return None

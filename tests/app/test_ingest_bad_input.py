@@ -93,9 +93,24 @@ CASES: list[tuple[str, str, Send, str, int]] = [
         1007,
     ),
     (
+        # json.loads raises RecursionError (not ValueError) past ~1000 levels: it was 1011.
+        "twilio deeply nested json",
+        "/v1/ingest/twilio",
+        lambda ws: ws.send("[" * 5000),
+        "malformed_json",
+        1007,
+    ),
+    (
         "native malformed json",
         "/v1/ingest/stream",
         lambda ws: ws.send("{oops"),
+        "malformed_json",
+        1007,
+    ),
+    (
+        "native deeply nested json",
+        "/v1/ingest/stream",
+        lambda ws: ws.send("[" * 5000),
         "malformed_json",
         1007,
     ),
@@ -193,6 +208,15 @@ def test_native_oversized_frame_closes_1009(server: Live) -> None:
         assert recv_json(ws) == {"type": "started", "call_id": "Nbig"}
         ws.send(b"\x00" * 5000)
         expect_close(ws, "frame_too_big", 1009)
+
+
+def test_native_deeply_nested_control_message_closes_1007(server: Live) -> None:
+    """``json.loads`` raises RecursionError, not ValueError, on deep nesting: it was 1011."""
+    with server.ws("/v1/ingest/stream", tok("ingest")) as ws:
+        ws.send(native_start(call_id="Ndeep"))
+        assert recv_json(ws) == {"type": "started", "call_id": "Ndeep"}
+        ws.send("[" * 5000)
+        expect_close(ws, "malformed_json", 1007)
 
 
 def test_unknown_stream_sid_closes_1008(server: Live) -> None:

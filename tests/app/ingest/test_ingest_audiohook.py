@@ -269,6 +269,22 @@ def test_a_duration_with_a_trailing_newline_is_a_protocol_error(app_registry) ->
     assert registry.calls[CONV].ended == "disconnect"
 
 
+def test_deeply_nested_json_is_a_protocol_error(app_registry) -> None:  # type: ignore[no-untyped-def]
+    """``json.loads`` raises RecursionError, not ValueError, on deep nesting: it was 1011."""
+    app, registry = app_registry
+    state = AudioHookClientState()
+    with _connect(TestClient(app), state) as ws:
+        g = Genesys(ws, state)
+        ws.send_text("[" * 5000)
+        msg = g.recv()
+        assert msg["type"] == "disconnect" and "not valid JSON" in msg["parameters"]["info"]
+        g.close_after_disconnect()
+        with pytest.raises(WebSocketDisconnect) as done:
+            ws.receive_text()
+        assert done.value.code == 1007
+    assert registry.opened == []
+
+
 def test_audio_before_open_is_a_protocol_error(app_registry) -> None:  # type: ignore[no-untyped-def]
     app, registry = app_registry
     state = AudioHookClientState()

@@ -106,6 +106,12 @@ def test_unsupported_rate_is_refused_1003() -> None:
     assert error["code"] == "unsupported_format" and code == 1003
 
 
+def test_deeply_nested_metadata_is_refused_1007() -> None:
+    """``json.loads`` raises RecursionError, not ValueError, on deep nesting: it was 1011."""
+    error, code = _refused(PATH + "?token={token}", "[" * 5000)
+    assert error["code"] == "bad_metadata" and code == 1007
+
+
 def test_mixed_audio_is_refused_1003() -> None:
     error, code = _refused(PATH + "?token={token}&mix_type=mixed&sample_rate=8000",
                            json.dumps({"agent_id": "A1"}))

@@ -270,6 +270,22 @@ def test_asr_stream_counts_against_the_call_limit(tmp_path: Path) -> None:
             assert error["code"] == "at_capacity" and done.value.code == 1013
 
 
+def test_deeply_nested_json_is_not_a_control_message(tmp_path: Path) -> None:
+    """``json.loads`` raises RecursionError, not ValueError, on deep nesting: the stream closed
+    1011 asr_failed; it is text that is no config, reset or eof (1003)."""
+    from starlette.websockets import WebSocketDisconnect
+
+    from tests.app.service_helpers import service, tok
+
+    with service(tmp_path) as client, \
+            client.websocket_connect(f"/v1/asr?token={tok('ingest')}") as asr:
+        asr.send_text("[" * 5000)
+        error = asr.receive_json()
+        with pytest.raises(WebSocketDisconnect) as done:
+            asr.receive_text()
+    assert error["code"] == "bad_message" and done.value.code == 1003
+
+
 def test_message_size_is_the_shared_frame_limit(tmp_path: Path) -> None:
     from starlette.websockets import WebSocketDisconnect
 
