@@ -68,7 +68,7 @@ def parse_start(msg: Any) -> tuple[CallMeta, str, int, int]:
         agent_id=agent_id,
         source="native",
         tracks=tracks,
-        custom={str(k): str(v) for k, v in custom.items()},
+        custom={str(k): str(v) for k, v in custom.items() if v is not None},
     )
     return meta, encoding, rate, channels
 

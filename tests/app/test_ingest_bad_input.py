@@ -219,6 +219,16 @@ def test_native_deeply_nested_control_message_closes_1007(server: Live) -> None:
         expect_close(ws, "malformed_json", 1007)
 
 
+def test_native_null_custom_field_is_left_out(server: Live) -> None:
+    """``"custom": {"bed": null}`` was stored (and shown) as the text "None"."""
+    with server.ws("/v1/ingest/stream", tok("ingest")) as ws:
+        ws.send(native_start(call_id="Ncustom", custom={"ward": "7B", "bed": None}))
+        assert recv_json(ws) == {"type": "started", "call_id": "Ncustom"}
+        assert server.app.state.calls.get("Ncustom").meta.custom == {"ward": "7B"}
+        ws.send('{"type":"stop"}')
+        assert recv_json(ws) == {"type": "stopped", "call_id": "Ncustom"}
+
+
 def test_unknown_stream_sid_closes_1008(server: Live) -> None:
     with server.ws("/v1/ingest/twilio", tok("ingest")) as ws:
         ws.send(twilio_start("CAsid", "A9", stream_sid="MZa"))
