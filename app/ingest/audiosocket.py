@@ -27,6 +27,15 @@ frame within ``CARECUE_INGEST_IDLE_TIMEOUT_S`` after it (bytes of a frame that n
 completes do not count), a leg already connected for that UUID, no agent for the call, a
 refused call, or a truncated frame at the end of the stream. The other leg and other calls
 carry on.
+
+A call ends when its last leg goes, once both legs have been seen. Until then the other leg
+may still be on its way (a call of a few hundred ms can hang up its caller leg before the
+agent leg's UUID arrives), so a call whose only leg has gone stays open for
+``CARECUE_AUDIOSOCKET_LEG_GRACE_S`` and the second leg joins it as usual; nobody comes, it
+ends then with that leg's reason. A leg that arrives while its call is still ending (after
+the grace) waits for the end and starts a new call; it is never refused as a duplicate of
+the call it came too late for. A third leg, or one for a track already connected, is still
+closed.
 """
 
 from __future__ import annotations
@@ -154,8 +163,11 @@ class _Call:
     call_id: str
     handle: CallHandle
     legs: set[Speaker] = field(default_factory=set)
-    ended: bool = False
+    ended: bool = False  # ending or ended: no leg joins it any more
     seen: int = 0  # legs that ever connected
+    end_reason: str = "hangup"  # the last leg's, for a call ended after its grace
+    parked: asyncio.Task[None] | None = None  # ends the call unless its other leg comes
+    finished: asyncio.Event = field(default_factory=asyncio.Event)  # handle.end() returned
 
 
 class AudioSocketServer:
@@ -200,6 +212,16 @@ class AudioSocketServer:
             with contextlib.suppress(Exception):
                 await server.wait_closed()
         self._servers.clear()
+        async with self._lock:  # calls waiting for their other leg will not get it now
+            parked = [c for c in self._calls.values() if c.parked is not None and not c.ended]
+            for call in parked:
+                assert call.parked is not None
+                call.parked.cancel()
+                call.parked = None
+                call.ended = True
+        for call in parked:
+            with contextlib.suppress(Exception):
+                await self._finish(call)
 
     def _spawn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                role: Speaker | None) -> None:
@@ -285,35 +307,76 @@ class AudioSocketServer:
         return False
 
     async def _join(self, call_id: str, role: Speaker | None) -> tuple[_Call, Speaker]:
-        async with self._lock:
-            call = self._calls.get(call_id)
-            if call is None:
-                track: Speaker = role or "caller"
-                agent = self._agents.resolve("audiosocket", None, {"uuid": call_id})
-                if agent is None:
-                    raise IngestError("no_agent", "no agent mapped for this AudioSocket call",
-                                      close_code=1008)
-                handle = await self._registry().open_call(CallMeta(
-                    call_id=call_id, agent_id=agent, source="audiosocket"))
-                call = _Call(call_id, handle)
-                self._calls[call_id] = call
-            else:
-                track = role or ("agent" if call.seen else "caller")
-                if track in call.legs or call.seen >= 2:
-                    raise LegClosed(f"the {track} leg of this call is already connected")
-            call.legs.add(track)
-            call.seen += 1
-            log.info("audiosocket leg joined", extra={"call_id": call_id, "track": track})
-            return call, track
+        while True:
+            async with self._lock:
+                call = self._calls.get(call_id)
+                if call is None or not call.ended:
+                    return await self._join_locked(call_id, call, role)
+                if call.seen >= 2:
+                    raise LegClosed("both legs of this call have already connected")
+                ending = call.finished
+            # The call this leg came too late for is still flushing; the registry holds its
+            # id until then. Wait (outside the lock: other calls go on) and start afresh.
+            await ending.wait()
+
+    async def _join_locked(self, call_id: str, call: _Call | None,
+                           role: Speaker | None) -> tuple[_Call, Speaker]:
+        if call is None:
+            track: Speaker = role or "caller"
+            agent = self._agents.resolve("audiosocket", None, {"uuid": call_id})
+            if agent is None:
+                raise IngestError("no_agent", "no agent mapped for this AudioSocket call",
+                                  close_code=1008)
+            handle = await self._registry().open_call(CallMeta(
+                call_id=call_id, agent_id=agent, source="audiosocket"))
+            call = _Call(call_id, handle)
+            self._calls[call_id] = call
+        else:
+            track = role or ("agent" if call.seen else "caller")
+            if track in call.legs or call.seen >= 2:
+                raise LegClosed(f"the {track} leg of this call is already connected")
+            if call.parked is not None:  # the other leg of a call whose first leg has gone
+                call.parked.cancel()
+                call.parked = None
+        call.legs.add(track)
+        call.seen += 1
+        log.info("audiosocket leg joined", extra={"call_id": call_id, "track": track})
+        return call, track
 
     async def _leave(self, call: _Call, track: Speaker, reason: str = "hangup") -> None:
+        grace = self._settings.audiosocket_leg_grace_s
         async with self._lock:
             call.legs.discard(track)
-            if call.legs or call.ended:
+            if call.legs or call.ended or call.parked is not None:
+                return
+            call.end_reason = reason
+            if call.seen < 2 and grace > 0 and not self._closing:
+                call.parked = asyncio.create_task(self._end_unless_joined(call, grace))
                 return
             call.ended = True
-            self._calls.pop(call.call_id, None)
-        await call.handle.end("shutdown" if self._closing else reason)
+        await self._finish(call)
+
+    async def _end_unless_joined(self, call: _Call, grace_s: float) -> None:
+        await asyncio.sleep(grace_s)
+        async with self._lock:
+            # A leg that joins holds the lock while it cancels this task, so here none has.
+            call.ended = True  # call.parked stays: it holds this task while the call ends
+        log.info("audiosocket call ended without its other leg",
+                 extra={"call_id": call.call_id, "grace_s": grace_s})
+        try:
+            await self._finish(call)
+        except Exception:  # nobody awaits this task: log here
+            log.exception("audiosocket call failed to end", extra={"call_id": call.call_id})
+
+    async def _finish(self, call: _Call) -> None:
+        try:
+            await call.handle.end("shutdown" if self._closing else call.end_reason)
+        finally:
+            # Kept in _calls until now, so a leg arriving meanwhile waits instead of opening
+            # the same call id again while the registry still holds it.
+            if self._calls.get(call.call_id) is call:
+                del self._calls[call.call_id]
+            call.finished.set()
 
 
 @asynccontextmanager

@@ -80,6 +80,14 @@ class AdapterSettings(BaseModel):
             "connection for a UUID is the caller leg and the second the agent leg."
         ),
     )
+    audiosocket_leg_grace_s: float = Field(
+        default=1.0,
+        ge=0,
+        description=(
+            "How long an AudioSocket call whose only leg so far has gone stays open for its "
+            "other leg (a call shorter than the legs' set-up); 0 ends it at once."
+        ),
+    )
     fork_sample_rate: Literal[8000, 16000] = Field(
         default=8000,
         description=(

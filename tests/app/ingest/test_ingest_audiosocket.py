@@ -332,3 +332,161 @@ async def test_stopping_the_listener_ends_calls_as_shutdown() -> None:
 def test_the_unauthenticated_listener_binds_to_loopback_by_default() -> None:
     # AudioSocket has no authentication: nothing but this host may reach it unless told
     assert AdapterSettings().audiosocket_host == "127.0.0.1"
+
+
+# -- a call shorter than its legs' set-up ---------------------------------------------------
+
+
+class _SlowEndRegistry(RecordingRegistry):
+    """Like the service's registry: a call id stays taken until the call has finished ending
+    (its last utterances flushed), and opening it meanwhile is refused as ``call_exists``.
+    Ending waits for ``release`` so a test can hold a call mid-end."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+        self.ending = asyncio.Event()
+        self.refused: list[str] = []
+        self._changed = asyncio.Event()
+        self._finishing: set[str] = set()
+
+    async def open_call(self, meta: Any) -> Any:
+        from app.ingest.base import IngestError
+
+        self._changed.set()
+        live = self.calls.get(meta.call_id)
+        if meta.call_id in self._finishing or (live is not None and live.ended is None):
+            self.refused.append(meta.call_id)
+            raise IngestError("call_exists", "already streaming", 1008)
+        call = await super().open_call(meta)
+        registry = self
+
+        async def push(frame: Any, _push: Any = call.push) -> None:
+            await _push(frame)
+            registry._changed.set()
+
+        async def end(reason: str = "stop", _end: Any = call.end) -> None:
+            registry._finishing.add(call.call_id)
+            registry.ending.set()
+            await registry.release.wait()  # flushing the last utterances
+            await _end(reason)
+            registry._finishing.discard(call.call_id)
+            registry._changed.set()
+
+        call.push = push  # type: ignore[method-assign]
+        call.end = end  # type: ignore[method-assign]
+        return call
+
+    async def until(self, cond: Any, limit_s: float = 5.0) -> None:
+        async def wait() -> None:
+            while not cond():
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(wait(), limit_s)
+
+
+async def test_second_leg_of_a_call_that_ends_while_it_connects_joins_that_call() -> None:
+    """The caller leg hangs up (a call of a few hundred ms) before the agent leg's UUID is
+    read: the agent leg belongs to that call, is not refused as a duplicate of it."""
+    registry = _SlowEndRegistry()
+    settings = AdapterSettings(audiosocket_host="127.0.0.1", audiosocket_port=0,
+                               audiosocket_leg_grace_s=30.0)
+    server = AudioSocketServer(lambda: registry, settings, AgentMap(default="A1"))
+    await server.start()
+    port = server.ports[0]
+    try:
+        r1, w1 = await asyncio.open_connection("127.0.0.1", port)
+        w1.write(uuid_frame(CALL) + encode_frame(KIND_SLIN_8K, _audio(100))
+                 + encode_frame(KIND_HANGUP))
+        await w1.drain()
+        # The server has taken the caller's hangup: its call is ending, or its socket closed.
+        closed = asyncio.ensure_future(r1.read())
+        ending = asyncio.ensure_future(registry.ending.wait())
+        await asyncio.wait({closed, ending}, timeout=5,
+                           return_when=asyncio.FIRST_COMPLETED)
+        assert closed.done() or ending.done()
+        r2, w2 = await asyncio.open_connection("127.0.0.1", port)
+        w2.write(uuid_frame(CALL) + encode_frame(KIND_SLIN_8K, _audio(-7))
+                 + encode_frame(KIND_HANGUP))
+        await w2.drain()
+        # The agent leg's UUID has been handled: joined (its audio arrived) or refused.
+        await registry.until(lambda: registry.refused or any(
+            f.track == "agent" or len(c.frames) > 1
+            for c in registry.opened for f in c.frames))
+        registry.release.set()
+        await asyncio.wait_for(r2.read(), 5)
+        await asyncio.wait_for(closed, 5)
+        ending.cancel()
+        w1.close()
+        w2.close()
+        await registry.until(lambda: all(c.ended is not None for c in registry.opened))
+    finally:
+        registry.release.set()
+        await server.close()
+    assert registry.refused == []
+    assert len(registry.opened) == 1
+    call = registry.opened[0]
+    assert call.audio("caller") == _audio(100)
+    assert call.audio("agent") == _audio(-7)
+    assert call.ended == "hangup"
+
+
+async def test_a_leg_arriving_while_its_call_ends_starts_a_new_call_not_refused() -> None:
+    """After the grace the call is ending (flushing) when a late leg's UUID arrives: it
+    waits for that end and starts the call afresh instead of being refused as a duplicate."""
+    registry = _SlowEndRegistry()
+    settings = AdapterSettings(audiosocket_host="127.0.0.1", audiosocket_port=0,
+                               audiosocket_leg_grace_s=0)
+    server = AudioSocketServer(lambda: registry, settings, AgentMap(default="A1"))
+    await server.start()
+    port = server.ports[0]
+    try:
+        r1, w1 = await asyncio.open_connection("127.0.0.1", port)
+        w1.write(uuid_frame(CALL) + encode_frame(KIND_SLIN_8K, _audio(1))
+                 + encode_frame(KIND_HANGUP))
+        await w1.drain()
+        await asyncio.wait_for(registry.ending.wait(), 5)
+        r2, w2 = await asyncio.open_connection("127.0.0.1", port)
+        w2.write(uuid_frame(CALL) + encode_frame(KIND_SLIN_8K, _audio(2))
+                 + encode_frame(KIND_HANGUP))
+        await w2.drain()
+        # Let the server read the late leg's UUID before the first call finishes ending.
+        for _ in range(20):
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.05)
+        registry.release.set()
+        await asyncio.wait_for(r1.read(), 5)
+        await asyncio.wait_for(r2.read(), 5)
+        w1.close()
+        w2.close()
+        await registry.until(lambda: len(registry.opened) + len(registry.refused) == 2
+                             and all(c.ended is not None for c in registry.opened))
+    finally:
+        registry.release.set()
+        await server.close()
+    assert registry.refused == []
+    assert [c.audio("caller") for c in registry.opened] == [_audio(1), _audio(2)]
+    assert [c.ended for c in registry.opened] == ["hangup", "hangup"]
+
+
+async def test_a_lone_leg_call_ends_after_the_grace_with_its_reason() -> None:
+    server, registry = await _server(audiosocket_leg_grace_s=0.05)
+    try:
+        await _leg(server.ports[0], [uuid_frame(CALL), encode_frame(KIND_SLIN_8K, _audio(3)),
+                                     encode_frame(KIND_HANGUP)])
+        call = registry.calls[str(CALL)]
+        await _wait_for(lambda: call.ended is not None)
+    finally:
+        await server.close()
+    assert registry.opened == [call] and call.ended == "hangup"
+    assert call.audio("caller") == _audio(3)
+
+
+async def test_stopping_the_listener_ends_a_call_waiting_for_its_other_leg() -> None:
+    server, registry = await _server(audiosocket_leg_grace_s=60)
+    await _leg(server.ports[0], [uuid_frame(CALL), encode_frame(KIND_HANGUP)])
+    call = registry.calls[str(CALL)]
+    assert call.ended is None  # its agent leg may still come
+    await server.close()
+    assert call.ended == "shutdown"
