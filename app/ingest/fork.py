@@ -14,7 +14,7 @@ The stream itself does not say its rate or layout. The metadata (or the URL quer
     {"call_id": "...", "agent_id": "A1", "sample_rate": 16000, "channels": 2}
 
 ``mix_type`` ("mono"/"stereo") may stand for ``channels``; ``callId`` or ``uuid`` for
-``call_id``. Missing, they default to ``CARECUE_FORK_SAMPLE_RATE`` (8000) and
+``call_id``. Missing or null, they default to ``CARECUE_FORK_SAMPLE_RATE`` (8000) and
 ``CARECUE_FORK_MIX_TYPE`` (mono), so the module's stock ``{callId, to, from}`` works as long as
 the start command's rate and mix match those. Without ``agent_id`` every string metadata field
 is offered to the agent map (``fork: {...}``). Mixed audio (both parties in one channel) cannot
@@ -76,10 +76,12 @@ def parse_start(text: str, query: dict[str, str], default_rate: int = 8000,
         raise IngestError("bad_metadata", "the first text frame must be JSON metadata") from exc
     if not isinstance(meta, dict):
         raise IngestError("bad_metadata", "metadata must be a JSON object")
-    merged: dict[str, Any] = {**query, **meta}
+    # A null member is an unset option (what JSON serializers write): absent, so the URL
+    # query or the default applies to it as to a missing key.
+    merged: dict[str, Any] = {**query, **{k: v for k, v in meta.items() if v is not None}}
     if "channels" not in merged:
         mix = merged.get("mix_type")
-        if mix is None:  # absent or null: the configured default
+        if mix is None:  # absent (or null): the configured default
             mix = default_mix
         if not isinstance(mix, str) or mix not in _MIX:
             raise IngestError("unsupported_format",

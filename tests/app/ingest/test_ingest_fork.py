@@ -266,3 +266,24 @@ def test_a_null_mix_type_takes_the_default_instead_of_failing_the_stream() -> No
     assert parse_start('{"mix_type": null}', {}, default_mix="stereo").channels == 2
     with pytest.raises(IngestError, match="not supported"):
         parse_start('{"mix_type": 7}', {})
+
+
+@pytest.mark.parametrize(
+    "meta, query, defaults, shape",
+    [
+        ({"sample_rate": None}, {}, {}, (8000, 1)),
+        ({"sample_rate": None}, {}, {"default_rate": 16000}, (16000, 1)),
+        ({"channels": None}, {}, {}, (8000, 1)),
+        ({"channels": None, "mix_type": "stereo"}, {}, {}, (8000, 2)),
+        ({"channels": None}, {}, {"default_mix": "stereo"}, (8000, 2)),
+        ({"sample_rate": None, "channels": None}, {"sample_rate": "16000", "channels": "2"}, {},
+         (16000, 2)),
+    ],
+)
+def test_a_null_rate_or_channels_counts_as_absent(meta: dict[str, Any], query: dict[str, str],
+                                                  defaults: dict[str, Any],
+                                                  shape: tuple[int, int]) -> None:
+    """JSON serializers write ``null`` for unset options: like a missing key, the URL query,
+    ``mix_type`` or the configured default applies (``mix_type: null`` already did)."""
+    start = parse_start(json.dumps({"call_id": "c-null", **meta}), query, **defaults)
+    assert (start.sample_rate, start.channels) == shape
