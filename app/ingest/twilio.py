@@ -178,7 +178,9 @@ class TwilioParser:
         media = msg.get("media")
         if not isinstance(media, dict) or not isinstance(media.get("payload"), str):
             raise IngestError("bad_media", "media without a payload", 1007)
-        track = TRACKS.get(str(media.get("track", "inbound")))
+        raw_track = media.get("track")
+        # null is an unset member, as when the key is missing: inbound, the caller
+        track = TRACKS.get(str(raw_track if raw_track is not None else "inbound"))
         if track is None:
             raise IngestError("bad_media", f"unknown track {media.get('track')!r}", 1007)
         try:

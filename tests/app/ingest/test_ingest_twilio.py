@@ -1,0 +1,37 @@
+"""Twilio Media Streams parser, fed the messages Twilio (or a JSON serializer) writes."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+
+from app.ingest.settings import AdapterSettings, AgentMap
+from app.ingest.skeleton import IngestContext
+from app.ingest.twilio import TwilioParser
+
+CTX = IngestContext(adapters=AdapterSettings(), agents=AgentMap(), max_frame_bytes=4096)
+
+
+def _started() -> TwilioParser:
+    parser = TwilioParser()
+    start = {"event": "start", "streamSid": "MZ1", "start": {
+        "streamSid": "MZ1", "callSid": "CA1", "tracks": ["inbound", "outbound"],
+        "customParameters": {"agent_id": "A1"},
+        "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}}}
+    assert parser.start({"text": json.dumps(start)}, CTX) is not None
+    return parser
+
+
+def _media(**media: Any) -> dict[str, str]:
+    body = {"payload": base64.b64encode(b"hello").decode(), **media}
+    return {"text": json.dumps({"event": "media", "streamSid": "MZ1", "media": body})}
+
+
+@pytest.mark.parametrize("given", [{}, {"track": None}], ids=["missing", "null"])
+def test_a_null_track_is_inbound_like_a_missing_one(given: dict[str, Any]) -> None:
+    """``"track": null`` closed the stream 1007 "unknown track 'None'"."""
+    frames = _started().audio(_media(**given), CTX)
+    assert isinstance(frames, list) and [f.track for f in frames] == ["caller"]
