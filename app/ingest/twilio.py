@@ -195,7 +195,8 @@ class TwilioParser:
             )
         ts = media.get("timestamp")
         try:
-            timestamp_s = int(ts) / 1000.0 if ts is not None else None
+            # a bool is no timestamp, though int(True) would read it as 1 ms
+            timestamp_s = int(ts) / 1000.0 if ts is not None and not isinstance(ts, bool) else None
         except (TypeError, ValueError, OverflowError):  # OverflowError: Infinity, 400 digits
             timestamp_s = None
         return AudioFrame(track=track, data=data, sample_rate=8000, encoding="mulaw",

@@ -35,3 +35,12 @@ def test_a_null_track_is_inbound_like_a_missing_one(given: dict[str, Any]) -> No
     """``"track": null`` closed the stream 1007 "unknown track 'None'"."""
     frames = _started().audio(_media(**given), CTX)
     assert isinstance(frames, list) and [f.track for f in frames] == ["caller"]
+
+
+@pytest.mark.parametrize("ts, seconds", [("20", 0.02), (40, 0.04), (True, None), (False, None),
+                                         ("soon", None), (None, None)])
+def test_a_bool_timestamp_is_ignored_like_other_unusable_ones(ts: Any,
+                                                              seconds: float | None) -> None:
+    """``"timestamp": true`` was read as 1 ms (``int(True)``): a bool is no timestamp."""
+    frames = _started().audio(_media(track="inbound", timestamp=ts), CTX)
+    assert isinstance(frames, list) and [f.timestamp_s for f in frames] == [seconds]
