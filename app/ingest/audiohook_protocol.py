@@ -195,7 +195,11 @@ def _validate_open(params: dict[str, Any]) -> OpenRequest:
     language = params.get("language")
     if language is not None and not (isinstance(language, str) and _LANGUAGE.match(language)):
         raise ProtocolViolation("open: invalid language code")
-    custom = params.get("customConfig", {})
+    # customConfig is an optional object (customConfig?: JsonObject): null, as serializers
+    # write unset members, is absent, as a null continuedSessions or language already is.
+    custom = params.get("customConfig")
+    if custom is None:
+        custom = {}
     if not isinstance(custom, dict):
         raise ProtocolViolation("open: customConfig must be an object")
     continued_raw = params.get("continuedSessions", []) or []

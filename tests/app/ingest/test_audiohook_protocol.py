@@ -241,3 +241,28 @@ def test_server_can_ask_for_pause_resume_and_reconnect() -> None:
     assert server.request_resume()["type"] == "resume"  # type: ignore[index]
     reconnect = server.request_reconnect("draining")
     assert reconnect is not None and reconnect["parameters"] == {"info": "draining"}
+
+
+@pytest.mark.parametrize("member", ["customConfig", "continuedSessions", "language"])
+def test_a_null_optional_open_member_counts_as_absent(member: str) -> None:
+    """``customConfig`` is an optional object (``customConfig?: JsonObject`` in Genesys'
+    ``protocol/message.ts``). A client that writes ``null`` for it, as serializers do for unset
+    members, was disconnected as a protocol error, while a null ``continuedSessions`` or
+    ``language`` already counted as absent."""
+    client = AudioHookClientState()
+    server = AudioHookSession(session_id=client.session_id)
+    params = open_parameters(ORG, CONV, None)
+    params[member] = None
+    msg = server.receive_text(json.dumps(client.message("open", params)))
+    assert msg.open is not None
+    assert msg.open.custom_config == {} and msg.open.continued_sessions == ()
+
+
+@pytest.mark.parametrize("custom", [[], "A1", 7, True])
+def test_a_custom_config_that_is_not_an_object_is_still_a_protocol_error(custom: object) -> None:
+    client = AudioHookClientState()
+    server = AudioHookSession(session_id=client.session_id)
+    params = open_parameters(ORG, CONV, None)
+    params["customConfig"] = custom
+    with pytest.raises(ProtocolViolation, match="customConfig must be an object"):
+        server.receive_text(json.dumps(client.message("open", params)))
