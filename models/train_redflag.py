@@ -71,6 +71,11 @@ CONTRAST = DATA / "crisis_train_contrast.jsonl"
 # trained with them raised 35 urgent flags on the 4,740 held-out VADER sentences against 27
 # without them (models/cards/red_flags.md, fifth round).
 CONTRAST_EVERYDAY = DATA / "crisis_train_contrast_everyday.jsonl"
+# Twins about a third party (issue 9, sixth round): a relative's illness, death or worrying
+# signs as ordinary talk, and in the same words the caller's own risk or the relative's
+# emergency happening now, so that a relative's name and an illness are not learned as risk.
+# Written without seeing any other data.
+THIRDPARTY = DATA / "crisis_train_thirdparty.jsonl"
 TRAIN_ONLY = (JUDGE, MORE, CONTRAST)
 # Files trained on without some of their self-harm rows (issue 9, fourth round): with all of
 # them the model escalated ordinary lines of the scripted practice calls (a widow cancelling
@@ -86,6 +91,7 @@ TRAIN_ONLY_FILES = (
     CALLS,
     CONTRAST,
     CONTRAST_EVERYDAY,
+    THIRDPARTY,
 )  # every train-only file, used or not (tests check)
 CONCERNS = DATA / "concerns.jsonl"
 CARD = Path(__file__).resolve().parent / "cards" / "redflag.md"

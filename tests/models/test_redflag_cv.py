@@ -26,6 +26,7 @@ from models.train_redflag import (
     CONTRAST_EVERYDAY,
     NEGATIVES_FROM,
     SELF_HARM_LEFT_OUT,
+    THIRDPARTY,
     TRAIN_ONLY_FILES,
     load_train_only,
     load_train_pool,
@@ -173,3 +174,29 @@ def test_contrast_rows_come_in_twins_of_risk_and_ordinary_business() -> None:
         assert {"risk", "ordinary"} <= set(kinds), slug
     cats = {(r["twin"], r["category"]) for r in rows}
     assert len(cats) == len(twins)  # every family of a scenario is the same kind
+
+
+def test_third_party_rows_come_in_twins_of_the_same_relative_and_situation() -> None:
+    """``crisis_train_thirdparty.jsonl`` pairs every ordinary line about a relative's illness,
+    death or worrying signs (``none``) with the same situation as the caller's own risk
+    (``self_harm``) or as the relative's emergency happening now (``emergency``): a
+    relative's name and an illness must not be what the model learns as risk."""
+    rows = [json.loads(line) for line in THIRDPARTY.read_text(encoding="utf-8").splitlines()]
+    risk_label = {
+        "third_party_illness_vs_own_risk": "self_harm",
+        "grief_for_relative_vs_own_risk": "self_harm",
+        "third_party_illness_vs_emergency_now": "emergency",
+        "worry_for_relative_vs_emergency_now": "emergency",
+    }
+    twins: dict[str, dict[str, int]] = {}
+    for r in rows:
+        kind = r["family"].removeprefix(f"tp_{r['twin']}_")
+        assert kind in {"risk", "ordinary"}, r["family"]
+        expected = risk_label[r["category"]] if kind == "risk" else "none"
+        assert r["label"] == expected, r["id"]
+        counts = twins.setdefault(r["twin"], {})
+        counts[kind] = counts.get(kind, 0) + 1
+    assert len(twins) >= 40
+    for slug, kinds in twins.items():
+        assert kinds.get("risk", 0) >= 3 and kinds.get("ordinary", 0) >= 3, slug
+    assert len({(r["twin"], r["category"]) for r in rows}) == len(twins)
