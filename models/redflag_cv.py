@@ -276,14 +276,9 @@ def scripted_flags(lines: list[tuple[str, str]], probe: np.ndarray) -> dict[str,
 def left_out_rows(negatives_from: list[Path]) -> list[str]:
     """Self-harm texts of ``--negatives-from`` files that no model here trains on (their
     categories in ``SELF_HARM_LEFT_OUT``): risk in the words of ordinary call business."""
-    from models.train_redflag import SELF_HARM_LEFT_OUT
+    from models.train_redflag import left_out
 
-    return [
-        r["text"]
-        for p in negatives_from
-        for r in _read(p)
-        if r["label"] == "self_harm" and r["category"] in SELF_HARM_LEFT_OUT
-    ]
+    return [r["text"] for p in negatives_from for r in _read(p) if left_out(r)]
 
 
 def left_out_flags(texts: list[str], probe: np.ndarray) -> dict[str, Any]:
