@@ -45,6 +45,9 @@ async def list_calls(
     principal: AnyPrincipal,
     agent_id: str | None = None,
     active: bool | None = Query(None, description="true: calls in progress; false: ended"),
+    practice: bool | None = Query(
+        None, description="true: trainees' practice calls only; false: real calls only"
+    ),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> CallList:
@@ -53,7 +56,12 @@ async def list_calls(
         agent_id = principal.agent_id
     await store.flush()
     calls = await asyncio.to_thread(
-        store.repo.list_calls, agent_id=agent_id, active=active, limit=limit, offset=offset
+        store.repo.list_calls,
+        agent_id=agent_id,
+        active=active,
+        practice=practice,
+        limit=limit,
+        offset=offset,
     )
     return CallList.model_validate({"calls": calls})
 

@@ -333,12 +333,17 @@ class Repository:
         *,
         agent_id: str | None = None,
         active: bool | None = None,
+        practice: bool | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[dict[str, Any]]:
+        """Newest first. ``practice``: true for practice calls only, false for real ones."""
         q = select(CallRow).order_by(CallRow.started_at.desc()).limit(limit).offset(offset)
         if agent_id is not None:
             q = q.where(CallRow.agent_id == agent_id)
+        if practice is not None:
+            is_practice = CallRow.call_id.startswith(PRACTICE_CALL_PREFIX, autoescape=True)
+            q = q.where(is_practice if practice else ~is_practice)
         if active is not None:
             q = q.where(CallRow.ended_at.is_(None) if active else CallRow.ended_at.is_not(None))
         with Session(self.engine) as s:

@@ -410,3 +410,32 @@ def test_the_sqlite_database_is_private(tmp_path: Path) -> None:
     assert stat.S_IMODE(os.stat(tmp_path / "data").st_mode) == 0o700
     for name in os.listdir(tmp_path / "data"):  # the database and its WAL files
         assert stat.S_IMODE(os.stat(tmp_path / "data" / name).st_mode) == 0o600, name
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_calls_list_with_or_without_practice_calls(kind: str, tmp_path: Path) -> None:
+    """The wallboard lists real calls only; a trainer's view lists practice calls only. The
+    filter is in the query, so practice calls do not use up the wallboard's page of calls."""
+    with database_url(kind, tmp_path) as url:
+        store = Store(url)
+        try:
+            store.migrate()
+
+            async def scenario() -> None:
+                await store.start()
+                await _fill(store, "C1", "A1", 1)
+                await _fill(store, "practice-P1", "A1", 10)
+                await _fill(store, "practiceXP2", "A1", 20)  # not the prefix: a real call
+                await store.close()
+
+            asyncio.run(scenario())
+            ids = {c["call_id"] for c in store.repo.list_calls()}
+            assert ids == {"C1", "practice-P1", "practiceXP2"}
+            real = {c["call_id"] for c in store.repo.list_calls(practice=False)}
+            assert real == {"C1", "practiceXP2"}
+            assert [c["call_id"] for c in store.repo.list_calls(practice=True)] == ["practice-P1"]
+            assert [c["call_id"] for c in store.repo.list_calls(practice=False, limit=1)] != [
+                "practice-P1"
+            ]
+        finally:
+            store.engine.dispose()

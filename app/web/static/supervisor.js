@@ -100,16 +100,16 @@
   async function loadToday() {
     let body;
     try {
-      body = await fetchJson("/v1/calls?limit=500", token);
+      body = await fetchJson("/v1/calls?limit=500&practice=false", token);
     } catch (err) {
       const none = $("calls").querySelector("tr.none td");
       if (none) none.textContent = `Could not load today’s calls (${err.message}); live calls still appear.`;
       return;
     }
     const today = startOfToday();
-    // Practice calls stay off the floor (the live stream leaves them out too).
-    const rows = (body.calls || []).filter((row) =>
-      new Date(row.started_at) >= today && !row.call_id.startsWith("practice-"));
+    // Practice calls stay off the floor: the server leaves them out (practice=false), as the
+    // live stream does.
+    const rows = (body.calls || []).filter((row) => new Date(row.started_at) >= today);
     // Newest first, below any call a live event has already put on top.
     for (const row of rows) {
       const known = calls.has(row.call_id);
