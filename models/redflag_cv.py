@@ -310,6 +310,13 @@ def main(argv: list[str] | None = None) -> None:
         help="train-only files trained on without their self-harm rows of SELF_HARM_LEFT_OUT",
     )
     ap.add_argument(
+        "--none-only-from",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="train-only files trained on with their none rows only",
+    )
+    ap.add_argument(
         "--pool-data",
         type=Path,
         nargs="*",
@@ -347,7 +354,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     rows = load_train_pool()
     rows += [replace(r, source="new") for r in load_train_only(args.pool_data)]
-    new = load_train_only(args.extra_data, args.negatives_from)
+    new = load_train_only(args.extra_data, args.negatives_from, args.none_only_from)
     pool = {r.text for r in rows}
     clash = [r.text for r in new if r.text in pool]
     if clash:
@@ -370,6 +377,7 @@ def main(argv: list[str] | None = None) -> None:
         "extra_data": [str(p) for p in args.extra_data],
         "pool_data": [str(p) for p in args.pool_data],
         "negatives_from": [str(p) for p in args.negatives_from],
+        "none_only_from": [str(p) for p in args.none_only_from],
         "n_new": len(new),
         "seconds": round(time.time() - t0),
         "eval": evaluate(rows, oof, kinds, denied),

@@ -76,6 +76,14 @@ CONTRAST_EVERYDAY = DATA / "crisis_train_contrast_everyday.jsonl"
 # emergency happening now, so that a relative's name and an illness are not learned as risk.
 # Written without seeing any other data.
 THIRDPARTY = DATA / "crisis_train_thirdparty.jsonl"
+# Files to train on with their ordinary (``none``) rows only (``--none-only-from``; none by
+# default). Issue 9, sixth round: with its risk twins, the third-party file taught that a
+# widow telling of her husband's death is at risk (the scripted grief call's opening, p 0.98
+# out of fold) and that a burning leg pain is an emergency. Its ordinary rows alone took the
+# out-of-fold false alarms on third-party illness from 1 of 41 to none, but the final model
+# raised three more urgent flags on everyday text (VADER), so it does not ship. See
+# models/cards/red_flags.md.
+NONE_ONLY_FROM: tuple[Path, ...] = ()
 TRAIN_ONLY = (JUDGE, MORE, CONTRAST)
 # Files trained on without some of their self-harm rows (issue 9, fourth round): with all of
 # them the model escalated ordinary lines of the scripted practice calls (a widow cancelling
@@ -132,18 +140,30 @@ def load_train_pool() -> list[Row]:
     return rows
 
 
-def load_train_only(paths: list[Path], negatives_from: list[Path] | None = None) -> list[Row]:
-    """Rows of train-only data files (new phrasing families; see ``JUDGE``). Of the files in
-    ``negatives_from``: first every row that is not self-harm, then the self-harm rows
-    outside ``SELF_HARM_LEFT_OUT`` (see ``NEGATIVES_FROM``)."""
-    if set(paths) & set(negatives_from or []):
+def load_train_only(
+    paths: list[Path],
+    negatives_from: list[Path] | None = None,
+    none_only_from: list[Path] | None = None,
+) -> list[Row]:
+    """Rows of train-only data files (new phrasing families; see ``JUDGE``): the files in
+    ``paths`` whole, then the ``none`` rows of the files in ``none_only_from`` (see
+    ``NONE_ONLY_FROM``), then, of the files in ``negatives_from``, first every row that is
+    not self-harm and then the self-harm rows outside ``SELF_HARM_LEFT_OUT`` (see
+    ``NEGATIVES_FROM``)."""
+    groups = [set(paths), set(negatives_from or []), set(none_only_from or [])]
+    if sum(len(g) for g in groups) != len(set().union(*groups)):
         raise ValueError("a data file is either trained whole or in part, not both")
-    every = [(p, r) for p in [*paths, *(negatives_from or [])] for r in _read(p)]
+    partial, none_only = groups[1], groups[2]
+    every = [
+        (p, r)
+        for p in [*paths, *(none_only_from or []), *(negatives_from or [])]
+        for r in _read(p)
+    ]
     for path, r in every:
         if r.get("split", "train") != "train":
             raise ValueError(f"{path.name}: {r['id']} is not a training row")
-    partial = set(negatives_from or [])
-    chosen = [r for p, r in every if p not in partial]
+    chosen = [r for p, r in every if p not in partial and p not in none_only]
+    chosen += [r for p, r in every if p in none_only and r["label"] == "none"]
     chosen += [r for p, r in every if p in partial and r["label"] != "self_harm"]
     chosen += [
         r for p, r in every if p in partial and r["label"] == "self_harm" and not left_out(r)
@@ -825,6 +845,13 @@ def main(argv: list[str] | None = None) -> None:
         default=list(NEGATIVES_FROM),
         help="train-only files trained on without their self-harm rows of SELF_HARM_LEFT_OUT",
     )
+    ap.add_argument(
+        "--none-only-from",
+        type=Path,
+        nargs="*",
+        default=list(NONE_ONLY_FROM),
+        help="train-only files trained on with their none rows only",
+    )
     ap.add_argument("--no-card", dest="card", action="store_false")
     ap.add_argument("--card-only", action="store_true", help="rewrite the card from --metrics")
     args = ap.parse_args(argv)
@@ -848,7 +875,7 @@ def main(argv: list[str] | None = None) -> None:
     texts = [r.text for r in rows]
     labels = [r.label for r in rows]
     states = frozen_states(texts, cfg.input_layer)
-    only = load_train_only(args.train_only, args.negatives_from)
+    only = load_train_only(args.train_only, args.negatives_from, args.none_only_from)
     if {r.text for r in only} & set(texts):
         raise SystemExit("train-only rows repeat rows of the training pool")
     only_states = frozen_states([r.text for r in only], cfg.input_layer) if only else []
@@ -890,6 +917,7 @@ def main(argv: list[str] | None = None) -> None:
         },
         "train_only_files": [p.name for p in args.train_only],
         "negatives_from_files": [p.name for p in args.negatives_from],
+        "none_only_from_files": [p.name for p in args.none_only_from],
         "train_digest": digest(texts + [r.text for r in only]),
         "cv": {
             "folds": args.folds,

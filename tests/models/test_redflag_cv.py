@@ -137,6 +137,23 @@ def test_negatives_from_leaves_out_self_harm_in_the_words_of_ordinary_calls() ->
 def test_a_file_is_trained_whole_or_in_part_not_both() -> None:
     with pytest.raises(ValueError, match="whole or in part"):
         load_train_only([NEGATIVES_FROM[0]], [NEGATIVES_FROM[0]])
+    with pytest.raises(ValueError, match="whole or in part"):
+        load_train_only([THIRDPARTY], [], [THIRDPARTY])
+    with pytest.raises(ValueError, match="whole or in part"):
+        load_train_only([], [THIRDPARTY], [THIRDPARTY])
+
+
+def test_none_only_files_train_their_ordinary_rows_after_the_whole_files() -> None:
+    """The third-party twins train without their risk rows (they taught that a widow telling
+    of her husband's death is at risk); the order of the rows is the one the shipped model
+    was cross-validated with."""
+    rows = load_crisis_rows(THIRDPARTY)
+    got = load_train_only([], [], [THIRDPARTY])
+    assert [r.text for r in got] == [r.text for r in rows if r.label == "none"]
+    assert {r.label for r in got} == {"none"} and len(got) == len(rows) // 2
+    whole = load_train_only([CONTRAST])
+    both = load_train_only([CONTRAST], [NEGATIVES_FROM[0]], [THIRDPARTY])
+    assert [r.text for r in both[: len(whole) + len(got)]] == [r.text for r in whole + got]
 
 
 def test_left_out_rows_are_the_self_harm_rows_no_model_trains_on() -> None:
