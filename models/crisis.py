@@ -514,7 +514,7 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         "self_harm",
         r"\btook (?:every|each) (?:pill|tablet)\b|\btaken my whole supply\b"
         r"|\b(?:taken|took) them all\b|\btook the (?:pills|tablets) before i (?:rang|called)\b"
-        r"|\b(?:slashed|slit|cut) (?:my|both) wrists?\b|\bod'?d\b"
+        r"|\b(?:slashed|slit|cut) (?:my|both) wrists?\b|\bod'd\b|\bod'?ed\b"
         r"|\bswallowed a (?:bottle|packet|box)\b"
         r"|\bbecause i wanted (?:out|it to be over|it over)\b|\bwanted it to be over\b"
         r"|\btook like \w+ of my\b|\btaken them all\b|\bthe whole box\b",
@@ -776,7 +776,10 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"\bthroat(?:'s| is)? (?:closing|swelling|feels tight|tight)\b|\b(?:lips|tongue|face)"
         r"[\w ]{0,15}(?:are |is )?(?:swelling|puffing|swelled|swollen|puffed) up\b"
         r"|\bepi-?pen\b[\w ,']{0,40}\b(?:not|isn't|no) (?:getting better|working|helping)\b"
-        r"|\bcan't swallow\b|\bstung\b[\w ,']{0,40}\b(?:faint|blotches|swell\w*|breath\w*)\b",
+        # not "can't swallow his tablets whole" (pills too big: a routine question)
+        r"|\bcan't swallow\b(?! (?:(?:his|her|my|their|the|these|those|big|large) )?"
+        r"(?:tablets?|pills?|capsules?|medicines?|medication)\b)"
+        r"|\bstung\b[\w ,']{0,40}\b(?:faint|blotches|swell\w*|breath\w*)\b",
         inherent=True,
     ),
     _p(
@@ -902,6 +905,35 @@ _HISTORY = re.compile(
     r"|\ball fine\b|\bused to\b|\bas a (?:teenager|kid|child|student)\b|\bfrom (?:19|20)\d\d\b"
     r"|\bin my (?:teens|twenties|thirties|twenties)\b"
 )
+# A medical event told as past or long-standing, with no sign that anything is happening now,
+# is not an emergency. Unlike ``_HISTORY`` these cues must qualify the very event the pattern
+# matched: they follow its words closely ("had chest pains last week", "breathless walking up
+# the stairs, it's been like that for a year") or say the person is already in intensive care
+# because of it ("in ICU after a cardiac arrest"), since a clause such as "suddenly can't
+# breathe, I had surgery last week" dates another event. They explain away emergency
+# patterns only (a self-harm attempt last week is still risk), and "yesterday" is not among
+# them (an overdose taken yesterday is an emergency).
+_PAST_EVENT_AFTER = re.compile(
+    r"\blast week\b|\bthe other week\b|\ba fortnight ago\b"
+    r"|\bbeen like (?:that|this) for (?:a|an|\d+|two|three|four|five|six|several|a few|a "
+    r"couple of) (?:years?|months?)\b"
+)
+_PAST_EVENT_WINDOW = 40  # characters after the matched words
+_IN_CARE_BEFORE = re.compile(
+    r"\b(?:in|on) (?:icu|itu|hdu|intensive care|high dependency) after (?:a |an |his |her |"
+    r"their )?$"
+)
+
+
+def _past_event(clause: str, start: int, end: int) -> bool:
+    """The emergency words at ``clause[start:end]`` are dated to the past or to long ago."""
+    after = _PAST_EVENT_AFTER.search(clause, end, min(len(clause), end + _PAST_EVENT_WINDOW))
+    before = _IN_CARE_BEFORE.search(clause[max(0, start - 40) : start])
+    if after is None and before is None:
+        return False
+    return _ACUTE.search(_PAST_EVENT_AFTER.sub(" ", clause)) is None
+
+
 # Everyday plans share words with farewells ("putting my affairs in order because I'm moving").
 _EVERYDAY = re.compile(
     r"\b(?:moving|move (?:in|to|into)|holiday|solicitor|abroad|overseas|sheltered housing|care "
@@ -1078,6 +1110,8 @@ def _scan(original: str, offset: int) -> list[CrisisMatch]:
                 # one match per span and kind: "I took all my pills" is an overdose (an
                 # emergency) and, said of oneself, self-harm as well
                 if any(m.start() < e and s < m.end() and k == pat.kind for s, e, k in taken):
+                    continue
+                if pat.kind == "emergency" and _past_event(clause, m.start(), m.end()):
                     continue
                 taken.append((m.start(), m.end(), pat.kind))
                 cue = None if pat.inherent_negation else _negation_cue(clause, m.start())

@@ -78,6 +78,39 @@ NOT_FLAGGED = [
 ]
 
 
+# Issue 9, sixth round: a relative's (or one's own) medical event told as past, dated close to
+# its words, or with the person already in intensive care, is not an emergency now; "odd"
+# is not "OD'd"; "can't swallow his tablets whole" is not a closing throat. The same words
+# with a sign that it is happening now still raise the flag.
+KINDS = [
+    ("My wife gets the odd nosebleed on warfarin, is that normal?", ()),
+    ("I feel a bit odd since the new tablets.", ()),
+    ("i od'd on my tablets before i rang", ("self_harm",)),
+    ("I ODed last night.", ("self_harm",)),
+    ("Dad can't swallow his tablets whole any more, can he have them crushed?", ()),
+    ("she can't swallow and her lips are swelling up", ("emergency",)),
+    ("My husband had chest pains last week and they said it was angina.", ()),
+    ("He had chest pain a fortnight ago and they gave him a spray.", ()),
+    ("He had chest pain last week and now he's got it again, crushing.", ("emergency",)),
+    ("My mum collapsed at home last week, she's waiting for a pacemaker.", ()),
+    ("My partner's in intensive care after a cardiac arrest, can I visit?", ()),
+    # another event is dated: the breathlessness is now (a clot after surgery)
+    (
+        "suddenly can't breathe properly and my heart's racing, i had surgery last week",
+        ("emergency",),
+    ),
+    # a self-harm attempt last week is still risk (if not an emergency now)
+    ("I took an overdose last week.", ("self_harm",)),
+]
+
+
+@pytest.mark.parametrize(("text", "kinds"), KINDS)
+def test_past_events_and_lookalike_words_raise_only_what_is_happening(
+    text: str, kinds: tuple[str, ...]
+) -> None:
+    assert tuple(k for k in detect(text).kinds if k != "safety_check") == kinds
+
+
 @pytest.mark.parametrize("text", FLAGGED)
 def test_red_flags_are_caught(text: str) -> None:
     result = detect(text)
