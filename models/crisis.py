@@ -577,7 +577,8 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"\bchest (?:pain|pains|pressure|tightness)\b|\b(?:pain|"
         r"pressure|tightness|heaviness) in (?:my|his|her|the) chest\b|\bchest (?:feels |is |"
         r"was |getting )?(?:so |really |very )?(?:tight|heavy|crushing)\b|\btight chest\b|"
-        r"\bcrushing\b",
+        # not "crushing on him" (a crush) nor "a crushing disappointment"
+        r"\bcrushing\b(?! on\b| (?:disappointment|blow|defeat|ennui|news)\b)",
     ),
     _p("chest_hurts", "cardiac", r"\bchest (?:hurts|is hurting|really hurts)\b"),
     _p(
@@ -672,13 +673,14 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         rf"\b(?:can't|cannot|can not) wake {_PERSON}\b|\b(?:he|she|they|baby|mum|mom|dad|"
         r"husband|wife|son|daughter|partner)(?:'s| is| are)? (?:won't|will not|not) wak(?:e|ing) "
         r"up\b|"
-        r"\bnot responding properly\b|\bfloppy\b",
+        r"\bnot responding properly\b|\bfloppy\b(?! (?:disks?|discs?|hair|ears?|hat)\b)",
         inherent=True,
     ),
     _p(
         "collapsed",
         "unresponsive",
-        r"\bcollapsed\b|\bpassed out\b|\bpass(?:ing)? out\b|"
+        r"\bcollapsed\b|\bpassed out\b|\bpass(?:ing)? out\b"
+        r"(?! (?:the )?(?:leaflets?|fliers?|flyers?|forms?|papers?|sweets|drinks|programmes?)\b)|"
         r"\bblack(?:ed|ing) out\b|\bfainted\b|\bgoing to faint\b|\bfeel faint\b",
     ),
     _p(
@@ -686,7 +688,10 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         "seizure",
         r"\b(?:having|had|is having|'s having) a (?:seizure|fit)\b|"
         r"\bseizure[\w ]{0,20}(?:won't|will not|doesn't|isn't) stop\b|\bconvuls\w+|"
-        r"\bfitting\b",
+        # "he's fitting" is a seizure; a hearing-aid fitting, "ill-fitting" and "a fitting
+        # tribute" are not
+        r"(?<!\ba )(?<!ill )(?<!ill-)(?<!well )(?<!well-)(?<!badly )(?<!loose )(?<!tight )"
+        r"\bfitting\b(?! (?:appointment|session|clinic|room|tribute|memorial)\b)",
     ),
     # --- bleeding / head injury / other red flags ------------------------------------------
     _p(

@@ -99,6 +99,16 @@ KINDS = [
         "suddenly can't breathe properly and my heart's racing, i had surgery last week",
         ("emergency",),
     ),
+    # everyday senses of seizure, collapse, chest and unresponsiveness words
+    ("I've got my hearing aid fitting appointment on Tuesday.", ()),
+    ("The new prosthetic leg is ill-fitting and rubs.", ()),
+    ("he's been fitting for five minutes", ("emergency",)),
+    ("he's fitting that's the third one today", ("emergency",)),
+    ("I was passing out leaflets at the clinic when it started to rain.", ()),
+    ("he keeps passing out", ("emergency",)),
+    ("my daughter's crushing on a boy at school and won't eat", ()),
+    ("crushing weight on my chest", ("emergency",)),
+    ("the baby's floppy and won't feed", ("emergency",)),
     # a self-harm attempt last week is still risk (if not an emergency now)
     ("I took an overdose last week.", ("self_harm",)),
 ]
