@@ -930,6 +930,33 @@ _IN_CARE_BEFORE = re.compile(
 )
 
 
+# An act dated to years ago or to one's youth, close to its words ("years ago I took an
+# overdose", "I took an overdose when I was nineteen"), is history for self-harm and
+# emergency patterns alike. Unlike ``_HISTORY``, the date must sit next to the words it
+# dates: "years ago I tried to hang myself and I want to kill myself" still raises the flag.
+_PAST_NEAR = re.compile(
+    r"\b(?:\w+ )?years (?:ago|back)\b|\bwhen (?:i|he|she) was (?:\d+|thirteen|fourteen|"
+    r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|a teenager|at school|at uni|at "
+    r"college|in my teens)\b"
+)
+_PAST_NEAR_WINDOW = 30  # characters either side of the matched words
+# Any sign in the clause that it is with the caller now keeps the flag ("the urge to cut is
+# back", "I still think about it", "I feel like that now").
+_NOT_OVER = re.compile(r"\b(?:is|are|'s|'re|came|comes|coming) back\b|\bstill\b|\bnow\b")
+
+
+def _dated_long_ago(clause: str, start: int, end: int) -> bool:
+    """The red-flag words at ``clause[start:end]`` are dated to years ago, right beside them."""
+    near = [
+        m
+        for m in _PAST_NEAR.finditer(clause)
+        if m.end() <= start and start - m.end() <= _PAST_NEAR_WINDOW
+        or m.start() >= end and m.start() - end <= _PAST_NEAR_WINDOW
+    ]
+    rest = _PAST_NEAR.sub(" ", clause)
+    return bool(near) and _ACUTE.search(rest) is None and _NOT_OVER.search(rest) is None
+
+
 def _past_event(clause: str, start: int, end: int) -> bool:
     """The emergency words at ``clause[start:end]`` are dated to the past or to long ago."""
     after = _PAST_EVENT_AFTER.search(clause, end, min(len(clause), end + _PAST_EVENT_WINDOW))
@@ -1117,6 +1144,10 @@ def _scan(original: str, offset: int) -> list[CrisisMatch]:
                 if any(m.start() < e and s < m.end() and k == pat.kind for s, e, k in taken):
                     continue
                 if pat.kind == "emergency" and _past_event(clause, m.start(), m.end()):
+                    continue
+                if pat.kind in ("emergency", "self_harm") and _dated_long_ago(
+                    clause, m.start(), m.end()
+                ):
                     continue
                 taken.append((m.start(), m.end(), pat.kind))
                 cue = None if pat.inherent_negation else _negation_cue(clause, m.start())

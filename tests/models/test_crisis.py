@@ -109,6 +109,11 @@ KINDS = [
     ("my daughter's crushing on a boy at school and won't eat", ()),
     ("crushing weight on my chest", ("emergency",)),
     ("the baby's floppy and won't feed", ("emergency",)),
+    # an act dated years back, right beside its words, is history; another act is not
+    ("Years ago I took an overdose, I'm calling about my smear test.", ()),
+    ("I took an overdose when I was nineteen, the new doctor asked about it.", ()),
+    ("years ago I tried to hang myself and I want to kill myself", ("self_harm",)),
+    ("I tried to kill myself at 19 and I'm going to do it properly tonight", ("self_harm",)),
     # a self-harm attempt last week is still risk (if not an emergency now)
     ("I took an overdose last week.", ("self_harm",)),
 ]
