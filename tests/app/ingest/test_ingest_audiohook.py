@@ -58,6 +58,13 @@ class Genesys:
         assert closed["type"] == "closed"
         return closed
 
+    def close_after_bad_data(self) -> None:
+        """Answer the server's disconnect for bad data; it then closes the socket 1007."""
+        self.close_after_disconnect()
+        with pytest.raises(WebSocketDisconnect) as done:
+            self.ws.receive_text()
+        assert done.value.code == 1007
+
 
 def _connect(client: TestClient, state: AudioHookClientState, secret: str | None = SECRET,
              api_key: str = API_KEY, **headers: str) -> Any:
@@ -262,10 +269,7 @@ def test_a_duration_with_a_trailing_newline_is_a_protocol_error(app_registry) ->
         msg = g.recv()
         assert msg["type"] == "disconnect" and msg["parameters"]["reason"] == "error"
         assert "invalid duration" in msg["parameters"]["info"]
-        g.close_after_disconnect()
-        with pytest.raises(WebSocketDisconnect) as done:
-            ws.receive_text()
-        assert done.value.code == 1007
+        g.close_after_bad_data()
     assert registry.calls[CONV].ended == "disconnect"
 
 
@@ -278,10 +282,7 @@ def test_deeply_nested_json_is_a_protocol_error(app_registry) -> None:  # type: 
         ws.send_text("[" * 5000)
         msg = g.recv()
         assert msg["type"] == "disconnect" and "not valid JSON" in msg["parameters"]["info"]
-        g.close_after_disconnect()
-        with pytest.raises(WebSocketDisconnect) as done:
-            ws.receive_text()
-        assert done.value.code == 1007
+        g.close_after_bad_data()
     assert registry.opened == []
 
 
@@ -338,10 +339,7 @@ def test_an_offer_with_unhashable_channels_is_skipped_not_a_crash(app_registry) 
         g.send("open", params)
         msg = g.recv()
         assert msg["type"] == "disconnect" and "no supported media" in msg["parameters"]["info"]
-        g.close_after_disconnect()
-        with pytest.raises(WebSocketDisconnect) as done:
-            ws.receive_text()
-        assert done.value.code == 1007
+        g.close_after_bad_data()
     assert registry.calls[CONV].ended == "end" and other_conv not in registry.calls
 
 
@@ -395,10 +393,7 @@ def test_a_custom_config_agent_id_that_is_not_a_string_is_refused(
         msg = g.recv()
         assert msg["type"] == "disconnect" and msg["parameters"]["reason"] == "error"
         assert "agent_id" in msg["parameters"]["info"]
-        g.close_after_disconnect()
-        with pytest.raises(WebSocketDisconnect) as done:
-            ws.receive_text()
-        assert done.value.code == 1007
+        g.close_after_bad_data()
     assert registry.opened == []
 
 
