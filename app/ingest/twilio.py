@@ -46,6 +46,8 @@ def parse_start(msg: dict[str, Any]) -> tuple[CallMeta, str]:
     fmt = start.get("mediaFormat") or {}
     if not isinstance(fmt, dict):
         raise IngestError("bad_start", "mediaFormat must be an object", 1007)
+    # A member set to null is absent (a serializer's unset field): Twilio's only format.
+    fmt = {k: v for k, v in fmt.items() if v is not None}
     encoding = str(fmt.get("encoding", "audio/x-mulaw")).lower()
     if encoding != "audio/x-mulaw":
         raise IngestError(

@@ -44,3 +44,17 @@ def test_a_bool_timestamp_is_ignored_like_other_unusable_ones(ts: Any,
     """``"timestamp": true`` was read as 1 ms (``int(True)``): a bool is no timestamp."""
     frames = _started().audio(_media(track="inbound", timestamp=ts), CTX)
     assert isinstance(frames, list) and [f.timestamp_s for f in frames] == [seconds]
+
+
+@pytest.mark.parametrize("field", ["encoding", "sampleRate", "channels"])
+def test_a_null_media_format_field_is_the_twilio_default(field: str) -> None:
+    """``mediaFormat`` members set to null (a serializer's unset field) closed the stream
+    1003 "media encoding 'none'" / "expected 8000 Hz mono mu-law"; absent, they take
+    Twilio's only format, and null now means absent."""
+    fmt: dict[str, Any] = {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1}
+    fmt[field] = None
+    start = {"event": "start", "streamSid": "MZ1", "start": {
+        "streamSid": "MZ1", "callSid": "CA1", "customParameters": {"agent_id": "A1"},
+        "mediaFormat": fmt}}
+    started = TwilioParser().start({"text": json.dumps(start)}, CTX)
+    assert started is not None and started.meta.call_id == "CA1"
