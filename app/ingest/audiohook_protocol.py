@@ -22,13 +22,13 @@ Any violation raises ``ProtocolViolation``; the route answers ``disconnect`` wit
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Literal
 
+from app import wirejson
 from asr import codecs
 from asr.errors import AsrError
 from asr.types import Speaker
@@ -471,8 +471,8 @@ def _parse_client_message(text: str) -> dict[str, Any]:
     if len(text.encode("utf-8")) > MAX_TEXT_BYTES:
         raise ProtocolViolation("text message too large (>64K)")
     try:
-        msg = json.loads(text)
-    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+        msg = wirejson.loads(text)
+    except ValueError as exc:
         raise ProtocolViolation("text message not valid JSON") from exc
     if (
         not isinstance(msg, dict)

@@ -28,7 +28,6 @@ Server messages use the shapes the module understands (``processIncomingMessage`
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Mapping
@@ -37,6 +36,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket
 
+from app import wirejson
 from app.ingest.base import CallMeta, IngestError
 from app.ingest.skeleton import IngestContext, Started, Stop, serve_stream, split_frame
 from asr.types import AudioFrame, Speaker
@@ -71,8 +71,8 @@ def parse_start(text: str, query: dict[str, str], default_rate: int = 8000,
     if len(text.encode("utf-8")) > MAX_METADATA_BYTES:
         raise IngestError("too_big", "metadata frame too large", close_code=1009)
     try:
-        meta = json.loads(text) if text.strip() else {}
-    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+        meta = wirejson.loads(text) if text.strip() else {}
+    except ValueError as exc:
         raise IngestError("bad_metadata", "the first text frame must be JSON metadata") from exc
     if not isinstance(meta, dict):
         raise IngestError("bad_metadata", "metadata must be a JSON object")

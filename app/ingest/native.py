@@ -8,12 +8,12 @@ answered with ``{"type":"stopped","call_id"}`` and close 1000. A disconnect ends
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
 
+from app import wirejson
 from app.ingest.base import CallMeta, IngestError
 from app.ingest.skeleton import IngestContext, Started, Stop, serve_stream, split_frame
 from asr.codecs import SUPPORTED_RATES
@@ -95,8 +95,8 @@ class NativeParser:
         if message.get("text") is None:
             raise IngestError("expected_start", "the first message must be a JSON start", 1007)
         try:
-            start = json.loads(message["text"])
-        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+            start = wirejson.loads(message["text"])
+        except ValueError as exc:
             raise IngestError(
                 "malformed_json", "the start message is not valid JSON", 1007
             ) from exc
@@ -117,8 +117,8 @@ class NativeParser:
                                encoding=self.encoding)  # type: ignore[arg-type]
                     for track, chunk in zip(self.meta.tracks, chunks, strict=True)]
         try:
-            ctrl = json.loads(message.get("text") or "")
-        except (ValueError, RecursionError) as exc:
+            ctrl = wirejson.loads(message.get("text") or "")
+        except ValueError as exc:
             raise IngestError("malformed_json", "control message is not valid JSON", 1007) from exc
         if isinstance(ctrl, dict) and ctrl.get("type") == "stop":
             return Stop("stop", reply={"type": "stopped", "call_id": None})

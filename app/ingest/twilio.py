@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
 
+from app import wirejson
 from app.ingest.base import CallMeta, IngestError
 from app.ingest.skeleton import IngestContext, Started, Stop, serve_stream
 from asr.types import AudioFrame, Speaker
@@ -93,8 +93,8 @@ def _loads(text: str | None) -> dict[str, Any]:
     if text is None:
         raise IngestError("unsupported_data", "Twilio sends JSON text messages only", 1003)
     try:
-        msg = json.loads(text)
-    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+        msg = wirejson.loads(text)
+    except ValueError as exc:
         raise IngestError("malformed_json", "message is not valid JSON", 1007) from exc
     if not isinstance(msg, dict) or not isinstance(msg.get("event"), str):
         raise IngestError("malformed_message", "message has no event", 1007)

@@ -36,6 +36,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from app import wirejson
 from app.auth import AuthError, websocket_principal
 from app.ingest.base import IngestError
 from app.ingest.lifecycle import Deadline, IngestStream, registered
@@ -130,8 +131,8 @@ def control(text: str) -> str | None:
     """``"eof"``, ``"reset"`` or ``"config"`` for a text message, however it is spaced
     (vosk-server compares exact strings); ``None`` for anything else."""
     try:
-        msg = json.loads(text)
-    except (ValueError, RecursionError):  # RecursionError: nested too deep
+        msg = wirejson.loads(text)
+    except ValueError:
         return None
     if not isinstance(msg, dict):
         return None

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import json
 import logging
 import time
 from typing import Annotated, Any
@@ -23,6 +22,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
+from app import wirejson
 from app.auth import AuthError, Principal, Role, authenticate, token_from
 from app.bus import BusMessage
 from app.delivery import CLOSE_TOO_SLOW, Stream, open_stream
@@ -151,7 +151,7 @@ async def _receiver(ws: WebSocket, svc: _Service, principal: Principal) -> None:
             await ws.send_json({"type": "error", "code": "too_big", "message": "message too big"})
             continue
         try:
-            msg: Any = json.loads(text)
+            msg: Any = wirejson.loads(text)
         except ValueError:
             await ws.send_json(
                 {"type": "error", "code": "malformed_json", "message": "not valid JSON"}
@@ -211,7 +211,7 @@ async def _auth_message(ws: WebSocket, wait_s: float) -> str | None:
     text = message.get("text")
     if text is not None and len(text) <= _MAX_CLIENT_MESSAGE:
         with contextlib.suppress(ValueError):
-            msg = json.loads(text)
+            msg = wirejson.loads(text)
     if (
         not isinstance(msg, dict)
         or msg.get("type") != "auth"

@@ -279,6 +279,24 @@ def test_the_first_message_authenticates_and_events_follow(quick_auth: Live) -> 
         read_until(ws, lambda e: e["type"] == "call.ended")
 
 
+def test_deeply_nested_json_after_auth_is_an_error_and_the_stream_goes_on(
+    quick_auth: Live,
+) -> None:
+    """``json.loads`` raises RecursionError, not ValueError, on deep nesting: the agent's
+    socket was dropped with 1011 instead of answered like any malformed message."""
+    s = quick_auth
+    with _socket(s, "/v1/agents/A2/events", tok("agent", "A2")) as ws, \
+            s.ws("/v1/ingest/twilio", tok("ingest")) as tw:
+        assert recv_json(ws)["type"] == "auth.ok"
+        ws.send("[" * 1500)
+        error = recv_json(ws)
+        assert error["type"] == "error" and error["code"] == "malformed_json"
+        tw.send(twilio_start("CA-deep", "A2"))
+        assert read_until(ws, lambda e: e["type"] == "call.started")[-1]["call_id"] == "CA-deep"
+        tw.send(twilio_stop("CA-deep"))
+        read_until(ws, lambda e: e["type"] == "call.ended")
+
+
 @pytest.mark.parametrize(
     ("first", "code"),
     [
@@ -286,6 +304,8 @@ def test_the_first_message_authenticates_and_events_follow(quick_auth: Live) -> 
         ('{"type": "nudge.feedback", "nudge_id": "x", "action": "accepted"}', "auth_required"),
         ('{"type": "auth", "token": 42}', "auth_required"),
         ("not json", "auth_required"),
+        # nested too deep for json.loads: was a 1011
+        pytest.param("[" * 1500, "auth_required", id="nested-too-deep"),
         ('{"type": "auth", "token": "cc1.forged.sig"}', "bad_token"),
     ],
 )
