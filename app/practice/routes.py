@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import secrets
 import time
@@ -29,6 +28,7 @@ from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from app import wirejson
 from app.auth import AnyPrincipal, AuthError, websocket_principal
 from app.deps import CallsDep, PracticeDep, SettingsDep, SignerDep, get_practice
 from app.ingest.base import CallMeta, IngestError
@@ -102,7 +102,7 @@ async def _receive_json(ws: WebSocket, wait_s: float | None) -> dict[str, Any]:
     if len(text) > _MAX_MESSAGE:
         raise _BadMessage("too_big", f"a practice message is at most {_MAX_MESSAGE} bytes")
     try:
-        data = json.loads(text)
+        data = wirejson.loads(text)
     except ValueError as exc:
         raise _BadMessage("malformed_json", "the message is not valid JSON") from exc
     if not isinstance(data, dict):

@@ -121,6 +121,9 @@ def test_a_bad_begin_closes_only_that_socket(server: Any) -> None:
         ws.send(json.dumps({"type": "begin", "scenario_id": "no_such_thing"}))
         err = recv_json(ws)
         assert err["code"] == "unknown_scenario"
+    with server.ws("/v1/practice/session", tok("agent", "T1")) as ws:
+        ws.send("[" * 1500)  # json.loads raises RecursionError here: it was a dropped socket
+        assert recv_json(ws)["code"] == "malformed_json"
     with server.ws("/v1/practice/session", tok("ingest")) as ws:
         assert recv_json(ws)["code"] == "forbidden"
     # the service carries on
