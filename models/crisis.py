@@ -923,7 +923,7 @@ _PAST_EVENT_AFTER = re.compile(
     r"|\bbeen like (?:that|this) for (?:a|an|\d+|two|three|four|five|six|several|a few|a "
     r"couple of) (?:years?|months?)\b"
 )
-_PAST_EVENT_WINDOW = 40  # characters after the matched words
+_PAST_EVENT_WINDOW = 40  # characters after the matched words (or before, for _IN_CARE_BEFORE)
 _IN_CARE_BEFORE = re.compile(
     r"\b(?:in|on) (?:icu|itu|hdu|intensive care|high dependency) after (?:a |an |his |her |"
     r"their )?$"
@@ -947,20 +947,18 @@ _NOT_OVER = re.compile(r"\b(?:is|are|'s|'re|came|comes|coming) back\b|\bstill\b|
 
 def _dated_long_ago(clause: str, start: int, end: int) -> bool:
     """The red-flag words at ``clause[start:end]`` are dated to years ago, right beside them."""
-    near = [
-        m
+    near = any(
+        0 <= start - m.end() <= _PAST_NEAR_WINDOW or 0 <= m.start() - end <= _PAST_NEAR_WINDOW
         for m in _PAST_NEAR.finditer(clause)
-        if m.end() <= start and start - m.end() <= _PAST_NEAR_WINDOW
-        or m.start() >= end and m.start() - end <= _PAST_NEAR_WINDOW
-    ]
+    )
     rest = _PAST_NEAR.sub(" ", clause)
-    return bool(near) and _ACUTE.search(rest) is None and _NOT_OVER.search(rest) is None
+    return near and _ACUTE.search(rest) is None and _NOT_OVER.search(rest) is None
 
 
 def _past_event(clause: str, start: int, end: int) -> bool:
     """The emergency words at ``clause[start:end]`` are dated to the past or to long ago."""
     after = _PAST_EVENT_AFTER.search(clause, end, min(len(clause), end + _PAST_EVENT_WINDOW))
-    before = _IN_CARE_BEFORE.search(clause[max(0, start - 40) : start])
+    before = _IN_CARE_BEFORE.search(clause[max(0, start - _PAST_EVENT_WINDOW) : start])
     if after is None and before is None:
         return False
     return _ACUTE.search(_PAST_EVENT_AFTER.sub(" ", clause)) is None
