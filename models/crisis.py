@@ -28,6 +28,12 @@ How matching works
   an hour ago") all flag. Only historical *noun* mentions are left out on purpose where they
   are common and not acute ("my son died of an overdose two years ago"; "I'm scared I'll
   have another seizure"), because the pattern needs an acute verb form.
+* **Someone else's self-harm told as background.** The words naming self-harm or suicidal
+  thoughts do not escalate when they are a relative's, told with their care ("my daughter's
+  under CAMHS for self-harm", "his psychiatrist is treating his suicidal thoughts") and the
+  text has no sign of an act now, a threat or plan, or the caller's own risk (see
+  ``_told_of_someone_in_care``). An act, a state ("he's suicidal") or anything happening now
+  still flags, and the caller's own words in the same call raise their own patterns.
 
 The list was reviewed against ``models/data/concerns.jsonl`` (all crisis rows and all
 negation rows) and the unit tests in ``tests/models/test_crisis.py``.
@@ -994,6 +1000,101 @@ _MIXUP = re.compile(
 _MIXUP_EXPLAINS = frozenset({"did_something_silly"})
 
 
+# Someone else's self-harm told as background (a diagnosis, treatment or care: "my daughter's
+# under CAMHS for self-harm", "he sees his psychiatrist for his suicidal thoughts") says
+# nothing of the caller's own risk, and nothing of an act happening now. Only the words that
+# name self-harm are explained away, and only when the person nearest before them is someone
+# else ("my son's", "she's", "his"), the clause tells of their care, and nowhere in the text is
+# there a sign that it is happening now, a threat or a plan, or the caller saying it of
+# themselves as well. Everything else still flags: "my son is self-harming", "she's suicidal",
+# "my daughter's under CAMHS for self-harm and she did it again last night".
+# An act ("she cut her wrists") is not background: only the words naming the problem are.
+_THIRD_PARTY_SENSITIVE = frozenset({"self_harm", "suicide_word", "thoughts_of"})
+_RELATIVE = (
+    r"(?:daughter|son|girl|boy|lad|child|kid|teenager|husband|wife|partner|boyfriend|girlfriend"
+    r"|fianc\w*|mum|mom|mother|dad|father|brother|sister|friend|flatmate|niece|nephew"
+    r"|grandson|granddaughter|grandchild|cousin|stepson|stepdaughter|patient|client|resident"
+    r"|pupil|student)s?"
+)
+# Who a stretch of words is about. At one position the longer third-party reading wins, so "my
+# son's" is someone else and "my self-harm" is the caller.
+_PERSON_REF = re.compile(
+    rf"\b(?P<other>(?:my|our|his|her|their) (?:\w+ )?{_RELATIVE}(?:'s)?|he|she|they|him|her"
+    r"|them|his|their|(?:him|her|them)sel(?:f|ves))\b"
+    r"|\b(?P<self>i|me|my|mine|myself|we|us|our)\b"
+)
+_PERSON_WINDOW = 60  # characters before the matched words where their subject is looked for
+_CARE = re.compile(
+    r"\b(?:camhs|counsell?(?:or|ors|ing)|counselor|therap(?:y|ist|ists|ies)|psychiatr\w+"
+    r"|psycholog\w+|mental health (?:team|nurse|services?|worker)|treatment|recovery"
+    r"|recovering|support group|key ?worker|care (?:plan|coordinator)|safety plan|diagnos\w+"
+    r"|waiting list|referred|referral)\b"
+)
+# "now" that dates the care, not the act ("she's in treatment now", "he's now seeing a
+# counsellor"), is blanked before the signs of now are looked for.
+_CARE_NOW = re.compile(
+    r"\b(?:camhs|counselling|therapy|treatment|recovery|rehab|better|well|fine|okay|ok|stable"
+    r"|settled|safe|home) now\b|\bnow (?:in|under|with|seeing|having|getting|on)\b"
+)
+_THIRD_PARTY_NOW = re.compile(
+    r"\bjust (?:now|taken|took|done|did|cut|tried|swallowed|overdosed|found|rang|rung|called"
+    r"|phoned|texted|sent|messaged)\b"
+    r"|\b(?:now|still|last night|yesterday|this week|worse|worsening|deeper|stitches|bleeding"
+    r"|blood|won't stop|a&e|ambulance|999|hospital)\b"
+    r"|\b(?:is|are|'s|'re|came|comes|coming) back\b"
+    # an act, a threat or a plan, and where or with what
+    r"|\b(?:taken|took|swallowed|overdos\w*|cut (?:him|her|them)sel\w*|cutting|threaten\w*"
+    r"|going to|gonna|plans?|planning|tried|trying|attempt\w*|missing|can't find"
+    r"|hasn't come home|locked|unconscious|not (?:answering|responding)|note|letter|goodbye"
+    r"|bridge|roof|ledge|edge|cliffs?|railway|tracks|river|car park|multi-?storey)\b"
+    r"|\b(?:got|has|holding|with) (?:a |the )?(?:knife|blade|razor|rope|pills|tablets)\b"
+    r"|\b(?:he|she|they|my \w+)(?:'s| is| has| keeps| kept| was)?(?: been)? (?:says?|said|saying"
+    r"|told|tells|talk(?:s|ed|ing)? about|text\w*|messag\w*|wants? to|wanted to)\b"
+)
+# Said of the person as a state ("he's suicidal", "she's been feeling suicidal", "he has
+# thoughts of suicide"), suicidal is now, whatever their care; "his suicidal thoughts" names
+# what the care is for.
+_STATE_SENSITIVE = frozenset({"suicide_word", "thoughts_of"})
+_STATE_BEFORE = re.compile(
+    r"\b(?:is|'s|are|'re|am|was|were|been|be|feels?|feeling|felt|gets?|getting|got|seems?"
+    r"|sounds?|looks?|has|have|having|had|with)(?: (?:so|very|really|quite|actively|more|a bit"
+    r"|increasingly|feeling|some|any|these|those|the))? $"
+)
+# The caller saying it of themselves as well ("I do it too", "so do I", "like me").
+_SELF_TOO = re.compile(
+    r"\b(?:me too|me as well|so (?:do|did|have|am) i|like me|same as me)\b"
+    r"|\b(?:i|i've|i'm|i'd)\b[\w ']{0,20}\b(?:too|as well|also|the same)\b"
+    r"(?! (?:much|many|late|early|young|old|long|bad)\b)"
+)
+
+
+def _told_of_someone_in_care(clause: str, start: int, end: int, pid: str) -> bool:
+    """The self-harm words at ``clause[start:end]`` are someone else's, told with their care."""
+    if any(m.group("self") for m in _PERSON_REF.finditer(clause, start, end)):
+        return False
+    if pid in _STATE_SENSITIVE and _STATE_BEFORE.search(clause, 0, start):
+        return False
+    before = [m for m in _PERSON_REF.finditer(clause, max(0, start - _PERSON_WINDOW), start)]
+    if not before or before[-1].group("other") is None:
+        return False
+    # the care must be theirs too: "I'm in therapy" is not the son's care
+    for care in _CARE.finditer(clause):
+        refs = [m for m in _PERSON_REF.finditer(clause, 0, care.start())]
+        if not refs or refs[-1].group("other") is not None:
+            return True
+    return False
+
+
+def _nothing_happening_now(text: str) -> bool:
+    """No sign anywhere in ``text`` of an act now, a threat or plan, or the caller's own."""
+    rest = _CARE_NOW.sub(" ", text)
+    return (
+        _ACUTE.search(rest) is None
+        and _THIRD_PARTY_NOW.search(rest) is None
+        and _SELF_TOO.search(rest) is None
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class CrisisMatch:
     """One pattern hit: which pattern, the matched words, the clause, and negation."""
@@ -1118,6 +1219,8 @@ def detect(text: str) -> CrisisResult:
 def _scan(original: str, offset: int) -> list[CrisisMatch]:
     lower = normalise(original)
     matches: list[CrisisMatch] = []
+    # read over the whole text: "she's under CAMHS for it. She did it again last night"
+    quiet = _nothing_happening_now(lower)
     for cs, ce in clause_spans(lower):
         clause = lower[cs:ce]
         taken: list[tuple[int, int, str]] = []
@@ -1145,6 +1248,12 @@ def _scan(original: str, offset: int) -> list[CrisisMatch]:
                     continue
                 if pat.kind in ("emergency", "self_harm") and _dated_long_ago(
                     clause, m.start(), m.end()
+                ):
+                    continue
+                if (
+                    pat.pid in _THIRD_PARTY_SENSITIVE
+                    and quiet
+                    and _told_of_someone_in_care(clause, m.start(), m.end(), pat.pid)
                 ):
                     continue
                 taken.append((m.start(), m.end(), pat.kind))

@@ -116,6 +116,51 @@ KINDS = [
     ("I tried to kill myself at 19 and I'm going to do it properly tonight", ("self_harm",)),
     # a self-harm attempt last week is still risk (if not an emergency now)
     ("I took an overdose last week.", ("self_harm",)),
+    # Someone else's self-harm told with their care is background, not the caller's risk; the
+    # same care with an act now, a threat, a state of being suicidal, or the caller's own risk
+    # still escalates.
+    ("My son's been seeing a CAMHS worker for his self-harm, can I get a carer's assessment?", ()),
+    (
+        "My son's been seeing a CAMHS worker for his self-harm and he's done it again tonight.",
+        ("self_harm",),
+    ),
+    (
+        "my partner is in treatment for self harming and i want to know what to do with the "
+        "medicines at home",
+        (),
+    ),
+    (
+        "my partner is in treatment for self harming and she's cut herself, there's blood "
+        "everywhere",
+        ("self_harm", "emergency"),
+    ),
+    (
+        "My husband's psychiatrist is treating his suicidal thoughts, can I claim carer's "
+        "allowance?",
+        (),
+    ),
+    (
+        "My husband's psychiatrist is treating his suicidal thoughts. He's just rung to say "
+        "he's on the bridge.",
+        ("self_harm",),
+    ),
+    ("Her therapist says her suicidal thoughts have eased, so can she go back to college?", ()),
+    (
+        "Her therapist says her suicidal thoughts have eased, but she's texted me goodbye.",
+        ("self_harm",),
+    ),
+    ("my wife is suicidal and she's on a waiting list for therapy", ("self_harm",)),
+    ("my son is self harming", ("self_harm",)),
+    # the caller's own risk beside a relative's care: the caller's words raise the flag
+    (
+        "My son's in therapy for his self-harm and I can't see the point in living anymore.",
+        ("self_harm",),
+    ),
+    (
+        "my daughter's under the mental health team for self harm and I've been doing it too",
+        ("self_harm",),
+    ),
+    ("My daughter found out about my self-harm and she's in counselling now.", ("self_harm",)),
 ]
 
 
