@@ -105,6 +105,15 @@ def _p(pid: str, category: str, pattern: str, inherent: bool = False) -> CrisisP
 
 
 _SELF = r"(?:myself|my ?self)"
+# The caller telling of someone else's intent ("he says", "she keeps saying", "texted"), or the
+# intent itself ("going to", "threatening to", "tried to"), in front of their words.
+_TELLS_OR_MEANS = (
+    r"(?:says?|said|saying|told (?:me|us|her|him)|tells (?:me|us)|keeps? (?:saying|talking)"
+    r"|threaten\w* to|wants? to|wanted to|going to|gonna|about to|tried to|trying to"
+    r"|attempted to|planning to|plans to|talk(?:s|ed|ing)? about|texted|messaged)"
+)
+# A word between them that is not a denial ("she says she's not thinking of hurting herself").
+_UNDENIED = r"(?:(?!\b(?:not|never|no)\b|n't)[\w ,'])"
 _PERSON = r"(?:he|she|they|he's|she's|they're|him|her|them|my \w+|mum|mom|dad|the baby)"
 
 PATTERNS: tuple[CrisisPattern, ...] = (
@@ -147,6 +156,23 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"|\b(?:take|taking|took) my (?:own )?life\b",
     ),
     _p("end_it", "suicidal", r"\b(?:end|ending) it\b(?! (?:with|for|between|early|there))"),
+    # Someone else's threat or attempt, told by the caller ("my husband says he's going to
+    # kill himself tonight", "she tried to end her life last night"): a life at risk now, so it
+    # escalates like the caller's own words. It needs the telling or the intent in front
+    # ("says", "threatening to", "going to", "tried to"), because bare "killed himself" is a
+    # bereavement, and effort, accidents and hyperbole ("he'll kill himself on that ladder",
+    # "killing herself at work", "kill himself laughing", "if he keeps this up") are left out.
+    _p(
+        "other_kill_self",
+        "suicidal",
+        rf"\b{_TELLS_OR_MEANS}\b{_UNDENIED}{{0,30}}?"
+        r"\b(?:kill|hang|hurt|harm|shoot)(?:ing)? (?:him|her|them)sel(?:f|ves)\b"
+        r"(?! (?:laughing|at (?:the )?(?:gym|work|office)|working|with work|doing|driving"
+        r"|lifting|carrying|running|on (?:that|the|those|his|her|their)"
+        r"|if (?:he|she|they) (?:keeps?|carr\w+ on|doesn't|does not|don't|do not))\b)"
+        rf"|\b{_TELLS_OR_MEANS}\b{_UNDENIED}{{0,20}}?\bend(?:ing)? (?:his|her|their)"
+        r" (?:own )?li(?:fe|ves)\b",
+    ),
     _p(
         "not_want_live",
         "suicidal",
@@ -808,6 +834,8 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"\bspurting blood\b|\bblood (?:is )?spurting\b|\bblood everywhere\b"
         r"|\bbleeding (?:really |very |so )?(?:heavily|badly|a lot)\b"
         r"|\b(?:nose ?bleed|bleed|bleeding)\b[\w ,']{0,20}\bwon't stop\b"
+        r"|\b(?:won't|will not|wont|can't|cannot|can not) stop (?:the )?bleeding\b"
+        r"|\b(?:hasn't|has not|haven't|have not) stopped bleeding\b"
         r"|\bsoaking through (?:a |the )?(?:pads?|towels?|bandages?|dressings?)\b"
         r"|\bblood(?:'s| is) coming through\b|\bgashed open\b",
         inherent=True,

@@ -161,6 +161,22 @@ KINDS = [
         ("self_harm",),
     ),
     ("My daughter found out about my self-harm and she's in counselling now.", ("self_harm",)),
+    # someone else's threat or attempt, told by the caller: a life at risk now
+    ("My husband says he's going to kill himself tonight.", ("self_harm",)),
+    ("he said he'd kill himself if she left him", ("self_harm",)),
+    ("my son keeps talking about hanging himself", ("self_harm",)),
+    ("She texted me that she's going to end her life.", ("self_harm",)),
+    # ...and the same words as effort, accident, hyperbole, denial or history
+    ("My dad's going to kill himself on that ladder, can you tell him?", ()),
+    ("she's killing herself at work since the diagnosis", ()),
+    ("he'll kill himself if he keeps smoking like that", ()),
+    ("she says she's not thinking of hurting herself, the school just worried", ()),
+    ("my brother killed himself last year and I can't sleep", ()),
+    ("my son tried to kill himself two years ago and he's doing well", ()),
+    # bleeding that will not stop, in either word order
+    ("She's cut her hand and it won't stop bleeding.", ("emergency",)),
+    ("there's a gash on his head and I can't stop the bleeding", ("emergency",)),
+    ("my gums bleed a bit when I brush", ()),
 ]
 
 
