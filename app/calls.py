@@ -5,12 +5,21 @@ Admission (is the id free, is there room) is checked and the slot reserved in on
 call's I/O. The playbook is read after that: a database round trip for the newest version and,
 when another instance stored a newer one, a parse in a thread, once per version (calls that need
 it meanwhile share that parse).
+
+A call id is never used for a second call. A platform may open a call under the id of one that
+has ended (an Asterisk AudioSocket leg that comes after its call's leg grace, a Twilio stream
+started again in the same call, a reconnect after its grace): the new call gets
+``<id>:2`` (then ``:3``, ...) instead of writing into the ended call's record. Ids are looked
+up in the store (calls of other instances, and before a restart) and, because the store is
+written behind, among the calls this instance ended recently.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -33,6 +42,12 @@ HOLD_TTL_S = 15.0
 """A live call's hold on the bus (``EventBus.hold_calls``) lasts this long unless renewed; an
 instance renews its calls' holds every third of it. A call whose instance died is ended by
 another instance (reason ``instance_lost``) once its hold has expired."""
+
+MAX_CALL_ID = 128
+ENDED_IDS_KEPT = 10_000
+"""Ids of calls this instance ended, kept so that a new call cannot take one whose record may
+still be in the store's write queue (the store has the older ones)."""
+ID_CANDIDATES = 20  # numbered ids looked up in one store round trip
 
 
 @dataclass
@@ -71,6 +86,7 @@ class CallManager:
         self._opening: set[str] = set()  # admitted, still reading the playbook
         self._streams = 0  # transcription-only streams (/v1/asr), also under max_calls
         self._nudge_index: dict[str, str] = {}
+        self._ended_ids: OrderedDict[str, None] = OrderedDict()  # newest last
         self.components: Components | None = None
         self.ready = asyncio.Event()
         self.load_error: str | None = None
@@ -157,11 +173,19 @@ class CallManager:
         if meta.call_id in self._sessions or meta.call_id in self._opening:
             raise IngestError("call_exists", f"call {meta.call_id!r} is already streaming", 1008)
         self._admit()
-        self._opening.add(meta.call_id)
+        wanted = meta.call_id
+        self._opening.add(wanted)
         try:
             pb = await self._current_playbook()
+            call_id = await self._unused_call_id(wanted)
             if self._closing:
                 raise IngestError("shutting_down", "the service is shutting down", 1001)
+            if call_id != wanted:
+                log.info(
+                    "call id already used by an earlier call; this call gets its own",
+                    extra={"wanted_call_id": wanted, "call_id": call_id, "source": meta.source},
+                )
+                meta = dataclasses.replace(meta, call_id=call_id)
             session = CallSession(
                 meta,
                 components=components,
@@ -176,7 +200,7 @@ class CallManager:
             )
             self._sessions[meta.call_id] = session
         finally:
-            self._opening.discard(meta.call_id)
+            self._opening.discard(wanted)
         try:
             # held before call.started is published, so no instance sees it as orphaned
             await self._bus.hold_calls([meta.call_id], HOLD_TTL_S)
@@ -191,6 +215,35 @@ class CallManager:
 
     def get(self, call_id: str) -> CallSession | None:
         return self._sessions.get(call_id)
+
+    async def _unused_call_id(self, wanted: str) -> str:
+        """``wanted``, or the first of ``wanted:2``, ``wanted:3``, ... that no call has had
+        (see the module docstring). ``wanted`` itself is reserved by the caller."""
+        first = 2
+        while True:
+            numbered = [_numbered(wanted, n) for n in range(first, first + ID_CANDIDATES)]
+            stored = await self._stored_ids([wanted, *numbered] if first == 2 else numbered)
+            # From here to the return nothing awaits: the id chosen is still free when the
+            # caller registers it.
+            if first == 2 and wanted not in stored and wanted not in self._ended_ids:
+                return wanted
+            for call_id in numbered:
+                if call_id not in stored and not self._taken(call_id):
+                    return call_id
+            first += ID_CANDIDATES
+
+    async def _stored_ids(self, call_ids: list[str]) -> set[str]:
+        try:
+            return await asyncio.to_thread(self._store.repo.stored_call_ids, call_ids)
+        except Exception:
+            # The database is away: calls go on, checked against this instance's calls only.
+            log.exception("could not look up call ids in the store", extra={
+                "call_id": call_ids[0]})
+            return set()
+
+    def _taken(self, call_id: str) -> bool:
+        return (call_id in self._sessions or call_id in self._opening
+                or call_id in self._ended_ids)
 
     def in_use(self) -> int:
         """Slots of ``max_calls`` taken: live calls, calls being opened and ``/v1/asr`` streams."""
@@ -210,6 +263,10 @@ class CallManager:
         if self._sessions.get(session.call_id) is session:
             del self._sessions[session.call_id]
             self._metrics.active_calls.dec()
+        self._ended_ids[session.call_id] = None
+        self._ended_ids.move_to_end(session.call_id)
+        while len(self._ended_ids) > ENDED_IDS_KEPT:
+            self._ended_ids.popitem(last=False)
         for nid in [n for n, c in self._nudge_index.items() if c == session.call_id]:
             del self._nudge_index[nid]
 
@@ -309,10 +366,16 @@ def _parse_playbook(text: str, source: str) -> Playbook:
     return parse_playbook(text, source)
 
 
+def _numbered(call_id: str, n: int) -> str:
+    """``call_id:n``, its id shortened if need be to stay within ``MAX_CALL_ID``."""
+    suffix = f":{n}"
+    return call_id[: MAX_CALL_ID - len(suffix)] + suffix
+
+
 def _valid_id(value: object) -> bool:
     """1..128 printable characters that encode as UTF-8 (no lone surrogates, no controls):
     an id that cannot be sent to a browser would break every stream that carries it."""
-    if not isinstance(value, str) or not 0 < len(value) <= 128 or not value.isprintable():
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_CALL_ID or not value.isprintable():
         return False
     try:
         value.encode("utf-8")

@@ -32,10 +32,11 @@ A call ends when its last leg goes, once both legs have been seen. Until then th
 may still be on its way (a call of a few hundred ms can hang up its caller leg before the
 agent leg's UUID arrives), so a call whose only leg has gone stays open for
 ``CARECUE_AUDIOSOCKET_LEG_GRACE_S`` and the second leg joins it as usual; nobody comes, it
-ends then with that leg's reason. A leg that arrives while its call is still ending (after
-the grace) waits for the end and starts a new call; it is never refused as a duplicate of
-the call it came too late for. A third leg, or one for a track already connected, is still
-closed.
+ends then with that leg's reason. A leg that arrives later (after the grace) waits, if the
+call is still ending, for the end and starts a new call; it is never refused as a duplicate
+of the call it came too late for. The call registry gives that call its own id,
+``<uuid>:2`` (``app.calls``): the ended call's record is never reopened or written over. A
+third leg, or one for a track already connected, is still closed.
 """
 
 from __future__ import annotations
@@ -148,7 +149,8 @@ class _Leg:
 
     @property
     def call_id(self) -> str | None:
-        return self.call.call_id if self.call is not None else None
+        """The id the call got (``<uuid>:2`` for a new call under an ended call's UUID)."""
+        return self.call.handle.call_id if self.call is not None else None
 
     def dropped(self, why: str) -> None:
         self.drops += 1
@@ -160,7 +162,7 @@ class _Leg:
 
 @dataclass
 class _Call:
-    call_id: str
+    call_id: str  # the UUID, which joins the legs; ``handle.call_id`` is the call's own id
     handle: CallHandle
     legs: set[Speaker] = field(default_factory=set)
     ended: bool = False  # ending or ended: no leg joins it any more
@@ -340,7 +342,8 @@ class AudioSocketServer:
                 call.parked = None
         call.legs.add(track)
         call.seen += 1
-        log.info("audiosocket leg joined", extra={"call_id": call_id, "track": track})
+        log.info("audiosocket leg joined", extra={"call_id": call.handle.call_id,
+                                                  "uuid": call_id, "track": track})
         return call, track
 
     async def _leave(self, call: _Call, track: Speaker, reason: str = "hangup") -> None:
@@ -362,11 +365,12 @@ class AudioSocketServer:
             # A leg that joins holds the lock while it cancels this task, so here none has.
             call.ended = True  # call.parked stays: it holds this task while the call ends
         log.info("audiosocket call ended without its other leg",
-                 extra={"call_id": call.call_id, "grace_s": grace_s})
+                 extra={"call_id": call.handle.call_id, "grace_s": grace_s})
         try:
             await self._finish(call)
         except Exception:  # nobody awaits this task: log here
-            log.exception("audiosocket call failed to end", extra={"call_id": call.call_id})
+            log.exception("audiosocket call failed to end",
+                          extra={"call_id": call.handle.call_id})
 
     async def _finish(self, call: _Call) -> None:
         try:

@@ -462,6 +462,14 @@ class Repository:
             ]
             return out
 
+    def stored_call_ids(self, call_ids: Sequence[str]) -> set[str]:
+        """Which of ``call_ids`` already have a call record (ended, live, or left open)."""
+        if not call_ids:
+            return set()
+        with Session(self.engine) as s:
+            q = select(CallRow.call_id).where(CallRow.call_id.in_(list(call_ids)))
+            return {str(r) for r in s.scalars(q)}
+
     def nudge_owner(self, nudge_id: str) -> tuple[str, str, str] | None:
         """``(call_id, agent_id, rule_id)`` of a stored nudge."""
         with Session(self.engine) as s:

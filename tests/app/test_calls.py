@@ -48,6 +48,13 @@ class GatedRepo:
     def latest_playbook(self) -> tuple[int, str, str] | None:
         return None if self.version is None else (self.version, self.text, "api")
 
+    stored: set[str] | None = field(default_factory=set)  # ids of stored calls; None: no db
+
+    def stored_call_ids(self, call_ids: list[str]) -> set[str]:
+        if self.stored is None:
+            raise ConnectionError("the database is away")
+        return self.stored & set(call_ids)
+
 
 @dataclass
 class FakeStore:
@@ -142,4 +149,29 @@ async def test_a_new_playbook_version_is_parsed_once_and_off_the_event_loop() ->
     # the next call finds version 2 parsed already
     await calls.open_call(_meta("CA-next"))
     assert len(parse_threads) == 1
+    await calls.shutdown()
+
+
+async def test_an_ended_calls_id_is_not_used_again() -> None:
+    """A platform opening a call under an ended call's id (an AudioSocket leg after its grace,
+    a Twilio stream started again) gets ``<id>:2``: found in the store, or, when the ended call
+    is still in the store's write queue, among this instance's ended calls."""
+    repo = GatedRepo()
+    repo.stored = {"CA-other-instance", "CA-other-instance:2"}
+    calls = _manager(repo)
+    await calls._bus.start(0)
+    opened = []
+    for _ in range(3):  # each ends before the next opens; the store has written none of them
+        session = await calls.open_call(_meta("CA1"))
+        opened.append(session.call_id)
+        await session.end("hangup")
+    assert opened == ["CA1", "CA1:2", "CA1:3"]
+    assert (await calls.open_call(_meta("CA-other-instance"))).call_id == "CA-other-instance:3"
+    long_id = "x" * 128
+    first = await calls.open_call(_meta(long_id))
+    await first.end("hangup")
+    again = await calls.open_call(_meta(long_id))
+    assert again.call_id == "x" * 126 + ":2"
+    repo.stored = None  # the database is away: calls still open
+    assert (await calls.open_call(_meta("CA-new"))).call_id == "CA-new"
     await calls.shutdown()

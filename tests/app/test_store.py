@@ -202,6 +202,9 @@ def test_store_roundtrip(kind: str, tmp_path: Path) -> None:
             assert [c["call_id"] for c in repo.list_calls(agent_id="A2")] == ["C2"]
             assert len(repo.list_calls()) == 2
             assert repo.nudge_owner("C2:n1") == ("C2", "A2", "acknowledge_concern")
+            # what CallManager asks before it lets a call take an id
+            assert repo.stored_call_ids(["C1", "C1:2", "C3"]) == {"C1"}
+            assert repo.stored_call_ids([]) == set()
 
             rules = {r["rule_id"]: r for r in repo.nudge_analytics()}
             ack = rules["acknowledge_concern"]
