@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -60,15 +61,32 @@ def test_bad_frames_are_named(kind: int, payload: bytes, match: str) -> None:
         check_frame(Frame(kind, payload))
 
 
-async def _server(agent_port: bool = False, agents: AgentMap | None = None,
-                  **over: Any) -> tuple[AudioSocketServer, RecordingRegistry]:
-    registry = RecordingRegistry()
-    settings = AdapterSettings(audiosocket_host="127.0.0.1", audiosocket_port=0,
-                               audiosocket_agent_port=0 if agent_port else None, **over)
-    server = AudioSocketServer(lambda: registry, settings,
-                               agents or AgentMap(default="A1"))
-    await server.start()
-    return server, registry
+Listen = Callable[..., Awaitable[tuple[AudioSocketServer, RecordingRegistry]]]
+
+
+@pytest.fixture
+async def listen() -> AsyncIterator[Listen]:
+    """Starts AudioSocket listeners on free loopback ports; each is stopped after the test.
+
+    ``await listen(agent_port=False, agents=None, registry=None, **settings)``: the agent
+    port too when asked, the agent map ``default: A1`` and a new ``RecordingRegistry`` unless
+    given; other keywords are ``AdapterSettings``. Returns the server and its registry."""
+    servers: list[AudioSocketServer] = []
+
+    async def start(agent_port: bool = False, agents: AgentMap | None = None,
+                    registry: RecordingRegistry | None = None,
+                    **over: Any) -> tuple[AudioSocketServer, RecordingRegistry]:
+        calls = registry if registry is not None else RecordingRegistry()
+        settings = AdapterSettings(audiosocket_host="127.0.0.1", audiosocket_port=0,
+                                   audiosocket_agent_port=0 if agent_port else None, **over)
+        server = AudioSocketServer(lambda: calls, settings, agents or AgentMap(default="A1"))
+        await server.start()
+        servers.append(server)
+        return server, calls
+
+    yield start
+    for server in servers:
+        await server.close()  # a second close (after a test's own) does nothing
 
 
 async def _leg(port: int, frames: list[bytes], read_reply: bool = False,
@@ -100,26 +118,23 @@ async def _wait_for(cond, limit_s: float = 5.0) -> None:  # type: ignore[no-unty
     raise AssertionError("condition not met")
 
 
-async def test_two_legs_join_by_uuid_in_connection_order() -> None:
-    server, registry = await _server()
+async def test_two_legs_join_by_uuid_in_connection_order(listen: Listen) -> None:
+    server, registry = await listen()
     port = server.ports[0]
-    try:
-        r1, w1 = await asyncio.open_connection("127.0.0.1", port)
-        w1.write(uuid_frame(CALL) + encode_frame(KIND_SLIN_8K, _audio(100)))
-        await w1.drain()
-        await _wait_for(lambda: str(CALL) in registry.calls)
-        await _leg(port, [uuid_frame(CALL), encode_frame(KIND_SLIN_8K, _audio(-7)),
-                          encode_frame(KIND_DTMF, b"#"), encode_frame(KIND_SLIN_16K, _audio(3)),
-                          encode_frame(KIND_HANGUP)])
-        call = registry.calls[str(CALL)]
-        assert call.ended is None  # the caller leg is still up
-        w1.write(encode_frame(KIND_SLIN_8K, _audio(101)) + encode_frame(KIND_HANGUP))
-        await w1.drain()
-        await asyncio.wait_for(r1.read(), 5)
-        w1.close()
-        await _wait_for(lambda: call.ended is not None)
-    finally:
-        await server.close()
+    r1, w1 = await asyncio.open_connection("127.0.0.1", port)
+    w1.write(uuid_frame(CALL) + encode_frame(KIND_SLIN_8K, _audio(100)))
+    await w1.drain()
+    await _wait_for(lambda: str(CALL) in registry.calls)
+    await _leg(port, [uuid_frame(CALL), encode_frame(KIND_SLIN_8K, _audio(-7)),
+                      encode_frame(KIND_DTMF, b"#"), encode_frame(KIND_SLIN_16K, _audio(3)),
+                      encode_frame(KIND_HANGUP)])
+    call = registry.calls[str(CALL)]
+    assert call.ended is None  # the caller leg is still up
+    w1.write(encode_frame(KIND_SLIN_8K, _audio(101)) + encode_frame(KIND_HANGUP))
+    await w1.drain()
+    await asyncio.wait_for(r1.read(), 5)
+    w1.close()
+    await _wait_for(lambda: call.ended is not None)
     assert registry.opened == [call]
     assert call.meta.source == "audiosocket" and call.meta.agent_id == "A1"
     assert call.audio("caller") == _audio(100) + _audio(101)
@@ -128,46 +143,40 @@ async def test_two_legs_join_by_uuid_in_connection_order() -> None:
     assert call.ended == "hangup"
 
 
-async def test_agent_port_decides_the_leg() -> None:
-    server, registry = await _server(agent_port=True)
+async def test_agent_port_decides_the_leg(listen: Listen) -> None:
+    server, registry = await listen(agent_port=True)
     caller_port, agent_port = server.ports
-    try:
-        # The agent leg connects first; the port, not the order, says which it is.
-        await _leg(agent_port, [uuid_frame(CALL), encode_frame(KIND_SLIN_8K, _audio(5)),
-                                encode_frame(KIND_HANGUP)])
-        call = registry.calls[str(CALL)]
-        await _wait_for(lambda: call.ended is not None)
-    finally:
-        await server.close()
+    # The agent leg connects first; the port, not the order, says which it is.
+    await _leg(agent_port, [uuid_frame(CALL), encode_frame(KIND_SLIN_8K, _audio(5)),
+                            encode_frame(KIND_HANGUP)])
+    call = registry.calls[str(CALL)]
+    await _wait_for(lambda: call.ended is not None)
     assert {f.track for f in call.frames} == {"agent"}
 
 
-async def test_truncated_frame_ends_that_leg_only_without_an_error_frame() -> None:
-    server, registry = await _server()
+async def test_truncated_frame_ends_that_leg_only_without_an_error_frame(listen: Listen) -> None:
+    server, registry = await listen()
     port = server.ports[0]
     other = uuid.uuid4()
-    try:
-        r_ok, w_ok = await asyncio.open_connection("127.0.0.1", port)
-        w_ok.write(uuid_frame(other) + encode_frame(KIND_SLIN_8K, _audio(1)))
-        await w_ok.drain()
-        # Header promises 320 bytes, the peer sends 10 and closes its side.
-        r_bad, w_bad = await asyncio.open_connection("127.0.0.1", port)
-        w_bad.write(uuid_frame(CALL) + b"\x10\x01\x40" + bytes(10))
-        await w_bad.drain()
-        w_bad.write_eof()
-        reply = await asyncio.wait_for(r_bad.read(), 5)
-        assert reply == b""  # closed, and never an 0xff frame that would hang up the caller
-        w_bad.close()
-        bad_call = registry.calls[str(CALL)]
-        await _wait_for(lambda: bad_call.ended is not None)
-        w_ok.write(encode_frame(KIND_SLIN_8K, _audio(2)) + encode_frame(KIND_HANGUP))
-        await w_ok.drain()
-        await asyncio.wait_for(r_ok.read(), 5)
-        w_ok.close()
-        ok_call = registry.calls[str(other)]
-        await _wait_for(lambda: ok_call.ended is not None)
-    finally:
-        await server.close()
+    r_ok, w_ok = await asyncio.open_connection("127.0.0.1", port)
+    w_ok.write(uuid_frame(other) + encode_frame(KIND_SLIN_8K, _audio(1)))
+    await w_ok.drain()
+    # Header promises 320 bytes, the peer sends 10 and closes its side.
+    r_bad, w_bad = await asyncio.open_connection("127.0.0.1", port)
+    w_bad.write(uuid_frame(CALL) + b"\x10\x01\x40" + bytes(10))
+    await w_bad.drain()
+    w_bad.write_eof()
+    reply = await asyncio.wait_for(r_bad.read(), 5)
+    assert reply == b""  # closed, and never an 0xff frame that would hang up the caller
+    w_bad.close()
+    bad_call = registry.calls[str(CALL)]
+    await _wait_for(lambda: bad_call.ended is not None)
+    w_ok.write(encode_frame(KIND_SLIN_8K, _audio(2)) + encode_frame(KIND_HANGUP))
+    await w_ok.drain()
+    await asyncio.wait_for(r_ok.read(), 5)
+    w_ok.close()
+    ok_call = registry.calls[str(other)]
+    await _wait_for(lambda: ok_call.ended is not None)
     assert ok_call.audio("caller") == _audio(1) + _audio(2)
     assert ok_call.ended == "hangup"
 
@@ -181,72 +190,57 @@ async def test_truncated_frame_ends_that_leg_only_without_an_error_frame() -> No
         [encode_frame(0x01, bytes(8))],  # short UUID
     ],
 )
-async def test_malformed_frames_are_dropped_silently(frames: list[bytes]) -> None:
-    server, registry = await _server()
-    try:
-        reply = await _leg(server.ports[0], frames, read_reply=True, eof=True)
-        await _wait_for(lambda: all(c.ended is not None for c in registry.opened))
-    finally:
-        await server.close()
+async def test_malformed_frames_are_dropped_silently(frames: list[bytes], listen: Listen) -> None:
+    server, registry = await listen()
+    reply = await _leg(server.ports[0], frames, read_reply=True, eof=True)
+    await _wait_for(lambda: all(c.ended is not None for c in registry.opened))
     assert reply == b""
     assert all(c.frames == [] for c in registry.opened)
 
 
-async def test_no_uuid_in_time_closes_the_leg() -> None:
-    server, registry = await _server(ingest_handshake_timeout_s=0.3)
-    try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", server.ports[0])
-        for _ in range(3):
-            writer.write(encode_frame(KIND_SLIN_8K, bytes(320)))  # audio, but never a UUID
-            await writer.drain()
-            await asyncio.sleep(0.05)
-        assert await asyncio.wait_for(reader.read(), 5) == b""
-        writer.close()
-    finally:
-        await server.close()
+async def test_no_uuid_in_time_closes_the_leg(listen: Listen) -> None:
+    server, registry = await listen(ingest_handshake_timeout_s=0.3)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.ports[0])
+    for _ in range(3):
+        writer.write(encode_frame(KIND_SLIN_8K, bytes(320)))  # audio, but never a UUID
+        await writer.drain()
+        await asyncio.sleep(0.05)
+    assert await asyncio.wait_for(reader.read(), 5) == b""
+    writer.close()
     assert registry.opened == []
 
 
-async def test_third_leg_for_a_uuid_is_refused() -> None:
-    server, registry = await _server()
+async def test_third_leg_for_a_uuid_is_refused(listen: Listen) -> None:
+    server, registry = await listen()
     port = server.ports[0]
-    try:
-        legs = [await asyncio.open_connection("127.0.0.1", port) for _ in range(2)]
-        for _, w in legs:
-            w.write(uuid_frame(CALL))
-            await w.drain()
-        await _wait_for(lambda: str(CALL) in registry.calls)
-        await asyncio.sleep(0.05)
-        reply = await _leg(port, [uuid_frame(CALL)], read_reply=True)
-        assert reply == b""  # that connection closed, without an 0xff frame
-        for _, w in legs:
-            w.write(encode_frame(KIND_HANGUP))
-            await w.drain()
-            w.close()
-        call = registry.calls[str(CALL)]
-        await _wait_for(lambda: call.ended is not None)
-    finally:
-        await server.close()
+    legs = [await asyncio.open_connection("127.0.0.1", port) for _ in range(2)]
+    for _, w in legs:
+        w.write(uuid_frame(CALL))
+        await w.drain()
+    await _wait_for(lambda: str(CALL) in registry.calls)
+    await asyncio.sleep(0.05)
+    reply = await _leg(port, [uuid_frame(CALL)], read_reply=True)
+    assert reply == b""  # that connection closed, without an 0xff frame
+    for _, w in legs:
+        w.write(encode_frame(KIND_HANGUP))
+        await w.drain()
+        w.close()
+    call = registry.calls[str(CALL)]
+    await _wait_for(lambda: call.ended is not None)
 
 
-async def test_unmapped_call_is_closed_without_error_frame() -> None:
-    server, registry = await _server(agents=AgentMap())
-    try:
-        reply = await _leg(server.ports[0], [uuid_frame(CALL)], read_reply=True)
-    finally:
-        await server.close()
+async def test_unmapped_call_is_closed_without_error_frame(listen: Listen) -> None:
+    server, registry = await listen(agents=AgentMap())
+    reply = await _leg(server.ports[0], [uuid_frame(CALL)], read_reply=True)
     assert reply == b""
     assert registry.opened == []
 
 
-async def test_agent_from_uuid_map() -> None:
+async def test_agent_from_uuid_map(listen: Listen) -> None:
     agents = AgentMap.from_obj({"audiosocket": {"uuid": {str(CALL): "A5"}}})
-    server, registry = await _server(agents=agents)
-    try:
-        await _leg(server.ports[0], [uuid_frame(CALL), encode_frame(KIND_HANGUP)])
-        await _wait_for(lambda: str(CALL) in registry.calls)
-    finally:
-        await server.close()
+    server, registry = await listen(agents=agents)
+    await _leg(server.ports[0], [uuid_frame(CALL), encode_frame(KIND_HANGUP)])
+    await _wait_for(lambda: str(CALL) in registry.calls)
     assert registry.calls[str(CALL)].meta.agent_id == "A5"
 
 
@@ -258,41 +252,34 @@ CURRENT_KINDS = {0x10: 8000, 0x11: 12000, 0x12: 16000, 0x13: 24000, 0x14: 32000,
 KIND_SILENCE = 0x02  # CyCoreSystems/audiosocket KindSilence
 
 
-async def _one_leg(frames: list[bytes], settings: AdapterSettings | None = None,
+async def _one_leg(listen: Listen, frames: list[bytes], **over: Any,
                    ) -> tuple[bytes, RecordingRegistry]:
-    registry = RecordingRegistry()
-    settings = settings or AdapterSettings(audiosocket_host="127.0.0.1", audiosocket_port=0)
-    server = AudioSocketServer(lambda: registry, settings, AgentMap(default="A1"))
-    await server.start()
-    try:
-        reply = await _leg(server.ports[0], frames, read_reply=True)
-        await _wait_for(lambda: all(c.ended is not None for c in registry.opened))
-    finally:
-        await server.close()
+    server, registry = await listen(**over)
+    reply = await _leg(server.ports[0], frames, read_reply=True)
+    await _wait_for(lambda: all(c.ended is not None for c in registry.opened))
     return reply, registry
 
 
-async def test_every_documented_slin_kind_has_its_rate() -> None:
+async def test_every_documented_slin_kind_has_its_rate(listen: Listen) -> None:
     frames = [uuid_frame(CALL)]
     frames += [encode_frame(kind, _audio(kind, rate // 50)) for kind, rate in
                CURRENT_KINDS.items()]
-    reply, registry = await _one_leg([*frames, encode_frame(KIND_HANGUP)])
+    reply, registry = await _one_leg(listen, [*frames, encode_frame(KIND_HANGUP)])
     call = registry.calls[str(CALL)]
     assert reply == b""
     assert [f.sample_rate for f in call.frames] == list(CURRENT_KINDS.values())
     assert call.ended == "hangup"
 
 
-async def test_legacy_setting_reads_0x11_as_16k() -> None:
-    settings = AdapterSettings(audiosocket_host="127.0.0.1", audiosocket_port=0,
-                               audiosocket_legacy_kinds=True)
-    _, registry = await _one_leg([uuid_frame(CALL), encode_frame(0x11, _audio(1, 320)),
-                                  encode_frame(KIND_HANGUP)], settings)
+async def test_legacy_setting_reads_0x11_as_16k(listen: Listen) -> None:
+    _, registry = await _one_leg(listen, [uuid_frame(CALL), encode_frame(0x11, _audio(1, 320)),
+                                          encode_frame(KIND_HANGUP)],
+                                 audiosocket_legacy_kinds=True)
     assert [f.sample_rate for f in registry.calls[str(CALL)].frames] == [16000]
 
 
-async def test_silence_frames_are_accepted() -> None:
-    reply, registry = await _one_leg([
+async def test_silence_frames_are_accepted(listen: Listen) -> None:
+    reply, registry = await _one_leg(listen, [
         uuid_frame(CALL), encode_frame(KIND_SLIN_8K, _audio(9)), encode_frame(KIND_SILENCE),
         encode_frame(KIND_SILENCE, bytes(320)), encode_frame(KIND_SLIN_8K, _audio(10)),
         encode_frame(KIND_HANGUP)])
@@ -301,10 +288,10 @@ async def test_silence_frames_are_accepted() -> None:
     assert call.audio("caller") == _audio(9) + _audio(10)
 
 
-async def test_unusable_frames_are_dropped_never_answered_with_0xff() -> None:
+async def test_unusable_frames_are_dropped_never_answered_with_0xff(listen: Listen) -> None:
     """app_audiosocket hangs the caller up on any kind but audio or hangup: CareCue logs and
     drops what it cannot use and keeps the call."""
-    reply, registry = await _one_leg([
+    reply, registry = await _one_leg(listen, [
         uuid_frame(CALL), encode_frame(KIND_SLIN_8K, _audio(1)),
         encode_frame(0x42, b"x"),                       # a kind CareCue does not know
         encode_frame(KIND_SLIN_8K, bytes(3)),           # half a sample
@@ -316,8 +303,8 @@ async def test_unusable_frames_are_dropped_never_answered_with_0xff() -> None:
     assert call.audio("caller") == _audio(1) + _audio(2)
 
 
-async def test_stopping_the_listener_ends_calls_as_shutdown() -> None:
-    server, registry = await _server()
+async def test_stopping_the_listener_ends_calls_as_shutdown(listen: Listen) -> None:
+    server, registry = await listen()
     reader, writer = await asyncio.open_connection("127.0.0.1", server.ports[0])
     writer.write(uuid_frame(CALL) + encode_frame(KIND_SLIN_8K, _audio(4)))
     await writer.drain()
@@ -386,14 +373,13 @@ class _SlowEndRegistry(RecordingRegistry):
         await asyncio.wait_for(wait(), limit_s)
 
 
-async def test_second_leg_of_a_call_that_ends_while_it_connects_joins_that_call() -> None:
+async def test_second_leg_of_a_call_that_ends_while_it_connects_joins_that_call(
+    listen: Listen,
+) -> None:
     """The caller leg hangs up (a call of a few hundred ms) before the agent leg's UUID is
     read: the agent leg belongs to that call, is not refused as a duplicate of it."""
     registry = _SlowEndRegistry()
-    settings = AdapterSettings(audiosocket_host="127.0.0.1", audiosocket_port=0,
-                               audiosocket_leg_grace_s=30.0)
-    server = AudioSocketServer(lambda: registry, settings, AgentMap(default="A1"))
-    await server.start()
+    server, _ = await listen(registry=registry, audiosocket_leg_grace_s=30.0)
     port = server.ports[0]
     try:
         r1, w1 = await asyncio.open_connection("127.0.0.1", port)
@@ -422,8 +408,7 @@ async def test_second_leg_of_a_call_that_ends_while_it_connects_joins_that_call(
         w2.close()
         await registry.until(lambda: all(c.ended is not None for c in registry.opened))
     finally:
-        registry.release.set()
-        await server.close()
+        registry.release.set()  # else stopping the listener would wait for it
     assert registry.refused == []
     assert len(registry.opened) == 1
     call = registry.opened[0]
@@ -432,14 +417,13 @@ async def test_second_leg_of_a_call_that_ends_while_it_connects_joins_that_call(
     assert call.ended == "hangup"
 
 
-async def test_a_leg_arriving_while_its_call_ends_starts_a_new_call_not_refused() -> None:
+async def test_a_leg_arriving_while_its_call_ends_starts_a_new_call_not_refused(
+    listen: Listen,
+) -> None:
     """After the grace the call is ending (flushing) when a late leg's UUID arrives: it
     waits for that end and starts the call afresh instead of being refused as a duplicate."""
     registry = _SlowEndRegistry()
-    settings = AdapterSettings(audiosocket_host="127.0.0.1", audiosocket_port=0,
-                               audiosocket_leg_grace_s=0)
-    server = AudioSocketServer(lambda: registry, settings, AgentMap(default="A1"))
-    await server.start()
+    server, _ = await listen(registry=registry, audiosocket_leg_grace_s=0)
     port = server.ports[0]
     try:
         r1, w1 = await asyncio.open_connection("127.0.0.1", port)
@@ -463,28 +447,24 @@ async def test_a_leg_arriving_while_its_call_ends_starts_a_new_call_not_refused(
         await registry.until(lambda: len(registry.opened) + len(registry.refused) == 2
                              and all(c.ended is not None for c in registry.opened))
     finally:
-        registry.release.set()
-        await server.close()
+        registry.release.set()  # else stopping the listener would wait for it
     assert registry.refused == []
     assert [c.audio("caller") for c in registry.opened] == [_audio(1), _audio(2)]
     assert [c.ended for c in registry.opened] == ["hangup", "hangup"]
 
 
-async def test_a_lone_leg_call_ends_after_the_grace_with_its_reason() -> None:
-    server, registry = await _server(audiosocket_leg_grace_s=0.05)
-    try:
-        await _leg(server.ports[0], [uuid_frame(CALL), encode_frame(KIND_SLIN_8K, _audio(3)),
-                                     encode_frame(KIND_HANGUP)])
-        call = registry.calls[str(CALL)]
-        await _wait_for(lambda: call.ended is not None)
-    finally:
-        await server.close()
+async def test_a_lone_leg_call_ends_after_the_grace_with_its_reason(listen: Listen) -> None:
+    server, registry = await listen(audiosocket_leg_grace_s=0.05)
+    await _leg(server.ports[0], [uuid_frame(CALL), encode_frame(KIND_SLIN_8K, _audio(3)),
+                                 encode_frame(KIND_HANGUP)])
+    call = registry.calls[str(CALL)]
+    await _wait_for(lambda: call.ended is not None)
     assert registry.opened == [call] and call.ended == "hangup"
     assert call.audio("caller") == _audio(3)
 
 
-async def test_stopping_the_listener_ends_a_call_waiting_for_its_other_leg() -> None:
-    server, registry = await _server(audiosocket_leg_grace_s=60)
+async def test_stopping_the_listener_ends_a_call_waiting_for_its_other_leg(listen: Listen) -> None:
+    server, registry = await listen(audiosocket_leg_grace_s=60)
     await _leg(server.ports[0], [uuid_frame(CALL), encode_frame(KIND_HANGUP)])
     call = registry.calls[str(CALL)]
     assert call.ended is None  # its agent leg may still come
