@@ -1123,6 +1123,28 @@ def _nothing_happening_now(text: str) -> bool:
     )
 
 
+# Clinical risk factors for suicide named in words: a means, a time or preparations, finality
+# or being a burden. Alone they raise nothing (tablets, tonight and "gave away" are ordinary call
+# business); beside a self-harm probability from the red-flag model at its gentle-check level
+# they make the flag urgent (``RedFlagPolicy.risk_factor_self_harm`` in models/classifier.py).
+# Words of every call's business ("goodbye", "letter", "planned") are not among them: with them
+# a calm caller's "Goodbye." escalated out of fold. Issue 9, seventh round (the red-flag card).
+RISK_FACTORS = re.compile(
+    # means
+    r"\b(?:tablets|pills|paracetamol|co-?codamol|insulin|morphine|oramorph|sleeping pills|rope"
+    r"|ligature|knife|knives|blade|razor|gun|shotgun|cliff|car park roof|railway|train line"
+    r"|noose|(?:off|from|on|over) (?:a |the )?bridge|on the (?:railway |train )?tracks"
+    r"|jump (?:off|from|in front))\b"
+    # a time, preparations
+    r"|\b(?:tonight|later today|this weekend|when (?:everyone|they|the kids)|saved up|saving up"
+    r"|stockpil\w*|been collecting|kept back|lined up|worked it (?:all )?out)\b"
+    # finality, a burden
+    r"|\b(?:said my goodbyes|won't be (?:here|around)|no reason to stay|better off without me"
+    r"|burden|affairs in order|given away|gave away|end it|be with (?:him|her) (?:again|soon)"
+    r"|not be here)\b"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class CrisisMatch:
     """One pattern hit: which pattern, the matched words, the clause, and negation."""
@@ -1147,6 +1169,8 @@ class CrisisResult:
     """All pattern hits in a text; ``flagged`` when at least one is not negated."""
 
     matches: tuple[CrisisMatch, ...]
+    risk_factor: str | None = None
+    """The first words naming a risk factor (``RISK_FACTORS``), if any; they raise no flag."""
 
     @property
     def flagged(self) -> bool:
@@ -1236,12 +1260,19 @@ def detect(text: str) -> CrisisResult:
     if not isinstance(text, str) or not text.strip():
         return CrisisResult(())
     if len(text) <= MAX_SCAN_CHARS:
-        return CrisisResult(tuple(_scan(text, 0)))
+        return CrisisResult(tuple(_scan(text, 0)), _risk_factor(text))
     # Very long text: scan the beginning and the end (the newest words of a transcript).
     half = MAX_SCAN_CHARS // 2
     tail_at = len(text) - half
     matches = _scan(text[:half], 0) + _scan(text[tail_at:], tail_at)
-    return CrisisResult(tuple(matches))
+    return CrisisResult(
+        tuple(matches), _risk_factor(text[:half]) or _risk_factor(text[tail_at:])
+    )
+
+
+def _risk_factor(text: str) -> str | None:
+    found = RISK_FACTORS.search(normalise(text))
+    return None if found is None else found.group(0)
 
 
 def _scan(original: str, offset: int) -> list[CrisisMatch]:

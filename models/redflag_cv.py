@@ -64,6 +64,13 @@ def pattern_info(texts: list[str]) -> tuple[list[tuple[str, ...]], np.ndarray]:
     return [tuple(f.kinds) for f in found], np.array([f.negated_only for f in found])
 
 
+def risk_info(texts: list[str]) -> np.ndarray:
+    """Whether each text names a clinical risk factor (``models.crisis.RISK_FACTORS``)."""
+    from models.crisis import detect
+
+    return np.array([detect(t).risk_factor is not None for t in texts], dtype=bool)
+
+
 def policy_flags(
     probs: np.ndarray,
     kinds: list[tuple[str, ...]],
@@ -71,12 +78,17 @@ def policy_flags(
     urgent_sh: float,
     urgent_em: float,
     soft: float = POLICY.soft,
+    risk: np.ndarray | None = None,
+    risk_sh: float = POLICY.risk_factor_self_harm,
 ) -> dict[str, np.ndarray]:
-    """Flags as ``CareClassifier.decide`` raises them (patterns + two tiers)."""
+    """Flags as ``CareClassifier.decide`` raises them (patterns + two tiers; with ``risk``,
+    from ``risk_info``, self-harm at ``risk_sh`` where the words name a risk factor)."""
     p = {c: probs[:, CLASSES.index(c)] for c in CLASSES}
     pat = {c: np.array([c in k for k in kinds]) for c in CLASSES[1:]}
     use = ~denied
     sh = pat["self_harm"] | (use & (p["self_harm"] >= urgent_sh))
+    if risk is not None:
+        sh |= use & risk & (p["self_harm"] >= risk_sh)
     em = pat["emergency"] | (use & (p["emergency"] >= urgent_em))
     urgent = sh | em
     top = np.maximum.reduce([p["self_harm"], p["emergency"], p["safety_check"]])
@@ -107,6 +119,7 @@ def evaluate(
 
     labels = np.array([r.label for r in rows])
     src = np.array([r.source for r in rows])
+    risk = risk_info([r.text for r in rows])
     out: dict[str, Any] = {}
     subsets = [("crisis_rows", src != "concerns"), ("extra_rows", src == "extra")]
     if (src == "new").any():  # --pool-data rows: written without seeing the patterns
@@ -114,16 +127,19 @@ def evaluate(
     for name, sel in subsets:
         lab, pr = labels[sel], oof[sel]
         kd = [k for k, s in zip(kinds, sel, strict=True) if s]
-        dn = denied[sel]
+        dn, rk = denied[sel], risk[sel]
         res: dict[str, Any] = {
             "shipped_policy": summarise(
-                lab, policy_flags(pr, kd, dn, POLICY.urgent_self_harm, POLICY.urgent_emergency)
+                lab,
+                policy_flags(
+                    pr, kd, dn, POLICY.urgent_self_harm, POLICY.urgent_emergency, risk=rk
+                ),
             ),
         }
         best: tuple[float, float, float, float] | None = None
         for ts in GRID:
             for te in GRID:
-                m = summarise(lab, policy_flags(pr, kd, dn, ts, te))
+                m = summarise(lab, policy_flags(pr, kd, dn, ts, te, risk=rk))
                 if m["false_alarm_rate"] > 0.03:
                     continue
                 key = (m["self_harm_recall"], m["emergency_recall"], ts, te)
@@ -133,7 +149,7 @@ def evaluate(
         res["best_at_fa_3pct"] = {
             "urgent_self_harm": best[2],
             "urgent_emergency": best[3],
-            **summarise(lab, policy_flags(pr, kd, dn, best[2], best[3])),
+            **summarise(lab, policy_flags(pr, kd, dn, best[2], best[3], risk=rk)),
         }
         shn = (lab == "self_harm") | (lab == "none")
         res["model_self_harm_vs_none_auroc"] = float(
@@ -257,8 +273,9 @@ def scripted_flags(lines: list[tuple[str, str]], probe: np.ndarray) -> dict[str,
         "caller_at_risk": scen == "caller_at_risk",
     }
     ts, te = POLICY.urgent_self_harm, POLICY.urgent_emergency
-    mean = policy_flags(probe.mean(axis=0), kinds, denied, ts, te)
-    per_fold = [policy_flags(p, kinds, denied, ts, te) for p in probe]
+    risk = risk_info(texts)
+    mean = policy_flags(probe.mean(axis=0), kinds, denied, ts, te, risk=risk)
+    per_fold = [policy_flags(p, kinds, denied, ts, te, risk=risk) for p in probe]
     any_sh = np.logical_or.reduce([f["self_harm"] for f in per_fold])
     urgent = mean["self_harm"] | mean["emergency"]
     out: dict[str, Any] = {}
@@ -288,7 +305,12 @@ def left_out_flags(texts: list[str], probe: np.ndarray) -> dict[str, Any]:
         return {}
     kinds, denied = pattern_info(texts)
     f = policy_flags(
-        probe.mean(axis=0), kinds, denied, POLICY.urgent_self_harm, POLICY.urgent_emergency
+        probe.mean(axis=0),
+        kinds,
+        denied,
+        POLICY.urgent_self_harm,
+        POLICY.urgent_emergency,
+        risk=risk_info(texts),
     )
     anyf = f["self_harm"] | f["emergency"] | f["safety_check"]
     return {

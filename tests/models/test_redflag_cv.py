@@ -20,7 +20,7 @@ from models.classifier import DEFAULT_RED_FLAG_POLICY, CareClassifier
 from models.crisis import detect
 from models.datasets import CRISIS_EXTRA_PATH, CRISIS_FRESH_PATH, _plain, load_crisis_rows
 from models.redflag import CLASSES
-from models.redflag_cv import left_out_rows, pattern_info, policy_flags
+from models.redflag_cv import left_out_rows, pattern_info, policy_flags, risk_info
 from models.train_redflag import (
     CONTRAST,
     CONTRAST_EVERYDAY,
@@ -38,6 +38,7 @@ TEXTS = [
     "my chest pain is crushing and spreading to my arm",  # an emergency pattern hit
     "Could you tell me if my prescription is ready?",
     "I can't go on like this.",
+    "Could I have my tablets delivered tonight?",  # a risk factor named, no pattern hit
 ]
 
 
@@ -47,7 +48,8 @@ def _shipped(text: str, probs: np.ndarray) -> set[str]:
     raised: set[str] = set(found.kinds)
     if not found.negated_only:
         holder = SimpleNamespace(red_flag_policy=DEFAULT_RED_FLAG_POLICY)
-        CareClassifier._apply_red_flag_model(holder, probs, raised)  # type: ignore[arg-type]
+        risk = found.risk_factor is not None
+        CareClassifier._apply_red_flag_model(holder, probs, raised, risk)  # type: ignore[arg-type]
     return raised
 
 
@@ -66,6 +68,7 @@ def test_cv_policy_is_the_shipped_two_tier_rule() -> None:
             denied,
             DEFAULT_RED_FLAG_POLICY.urgent_self_harm,
             DEFAULT_RED_FLAG_POLICY.urgent_emergency,
+            risk=risk_info(TEXTS),
         )
         for i, text in enumerate(TEXTS):
             want = _shipped(text, raw[i])
