@@ -586,8 +586,9 @@ def write_card(report: dict[str, Any], path: Path = CARD) -> None:
         "",
         "**How the service uses it:** not at the thresholds below. `models/classifier.py` "
         "applies the model in two tiers (urgent only at p >= "
-        f"{pol.urgent_self_harm:g} / {pol.urgent_emergency:g}, else the gentle "
-        f"safety check at p >= {pol.soft:g}); see `models/cards/red_flags.md` for that "
+        f"{pol.urgent_self_harm:g} / {pol.urgent_emergency:g}, self-harm also at p >= "
+        f"{pol.risk_factor_self_harm:g} when the words name a clinical risk factor, else the "
+        f"gentle safety check at p >= {pol.soft:g}); see `models/cards/red_flags.md` for that "
         "decision and its measured effect, and for the grouped-CV comparison behind the "
         "issue 9 retrain (`python -m models.redflag_cv`).",
         "",
