@@ -34,6 +34,13 @@ How matching works
   text has no sign of an act now, a threat or plan, or the caller's own risk (see
   ``_told_of_someone_in_care``). An act, a state ("he's suicidal") or anything happening now
   still flags, and the caller's own words in the same call raise their own patterns.
+* **Call business told with its reason.** Farewell, finality and plan words escalate unless
+  the same clause gives an ordinary, bounded reason right beside them: a span or a return
+  ("I won't be around for three weeks", "till Easter"), a named event ("I'm away at my son's
+  wedding", "in hospital for three nights"), a day's regimen ("all my morning tablets"), a
+  product not swallowed ("the whole box of eye drops"), a practical use for rope ("to tie the
+  ladder off"). Any word of finality in the clause keeps the flag, and without the reason
+  the same words still escalate ("I won't be around for my next appointment").
 
 The list was reviewed against ``models/data/concerns.jsonl`` (all crisis rows and all
 negation rows) and the unit tests in ``tests/models/test_crisis.py``.
@@ -233,7 +240,9 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"(?:my|the|everyone)"
         r"|\bgiv(?:en|e|ing) (?:away )?(?:all )?(?:my|the) (?:things|stuff|belongings|dog|cat|"
         r"jewellery|jewelry) away\b|\bgiven away\b[\w ]{0,20}\b(?:things|stuff|belongings)\b"
-        r"|\bwon't be calling (?:again|back)\b|\b(?:last|final) time you'll hear from me\b"
+        r"|\bwon't be calling (?:again|back)\b"
+        # "the last time you'll hear from me about the hearing clinic": a topic closed
+        r"|\b(?:last|final) time you'll hear from me\b(?! about the\b)"
         r"|\bwon't hear from me again\b",
     ),
     _p(
@@ -423,7 +432,11 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"|\b(?:that's|that is) when i(?:'ll| will| am going to|'m going to) do it\b"
         r"|\b(?:how|when) (?:and (?:how|when) )?i(?:'m| am) going to do it\b"
         r"|\b(?:all|it's all|it is all|everything's|everything is) (?:planned|sorted|ready) for "
-        r"(?:tonight|after|when|tomorrow)\b|\bpicked (?:the|a) (?:date|day|time|place)\b"
+        r"(?:tonight|after|when|tomorrow)\b"
+        # not a date picked to stop smoking or for an operation
+        r"|\bpicked (?:the|a) (?:date|day|time|place)\b(?! (?:to (?:stop|quit|give up) (?:smoking"
+        r"|drinking|vaping)|for (?:my|the|our|his|her) (?:op|operation|surgery|wedding|move"
+        r"|induction|party|holiday|scan))\b)"
         r"|\bfilled my pockets with stones\b|\btied (?:the|a) (?:cord|rope|belt|scarf|noose)\b",
     ),
     _p(
@@ -452,7 +465,8 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         "saying_goodbye",
         "self_harm",
         r"\b(?:this is|i'm saying|saying|say|said|to say) goodbye\b(?! to (?:the|my|our|your) "
-        r"(?:old|last|previous|doctor|gp|surgery|nurse|consultant))"
+        r"(?:(?:district|community|practice|ward|macmillan) )?(?:old|last|previous|doctor|gp"
+        r"|surgery|nurse|consultant))"
         r"|\bgoodbye (?:texts?|messages?|letters?|notes?|videos?|posts?)\b"
         r"|\bposted a goodbye\b|\b(?:this is )?my last (?:call|phone call)\b"
         r"|\b(?:music|hymns|songs?) (?:i want )?(?:at|for) my funeral\b"
@@ -472,6 +486,7 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"|\bno(?:body| one) will have to (?:put up with|deal with|worry about) me\b"
         r"|\b(?:won't|wont) have to put up with me\b|\bput up with me much longer\b"
         r"|\blast time (?:anyone|anybody|you)(?:'ll| will)? (?:have to|hear)\b"
+        r"(?! from me about the\b)"
         r"|\bwon't be bothering (?:you|anyone)\b",
     ),
     _p(
@@ -549,12 +564,18 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"|\b(?:slashed|slit|cut) (?:my|both) wrists?\b|\bod'd\b|\bod'?ed\b"
         r"|\bswallowed a (?:bottle|packet|box)\b"
         r"|\bbecause i wanted (?:out|it to be over|it over)\b|\bwanted it to be over\b"
-        r"|\btook like \w+ of my\b|\btaken them all\b|\bthe whole box\b",
+        r"|\btook like \w+ of my\b|\btaken them all\b"
+        # "used up the whole box of eye drops": a product that is not swallowed
+        r"|\bthe whole box\b(?! of (?:(?:eye|ear|nose|nasal) ?)?(?:drops|creams?|ointments?|gels?"
+        r"|plasters|dressings|bandages|gloves|wipes|tissues|(?:test )?strips|lancets|pads"
+        r"|nappies|catheters)\b)",
     ),
     _p(
         "farewell_thanks",
         "self_harm",
-        r"\b(?:for the last time|one last time|the last thing i wanted to say)\b"
+        r"\b(?:for the last time|one last time)\b(?! before (?:i|we) (?:move|change|switch|leave)"
+        r" (?:practices?|surger(?:y|ies)|gps?|doctors?|house)\b)"
+        r"|\bthe last thing i wanted to say\b"
         r"|\bgave (?:my|all my) (?:jewellery|jewelry|wedding ring|ring|stuff|things|watch|savings)"
         r" to\b|\bgiving (?:my|all my) (?:stuff|things|belongings) (?:to|away)\b"
         r"|\bremember me by\b|\b(?:will(?:'s| is)|wills are) (?:done|signed|sorted)\b"
@@ -1009,6 +1030,75 @@ _EVERYDAY = re.compile(
 _EVERYDAY_SENSITIVE = frozenset(
     {"affairs_in_order", "wont_be_around", "saying_goodbye", "decided_tonight", "no_future_needed"}
 )
+# Absence words said with an ordinary, bounded reason right after them are call business, not
+# a farewell: a bounded span or a return ("I won't be around for three weeks", "when I'm gone
+# on Saturday - I'm in hospital for three nights", "won't be around, I'm in Cornwall till
+# Easter", "back on the 5th") or a named ordinary event ("I won't be here to hear it - I'm away
+# at my son's wedding", "working offshore", "on holiday", "if the baby comes this weekend").
+# The reason must follow within ``_ORDINARY_AFTER_WINDOW`` characters in the same clause, and a
+# word of finality anywhere in the clause keeps the flag. Still flagged: "I won't be
+# around for my next appointment", "I won't be around for much longer", "I won't be here by
+# Easter", "when I'm gone on Saturday" (a day alone is no reason), "away for good".
+_BOUNDED_ABSENCE = re.compile(
+    r"\bfor (?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|a few|a couple of|\d+)"
+    r" (?:days?|nights?|weeks?|months?|fortnight)\b"
+    r"|\b(?:till|until|til) (?:easter|christmas|the new year|half[- ]term|(?:mon|tues|wednes"
+    r"|thurs|fri|satur|sun)day|next (?:week|month)|the (?:\d+|\w+)(?:st|nd|rd|th)|the end of"
+    r" (?:the|next) (?:week|month)|(?:i|we)(?:'m| am| are|'re) back|(?:i|we) (?:get|come) back)\b"
+    r"|\bback (?:on|by) (?:the \d+|\w+day)\b|\bback next (?:week|month|\w+day)\b"
+    r"|\bon (?:holiday|a cruise|my honeymoon|a course)\b|\bworking (?:offshore|away)\b"
+    r"|\baway at\b|\bat (?:my|our|a|the) (?:\w+'s )?(?:wedding|christening|graduation)\b"
+    r"|\bin hospital for\b|\b(?:if|once|when) the baby (?:comes|arrives|is born|'s born)\b"
+)
+_ORDINARY_AFTER_WINDOW = 60  # characters after the matched words
+_ABSENCE_SENSITIVE = frozenset({"wont_be_around", "affairs_in_order"})
+# Words of finality or of a plan that keep any flag a reason would otherwise explain away.
+_FINAL_WORDS = re.compile(
+    r"\b(?:for good|forever|for ever|anymore|any more|much longer|again|never|funeral|goodbyes?"
+    r"|miss me|without me|better off|burden|tonight|end it|last time|myself|hang\w*|neck"
+    r"|noose)\b"
+)
+
+
+def _explained_after(reason: re.Pattern[str], clause: str, start: int, end: int) -> bool:
+    """An ordinary ``reason`` follows the words at ``clause[start:end]`` closely (or ends them:
+    "won't need the next one if the baby comes"), and nothing in the clause speaks of
+    finality."""
+    if reason.search(clause, start, min(len(clause), end + _ORDINARY_AFTER_WINDOW)) is None:
+        return False
+    return _FINAL_WORDS.search(clause) is None
+
+
+# Rope bought for a practical purpose named right after it ("bought rope at the garden centre
+# to tie the ladder off", "got some rope for the washing line"). "I've bought a rope" and
+# "bought rope to tie round the beam" still flag, as does any word of finality in the clause.
+_ROPE_PURPOSE = re.compile(
+    r"\bto tie (?:down |up |off )?(?:the |a |my |our )?(?:ladder|tarp\w*|boat|trailer|load"
+    r"|roof rack|tent|shed|fence|gate|bins?|logs|boxes|sofa|mattress)\b"
+    r"|\bfor (?:the |a |my |our )?(?:washing|clothes) ?line\b"
+    r"|\bfor (?:the |a |my |our )?(?:boat|tent|swing|trailer|tarp|climbing|dog|tug of war)\b"
+)
+# "take all my morning tablets" is a day's regimen, not every tablet in the house: "all my"
+# bounded by a time of day or by usual, regular or daily. "I took all my tablets", "all my
+# morning tablets, the whole box" and "too many of my usual tablets" still flag.
+_REGIMEN_DOSE = re.compile(
+    r"\ball (?:of )?my (?:usual |normal |regular |daily )?(?:morning|evening|night-?time"
+    r"|bedtime|lunchtime|teatime|usual|normal|regular|daily) (?:tablets|pills|meds|medication"
+    r"|medicines)$"
+)
+_EXCESS = re.compile(
+    r"\b(?:whole|entire|every|month's|week's|supply|box|packet|bottle|the lot|double|twice"
+    r"|too many|too much|extra|more than|handful|overdos\w*|on purpose|deliberately)\b"
+)
+_REGIMEN_SENSITIVE = frozenset({"too_many_pills", "overdose_lay", "own_overdose"})
+
+
+def _regimen_dose(clause: str, phrase: str) -> bool:
+    """The matched ``phrase`` ends in a day's usual tablets, and nothing in the clause says
+    more than that was taken."""
+    return _REGIMEN_DOSE.search(phrase) is not None and _EXCESS.search(clause) is None
+
+
 _ACUTE = re.compile(
     r"\b(?:right now|just now|at the moment|this (?:morning|afternoon|evening)|today|"
     r"tonight|(?:minutes?|an hour|hours?) ago|again)\b(?! for)"
@@ -1304,6 +1394,18 @@ def _scan(original: str, offset: int) -> list[CrisisMatch]:
                 if any(m.start() < e and s < m.end() and k == pat.kind for s, e, k in taken):
                     continue
                 if pat.kind == "emergency" and _past_event(clause, m.start(), m.end()):
+                    continue
+                if pat.pid in _ABSENCE_SENSITIVE and _explained_after(
+                    _BOUNDED_ABSENCE, clause, m.start(), m.end()
+                ):
+                    continue
+                if (
+                    pat.pid == "method"
+                    and m.group(0).endswith("rope")
+                    and _explained_after(_ROPE_PURPOSE, clause, m.start(), m.end())
+                ):
+                    continue
+                if pat.pid in _REGIMEN_SENSITIVE and _regimen_dose(clause, m.group(0)):
                     continue
                 if pat.kind in ("emergency", "self_harm") and _dated_long_ago(
                     clause, m.start(), m.end()

@@ -177,6 +177,36 @@ KINDS = [
     ("She's cut her hand and it won't stop bleeding.", ("emergency",)),
     ("there's a gash on his head and I can't stop the bleeding", ("emergency",)),
     ("my gums bleed a bit when I brush", ()),
+    # Farewell, finality and plan words with an ordinary, bounded reason in the same clause
+    # (a span or a return, a named event, a day's regimen, a product not swallowed, a
+    # practical purpose for rope) are call business; the same words without it still
+    # escalate.
+    ("I won't be around for two weeks, we're off to Crete, can I get my repeat early?", ()),
+    ("I won't be around for my next appointment.", ("self_harm",)),
+    ("Ring me on Wednesday instead, I won't be here on Tuesday, I'm at my niece's wedding.", ()),
+    ("Ring me on Wednesday instead, I won't be here on Tuesday.", ("self_harm",)),
+    ("I won't be around until the 14th, I'm staying with my sister.", ()),
+    ("I won't be around for two weeks or ever again.", ("self_harm",)),
+    (
+        "Can you feed the cat when I'm gone on Friday, I'm in hospital for two nights for my hip?",
+        (),
+    ),
+    ("Can you feed the cat when I'm gone on Friday?", ("self_harm",)),
+    ("Can I take all my evening tablets together or should I space them out?", ()),
+    ("I've taken all my tablets.", ("self_harm", "emergency")),
+    ("I took all my evening tablets and the whole box of painkillers.", ("self_harm", "emergency")),
+    ("I've used up the whole box of plasters on his knees already.", ()),
+    ("I've used up the whole box of sleeping tablets.", ("self_harm",)),
+    ("We bought rope to tie the tarpaulin over the woodpile.", ()),
+    ("I bought rope to tie round the beam in the garage.", ("self_harm",)),
+    ("I wanted to say goodbye to the district nurse, she's been wonderful with Dad.", ()),
+    ("I just rang to say goodbye to you all.", ("self_harm",)),
+    ("I just wanted to speak to you one last time before we change surgeries.", ()),
+    ("I just wanted to speak to you one last time.", ("self_harm",)),
+    ("I won't need the next antenatal slot once the baby arrives, will I?", ()),
+    ("Cancel my appointments, I won't need them.", ("self_harm",)),
+    ("I've picked the date to give up smoking, the first of the month.", ()),
+    ("I've picked the date.", ("self_harm",)),
 ]
 
 
