@@ -112,6 +112,19 @@ def _p(pid: str, category: str, pattern: str, inherent: bool = False) -> CrisisP
 
 
 _SELF = r"(?:myself|my ?self)"
+_MEDICINES = (
+    r"(?:pills|tablets|meds|medication|medicines|painkillers|morphine|oramorph|insulin"
+    r"|sleeping (?:pills|tablets)|antidepressants|paracetamol|co-?codamol|codeine|diazepam"
+    r"|opioids)"
+)
+# What makes keeping medicines a stockpile: time, hiding or amount.
+_HOARD_CUE = (
+    r"(?:for (?:weeks|months|a while|ages)|since (?:january|february|march|april|may|june|july"
+    r"|august|september|october|november|december|christmas|the funeral|\w+ died)"
+    r"|(?:weeks|months)' worth|in (?:a|the|my) (?:drawer|wardrobe|cupboard|box|tin)"
+    r"|nobody knows|no one knows|enough|picked|chosen"
+    r"|(?:when|once) (?:he|she|they) (?:goes|go|dies|die|passes|pass))"
+)
 # The caller telling of someone else's intent ("he says", "she keeps saying", "texted"), or the
 # intent itself ("going to", "threatening to", "tried to"), in front of their words.
 _TELLS_OR_MEANS = (
@@ -257,6 +270,20 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"|(?:standing|sitting|stood|up) on (?:the |a )?(?:edge|ledge|bridge|roof|railing)s?\b"
         r"|(?:hose|hosepipe|pipe) (?:to|on|from) the (?:exhaust|car)|engine running in the"
         r" garage)",
+    ),
+    # Stockpiling: medicines saved up, kept back or hidden over time, or enough of them. The
+    # time, the hiding or the amount must be said ("for weeks", "since March", "a month of my
+    # morphine", "in the drawer", "nobody knows", "enough"); medicines kept to return or for a
+    # named ordinary reason are explained away in ``_scan`` (``_STOCK_REASON``).
+    _p(
+        "stockpile",
+        "self_harm",
+        r"\b(?:sav(?:ed|ing)|hoard(?:ed|ing)|collect(?:ed|ing)|stash(?:ed|ing)|hid(?:den|ing)?"
+        r"|kept back|keeping back|been keeping)(?: up)? (?:(?P<span>(?:a|one|two|three|four"
+        r"|six|several|a few|a couple of) (?:weeks?|months?)(?:'s?|')? (?:worth )?(?:of )?)"
+        r"|[\w']+ ){0,4}?"
+        r"(?:my|his|her|the|all)? ?(?:liquid |old |spare )?"
+        rf"{_MEDICINES}\b(?(span)|(?: up)?[\w ,']{{0,40}}?\b{_HOARD_CUE}\b)",
     ),
     _p(
         "take_them_all",
@@ -1090,6 +1117,14 @@ _EXCESS = re.compile(
     r"\b(?:whole|entire|every|month's|week's|supply|box|packet|bottle|the lot|double|twice"
     r"|too many|too much|extra|more than|handful|overdos\w*|on purpose|deliberately)\b"
 )
+# Medicines kept to hand back or for an ordinary reason ("collecting the old tablets to take
+# back to the pharmacy", "hiding my tablets because of the side effects"), with no word of
+# finality in the clause (``_FINAL_WORDS``), are not a stockpile.
+_STOCK_REASON = re.compile(
+    r"\b(?:take (?:them |it )?back|taking (?:them |it )?back|hand (?:them |it )?(?:back|in)"
+    r"|return(?:ing)?|pharmacy|chemist|disposal|dispose|side effects?|holiday|trip|travel\w*"
+    r"|away|abroad|in case|shortage|run out|running out)\b"
+)
 _REGIMEN_SENSITIVE = frozenset({"too_many_pills", "overdose_lay", "own_overdose"})
 
 
@@ -1406,6 +1441,12 @@ def _scan(original: str, offset: int) -> list[CrisisMatch]:
                 ):
                     continue
                 if pat.pid in _REGIMEN_SENSITIVE and _regimen_dose(clause, m.group(0)):
+                    continue
+                if (
+                    pat.pid == "stockpile"
+                    and _STOCK_REASON.search(clause)
+                    and _FINAL_WORDS.search(clause) is None
+                ):
                     continue
                 if pat.kind in ("emergency", "self_harm") and _dated_long_ago(
                     clause, m.start(), m.end()

@@ -177,6 +177,14 @@ KINDS = [
     ("She's cut her hand and it won't stop bleeding.", ("emergency",)),
     ("there's a gash on his head and I can't stop the bleeding", ("emergency",)),
     ("my gums bleed a bit when I brush", ()),
+    # stockpiling medicines: kept over time, hidden, or enough
+    ("I've been stashing my sleeping tablets since Christmas.", ("self_harm",)),
+    ("I've kept back two weeks of my painkillers, nobody knows.", ("self_harm",)),
+    ("I've been collecting my antidepressants in a tin in the wardrobe.", ("self_harm",)),
+    # ...and medicines kept to hand back or for an ordinary reason
+    ("I've been saving the old tablets for weeks to take back to the chemist.", ()),
+    ("I've kept back a month of my tablets for the trip to see my sister.", ()),
+    ("I'm hiding my pills in the drawer because the side effects are awful.", ()),
     # Farewell, finality and plan words with an ordinary, bounded reason in the same clause
     # (a span or a return, a named event, a day's regimen, a product not swallowed, a
     # practical purpose for rope) are call business; the same words without it still
