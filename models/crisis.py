@@ -139,11 +139,15 @@ _PERSON = r"(?:he|she|they|he's|she's|they're|him|her|them|my \w+|mum|mom|dad|th
 PATTERNS: tuple[CrisisPattern, ...] = (
     # --- suicidal talk -------------------------------------------------------------
     _p("suicide_word", "suicidal", r"\bsuicid(?:e|al)\b"),
-    # "I've been killing myself at the gym" is effort, not intent
+    # "I've been killing myself at the gym", "killing myself getting the house ready", "with
+    # this diet" are effort, not intent
     _p(
         "kill_self",
         "suicidal",
-        rf"\bkill(?:ing|ed)? {_SELF}\b(?! at (?:the )?(?:gym|work|office)\b)",
+        rf"\bkill(?:ed)? {_SELF}\b(?! at (?:the )?(?:gym|work|office)\b)"
+        rf"|\bkilling {_SELF}\b(?! (?:at (?:the )?(?:gym|work|office)|getting(?! it over)|cleaning"
+        r"|revising|training|with (?:this|the|that|my) (?:diet|job|work|training|revision"
+        r"|exercise|overtime))\b)",
     ),
     # "going to die" is left out on purpose: "I'm scared I'm going to die from this" is fear
     # of an illness, not intent. Idioms ("want to die of embarrassment") are excluded.
@@ -1134,6 +1138,41 @@ def _regimen_dose(clause: str, phrase: str) -> bool:
     return _REGIMEN_DOSE.search(phrase) is not None and _EXCESS.search(clause) is None
 
 
+# A screening question about self-harm told with the caller's "no" ("the GP asked about self
+# harm and I said no", "question nine, the one about being better off dead, I've put never",
+# "the nurse asked if I felt like hurting myself and I told her honestly I don't"): the
+# question is asked in front of the words (or they sit on a form) and the answer after them
+# denies it. A "yes", "sometimes" or "most days" keeps the flag, and so does a denial in
+# another sentence.
+_SCREEN_FRAME = re.compile(
+    r"\b(?:asked|asks|ask|asking)\b|\b(?:questions?|questionnaire|form|screening|phq|survey)\b"
+)
+_SCREEN_FRAME_WINDOW = 40  # characters before the matched words
+_SCREEN_NO = re.compile(
+    r"\b(?:said no|say no|no to (?:all|every)|answer(?:ed|'s| is| was)? no"
+    r"|(?:put|ticked|circled|wrote|answered|marked) (?:never|nought|zero|0|no|not at all|none)"
+    r"|said i (?:don't|didn't|haven't|wasn't|'m not|am not|never)"
+    r"|told (?:her|him|them|the \w+)(?: honestly| truthfully)? (?:that )?(?:i don't|i'm not"
+    r"|i'm fine|no|never)|never have|i've put never)\b"
+)
+# An answer other than no, or the "no" taken back ("I said no but I have", "that was a lie"),
+# anywhere after the question.
+_SCREEN_YES = re.compile(
+    r"\b(?:yes|sometimes|some days|most days|several days|more than half|nearly every|a bit"
+    r"|a little|i do|i have|i have been|not sure|lie|lied|lying|not true|wasn't true|actually"
+    r"|truth is)\b"
+)
+
+
+def _screened_and_denied(clause: str, start: int, end: int, rest: str) -> bool:
+    """The self-harm words at ``clause[start:end]`` are a screening question answered no in
+    their clause; ``rest`` is everything said after them."""
+    asked = _SCREEN_FRAME.search(clause, max(0, start - _SCREEN_FRAME_WINDOW), start)
+    if asked is None:
+        return False
+    return _SCREEN_NO.search(clause, end) is not None and _SCREEN_YES.search(rest) is None
+
+
 _ACUTE = re.compile(
     r"\b(?:right now|just now|at the moment|this (?:morning|afternoon|evening)|today|"
     r"tonight|(?:minutes?|an hour|hours?) ago|again)\b(?! for)"
@@ -1441,6 +1480,10 @@ def _scan(original: str, offset: int) -> list[CrisisMatch]:
                 ):
                     continue
                 if pat.pid in _REGIMEN_SENSITIVE and _regimen_dose(clause, m.group(0)):
+                    continue
+                if pat.kind == "self_harm" and _screened_and_denied(
+                    clause, m.start(), m.end(), lower[cs + m.end() :]
+                ):
                     continue
                 if (
                     pat.pid == "stockpile"

@@ -185,6 +185,15 @@ KINDS = [
     ("I've been saving the old tablets for weeks to take back to the chemist.", ()),
     ("I've kept back a month of my tablets for the trip to see my sister.", ()),
     ("I'm hiding my pills in the drawer because the side effects are awful.", ()),
+    # a screening question answered no, and the same question answered otherwise
+    ("The practice nurse asked about suicide and I said no, it's never been that.", ()),
+    ("On the mood form I ticked never for the one about hurting myself.", ()),
+    ("She asked if I'd thought of ending my life and I told her honestly I'm not there.", ()),
+    ("The nurse asked about suicide and I said yes, most days.", ("self_harm",)),
+    ("They asked if I'd thought about killing myself and I couldn't answer.", ("self_harm",)),
+    # effort, not intent, and intent said the same way
+    ("I've been killing myself cleaning the house before the visit.", ()),
+    ("I keep thinking about killing myself getting it over with.", ("self_harm",)),
     # Farewell, finality and plan words with an ordinary, bounded reason in the same clause
     # (a span or a return, a named event, a day's regimen, a product not swallowed, a
     # practical purpose for rope) are call business; the same words without it still
