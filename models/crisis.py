@@ -1173,6 +1173,14 @@ def _screened_and_denied(clause: str, start: int, end: int, rest: str) -> bool:
     return _SCREEN_NO.search(clause, end) is not None and _SCREEN_YES.search(rest) is None
 
 
+# Taking up an activity "again" after an illness ("can she start swimming again", "when can he
+# go back to work again") is recovery, not the illness happening again.
+_RESUMING = re.compile(
+    r"\b(?:start|starting|started|go back to|going back to|back to|able to|allowed to|can (?:i|he"
+    r"|she|we) go) (?:(?:the|to|his|her|my) )?(?:swimming|swim|driving|drive|walking|walk|running"
+    r"|work|working|exercise|exercising|gym|cycling|school|flying|fly|gardening|golf|football"
+    r"|dancing|training|lifting|sex|travelling|holidays?|normal)\b[\w ]{0,12}\bagain\b"
+)
 _ACUTE = re.compile(
     r"\b(?:right now|just now|at the moment|this (?:morning|afternoon|evening)|today|"
     r"tonight|(?:minutes?|an hour|hours?) ago|again)\b(?! for)"
@@ -1448,7 +1456,7 @@ def _scan(original: str, offset: int) -> list[CrisisMatch]:
         clause = lower[cs:ce]
         taken: list[tuple[int, int, str]] = []
         history = _HISTORY.search(clause) is not None and (
-            _ACUTE.search(_HISTORY.sub(" ", clause)) is None
+            _ACUTE.search(_RESUMING.sub(" ", _HISTORY.sub(" ", clause))) is None
         )
         accident = _ACCIDENT.search(clause) is not None
         mixup = accident or _MIXUP.search(clause) is not None

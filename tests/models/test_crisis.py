@@ -194,6 +194,11 @@ KINDS = [
     # effort, not intent, and intent said the same way
     ("I've been killing myself cleaning the house before the visit.", ()),
     ("I keep thinking about killing myself getting it over with.", ("self_harm",)),
+    # taking up an activity again after an illness is recovery; the illness again is not
+    ("Mum had a stroke in March, when can she go back to work again?", ()),
+    ("I had a seizure last year, can I start driving again?", ()),
+    ("He had a heart attack last year and it's started again.", ("emergency",)),
+    ("She had a stroke last year and now her face has started drooping again.", ("emergency",)),
     # Farewell, finality and plan words with an ordinary, bounded reason in the same clause
     # (a span or a return, a named event, a day's regimen, a product not swallowed, a
     # practical purpose for rope) are call business; the same words without it still
