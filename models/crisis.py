@@ -289,6 +289,48 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"(?:my|his|her|the|all)? ?(?:liquid |old |spare )?"
         rf"{_MEDICINES}\b(?(span)|(?: up)?[\w ,']{{0,40}}?\b{_HOARD_CUE}\b)",
     ),
+    # Asking what would be lethal: how many, how much, which ("how many of my amitriptyline
+    # would it take so I didn't wake up", "would forty paracetamol definitely do it", "what
+    # amount of insulin would stop someone's heart", "the dose that would do it"). A question
+    # about a safe dose ("how much is too much with paracetamol") is not one.
+    _p(
+        "lethality",
+        "self_harm",
+        r"\b(?:how (?:many|much)|what (?:amount|dose|number)|which (?:tablets|pills|ones|meds))\b"
+        r"[\w ,']{0,60}?\b(?:would|will|it'd|it would|does it|it)\b[\w ,']{0,12}?"
+        r"\b(?:take (?:so|for) (?:i|me|you|someone|a person) (?:didn't|don't|won't|wouldn't"
+        r"|never) wake|take to (?:die|not wake|end it|kill (?:me|myself|someone|a person"
+        r"|you))"
+        r"|kill (?:me|myself|someone|a person|you|an adult)"
+        r"|stop (?:my|someone's|your|a|the) heart"
+        r"|do it (?:quick|quickest|quickly|painlessly|properly)"
+        r"|be (?:fatal|lethal|enough to (?:die|not wake|stop my heart|end it"
+        r"|kill (?:me|myself))))\b"
+        r"|\b(?:would|will)(?: \w+){0,3} (?:definitely |actually |really )?do it\b"
+        r"(?=[\w ,']{0,40}(?:end up in hospital|quick|painless|properly))"
+        r"|\b(?:dose|amount) that would do it\b",
+    ),
+    _p(
+        "when_found",
+        "self_harm",
+        r"\b(?:when|before|after|so|once|until) (?:they|someone|somebody|anyone|he|she|the \w+"
+        r"|my \w+) (?:finds?|found|find) me\b"
+        r"|\b(?:no one|nobody|no-one) (?:will|would|can|could) (?:ever )?find me\b"
+        r"|\bneeds? to find me\b"
+        r"|\b(?:don't|do not|dont) want (?:her|him|them|anyone|the kids|my \w+) (?:to )?"
+        r"(?:walk(?:ing)? in on it|find(?:ing)? me)\b",
+    ),
+    # Stopping what keeps one alive on purpose, to die ("I've stopped my insulin on purpose so
+    # it'll be over sooner", "skipping my dialysis on purpose so it'll all stop").
+    _p(
+        "stopped_on_purpose",
+        "self_harm",
+        r"\b(?:stopped|stopping|skipping|skipped|refusing|refused|not taking|quit)\b"
+        r"[\w ,']{0,40}\b(?:on purpose|deliberately|intentionally)\b[\w ,']{0,12}\bso (?:that )?"
+        r"(?:it(?:'ll| will) (?:all )?(?:be over|stop|end)(?! (?:the|my|this|that|these|those)\b)"
+        r"|something happens"
+        r"|i can (?:just )?(?:fade|slip|go)|i (?:die|don't wake|won't wake|can go))",
+    ),
     _p(
         "take_them_all",
         "suicidal",
@@ -1129,6 +1171,12 @@ _STOCK_REASON = re.compile(
     r"|return(?:ing)?|pharmacy|chemist|disposal|dispose|side effects?|holiday|trip|travel\w*"
     r"|away|abroad|in case|shortage|run out|running out)\b"
 )
+# Being found, as a fear or after a fall ("I'm scared nobody will find me if I fall", "when
+# my husband finds me asleep on the sofa"), not as a plan.
+_FOUND_ORDINARY = re.compile(
+    r"\b(?:scared|afraid|fear|frightened|terrified|worried|worry|worries|if i (?:fall|fell"
+    r"|collapse|have a fall)|fall|fell|fallen|asleep|sleeping|napping|crying|on the floor)\b"
+)
 _REGIMEN_SENSITIVE = frozenset({"too_many_pills", "overdose_lay", "own_overdose"})
 
 
@@ -1492,6 +1540,8 @@ def _scan(original: str, offset: int) -> list[CrisisMatch]:
                 if pat.kind == "self_harm" and _screened_and_denied(
                     clause, m.start(), m.end(), lower[cs + m.end() :]
                 ):
+                    continue
+                if pat.pid == "when_found" and _FOUND_ORDINARY.search(clause):
                     continue
                 if (
                     pat.pid == "stockpile"

@@ -194,6 +194,17 @@ KINDS = [
     # effort, not intent, and intent said the same way
     ("I've been killing myself cleaning the house before the visit.", ()),
     ("I keep thinking about killing myself getting it over with.", ("self_harm",)),
+    # asking what would be lethal, being found, stopping treatment to die
+    ("How many of my sleeping tablets would it take so I don't wake up?", ("self_harm",)),
+    ("what amount of morphine would stop my heart", ("self_harm",)),
+    ("I've left a note on the door for when they find me.", ("self_harm",)),
+    ("I stopped my insulin deliberately so it'll all be over.", ("self_harm",)),
+    # ...and the same words in ordinary questions and fears
+    ("How many days would it take for my repeat to come through?", ()),
+    ("How much insulin would it take to bring my sugar down from twenty?", ()),
+    ("Which tablets would do it better for my back, the naproxen?", ()),
+    ("I'm scared nobody will find me if I fall in the night.", ()),
+    ("I stopped my statins deliberately so it'll stop the muscle pain.", ()),
     # taking up an activity again after an illness is recovery; the illness again is not
     ("Mum had a stroke in March, when can she go back to work again?", ()),
     ("I had a seizure last year, can I start driving again?", ()),
