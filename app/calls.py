@@ -6,12 +6,14 @@ call's I/O. The playbook is read after that: a database round trip for the newes
 when another instance stored a newer one, a parse in a thread, once per version (calls that need
 it meanwhile share that parse).
 
-A call id is never used for a second call. A platform may open a call under the id of one that
+A call id is not used for a second call. A platform may open a call under the id of one that
 has ended (an Asterisk AudioSocket leg that comes after its call's leg grace, a Twilio stream
 started again in the same call, a reconnect after its grace): the new call gets
 ``<id>:2`` (then ``:3``, ...) instead of writing into the ended call's record. Ids are looked
 up in the store (calls of other instances, and before a restart) and, because the store is
-written behind, among the calls this instance ended recently.
+written behind, among the calls this instance ended recently. This is best effort: when the
+store does not answer within ``ID_LOOKUP_TIMEOUT_S`` only this instance's calls are checked,
+and two instances opening the same id at the same moment can both take it.
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ ENDED_IDS_KEPT = 10_000
 """Ids of calls this instance ended, kept so that a new call cannot take one whose record may
 still be in the store's write queue (the store has the older ones)."""
 ID_CANDIDATES = 20  # numbered ids looked up in one store round trip
+ID_LOOKUP_TIMEOUT_S = 1.0
+"""How long opening a call waits for the store's answer about its id. A slow database must
+not hold up a platform's stream set-up (an AudioSocket leg waits for it): past this the call
+opens as if the database were away, checked against this instance's calls."""
 
 
 @dataclass
@@ -87,6 +93,7 @@ class CallManager:
         self._streams = 0  # transcription-only streams (/v1/asr), also under max_calls
         self._nudge_index: dict[str, str] = {}
         self._ended_ids: OrderedDict[str, None] = OrderedDict()  # newest last
+        self._id_lookup_timeout_s = ID_LOOKUP_TIMEOUT_S
         self.components: Components | None = None
         self.ready = asyncio.Event()
         self.load_error: str | None = None
@@ -234,7 +241,16 @@ class CallManager:
 
     async def _stored_ids(self, call_ids: list[str]) -> set[str]:
         try:
-            return await asyncio.to_thread(self._store.repo.stored_call_ids, call_ids)
+            return await asyncio.wait_for(
+                asyncio.to_thread(self._store.repo.stored_call_ids, call_ids),
+                self._id_lookup_timeout_s,
+            )
+        except TimeoutError:
+            log.warning(
+                "call id lookup in the store timed out; checked against this instance only",
+                extra={"call_id": call_ids[0], "timeout_s": self._id_lookup_timeout_s},
+            )
+            return set()
         except Exception:
             # The database is away: calls go on, checked against this instance's calls only.
             log.exception("could not look up call ids in the store", extra={

@@ -25,6 +25,7 @@ from tests.app.fakes import fake_components
 # The deadlock guard of each wait below: generous, only there so a regression fails instead of
 # hanging the suite. Nothing asserts how long anything took.
 GUARD_S = 30
+SILENCE_S = 100  # a database that does not answer
 
 
 @dataclass
@@ -54,6 +55,18 @@ class GatedRepo:
         if self.stored is None:
             raise ConnectionError("the database is away")
         return self.stored & set(call_ids)
+
+
+@dataclass
+class HangingIdsRepo(GatedRepo):
+    """A database that takes the id lookup and does not answer until ``release``."""
+
+    asked: threading.Event = field(default_factory=threading.Event)
+
+    def stored_call_ids(self, call_ids: list[str]) -> set[str]:
+        self.asked.set()
+        self.release.wait(SILENCE_S)
+        return set()
 
 
 @dataclass
@@ -174,4 +187,26 @@ async def test_an_ended_calls_id_is_not_used_again() -> None:
     assert again.call_id == "x" * 126 + ":2"
     repo.stored = None  # the database is away: calls still open
     assert (await calls.open_call(_meta("CA-new"))).call_id == "CA-new"
+    await calls.shutdown()
+
+
+async def test_a_database_that_does_not_answer_does_not_hold_up_a_new_call() -> None:
+    """The id lookup waits ``ID_LOOKUP_TIMEOUT_S`` at most: a stream's set-up (an AudioSocket
+    leg waits for it) must not hang on a slow database. The call opens, checked against this
+    instance's calls."""
+    repo = HangingIdsRepo()
+    calls = _manager(repo)
+    calls._id_lookup_timeout_s = 0.05
+    await calls._bus.start(0)
+    try:
+        # the guard is far above the lookup's 0.05 s and far below the database's silence
+        first = await asyncio.wait_for(calls.open_call(_meta("CA9")), SILENCE_S / 10)
+        assert first.call_id == "CA9"
+        assert repo.asked.is_set()
+        await first.end("hangup")
+        # this instance still knows the ended call
+        again = await asyncio.wait_for(calls.open_call(_meta("CA9")), SILENCE_S / 10)
+        assert again.call_id == "CA9:2"
+    finally:
+        repo.release.set()
     await calls.shutdown()
