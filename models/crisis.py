@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 NEGATION_WINDOW = 5
@@ -192,8 +193,9 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         rf"\b{_TELLS_OR_MEANS}\b{_UNDENIED}{{0,30}}?"
         r"\b(?:kill|hang|hurt|harm|shoot)(?:ing)? (?:him|her|them)sel(?:f|ves)\b"
         r"(?! (?:laughing|at (?:the )?(?:gym|work|office)|working|with work|doing|driving"
-        r"|lifting|carrying|running|on (?:that|the|those|his|her|their)"
-        r"|if (?:he|she|they) (?:keeps?|carr\w+ on|doesn't|does not|don't|do not))\b)"
+        r"|lifting|carrying|running|on (?:that|the|those|his|her|their) (?:ladder|roof|bike"
+        r"|motorbike|scooter|horse|trampoline|stairs|skateboard)|if (?:he|she|they) (?:keeps?"
+        r"|carr\w+ on))\b)"
         rf"|\b{_TELLS_OR_MEANS}\b{_UNDENIED}{{0,20}}?\bend(?:ing)? (?:his|her|their)"
         r" (?:own )?li(?:fe|ves)\b",
     ),
@@ -928,7 +930,8 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"\bspurting blood\b|\bblood (?:is )?spurting\b|\bblood everywhere\b"
         r"|\bbleeding (?:really |very |so )?(?:heavily|badly|a lot)\b"
         r"|\b(?:nose ?bleed|bleed|bleeding)\b[\w ,']{0,20}\bwon't stop\b"
-        r"|\b(?:won't|will not|wont|can't|cannot|can not) stop (?:the )?bleeding\b"
+        r"|(?<!gums )(?<!gum )\b(?:won't|will not|wont|can't|cannot|can not) stop"
+        r" (?:the )?bleeding\b"
         r"|\b(?:hasn't|has not|haven't|have not) stopped bleeding\b"
         r"|\bsoaking through (?:a |the )?(?:pads?|towels?|bandages?|dressings?)\b"
         r"|\bblood(?:'s| is) coming through\b|\bgashed open\b",
@@ -1121,15 +1124,15 @@ _BOUNDED_ABSENCE = re.compile(
     r"|\bback (?:on|by) (?:the \d+|\w+day)\b|\bback next (?:week|month|\w+day)\b"
     r"|\bon (?:holiday|a cruise|my honeymoon|a course)\b|\bworking (?:offshore|away)\b"
     r"|\baway at\b|\bat (?:my|our|a|the) (?:\w+'s )?(?:wedding|christening|graduation)\b"
-    r"|\bin hospital for\b|\b(?:if|once|when) the baby (?:comes|arrives|is born|'s born)\b"
+    r"|\bin hospital for\b|\bif the baby (?:comes|arrives|is born|'s born)\b"
 )
 _ORDINARY_AFTER_WINDOW = 60  # characters after the matched words
-_ABSENCE_SENSITIVE = frozenset({"wont_be_around", "affairs_in_order"})
+_ABSENCE_SENSITIVE = frozenset({"wont_be_around"})
 # Words of finality or of a plan that keep any flag a reason would otherwise explain away.
 _FINAL_WORDS = re.compile(
     r"\b(?:for good|forever|for ever|anymore|any more|much longer|again|never|funeral|goodbyes?"
     r"|miss me|without me|better off|burden|tonight|end it|last time|myself|hang\w*|neck"
-    r"|noose)\b"
+    r"|noose|ever|maybe|ready|waiting for|taken|beam|tree|loft|hook|staring)\b"
 )
 
 
@@ -1161,7 +1164,9 @@ _REGIMEN_DOSE = re.compile(
 )
 _EXCESS = re.compile(
     r"\b(?:whole|entire|every|month's|week's|supply|box|packet|bottle|the lot|double|twice"
-    r"|too many|too much|extra|more than|handful|overdos\w*|on purpose|deliberately)\b"
+    r"|too many|too much|extra|more than|handful|overdos\w*|on purpose|deliberately"
+    r"|in one go|at once|all at the same time|and all|as well|the rest|for the (?:next|week)"
+    r"|days' worth|weeks' worth|(?:husband|wife|partner|mum|mom|dad|son|daughter)'s)\b"
 )
 # Medicines kept to hand back or for an ordinary reason ("collecting the old tablets to take
 # back to the pharmacy", "hiding my tablets because of the side effects"), with no word of
@@ -1169,7 +1174,7 @@ _EXCESS = re.compile(
 _STOCK_REASON = re.compile(
     r"\b(?:take (?:them |it )?back|taking (?:them |it )?back|hand (?:them |it )?(?:back|in)"
     r"|return(?:ing)?|pharmacy|chemist|disposal|dispose|side effects?|holiday|trip|travel\w*"
-    r"|away|abroad|in case|shortage|run out|running out)\b"
+    r"|abroad|shortage|run out|running out)\b"
 )
 # Being found, as a fear or after a fall ("I'm scared nobody will find me if I fall", "when
 # my husband finds me asleep on the sofa"), not as a plan.
@@ -1193,13 +1198,14 @@ def _regimen_dose(clause: str, phrase: str) -> bool:
 # denies it. A "yes", "sometimes" or "most days" keeps the flag, and so does a denial in
 # another sentence.
 _SCREEN_FRAME = re.compile(
-    r"\b(?:asked|asks|ask|asking)\b|\b(?:questions?|questionnaire|form|screening|phq|survey)\b"
+    r"\b(?:asked|asks|ask|asking)(?: me| her| him| us)? (?:if|whether|about|the)\b"
+    r"|\b(?:questions?|questionnaire|form|screening|phq|survey)\b"
 )
 _SCREEN_FRAME_WINDOW = 40  # characters before the matched words
 _SCREEN_NO = re.compile(
     r"\b(?:said no|say no|no to (?:all|every)|answer(?:ed|'s| is| was)? no"
     r"|(?:put|ticked|circled|wrote|answered|marked) (?:never|nought|zero|0|no|not at all|none)"
-    r"|said i (?:don't|didn't|haven't|wasn't|'m not|am not|never)"
+    r"|said i(?: don't| didn't| haven't| wasn't|'m not| am not| never)"
     r"|told (?:her|him|them|the \w+)(?: honestly| truthfully)? (?:that )?(?:i don't|i'm not"
     r"|i'm fine|no|never)|never have|i've put never)\b"
 )
@@ -1208,7 +1214,7 @@ _SCREEN_NO = re.compile(
 _SCREEN_YES = re.compile(
     r"\b(?:yes|sometimes|some days|most days|several days|more than half|nearly every|a bit"
     r"|a little|i do|i have|i have been|not sure|lie|lied|lying|not true|wasn't true|actually"
-    r"|truth is)\b"
+    r"|truth is|but|don't know|not really|not the case|ready|plan|planned|tonight)\b"
 )
 
 
@@ -1221,14 +1227,6 @@ def _screened_and_denied(clause: str, start: int, end: int, rest: str) -> bool:
     return _SCREEN_NO.search(clause, end) is not None and _SCREEN_YES.search(rest) is None
 
 
-# Taking up an activity "again" after an illness ("can she start swimming again", "when can he
-# go back to work again") is recovery, not the illness happening again.
-_RESUMING = re.compile(
-    r"\b(?:start|starting|started|go back to|going back to|back to|able to|allowed to|can (?:i|he"
-    r"|she|we) go) (?:(?:the|to|his|her|my) )?(?:swimming|swim|driving|drive|walking|walk|running"
-    r"|work|working|exercise|exercising|gym|cycling|school|flying|fly|gardening|golf|football"
-    r"|dancing|training|lifting|sex|travelling|holidays?|normal)\b[\w ]{0,12}\bagain\b"
-)
 _ACUTE = re.compile(
     r"\b(?:right now|just now|at the moment|this (?:morning|afternoon|evening)|today|"
     r"tonight|(?:minutes?|an hour|hours?) ago|again)\b(?! for)"
@@ -1288,7 +1286,9 @@ _THIRD_PARTY_NOW = re.compile(
     r"\bjust (?:now|taken|took|done|did|cut|tried|swallowed|overdosed|found|rang|rung|called"
     r"|phoned|texted|sent|messaged)\b"
     r"|\b(?:now|still|last night|yesterday|this week|worse|worsening|deeper|stitches|bleeding"
-    r"|blood|won't stop|a&e|ambulance|999|hospital)\b"
+    r"|blood|won't stop|a&e|ambulance|999|hospital|every day|every night|daily|bad|badly"
+    r"|getting|got worse|come back|doesn't know|won't see|isn't helping"
+    r"|not helping)\b"
     r"|\b(?:is|are|'s|'re|came|comes|coming) back\b"
     # an act, a threat or a plan, and where or with what
     r"|\b(?:taken|took|swallowed|overdos\w*|cut (?:him|her|them)sel\w*|cutting|threaten\w*"
@@ -1317,18 +1317,40 @@ _SELF_TOO = re.compile(
 
 
 def _told_of_someone_in_care(clause: str, start: int, end: int, pid: str) -> bool:
-    """The self-harm words at ``clause[start:end]`` are someone else's, told with their care."""
+    """The self-harm words at ``clause[start:end]`` are someone else's, told with their care.
+
+    Only the name of the problem qualifies ("for self-harm", "his suicidal thoughts"): an act
+    going on ("my son is self-harming", "she self harms") and "the self-harm" with nobody's
+    name on it still flag."""
+    words = clause[start:end]
+    if pid == "self_harm" and not re.fullmatch(r"self[- ]?harm", words):
+        return False
+    if clause[max(0, start - 4) : start] == "the ":
+        return False
     if any(m.group("self") for m in _PERSON_REF.finditer(clause, start, end)):
         return False
-    if pid in _STATE_SENSITIVE and _STATE_BEFORE.search(clause, 0, start):
+    if pid in _STATE_SENSITIVE and _STATE_BEFORE.search(
+        clause, max(0, start - _PERSON_WINDOW), start
+    ):
         return False
     before = [m for m in _PERSON_REF.finditer(clause, max(0, start - _PERSON_WINDOW), start)]
     if not before or before[-1].group("other") is None:
         return False
-    # the care must be theirs too: "I'm in therapy" is not the son's care
+    return _someone_elses_care(clause)
+
+
+@lru_cache(maxsize=256)
+def _someone_elses_care(clause: str) -> bool:
+    """A care word in ``clause`` whose person, the last one named before it, is not the
+    caller: "I'm in therapy" is not the son's care. One pass over the clause (cached: a
+    clause with many matches asks once)."""
+    refs = list(_PERSON_REF.finditer(clause))
+    i, last = 0, None
     for care in _CARE.finditer(clause):
-        refs = [m for m in _PERSON_REF.finditer(clause, 0, care.start())]
-        if not refs or refs[-1].group("other") is not None:
+        while i < len(refs) and refs[i].start() < care.start():
+            last = refs[i]
+            i += 1
+        if last is None or last.group("other") is not None:
             return True
     return False
 
@@ -1504,7 +1526,7 @@ def _scan(original: str, offset: int) -> list[CrisisMatch]:
         clause = lower[cs:ce]
         taken: list[tuple[int, int, str]] = []
         history = _HISTORY.search(clause) is not None and (
-            _ACUTE.search(_RESUMING.sub(" ", _HISTORY.sub(" ", clause))) is None
+            _ACUTE.search(_HISTORY.sub(" ", clause)) is None
         )
         accident = _ACCIDENT.search(clause) is not None
         mixup = accident or _MIXUP.search(clause) is not None

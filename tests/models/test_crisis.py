@@ -125,10 +125,14 @@ KINDS = [
         ("self_harm",),
     ),
     (
-        "my partner is in treatment for self harming and i want to know what to do with the "
+        "my partner is in treatment for self-harm and i want to know what to do with the "
         "medicines at home",
         (),
     ),
+    # an act going on, or the self-harm with nobody's name on it, still flags
+    ("My son is self-harming and he's on a waiting list.", ("self_harm",)),
+    ("My son's self harm has got really bad and CAMHS won't see him for months.", ("self_harm",)),
+    ("Since his death the self harm has come back, I'm seeing a counsellor.", ("self_harm",)),
     (
         "my partner is in treatment for self harming and she's cut herself, there's blood "
         "everywhere",
@@ -178,6 +182,19 @@ KINDS = [
     ("there's a gash on his head and I can't stop the bleeding", ("emergency",)),
     ("my gums bleed a bit when I brush", ()),
     # stockpiling medicines: kept over time, hidden, or enough
+    ("I've been saving up my tablets for weeks in case it all gets too much.", ("self_harm",)),
+    # a relative's threat with a place or a date is not an accident on a ladder
+    ("He tried to kill himself on the railway line last night.", ("self_harm",)),
+    ("He says he'll kill himself if she doesn't come back.", ("self_harm",)),
+    # an emergency after an old event and a return to work
+    (
+        "My dad had a heart attack in March, he went back to work again and now he's collapsed"
+        " and isn't breathing.",
+        ("emergency",),
+    ),
+    ("I won't be around for a couple of days, maybe ever.", ("self_harm",)),
+    ("I took all my regular tablets in one go.", ("self_harm", "emergency")),
+    ("My gums won't stop bleeding when I brush.", ()),
     ("I've been stashing my sleeping tablets since Christmas.", ("self_harm",)),
     ("I've kept back two weeks of my painkillers, nobody knows.", ("self_harm",)),
     ("I've been collecting my antidepressants in a tin in the wardrobe.", ("self_harm",)),
@@ -186,6 +203,9 @@ KINDS = [
     ("I've kept back a month of my tablets for the trip to see my sister.", ()),
     ("I'm hiding my pills in the drawer because the side effects are awful.", ()),
     # a screening question answered no, and the same question answered otherwise
+    ("I asked my GP for help because I want to kill myself and she said no.", ("self_harm",)),
+    ("The GP asked me why I want to kill myself and I said I don't know.", ("self_harm",)),
+    ("They asked if I'd hurt myself and I said no but I've got the pills ready.", ("self_harm",)),
     ("The practice nurse asked about suicide and I said no, it's never been that.", ()),
     ("On the mood form I ticked never for the one about hurting myself.", ()),
     ("She asked if I'd thought of ending my life and I told her honestly I'm not there.", ()),
@@ -205,9 +225,7 @@ KINDS = [
     ("Which tablets would do it better for my back, the naproxen?", ()),
     ("I'm scared nobody will find me if I fall in the night.", ()),
     ("I stopped my statins deliberately so it'll stop the muscle pain.", ()),
-    # taking up an activity again after an illness is recovery; the illness again is not
-    ("Mum had a stroke in March, when can she go back to work again?", ()),
-    ("I had a seizure last year, can I start driving again?", ()),
+    # an illness happening again
     ("He had a heart attack last year and it's started again.", ("emergency",)),
     ("She had a stroke last year and now her face has started drooping again.", ("emergency",)),
     # Farewell, finality and plan words with an ordinary, bounded reason in the same clause
@@ -220,10 +238,6 @@ KINDS = [
     ("Ring me on Wednesday instead, I won't be here on Tuesday.", ("self_harm",)),
     ("I won't be around until the 14th, I'm staying with my sister.", ()),
     ("I won't be around for two weeks or ever again.", ("self_harm",)),
-    (
-        "Can you feed the cat when I'm gone on Friday, I'm in hospital for two nights for my hip?",
-        (),
-    ),
     ("Can you feed the cat when I'm gone on Friday?", ("self_harm",)),
     ("Can I take all my evening tablets together or should I space them out?", ()),
     ("I've taken all my tablets.", ("self_harm", "emergency")),
@@ -236,7 +250,6 @@ KINDS = [
     ("I just rang to say goodbye to you all.", ("self_harm",)),
     ("I just wanted to speak to you one last time before we change surgeries.", ()),
     ("I just wanted to speak to you one last time.", ("self_harm",)),
-    ("I won't need the next antenatal slot once the baby arrives, will I?", ()),
     ("Cancel my appointments, I won't need them.", ("self_harm",)),
     ("I've picked the date to give up smoking, the first of the month.", ()),
     ("I've picked the date.", ("self_harm",)),
