@@ -1,4 +1,4 @@
-"""Grouped cross-validation of red-flag model variants under the shipped two-tier policy.
+"""Grouped cross-validation of red-flag model variants under the shipped policy.
 
     python -m models.redflag_cv --tag base                    # the shipped configuration
     python -m models.redflag_cv --tag more --extra-data models/data/crisis_train_more.jsonl
@@ -13,12 +13,14 @@ out-of-fold (OOF) rows and the numbers compare like for like.
 
 The OOF probabilities are turned into flags exactly as ``CareClassifier.decide`` does:
 pattern kinds (``models.crisis.detect``), then, unless every crisis phrase was denied, the
-model's urgent tier (``p >= urgent``) and otherwise the gentle safety check at ``p >= soft``.
+model's urgent tier (``p >= urgent``, or ``p >= risk_sh`` for self-harm where the words name a
+risk factor) and otherwise the gentle safety check at ``p >= soft``.
 Reported per variant, on the crisis-set rows (hard train + extra; the patterns were written
 against the hard train rows, so combined recall there is optimistic) and on the extra rows
 alone (closer to unseen phrasing for the patterns):
 
-* at the shipped policy (0.97 / 0.95 / 0.5): self-harm recall and precision, emergency
+* at the shipped policy (urgent 0.97 / 0.95, self-harm at 0.5 where the words name a risk
+  factor, the gentle check at 0.5): self-harm recall and precision, emergency
   recall, urgent false alarms on ``none`` rows, gentle checks on ``none`` rows;
 * the best self-harm recall whose urgent false-alarm rate stays <= 3 % (the issue's target),
   over a grid of urgent thresholds, and the thresholds that reach it;
@@ -165,7 +167,8 @@ def model_only(
     denied: np.ndarray,
     sources: tuple[str, ...] = ("hard", "extra"),
 ) -> dict[str, dict[str, float]]:
-    """The model's own urgent and soft decisions (no pattern hits), on the crisis-set rows.
+    """The model's own urgent and soft decisions (no pattern hits, and so no risk-factor
+    tier: that tier reads the words), on the crisis-set rows.
 
     The patterns were written against these rows, so "patterns + model" out-of-fold numbers
     here are optimistic (the held-out test split has phrasings the patterns never saw); what
@@ -211,7 +214,8 @@ def categories(rows: list[Row]) -> list[str]:
 def by_category(
     rows: list[Row], oof: np.ndarray, kinds: list[tuple[str, ...]], denied: np.ndarray
 ) -> dict[str, float]:
-    """Model-only urgent decisions per category at the shipped tiers (patterns left out)."""
+    """Model-only urgent decisions per category at the shipped tiers (patterns, and with them
+    the risk-factor tier, left out)."""
     labels = np.array([r.label for r in rows])
     cats = np.array(categories(rows))
     f = policy_flags(
