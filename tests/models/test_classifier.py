@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -191,3 +194,15 @@ def test_token_attribution_is_exact(clf) -> None:
     contrib = token_contributions(st.states, norms, w)
     assert float(contrib.sum()) == pytest.approx(float(w @ feats), rel=1e-4, abs=1e-4)
     assert np.isfinite(contrib).all()
+
+
+def test_a_named_risk_factor_makes_a_moderate_self_harm_reading_urgent(clf) -> None:
+    """The risk-factor tier, through the shipped scoring path: the model reads this plan at the
+    gentle-check level, and the means and time it names ("tablets", "this weekend") make it
+    urgent. Without the tier it would be the gentle check; the words alone raise nothing."""
+    text = "The kids are at their dad's this weekend, so that's when. I've got the tablets ready."
+    assert clf.score(text).red_flags == ("self_harm",)
+    without = copy.copy(clf)
+    without.red_flag_policy = replace(clf.red_flag_policy, risk_factor_self_harm=2.0)
+    assert without.score(text).red_flags == ("safety_check",)
+    assert clf.score("Could I have my tablets delivered tonight?").red_flags == ()
