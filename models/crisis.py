@@ -310,7 +310,18 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"|kill (?:me|myself))))\b"
         r"|\b(?:would|will)(?: \w+){0,3} (?:definitely |actually |really )?do it\b"
         r"(?=[\w ,']{0,40}(?:end up in hospital|quick|painless|properly))"
-        r"|\b(?:dose|amount) that would do it\b",
+        r"|\b(?:dose|amount) that would do it\b"
+        # the same asked of someone, or of "you": "if someone took all their diazepam with
+        # whisky, would that be enough", "how long would it take after swallowing the lot"
+        r"|\bif (?:someone|somebody|you|i|a person) (?:took|take|swallowed|had) (?:all|the lot"
+        r"|a whole|every)\b[\w ,']{0,60}?\b(?:would (?:that|it|they|you) (?:be quick|be fatal"
+        r"|be lethal|die)|would it be quick)\b"
+        # "would that be enough" only of a medicine, and not enough to last
+        r"|\bif (?:someone|somebody|you|i|a person) (?:took|take|swallowed|had) (?:all|the lot"
+        rf"|a whole|every)\b[\w ,']{{0,40}}?\b(?:{_MEDICINES}|\w+(?:pine|pam|lam|line|ol|one|ide))"
+        r"\b[\w ,']{0,40}?\bwould (?:that|it) be enough\b(?! to (?:last|cover|get|see|keep|help))"
+        r"|\bhow long would it take (?:after|once|if) (?:i |you |someone )?(?:swallow\w* (?:the lot"
+        r"|them all|all (?:of )?(?:them|my|your|their))|tak\w+ the lot)",
     ),
     _p(
         "when_found",
@@ -470,7 +481,14 @@ PATTERNS: tuple[CrisisPattern, ...] = (
     ),
     # --- self-harm -----------------------------------------------------------------
     _p("self_harm", "self_harm", r"\bself[- ]?harm\w*\b"),
-    _p("cut_self", "self_harm", rf"\bcut(?:ting|s)? {_SELF}\b|\bcut (?:my|his|her) wrists?\b"),
+    _p(
+        "cut_self",
+        "self_harm",
+        rf"\bcut(?:ting|s)? {_SELF}\b|\bcut (?:my|his|her) wrists?\b"
+        # "I've cut it again, it's not too deep this time"
+        r"|\b(?:i've|i have|i) cut (?:it|my (?:arms?|wrists?|legs?|thighs?)) again\b"
+        r"(?! (?:on|chopping|shaving|cooking|in the|at work|with the|while|gardening)\b)",
+    ),
     _p("hurt_self", "self_harm", rf"\b(?:hurt|hurting|harm|harming|burn|burning) {_SELF}\b"),
     # --- self-harm said indirectly: intent, plan, means, time, farewell, burden ----------
     _p(
@@ -543,7 +561,7 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"(?:(?:district|community|practice|ward|macmillan) )?(?:old|last|previous|doctor|gp"
         r"|surgery|nurse|consultant))"
         r"|\bgoodbye (?:texts?|messages?|letters?|notes?|videos?|posts?)\b"
-        r"|\bposted a goodbye\b|\b(?:this is )?my last (?:call|phone call)\b"
+        r"|\bposted (?:a|my) goodbye\b|\b(?:this is )?my last (?:call|phone call)\b"
         r"|\b(?:music|hymns|songs?) (?:i want )?(?:at|for) my funeral\b"
         r"|\bpaid for (?:the|my) funeral\b|\brecorded a (?:video|message) for [\w ]{1,30}after\b"
         r"|\b(?:feeds?|look after|walks?) my (?:cat|dog|pets?) after (?:tonight|today|i'm gone)\b"
@@ -560,6 +578,8 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"|\bnobody will (?:have to|need to) (?:worry|bother) about me\b"
         r"|\bno(?:body| one) will have to (?:put up with|deal with|worry about) me\b"
         r"|\b(?:won't|wont) have to put up with me\b|\bput up with me much longer\b"
+        r"|\b(?:not|won't) (?:going to |gonna )?be (?:a problem|a burden|a bother|around|here)"
+        r" (?:(?:for|to) (?:anyone|you|anybody|them) )?for (?:much|very) longer\b"
         r"|\blast time (?:anyone|anybody|you)(?:'ll| will)? (?:have to|hear)\b"
         r"(?! from me about the\b)"
         r"|\bwon't be bothering (?:you|anyone)\b",
@@ -651,7 +671,8 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"\b(?:for the last time|one last time)\b(?! before (?:i|we) (?:move|change|switch|leave)"
         r" (?:practices?|surger(?:y|ies)|gps?|doctors?|house)\b)"
         r"|\bthe last thing i wanted to say\b"
-        r"|\bgave (?:my|all my) (?:jewellery|jewelry|wedding ring|ring|stuff|things|watch|savings)"
+        r"|\bgave (?:my|all my) (?:jewellery|jewelry|wedding ring|rings?|stuff|things|watch"
+        r"|savings)"
         r" to\b|\bgiving (?:my|all my) (?:stuff|things|belongings) (?:to|away)\b"
         r"|\bremember me by\b|\b(?:will(?:'s| is)|wills are) (?:done|signed|sorted)\b"
         r"|\b(?:written|updated|finished|done) my will\b[\w ,']{0,60}\b(?:ready|no point|nothing"
