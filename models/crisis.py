@@ -1239,13 +1239,13 @@ _SCREEN_YES = re.compile(
 )
 
 
-def _screened_and_denied(clause: str, start: int, end: int, rest: str) -> bool:
+def _screened_and_denied(clause: str, start: int, end: int, text: str, after: int) -> bool:
     """The self-harm words at ``clause[start:end]`` are a screening question answered no in
-    their clause; ``rest`` is everything said after them."""
+    their clause; ``text[after:]`` is everything said after them."""
     asked = _SCREEN_FRAME.search(clause, max(0, start - _SCREEN_FRAME_WINDOW), start)
     if asked is None:
         return False
-    return _SCREEN_NO.search(clause, end) is not None and _SCREEN_YES.search(rest) is None
+    return _SCREEN_NO.search(clause, end) is not None and _SCREEN_YES.search(text, after) is None
 
 
 _ACUTE = re.compile(
@@ -1541,8 +1541,9 @@ def _risk_factor(text: str) -> str | None:
 def _scan(original: str, offset: int) -> list[CrisisMatch]:
     lower = normalise(original)
     matches: list[CrisisMatch] = []
-    # read over the whole text: "she's under CAMHS for it. She did it again last night"
-    quiet = _nothing_happening_now(lower)
+    # read over the whole text ("she's under CAMHS for it. She did it again last night"), and
+    # only once a relative's care could explain a match away
+    quiet: bool | None = None
     for cs, ce in clause_spans(lower):
         clause = lower[cs:ce]
         taken: list[tuple[int, int, str]] = []
@@ -1581,7 +1582,7 @@ def _scan(original: str, offset: int) -> list[CrisisMatch]:
                 if pat.pid in _REGIMEN_SENSITIVE and _regimen_dose(clause, m.group(0)):
                     continue
                 if pat.kind == "self_harm" and _screened_and_denied(
-                    clause, m.start(), m.end(), lower[cs + m.end() :]
+                    clause, m.start(), m.end(), lower, cs + m.end()
                 ):
                     continue
                 if pat.pid == "when_found" and _FOUND_ORDINARY.search(clause):
@@ -1596,12 +1597,11 @@ def _scan(original: str, offset: int) -> list[CrisisMatch]:
                     clause, m.start(), m.end()
                 ):
                     continue
-                if (
-                    pat.pid in _THIRD_PARTY_SENSITIVE
-                    and quiet
-                    and _told_of_someone_in_care(clause, m.start(), m.end(), pat.pid)
-                ):
-                    continue
+                if pat.pid in _THIRD_PARTY_SENSITIVE:
+                    if quiet is None:
+                        quiet = _nothing_happening_now(lower)
+                    if quiet and _told_of_someone_in_care(clause, m.start(), m.end(), pat.pid):
+                        continue
                 taken.append((m.start(), m.end(), pat.kind))
                 cue = None if pat.inherent_negation else _negation_cue(clause, m.start())
                 negated = cue is not None
