@@ -59,18 +59,17 @@ GRID = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995, 0.99
 # --------------------------------------------------------------------------- policy
 
 
-def pattern_info(texts: list[str]) -> tuple[list[tuple[str, ...]], np.ndarray]:
+def pattern_info(texts: list[str]) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray]:
+    """Per text, from one ``models.crisis.detect``: the pattern kinds raised, whether every
+    crisis phrase was denied, and whether the words name a risk factor (``RISK_FACTORS``)."""
     from models.crisis import detect
 
     found = [detect(t) for t in texts]
-    return [tuple(f.kinds) for f in found], np.array([f.negated_only for f in found])
-
-
-def risk_info(texts: list[str]) -> np.ndarray:
-    """Whether each text names a clinical risk factor (``models.crisis.RISK_FACTORS``)."""
-    from models.crisis import detect
-
-    return np.array([detect(t).risk_factor is not None for t in texts], dtype=bool)
+    return (
+        [tuple(f.kinds) for f in found],
+        np.array([f.negated_only for f in found]),
+        np.array([f.risk_factor is not None for f in found], dtype=bool),
+    )
 
 
 def policy_flags(
@@ -84,7 +83,7 @@ def policy_flags(
     risk_sh: float = POLICY.risk_factor_self_harm,
 ) -> dict[str, np.ndarray]:
     """Flags as ``CareClassifier.decide`` raises them (patterns + two tiers; with ``risk``,
-    from ``risk_info``, self-harm at ``risk_sh`` where the words name a risk factor)."""
+    from ``pattern_info``, self-harm at ``risk_sh`` where the words name a risk factor)."""
     p = {c: probs[:, CLASSES.index(c)] for c in CLASSES}
     pat = {c: np.array([c in k for k in kinds]) for c in CLASSES[1:]}
     use = ~denied
@@ -115,13 +114,16 @@ def summarise(labels: np.ndarray, flags: dict[str, np.ndarray]) -> dict[str, flo
 
 
 def evaluate(
-    rows: list[Row], oof: np.ndarray, kinds: list[tuple[str, ...]], denied: np.ndarray
+    rows: list[Row],
+    oof: np.ndarray,
+    kinds: list[tuple[str, ...]],
+    denied: np.ndarray,
+    risk: np.ndarray,
 ) -> dict[str, Any]:
     from sklearn.metrics import roc_auc_score
 
     labels = np.array([r.label for r in rows])
     src = np.array([r.source for r in rows])
-    risk = risk_info([r.text for r in rows])
     out: dict[str, Any] = {}
     subsets = [("crisis_rows", src != "concerns"), ("extra_rows", src == "extra")]
     if (src == "new").any():  # --pool-data rows: written without seeing the patterns
@@ -269,7 +271,7 @@ def scripted_flags(lines: list[tuple[str, str]], probe: np.ndarray) -> dict[str,
     self-harm from the fold-averaged probabilities and from any single fold's model, and
     lines with a gentle check (fold-averaged)."""
     texts = [t for _, t in lines]
-    kinds, denied = pattern_info(texts)
+    kinds, denied, risk = pattern_info(texts)
     scen = np.array([s for s, _ in lines])
     groups = {
         "calm": np.isin(scen, CALM_SCENARIOS),
@@ -277,7 +279,6 @@ def scripted_flags(lines: list[tuple[str, str]], probe: np.ndarray) -> dict[str,
         "caller_at_risk": scen == "caller_at_risk",
     }
     ts, te = POLICY.urgent_self_harm, POLICY.urgent_emergency
-    risk = risk_info(texts)
     mean = policy_flags(probe.mean(axis=0), kinds, denied, ts, te, risk=risk)
     per_fold = [policy_flags(p, kinds, denied, ts, te, risk=risk) for p in probe]
     any_sh = np.logical_or.reduce([f["self_harm"] for f in per_fold])
@@ -307,14 +308,14 @@ def left_out_flags(texts: list[str], probe: np.ndarray) -> dict[str, Any]:
     left-out rows, and the share with any red flag (a gentle check included)."""
     if not texts:
         return {}
-    kinds, denied = pattern_info(texts)
+    kinds, denied, risk = pattern_info(texts)
     f = policy_flags(
         probe.mean(axis=0),
         kinds,
         denied,
         POLICY.urgent_self_harm,
         POLICY.urgent_emergency,
-        risk=risk_info(texts),
+        risk=risk,
     )
     anyf = f["self_harm"] | f["emergency"] | f["safety_check"]
     return {
@@ -362,7 +363,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.report is not None:
         rows = load_train_pool()
-        _, denied = pattern_info([r.text for r in rows])
+        _, denied, _ = pattern_info([r.text for r in rows])
         for tag in args.report:
             rep = json.loads((CACHE / f"rfcv_{tag}.json").read_text())
             oof = np.load(CACHE / f"rfcv_{tag}.npy")
@@ -396,7 +397,7 @@ def main(argv: list[str] | None = None) -> None:
     oof, probe = cross_val(
         rows, states, cfg, args.folds, (nstates, yn), tuple(args.seeds), probe_states
     )
-    kinds, denied = pattern_info([r.text for r in rows])
+    kinds, denied, risk = pattern_info([r.text for r in rows])
     rep = {
         "config": asdict(cfg),
         "seeds": args.seeds,
@@ -406,7 +407,7 @@ def main(argv: list[str] | None = None) -> None:
         "none_only_from": [str(p) for p in args.none_only_from],
         "n_new": len(new),
         "seconds": round(time.time() - t0),
-        "eval": evaluate(rows, oof, kinds, denied),
+        "eval": evaluate(rows, oof, kinds, denied, risk),
         "model_only": model_only(rows, oof, denied),
         **({"model_only_new": model_only(rows, oof, denied, ("new",))} if args.pool_data else {}),
         "model_only_by_category": by_category(rows, oof, kinds, denied),

@@ -20,7 +20,7 @@ from models.classifier import DEFAULT_RED_FLAG_POLICY, CareClassifier
 from models.crisis import detect
 from models.datasets import CRISIS_EXTRA_PATH, CRISIS_FRESH_PATH, _plain, load_crisis_rows
 from models.redflag import CLASSES
-from models.redflag_cv import left_out_rows, pattern_info, policy_flags, risk_info
+from models.redflag_cv import left_out_rows, pattern_info, policy_flags
 from models.train_redflag import (
     CONTRAST,
     CONTRAST_EVERYDAY,
@@ -61,14 +61,14 @@ def test_cv_policy_is_the_shipped_two_tier_rule() -> None:
         raw = (
             rng.choice(edges, size=(len(TEXTS), len(CLASSES))) + rng.random((len(TEXTS), 4)) * 1e-3
         )
-        kinds, denied = pattern_info(TEXTS)
+        kinds, denied, risk = pattern_info(TEXTS)
         got = policy_flags(
             raw,
             kinds,
             denied,
             DEFAULT_RED_FLAG_POLICY.urgent_self_harm,
             DEFAULT_RED_FLAG_POLICY.urgent_emergency,
-            risk=risk_info(TEXTS),
+            risk=risk,
         )
         for i, text in enumerate(TEXTS):
             want = _shipped(text, raw[i])
