@@ -267,16 +267,21 @@ def quick_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         yield s
 
 
+def _call_reaches_agent(tw: Any, ws: Any, call_id: str, agent: str) -> None:
+    """A Twilio call for ``agent`` starts and ends on the agent's event socket."""
+    tw.send(twilio_start(call_id, agent))
+    assert read_until(ws, lambda e: e["type"] == "call.started")[-1]["call_id"] == call_id
+    tw.send(twilio_stop(call_id))
+    read_until(ws, lambda e: e["type"] == "call.ended")
+
+
 def test_the_first_message_authenticates_and_events_follow(quick_auth: Live) -> None:
     s = quick_auth
     with _socket(s, "/v1/agents/A2/events", tok("agent", "A2")) as ws, \
             s.ws("/v1/ingest/twilio", tok("ingest")) as tw:
         ok = recv_json(ws)
         assert ok["type"] == "auth.ok" and ok["role"] == "agent"
-        tw.send(twilio_start("CA-first", "A2"))
-        assert read_until(ws, lambda e: e["type"] == "call.started")[-1]["call_id"] == "CA-first"
-        tw.send(twilio_stop("CA-first"))
-        read_until(ws, lambda e: e["type"] == "call.ended")
+        _call_reaches_agent(tw, ws, "CA-first", "A2")
 
 
 def test_deeply_nested_json_after_auth_is_an_error_and_the_stream_goes_on(
@@ -291,10 +296,7 @@ def test_deeply_nested_json_after_auth_is_an_error_and_the_stream_goes_on(
         ws.send("[" * 1500)
         error = recv_json(ws)
         assert error["type"] == "error" and error["code"] == "malformed_json"
-        tw.send(twilio_start("CA-deep", "A2"))
-        assert read_until(ws, lambda e: e["type"] == "call.started")[-1]["call_id"] == "CA-deep"
-        tw.send(twilio_stop("CA-deep"))
-        read_until(ws, lambda e: e["type"] == "call.ended")
+        _call_reaches_agent(tw, ws, "CA-deep", "A2")
 
 
 @pytest.mark.parametrize(
