@@ -65,6 +65,9 @@ _PSEUDO_NEG = re.compile(
     r"|\bno one\b|\bnobody\b|\bno reason\b|\bno point\b|\bno way out\b|\bnot worth\b"
     r"|\bdon't think i can\b|\bdon't see the point\b|\bno hope\b"
     r"|\bcan't promise (?:that )?i won't\b|\bnot sure i won't\b|\bdon't know if i won't\b"
+    # not needing something denies nothing said after it ("I won't need any more appointments,
+    # I'm saying goodbye to everyone today")
+    r"|\b(?:won't|will not|don't|do not|shan't) need\b"
 )
 _CLAUSE_SPLIT = re.compile(
     r"(?<=[.!?;])\s+|\n+|,\s*but\b|\s+but\s+|\s+although\s+|\s+though\s+|\s+except\s+"
@@ -571,8 +574,10 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         "wont_be_around",
         "self_harm",
         r"\bwon't be (?:around|here|needing (?:it|them|that)|a problem|bothering|bother(?:ing)?"
-        r" anyone)\b|\bwon't need (?:it|them|that|the)\b[\w ,']{0,30}\b(?:anymore|after|next"
-        r"|by then)?|\bi won't need it\b"
+        r" anyone)\b|\bwon't need (?:it|them|that|the)\b[\w ,']{0,30}"
+        r"\b(?:anymore|any more|after|next|by then|where i'm (?:going|headed)|when i'm gone)\b"
+        r"|\bi won't need it\b"
+        r"|\bwon't need (?:it|them|that)\b(?=[\s.!?]*$)"
         r"|\b(?:not going to|don't plan on|not planning on|won't) (?:be )?(?:being )?(?:here|"
         r"around) (?:by|for|much|after|when|to|at)\b"
         r"|\bnobody will (?:have to|need to) (?:worry|bother) about me\b"
@@ -1480,6 +1485,45 @@ def normalise(text: str) -> str:
     return text.lower().replace("\u2019", "'").replace("\u2018", "'")
 
 
+# Contractions written without their apostrophe, as speech recognisers, captioning and typed
+# chat often give them ("i cant breathe", "i dont want to kill myself"). The patterns and the
+# negation cues are written with the apostrophe, so these get it back before a scan. Only
+# words that are not English words of their own are listed: "ill", "id", "its", "were",
+# "well", "hell", "shell", "shed" and "wed" stay as they are.
+_BARE_CONTRACTION = re.compile(
+    r"\b(?:(?P<nt>do|does|did|is|are|was|were|has|have|had|could|would|should|must|need|ca|wo"
+    r"|ai)nt|(?P<m>i)m|(?P<ve>i|you|we|they|could|would|should|might|must)ve|(?P<re>you|they)re"
+    r"|(?P<s>he|she|that|what|there|where|who|how)s|(?P<d>they|you|he)d"
+    r"|(?P<ll>you|they|it|that)ll)\b"
+)
+
+
+def restore_apostrophes(lower: str) -> tuple[str, list[int] | None]:
+    """``lower`` with bare contractions given their apostrophe ("dont" -> "don't"), and for
+    each position of the result (and its end) the matching position in ``lower``; ``None``
+    when nothing changed, so the offsets are the same."""
+    if _BARE_CONTRACTION.search(lower) is None:
+        return lower, None
+    out: list[str] = []
+    where: list[int] = []
+    pos = 0
+    for m in _BARE_CONTRACTION.finditer(lower):
+        # "don't", "i'm", "she's", "they'd"; "i've", "you're", "you'll"
+        two = m.group("ve") or m.group("re") or m.group("ll")
+        cut = m.end() - (2 if two else 1)
+        for i in range(pos, cut):
+            out.append(lower[i])
+            where.append(i)
+        out.append("'")
+        where.append(cut)
+        pos = cut
+    for i in range(pos, len(lower)):
+        out.append(lower[i])
+        where.append(i)
+    where.append(len(lower))
+    return "".join(out), where
+
+
 def clause_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) character spans of the clauses of ``text``, whitespace-trimmed."""
     spans: list[tuple[int, int]] = []
@@ -1528,18 +1572,18 @@ def detect(text: str) -> CrisisResult:
     half = MAX_SCAN_CHARS // 2
     tail_at = len(text) - half
     matches = _scan(text[:half], 0) + _scan(text[tail_at:], tail_at)
-    return CrisisResult(
-        tuple(matches), _risk_factor(text[:half]) or _risk_factor(text[tail_at:])
-    )
+    return CrisisResult(tuple(matches), _risk_factor(text[:half]) or _risk_factor(text[tail_at:]))
 
 
 def _risk_factor(text: str) -> str | None:
-    found = RISK_FACTORS.search(normalise(text))
+    found = RISK_FACTORS.search(restore_apostrophes(normalise(text))[0])
     return None if found is None else found.group(0)
 
 
 def _scan(original: str, offset: int) -> list[CrisisMatch]:
-    lower = normalise(original)
+    lower, where = restore_apostrophes(normalise(original))
+    # positions in ``lower`` back to positions in ``original`` (the same when nothing changed)
+    at = (lambda i: i) if where is None else where.__getitem__
     matches: list[CrisisMatch] = []
     # read over the whole text ("she's under CAMHS for it. She did it again last night"), and
     # only once a relative's care could explain a match away
@@ -1605,16 +1649,17 @@ def _scan(original: str, offset: int) -> list[CrisisMatch]:
                 taken.append((m.start(), m.end(), pat.kind))
                 cue = None if pat.inherent_negation else _negation_cue(clause, m.start())
                 negated = cue is not None
+                start, end = at(cs + m.start()), at(cs + m.end())
                 matches.append(
                     CrisisMatch(
                         pid=pat.pid,
                         category=pat.category,
-                        phrase=original[cs + m.start() : cs + m.end()],
-                        clause=original[cs:ce],
+                        phrase=original[start:end],
+                        clause=original[at(cs) : at(ce)],
                         negated=negated,
-                        start=offset + cs + m.start(),
-                        end=offset + cs + m.end(),
-                        denial_start=None if cue is None else offset + cs + cue,
+                        start=offset + start,
+                        end=offset + end,
+                        denial_start=None if cue is None else offset + at(cs + cue),
                     )
                 )
     matches.sort(key=lambda m: (m.start, m.end))

@@ -302,6 +302,57 @@ def test_curly_apostrophes_and_case() -> None:
     assert not detect("I\u2019m NOT suicidal").flagged
 
 
+# Speech recognisers, captions and typed chat often drop the apostrophe of a contraction. The
+# words mean what their written form means: the same red flag, the same denial.
+BARE_APOSTROPHES = [
+    ("i cant breathe", ("emergency",), False),
+    ("he isnt breathing", ("emergency",), False),
+    ("i cant wake him up", ("emergency",), False),
+    ("i dont want to be here anymore", ("self_harm",), False),
+    ("ive taken all my tablets", ("self_harm", "emergency"), False),
+    ("i cant go on", ("safety_check",), False),
+    ("i dont want to kill myself", (), True),
+    ("i wont hurt myself", (), True),
+    ("i wouldnt ever hurt myself", (), True),
+    ("i didnt take an overdose", (), True),
+    ("nah i dont want to die i want to get better thats why im ringing", (), True),
+    # not needing something denies nothing said after it, with or without punctuation
+    (
+        "youve been lovely i wont need any more appointments im saying goodbye to everyone today",
+        ("self_harm",),
+        False,
+    ),
+    (
+        "I won't need any more appointments. I'm saying goodbye to everyone today.",
+        ("self_harm",),
+        False,
+    ),
+    # "won't need the ..." is a farewell only with a word of time or finality after it
+    ("i wont need the morning dose till seven", (), False),
+    ("I'm emigrating to Australia on Friday so I won't need the appointment.", (), False),
+    (
+        "I've handed my bank cards to my brother, I won't need them where I'm going",
+        ("self_harm",),
+        False,
+    ),
+    # words that are English words without an apostrophe stay what they are
+    ("the shed door is stuck and im ill with it", (), False),
+]
+
+
+@pytest.mark.parametrize(("text", "kinds", "denied"), BARE_APOSTROPHES)
+def test_contractions_without_apostrophes_mean_what_they_say(
+    text: str, kinds: tuple[str, ...], denied: bool
+) -> None:
+    result = detect(text)
+    assert result.kinds == kinds
+    assert result.negated_only is denied
+    # what is quoted to the agent is the caller's own words, as transcribed
+    for m in result.matches:
+        assert text[m.start : m.end] == m.phrase
+        assert m.clause in text
+
+
 def test_red_flag_late_in_a_long_text_is_found() -> None:
     text = "I was calling about my bill and the parking. " * 300 + "I want to die."
     assert detect(text).flagged
