@@ -1485,43 +1485,61 @@ def normalise(text: str) -> str:
     return text.lower().replace("\u2019", "'").replace("\u2018", "'")
 
 
-# Contractions written without their apostrophe, as speech recognisers, captioning and typed
-# chat often give them ("i cant breathe", "i dont want to kill myself"). The patterns and the
-# negation cues are written with the apostrophe, so these get it back before a scan. Only
-# words that are not English words of their own are listed: "ill", "id", "its", "were",
-# "well", "hell", "shell", "shed" and "wed" stay as they are.
-_BARE_CONTRACTION = re.compile(
+# Spoken forms, as speech recognisers, captioning and typed chat give them, turned into the
+# written forms the patterns and negation cues are written in:
+# - contractions without their apostrophe ("i cant breathe", "i dont want to kill myself").
+#   Only words that are not English words of their own are listed: "ill", "id", "its",
+#   "were", "well", "hell", "shell", "shed" and "wed" stay as they are;
+# - "wanna", "gonna", "gotta", "em" ("take em all");
+# - "no more" for "anymore" after being or doing ("i dont want to be here no more"); "no more
+#   pain" and "no more appointments" stay as they are.
+_SPOKEN_FORM = re.compile(
     r"\b(?:(?P<nt>do|does|did|is|are|was|were|has|have|had|could|would|should|must|need|ca|wo"
     r"|ai)nt|(?P<m>i)m|(?P<ve>i|you|we|they|could|would|should|might|must)ve|(?P<re>you|they)re"
     r"|(?P<s>he|she|that|what|there|where|who|how)s|(?P<d>they|you|he)d"
-    r"|(?P<ll>you|they|it|that)ll)\b"
+    r"|(?P<ll>you|they|it|that)ll"
+    r"|(?P<wanna>wanna)|(?P<gonna>gonna)|(?P<gotta>gotta)|(?P<em>em)"
+    r"|(?P<head>here|alive|around|living|going on|on|this|it|that|anything|anyone|anybody|me)"
+    r" no more)\b"
 )
+_SPOKEN_WORDS = {"wanna": "want to", "gonna": "going to", "gotta": "got to", "em": "them"}
 
 
-def restore_apostrophes(lower: str) -> tuple[str, list[int] | None]:
-    """``lower`` with bare contractions given their apostrophe ("dont" -> "don't"), and for
-    each position of the result (and its end) the matching position in ``lower``; ``None``
-    when nothing changed, so the offsets are the same."""
-    if _BARE_CONTRACTION.search(lower) is None:
-        return lower, None
+def _written(m: re.Match[str]) -> str:
+    word = m.group(0)
+    if m.group("head"):
+        return m.group("head") + " anymore"
+    if word in _SPOKEN_WORDS:
+        return _SPOKEN_WORDS[word]
+    # "don't", "i'm", "she's", "they'd"; "i've", "you're", "you'll"
+    cut = len(word) - (2 if m.group("ve") or m.group("re") or m.group("ll") else 1)
+    return word[:cut] + "'" + word[cut:]
+
+
+def written_form(lower: str) -> tuple[str, list[int] | None, list[int] | None]:
+    """``lower`` with spoken forms written out ("dont" -> "don't", "wanna" -> "want to"),
+    and, for each position of the result, where it starts and ends in ``lower`` (a position
+    inside a rewritten word maps outwards, to the whole word). ``None`` maps when nothing
+    changed, so the positions are the same."""
+    if _SPOKEN_FORM.search(lower) is None:
+        return lower, None, None
     out: list[str] = []
-    where: list[int] = []
+    starts: list[int] = []
+    ends: list[int] = []
     pos = 0
-    for m in _BARE_CONTRACTION.finditer(lower):
-        # "don't", "i'm", "she's", "they'd"; "i've", "you're", "you'll"
-        two = m.group("ve") or m.group("re") or m.group("ll")
-        cut = m.end() - (2 if two else 1)
-        for i in range(pos, cut):
-            out.append(lower[i])
-            where.append(i)
-        out.append("'")
-        where.append(cut)
-        pos = cut
-    for i in range(pos, len(lower)):
-        out.append(lower[i])
-        where.append(i)
-    where.append(len(lower))
-    return "".join(out), where
+    for m in _SPOKEN_FORM.finditer(lower):
+        out.append(lower[pos : m.start()])
+        starts.extend(range(pos, m.start()))
+        ends.extend(range(pos + 1, m.start() + 1))
+        text = _written(m)
+        out.append(text)
+        starts.extend([m.start()] * len(text))
+        ends.extend([m.end()] * len(text))
+        pos = m.end()
+    out.append(lower[pos:])
+    starts.extend(range(pos, len(lower)))
+    ends.extend(range(pos + 1, len(lower) + 1))
+    return "".join(out), starts, ends
 
 
 def clause_spans(text: str) -> list[tuple[int, int]]:
@@ -1576,14 +1594,21 @@ def detect(text: str) -> CrisisResult:
 
 
 def _risk_factor(text: str) -> str | None:
-    found = RISK_FACTORS.search(restore_apostrophes(normalise(text))[0])
+    found = RISK_FACTORS.search(written_form(normalise(text))[0])
     return None if found is None else found.group(0)
 
 
 def _scan(original: str, offset: int) -> list[CrisisMatch]:
-    lower, where = restore_apostrophes(normalise(original))
+    lower, starts, ends = written_form(normalise(original))
     # positions in ``lower`` back to positions in ``original`` (the same when nothing changed)
-    at = (lambda i: i) if where is None else where.__getitem__
+    n = len(lower)
+
+    def start_at(i: int) -> int:
+        return i if starts is None else (starts[i] if i < n else len(original))
+
+    def end_at(i: int) -> int:
+        return i if ends is None else (ends[i - 1] if i > 0 else 0)
+
     matches: list[CrisisMatch] = []
     # read over the whole text ("she's under CAMHS for it. She did it again last night"), and
     # only once a relative's care could explain a match away
@@ -1649,17 +1674,17 @@ def _scan(original: str, offset: int) -> list[CrisisMatch]:
                 taken.append((m.start(), m.end(), pat.kind))
                 cue = None if pat.inherent_negation else _negation_cue(clause, m.start())
                 negated = cue is not None
-                start, end = at(cs + m.start()), at(cs + m.end())
+                start, end = start_at(cs + m.start()), end_at(cs + m.end())
                 matches.append(
                     CrisisMatch(
                         pid=pat.pid,
                         category=pat.category,
                         phrase=original[start:end],
-                        clause=original[at(cs) : at(ce)],
+                        clause=original[start_at(cs) : end_at(ce)],
                         negated=negated,
                         start=offset + start,
                         end=offset + end,
-                        denial_start=None if cue is None else offset + at(cs + cue),
+                        denial_start=None if cue is None else offset + start_at(cs + cue),
                     )
                 )
     matches.sort(key=lambda m: (m.start, m.end))

@@ -302,8 +302,9 @@ def test_curly_apostrophes_and_case() -> None:
     assert not detect("I\u2019m NOT suicidal").flagged
 
 
-# Speech recognisers, captions and typed chat often drop the apostrophe of a contraction. The
-# words mean what their written form means: the same red flag, the same denial.
+# Speech recognisers, captions and typed chat often drop the apostrophe of a contraction and
+# write speech as it sounds. The words mean what their written form means: the same red flag,
+# the same denial.
 BARE_APOSTROPHES = [
     ("i cant breathe", ("emergency",), False),
     ("he isnt breathing", ("emergency",), False),
@@ -335,13 +336,19 @@ BARE_APOSTROPHES = [
         ("self_harm",),
         False,
     ),
+    # other spoken forms: "wanna", "gonna", "em", "no more" for "anymore"
+    ("i really dont wanna be alive no more", ("self_harm",), False),
+    ("i dont wanna be here no more", ("self_harm",), False),
+    ("i took em all", ("self_harm",), False),
+    ("i aint gonna hurt myself", (), True),
+    ("I want no more pain, can the doctor change my patches", (), False),
     # words that are English words without an apostrophe stay what they are
     ("the shed door is stuck and im ill with it", (), False),
 ]
 
 
 @pytest.mark.parametrize(("text", "kinds", "denied"), BARE_APOSTROPHES)
-def test_contractions_without_apostrophes_mean_what_they_say(
+def test_spoken_forms_mean_what_their_written_forms_say(
     text: str, kinds: tuple[str, ...], denied: bool
 ) -> None:
     result = detect(text)
