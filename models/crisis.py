@@ -1490,7 +1490,7 @@ def normalise(text: str) -> str:
 # - contractions without their apostrophe ("i cant breathe", "i dont want to kill myself").
 #   Only words that are not English words of their own are listed: "ill", "id", "its",
 #   "were", "well", "hell", "shell", "shed" and "wed" stay as they are;
-# - "wanna", "gonna", "gotta", "em" ("take em all");
+# - "wanna", "gonna", "gotta", "em" ("take em all"), "an OD";
 # - "no more" for "anymore" after being or doing ("i dont want to be here no more"); "no more
 #   pain" and "no more appointments" stay as they are.
 _SPOKEN_FORM = re.compile(
@@ -1498,11 +1498,17 @@ _SPOKEN_FORM = re.compile(
     r"|ai)nt|(?P<m>i)m|(?P<ve>i|you|we|they|could|would|should|might|must)ve|(?P<re>you|they)re"
     r"|(?P<s>he|she|that|what|there|where|who|how)s|(?P<d>they|you|he)d"
     r"|(?P<ll>you|they|it|that)ll"
-    r"|(?P<wanna>wanna)|(?P<gonna>gonna)|(?P<gotta>gotta)|(?P<em>em)"
+    r"|(?P<wanna>wanna)|(?P<gonna>gonna)|(?P<gotta>gotta)|(?P<em>em)|(?P<od>an od)"
     r"|(?P<head>here|alive|around|living|going on|on|this|it|that|anything|anyone|anybody|me)"
     r" no more)\b"
 )
-_SPOKEN_WORDS = {"wanna": "want to", "gonna": "going to", "gotta": "got to", "em": "them"}
+_SPOKEN_WORDS = {
+    "wanna": "want to",
+    "gonna": "going to",
+    "gotta": "got to",
+    "em": "them",
+    "an od": "an overdose",
+}
 
 
 def _written(m: re.Match[str]) -> str:

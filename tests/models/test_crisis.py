@@ -340,6 +340,8 @@ BARE_APOSTROPHES = [
     ("i really dont wanna be alive no more", ("self_harm",), False),
     ("i dont wanna be here no more", ("self_harm",), False),
     ("i took em all", ("self_harm",), False),
+    ("I took an OD an hour ago", ("self_harm", "emergency"), False),
+    ("The eye drops say OD twice a day, is that the right eye?", (), False),
     ("i aint gonna hurt myself", (), True),
     ("I want no more pain, can the doctor change my patches", (), False),
     # words that are English words without an apostrophe stay what they are
