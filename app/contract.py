@@ -78,6 +78,10 @@ class SignalsData(_Open):
     red_flags: list[str] = Field(
         default_factory=list, description="self_harm, emergency, safety_check"
     )
+    red_flags_about_others: list[str] = Field(
+        default_factory=list,
+        description="Those of red_flags raised only about someone other than the caller",
+    )
     distressed: bool = False
     active: list[str] = Field(default_factory=list, description="Concerns on (hysteresis)")
     evidence: str = Field(default="", description="The caller's words that drove the score")

@@ -676,6 +676,7 @@ class CallSession:
                 trend=signals.trend,
                 crisis=bool(signals.crisis),
                 red_flags=sorted(signals.red_flags),
+                red_flags_about_others=sorted(signals.about_others),
                 distressed=bool(signals.distressed),
                 active=sorted(signals.active),
                 evidence=signals.evidence,

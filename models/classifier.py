@@ -463,6 +463,9 @@ class CareClassifier:
             evidence=evidence,
             crisis_phrases=found.phrases,
             red_flags=flags,
+            about_others=tuple(
+                k for k in flags if k == "self_harm" and found.about_someone_else(k)
+            ),
             truncated=cut or st.truncated,
         )
 

@@ -1381,6 +1381,27 @@ def _someone_elses_care(clause: str) -> bool:
     return False
 
 
+# Who red-flag words are about: a relative or he/she, or the caller. "They", "them", "it" and
+# bare "his"/"her" are left out: they as often mean the tablets or the doctors ("I'm going to
+# take them all tonight").
+_SUBJECT_REF = re.compile(
+    rf"\b(?P<other>(?:my|our|his|her|their) (?:\w+ )?{_RELATIVE}(?:'s)?|he|she"
+    r"|(?:him|her|them)sel(?:f|ves)|(?:his|her|their) (?:own )?li(?:fe|ves))\b"
+    r"|\b(?P<self>i|me|my|mine|myself|we|us|our)\b"
+)
+
+
+def _about_other(clause: str, start: int, end: int) -> bool:
+    """Are the words at ``clause[start:end]`` about someone other than the caller? The last
+    person they name decides ("told me he's going to kill himself", "better off without
+    me"); else the last person named just before them ("my son is suicidal", "he left and
+    I want to die"). Nobody named means the caller."""
+    refs = list(_SUBJECT_REF.finditer(clause, start, end)) or list(
+        _SUBJECT_REF.finditer(clause, max(0, start - _PERSON_WINDOW), start)
+    )
+    return bool(refs) and refs[-1].group("other") is not None
+
+
 def _nothing_happening_now(text: str) -> bool:
     """No sign anywhere in ``text`` of an act now, a threat or plan, or the caller's own."""
     rest = _CARE_NOW.sub(" ", text)
@@ -1426,6 +1447,9 @@ class CrisisMatch:
     end: int
     # Where the denial begins ("not" in "I'm not suicidal"), for negated matches.
     denial_start: int | None = None
+    # The words are about someone other than the caller ("my husband says he's going to kill
+    # himself", "my daughter is suicidal"), by the people named in and just before them.
+    about_other: bool = False
 
     @property
     def kind(self) -> RedFlag:
@@ -1470,6 +1494,15 @@ class CrisisResult:
             if not m.negated:
                 seen.setdefault(m.category, None)
         return tuple(seen)
+
+    def about_someone_else(self, kind: RedFlag) -> bool:
+        """Is the ``kind`` red flag about someone other than the caller? Yes when every
+        undenied match of that kind is; when the patterns raised no such match (the learned
+        model did), when every undenied match of any kind is, and there is one. When in
+        doubt, the caller: their own risk is the one never to miss."""
+        said = [m for m in self.matches if not m.negated]
+        own = [m for m in said if m.kind == kind] or said
+        return bool(own) and all(m.about_other for m in own)
 
     def first(self, kind: RedFlag | None = None) -> CrisisMatch | None:
         """The first undenied match (of ``kind``, or of the most urgent kind raised)."""
@@ -1691,6 +1724,7 @@ def _scan(original: str, offset: int) -> list[CrisisMatch]:
                         start=offset + start,
                         end=offset + end,
                         denial_start=None if cue is None else offset + start_at(cs + cue),
+                        about_other=_about_other(clause, m.start(), m.end()),
                     )
                 )
     matches.sort(key=lambda m: (m.start, m.end))

@@ -275,6 +275,7 @@ class WindowScorer:
         if crisis:
             active.add("crisis")
         evidence, ev_start, ev_end = self._evidence()
+        flags = {k for s in self._window for k in s.score.red_flags}
         return Signals(
             at_s=now,
             distress=_clip(st.distress),
@@ -286,7 +287,12 @@ class WindowScorer:
             evidence=evidence,
             evidence_start_s=ev_start,
             evidence_end_s=ev_end,
-            red_flags=frozenset(k for s in self._window for k in s.score.red_flags),
+            red_flags=frozenset(flags),
+            about_others=frozenset(
+                k
+                for k in flags
+                if all(k in s.score.about_others for s in self._window if k in s.score.red_flags)
+            ),
         )
 
 

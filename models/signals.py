@@ -33,6 +33,9 @@ class TextScore:
     # Red flags raised by this text: "self_harm", "emergency" (both urgent, ``crisis``) and
     # "safety_check" (ambiguous hopelessness: a gentle safety question, no escalation).
     red_flags: tuple[str, ...] = ()
+    # Those of ``red_flags`` that are about someone other than the caller ("my husband says
+    # he's going to kill himself"): the same urgency, a different conversation.
+    about_others: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +60,6 @@ class Signals:
     # Red flags raised by a caller final still in the window ("self_harm", "emergency",
     # "safety_check"); ``crisis`` is true when an urgent one is among them.
     red_flags: frozenset[str] = field(default_factory=frozenset)
+    # Those of ``red_flags`` raised only about someone other than the caller, by every
+    # final in the window that raised them.
+    about_others: frozenset[str] = field(default_factory=frozenset)

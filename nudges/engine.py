@@ -630,6 +630,10 @@ def _signal_condition(spec: SignalSpec, s: Signals, hist: deque[Signals]) -> boo
             return s.crisis
         if spec.name == "distressed":
             return s.distressed
+        if spec.name == "someone_else_at_risk":
+            return "self_harm" in s.red_flags and "self_harm" in s.about_others
+        if spec.name == "caller_at_risk":
+            return "self_harm" in s.red_flags and "self_harm" not in s.about_others
         return spec.name in s.red_flags
     v = _value(spec.name, s)
     if spec.above is not None and v < spec.above:

@@ -74,6 +74,7 @@ class CompiledSpec:
     negation: bool
     semantic_min_words: int = 0
     red_flag: str | None = None
+    about: str = "anyone"
 
 
 def normalise(text: str) -> str:
@@ -142,7 +143,7 @@ class PhraseMatcher:
     def compile(self, spec: PhraseSpec, phrase_sets: dict[str, PhraseSet]) -> CompiledSpec:
         """Merge ``use``, compile phrases/patterns and embed examples (cached by text)."""
         phrases, patterns, examples = list(spec.phrases), list(spec.patterns), list(spec.examples)
-        min_words, red_flag = spec.semantic_min_words, spec.red_flag
+        min_words, red_flag, about = spec.semantic_min_words, spec.red_flag, spec.about
         if spec.use is not None:
             base = phrase_sets[spec.use]
             phrases += base.phrases
@@ -150,6 +151,7 @@ class PhraseMatcher:
             examples += base.examples
             min_words = max(min_words, base.semantic_min_words)
             red_flag = red_flag or base.red_flag
+            about = about if about != "anyone" else base.about
         phrase_re = None
         if phrases:
             alts = sorted({normalise(p).strip() for p in phrases}, key=len, reverse=True)
@@ -166,6 +168,7 @@ class PhraseMatcher:
             negation=spec.negation,
             semantic_min_words=min_words,
             red_flag=red_flag,
+            about=about,
         )
 
     def prepare(self, playbook: Playbook) -> None:
@@ -220,8 +223,10 @@ class PhraseMatcher:
         if not text.strip():
             return None
         if spec.red_flag is not None:
-            hit = detect_red_flags(text).first(spec.red_flag)  # type: ignore[arg-type]
-            if hit is not None:
+            found = detect_red_flags(text)
+            hit = found.first(spec.red_flag)  # type: ignore[arg-type]
+            other = hit is not None and found.about_someone_else(spec.red_flag)  # type: ignore[arg-type]
+            if hit is not None and spec.about in ("anyone", "someone_else" if other else "caller"):
                 return Match("pattern", hit.clause, hit.phrase)
         lowered = normalise(text)
         if len(lowered) != len(text):

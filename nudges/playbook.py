@@ -40,7 +40,17 @@ NUMERIC_SIGNALS: tuple[str, ...] = ("distress", *CONCERNS)
 # Red flags (see models/crisis.py): self_harm and emergency are urgent ("crisis" is either),
 # safety_check is ambiguous hopelessness that deserves a gentle question.
 RED_FLAG_NAMES: tuple[str, ...] = ("self_harm", "emergency", "safety_check")
-FLAG_SIGNALS: tuple[str, ...] = ("crisis", "distressed", *RED_FLAG_NAMES)
+# The self-harm flag split by who is at risk: ``someone_else_at_risk`` when it was raised only
+# about someone other than the caller ("my husband says he's going to kill himself tonight"),
+# ``caller_at_risk`` otherwise (the caller's own words, or nobody named). ``self_harm`` is
+# either.
+FLAG_SIGNALS: tuple[str, ...] = (
+    "crisis",
+    "distressed",
+    *RED_FLAG_NAMES,
+    "caller_at_risk",
+    "someone_else_at_risk",
+)
 SIGNAL_NAMES: tuple[str, ...] = tuple(dict.fromkeys(NUMERIC_SIGNALS + FLAG_SIGNALS))
 
 
@@ -96,8 +106,17 @@ class PhraseSpec(_Model):
     # A sentence shorter than this never matches semantically: "I understand." or "Okay."
     # sit close to any acknowledgement in embedding space but acknowledge nothing.
     semantic_min_words: Annotated[int, Field(ge=0, le=50)] = 0
-    # The reviewed red-flag detector (models/crisis.py) found this kind in the utterance.
+    # The reviewed red-flag detector (models/crisis.py) found this kind in the utterance;
+    # ``about`` narrows it to the caller's own or to someone else's ("my husband says he's
+    # going to kill himself"). When unsure who it is about, the detector says the caller.
     red_flag: Literal["self_harm", "emergency", "safety_check"] | None = None
+    about: Literal["anyone", "caller", "someone_else"] = "anyone"
+
+    @model_validator(mode="after")
+    def _about_needs_red_flag(self) -> PhraseSpec:
+        if self.about != "anyone" and self.red_flag is None and self.use is None:
+            raise ValueError("'about' applies to a red_flag: give red_flag too")
+        return self
 
 
 class PhraseSet(PhraseSpec):

@@ -57,6 +57,7 @@ def _signals(data: dict[str, Any], at_s: float) -> Signals:
         evidence_start_s=data.get("evidence_start_s"),
         evidence_end_s=data.get("evidence_end_s"),
         red_flags=frozenset(data.get("red_flags", ())),
+        about_others=frozenset(data.get("red_flags_about_others", ())),
     )
 
 

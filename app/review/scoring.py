@@ -83,11 +83,13 @@ _OUTCOMES = frozenset({"agent_said", "accepted", "dismissed", "expired", "call_e
 class Phrases:
     """Recognises acknowledgements and the crisis protocol with the playbook's phrase sets.
 
-    Uses the sets ``acknowledgement``, ``safety_check`` and ``emergency_action`` of the given
-    playbook, and the packaged playbook's for any it lacks. Phrases and patterns only.
+    Uses the sets ``acknowledgement``, ``safety_check``, ``other_safety_check`` (asking after
+    someone else at risk: "is he safe?") and ``emergency_action`` of the given playbook, and
+    the packaged playbook's for any it lacks. Phrases and patterns only.
     """
 
-    SETS = ("acknowledgement", "safety_check", "emergency_action")
+    SETS = ("acknowledgement", "safety_check", "other_safety_check", "emergency_action")
+    PROTOCOL = ("safety_check", "other_safety_check", "emergency_action")
 
     def __init__(self, playbook: Any | None = None) -> None:
         from nudges.matching import PhraseMatcher
@@ -109,7 +111,7 @@ class Phrases:
     def follows_crisis_protocol(self, text: str) -> bool:
         return any(
             self._matcher.match(self._specs[name], text, semantic=False) is not None
-            for name in ("safety_check", "emergency_action")
+            for name in self.PROTOCOL
         )
 
 

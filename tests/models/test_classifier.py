@@ -206,3 +206,15 @@ def test_a_named_risk_factor_makes_a_moderate_self_harm_reading_urgent(clf) -> N
     without.red_flag_policy = replace(clf.red_flag_policy, risk_factor_self_harm=2.0)
     assert without.score(text).red_flags == ("safety_check",)
     assert clf.score("Could I have my tablets delivered tonight?").red_flags == ()
+
+
+def test_the_score_says_when_a_self_harm_flag_is_about_someone_else(clf) -> None:
+    theirs = clf.score("My husband says he's going to kill himself tonight.")
+    assert "self_harm" in theirs.red_flags and theirs.about_others == ("self_harm",)
+    mine = clf.score("I'm going to kill myself tonight.")
+    assert "self_harm" in mine.red_flags and mine.about_others == ()
+    # batch scoring carries it too
+    batch = clf.score_batch(
+        ["she texted me that she is going to end her life", "I want to end my life"]
+    )
+    assert [s.about_others for s in batch] == [("self_harm",), ()]

@@ -362,6 +362,30 @@ def test_spoken_forms_mean_what_their_written_forms_say(
         assert m.clause in text
 
 
+# Who the self-harm words are about: the caller unless the words or the person named just
+# before them say someone else. Nobody named, or "they"/"them" (as often the tablets), is the
+# caller: their own risk is the one never to miss.
+SUBJECTS = [
+    ("My husband says he's going to kill himself tonight.", True),
+    ("Last night he told me he's going to kill himself.", True),
+    ("My daughter is suicidal and I don't know what to do.", True),
+    ("she texted me that she is going to end her life", True),
+    ("I want to kill myself.", False),
+    ("He left me and now I want to die.", False),
+    ("My husband says I'd be better off dead.", False),
+    ("They'd all be better off without me.", False),
+    ("I have the pills here and I'm going to take them all tonight.", False),
+    ("I'm scared for my son, he says he wants to die, and I want to end it too.", False),
+]
+
+
+@pytest.mark.parametrize(("text", "other"), SUBJECTS)
+def test_who_the_self_harm_words_are_about(text: str, other: bool) -> None:
+    result = detect(text)
+    assert "self_harm" in result.kinds
+    assert result.about_someone_else("self_harm") is other
+
+
 def test_red_flag_late_in_a_long_text_is_found() -> None:
     text = "I was calling about my bill and the parking. " * 300 + "I want to die."
     assert detect(text).flagged

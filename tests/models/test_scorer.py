@@ -266,3 +266,30 @@ def test_real_classifier_through_the_scorer():
     assert "fear" in s.active
     assert "scared" in s.evidence
     assert s.evidence_start_s == 8 and s.evidence_end_s == 11
+
+
+def test_a_red_flag_is_about_someone_else_only_while_every_final_raising_it_is():
+    base = ts(0.95, crisis=True, evidence="x")
+    table = {
+        "his": TextScore(
+            base.distress,
+            base.concerns,
+            True,
+            "his",
+            red_flags=("self_harm",),
+            about_others=("self_harm",),
+        ),
+        "mine": TextScore(base.distress, base.concerns, True, "mine", red_flags=("self_harm",)),
+        "calm": ts(0.1, evidence="calm"),
+    }
+    clock = FakeClock()
+    scorer = WindowScorer(ScriptedClassifier(table), clock, config=ScorerConfig(window_s=10.0))
+    s = scorer.add_final(final("his"))
+    assert s.red_flags == {"self_harm"} and s.about_others == {"self_harm"}
+    clock.advance(2)
+    s = scorer.add_final(final("calm"))
+    assert s.about_others == {"self_harm"}
+    clock.advance(2)
+    # the caller's own words join the husband's in the window: no longer only someone else's
+    s = scorer.add_final(final("mine"))
+    assert s.red_flags == {"self_harm"} and s.about_others == frozenset()

@@ -59,3 +59,38 @@ def test_ordinary_coaching_comes_back_after_the_crisis_has_left_the_window() -> 
     assert ("self_harm_protocol", "agent_said") in resolved
     created = [(e.rule_id, e.at_s) for e in events if isinstance(e, NudgeCreated)]
     assert ("slow_down", 203.0) in created
+
+
+def test_someone_elses_risk_gets_its_own_protocol_and_the_callers_own_still_gets_hers() -> None:
+    events = replay(script("someone_else_at_risk"), tail_s=5)
+    assert summary(events) == [
+        # "he told me he's going to kill himself": the husband is at risk, not the caller, so
+        # the agent is not prompted to ask her whether she is thinking of ending her life
+        ("created", "someone_else_at_risk", 9.0, "n1"),
+        # the agent asks whether he is with her and safe
+        ("resolved", "someone_else_at_risk", 13.0, "agent_said"),
+        # then her own words: her own protocol
+        ("created", "self_harm_protocol", 18.0, "n2"),
+    ]
+    first = next(e for e in events if isinstance(e, NudgeCreated))
+    assert first.escalate and first.priority == "urgent"
+    assert "he told me he's going to kill himself" in first.reason
+
+
+def test_a_flag_about_someone_else_in_the_window_does_not_hide_the_callers_own() -> None:
+    items = script("someone_else_at_risk")
+    # the window holds both finals: the self-harm flag is no longer only about the husband
+    both = [i for i in items if not isinstance(i, Signals)][:4] + [
+        Signals(
+            at_s=18.5,
+            distress=0.9,
+            concerns={"crisis": 0.95},
+            trend="rising",
+            crisis=True,
+            red_flags=frozenset({"self_harm"}),
+            about_others=frozenset(),
+        )
+    ]
+    engine = NudgeEngine(load_playbook(), FakeClock())
+    run(engine, replay_events(both))
+    assert {n.rule_id for n in engine.open_nudges()} == {"self_harm_protocol"}

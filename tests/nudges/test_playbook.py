@@ -100,7 +100,7 @@ rules:
         "all, any, signal, said, not_said, talk",
         "pb.yaml:12: rules[0].trigger.any[3].signal: unknown signal 'happiness'; expected one of "
         "distress, fear, sadness, frustration, confusion, isolation, pain, gratitude, crisis, "
-        "distressed, self_harm, emergency, safety_check",
+        "distressed, self_harm, emergency, safety_check, caller_at_risk, someone_else_at_risk",
         "pb.yaml:13: rules[0].cooldown_s: Input should be greater than or equal to 0",
         "pb.yaml:14: rules[1].id: String should match pattern '^[a-z][a-z0-9_]*$'",
         "pb.yaml:16: rules[1].suggestions: "

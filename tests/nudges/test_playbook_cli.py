@@ -27,7 +27,7 @@ def carecue() -> typer.Typer:
 def test_validate_accepts_the_default_playbook() -> None:
     result = CliRunner().invoke(carecue(), ["playbook", "validate", str(DEFAULT_PLAYBOOK_PATH)])
     assert result.exit_code == 0, result.output
-    assert "ok (medical_support, 11 rules enabled of 11)" in result.output
+    assert "ok (medical_support, 12 rules enabled of 12)" in result.output
 
 
 def test_validate_reports_line_numbers_and_exits_1(tmp_path: Path) -> None:
