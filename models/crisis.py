@@ -202,6 +202,19 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         rf"|\b{_TELLS_OR_MEANS}\b{_UNDENIED}{{0,20}}?\bend(?:ing)? (?:his|her|their)"
         r" (?:own )?li(?:fe|ves)\b",
     ),
+    # Someone else's wish to die or self-harm told as it is ("my brother wants to die", "my
+    # mum has been cutting herself again"). Where and how one wishes to die at the end of an
+    # illness ("she wants to die at home"), shaving, cooking and accidents are not it; their
+    # care and their history are explained away like "self-harm" said of them
+    # (``_THIRD_PARTY_SENSITIVE``).
+    _p(
+        "other_self_harm",
+        "self_harm",
+        r"\bwants to (?:die|be dead)\b(?! (?:at|in|on|with|peacefully|comfortably|of|from"
+        r"|alone|before|surrounded|naturally|with dignity)\b)"
+        r"|\b(?:cutting|harming) (?:him|her|them)sel(?:f|ves)\b(?! (?:shaving|on|with the|by"
+        r" accident|accidentally|chopping|in the kitchen|cooking)\b)",
+    ),
     _p(
         "not_want_live",
         "suicidal",
@@ -1099,13 +1112,30 @@ _PAST_NEAR = re.compile(
 _PAST_NEAR_WINDOW = 30  # characters either side of the matched words
 # Any sign in the clause that it is with the caller now keeps the flag ("the urge to cut is
 # back", "I still think about it", "I feel like that now").
-_NOT_OVER = re.compile(r"\b(?:is|are|'s|'re|came|comes|coming) back\b|\bstill\b|\bnow\b")
+_NOT_OVER = re.compile(
+    r"\b(?:is|are|'s|'re|came|comes|coming) back\b|\bstill\b|\bnow\b"
+    # a means at hand now ("I tried to end it years ago and I've got the rope in the shed")
+    r"|\b(?:i've|i have) (?:still )?got\b[\w ']{0,20}\b(?:rope|pills|tablets|knife|blade|razor"
+    r"|gun|insulin|morphine)\b"
+)
+# A statement about now between a date and red-flag words ("...years ago and I want to kill
+# myself", "...and now I..."); "ten years back and hurt myself" is one past statement.
+_NEW_STATEMENT = re.compile(
+    r"\bnow\b|\b(?:and|but|so|because|cause) (?:i'm|i am|i (?:just |really |still )?(?:want|wanna"
+    r"|feel|keep|can't|cannot|will|think|need|have)|i've (?:still )?got|i have got|i've (?:bought"
+    r"|kept|saved))\b"
+)
 
 
 def _dated_long_ago(clause: str, start: int, end: int) -> bool:
     """The red-flag words at ``clause[start:end]`` are dated to years ago, right beside them."""
+    # The date's span may take in the last word of the red-flag words ("harming himself
+    # years ago": "himself years ago"), so they may touch or overlap. A new statement between
+    # them ("...years ago and I want to kill myself") puts the words after it in the present.
     near = any(
-        0 <= start - m.end() <= _PAST_NEAR_WINDOW or 0 <= m.start() - end <= _PAST_NEAR_WINDOW
+        start - m.end() <= _PAST_NEAR_WINDOW
+        and m.start() - end <= _PAST_NEAR_WINDOW
+        and _NEW_STATEMENT.search(clause, min(m.end(), end), max(m.start(), start)) is None
         for m in _PAST_NEAR.finditer(clause)
     )
     rest = _PAST_NEAR.sub(" ", clause)
@@ -1281,7 +1311,7 @@ _MIXUP_EXPLAINS = frozenset({"did_something_silly"})
 # themselves as well. Everything else still flags: "my son is self-harming", "she's suicidal",
 # "my daughter's under CAMHS for self-harm and she did it again last night".
 # An act ("she cut her wrists") is not background: only the words naming the problem are.
-_THIRD_PARTY_SENSITIVE = frozenset({"self_harm", "suicide_word", "thoughts_of"})
+_THIRD_PARTY_SENSITIVE = frozenset({"self_harm", "suicide_word", "thoughts_of", "other_self_harm"})
 _RELATIVE = (
     r"(?:daughter|son|girl|boy|lad|child|kid|teenager|husband|wife|partner|boyfriend|girlfriend"
     r"|fianc\w*|mum|mom|mother|dad|father|brother|sister|friend|flatmate|niece|nephew"

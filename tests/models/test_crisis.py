@@ -266,6 +266,17 @@ KINDS = [
     ("Cancel my appointments, I won't need them.", ("self_harm",)),
     ("I've picked the date to give up smoking, the first of the month.", ()),
     ("I've picked the date.", ("self_harm",)),
+    # someone else's wish to die or self-harm, told as it is
+    ("my mum has been cutting herself again", ("self_harm",)),
+    ("I think my brother wants to die.", ("self_harm",)),
+    ("She wants to die at home, not in the hospice.", ()),
+    ("He keeps cutting himself shaving with that old razor.", ()),
+    ("She's under CAMHS for harming herself and doing well now.", ()),
+    # a date right beside the words makes them history, even when its span takes in their
+    # last word; a statement about now after the date does not
+    ("My son was harming himself years ago but he is fine now.", ()),
+    ("I tried to kill myself years ago and I want to kill myself.", ("self_harm",)),
+    ("I had a bad patch ten years back and hurt myself, been fine since.", ()),
 ]
 
 
