@@ -67,8 +67,9 @@ _PSEUDO_NEG = re.compile(
     r"|\bcan't promise (?:that )?i won't\b|\bnot sure i won't\b|\bdon't know if i won't\b"
     # not needing something denies nothing said after it ("I won't need any more appointments,
     # I'm saying goodbye to everyone today")
-    r"|\b(?:won't|will not|don't|do not|shan't) need\b"
+    r"|\b(?:won't|will not|shan't) need\b(?! to\b)|\b(?:don't|do not) need\b(?! to\b)"
 )
+_NEGATION_STOP = re.compile(r"[,;:]|\s[-\u2013\u2014]\s")
 _CLAUSE_SPLIT = re.compile(
     r"(?<=[.!?;])\s+|\n+|,\s*but\b|\s+but\s+|\s+although\s+|\s+though\s+|\s+except\s+"
 )
@@ -210,16 +211,19 @@ PATTERNS: tuple[CrisisPattern, ...] = (
     _p(
         "other_self_harm",
         "self_harm",
-        r"\bwants to (?:die|be dead)\b(?! (?:at|in|on|with|peacefully|comfortably|of|from"
-        r"|alone|before|surrounded|naturally|with dignity)\b)"
-        r"|\b(?:cutting|harming) (?:him|her|them)sel(?:f|ves)\b(?! (?:shaving|on|with the|by"
-        r" accident|accidentally|chopping|in the kitchen|cooking)\b)",
+        r"\bwants to (?:die|be dead)\b(?! (?:at home|in (?:the |a )?(?:hospice|hospital|bed"
+        r"|peace|(?:his|her|their) (?:sleep|own bed))|peacefully|comfortably|naturally|with dignity"
+        r"|surrounded|of (?:old age|natural causes))\b)"
+        r"|\b(?:cutting|harming) (?:him|her|them)sel(?:f|ves)\b(?! (?:off|out|in|some"
+        r"|a (?:slice|piece|bit)|shaving|by accident|accidentally|chopping|in the kitchen"
+        r"|cooking|on (?:a|the) (?:tin|can|glass|paper|lid))\b)",
     ),
     _p(
         "not_want_live",
         "suicidal",
         r"\b(?:don't|do not|didn't) want to (?:live|be alive|be here|exist|wake up)\b"
-        r"(?! (?:in|with|like|at|on|near|where|for|on my own|alone))",
+        r"(?! (?:in|with|like|at|on|near|where|for|on my own|alone|(?:no |any )?(?:more|longer)"
+        r" than))",
         inherent=True,
     ),
     _p(
@@ -587,8 +591,10 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         "wont_be_around",
         "self_harm",
         r"\bwon't be (?:around|here|needing (?:it|them|that)|a problem|bothering|bother(?:ing)?"
-        r" anyone)\b|\bwon't need (?:it|them|that|the)\b[\w ,']{0,30}"
-        r"\b(?:anymore|any more|after|next|by then|where i'm (?:going|headed)|when i'm gone)\b"
+        r" anyone)\b|\bwon't need (?:it|them|that|the)\b[\w ,']{0,40}"
+        r"\b(?:anymore|any more|any longer|much longer|after|next|by then"
+        r"|where i'm (?:going|headed)|when i'm gone|(?:it'll|it will) (?:all )?be over"
+        r"|made (?:my|up my) (?:decision|mind))\b"
         r"|\bi won't need it\b"
         r"|\bwon't need (?:it|them|that)\b(?=[\s.!?]*$)"
         r"|\b(?:not going to|don't plan on|not planning on|won't) (?:be )?(?:being )?(?:here|"
@@ -1110,6 +1116,13 @@ _PAST_NEAR = re.compile(
     r"college|in my teens)\b"
 )
 _PAST_NEAR_WINDOW = 30  # characters either side of the matched words
+# A statement about now after a date ("...years ago and I want to kill myself", "...and now
+# I..."); "ten years back and hurt myself" is one past statement.
+_NEW_STATEMENT = re.compile(
+    r"\bnow\b|\b(?:and|but|so|because|cause) (?:i'm|i am|i (?:just |really |still )?(?:want|wanna"
+    r"|feel|keep|can't|cannot|will|think|need|have)|i've (?:still )?got|i have got|i've (?:bought"
+    r"|kept|saved))\b"
+)
 # Any sign in the clause that it is with the caller now keeps the flag ("the urge to cut is
 # back", "I still think about it", "I feel like that now").
 _NOT_OVER = re.compile(
@@ -1117,25 +1130,18 @@ _NOT_OVER = re.compile(
     # a means at hand now ("I tried to end it years ago and I've got the rope in the shed")
     r"|\b(?:i've|i have) (?:still )?got\b[\w ']{0,20}\b(?:rope|pills|tablets|knife|blade|razor"
     r"|gun|insulin|morphine)\b"
-)
-# A statement about now between a date and red-flag words ("...years ago and I want to kill
-# myself", "...and now I..."); "ten years back and hurt myself" is one past statement.
-_NEW_STATEMENT = re.compile(
-    r"\bnow\b|\b(?:and|but|so|because|cause) (?:i'm|i am|i (?:just |really |still )?(?:want|wanna"
-    r"|feel|keep|can't|cannot|will|think|need|have)|i've (?:still )?got|i have got|i've (?:bought"
-    r"|kept|saved))\b"
+    # a statement about now after the act ("...years ago and I feel exactly the same way",
+    # "...and I'm scared I'll do it", "...and the urges are really strong")
+    rf"|{_NEW_STATEMENT.pattern}|\b(?:and|but|so) (?:the )?urges?\b"
 )
 
 
 def _dated_long_ago(clause: str, start: int, end: int) -> bool:
     """The red-flag words at ``clause[start:end]`` are dated to years ago, right beside them."""
     # The date's span may take in the last word of the red-flag words ("harming himself
-    # years ago": "himself years ago"), so they may touch or overlap. A new statement between
-    # them ("...years ago and I want to kill myself") puts the words after it in the present.
+    # years ago": "himself years ago"), so they may touch or overlap.
     near = any(
-        start - m.end() <= _PAST_NEAR_WINDOW
-        and m.start() - end <= _PAST_NEAR_WINDOW
-        and _NEW_STATEMENT.search(clause, min(m.end(), end), max(m.start(), start)) is None
+        start - m.end() <= _PAST_NEAR_WINDOW and m.start() - end <= _PAST_NEAR_WINDOW
         for m in _PAST_NEAR.finditer(clause)
     )
     rest = _PAST_NEAR.sub(" ", clause)
@@ -1346,6 +1352,7 @@ _THIRD_PARTY_NOW = re.compile(
     r"|getting|got worse|come back|doesn't know|won't see|isn't helping"
     r"|not helping)\b"
     r"|\b(?:is|are|'s|'re|came|comes|coming) back\b"
+    r"|\bwants? to (?:die|be dead)\b|\bkeeps? (?:cutting|harming|hurting|trying)\b"
     # an act, a threat or a plan, and where or with what
     r"|\b(?:taken|took|swallowed|overdos\w*|cut (?:him|her|them)sel\w*|cutting|threaten\w*"
     r"|going to|gonna|plans?|planning|tried|trying|attempt\w*|missing|can't find"
@@ -1365,6 +1372,12 @@ _STATE_BEFORE = re.compile(
     r"|increasingly|feeling|some|any|these|those|the))? $"
 )
 # The caller saying it of themselves as well ("I do it too", "so do I", "like me").
+# The caller taking the words as their own as well ("My husband says he wants to die. Me
+# too.", "...and I've started doing it too"); read over the whole text.
+_JOINING = re.compile(
+    r"\b(?:me too|me as well|so (?:do|did|have|am) i|same here|i (?:do|am|have) too"
+    r"|i feel the same|i(?:'ve| have)? (?:started|been) doing it too)\b"
+)
 _SELF_TOO = re.compile(
     r"\b(?:me too|me as well|so (?:do|did|have|am) i|like me|same as me)\b"
     r"|\b(?:i|i've|i'm|i'd)\b[\w ']{0,20}\b(?:too|as well|also|the same)\b"
@@ -1411,25 +1424,38 @@ def _someone_elses_care(clause: str) -> bool:
     return False
 
 
-# Who red-flag words are about: a relative or he/she, or the caller. "They", "them", "it" and
-# bare "his"/"her" are left out: they as often mean the tablets or the doctors ("I'm going to
-# take them all tonight").
-_SUBJECT_REF = re.compile(
-    rf"\b(?P<other>(?:my|our|his|her|their) (?:\w+ )?{_RELATIVE}(?:'s)?|he|she"
-    r"|(?:him|her|them)sel(?:f|ves)|(?:his|her|their) (?:own )?li(?:fe|ves))\b"
-    r"|\b(?P<self>i|me|my|mine|myself|we|us|our)\b"
+# Who self-harm words are about. Someone else only on clear evidence; otherwise the caller,
+# whose own risk must never be routed to the prompt about someone else:
+# - the words name that person as the one at risk ("kill himself", "end her life", "cutting
+#   herself"), or are said of them with a third-person verb ("my brother wants to die");
+# - a state said of them right before it ("my daughter is suicidal", "she's been feeling
+#   suicidal", "his self-harm").
+# A relative's belongings ("saving up my mum's morphine"), a reporter ("my GP says he thinks
+# the suicidal thoughts..."), a subject left out ("my boyfriend left, want to die") and the
+# caller joining in ("...and honestly so do I") all leave it with the caller.
+_OTHER_IN_WORDS = re.compile(
+    r"\b(?:him|her|them)sel(?:f|ves)\b|\b(?:his|her|their) (?:own )?li(?:fe|ves)\b"
+    r"|^wants to\b"
+)
+_OTHER_STATE_BEFORE = re.compile(
+    rf"(?:\b(?:he|she|(?:my|our) (?:\w+ )?{_RELATIVE})(?:'s| is| was| has| keeps| feels| seems)"
+    r"(?: been)?(?: (?:feeling|getting|acting|talking|so|very|really|quite|actively|more|a bit))*"
+    rf" |\b(?:his|her|(?:my|our) (?:\w+ )?{_RELATIVE}'s) (?:\w+ )?)$"
+)
+_SELF_IN_WORDS = re.compile(r"\b(?:i|me|my|myself|mine)\b")
+_ANYONE_IN_WORDS = re.compile(
+    rf"(?P<other>{_OTHER_IN_WORDS.pattern})|(?P<self>{_SELF_IN_WORDS.pattern})"
 )
 
 
 def _about_other(clause: str, start: int, end: int) -> bool:
-    """Are the words at ``clause[start:end]`` about someone other than the caller? The last
-    person they name decides ("told me he's going to kill himself", "better off without
-    me"); else the last person named just before them ("my son is suicidal", "he left and
-    I want to die"). Nobody named means the caller."""
-    refs = list(_SUBJECT_REF.finditer(clause, start, end)) or list(
-        _SUBJECT_REF.finditer(clause, max(0, start - _PERSON_WINDOW), start)
-    )
-    return bool(refs) and refs[-1].group("other") is not None
+    """Are the self-harm words at ``clause[start:end]`` about someone other than the caller?
+    Only on clear evidence (see the notes above ``_OTHER_IN_WORDS``); otherwise the caller."""
+    # the last person the words name decides ("told me he's going to kill himself")
+    named = list(_ANYONE_IN_WORDS.finditer(clause[start:end]))
+    if named:
+        return named[-1].group("other") is not None
+    return _OTHER_STATE_BEFORE.search(clause[max(0, start - _PERSON_WINDOW) : start]) is not None
 
 
 def _nothing_happening_now(text: str) -> bool:
@@ -1493,6 +1519,8 @@ class CrisisResult:
     matches: tuple[CrisisMatch, ...]
     risk_factor: str | None = None
     """The first words naming a risk factor (``RISK_FACTORS``), if any; they raise no flag."""
+    caller_joins: bool = False
+    """The caller takes someone else's words as their own too ("...and honestly so do I")."""
 
     @property
     def flagged(self) -> bool:
@@ -1527,12 +1555,11 @@ class CrisisResult:
 
     def about_someone_else(self, kind: RedFlag) -> bool:
         """Is the ``kind`` red flag about someone other than the caller? Yes when every
-        undenied match of that kind is; when the patterns raised no such match (the learned
-        model did), when every undenied match of any kind is, and there is one. When in
-        doubt, the caller: their own risk is the one never to miss."""
-        said = [m for m in self.matches if not m.negated]
-        own = [m for m in said if m.kind == kind] or said
-        return bool(own) and all(m.about_other for m in own)
+        undenied match of that kind is, and the caller does not join in ("...and so do I").
+        When the patterns raised no such match (the learned model did), the caller: their
+        own risk is the one never to miss."""
+        own = [m for m in self.matches if not m.negated and m.kind == kind]
+        return bool(own) and all(m.about_other for m in own) and not self.caller_joins
 
     def first(self, kind: RedFlag | None = None) -> CrisisMatch | None:
         """The first undenied match (of ``kind``, or of the most urgent kind raised)."""
@@ -1545,7 +1572,10 @@ class CrisisResult:
 
 def normalise(text: str) -> str:
     """Lower-case and straighten apostrophes; keeps character offsets unchanged."""
-    return text.lower().replace("\u2019", "'").replace("\u2018", "'")
+    lower = text.lower()
+    if len(lower) != len(text):  # "İ" lower-cases to two characters: keep such ones as they are
+        lower = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+    return lower.replace("\u2019", "'").replace("\u2018", "'")
 
 
 # Spoken forms, as speech recognisers, captioning and typed chat give them, turned into the
@@ -1553,33 +1583,35 @@ def normalise(text: str) -> str:
 # - contractions without their apostrophe ("i cant breathe", "i dont want to kill myself").
 #   Only words that are not English words of their own are listed: "ill", "id", "its",
 #   "were", "well", "hell", "shell", "shed" and "wed" stay as they are;
-# - "wanna", "gonna", "gotta", "em" ("take em all"), "an OD";
+# - "wanna", "gonna", "gotta", "em" and "'em" ("take em all"), "an OD";
 # - "no more" for "anymore" after being or doing ("i dont want to be here no more"); "no more
 #   pain" and "no more appointments" stay as they are.
 _SPOKEN_FORM = re.compile(
-    r"\b(?:(?P<nt>do|does|did|is|are|was|were|has|have|had|could|would|should|must|need|ca|wo"
+    r"(?<![\w'])'em\b"
+    r"|\b(?:(?P<nt>do|does|did|is|are|was|were|has|have|had|could|would|should|must|need|ca|wo"
     r"|ai)nt|(?P<m>i)m|(?P<ve>i|you|we|they|could|would|should|might|must)ve|(?P<re>you|they)re"
     r"|(?P<s>he|she|that|what|there|where|who|how)s|(?P<d>they|you|he)d"
     r"|(?P<ll>you|they|it|that)ll"
     r"|(?P<wanna>wanna)|(?P<gonna>gonna)|(?P<gotta>gotta)|(?P<em>em)|(?P<od>an od)"
     r"|(?P<head>here|alive|around|living|going on|on|this|it|that|anything|anyone|anybody|me)"
-    r" no more)\b"
+    r" no more)\b(?! than\b)"
 )
 _SPOKEN_WORDS = {
     "wanna": "want to",
     "gonna": "going to",
     "gotta": "got to",
     "em": "them",
+    "'em": "them",
     "an od": "an overdose",
 }
 
 
 def _written(m: re.Match[str]) -> str:
     word = m.group(0)
-    if m.group("head"):
-        return m.group("head") + " anymore"
     if word in _SPOKEN_WORDS:
         return _SPOKEN_WORDS[word]
+    if m.group("head"):
+        return m.group("head") + " anymore"
     # "don't", "i'm", "she's", "they'd"; "i've", "you're", "you'll"
     cut = len(word) - (2 if m.group("ve") or m.group("re") or m.group("ll") else 1)
     return word[:cut] + "'" + word[cut:]
@@ -1635,6 +1667,10 @@ def _negation_cue(clause_lower: str, match_start: int) -> int | None:
     before = clause_lower[:match_start]
     # Blank out pseudo-negations so that their cue words don't count.
     before = _PSEUDO_NEG.sub(lambda m: " " * len(m.group(0)), before)
+    # A denial reaches no further than its own phrase: "I wasn't joking, I'm going to kill
+    # myself" and "I can't cope, I want to die" deny nothing after the comma.
+    stop = max((m.end() for m in _NEGATION_STOP.finditer(before)), default=0)
+    before = " " * stop + before[stop:]
     words = list(re.finditer(r"[\w']+", before))
     window_start = words[-NEGATION_WINDOW].start() if len(words) >= NEGATION_WINDOW else 0
     cue = _NEG_CUE.search(before, window_start)
@@ -1654,12 +1690,20 @@ def detect(text: str) -> CrisisResult:
     if not isinstance(text, str) or not text.strip():
         return CrisisResult(())
     if len(text) <= MAX_SCAN_CHARS:
-        return CrisisResult(tuple(_scan(text, 0)), _risk_factor(text))
+        return CrisisResult(tuple(_scan(text, 0)), _risk_factor(text), _joins(text))
     # Very long text: scan the beginning and the end (the newest words of a transcript).
     half = MAX_SCAN_CHARS // 2
     tail_at = len(text) - half
     matches = _scan(text[:half], 0) + _scan(text[tail_at:], tail_at)
-    return CrisisResult(tuple(matches), _risk_factor(text[:half]) or _risk_factor(text[tail_at:]))
+    return CrisisResult(
+        tuple(matches),
+        _risk_factor(text[:half]) or _risk_factor(text[tail_at:]),
+        _joins(text[:half]) or _joins(text[tail_at:]),
+    )
+
+
+def _joins(text: str) -> bool:
+    return _JOINING.search(written_form(normalise(text))[0]) is not None
 
 
 def _risk_factor(text: str) -> str | None:

@@ -313,6 +313,53 @@ def test_curly_apostrophes_and_case() -> None:
     assert not detect("I\u2019m NOT suicidal").flagged
 
 
+# What a review found on the first version of the eighth round's changes: each flagged at
+# 60eb17b and not after it, or the other way round.
+REVIEWED = [
+    # a denial reaches no further than its own phrase
+    ("i wasnt joking, im going to kill myself tonight", True),
+    ("I cant cope, gonna kill myself.", True),
+    ("i havent slept, i want to die", True),
+    ("Nobody listens, I cant do this, I'm going to overdose.", True),
+    # a statement about now after a dated act
+    ("I tried to kill myself years ago and I feel exactly the same way.", True),
+    ("I tried to kill myself years ago and I'm scared I'll do it.", True),
+    ("I cut myself years ago and the urges are really strong.", True),
+    ("I tried to kill myself years ago and I've kept the pills.", True),
+    # not needing things for long
+    ("I won't need them much longer.", True),
+    ("I won't need them for much longer.", True),
+    ("I won't need the tablets, it'll all be over soon.", True),
+    ("Cancel my appointment, I won't need the appointment, I've made my decision.", True),
+    # someone else's self-harm, and what only looks like it
+    ("My daughter has been cutting herself on her arms.", True),
+    ("My son's been cutting himself with the razor blades.", True),
+    ("My husband wants to die with the pills he's been saving.", True),
+    ("My son is on the CAMHS waiting list and wants to die.", True),
+    ("My daughter's in therapy and keeps harming herself.", True),
+    ("He's cutting himself off from everyone.", False),
+    ("My husband was cutting himself some cake.", False),
+    ("I don't want to be here no more than an hour.", False),
+    ("I'm gonna take 'em all tonight", True),
+]
+
+
+@pytest.mark.parametrize(("text", "flagged"), REVIEWED)
+def test_reviewed_cases(text: str, flagged: bool) -> None:
+    assert ("self_harm" in detect(text).kinds) is flagged
+
+
+def test_a_denial_of_needing_to_is_still_a_denial() -> None:
+    assert detect("I don't need to cut myself anymore.").negated_only
+    assert detect("I don't need to self harm these days.").negated_only
+
+
+def test_letters_whose_lower_case_is_longer_keep_the_quote_in_place() -> None:
+    text = "\u0130brahim here, im gonna kill myself"
+    [hit] = detect(text).matches
+    assert text[hit.start : hit.end] == hit.phrase == "kill myself"
+
+
 # Speech recognisers, captions and typed chat often drop the apostrophe of a contraction and
 # write speech as it sounds. The words mean what their written form means: the same red flag,
 # the same denial.
@@ -387,6 +434,19 @@ SUBJECTS = [
     ("They'd all be better off without me.", False),
     ("I have the pills here and I'm going to take them all tonight.", False),
     ("I'm scared for my son, he says he wants to die, and I want to end it too.", False),
+    # a relative's belongings, a reporter, a subject left out, the caller joining in: the caller
+    ("I've been saving up my mum's morphine for weeks.", False),
+    ("I've taken all my mum's tablets.", False),
+    ("My brother wants to die and honestly so do I.", False),
+    ("My husband says he wants to die. Me too.", False),
+    ("My son has been cutting himself and I've started doing it too.", False),
+    ("my boyfriend left, want to die", False),
+    ("He's gone and just want to end it all.", False),
+    ("Since my husband died, been feeling really suicidal.", False),
+    ("My GP says he thinks the suicidal thoughts are from the new tablets.", False),
+    ("My counsellor is off sick and she's the only one who knows about the self harm.", False),
+    ("She's been feeling suicidal for weeks.", True),
+    ("I think my brother wants to die.", True),
 ]
 
 
