@@ -89,7 +89,6 @@ class Phrases:
     """
 
     SETS = ("acknowledgement", "safety_check", "other_safety_check", "emergency_action")
-    PROTOCOL = ("safety_check", "other_safety_check", "emergency_action")
 
     def __init__(self, playbook: Any | None = None) -> None:
         from nudges.matching import PhraseMatcher
@@ -108,10 +107,15 @@ class Phrases:
     def acknowledges(self, text: str) -> bool:
         return self._matcher.match(self._specs["acknowledgement"], text, semantic=False) is not None
 
-    def follows_crisis_protocol(self, text: str) -> bool:
+    def follows_crisis_protocol(self, text: str, someone_else: bool = False) -> bool:
+        """A safety question or emergency help; asking after the person at risk ("is he
+        safe?") counts only when the risk was someone else's, not the caller's own."""
+        names = ("safety_check", "emergency_action")
+        if someone_else:
+            names += ("other_safety_check",)
         return any(
             self._matcher.match(self._specs[name], text, semantic=False) is not None
-            for name in self.PROTOCOL
+            for name in names
         )
 
 
@@ -134,6 +138,7 @@ class _Reading:
     active: frozenset[str]
     red_flags: frozenset[str]
     turn: int | None = None  # index of the caller line it followed
+    about_others: frozenset[str] = frozenset()
 
     @property
     def concerns(self) -> frozenset[str]:
@@ -215,6 +220,7 @@ def _reading(data: Mapping[str, Any], turn: int | None) -> _Reading:
         active=frozenset(data.get("active") or ()),
         red_flags=frozenset(data.get("red_flags") or ()),
         turn=turn,
+        about_others=frozenset(data.get("red_flags_about_others") or ()),
     )
 
 
@@ -272,18 +278,25 @@ def _observe(call: Mapping[str, Any], events: Sequence[Mapping[str, Any]], ph: P
             last_end, last = t.end_s, t
 
     # Crisis: the first caller line read as a crisis, or the first urgent nudge.
+    someone_else = False
     for r in readings:
         if (r.crisis or r.red_flags & URGENT_FLAGS) and r.turn is not None:
             facts.crisis_turn = turns[r.turn]
             facts.crisis_at = turns[r.turn].end_s
+            someone_else = "self_harm" in r.red_flags and "self_harm" in r.about_others
             break
     urgent = [n for n in call["nudges"] if n.get("priority") == "urgent"]
     if urgent and facts.crisis_at is None:
         facts.crisis_at = float(urgent[0]["at_s"])
+        someone_else = urgent[0].get("rule_id") == "someone_else_at_risk"
     if facts.crisis_at is not None:
         since = facts.crisis_turn.start_s if facts.crisis_turn else facts.crisis_at - 1.0
         for t in turns:
-            if t.speaker == "agent" and t.start_s >= since and ph.follows_crisis_protocol(t.text):
+            if (
+                t.speaker == "agent"
+                and t.start_s >= since
+                and ph.follows_crisis_protocol(t.text, someone_else)
+            ):
                 facts.protocol_turn = t
                 break
 

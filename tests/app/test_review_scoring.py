@@ -115,3 +115,27 @@ def test_nothing_said_has_no_overall_score() -> None:
     r = review_call(*_call([]), PH)
     assert r.score.overall is None and all(not p.applicable for p in r.score.parts)
     assert r.summary.startswith("A ")
+
+
+def _crisis_call(caller: str, agent: str, about_others: list[str]) -> Call:
+    call, events = _call([
+        ("caller", caller, 0.0, 3.0),
+        ("agent", agent, 3.5, 6.0),
+    ])
+    events.insert(1, {"type": "signals.updated", "data": {
+        "distress": 0.9, "active": ["crisis"], "trend": "rising", "crisis": True,
+        "red_flags": ["self_harm"], "red_flags_about_others": about_others, "at_s": 3.0}})
+    return call, events
+
+
+def test_asking_after_the_person_at_risk_is_the_protocol_only_when_it_is_someone_else() -> None:
+    asked_after_him = "Is he with you right now, and is he safe?"
+    theirs = review_call(*_crisis_call(
+        "My husband says he's going to kill himself tonight.", asked_after_him, ["self_harm"]
+    ), PH)
+    assert _part(theirs, "crisis_handling").score == 100.0
+    # the caller's own risk: asking about him is not asking about her
+    mine = review_call(*_crisis_call(
+        "I'm going to kill myself tonight, he won't stop me.", asked_after_him, []
+    ), PH)
+    assert _part(mine, "crisis_handling").score == 0.0
