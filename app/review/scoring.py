@@ -110,7 +110,7 @@ class Phrases:
     def follows_crisis_protocol(self, text: str, someone_else: bool = False) -> bool:
         """A safety question or emergency help; asking after the person at risk ("is he
         safe?") counts only when the risk was someone else's, not the caller's own."""
-        names = ("safety_check", "emergency_action")
+        names: tuple[str, ...] = ("safety_check", "emergency_action")
         if someone_else:
             names += ("other_safety_check",)
         return any(
