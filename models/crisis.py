@@ -195,7 +195,8 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         "other_kill_self",
         "suicidal",
         rf"\b{_TELLS_OR_MEANS}\b{_UNDENIED}{{0,30}}?"
-        r"\b(?:kill|hang|hurt|harm|shoot)(?:ing)? (?:him|her|them)sel(?:f|ves)\b"
+        r"\b(?:kill|hang|hurt|harm|shoot)(?:ing)? (?:(?:me|us|the kids|the children|the baby)"
+        r" (?:and|then) (?:then )?)?(?:him|her|them)sel(?:f|ves)\b"
         r"(?! (?:laughing|at (?:the )?(?:gym|work|office)|working|with work|doing|driving"
         r"|lifting|carrying|running|on (?:that|the|those|his|her|their) (?:ladder|roof|bike"
         r"|motorbike|scooter|horse|trampoline|stairs|skateboard)|if (?:he|she|they) (?:keeps?"
@@ -1324,6 +1325,14 @@ _RELATIVE = (
     r"|grandson|granddaughter|grandchild|cousin|stepson|stepdaughter|patient|client|resident"
     r"|pupil|student)s?"
 )
+# A farewell's "won't be needing it" is the caller's own. Said of someone else, or of "we",
+# it is call business, often a bereavement ("she died on Tuesday, so she won't be needing
+# any of it anymore", "we won't be needing it, can you cancel it").
+_FAREWELL_OWN = frozenset({"wont_be_around", "no_future_needed"})
+_SOMEONE_ELSES_NEED = re.compile(
+    rf"\b(?:she|he|they|we|(?:my|our|his|her) (?:\w+ )?{_RELATIVE}) (?:(?:really|just|probably"
+    r"|certainly|obviously) )?$"
+)
 # Who a stretch of words is about. At one position the longer third-party reading wins, so "my
 # son's" is someone else and "my self-harm" is the caller.
 _PERSON_REF = re.compile(
@@ -1451,6 +1460,9 @@ _ANYONE_IN_WORDS = re.compile(
 def _about_other(clause: str, start: int, end: int) -> bool:
     """Are the self-harm words at ``clause[start:end]`` about someone other than the caller?
     Only on clear evidence (see the notes above ``_OTHER_IN_WORDS``); otherwise the caller."""
+    # a threat to the caller as well ("he says he'll kill me and then himself") is theirs too
+    if re.search(r"\b(?:kill|hurt|harm)(?:ing)? (?:me|us)\b", clause[start:end]):
+        return False
     # the last person the words name decides ("told me he's going to kill himself")
     named = list(_ANYONE_IN_WORDS.finditer(clause[start:end]))
     if named:
@@ -1768,6 +1780,12 @@ def _scan(original: str, offset: int) -> list[CrisisMatch]:
                 ):
                     continue
                 if pat.pid == "when_found" and _FOUND_ORDINARY.search(clause):
+                    continue
+                if (
+                    pat.pid in _FAREWELL_OWN
+                    and _SOMEONE_ELSES_NEED.search(clause, max(0, m.start() - 30), m.start())
+                    and _SELF_IN_WORDS.search(m.group(0)) is None
+                ):
                     continue
                 if (
                     pat.pid == "stockpile"

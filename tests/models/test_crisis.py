@@ -341,6 +341,12 @@ REVIEWED = [
     ("My husband was cutting himself some cake.", False),
     ("I don't want to be here no more than an hour.", False),
     ("I'm gonna take 'em all tonight", True),
+    # a threat to the caller and to himself
+    ("he says he wants to kill me and then himself", True),
+    # "won't be needing it" said of someone who has died, or of "we", is call business
+    ("she died on tuesday and she wont be needing any of it anymore", False),
+    ("she died on wednesday so we wont be needing it can you cancel it", False),
+    ("They won't have to put up with me much longer.", True),
 ]
 
 
@@ -447,6 +453,8 @@ SUBJECTS = [
     ("My counsellor is off sick and she's the only one who knows about the self harm.", False),
     ("She's been feeling suicidal for weeks.", True),
     ("I think my brother wants to die.", True),
+    # a threat to the caller as well is the caller's risk too
+    ("he says he wants to kill me and then himself", False),
 ]
 
 
