@@ -732,7 +732,9 @@ PATTERNS: tuple[CrisisPattern, ...] = (
     _p(
         "too_many_pills",
         "overdose",
-        r"\b(?:took|taken|take|taking|swallowed|swallow|had) "
+        # "had loads of the same tablets", "had lots of spare ones" is having them
+        r"\b(?!had (?:lots|loads|a lot) of (?:the same|spare|unused|old|leftover|sealed"
+        r"|unopened)\b)(?:took|taken|take|taking|swallowed|swallow|had) "
         r"(?:a |an |the )?(?:whole|entire|full|all|too many|lots|a lot|loads|handful|bunch|"
         r"double|two|three|extra)[\w ]{0,30}?(?:pills|tablets|meds|medication|bottle|packet|"
         r"box|insulin|paracetamol|dose|doses)\b",
@@ -938,7 +940,8 @@ PATTERNS: tuple[CrisisPattern, ...] = (
     _p(
         "overdose_lay",
         "overdose",
-        r"\b(?:took|taken|swallowed|had|eaten|ate|injected|drunk|drank)\b[\w ,']{0,30}\b"
+        r"\b(?!had (?:lots|loads|a lot) of (?:the same|spare|unused|old|leftover|sealed"
+        r"|unopened)\b)(?:took|taken|swallowed|had|eaten|ate|injected|drunk|drank)\b[\w ,']{0,30}\b"
         r"(?:all|whole|entire|load|loads|lots|lot|handful|bunch|packet|box|bottle|tub|"
         r"thirty|twenty|forty|fifty|\d{2,}|more than i should|way more|double|too much|some)"
         r"\b[\w ,']{0,30}\b(?:pills|tablets|meds|medication|medicine|paracetamol|insulin|"

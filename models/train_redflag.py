@@ -76,6 +76,11 @@ CONTRAST_EVERYDAY = DATA / "crisis_train_contrast_everyday.jsonl"
 # emergency happening now, so that a relative's name and an illness are not learned as risk.
 # Written without seeing any other data.
 THIRDPARTY = DATA / "crisis_train_thirdparty.jsonl"
+# Ordinary talk about a dead or departed relative's medicines: returning, disposing of and
+# cancelling them ("take them all back", "get rid of the morphine"), 120 rows in 30 families
+# (issue 9, eighth round). Negatives only, written without seeing any other data. Not in the
+# default (models/cards/red_flags.md, eighth round).
+BEREAVED_MEDS = DATA / "crisis_train_bereaved_meds.jsonl"
 # Files to train on with their ordinary (``none``) rows only (``--none-only-from``; none by
 # default). Issue 9, sixth round: with its risk twins, the third-party file taught that a
 # widow telling of her husband's death is at risk (the scripted grief call's opening, p 0.98
@@ -100,6 +105,7 @@ TRAIN_ONLY_FILES = (
     CONTRAST,
     CONTRAST_EVERYDAY,
     THIRDPARTY,
+    BEREAVED_MEDS,
 )  # every train-only file, used or not (tests check)
 CONCERNS = DATA / "concerns.jsonl"
 CARD = Path(__file__).resolve().parent / "cards" / "redflag.md"

@@ -22,6 +22,7 @@ from models.datasets import CRISIS_EXTRA_PATH, CRISIS_FRESH_PATH, _plain, load_c
 from models.redflag import CLASSES
 from models.redflag_cv import left_out_rows, pattern_info, policy_flags
 from models.train_redflag import (
+    BEREAVED_MEDS,
     CONTRAST,
     CONTRAST_EVERYDAY,
     NEGATIVES_FROM,
@@ -79,7 +80,7 @@ def test_cv_policy_is_the_shipped_two_tier_rule() -> None:
 def test_train_only_data_is_new_families_and_never_a_test_sentence(path: Path) -> None:
     rows = load_crisis_rows(path)  # validates labels, split and whole families
     assert len(rows) >= 100 and {r.split for r in rows} == {"train"}
-    if path != CONTRAST_EVERYDAY:  # that one is negatives only
+    if path not in (CONTRAST_EVERYDAY, BEREAVED_MEDS):  # those are negatives only
         assert {r.label for r in rows} >= {"none", "self_harm"}
     hard = load_crisis_rows()
     known = {r.family for r in hard} | {r.family for r in load_crisis_rows(CRISIS_EXTRA_PATH)}
@@ -220,3 +221,13 @@ def test_third_party_rows_come_in_twins_of_the_same_relative_and_situation() -> 
     for slug, kinds in twins.items():
         assert kinds.get("risk", 0) >= 3 and kinds.get("ordinary", 0) >= 3, slug
     assert len({(r["twin"], r["category"]) for r in rows}) == len(twins)
+
+
+def test_a_dead_relatives_medicines_are_call_business_for_the_patterns() -> None:
+    """``crisis_train_bereaved_meds.jsonl``: returning, disposing of and cancelling a dead or
+    departed relative's medicines shares words with plans ("take them all back", "we won't be
+    needing it", "my dad had loads of the same tablets"). The patterns escalate none of it."""
+    rows = load_crisis_rows(BEREAVED_MEDS)
+    assert {r.label for r in rows} == {"none"} and len({r.family for r in rows}) >= 30
+    urgent = [r.id for r in rows if set(detect(r.text).kinds) & {"self_harm", "emergency"}]
+    assert urgent == []
