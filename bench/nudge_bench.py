@@ -36,7 +36,7 @@ from models.clock import FakeClock  # noqa: E402
 from models.signals import Signals  # noqa: E402
 from nudges.engine import EngineInput, NudgeEngine  # noqa: E402
 from nudges.events import Feedback, NudgeCreated, Tick  # noqa: E402
-from nudges.matching import PhraseMatcher  # noqa: E402
+from nudges.matching import PhraseMatcher, detect_red_flags  # noqa: E402
 from nudges.playbook import load_playbook  # noqa: E402
 from nudges.replay import ScriptItem, load_script, replay_events  # noqa: E402
 
@@ -95,6 +95,8 @@ def time_call(
 ) -> tuple[dict[str, list[float]], int]:
     pb = load_playbook()
     engine = NudgeEngine(pb, FakeClock(), matcher)
+    # a new call's words are new: no red-flag readings cached from an earlier repeat
+    detect_red_flags.cache_clear()
     times: dict[str, list[float]] = {"all": [], "final": [], "signals": [], "tick": []}
     created = 0
     for ev in events:

@@ -14,12 +14,22 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal, Protocol
 
 import numpy as np
 
-from models.crisis import detect as detect_red_flags
+from models.crisis import CrisisResult
+from models.crisis import detect as _detect
 from nudges.playbook import PhraseSet, PhraseSpec, Playbook, iter_phrase_specs
+
+
+@lru_cache(maxsize=256)
+def detect_red_flags(text: str) -> CrisisResult:
+    """The reviewed red-flag detector, once per utterance: several rules ask of the same words
+    (the caller's own protocol and the one for someone else at risk)."""
+    return _detect(text)
+
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
 _TOKEN = re.compile(r"[a-z0-9']+")
