@@ -412,6 +412,9 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"(?:going on|carrying on|trying|getting up|living|me|my life|life|bothering)|in "
         r"(?:anything|trying|going on|carrying on))\b)"
         r"|\bno point (?:anymore|any more|in anything|to anything)\b"
+        # "there's no point going on", "no point in me being here anymore"
+        r"|\bno point (?:in )?(?:going on|carrying on|me (?:being here|being alive|going on"
+        r"|carrying on))\b(?! (?:with|at|to|for|in|till|until)\b)"
         r"|\bwhy (?:do|should) i (?:even )?bother\b(?! (?:calling|ringing|phoning|asking))",
         inherent=True,
     ),

@@ -350,6 +350,22 @@ REVIEWED = [
 ]
 
 
+# Hopelessness said as no point in going on raises the gentle safety check; the same words
+# about a treatment or an appointment do not.
+NO_POINT = [
+    ("theres no point going on", True),
+    ("There's no point in me being here anymore.", True),
+    ("I feel there's no point me being alive.", True),
+    ("There's no point in me being here for this appointment if the doctor is off.", False),
+    ("No point going on with the physio if it hurts.", False),
+]
+
+
+@pytest.mark.parametrize(("text", "soft"), NO_POINT)
+def test_no_point_going_on_is_a_gentle_safety_check(text: str, soft: bool) -> None:
+    assert detect(text).kinds == (("safety_check",) if soft else ())
+
+
 @pytest.mark.parametrize(("text", "flagged"), REVIEWED)
 def test_reviewed_cases(text: str, flagged: bool) -> None:
     assert ("self_harm" in detect(text).kinds) is flagged
