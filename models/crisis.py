@@ -230,7 +230,7 @@ PATTERNS: tuple[CrisisPattern, ...] = (
     _p(
         "no_point_living",
         "suicidal",
-        r"\b(?:no|any|see the) (?:point|reason) (?:in |to |of )?(?:living|life|"
+        r"\b(?:no|any|see the) (?:point|reason) (?:in |to |of )?(?:me )?(?:living|life|"
         r"live|being alive|be alive|for me to go on|staying alive|carrying on living)\b",
         inherent=True,
     ),
@@ -413,8 +413,8 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"(?:anything|trying|going on|carrying on))\b)"
         r"|\bno point (?:anymore|any more|in anything|to anything)\b"
         # "there's no point going on", "no point in me being here anymore"
-        r"|\bno point (?:in )?(?:going on|carrying on|me (?:being here|being alive|going on"
-        r"|carrying on))\b(?! (?:with|at|to|for|in|till|until)\b)"
+        r"|\bno point (?:in )?(?:going on|carrying on|me (?:being here|going on|carrying on))\b"
+        r"(?! (?:with|at|to|for|in|till|until)\b)"
         r"|\bwhy (?:do|should) i (?:even )?bother\b(?! (?:calling|ringing|phoning|asking))",
         inherent=True,
     ),

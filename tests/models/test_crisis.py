@@ -355,7 +355,6 @@ REVIEWED = [
 NO_POINT = [
     ("theres no point going on", True),
     ("There's no point in me being here anymore.", True),
-    ("I feel there's no point me being alive.", True),
     ("There's no point in me being here for this appointment if the doctor is off.", False),
     ("No point going on with the physio if it hurts.", False),
 ]
@@ -364,6 +363,11 @@ NO_POINT = [
 @pytest.mark.parametrize(("text", "soft"), NO_POINT)
 def test_no_point_going_on_is_a_gentle_safety_check(text: str, soft: bool) -> None:
     assert detect(text).kinds == (("safety_check",) if soft else ())
+
+
+def test_no_point_in_me_being_alive_is_self_harm() -> None:
+    # like "no point living": the caller's life itself, not going on
+    assert "self_harm" in detect("I feel there's no point me being alive.").kinds
 
 
 @pytest.mark.parametrize(("text", "flagged"), REVIEWED)
