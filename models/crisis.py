@@ -1708,29 +1708,23 @@ def detect(text: str) -> CrisisResult:
     if not isinstance(text, str) or not text.strip():
         return CrisisResult(())
     if len(text) <= MAX_SCAN_CHARS:
-        return CrisisResult(tuple(_scan(text, 0)), _risk_factor(text), _joins(text))
+        return _scan(text, 0)
     # Very long text: scan the beginning and the end (the newest words of a transcript).
     half = MAX_SCAN_CHARS // 2
     tail_at = len(text) - half
-    matches = _scan(text[:half], 0) + _scan(text[tail_at:], tail_at)
+    head, tail = _scan(text[:half], 0), _scan(text[tail_at:], tail_at)
     return CrisisResult(
-        tuple(matches),
-        _risk_factor(text[:half]) or _risk_factor(text[tail_at:]),
-        _joins(text[:half]) or _joins(text[tail_at:]),
+        head.matches + tail.matches,
+        head.risk_factor or tail.risk_factor,
+        head.caller_joins or tail.caller_joins,
     )
 
 
-def _joins(text: str) -> bool:
-    return _JOINING.search(written_form(normalise(text))[0]) is not None
-
-
-def _risk_factor(text: str) -> str | None:
-    found = RISK_FACTORS.search(written_form(normalise(text))[0])
-    return None if found is None else found.group(0)
-
-
-def _scan(original: str, offset: int) -> list[CrisisMatch]:
+def _scan(original: str, offset: int) -> CrisisResult:
+    """Every pattern over every clause of ``original`` (at ``offset`` in the whole text), and
+    the risk factor and the caller's joining in, all read from one written form."""
     lower, starts, ends = written_form(normalise(original))
+    risk = RISK_FACTORS.search(lower)
     # positions in ``lower`` back to positions in ``original`` (the same when nothing changed)
     n = len(lower)
 
@@ -1826,4 +1820,8 @@ def _scan(original: str, offset: int) -> list[CrisisMatch]:
                     )
                 )
     matches.sort(key=lambda m: (m.start, m.end))
-    return matches
+    return CrisisResult(
+        tuple(matches),
+        None if risk is None else risk.group(0),
+        _JOINING.search(lower) is not None,
+    )
