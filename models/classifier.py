@@ -390,8 +390,9 @@ class CareClassifier:
                 head_crisis = float(rest[1 + CONCERNS.index("crisis")])
         raised = set(found.kinds)
         # The learned model reads the words as said; an explicit denial ("I'm not suicidal")
-        # is the reviewed patterns' call, so it is not second-guessed.
-        if red_probs is not None and not found.negated_only:
+        # and medicines handed back ("take them all back to the chemist") are the reviewed
+        # patterns' call, so they are not second-guessed.
+        if red_probs is not None and found.learned_model_applies:
             self._apply_red_flag_model(red_probs, raised, found.risk_factor is not None)
             head_crisis = max(
                 head_crisis,

@@ -1245,6 +1245,44 @@ _STOCK_REASON = re.compile(
     r"|return(?:ing)?|pharmacy|chemist|disposal|dispose|side effects?|holiday|trip|travel\w*"
     r"|abroad|shortage|run out|running out)\b"
 )
+# Medicines handed back or disposed of ("So I can just take them all back to the chemist in a
+# bag", "can I bring Dad's morphine to the pharmacy", "how do I dispose of the patches"). The
+# words are a plan's ("take them all"), and the learned red-flag model escalated the grief
+# call's line out of fold in rounds 7 and 8. Where a text says this, no pattern raised anything
+# and nothing in it keeps the risk open (``_FINAL_WORDS``, ``_KEEPING``, a denied return), the
+# learned model is not consulted: the patterns decide, as for a text whose crisis words were all
+# denied (``CrisisResult.learned_model_applies``). Issue 9, ninth round.
+_RETURNING = re.compile(
+    r"\b(?:take|takes|taking|took|bring|brings|bringing|brought|drop|dropping|dropped|hand"
+    r"|handing|handed|return|returning|returned|put|putting)\b[\w ,']{0,40}?"
+    r"\b(?:to|in at|in to|off at|into|for) (?:the |a |any |your |my |our )?(?:local )?"
+    r"(?:chemist'?s?|pharmacy|pharmacist|dispensary)\b"
+    r"|\bback to (?:the |a |any |your )?(?:chemist'?s?|pharmacy|pharmacist|dispensary)\b"
+    r"|\bdispos(?:e|al|ing) of\b|\b(?:take-?back|returns?|disposal) (?:scheme|service|program\w*"
+    r"|bin|bag)\b|\bget rid of (?:them|it|these|those|the \w+|(?:\w+ )?\w+'s \w+) safely\b"
+)
+# Words that keep a return from explaining anything: keeping or hiding the medicines, an amount
+# or a way of taking them.
+_KEEPING = re.compile(
+    r"\b(?:instead|keep|keeping|kept|hold(?:ing)? on|hid|hidden|hide|hiding|enough|all at once"
+    r"|in one go|swallow\w*|overdos\w*|stockpil\w*|saved|saving|stash\w*)\b"
+    r"|\btake (?:them|it|the lot|these|those) all\b(?! back)"
+)
+
+
+def _returns_medicines(lower: str) -> bool:
+    """The words hand medicines back or dispose of them (``_RETURNING``, not denied), and
+    nothing in them keeps the risk open."""
+    if _FINAL_WORDS.search(lower) or _KEEPING.search(lower):
+        return False
+    for cs, ce in clause_spans(lower):
+        clause = lower[cs:ce]
+        for m in _RETURNING.finditer(clause):
+            if _negation_cue(clause, m.start()) is None:
+                return True
+    return False
+
+
 # Being found, as a fear or after a fall ("I'm scared nobody will find me if I fall", "when
 # my husband finds me asleep on the sofa"), not as a plan.
 _FOUND_ORDINARY = re.compile(
@@ -1539,6 +1577,8 @@ class CrisisResult:
     """The first words naming a risk factor (``RISK_FACTORS``), if any; they raise no flag."""
     caller_joins: bool = False
     """The caller takes someone else's words as their own too ("...and honestly so do I")."""
+    returns_medicines: bool = False
+    """The words hand medicines back or dispose of them, and nothing keeps the risk open."""
 
     @property
     def flagged(self) -> bool:
@@ -1555,6 +1595,15 @@ class CrisisResult:
     def negated_only(self) -> bool:
         """Crisis words were present but every one was denied ("I'm not suicidal")."""
         return bool(self.matches) and all(m.negated for m in self.matches)
+
+    @property
+    def learned_model_applies(self) -> bool:
+        """Whether the learned red-flag model is consulted on these words. Not when every
+        crisis phrase was denied (the patterns' call), nor when the words hand medicines back
+        and no pattern matched ("take them all back to the chemist" is no plan)."""
+        if self.negated_only:
+            return False
+        return bool(self.matches) or not self.returns_medicines
 
     @property
     def phrases(self) -> tuple[str, ...]:
@@ -1717,6 +1766,7 @@ def detect(text: str) -> CrisisResult:
         head.matches + tail.matches,
         head.risk_factor or tail.risk_factor,
         head.caller_joins or tail.caller_joins,
+        head.returns_medicines and tail.returns_medicines,
     )
 
 
@@ -1824,4 +1874,5 @@ def _scan(original: str, offset: int) -> CrisisResult:
         tuple(matches),
         None if risk is None else risk.group(0),
         _JOINING.search(lower) is not None,
+        _returns_medicines(lower),
     )

@@ -12,8 +12,9 @@ folds, seeded). Rows given with ``--extra-data`` (new phrasing families) are add
 out-of-fold (OOF) rows and the numbers compare like for like.
 
 The OOF probabilities are turned into flags exactly as ``CareClassifier.decide`` does:
-pattern kinds (``models.crisis.detect``), then, unless every crisis phrase was denied, the
-model's urgent tier (``p >= urgent``, or ``p >= risk_sh`` for self-harm where the words name a
+pattern kinds (``models.crisis.detect``), then, unless the model is left out (every crisis
+phrase denied, or medicines handed back: ``CrisisResult.learned_model_applies``), the model's
+urgent tier (``p >= urgent``, or ``p >= risk_sh`` for self-harm where the words name a
 risk factor) and otherwise the gentle safety check at ``p >= soft``.
 Reported per variant, on the crisis-set rows (hard train + extra; the patterns were written
 against the hard train rows, so combined recall there is optimistic) and on the extra rows
@@ -60,14 +61,16 @@ GRID = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995, 0.99
 
 
 def pattern_info(texts: list[str]) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray]:
-    """Per text, from one ``models.crisis.detect``: the pattern kinds raised, whether every
-    crisis phrase was denied, and whether the words name a risk factor (``RISK_FACTORS``)."""
+    """Per text, from one ``models.crisis.detect``: the pattern kinds raised, whether the
+    learned model is left out (every crisis phrase denied, or medicines handed back:
+    ``CrisisResult.learned_model_applies``), and whether the words name a risk factor
+    (``RISK_FACTORS``)."""
     from models.crisis import detect
 
     found = [detect(t) for t in texts]
     return (
         [tuple(f.kinds) for f in found],
-        np.array([f.negated_only for f in found]),
+        np.array([not f.learned_model_applies for f in found]),
         np.array([f.risk_factor is not None for f in found], dtype=bool),
     )
 
@@ -75,7 +78,7 @@ def pattern_info(texts: list[str]) -> tuple[list[tuple[str, ...]], np.ndarray, n
 def policy_flags(
     probs: np.ndarray,
     kinds: list[tuple[str, ...]],
-    denied: np.ndarray,
+    model_out: np.ndarray,
     urgent_sh: float,
     urgent_em: float,
     soft: float = POLICY.soft,
@@ -86,7 +89,7 @@ def policy_flags(
     from ``pattern_info``, self-harm at ``risk_sh`` where the words name a risk factor)."""
     p = {c: probs[:, CLASSES.index(c)] for c in CLASSES}
     pat = {c: np.array([c in k for k in kinds]) for c in CLASSES[1:]}
-    use = ~denied
+    use = ~model_out
     sh = pat["self_harm"] | (use & (p["self_harm"] >= urgent_sh))
     if risk is not None:
         sh |= use & risk & (p["self_harm"] >= risk_sh)
@@ -117,7 +120,7 @@ def evaluate(
     rows: list[Row],
     oof: np.ndarray,
     kinds: list[tuple[str, ...]],
-    denied: np.ndarray,
+    model_out: np.ndarray,
     risk: np.ndarray,
 ) -> dict[str, Any]:
     from sklearn.metrics import roc_auc_score
@@ -131,19 +134,17 @@ def evaluate(
     for name, sel in subsets:
         lab, pr = labels[sel], oof[sel]
         kd = [k for k, s in zip(kinds, sel, strict=True) if s]
-        dn, rk = denied[sel], risk[sel]
+        mo, rk = model_out[sel], risk[sel]
         res: dict[str, Any] = {
             "shipped_policy": summarise(
                 lab,
-                policy_flags(
-                    pr, kd, dn, POLICY.urgent_self_harm, POLICY.urgent_emergency, risk=rk
-                ),
+                policy_flags(pr, kd, mo, POLICY.urgent_self_harm, POLICY.urgent_emergency, risk=rk),
             ),
         }
         best: tuple[float, float, float, float] | None = None
         for ts in GRID:
             for te in GRID:
-                m = summarise(lab, policy_flags(pr, kd, dn, ts, te, risk=rk))
+                m = summarise(lab, policy_flags(pr, kd, mo, ts, te, risk=rk))
                 if m["false_alarm_rate"] > 0.03:
                     continue
                 key = (m["self_harm_recall"], m["emergency_recall"], ts, te)
@@ -153,7 +154,7 @@ def evaluate(
         res["best_at_fa_3pct"] = {
             "urgent_self_harm": best[2],
             "urgent_emergency": best[3],
-            **summarise(lab, policy_flags(pr, kd, dn, best[2], best[3], risk=rk)),
+            **summarise(lab, policy_flags(pr, kd, mo, best[2], best[3], risk=rk)),
         }
         shn = (lab == "self_harm") | (lab == "none")
         res["model_self_harm_vs_none_auroc"] = float(
@@ -166,7 +167,7 @@ def evaluate(
 def model_only(
     rows: list[Row],
     oof: np.ndarray,
-    denied: np.ndarray,
+    model_out: np.ndarray,
     sources: tuple[str, ...] = ("hard", "extra"),
 ) -> dict[str, dict[str, float]]:
     """The model's own urgent and soft decisions (no pattern hits, and so no risk-factor
@@ -178,17 +179,17 @@ def model_only(
     """
     sel = np.array([r.source in sources for r in rows])
     lab = np.array([r.label for r in rows])[sel]
-    pr, dn = oof[sel], denied[sel]
+    pr, mo = oof[sel], model_out[sel]
     none_kinds: list[tuple[str, ...]] = [()] * int(sel.sum())
     out = {
         "shipped_tiers": summarise(
-            lab, policy_flags(pr, none_kinds, dn, POLICY.urgent_self_harm, POLICY.urgent_emergency)
+            lab, policy_flags(pr, none_kinds, mo, POLICY.urgent_self_harm, POLICY.urgent_emergency)
         )
     }
     for budget in (0.03, 0.05):
         best: tuple[float, float, float] | None = None
         for ts in GRID:
-            m = summarise(lab, policy_flags(pr, none_kinds, dn, ts, 2.0))
+            m = summarise(lab, policy_flags(pr, none_kinds, mo, ts, 2.0))
             if m["false_alarm_rate"] <= budget and (
                 best is None or m["self_harm_recall"] > best[0]
             ):
@@ -214,14 +215,14 @@ def categories(rows: list[Row]) -> list[str]:
 
 
 def by_category(
-    rows: list[Row], oof: np.ndarray, kinds: list[tuple[str, ...]], denied: np.ndarray
+    rows: list[Row], oof: np.ndarray, kinds: list[tuple[str, ...]], model_out: np.ndarray
 ) -> dict[str, float]:
     """Model-only urgent decisions per category at the shipped tiers (patterns, and with them
     the risk-factor tier, left out)."""
     labels = np.array([r.label for r in rows])
     cats = np.array(categories(rows))
     f = policy_flags(
-        oof, [()] * len(rows), denied, POLICY.urgent_self_harm, POLICY.urgent_emergency
+        oof, [()] * len(rows), model_out, POLICY.urgent_self_harm, POLICY.urgent_emergency
     )
     urgent = f["self_harm"] | f["emergency"]
     out = {}
@@ -271,7 +272,7 @@ def scripted_flags(lines: list[tuple[str, str]], probe: np.ndarray) -> dict[str,
     self-harm from the fold-averaged probabilities and from any single fold's model, and
     lines with a gentle check (fold-averaged)."""
     texts = [t for _, t in lines]
-    kinds, denied, risk = pattern_info(texts)
+    kinds, model_out, risk = pattern_info(texts)
     scen = np.array([s for s, _ in lines])
     groups = {
         "calm": np.isin(scen, CALM_SCENARIOS),
@@ -279,8 +280,8 @@ def scripted_flags(lines: list[tuple[str, str]], probe: np.ndarray) -> dict[str,
         "caller_at_risk": scen == "caller_at_risk",
     }
     ts, te = POLICY.urgent_self_harm, POLICY.urgent_emergency
-    mean = policy_flags(probe.mean(axis=0), kinds, denied, ts, te, risk=risk)
-    per_fold = [policy_flags(p, kinds, denied, ts, te, risk=risk) for p in probe]
+    mean = policy_flags(probe.mean(axis=0), kinds, model_out, ts, te, risk=risk)
+    per_fold = [policy_flags(p, kinds, model_out, ts, te, risk=risk) for p in probe]
     any_sh = np.logical_or.reduce([f["self_harm"] for f in per_fold])
     urgent = mean["self_harm"] | mean["emergency"]
     out: dict[str, Any] = {}
@@ -308,11 +309,11 @@ def left_out_flags(texts: list[str], probe: np.ndarray) -> dict[str, Any]:
     left-out rows, and the share with any red flag (a gentle check included)."""
     if not texts:
         return {}
-    kinds, denied, risk = pattern_info(texts)
+    kinds, model_out, risk = pattern_info(texts)
     f = policy_flags(
         probe.mean(axis=0),
         kinds,
-        denied,
+        model_out,
         POLICY.urgent_self_harm,
         POLICY.urgent_emergency,
         risk=risk,
@@ -363,12 +364,12 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.report is not None:
         rows = load_train_pool()
-        _, denied, _ = pattern_info([r.text for r in rows])
+        _, model_out, _ = pattern_info([r.text for r in rows])
         for tag in args.report:
             rep = json.loads((CACHE / f"rfcv_{tag}.json").read_text())
             oof = np.load(CACHE / f"rfcv_{tag}.npy")
             print(tag, json.dumps(rep["eval"], indent=1))
-            print(tag, "model only", json.dumps(model_only(rows, oof, denied), indent=1))
+            print(tag, "model only", json.dumps(model_only(rows, oof, model_out), indent=1))
         return
     torch.set_num_threads(max(1, min(2, args.threads)))
     cfg = Config(
@@ -397,7 +398,7 @@ def main(argv: list[str] | None = None) -> None:
     oof, probe = cross_val(
         rows, states, cfg, args.folds, (nstates, yn), tuple(args.seeds), probe_states
     )
-    kinds, denied, risk = pattern_info([r.text for r in rows])
+    kinds, model_out, risk = pattern_info([r.text for r in rows])
     rep = {
         "config": asdict(cfg),
         "seeds": args.seeds,
@@ -407,10 +408,12 @@ def main(argv: list[str] | None = None) -> None:
         "none_only_from": [str(p) for p in args.none_only_from],
         "n_new": len(new),
         "seconds": round(time.time() - t0),
-        "eval": evaluate(rows, oof, kinds, denied, risk),
-        "model_only": model_only(rows, oof, denied),
-        **({"model_only_new": model_only(rows, oof, denied, ("new",))} if args.pool_data else {}),
-        "model_only_by_category": by_category(rows, oof, kinds, denied),
+        "eval": evaluate(rows, oof, kinds, model_out, risk),
+        "model_only": model_only(rows, oof, model_out),
+        **(
+            {"model_only_new": model_only(rows, oof, model_out, ("new",))} if args.pool_data else {}
+        ),
+        "model_only_by_category": by_category(rows, oof, kinds, model_out),
         "scripted_calls": scripted_flags(lines, probe[:, : len(lines)]),
         "left_out_self_harm": left_out_flags(left_out, probe[:, len(lines) :]),
     }

@@ -231,3 +231,42 @@ def test_no_line_of_a_scripted_call_without_risk_raises_self_harm(scenario: str)
         if "self_harm" in score.red_flags
     ]
     assert escalated == []
+
+
+# (text, is the learned model consulted?) Medicines handed back are the patterns' call: the
+# words are a plan's ("take them all"), and fold models of rounds 7 and 8 escalated the grief
+# call's line. Anything that keeps the risk open leaves the model consulted.
+RETURNS = [
+    (
+        "So I can just take them all back to the chemist in a bag, and you'll stop the reminders?",
+        False,
+    ),
+    ("can I bring dads morphine back to the pharmacy now hes gone", False),
+    ("how do I dispose of her fentanyl patches safely", False),
+    ("I've put all his pills in a bag for the chemist.", False),
+    ("I'm keeping them instead of taking them back to the chemist.", True),
+    ("I'm not taking them back to the chemist, I've got enough now.", True),
+    ("I was going to take them back to the pharmacy but I'll take them all tonight.", True),
+    ("I'll take them all back to the chemist, I won't be needing anything anymore.", True),
+    ("I'll take them all back to the chemist. I can't go on like this.", True),
+    ("Can you send the prescription to the chemist on the high street?", True),
+    ("I've got thirty tablets saved up.", True),
+]
+
+
+@pytest.mark.parametrize(("text", "consulted"), RETURNS)
+def test_medicines_handed_back_are_not_a_plan_for_the_learned_model(
+    text: str, consulted: bool
+) -> None:
+    """With the learned model sure of self-harm, a return of medicines raises nothing unless a
+    pattern matched or something in the words keeps the risk open."""
+    import copy
+
+    from models.classifier import load_classifier
+
+    sure = np.zeros(len(CLASSES))
+    sure[CLASSES.index("self_harm")] = 0.999
+    sure[CLASSES.index("none")] = 0.001
+    clf = copy.copy(load_classifier())
+    clf._red_flag_probs = lambda states: np.tile(sure, (len(states), 1))  # type: ignore[method-assign]
+    assert ("self_harm" in clf.score(text).red_flags) is consulted

@@ -40,6 +40,8 @@ TEXTS = [
     "Could you tell me if my prescription is ready?",
     "I can't go on like this.",
     "Could I have my tablets delivered tonight?",  # a risk factor named, no pattern hit
+    "So I can just take them all back to the chemist in a bag?",  # medicines handed back
+    "I'll take them all back to the chemist, I can't go on like this.",  # and a pattern hit
 ]
 
 
@@ -47,7 +49,7 @@ def _shipped(text: str, probs: np.ndarray) -> set[str]:
     """The flags ``CareClassifier.decide`` raises from the patterns and the model."""
     found = detect(text)
     raised: set[str] = set(found.kinds)
-    if not found.negated_only:
+    if found.learned_model_applies:
         holder = SimpleNamespace(red_flag_policy=DEFAULT_RED_FLAG_POLICY)
         risk = found.risk_factor is not None
         CareClassifier._apply_red_flag_model(holder, probs, raised, risk)  # type: ignore[arg-type]
