@@ -458,6 +458,15 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"\b(?:don't|do not) want to (?:live|go on|carry on|keep living) (?:like this|this way)\b",
         inherent=True,
     ),
+    # "I've lost the will to live" is hopelessness; said of hold music or paperwork it is a
+    # British idiom of boredom (``_TEDIUM``, which explains it away).
+    _p(
+        "will_to_live",
+        "hopelessness",
+        r"\b(?:lost|losing|lose|no|not got (?:the|any)|haven't got (?:the|any)"
+        r"|(?:don't|do not) have (?:the|any)|without (?:the|any)|nothing left of (?:my|the))"
+        r" (?:the )?will to live\b",
+    ),
     _p(
         "rather_be_dead",
         "hopelessness",
@@ -1171,6 +1180,13 @@ _EVERYDAY = re.compile(
     r"|capacity letter|power of attorney|on my way|travel\w*)\b"
     r"|\b(?:she|he)(?:'s| is) leaving\b|\bbefore (?:she|he) leaves\b"
 )
+# Words that no everyday reason explains: being gone for ever ("I'm going abroad for a week and
+# then I won't be around anymore"), or the caller's own end. ``_FINAL_WORDS`` is too wide here:
+# "goodbye", "tonight" and "for good" are how people talk of moving and stopping smoking.
+_NO_RETURN = re.compile(
+    r"\b(?:anymore|any more|much longer|forever|for ever|end it|end my life|myself"
+    r"|without me|better off)\b"
+)
 # Indirect patterns that an everyday reason explains away.
 _EVERYDAY_SENSITIVE = frozenset(
     {"affairs_in_order", "wont_be_around", "saying_goodbye", "decided_tonight", "no_future_needed"}
@@ -1212,6 +1228,32 @@ def _explained_after(reason: re.Pattern[str], clause: str, start: int, end: int)
     if reason.search(clause, start, min(len(clause), end + _ORDINARY_AFTER_WINDOW)) is None:
         return False
     return _FINAL_WORDS.search(clause) is None
+
+
+# The same ordinary absence told the other way round: being away for a bounded time said just
+# before the words ("I'm flying out for work for a month and I won't be around for my bloods",
+# "we're away for a fortnight from Saturday, I won't be here for the nurse visit"). Both a going
+# away (``_AWAY_BEFORE``) and a bounded span or event (``_BOUNDED_ABSENCE``) must come within
+# ``_ORDINARY_BEFORE_WINDOW`` characters before the words, in the same clause, and a word of
+# finality anywhere in the clause keeps the flag ("going away for good"). "For a month I've
+# planned it and I won't be around" names no going away, and stays flagged.
+_AWAY_BEFORE = re.compile(
+    r"\b(?:flying (?:out|off|to|back)|fly(?:ing)? out|going (?:away|abroad|on (?:holiday|a trip"
+    r"|a cruise))|away (?:for|in|at|with)|abroad|offshore|working away|in hospital"
+    r"|staying (?:with|at) (?:my|our|a|the)|visiting (?:my|our)|on (?:holiday|a cruise|a course))\b"
+)
+_ORDINARY_BEFORE_WINDOW = 80  # characters before the matched words
+
+
+def _away_before(clause: str, start: int) -> bool:
+    """A bounded time away is told just before ``clause[start:]``, and nothing in the clause
+    speaks of finality."""
+    before = clause[max(0, start - _ORDINARY_BEFORE_WINDOW) : start]
+    return (
+        _AWAY_BEFORE.search(before) is not None
+        and _BOUNDED_ABSENCE.search(before) is not None
+        and _FINAL_WORDS.search(clause) is None
+    )
 
 
 # Rope bought for a practical purpose named right after it ("bought rope at the garden centre
@@ -1283,6 +1325,14 @@ def _returns_medicines(lower: str) -> bool:
     return False
 
 
+# Everyday tedium that "losing the will to live" is said of ("this hold music", "three forms for
+# one blood test", "the queue at the chemist", "on the phone all morning"), or a laugh after it.
+_TEDIUM = re.compile(
+    r"\b(?:hold|music|queue\w*|paperwork|forms?|phone|meeting|waiting room|traffic|automated"
+    r"|options|menu|press (?:one|two|\d)|all (?:morning|afternoon|day)|ha|haha|lol|bored"
+    r"|boring|admin|website|app)\b"
+)
+_TEDIUM_EXPLAINS = frozenset({"will_to_live"})
 # Being found, as a fear or after a fall ("I'm scared nobody will find me if I fall", "when
 # my husband finds me asleep on the sofa"), not as a plan.
 _FOUND_ORDINARY = re.compile(
@@ -1796,7 +1846,7 @@ def _scan(original: str, offset: int) -> CrisisResult:
         )
         accident = _ACCIDENT.search(clause) is not None
         mixup = accident or _MIXUP.search(clause) is not None
-        everyday = _EVERYDAY.search(clause) is not None
+        everyday = _EVERYDAY.search(clause) is not None and _NO_RETURN.search(clause) is None
         for pat in PATTERNS:
             if history and pat.kind in ("emergency", "self_harm"):
                 continue
@@ -1813,8 +1863,9 @@ def _scan(original: str, offset: int) -> CrisisResult:
                     continue
                 if pat.kind == "emergency" and _past_event(clause, m.start(), m.end()):
                     continue
-                if pat.pid in _ABSENCE_SENSITIVE and _explained_after(
-                    _BOUNDED_ABSENCE, clause, m.start(), m.end()
+                if pat.pid in _ABSENCE_SENSITIVE and (
+                    _explained_after(_BOUNDED_ABSENCE, clause, m.start(), m.end())
+                    or _away_before(clause, m.start())
                 ):
                     continue
                 if (
@@ -1830,6 +1881,8 @@ def _scan(original: str, offset: int) -> CrisisResult:
                 ):
                     continue
                 if pat.pid == "when_found" and _FOUND_ORDINARY.search(clause):
+                    continue
+                if pat.pid in _TEDIUM_EXPLAINS and _TEDIUM.search(clause):
                     continue
                 if (
                     pat.pid in _FAREWELL_OWN

@@ -375,6 +375,44 @@ def test_reviewed_cases(text: str, flagged: bool) -> None:
     assert ("self_harm" in detect(text).kinds) is flagged
 
 
+# Absence told with a time away before it, and absence for ever beside an everyday reason
+# (issue 9, ninth round): (text, self-harm flag?)
+ABSENCE = [
+    ("I'm flying out for work for a month and I won't be around for my bloods", False),
+    ("We're away for a fortnight from Saturday, I won't be here for the nurse visit", False),
+    ("I'm in hospital for three nights so I won't be around on Tuesday", False),
+    ("For a month I've planned it and I won't be around for my bloods", True),
+    ("I'm going away for good and I won't be around for my bloods", True),
+    ("I won't be around for my next appointment", True),
+    ("I'm going abroad for a week and then I won't be around anymore", True),
+    ("I'm going abroad for a week so I won't be around", False),
+    ("we're moving to Spain on Tuesday so I won't be around for the review", False),
+]
+
+
+@pytest.mark.parametrize(("text", "flagged"), ABSENCE)
+def test_a_bounded_time_away_explains_absence_and_for_ever_does_not(
+    text: str, flagged: bool
+) -> None:
+    assert ("self_harm" in detect(text).kinds) is flagged
+
+
+WILL_TO_LIVE = [
+    ("I've lost the will to live since the diagnosis", True),
+    ("I haven't got the will to live anymore", True),
+    ("honestly this hold music, I'm losing the will to live", False),
+    ("three forms for one blood test, I'm losing the will to live", False),
+    ("I haven't lost the will to live, I just want the pain to stop", False),
+]
+
+
+@pytest.mark.parametrize(("text", "soft"), WILL_TO_LIVE)
+def test_losing_the_will_to_live_is_a_gentle_check_unless_said_of_tedium(
+    text: str, soft: bool
+) -> None:
+    assert detect(text).kinds == (("safety_check",) if soft else ())
+
+
 def test_a_denial_of_needing_to_is_still_a_denial() -> None:
     assert detect("I don't need to cut myself anymore.").negated_only
     assert detect("I don't need to self harm these days.").negated_only
