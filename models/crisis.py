@@ -1164,6 +1164,72 @@ def _dated_long_ago(clause: str, start: int, end: int) -> bool:
     return near and _ACUTE.search(rest) is None and _NOT_OVER.search(rest) is None
 
 
+# Taking up an activity again ("can she start swimming again", "when can he drive again") is
+# no sign that the event a history clause tells of is happening again.
+_ACTIVITY_AGAIN = re.compile(
+    r"\b(?:start|starting|go back to|get back to|begin|resume|can (?:i|he|she|we|they) \w+"
+    r"|when (?:can|will) (?:i|he|she|we|they) \w+)\b[\w ]{0,20}\bagain\b"
+)
+
+
+def _told_as_history(clause: str) -> bool:
+    """The clause dates its events to the past (``_HISTORY``) and says nothing of now."""
+    if _HISTORY.search(clause) is None:
+        return False
+    return _ACUTE.search(_ACTIVITY_AGAIN.sub(" ", _HISTORY.sub(" ", clause))) is None
+
+
+# Breathlessness that comes with effort and is told as a habit ("gets breathless walking up the
+# stairs", "short of breath when he climbs hills") is a long-standing symptom for the GP, not
+# an emergency, unless something in the clause says it is happening now.
+_EXERTION = re.compile(
+    r"\b(?:gets?|getting) (?:a bit |quite |very |really |so |a little )?(?:breathless|short of "
+    r"breath|out of breath)\b|\b(?:breathless|short of breath|out of breath) (?:walking|climbing"
+    r"|going up|on (?:the )?stairs|on exertion|when (?:i|he|she|they) (?:walk|climb|go up"
+    r"|exercise|run))\b"
+)
+_EXERTION_SENSITIVE = frozenset({"struggling_breathe"})
+
+# A seizure or a choking episode on an earlier day that has stopped, with the person fine now
+# ("had a seizure at school yesterday. It stopped after a minute and he's fine today", "a
+# choking episode at lunch yesterday. We cleared it quickly and she's fine"), is not happening
+# now. Only these two: an overdose or chest pain yesterday is still urgent whatever the caller
+# says of now. Anything happening now elsewhere in the text keeps the flag ("again", "still").
+_EARLIER_DAY = re.compile(
+    r"\b(?:yesterday|last night|at the weekend|over the weekend|on (?:mon|tues|wednes|thurs|fri"
+    r"|satur|sun)day)\b"
+)
+_RESOLVED = re.compile(
+    r"\b(?:(?:he|she|i|they|it)(?:'s| is| am|'m| are|'re|'s been| has been) (?:fine|okay|ok"
+    r"|alright|all right|well|back to (?:normal|himself|herself|themselves))"
+    r"|it stopped|stopped after|(?:we |they |i )?cleared it|came round|back to normal)"
+    r"(?: (?:now|today|this morning|since))?\b"
+)
+_RESOLVED_SENSITIVE = frozenset({"seizure", "choking"})
+
+
+def _resolved_earlier(clause: str, text: str) -> bool:
+    """The event in ``clause`` is dated to an earlier day, the text says it is over and the
+    person is fine, and nothing in the text says it is happening now."""
+    if _EARLIER_DAY.search(clause) is None or _RESOLVED.search(text) is None:
+        return False
+    rest = _RESOLVED.sub(" ", text)
+    return _ACUTE.search(rest) is None and re.search(r"\b(?:still|another)\b", rest) is None
+
+
+# "They told me to watch his temperature" on chemo is advice, not a fever: with no fever named
+# anywhere (a high or raised temperature, shivering, a reading of 37.5 or more), it raises
+# nothing.
+_TEMPERATURE_ADVICE = re.compile(
+    r"\b(?:watch|check|checking|monitor|monitoring|keep an eye on|take|taking|measure)"
+    r" (?:his |her |my |their |the )?temperature\b"
+)
+_FEVER = re.compile(
+    r"\b(?:high|raised|spiking|fever\w*|burning up|shaking|shivering|rigors|clammy|blotchy"
+    r"|hot to touch|3[89](?:\.\d)?|37\.[5-9]|40(?:\.\d)?)\b"
+)
+
+
 def _past_event(clause: str, start: int, end: int) -> bool:
     """The emergency words at ``clause[start:end]`` are dated to the past or to long ago."""
     after = _PAST_EVENT_AFTER.search(clause, end, min(len(clause), end + _PAST_EVENT_WINDOW))
@@ -1340,6 +1406,23 @@ _FOUND_ORDINARY = re.compile(
     r"|collapse|have a fall)|fall|fell|fallen|asleep|sleeping|napping|crying|on the floor)\b"
 )
 _REGIMEN_SENSITIVE = frozenset({"too_many_pills", "overdose_lay", "own_overdose"})
+# A day's tablets asked about beforehand ("Is it safe to take all my morning tablets at once?")
+# are no overdose, when taking them together is the only excess named.
+_DOSE_QUESTION = re.compile(
+    r"\b(?:is it (?:safe|ok|okay|alright|all right|fine) to|can i|could i|should i|do i"
+    r"|am i (?:ok|okay|allowed) to)\s*$"
+)
+_TOGETHER = re.compile(r"\b(?:at once|in one go|all at the same time|together)\b")
+
+
+def _regimen_question(clause: str, start: int, phrase: str) -> bool:
+    """``phrase`` (at ``clause[start:]``) is a day's usual tablets asked about beforehand, and
+    nothing in the clause but taking them together says more than that."""
+    return (
+        _REGIMEN_DOSE.search(phrase) is not None
+        and _DOSE_QUESTION.search(clause, 0, start) is not None
+        and _EXCESS.search(_TOGETHER.sub(" ", clause)) is None
+    )
 
 
 def _regimen_dose(clause: str, phrase: str) -> bool:
@@ -1841,15 +1924,16 @@ def _scan(original: str, offset: int) -> CrisisResult:
     for cs, ce in clause_spans(lower):
         clause = lower[cs:ce]
         taken: list[tuple[int, int, str]] = []
-        history = _HISTORY.search(clause) is not None and (
-            _ACUTE.search(_HISTORY.sub(" ", clause)) is None
-        )
+        history = _told_as_history(clause)
         accident = _ACCIDENT.search(clause) is not None
         mixup = accident or _MIXUP.search(clause) is not None
         everyday = _EVERYDAY.search(clause) is not None and _NO_RETURN.search(clause) is None
         for pat in PATTERNS:
             if history and pat.kind in ("emergency", "self_harm"):
-                continue
+                # "fine now" does not make an overdose of yesterday history: the harm of some
+                # (paracetamol) shows days later
+                if not (pat.category == "overdose" and _EARLIER_DAY.search(clause)):
+                    continue
             if everyday and pat.pid in _EVERYDAY_SENSITIVE:
                 continue
             if accident and pat.pid in _INTENT_PATTERNS:
@@ -1863,6 +1947,21 @@ def _scan(original: str, offset: int) -> CrisisResult:
                     continue
                 if pat.kind == "emergency" and _past_event(clause, m.start(), m.end()):
                     continue
+                if (
+                    pat.pid in _EXERTION_SENSITIVE
+                    and _EXERTION.search(clause)
+                    and _ACUTE.search(clause) is None
+                ):
+                    continue
+                if pat.pid in _RESOLVED_SENSITIVE and _resolved_earlier(clause, lower):
+                    continue
+                if (
+                    pat.pid == "sepsis_meningitis"
+                    and m.group(0).endswith("temperature")
+                    and _TEMPERATURE_ADVICE.search(clause)
+                    and _FEVER.search(lower) is None
+                ):
+                    continue
                 if pat.pid in _ABSENCE_SENSITIVE and (
                     _explained_after(_BOUNDED_ABSENCE, clause, m.start(), m.end())
                     or _away_before(clause, m.start())
@@ -1874,7 +1973,10 @@ def _scan(original: str, offset: int) -> CrisisResult:
                     and _explained_after(_ROPE_PURPOSE, clause, m.start(), m.end())
                 ):
                     continue
-                if pat.pid in _REGIMEN_SENSITIVE and _regimen_dose(clause, m.group(0)):
+                if pat.pid in _REGIMEN_SENSITIVE and (
+                    _regimen_dose(clause, m.group(0))
+                    or _regimen_question(clause, m.start(), m.group(0))
+                ):
                     continue
                 if pat.kind == "self_harm" and _screened_and_denied(
                     clause, m.start(), m.end(), lower, cs + m.end()

@@ -413,6 +413,37 @@ def test_losing_the_will_to_live_is_a_gentle_check_unless_said_of_tedium(
     assert detect(text).kinds == (("safety_check",) if soft else ())
 
 
+# Emergencies told as over or as a habit, from the third-party training rows, and their
+# urgent twins (issue 9, ninth round): (text, emergency flag?)
+NOT_NOW = [
+    ("He's epileptic and had a seizure at school yesterday. It stopped after a minute and he's"
+     " fine today.", False),
+    ("He had a seizure yesterday. It stopped, but now he's having another one.", True),
+    ("She had a seizure last night and she's still not making sense.", True),
+    ("He took all his tablets yesterday and he's fine now.", True),
+    ("She had a choking episode at lunch yesterday. We cleared it and she's fine.", False),
+    ("She's choking on a sweet and can't get it up.", True),
+    ("My grandad gets breathless walking up the stairs.", False),
+    ("I get breathless walking to the door today and my chest is tight.", True),
+    ("He's breathless and can't finish a sentence.", True),
+    ("she had a heart attack last year, can she start swimming again", False),
+    ("she had a heart attack last year and I think it's happening again", True),
+    ("He's on chemo and they told me to watch his temperature. It's 37.2.", False),
+    ("He's on chemo, they told me to watch his temperature and it's 38.4.", True),
+    ("He's on chemo and he's shivering with a temperature.", True),
+    ("Is it safe to take all my morning tablets at once?", False),
+    ("Is it safe to take all my morning tablets at once with the whole box?", True),
+    ("I took all my morning tablets at once and the whole box of paracetamol.", True),
+]
+
+
+@pytest.mark.parametrize(("text", "urgent"), NOT_NOW)
+def test_an_emergency_over_or_told_as_a_habit_is_not_happening_now(
+    text: str, urgent: bool
+) -> None:
+    assert ("emergency" in detect(text).kinds) is urgent
+
+
 def test_a_denial_of_needing_to_is_still_a_denial() -> None:
     assert detect("I don't need to cut myself anymore.").negated_only
     assert detect("I don't need to self harm these days.").negated_only
