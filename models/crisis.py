@@ -1368,6 +1368,10 @@ _RETURNING = re.compile(
     r"|\bback to (?:the |a |any |your )?(?:chemist'?s?|pharmacy|pharmacist|dispensary)\b"
     r"|\bdispos(?:e|al|ing) of\b|\b(?:take-?back|returns?|disposal) (?:scheme|service|program\w*"
     r"|bin|bag)\b|\bget rid of (?:them|it|these|those|the \w+|(?:\w+ )?\w+'s \w+) safely\b"
+    # to a pharmacy on the line: "do you want them all brought in", "can I bring the lot back"
+    r"|\b(?:bring|brought|hand|handed|drop|dropped) (?:them|it|these|those|the lot|everything)"
+    r"(?: all)? (?:in|back)\b|\b(?:them|these|those|the lot|everything)(?: all)?"
+    r" (?:brought|handed|dropped) (?:in|back)\b"
 )
 # Words that keep a return from explaining anything: keeping or hiding the medicines, an amount
 # or a way of taking them.

@@ -244,6 +244,8 @@ RETURNS = [
     ("can I bring dads morphine back to the pharmacy now hes gone", False),
     ("how do I dispose of her fentanyl patches safely", False),
     ("I've put all his pills in a bag for the chemist.", False),
+    ("the cabinet's full of gran's pills, do you want them all brought in", False),
+    ("I'll bring them back if I don't take them all tonight.", True),
     ("I'm keeping them instead of taking them back to the chemist.", True),
     ("I'm not taking them back to the chemist, I've got enough now.", True),
     ("I was going to take them back to the pharmacy but I'll take them all tonight.", True),
