@@ -69,7 +69,12 @@ _PSEUDO_NEG = re.compile(
     # I'm saying goodbye to everyone today")
     r"|\b(?:won't|will not|shan't) need\b(?! to\b)|\b(?:don't|do not) need\b(?! to\b)"
 )
-_NEGATION_STOP = re.compile(r"[,;:]|\s[-\u2013\u2014]\s")
+_NEGATION_STOP = re.compile(
+    r"[,;:]|\s[-\u2013\u2014]\s"
+    # a new statement of the caller's or someone's own after a conjunction ("i cant sleep and
+    # i want to die": the "can't" denies only the sleeping)
+    r"|\b(?:and|so|because|cos|cause|then|but)\s+(?=(?:i|i'm|i've|i'll|i'd|he|she|they|we)\b)"
+)
 _CLAUSE_SPLIT = re.compile(
     r"(?<=[.!?;])\s+|\n+|,\s*but\b|\s+but\s+|\s+although\s+|\s+though\s+|\s+except\s+"
 )
@@ -463,9 +468,14 @@ PATTERNS: tuple[CrisisPattern, ...] = (
     _p(
         "will_to_live",
         "hopelessness",
-        r"\b(?:lost|losing|lose|no|not got (?:the|any)|haven't got (?:the|any)"
-        r"|(?:don't|do not) have (?:the|any)|without (?:the|any)|nothing left of (?:my|the))"
-        r" (?:the )?will to live\b",
+        r"\b(?:lost|losing|lose) (?:the |my |all |any )?will to live\b",
+    ),
+    _p(
+        "no_will_to_live",
+        "hopelessness",
+        r"\b(?:no|not got (?:the|any)|haven't got (?:the|any)|(?:don't|do not) have (?:the|any)"
+        r"|without (?:the|any)|nothing left of (?:my|the)) will to live\b",
+        inherent=True,
     ),
     _p(
         "rather_be_dead",
@@ -1098,9 +1108,14 @@ _HISTORY = re.compile(
     r"december|(?:19|20)\d\d)\b|\bwhen (?:i|he|she|they) (?:was|were) (?:young|little|a "
     r"(?:kid|child|baby|teenager)|younger)\b|\bback in\b|\bturned out\b|\bin the end\b"
     r"|\bhistory of\b|\bbeen like that since\b|\bnormal for (?:me|him|her)\b"
-    r"|\b(?:he's|she's|i'm|he is|she is) (?:fine|home|better|okay|ok|well|stable) now\b"
-    r"|\ball fine\b|\bused to\b|\bas a (?:teenager|kid|child|student)\b|\bfrom (?:19|20)\d\d\b"
+    r"|\bused to\b|\bas a (?:teenager|kid|child|student)\b|\bfrom (?:19|20)\d\d\b"
     r"|\bin my (?:teens|twenties|thirties|twenties)\b"
+)
+# Being well now makes an event history too, except an overdose: the harm of some (paracetamol)
+# shows days later, whatever the caller says of now.
+_FINE_NOW = re.compile(
+    r"\b(?:he's|she's|i'm|he is|she is) (?:fine|home|better|okay|ok|well|stable) now\b"
+    r"|\ball fine\b"
 )
 # A medical event told as past or long-standing, with no sign that anything is happening now,
 # is not an emergency. Unlike ``_HISTORY`` these cues must qualify the very event the pattern
@@ -1166,27 +1181,33 @@ def _dated_long_ago(clause: str, start: int, end: int) -> bool:
 
 # Taking up an activity again ("can she start swimming again", "when can he drive again") is
 # no sign that the event a history clause tells of is happening again.
+# An activity must be named: "it's starting again" is the event coming back.
 _ACTIVITY_AGAIN = re.compile(
-    r"\b(?:start|starting|go back to|get back to|begin|resume|can (?:i|he|she|we|they) \w+"
-    r"|when (?:can|will) (?:i|he|she|we|they) \w+)\b[\w ]{0,20}\bagain\b"
+    r"\b(?:start|starting|go back to|get back to|begin|resume|can (?:i|he|she|we|they)"
+    r"|when (?:can|will) (?:i|he|she|we|they))\s+(?:\w+ing|drive|swim|work|walk|run|fly"
+    r"|travel|exercise|play|cycle|dance|garden|lift|bath|shower)\b[\w ]{0,20}\bagain\b"
 )
 
 
-def _told_as_history(clause: str) -> bool:
-    """The clause dates its events to the past (``_HISTORY``) and says nothing of now."""
-    if _HISTORY.search(clause) is None:
+def _told_as_history(clause: str, fine_now_counts: bool = True) -> bool:
+    """The clause dates its events to the past (``_HISTORY``, and ``_FINE_NOW`` unless told
+    otherwise) and says nothing of now."""
+    dated = _HISTORY.search(clause) is not None or (
+        fine_now_counts and _FINE_NOW.search(clause) is not None
+    )
+    if not dated:
         return False
-    return _ACUTE.search(_ACTIVITY_AGAIN.sub(" ", _HISTORY.sub(" ", clause))) is None
+    rest = _ACTIVITY_AGAIN.sub(" ", _FINE_NOW.sub(" ", _HISTORY.sub(" ", clause)))
+    return _ACUTE.search(rest) is None
 
 
 # Breathlessness that comes with effort and is told as a habit ("gets breathless walking up the
 # stairs", "short of breath when he climbs hills") is a long-standing symptom for the GP, not
 # an emergency, unless something in the clause says it is happening now.
 _EXERTION = re.compile(
-    r"\b(?:gets?|getting) (?:a bit |quite |very |really |so |a little )?(?:breathless|short of "
-    r"breath|out of breath)\b|\b(?:breathless|short of breath|out of breath) (?:walking|climbing"
-    r"|going up|on (?:the )?stairs|on exertion|when (?:i|he|she|they) (?:walk|climb|go up"
-    r"|exercise|run))\b"
+    r"\b(?:gets?|always|usually|often) (?:a bit |quite |very |really |so |a little )?"
+    r"(?:breathless|short of breath|out of breath) (?:walking|climbing|going up|on (?:the )?stairs"
+    r"|on exertion|when (?:i|he|she|they) (?:walk|climb|go up|exercise|run))\b"
 )
 _EXERTION_SENSITIVE = frozenset({"struggling_breathe"})
 
@@ -1200,21 +1221,26 @@ _EARLIER_DAY = re.compile(
     r"|satur|sun)day)\b"
 )
 _RESOLVED = re.compile(
-    r"\b(?:(?:he|she|i|they|it)(?:'s| is| am|'m| are|'re|'s been| has been) (?:fine|okay|ok"
-    r"|alright|all right|well|back to (?:normal|himself|herself|themselves))"
-    r"|it stopped|stopped after|(?:we |they |i )?cleared it|came round|back to normal)"
-    r"(?: (?:now|today|this morning|since))?\b"
+    r"\b(?:(?:he|she|they)(?:'s| is| are|'re|'s been| has been) (?:fine|okay|ok|alright"
+    r"|all right|back to (?:normal|himself|herself|themselves))"
+    r"|it stopped|(?:we |they )?cleared it|came round)(?: (?:now|today|this morning|since))?\b"
+)
+# Anything that is not well, or a denial anywhere, keeps the flag: "she's not back to
+# normal", "it hasn't stopped", "he's fine but his breathing sounds awful".
+_ALARM = re.compile(
+    r"\b(?:breath\w*|wake|woken|waking|drowsy|sleepy|pale|blue|grey|gray|pain\w*|hurt\w*"
+    r"|bleed\w*|sick|vomit\w*|confused|awful|worse|again|still|another|not|never|no)\b|n't\b"
 )
 _RESOLVED_SENSITIVE = frozenset({"seizure", "choking"})
 
 
 def _resolved_earlier(clause: str, text: str) -> bool:
     """The event in ``clause`` is dated to an earlier day, the text says it is over and the
-    person is fine, and nothing in the text says it is happening now."""
+    person is fine, and nothing in the text says it is happening now or is not well."""
     if _EARLIER_DAY.search(clause) is None or _RESOLVED.search(text) is None:
         return False
     rest = _RESOLVED.sub(" ", text)
-    return _ACUTE.search(rest) is None and re.search(r"\b(?:still|another)\b", rest) is None
+    return _ACUTE.search(rest) is None and _ALARM.search(rest) is None
 
 
 # "They told me to watch his temperature" on chemo is advice, not a fever: with no fever named
@@ -1226,7 +1252,8 @@ _TEMPERATURE_ADVICE = re.compile(
 )
 _FEVER = re.compile(
     r"\b(?:high|raised|spiking|fever\w*|burning up|shaking|shivering|rigors|clammy|blotchy"
-    r"|hot to touch|3[89](?:\.\d)?|37\.[5-9]|40(?:\.\d)?)\b"
+    r"|hot|boiling|warm|gone up|going up|thirty[- ]eight|thirty[- ]nine|forty"
+    r"|3[89](?:\.\d)?|37\.[5-9]|40(?:\.\d)?|10[0-5](?:\.\d)?)(?: ?(?:c|f|degrees))?\b"
 )
 
 
@@ -1246,12 +1273,12 @@ _EVERYDAY = re.compile(
     r"|capacity letter|power of attorney|on my way|travel\w*)\b"
     r"|\b(?:she|he)(?:'s| is) leaving\b|\bbefore (?:she|he) leaves\b"
 )
-# Words that no everyday reason explains: being gone for ever ("I'm going abroad for a week and
-# then I won't be around anymore"), or the caller's own end. ``_FINAL_WORDS`` is too wide here:
-# "goodbye", "tonight" and "for good" are how people talk of moving and stopping smoking.
+# Words that no everyday reason explains: being gone for ever ("we're moving to Spain and I
+# won't be around much longer"), or the caller's own end. ``_FINAL_WORDS`` is too wide here:
+# "goodbye", "tonight", "for good" and "anymore" are how people talk of moving and stopping
+# smoking ("I'm moving to Leeds so I won't be around here anymore").
 _NO_RETURN = re.compile(
-    r"\b(?:anymore|any more|much longer|forever|for ever|end it|end my life|myself"
-    r"|without me|better off)\b"
+    r"\b(?:much longer|forever|for ever|end it|end my life|without me|better off)\b"
 )
 # Indirect patterns that an everyday reason explains away.
 _EVERYDAY_SENSITIVE = frozenset(
@@ -1305,20 +1332,29 @@ def _explained_after(reason: re.Pattern[str], clause: str, start: int, end: int)
 # planned it and I won't be around" names no going away, and stays flagged.
 _AWAY_BEFORE = re.compile(
     r"\b(?:flying (?:out|off|to|back)|fly(?:ing)? out|going (?:away|abroad|on (?:holiday|a trip"
-    r"|a cruise))|away (?:for|in|at|with)|abroad|offshore|working away|in hospital"
-    r"|staying (?:with|at) (?:my|our|a|the)|visiting (?:my|our)|on (?:holiday|a cruise|a course))\b"
+    r"|a cruise))|away|abroad|offshore|working away|in hospital|staying with (?:my|our)"
+    r"|visiting (?:my|our)|on (?:holiday|a cruise|a course))\b"
 )
 _ORDINARY_BEFORE_WINDOW = 80  # characters before the matched words
+_SPAN_NEAR = 30  # characters after the going away where its bounded span must begin
+# A stay told in the past is no reason for an absence to come ("I was in hospital for two
+# weeks after my overdose and I won't be here by Christmas"), and absence words ending in
+# "by", "after" or "anymore" are not bounded by the stay.
+_PAST_STAY = re.compile(r"\b(?:was|were|had been|been)\b")
+_UNBOUNDED_AFTER = re.compile(r"\s*(?:by|after|anymore|any more|again|much longer)\b")
 
 
-def _away_before(clause: str, start: int) -> bool:
-    """A bounded time away is told just before ``clause[start:]``, and nothing in the clause
-    speaks of finality."""
+def _away_before(clause: str, start: int, end: int) -> bool:
+    """A bounded time away is told just before ``clause[start:end]`` (the span right after the
+    going away), and nothing in the clause speaks of finality."""
     before = clause[max(0, start - _ORDINARY_BEFORE_WINDOW) : start]
-    return (
-        _AWAY_BEFORE.search(before) is not None
-        and _BOUNDED_ABSENCE.search(before) is not None
-        and _FINAL_WORDS.search(clause) is None
+    if _PAST_STAY.search(before) or _UNBOUNDED_AFTER.match(clause, end):
+        return False
+    if _FINAL_WORDS.search(clause):
+        return False
+    return any(
+        _BOUNDED_ABSENCE.search(before, m.end(), min(len(before), m.end() + _SPAN_NEAR))
+        for m in _AWAY_BEFORE.finditer(before)
     )
 
 
@@ -1379,18 +1415,42 @@ _KEEPING = re.compile(
     r"\b(?:instead|keep|keeping|kept|hold(?:ing)? on|hid|hidden|hide|hiding|enough|all at once"
     r"|in one go|swallow\w*|overdos\w*|stockpil\w*|saved|saving|stash\w*)\b"
     r"|\btake (?:them|it|the lot|these|those) all\b(?! back)"
+    # some taken already, someone unwell now, wanting to follow the dead, despair
+    r"|\b(?:took|taken|swallowed|had|used) (?:most|some|loads|half|a few|a lot|lots|a couple)\b"
+    r"|\b(?:drowsy|sleepy|breathing|unconscious|wake (?:him|her|them) up|won't wake)\b"
+    r"|\b(?:be with|join) (?:him|her|them)\b|\b(?:what's|what is|no) (?:the )?point\b"
+    r"|\b(?:can't|cannot) (?:cope|go on|take (?:it|this|any more))\b"
+    r"|\b(?:want|wanna|wanted) to (?:die|end|go)\b|\bkill myself\b"
 )
+# What is handed back must be medicines: named anywhere in the words, or "them" / "it" taken to
+# the pharmacy ("take them all back to the chemist"). "Took the bus to the pharmacy" and
+# "dispose of his clothes" are no return of medicines.
+_MEDICINE_WORD = re.compile(
+    rf"\b(?:{_MEDICINES[3:-1]}|medicine|patch(?:es)?|inhalers?|pens|syringes?|syringe driver"
+    r"|oxycodone|fentanyl|tramadol|liquid|prescriptions?|drugs|injections|antibiotics|sharps"
+    r"|dressings|supplies|blister packs?|strips?)\b"
+)
+_TO_PHARMACY_OBJECT = re.compile(r"\b(?:them|it|these|those|the lot|everything)\b")
+_RETURN_MAX_WORDS = 40  # longer words say more than a return, and the model reads them all
 
 
 def _returns_medicines(lower: str) -> bool:
-    """The words hand medicines back or dispose of them (``_RETURNING``, not denied), and
-    nothing in them keeps the risk open."""
+    """The words (at most ``_RETURN_MAX_WORDS``) hand medicines back or dispose of them
+    (``_RETURNING``, not denied), and nothing in them keeps the risk open."""
+    if len(lower.split()) > _RETURN_MAX_WORDS:
+        return False
     if _FINAL_WORDS.search(lower) or _KEEPING.search(lower):
         return False
+    named = _MEDICINE_WORD.search(lower) is not None
     for cs, ce in clause_spans(lower):
         clause = lower[cs:ce]
         for m in _RETURNING.finditer(clause):
-            if _negation_cue(clause, m.start()) is None:
+            if _negation_cue(clause, m.start()) is not None:
+                continue
+            words = m.group(0)
+            if named or (
+                _TO_PHARMACY_OBJECT.search(words) and re.search(r"chemist|pharmac", words)
+            ):
                 return True
     return False
 
@@ -1398,11 +1458,11 @@ def _returns_medicines(lower: str) -> bool:
 # Everyday tedium that "losing the will to live" is said of ("this hold music", "three forms for
 # one blood test", "the queue at the chemist", "on the phone all morning"), or a laugh after it.
 _TEDIUM = re.compile(
-    r"\b(?:hold|music|queue\w*|paperwork|forms?|phone|meeting|waiting room|traffic|automated"
-    r"|options|menu|press (?:one|two|\d)|all (?:morning|afternoon|day)|ha|haha|lol|bored"
-    r"|boring|admin|website|app)\b"
+    r"\b(?:this|the|these|that|your) (?:\w+ )?(?:hold|music|queue|paperwork|forms?|meeting"
+    r"|waiting room|traffic|automated \w+|options|menu|admin|website|app)\b"
+    r"|\bon (?:the )?(?:phone|hold)\b|\b(?:ha|haha|lol|bored|boring)\b"
 )
-_TEDIUM_EXPLAINS = frozenset({"will_to_live"})
+_TEDIUM_EXPLAINS = frozenset({"will_to_live", "no_will_to_live"})
 # Being found, as a fear or after a fall ("I'm scared nobody will find me if I fall", "when
 # my husband finds me asleep on the sofa"), not as a plan.
 _FOUND_ORDINARY = re.compile(
@@ -1413,8 +1473,11 @@ _REGIMEN_SENSITIVE = frozenset({"too_many_pills", "overdose_lay", "own_overdose"
 # A day's tablets asked about beforehand ("Is it safe to take all my morning tablets at once?")
 # are no overdose, when taking them together is the only excess named.
 _DOSE_QUESTION = re.compile(
-    r"\b(?:is it (?:safe|ok|okay|alright|all right|fine) to|can i|could i|should i|do i"
-    r"|am i (?:ok|okay|allowed) to)\s*$"
+    r"\b(?:is it (?:safe|ok|okay|alright|all right|fine) (?:to|if i|for me to)|can i|could i"
+    r"|should i|do i|am i (?:ok|okay|allowed) to)\s*$"
+)
+_DOSE_QUESTION_AFTER = re.compile(
+    r"\bis (?:that|it|this) (?:ok|okay|alright|all right|safe|fine)\b"
 )
 _TOGETHER = re.compile(r"\b(?:at once|in one go|all at the same time|together)\b")
 
@@ -1424,7 +1487,10 @@ def _regimen_question(clause: str, start: int, phrase: str) -> bool:
     nothing in the clause but taking them together says more than that."""
     return (
         _REGIMEN_DOSE.search(phrase) is not None
-        and _DOSE_QUESTION.search(clause, 0, start) is not None
+        and (
+            _DOSE_QUESTION.search(clause, 0, start) is not None
+            or _DOSE_QUESTION_AFTER.search(clause, start) is not None
+        )
         and _EXCESS.search(_TOGETHER.sub(" ", clause)) is None
     )
 
@@ -1929,15 +1995,15 @@ def _scan(original: str, offset: int) -> CrisisResult:
         clause = lower[cs:ce]
         taken: list[tuple[int, int, str]] = []
         history = _told_as_history(clause)
+        history_but_not_fine_now = _told_as_history(clause, fine_now_counts=False)
         accident = _ACCIDENT.search(clause) is not None
         mixup = accident or _MIXUP.search(clause) is not None
         everyday = _EVERYDAY.search(clause) is not None and _NO_RETURN.search(clause) is None
         for pat in PATTERNS:
-            if history and pat.kind in ("emergency", "self_harm"):
-                # "fine now" does not make an overdose of yesterday history: the harm of some
-                # (paracetamol) shows days later
-                if not (pat.category == "overdose" and _EARLIER_DAY.search(clause)):
-                    continue
+            if pat.kind in ("emergency", "self_harm") and (
+                history_but_not_fine_now if pat.category == "overdose" else history
+            ):
+                continue
             if everyday and pat.pid in _EVERYDAY_SENSITIVE:
                 continue
             if accident and pat.pid in _INTENT_PATTERNS:
@@ -1968,7 +2034,7 @@ def _scan(original: str, offset: int) -> CrisisResult:
                     continue
                 if pat.pid in _ABSENCE_SENSITIVE and (
                     _explained_after(_BOUNDED_ABSENCE, clause, m.start(), m.end())
-                    or _away_before(clause, m.start())
+                    or _away_before(clause, m.start(), m.end())
                 ):
                     continue
                 if (

