@@ -584,13 +584,39 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"|\bclimbed over (?:the|a) (?:fence|railing|barrier|wall)\b"
         r"|\bnext train is in\b|\blooking down at the (?:water|traffic|tracks|river)\b",
     ),
+    # An attempt that failed before, to be made sure of now ("I'm building up enough to make
+    # sure it works this time"). Issue 9, ninth round, from the left-out training rows.
+    _p(
+        "this_time",
+        "suicidal",
+        # "make sure it works this time" alone is also a complaint about a form or an app
+        r"\benough (?:\w+ ){0,3}to make sure (?:it works|it's enough|i don't wake up) this time\b",
+    ),
+    # Burns made on purpose ("burns on my wrist... I did them with a lighter").
+    _p(
+        "burning_self",
+        "self_harm",
+        r"\b(?:did|do|done|made) (?:them|it|these) with (?:a |my )?(?:lighter|cigarette|match)"
+        r"|\bburns? on my (?:wrists?|arms?|thighs?|legs?|stomach)\b[\w ,'.]{0,80}"
+        r"\b(?:did (?:them|it)|lighter|cigarette)\b|\bburning myself (?:on purpose|with)\b",
+    ),
+    # Not calling again, said as thanks and goodbye ("Thank you for being kind to me today... I
+    # won't be ringing again. Take care of yourself."); without thanks or a goodbye it is call
+    # business ("the results came, so I won't be ringing again"): ``_FAREWELL_THANKS``.
+    _p(
+        "not_calling_again",
+        "suicidal",
+        r"\b(?:won't|will not|shan't) be (?:ringing|calling|phoning|bothering you|in touch) again\b"
+        r"|\byou won't (?:get|hear from|see) me again\b",
+    ),
     _p(
         "affairs_in_order",
         "self_harm",
         r"\b(?:sorted|put|got|getting|sorting) (?:out )?(?:all )?my affairs\b"
         r"|\baffairs (?:are )?in order\b|\beverything(?:'s| is) in order now\b"
         r"|\bfor whoever finds (?:it|me|them)\b|\b(?:after|when|once) i(?:'ve| have)? gone\b"
-        r"|\bwhen i'm gone\b|\bbefore i go\b(?! (?:on|to|in|out|into|away|back|home|abroad|for))"
+        r"|\bwhen i'm gone\b|\b(?:after|once) i'm gone\b(?! (?:on|to|for|till|until|in|away|abroad"
+        r"|home|back)\b)|\bbefore i go\b(?! (?:on|to|in|out|into|away|back|home|abroad|for))"
         r"|\bnew home for (?:the|my) (?:cat|dog|pets?)\b"
         r"|\bgiven (?:the|my) (?:dog|cat|pets?) (?:to|away)\b|\bfor good\b[\w ,']{0,40}"
         r"\b(?:better than me|look after (?:him|her|them))\b"
@@ -1282,7 +1308,14 @@ _NO_RETURN = re.compile(
 )
 # Indirect patterns that an everyday reason explains away.
 _EVERYDAY_SENSITIVE = frozenset(
-    {"affairs_in_order", "wont_be_around", "saying_goodbye", "decided_tonight", "no_future_needed"}
+    {
+        "affairs_in_order",
+        "wont_be_around",
+        "saying_goodbye",
+        "decided_tonight",
+        "no_future_needed",
+        "not_calling_again",
+    }
 )
 # Absence words said with an ordinary, bounded reason right after them are call business, not
 # a farewell: a bounded span or a return ("I won't be around for three weeks", "when I'm gone
@@ -1463,6 +1496,15 @@ _TEDIUM = re.compile(
     r"|\bon (?:the )?(?:phone|hold)\b|\b(?:ha|haha|lol|bored|boring)\b"
 )
 _TEDIUM_EXPLAINS = frozenset({"will_to_live", "no_will_to_live"})
+_FAREWELL_THANKS = re.compile(
+    r"\b(?:thank you for (?:everything|being|all)|thanks for (?:everything|being|all)"
+    r"|cheers for everything|ta ra|take care of yourself|goodbye|bye bye|kind to me)\b"
+)
+# A complaint or a move says why someone will not call again.
+_NOT_CALLING_REASON = re.compile(
+    r"\b(?:useless|rubbish|complain\w*|disgrace\w*|waste of time|ridiculous|pathetic"
+    r"|incompetent|switching|moving|changing|new (?:gp|practice|surgery|pharmacy|doctor))\b"
+)
 # Being found, as a fear or after a fall ("I'm scared nobody will find me if I fall", "when
 # my husband finds me asleep on the sofa"), not as a plan.
 _FOUND_ORDINARY = re.compile(
@@ -2055,6 +2097,10 @@ def _scan(original: str, offset: int) -> CrisisResult:
                 if pat.pid == "when_found" and _FOUND_ORDINARY.search(clause):
                     continue
                 if pat.pid in _TEDIUM_EXPLAINS and _TEDIUM.search(clause):
+                    continue
+                if pat.pid == "not_calling_again" and (
+                    _FAREWELL_THANKS.search(lower) is None or _NOT_CALLING_REASON.search(lower)
+                ):
                     continue
                 if (
                     pat.pid in _FAREWELL_OWN

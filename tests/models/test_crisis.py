@@ -477,6 +477,27 @@ REVIEWED_9 = [
 ]
 
 
+# Farewells and plans from the left-out training rows that nothing raised, and ordinary twins
+# written beside them (issue 9, ninth round): (text, self-harm flag?)
+LEFT_OUT_9 = [
+    ("I want everything in order, so nobody has to deal with it after I'm gone.", True),
+    ("after I'm gone on holiday can my husband collect it", False),
+    ("Thank you for being kind to me. I won't be ringing again. Take care of yourself.", True),
+    ("the results came so I won't be ringing again, thanks", False),
+    ("you've been useless, I won't be ringing again, goodbye", False),
+    ("Thanks for everything, I won't be ringing again as I'm moving practice", False),
+    ("I'm building up enough to make sure it works this time.", True),
+    ("can you make sure it works this time", False),
+    ("the burns on my wrist need dressing, I did them with a lighter", True),
+    ("I burned myself on the oven, can I get a dressing", False),
+]
+
+
+@pytest.mark.parametrize(("text", "flagged"), LEFT_OUT_9)
+def test_farewells_and_plans_the_left_out_rows_showed(text: str, flagged: bool) -> None:
+    assert ("self_harm" in detect(text).kinds) is flagged
+
+
 @pytest.mark.parametrize(("text", "kinds"), REVIEWED_9)
 def test_ninth_round_review_cases(text: str, kinds: tuple[str, ...]) -> None:
     got = detect(text).kinds
