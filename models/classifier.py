@@ -391,14 +391,19 @@ class CareClassifier:
         raised = set(found.kinds)
         # The learned model reads the words as said; an explicit denial ("I'm not suicidal")
         # and medicines handed back ("take them all back to the chemist") are the reviewed
-        # patterns' call, so they are not second-guessed.
+        # patterns' call, so they are not second-guessed; nor, for an urgent flag, are urgent
+        # words the patterns explained away ("won't be around for three weeks, on holiday").
         if red_probs is not None and found.learned_model_applies:
-            self._apply_red_flag_model(red_probs, raised, found.risk_factor is not None)
-            head_crisis = max(
-                head_crisis,
-                float(red_probs[MODEL_CLASSES.index("self_harm")]),
-                float(red_probs[MODEL_CLASSES.index("emergency")]),
+            urgent_allowed = found.learned_model_urgent
+            self._apply_red_flag_model(
+                red_probs, raised, found.risk_factor is not None, urgent_allowed
             )
+            if urgent_allowed:
+                head_crisis = max(
+                    head_crisis,
+                    float(red_probs[MODEL_CLASSES.index("self_harm")]),
+                    float(red_probs[MODEL_CLASSES.index("emergency")]),
+                )
         flags = tuple(k for k in RED_FLAGS if k in raised)
         urgent = any(k in URGENT_FLAGS for k in flags)
         concern_p["crisis"] = _crisis_score(head_crisis, found.flagged, urgent)
@@ -407,15 +412,22 @@ class CareClassifier:
         return distress, concern_p, flags
 
     def _apply_red_flag_model(
-        self, probs: np.ndarray, raised: set[RedFlag], risk_factor: bool = False
+        self,
+        probs: np.ndarray,
+        raised: set[RedFlag],
+        risk_factor: bool = False,
+        urgent_allowed: bool = True,
     ) -> None:
+        """Add the model's flags to ``raised``: urgent in two tiers unless ``urgent_allowed``
+        is False (urgent words the patterns explained away), else the gentle check."""
         pol = self.red_flag_policy
         p = {c: float(v) for c, v in zip(MODEL_CLASSES, probs, strict=True)}
-        if p["self_harm"] >= pol.urgent_self_harm or (
-            risk_factor and p["self_harm"] >= pol.risk_factor_self_harm
+        if urgent_allowed and (
+            p["self_harm"] >= pol.urgent_self_harm
+            or (risk_factor and p["self_harm"] >= pol.risk_factor_self_harm)
         ):
             raised.add("self_harm")
-        if p["emergency"] >= pol.urgent_emergency:
+        if urgent_allowed and p["emergency"] >= pol.urgent_emergency:
             raised.add("emergency")
         if raised & set(URGENT_FLAGS):
             return

@@ -1824,6 +1824,10 @@ class CrisisResult:
     """The caller takes someone else's words as their own too ("...and honestly so do I")."""
     returns_medicines: bool = False
     """The words hand medicines back or dispose of them, and nothing keeps the risk open."""
+    explained: tuple[RedFlag, ...] = ()
+    """Kinds whose words were said, undenied, as ordinary call business and explained away
+    ("I won't be around for three weeks", "had a seizure yesterday, he's fine today", "this
+    hold music, I'm losing the will to live")."""
 
     @property
     def flagged(self) -> bool:
@@ -1849,6 +1853,14 @@ class CrisisResult:
         if self.negated_only:
             return False
         return bool(self.matches) or not self.returns_medicines
+
+    @property
+    def learned_model_urgent(self) -> bool:
+        """Whether the learned model may raise an urgent flag here. Not when crisis words were
+        said, each was explained away as ordinary call business, and none stands ("I won't
+        be around for three weeks, I'm on holiday"): the explanation is the reviewed
+        patterns' call, and the model may still ask for the gentle check."""
+        return bool(self.kinds) or not self.explained
 
     @property
     def phrases(self) -> tuple[str, ...]:
@@ -2012,6 +2024,87 @@ def detect(text: str) -> CrisisResult:
         head.risk_factor or tail.risk_factor,
         head.caller_joins or tail.caller_joins,
         head.returns_medicines and tail.returns_medicines,
+        tuple(k for k in RED_FLAGS if k in head.explained or k in tail.explained),
+    )
+
+
+class _CareReading:
+    """Whether nothing in a text happens now (``_nothing_happening_now``), read over the whole
+    text ("she's under CAMHS for it. She did it again last night") and only once a relative's
+    care could explain a match away."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._quiet: bool | None = None
+
+    @property
+    def quiet(self) -> bool:
+        if self._quiet is None:
+            self._quiet = _nothing_happening_now(self.text)
+        return self._quiet
+
+
+def _explained_away(
+    pat: CrisisPattern, m: re.Match[str], clause: str, cs: int, lower: str, care: _CareReading
+) -> bool:
+    """Is the match ``m`` of ``pat`` in ``clause`` (at ``cs`` in ``lower``) ordinary call
+    business by the words around it: an event over or long-standing, a bounded absence, rope
+    for a job, a day's tablets, a screening question answered no, a fear of being found,
+    tedium, someone else's need or care?"""
+    start, end, words = m.start(), m.end(), m.group(0)
+    pid = pat.pid
+    if pat.kind == "emergency" and _past_event(clause, start, end):
+        return True
+    if pid in _EXERTION_SENSITIVE and _EXERTION.search(clause) and not _ACUTE.search(clause):
+        return True
+    if pid in _RESOLVED_SENSITIVE and _resolved_earlier(clause, lower):
+        return True
+    if (
+        pid == "sepsis_meningitis"
+        and words.endswith("temperature")
+        and _TEMPERATURE_ADVICE.search(clause)
+        and _FEVER.search(lower) is None
+    ):
+        return True
+    if pid in _ABSENCE_SENSITIVE and (
+        _explained_after(_BOUNDED_ABSENCE, clause, start, end)
+        or _away_before(clause, start, end)
+    ):
+        return True
+    if (
+        pid == "method"
+        and words.endswith("rope")
+        and _explained_after(_ROPE_PURPOSE, clause, start, end)
+    ):
+        return True
+    if pid in _REGIMEN_SENSITIVE and (
+        _regimen_dose(clause, words) or _regimen_question(clause, start, words)
+    ):
+        return True
+    if pat.kind == "self_harm" and _screened_and_denied(clause, start, end, lower, cs + end):
+        return True
+    if pid == "when_found" and _FOUND_ORDINARY.search(clause):
+        return True
+    if pid in _TEDIUM_EXPLAINS and _TEDIUM.search(clause):
+        return True
+    if pid == "not_calling_again" and (
+        _FAREWELL_THANKS.search(lower) is None or _NOT_CALLING_REASON.search(lower)
+    ):
+        return True
+    if (
+        pid in _FAREWELL_OWN
+        and _SOMEONE_ELSES_NEED.search(clause, max(0, start - 30), start)
+        and _SELF_IN_WORDS.search(words) is None
+    ):
+        return True
+    if pid == "stockpile" and _STOCK_REASON.search(clause) and not _FINAL_WORDS.search(clause):
+        return True
+    if pat.kind in ("emergency", "self_harm") and _dated_long_ago(clause, start, end):
+        return True
+    return (
+        pid in _THIRD_PARTY_SENSITIVE
+        and care.quiet
+        and _told_of_someone_in_care(clause, start, end, pid)
     )
 
 
@@ -2030,9 +2123,8 @@ def _scan(original: str, offset: int) -> CrisisResult:
         return i if ends is None else (ends[i - 1] if i > 0 else 0)
 
     matches: list[CrisisMatch] = []
-    # read over the whole text ("she's under CAMHS for it. She did it again last night"), and
-    # only once a relative's care could explain a match away
-    quiet: bool | None = None
+    explained: set[RedFlag] = set()
+    care = _CareReading(lower)
     for cs, ce in clause_spans(lower):
         clause = lower[cs:ce]
         taken: list[tuple[int, int, str]] = []
@@ -2042,87 +2134,29 @@ def _scan(original: str, offset: int) -> CrisisResult:
         mixup = accident or _MIXUP.search(clause) is not None
         everyday = _EVERYDAY.search(clause) is not None and _NO_RETURN.search(clause) is None
         for pat in PATTERNS:
-            if pat.kind in ("emergency", "self_harm") and (
+            # whole-clause explanations, read before any match
+            told_as_past = pat.kind in ("emergency", "self_harm") and (
                 history_but_not_fine_now if pat.category == "overdose" else history
-            ):
-                continue
-            if everyday and pat.pid in _EVERYDAY_SENSITIVE:
-                continue
-            if accident and pat.pid in _INTENT_PATTERNS:
-                continue
-            if mixup and pat.pid in _MIXUP_EXPLAINS:
+            )
+            clause_explains = (
+                told_as_past
+                or (everyday and pat.pid in _EVERYDAY_SENSITIVE)
+                or (accident and pat.pid in _INTENT_PATTERNS)
+                or (mixup and pat.pid in _MIXUP_EXPLAINS)
+            )
+            if clause_explains and pat.kind not in URGENT_FLAGS:
                 continue
             for m in pat.regex.finditer(clause):
                 # one match per span and kind: "I took all my pills" is an overdose (an
                 # emergency) and, said of oneself, self-harm as well
                 if any(m.start() < e and s < m.end() and k == pat.kind for s, e, k in taken):
                     continue
-                if pat.kind == "emergency" and _past_event(clause, m.start(), m.end()):
+                if clause_explains or _explained_away(pat, m, clause, cs, lower, care):
+                    # crisis words said as ordinary call business (not denied ones): the learned
+                    # model does not second-guess the explanation (``learned_model_urgent``)
+                    if pat.inherent_negation or _negation_cue(clause, m.start()) is None:
+                        explained.add(pat.kind)
                     continue
-                if (
-                    pat.pid in _EXERTION_SENSITIVE
-                    and _EXERTION.search(clause)
-                    and _ACUTE.search(clause) is None
-                ):
-                    continue
-                if pat.pid in _RESOLVED_SENSITIVE and _resolved_earlier(clause, lower):
-                    continue
-                if (
-                    pat.pid == "sepsis_meningitis"
-                    and m.group(0).endswith("temperature")
-                    and _TEMPERATURE_ADVICE.search(clause)
-                    and _FEVER.search(lower) is None
-                ):
-                    continue
-                if pat.pid in _ABSENCE_SENSITIVE and (
-                    _explained_after(_BOUNDED_ABSENCE, clause, m.start(), m.end())
-                    or _away_before(clause, m.start(), m.end())
-                ):
-                    continue
-                if (
-                    pat.pid == "method"
-                    and m.group(0).endswith("rope")
-                    and _explained_after(_ROPE_PURPOSE, clause, m.start(), m.end())
-                ):
-                    continue
-                if pat.pid in _REGIMEN_SENSITIVE and (
-                    _regimen_dose(clause, m.group(0))
-                    or _regimen_question(clause, m.start(), m.group(0))
-                ):
-                    continue
-                if pat.kind == "self_harm" and _screened_and_denied(
-                    clause, m.start(), m.end(), lower, cs + m.end()
-                ):
-                    continue
-                if pat.pid == "when_found" and _FOUND_ORDINARY.search(clause):
-                    continue
-                if pat.pid in _TEDIUM_EXPLAINS and _TEDIUM.search(clause):
-                    continue
-                if pat.pid == "not_calling_again" and (
-                    _FAREWELL_THANKS.search(lower) is None or _NOT_CALLING_REASON.search(lower)
-                ):
-                    continue
-                if (
-                    pat.pid in _FAREWELL_OWN
-                    and _SOMEONE_ELSES_NEED.search(clause, max(0, m.start() - 30), m.start())
-                    and _SELF_IN_WORDS.search(m.group(0)) is None
-                ):
-                    continue
-                if (
-                    pat.pid == "stockpile"
-                    and _STOCK_REASON.search(clause)
-                    and _FINAL_WORDS.search(clause) is None
-                ):
-                    continue
-                if pat.kind in ("emergency", "self_harm") and _dated_long_ago(
-                    clause, m.start(), m.end()
-                ):
-                    continue
-                if pat.pid in _THIRD_PARTY_SENSITIVE:
-                    if quiet is None:
-                        quiet = _nothing_happening_now(lower)
-                    if quiet and _told_of_someone_in_care(clause, m.start(), m.end(), pat.pid):
-                        continue
                 taken.append((m.start(), m.end(), pat.kind))
                 cue = None if pat.inherent_negation else _negation_cue(clause, m.start())
                 negated = cue is not None
@@ -2146,4 +2180,5 @@ def _scan(original: str, offset: int) -> CrisisResult:
         None if risk is None else risk.group(0),
         _JOINING.search(lower) is not None,
         _returns_medicines(lower),
+        tuple(k for k in RED_FLAGS if k in explained),
     )

@@ -60,18 +60,22 @@ GRID = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.995, 0.99
 # --------------------------------------------------------------------------- policy
 
 
-def pattern_info(texts: list[str]) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray]:
+def pattern_info(
+    texts: list[str],
+) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray, np.ndarray]:
     """Per text, from one ``models.crisis.detect``: the pattern kinds raised, whether the
     learned model is left out (every crisis phrase denied, or medicines handed back:
-    ``CrisisResult.learned_model_applies``), and whether the words name a risk factor
-    (``RISK_FACTORS``)."""
+    ``CrisisResult.learned_model_applies``), whether the words name a risk factor
+    (``RISK_FACTORS``), and whether the model's urgent tiers are off (urgent words explained
+    away: ``CrisisResult.learned_model_urgent``)."""
     from models.crisis import detect
 
     found = [detect(t) for t in texts]
     return (
         [tuple(f.kinds) for f in found],
-        np.array([not f.learned_model_applies for f in found]),
+        np.array([not f.learned_model_applies for f in found], dtype=bool),
         np.array([f.risk_factor is not None for f in found], dtype=bool),
+        np.array([not f.learned_model_urgent for f in found], dtype=bool),
     )
 
 
@@ -84,16 +88,20 @@ def policy_flags(
     soft: float = POLICY.soft,
     risk: np.ndarray | None = None,
     risk_sh: float = POLICY.risk_factor_self_harm,
+    urgent_out: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Flags as ``CareClassifier.decide`` raises them (patterns + two tiers; with ``risk``,
-    from ``pattern_info``, self-harm at ``risk_sh`` where the words name a risk factor)."""
+    from ``pattern_info``, self-harm at ``risk_sh`` where the words name a risk factor; with
+    ``urgent_out``, no urgent flag from the model where the patterns explained urgent words
+    away)."""
     p = {c: probs[:, CLASSES.index(c)] for c in CLASSES}
     pat = {c: np.array([c in k for k in kinds]) for c in CLASSES[1:]}
     use = ~model_out
-    sh = pat["self_harm"] | (use & (p["self_harm"] >= urgent_sh))
+    urgent_use = use if urgent_out is None else use & ~urgent_out
+    sh = pat["self_harm"] | (urgent_use & (p["self_harm"] >= urgent_sh))
     if risk is not None:
-        sh |= use & risk & (p["self_harm"] >= risk_sh)
-    em = pat["emergency"] | (use & (p["emergency"] >= urgent_em))
+        sh |= urgent_use & risk & (p["self_harm"] >= risk_sh)
+    em = pat["emergency"] | (urgent_use & (p["emergency"] >= urgent_em))
     urgent = sh | em
     top = np.maximum.reduce([p["self_harm"], p["emergency"], p["safety_check"]])
     soft_hit = use & (top >= soft)
@@ -122,8 +130,12 @@ def evaluate(
     kinds: list[tuple[str, ...]],
     model_out: np.ndarray,
     risk: np.ndarray,
+    urgent_out: np.ndarray | None = None,
 ) -> dict[str, Any]:
     from sklearn.metrics import roc_auc_score
+
+    if urgent_out is None:
+        urgent_out = np.zeros(len(rows), dtype=bool)
 
     labels = np.array([r.label for r in rows])
     src = np.array([r.source for r in rows])
@@ -134,17 +146,25 @@ def evaluate(
     for name, sel in subsets:
         lab, pr = labels[sel], oof[sel]
         kd = [k for k, s in zip(kinds, sel, strict=True) if s]
-        mo, rk = model_out[sel], risk[sel]
+        mo, rk, uo = model_out[sel], risk[sel], urgent_out[sel]
         res: dict[str, Any] = {
             "shipped_policy": summarise(
                 lab,
-                policy_flags(pr, kd, mo, POLICY.urgent_self_harm, POLICY.urgent_emergency, risk=rk),
+                policy_flags(
+                    pr,
+                    kd,
+                    mo,
+                    POLICY.urgent_self_harm,
+                    POLICY.urgent_emergency,
+                    risk=rk,
+                    urgent_out=uo,
+                ),
             ),
         }
         best: tuple[float, float, float, float] | None = None
         for ts in GRID:
             for te in GRID:
-                m = summarise(lab, policy_flags(pr, kd, mo, ts, te, risk=rk))
+                m = summarise(lab, policy_flags(pr, kd, mo, ts, te, risk=rk, urgent_out=uo))
                 if m["false_alarm_rate"] > 0.03:
                     continue
                 key = (m["self_harm_recall"], m["emergency_recall"], ts, te)
@@ -154,7 +174,9 @@ def evaluate(
         res["best_at_fa_3pct"] = {
             "urgent_self_harm": best[2],
             "urgent_emergency": best[3],
-            **summarise(lab, policy_flags(pr, kd, mo, best[2], best[3], risk=rk)),
+            **summarise(
+                lab, policy_flags(pr, kd, mo, best[2], best[3], risk=rk, urgent_out=uo)
+            ),
         }
         shn = (lab == "self_harm") | (lab == "none")
         res["model_self_harm_vs_none_auroc"] = float(
@@ -272,7 +294,7 @@ def scripted_flags(lines: list[tuple[str, str]], probe: np.ndarray) -> dict[str,
     self-harm from the fold-averaged probabilities and from any single fold's model, and
     lines with a gentle check (fold-averaged)."""
     texts = [t for _, t in lines]
-    kinds, model_out, risk = pattern_info(texts)
+    kinds, model_out, risk, urgent_out = pattern_info(texts)
     scen = np.array([s for s, _ in lines])
     groups = {
         "calm": np.isin(scen, CALM_SCENARIOS),
@@ -280,8 +302,13 @@ def scripted_flags(lines: list[tuple[str, str]], probe: np.ndarray) -> dict[str,
         "caller_at_risk": scen == "caller_at_risk",
     }
     ts, te = POLICY.urgent_self_harm, POLICY.urgent_emergency
-    mean = policy_flags(probe.mean(axis=0), kinds, model_out, ts, te, risk=risk)
-    per_fold = [policy_flags(p, kinds, model_out, ts, te, risk=risk) for p in probe]
+    mean = policy_flags(
+        probe.mean(axis=0), kinds, model_out, ts, te, risk=risk, urgent_out=urgent_out
+    )
+    per_fold = [
+        policy_flags(p, kinds, model_out, ts, te, risk=risk, urgent_out=urgent_out)
+        for p in probe
+    ]
     any_sh = np.logical_or.reduce([f["self_harm"] for f in per_fold])
     urgent = mean["self_harm"] | mean["emergency"]
     out: dict[str, Any] = {}
@@ -309,7 +336,7 @@ def left_out_flags(texts: list[str], probe: np.ndarray) -> dict[str, Any]:
     left-out rows, and the share with any red flag (a gentle check included)."""
     if not texts:
         return {}
-    kinds, model_out, risk = pattern_info(texts)
+    kinds, model_out, risk, urgent_out = pattern_info(texts)
     f = policy_flags(
         probe.mean(axis=0),
         kinds,
@@ -317,6 +344,7 @@ def left_out_flags(texts: list[str], probe: np.ndarray) -> dict[str, Any]:
         POLICY.urgent_self_harm,
         POLICY.urgent_emergency,
         risk=risk,
+        urgent_out=urgent_out,
     )
     anyf = f["self_harm"] | f["emergency"] | f["safety_check"]
     return {
@@ -364,7 +392,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.report is not None:
         rows = load_train_pool()
-        _, model_out, _ = pattern_info([r.text for r in rows])
+        _, model_out, _, _ = pattern_info([r.text for r in rows])
         for tag in args.report:
             rep = json.loads((CACHE / f"rfcv_{tag}.json").read_text())
             oof = np.load(CACHE / f"rfcv_{tag}.npy")
@@ -398,7 +426,7 @@ def main(argv: list[str] | None = None) -> None:
     oof, probe = cross_val(
         rows, states, cfg, args.folds, (nstates, yn), tuple(args.seeds), probe_states
     )
-    kinds, model_out, risk = pattern_info([r.text for r in rows])
+    kinds, model_out, risk, urgent_out = pattern_info([r.text for r in rows])
     rep = {
         "config": asdict(cfg),
         "seeds": args.seeds,
@@ -408,7 +436,7 @@ def main(argv: list[str] | None = None) -> None:
         "none_only_from": [str(p) for p in args.none_only_from],
         "n_new": len(new),
         "seconds": round(time.time() - t0),
-        "eval": evaluate(rows, oof, kinds, model_out, risk),
+        "eval": evaluate(rows, oof, kinds, model_out, risk, urgent_out),
         "model_only": model_only(rows, oof, model_out),
         **(
             {"model_only_new": model_only(rows, oof, model_out, ("new",))} if args.pool_data else {}

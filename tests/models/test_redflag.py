@@ -279,3 +279,35 @@ def test_medicines_handed_back_are_not_a_plan_for_the_learned_model(
     clf = copy.copy(load_classifier())
     clf._red_flag_probs = lambda states: np.tile(sure, (len(states), 1))  # type: ignore[method-assign]
     assert ("self_harm" in clf.score(text).red_flags) is consulted
+
+
+# (text, urgent flag from a model sure of self-harm?) Urgent words the patterns explain away as
+# call business are their call; the model may still ask for the gentle check (issue 9, ninth
+# round). Urgent words that stand keep the model's urgent tiers.
+EXPLAINED = [
+    ("I need to cancel next week, I won't be around for three weeks, I'm on holiday.", False),
+    ("honestly this hold music, I'm losing the will to live", False),
+    ("He had a seizure yesterday. It stopped after a minute and he's fine today.", False),
+    ("I won't be around for three weeks and I want to die.", True),
+    ("I won't be around for my next appointment.", True),
+    ("Can I have my repeat prescription?", True),  # no urgent words: the model decides
+]
+
+
+@pytest.mark.parametrize(("text", "urgent"), EXPLAINED)
+def test_urgent_words_explained_away_are_not_escalated_by_the_model(
+    text: str, urgent: bool
+) -> None:
+    import copy
+
+    from models.classifier import load_classifier
+
+    sure = np.zeros(len(CLASSES))
+    sure[CLASSES.index("self_harm")] = 0.999
+    sure[CLASSES.index("none")] = 0.001
+    clf = copy.copy(load_classifier())
+    clf._red_flag_probs = lambda states: np.tile(sure, (len(states), 1))  # type: ignore[method-assign]
+    flags = clf.score(text).red_flags
+    assert ("self_harm" in flags) is urgent
+    if not urgent:
+        assert flags == ("safety_check",)

@@ -42,6 +42,8 @@ TEXTS = [
     "Could I have my tablets delivered tonight?",  # a risk factor named, no pattern hit
     "So I can just take them all back to the chemist in a bag?",  # medicines handed back
     "I'll take them all back to the chemist, I can't go on like this.",  # and a pattern hit
+    "I won't be around for three weeks, I'm on holiday.",  # urgent words explained away
+    "I won't be around for three weeks and I want to die.",  # and urgent words that are not
 ]
 
 
@@ -52,7 +54,13 @@ def _shipped(text: str, probs: np.ndarray) -> set[str]:
     if found.learned_model_applies:
         holder = SimpleNamespace(red_flag_policy=DEFAULT_RED_FLAG_POLICY)
         risk = found.risk_factor is not None
-        CareClassifier._apply_red_flag_model(holder, probs, raised, risk)  # type: ignore[arg-type]
+        CareClassifier._apply_red_flag_model(
+            holder,  # type: ignore[arg-type]
+            probs,
+            raised,
+            risk,
+            found.learned_model_urgent,
+        )
     return raised
 
 
@@ -64,7 +72,7 @@ def test_cv_policy_is_the_shipped_two_tier_rule() -> None:
         raw = (
             rng.choice(edges, size=(len(TEXTS), len(CLASSES))) + rng.random((len(TEXTS), 4)) * 1e-3
         )
-        kinds, denied, risk = pattern_info(TEXTS)
+        kinds, denied, risk, urgent_out = pattern_info(TEXTS)
         got = policy_flags(
             raw,
             kinds,
@@ -72,6 +80,7 @@ def test_cv_policy_is_the_shipped_two_tier_rule() -> None:
             DEFAULT_RED_FLAG_POLICY.urgent_self_harm,
             DEFAULT_RED_FLAG_POLICY.urgent_emergency,
             risk=risk,
+            urgent_out=urgent_out,
         )
         for i, text in enumerate(TEXTS):
             want = _shipped(text, raw[i])
