@@ -1505,6 +1505,25 @@ _NOT_CALLING_REASON = re.compile(
     r"\b(?:useless|rubbish|complain\w*|disgrace\w*|waste of time|ridiculous|pathetic"
     r"|incompetent|switching|moving|changing|new (?:gp|practice|surgery|pharmacy|doctor))\b"
 )
+# Idioms and fears that use the words of a crisis ("I could murder a cup of tea", "my back is
+# killing me", "I nearly died laughing", "I'm scared I'm going to die from the cancer"): the
+# issue names them as raising nothing. The learned model read some as self-harm out of fold,
+# so where one is said and no pattern stands, it raises no urgent flag (``learned_model_urgent``;
+# the gentle check stays open). Issue 9, ninth round.
+_IDIOM = re.compile(
+    r"\b(?:(?:die|died|dying) (?:of|from) (?:embarrassment|shame|boredom|laughing|laughter)"
+    r"|(?:could|would|i'd) (?:murder|kill) (?:a|for a|for)"
+    r"|(?:is|are|it's|they're|was|were|these|this|that's) (?:\w+ )?killing me"
+    r"|scream into a pillow|dying (?:for|to) (?:a|go|get|see|know|try)|to die for"
+    r"|over my dead body|(?:bored|scared|frightened|worried|sick|tickled) to death"
+    r"|worried sick|dead on my feet|dead tired|dead chuffed|nearly died (?:laughing|of)"
+    r"|(?:i'd|i would) rather die than|kill (?:two birds|time)|dressed to kill"
+    r"|(?:googled|looked up|read about) (?:my|the|his|her) (?:symptoms|condition|results"
+    r"|diagnosis)\b[\w ,']{0,40}\b(?:going to|gonna) die"
+    r"|(?:going to|gonna) die (?:of|from) (?:cancer|the cancer|this cancer|covid|a heart attack"
+    r"|this disease|this illness|my condition)"
+    r"|(?:scared|afraid|frightened|terrified|worried) (?:that )?i'm going to die)\b"
+)
 # Being found, as a fear or after a fall ("I'm scared nobody will find me if I fall", "when
 # my husband finds me asleep on the sofa"), not as a plan.
 _FOUND_ORDINARY = re.compile(
@@ -1824,6 +1843,8 @@ class CrisisResult:
     """The caller takes someone else's words as their own too ("...and honestly so do I")."""
     returns_medicines: bool = False
     """The words hand medicines back or dispose of them, and nothing keeps the risk open."""
+    idiom: bool = False
+    """An idiom or a fear in crisis words was said ("my back is killing me", ``_IDIOM``)."""
     explained: tuple[RedFlag, ...] = ()
     """Kinds whose words were said, undenied, as ordinary call business and explained away
     ("I won't be around for three weeks", "had a seizure yesterday, he's fine today", "this
@@ -1858,9 +1879,10 @@ class CrisisResult:
     def learned_model_urgent(self) -> bool:
         """Whether the learned model may raise an urgent flag here. Not when crisis words were
         said, each was explained away as ordinary call business, and none stands ("I won't
-        be around for three weeks, I'm on holiday"): the explanation is the reviewed
+        be around for three weeks, I'm on holiday"), nor when an idiom was said and no
+        pattern stands ("I could murder a cup of tea"): the explanation is the reviewed
         patterns' call, and the model may still ask for the gentle check."""
-        return bool(self.kinds) or not self.explained
+        return bool(self.kinds) or not (self.explained or self.idiom)
 
     @property
     def phrases(self) -> tuple[str, ...]:
@@ -2024,6 +2046,7 @@ def detect(text: str) -> CrisisResult:
         head.risk_factor or tail.risk_factor,
         head.caller_joins or tail.caller_joins,
         head.returns_medicines and tail.returns_medicines,
+        head.idiom or tail.idiom,
         tuple(k for k in RED_FLAGS if k in head.explained or k in tail.explained),
     )
 
@@ -2180,5 +2203,6 @@ def _scan(original: str, offset: int) -> CrisisResult:
         None if risk is None else risk.group(0),
         _JOINING.search(lower) is not None,
         _returns_medicines(lower),
+        _IDIOM.search(lower) is not None,
         tuple(k for k in RED_FLAGS if k in explained),
     )

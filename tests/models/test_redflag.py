@@ -282,8 +282,8 @@ def test_medicines_handed_back_are_not_a_plan_for_the_learned_model(
 
 
 # (text, urgent flag from a model sure of self-harm?) Urgent words the patterns explain away as
-# call business are their call; the model may still ask for the gentle check (issue 9, ninth
-# round). Urgent words that stand keep the model's urgent tiers.
+# call business, and idioms, are their call; the model may still ask for the gentle check
+# (issue 9, ninth round). Urgent words that stand keep the model's urgent tiers.
 EXPLAINED = [
     ("I need to cancel next week, I won't be around for three weeks, I'm on holiday.", False),
     ("honestly this hold music, I'm losing the will to live", False),
@@ -291,6 +291,13 @@ EXPLAINED = [
     ("I won't be around for three weeks and I want to die.", True),
     ("I won't be around for my next appointment.", True),
     ("Can I have my repeat prescription?", True),  # no urgent words: the model decides
+    # idioms and fears in crisis words (the issue names them)
+    ("I could murder a cup of tea right now", False),
+    ("my back is killing me today", False),
+    ("I googled my symptoms and now I think I'm going to die", False),
+    ("I'm scared I'm going to die from the cancer", False),
+    ("this pain is killing me and I've saved up my tablets for tonight", True),
+    ("I googled how many tablets it takes and I'm going to die tonight", True),
 ]
 
 
