@@ -392,18 +392,18 @@ class CareClassifier:
         # The learned model reads the words as said; an explicit denial ("I'm not suicidal")
         # and medicines handed back ("take them all back to the chemist") are the reviewed
         # patterns' call, so they are not second-guessed; nor, for an urgent flag, are urgent
-        # words the patterns explained away ("won't be around for three weeks, on holiday").
+        # words the patterns explained away as call business ("won't be around for three
+        # weeks, on holiday") or idioms ("my back is killing me").
         if red_probs is not None and found.learned_model_applies:
-            urgent_allowed = found.learned_model_urgent
             self._apply_red_flag_model(
-                red_probs, raised, found.risk_factor is not None, urgent_allowed
+                red_probs, raised, found.risk_factor is not None, found.model_urgent_out
             )
-            if urgent_allowed:
-                head_crisis = max(
-                    head_crisis,
-                    float(red_probs[MODEL_CLASSES.index("self_harm")]),
-                    float(red_probs[MODEL_CLASSES.index("emergency")]),
-                )
+            model_urgent = [
+                float(red_probs[MODEL_CLASSES.index(k)])
+                for k in URGENT_FLAGS
+                if found.learned_model_urgent(k)
+            ]
+            head_crisis = max([head_crisis, *model_urgent])
         flags = tuple(k for k in RED_FLAGS if k in raised)
         urgent = any(k in URGENT_FLAGS for k in flags)
         concern_p["crisis"] = _crisis_score(head_crisis, found.flagged, urgent)
@@ -416,18 +416,19 @@ class CareClassifier:
         probs: np.ndarray,
         raised: set[RedFlag],
         risk_factor: bool = False,
-        urgent_allowed: bool = True,
+        urgent_out: tuple[RedFlag, ...] = (),
     ) -> None:
-        """Add the model's flags to ``raised``: urgent in two tiers unless ``urgent_allowed``
-        is False (urgent words the patterns explained away), else the gentle check."""
+        """Add the model's flags to ``raised``: urgent in two tiers, except the kinds in
+        ``urgent_out`` (words the patterns explained away: ``CrisisResult.model_urgent_out``),
+        else the gentle check."""
         pol = self.red_flag_policy
         p = {c: float(v) for c, v in zip(MODEL_CLASSES, probs, strict=True)}
-        if urgent_allowed and (
+        if "self_harm" not in urgent_out and (
             p["self_harm"] >= pol.urgent_self_harm
             or (risk_factor and p["self_harm"] >= pol.risk_factor_self_harm)
         ):
             raised.add("self_harm")
-        if urgent_allowed and p["emergency"] >= pol.urgent_emergency:
+        if "emergency" not in urgent_out and p["emergency"] >= pol.urgent_emergency:
             raised.add("emergency")
         if raised & set(URGENT_FLAGS):
             return

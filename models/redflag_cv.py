@@ -66,8 +66,8 @@ def pattern_info(
     """Per text, from one ``models.crisis.detect``: the pattern kinds raised, whether the
     learned model is left out (every crisis phrase denied, or medicines handed back:
     ``CrisisResult.learned_model_applies``), whether the words name a risk factor
-    (``RISK_FACTORS``), and whether the model's urgent tiers are off (urgent words explained
-    away: ``CrisisResult.learned_model_urgent``)."""
+    (``RISK_FACTORS``), and which of the model's urgent tiers are off (columns self-harm,
+    emergency: ``CrisisResult.model_urgent_out``)."""
     from models.crisis import detect
 
     found = [detect(t) for t in texts]
@@ -75,7 +75,10 @@ def pattern_info(
         [tuple(f.kinds) for f in found],
         np.array([not f.learned_model_applies for f in found], dtype=bool),
         np.array([f.risk_factor is not None for f in found], dtype=bool),
-        np.array([not f.learned_model_urgent for f in found], dtype=bool),
+        np.array(
+            [[k in f.model_urgent_out for k in ("self_harm", "emergency")] for f in found],
+            dtype=bool,
+        ).reshape(len(found), 2),
     )
 
 
@@ -92,16 +95,17 @@ def policy_flags(
 ) -> dict[str, np.ndarray]:
     """Flags as ``CareClassifier.decide`` raises them (patterns + two tiers; with ``risk``,
     from ``pattern_info``, self-harm at ``risk_sh`` where the words name a risk factor; with
-    ``urgent_out``, no urgent flag from the model where the patterns explained urgent words
-    away)."""
+    ``urgent_out``, from ``pattern_info``, no urgent self-harm (column 0) or emergency (column
+    1) flag from the model where the patterns explained those words away)."""
     p = {c: probs[:, CLASSES.index(c)] for c in CLASSES}
     pat = {c: np.array([c in k for k in kinds]) for c in CLASSES[1:]}
     use = ~model_out
-    urgent_use = use if urgent_out is None else use & ~urgent_out
-    sh = pat["self_harm"] | (urgent_use & (p["self_harm"] >= urgent_sh))
+    use_sh = use if urgent_out is None else use & ~urgent_out[:, 0]
+    use_em = use if urgent_out is None else use & ~urgent_out[:, 1]
+    sh = pat["self_harm"] | (use_sh & (p["self_harm"] >= urgent_sh))
     if risk is not None:
-        sh |= urgent_use & risk & (p["self_harm"] >= risk_sh)
-    em = pat["emergency"] | (urgent_use & (p["emergency"] >= urgent_em))
+        sh |= use_sh & risk & (p["self_harm"] >= risk_sh)
+    em = pat["emergency"] | (use_em & (p["emergency"] >= urgent_em))
     urgent = sh | em
     top = np.maximum.reduce([p["self_harm"], p["emergency"], p["safety_check"]])
     soft_hit = use & (top >= soft)
@@ -135,7 +139,7 @@ def evaluate(
     from sklearn.metrics import roc_auc_score
 
     if urgent_out is None:
-        urgent_out = np.zeros(len(rows), dtype=bool)
+        urgent_out = np.zeros((len(rows), 2), dtype=bool)
 
     labels = np.array([r.label for r in rows])
     src = np.array([r.source for r in rows])

@@ -81,6 +81,11 @@ THIRDPARTY = DATA / "crisis_train_thirdparty.jsonl"
 # (issue 9, eighth round). Negatives only, written without seeing any other data. Not in the
 # default (models/cards/red_flags.md, eighth round).
 BEREAVED_MEDS = DATA / "crisis_train_bereaved_meds.jsonl"
+# Indirect risk told without the explicit words (farewells, hints, a recent attempt told
+# obliquely, a means and a time) with ordinary twins in the same words, 240 rows in 80 families
+# (issue 9, ninth round). Written by a helper session that opened none of our data, scripts,
+# tests or models. Not in the default (models/cards/red_flags.md, ninth round).
+BLIND9 = DATA / "crisis_train_blind9.jsonl"
 # Files to train on with their ordinary (``none``) rows only (``--none-only-from``; none by
 # default). Issue 9, sixth round: with its risk twins, the third-party file taught that a
 # widow telling of her husband's death is at risk (the scripted grief call's opening, p 0.98
@@ -106,6 +111,7 @@ TRAIN_ONLY_FILES = (
     CONTRAST_EVERYDAY,
     THIRDPARTY,
     BEREAVED_MEDS,
+    BLIND9,
 )  # every train-only file, used or not (tests check)
 CONCERNS = DATA / "concerns.jsonl"
 CARD = Path(__file__).resolve().parent / "cards" / "redflag.md"

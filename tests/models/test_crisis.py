@@ -498,6 +498,34 @@ def test_farewells_and_plans_the_left_out_rows_showed(text: str, flagged: bool) 
     assert ("self_harm" in detect(text).kinds) is flagged
 
 
+# A second review (the policy and the left-out patterns) found these: (text, self-harm flag?)
+REVIEWED_10 = [
+    ("I tried to hang myself in 2019. I've bought another rope.", True),
+    ("i tried to kill myself two years ago and lately im getting the same thoughts", True),
+    ("my notes still mention a suicide attempt from 2009, can that be updated?", False),
+    ("thanks for listening to me, I won't be phoning again.", True),
+    ("I'm in the hospice now. Can you make sure my wife gets the repeat prescription after I'm"
+     " gone", False),
+    ("once i'm gone who do they ring to certify the death", False),
+    ("once im gone upstairs can you ring back", False),
+    ("once I'm gone for good they'll be fine", True),
+    ("thank you for being so lovely. i wont be ringing again now that my mum has passed. take"
+     " care of yourself", False),
+    ("I won't be ringing again, my daughter will take over my calls. Bye bye.", False),
+    ("thanks for the visit um you wont see me again cause the dressing nurse is doing it", False),
+    ("burns on my wrist from the steam, did it draining the pasta", False),
+    ("I did it with a matchstick model kit", False),
+    ("ive been burning my arms with a lighter", True),
+    ("we've got enough embryos to make sure it works this time", False),
+    ("I've got enough of my dad's tablets to make sure it works this time", True),
+]
+
+
+@pytest.mark.parametrize(("text", "flagged"), REVIEWED_10)
+def test_second_review_cases(text: str, flagged: bool) -> None:
+    assert ("self_harm" in detect(text).kinds) is flagged
+
+
 @pytest.mark.parametrize(("text", "kinds"), REVIEWED_9)
 def test_ninth_round_review_cases(text: str, kinds: tuple[str, ...]) -> None:
     got = detect(text).kinds

@@ -287,17 +287,22 @@ def test_medicines_handed_back_are_not_a_plan_for_the_learned_model(
 EXPLAINED = [
     ("I need to cancel next week, I won't be around for three weeks, I'm on holiday.", False),
     ("honestly this hold music, I'm losing the will to live", False),
-    ("He had a seizure yesterday. It stopped after a minute and he's fine today.", False),
+    # history and events over explain only the patterns' words: the model still reads them
+    ("He had a seizure yesterday. It stopped after a minute and he's fine today.", True),
+    ("I tried to hang myself in 2019. I've bought another rope.", True),
     ("I won't be around for three weeks and I want to die.", True),
     ("I won't be around for my next appointment.", True),
     ("Can I have my repeat prescription?", True),  # no urgent words: the model decides
     # idioms and fears in crisis words (the issue names them)
     ("I could murder a cup of tea right now", False),
     ("my back is killing me today", False),
-    ("I googled my symptoms and now I think I'm going to die", False),
-    ("I'm scared I'm going to die from the cancer", False),
     ("this pain is killing me and I've saved up my tablets for tonight", True),
-    ("I googled how many tablets it takes and I'm going to die tonight", True),
+    # from a review: fears, people and an idiom beside risk keep the model's urgent tier
+    ("he is killing me please help", True),
+    ("i'm terrified i'm going to die he's got a knife", True),
+    ("i could murder a cup of tea. i've been collecting my tablets", True),
+    ("my back is killing me and honestly i've had enough of everything", True),
+    ("honestly this hold music, I'm losing the will to live and I've got the pills here", True),
 ]
 
 

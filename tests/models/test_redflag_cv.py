@@ -44,6 +44,8 @@ TEXTS = [
     "I'll take them all back to the chemist, I can't go on like this.",  # and a pattern hit
     "I won't be around for three weeks, I'm on holiday.",  # urgent words explained away
     "I won't be around for three weeks and I want to die.",  # and urgent words that are not
+    "my back is killing me today",  # an idiom
+    "He had a seizure yesterday. It stopped after a minute and he's fine today.",  # told as over
 ]
 
 
@@ -59,7 +61,7 @@ def _shipped(text: str, probs: np.ndarray) -> set[str]:
             probs,
             raised,
             risk,
-            found.learned_model_urgent,
+            found.model_urgent_out,
         )
     return raised
 
