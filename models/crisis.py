@@ -1490,12 +1490,17 @@ _TO_PHARMACY_OBJECT = re.compile(r"\b(?:them|it|these|those|the lot|everything)\
 _RETURN_MAX_WORDS = 40  # longer words say more than a return, and the model reads them all
 
 
+def _keeps_risk_open(text: str) -> bool:
+    """A word of finality (``_FINAL_WORDS``) or of keeping, taking or despair (``_KEEPING``)."""
+    return _FINAL_WORDS.search(text) is not None or _KEEPING.search(text) is not None
+
+
 def _returns_medicines(lower: str) -> bool:
     """The words (at most ``_RETURN_MAX_WORDS``) hand medicines back or dispose of them
     (``_RETURNING``, not denied), and nothing in them keeps the risk open."""
     if len(lower.split()) > _RETURN_MAX_WORDS:
         return False
-    if _FINAL_WORDS.search(lower) or _KEEPING.search(lower):
+    if _keeps_risk_open(lower):
         return False
     named = _MEDICINE_WORD.search(lower) is not None
     for cs, ce in clause_spans(lower):
@@ -2208,7 +2213,7 @@ def _model_urgent_out(
     for a, b in spans:
         rest[a:b] = " " * (b - a)
     others = "".join(rest)
-    if RISK_FACTORS.search(others) or _FINAL_WORDS.search(others) or _KEEPING.search(others):
+    if RISK_FACTORS.search(others) or _keeps_risk_open(others):
         return ()
     out = set(explained) | ({"self_harm"} if idiom else set())
     return tuple(k for k in URGENT_FLAGS if k in out)

@@ -233,6 +233,20 @@ def test_no_line_of_a_scripted_call_without_risk_raises_self_harm(scenario: str)
     assert escalated == []
 
 
+def _sure_of_self_harm():  # type: ignore[no-untyped-def]
+    """The shipped classifier with a learned model that is sure of self-harm on every text."""
+    import copy
+
+    from models.classifier import load_classifier
+
+    sure = np.zeros(len(CLASSES))
+    sure[CLASSES.index("self_harm")] = 0.999
+    sure[CLASSES.index("none")] = 0.001
+    clf = copy.copy(load_classifier())
+    clf._red_flag_probs = lambda states: np.tile(sure, (len(states), 1))  # type: ignore[method-assign]
+    return clf
+
+
 # (text, is the learned model consulted?) Medicines handed back are the patterns' call: the
 # words are a plan's ("take them all"), and fold models of rounds 7 and 8 escalated the grief
 # call's line. Anything that keeps the risk open leaves the model consulted.
@@ -269,16 +283,7 @@ def test_medicines_handed_back_are_not_a_plan_for_the_learned_model(
 ) -> None:
     """With the learned model sure of self-harm, a return of medicines raises nothing unless a
     pattern matched or something in the words keeps the risk open."""
-    import copy
-
-    from models.classifier import load_classifier
-
-    sure = np.zeros(len(CLASSES))
-    sure[CLASSES.index("self_harm")] = 0.999
-    sure[CLASSES.index("none")] = 0.001
-    clf = copy.copy(load_classifier())
-    clf._red_flag_probs = lambda states: np.tile(sure, (len(states), 1))  # type: ignore[method-assign]
-    assert ("self_harm" in clf.score(text).red_flags) is consulted
+    assert ("self_harm" in _sure_of_self_harm().score(text).red_flags) is consulted
 
 
 # (text, urgent flag from a model sure of self-harm?) Urgent words the patterns explain away as
@@ -310,16 +315,7 @@ EXPLAINED = [
 def test_urgent_words_explained_away_are_not_escalated_by_the_model(
     text: str, urgent: bool
 ) -> None:
-    import copy
-
-    from models.classifier import load_classifier
-
-    sure = np.zeros(len(CLASSES))
-    sure[CLASSES.index("self_harm")] = 0.999
-    sure[CLASSES.index("none")] = 0.001
-    clf = copy.copy(load_classifier())
-    clf._red_flag_probs = lambda states: np.tile(sure, (len(states), 1))  # type: ignore[method-assign]
-    flags = clf.score(text).red_flags
+    flags = _sure_of_self_harm().score(text).red_flags
     assert ("self_harm" in flags) is urgent
     if not urgent:
         assert flags == ("safety_check",)
