@@ -172,6 +172,10 @@ def transcriber_configs(settings: Any) -> dict[Speaker, Any]:
     agent_every = settings.asr_agent_partial_interval_s
     agent = replace(
         caller,
+        # Half the caller's queue: when both tracks fall behind, agent audio is dropped first
+        # (a job order alone does not give that: a loaded event loop resubmits the caller's
+        # next job late, and the agent's waiting one takes the thread).
+        max_queued_audio_s=caller.max_queued_audio_s / 2,
         # "never" is a period longer than any utterance (max_utterance_s cuts them)
         partial_interval_s=agent_every if agent_every else 3600.0,
         partial_max_wait_s=caller.partial_max_wait_s * 0.4,

@@ -6,7 +6,8 @@ published as they come. Finals (and the agent's feedback, and periodic ticks) go
 executor, one event at a time, so the engine needs no locks and sees events in order.
 
 Audio queue policy: each track has ONE audio queue, the transcriber's input (``push`` hands a
-frame straight to it; ``track_queue_frames`` 20 ms frames of audio, 10 s by default). When ASR
+frame straight to it; ``track_queue_frames`` 20 ms frames of audio, 10 s by default, for the
+caller and half that for the agent, so the agent's overflows first). When ASR
 falls behind and it is full, the OLDEST audio is dropped: recent speech matters more for a live
 nudge than audio from seconds ago, and ingest must never block the platform's socket. Every
 dropped second is counted per track (``carecue_audio_dropped_seconds_total`` and

@@ -169,7 +169,9 @@ class Settings(BaseSettings):
     )
     max_frame_bytes: int = Field(default=64 * 1024, ge=160)
     track_queue_frames: int = Field(
-        default=500, ge=10, description="Per track: 10 s of 20 ms frames"
+        default=500,
+        ge=10,
+        description="Caller track: 10 s of 20 ms frames; the agent track queues half",
     )
     client_queue_size: int = Field(default=1000, ge=10, description="Per websocket client")
     client_send_timeout_s: float = Field(

@@ -216,6 +216,46 @@ async def test_overload_drops_agent_audio_first_and_says_so(speak: Speak) -> Non
     assert {"call.degraded", "call.recovered"} <= stored
 
 
+async def test_a_stalled_instance_drops_agent_audio_before_any_caller_audio() -> None:
+    """Both tracks wait behind a busy ASR thread and receive the same audio: the agent's
+    queue overflows first, and caller audio is kept until the agent has lost as much. (A
+    job order alone did not give this: the CI run of 9264649 dropped more caller audio.)"""
+    scheduler = AsrScheduler(1)
+    gate, running = threading.Event(), threading.Event()
+
+    def block() -> None:
+        running.set()
+        gate.wait()
+
+    configs = transcriber_configs(Settings(_env_file=None))  # type: ignore[call-arg]
+    log: list[tuple[str, str]] = []
+    blocker = scheduler.submit(CALLER_LANE, block)
+    tracks = {
+        sp: StreamingTranscriber(
+            sp, SlowEngine(sp, log, 0.0), scheduler.lane(lane_of(sp)), configs[sp]
+        )
+        for sp in ("caller", "agent")
+    }
+    try:
+        assert running.wait(30)
+        frame = bytes([0xFF]) * 160  # 20 ms of mu-law silence
+        seen: list[dict[str, float]] = []
+        for _ in range(int(2 * configs["caller"].max_queued_audio_s / 0.02)):
+            for sp, tr in tracks.items():
+                tr.push(AudioFrame(sp, frame, 8000, "mulaw"))
+            seen.append({sp: tr.dropped_audio_s for sp, tr in tracks.items()})
+        first_agent = next(i for i, d in enumerate(seen) if d["agent"] > 0)
+        first_caller = next(i for i, d in enumerate(seen) if d["caller"] > 0)
+        assert first_agent < first_caller
+        assert all(d["agent"] >= d["caller"] for d in seen)
+    finally:
+        gate.set()
+        blocker.result(timeout=30)
+        for tr in tracks.values():
+            await tr.aclose()
+        scheduler.shutdown()
+
+
 def test_partials_give_way_in_the_documented_order() -> None:
     """As ASR jobs wait longer: caller partials thin out, then agent partials stop, then
     caller partials stop (docs/service.md, "Overload")."""
