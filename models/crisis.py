@@ -64,6 +64,8 @@ _PSEUDO_NEG = re.compile(
     r"|\bno longer\b|\bnot anymore\b|\bnever (?:been|felt) so\b|\bnot just\b|\bnot only\b"
     r"|\bno one\b|\bnobody\b|\bno reason\b|\bno point\b|\bno way out\b|\bnot worth\b"
     r"|\bdon't think i can\b|\bdon't see the point\b|\bno hope\b"
+    # "don't worry, that won't be a problem for them for much longer" reassures, denies nothing
+    r"|\b(?:don't|do not|dont) (?:you )?worry\b"
     r"|\bcan't promise (?:that )?i won't\b|\bnot sure i won't\b|\bdon't know if i won't\b"
     # not needing something denies nothing said after it ("I won't need any more appointments,
     # I'm saying goodbye to everyone today")
@@ -615,6 +617,109 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         # "you won't see me again" is also said to a nurse whose visits end
         r"|\byou won't (?:get|hear from) me again\b",
     ),
+    # --- issue 9, tenth round: risk the shipped system missed in blind rows --------------
+    # (``crisis_train_blind10.jsonl``, scored once before these were written)
+    # A large amount swallowed by the caller is self-poisoning, whatever is said of why ("I
+    # took a load of paracetamol yesterday, about thirty", "I swallowed most of my Lexapro, a
+    # whole month of it", "I took about forty of them at teatime"). The overdose patterns
+    # raise the emergency; this raises the self-harm protocol beside it. An accident or a
+    # mix-up (``_INTENT_PATTERNS``) and a day's regimen (``_REGIMEN_SENSITIVE``) explain it.
+    _p(
+        "self_poisoning",
+        "self_harm",
+        r"\bi(?:'ve| have| had)? (?:just |then |also )?(?:took|taken|swallowed|necked|downed) "
+        r"(?:about |around |like |over |nearly |maybe |at least |probably |roughly |almost )?"
+        r"(?:a load|loads|a whole lot|a handful|handfuls|a bunch|twenty|thirty|forty|fifty"
+        r"|sixty|[2-9]\d|\d{3}|most|the lot|(?:a|my|the) whole (?:month|week|box|packet"
+        r"|bottle|tub|prescription|supply|strip)(?:'s)?(?: worth)?)\b"
+        r"(?! (?:mg|milligrams?|ml|mls|mcg|micrograms?|units?|minutes?|mins?|hours?|days?"
+        r"|weeks?|months?|years?|percent|to|back|into|in|with|round|over|down|off|out|along)\b)"
+        rf"(?:[\w ,'-]{{0,30}}?\b(?:{_MEDICINES}|of (?:them|it|those|these)"
+        r"|\w+(?:pine|pam|lam|line|ol|one|ide|pram|apro|done|fen|zac|tin)))\b",
+    ),
+    # Why it was taken, said after the taking ("I injected two whole pens, I wanted it all
+    # over with"), or the wish said on its own ("I wanted to not wake up").
+    _p(
+        "wanted_not_to_wake",
+        "self_harm",
+        r"\b(?:took|taken|swallowed|injected|mixed|drank|had)\b[\w ,']{0,80}\bi (?:just )?"
+        r"wanted (?:it (?:all )?(?:over with|to be over)|to not wake up|not to wake up"
+        r"|to never wake up|never to wake up)\b"
+        r"|\bi (?:just )?wanted (?:to not|not to|to never|never to) wake up\b",
+    ),
+    # An attempt told obliquely: "after what I took", "I tried something really stupid on
+    # Saturday night"; self-cutting and burns told as acts ("did some cutting on my thighs",
+    # "held a lighter to my arm").
+    _p(
+        "oblique_attempt",
+        "self_harm",
+        r"\bafter what i (?:took|swallowed|had taken|'d taken|did to myself)\b"
+        r"|\btried (?:to do )?something (?:really |so |very |pretty )?(?:stupid|daft|silly)\b"
+        r"(?! (?:with|on|in) (?:my|the|a) (?:hair|diet|car|phone|food|recipe|computer|app"
+        r"|garden|boiler)\b)"
+        r"|\b(?:did|done|doing|been doing) (?:some |a bit of |more |a lot of )?cutting (?:on |of )?"
+        r"(?:my )?(?:arms?|legs?|thighs?|wrists?|stomach|skin)\b"
+        r"|\bheld (?:a |my |the )?(?:lighter|match|lit cigarette|cigarette|hot knife)\b"
+        r"[\w ,']{0,20}\b(?:to|against|on) my (?:arms?|wrists?|legs?|thighs?|skin|hands?"
+        r"|stomach)\b",
+    ),
+    # Asking what would be lethal, in other words than ``lethality``'s ("how many would you
+    # have to take before it stops your heart", "enough that a person wouldn't wake up", "too
+    # much for someone my size"), and heights asked about for a fall ("high enough that a fall
+    # would be certain", "standing up there thinking about the drop").
+    _p(
+        "lethal_amount",
+        "self_harm",
+        r"\b(?:before|till|until) (?:it|they|that) (?:stops?|would stop) (?:your|my|someone's"
+        r"|a person's|the) heart\b(?! (?:from|racing|pounding|fluttering|beating))"
+        r"|\benough (?:that|so) (?:a person|someone|somebody|you|i) (?:wouldn't|won't|would not"
+        r"|will not|didn't|don't|never) wake(?: up)?\b"
+        r"|\btoo much for (?:someone|somebody|a person|a man|a woman) (?:my|of my) (?:size"
+        r"|weight|build)\b"
+        r"|\b(?:high|tall) enough (?:that|so) (?:a |the )?(?:fall|drop|jump)\b"
+        r"|\bthinking about the (?:drop|jump)\b(?! (?:in|of|on)\b)",
+    ),
+    # Life insurance asked about for a death that is no accident ("does it still pay out if it
+    # wasn't an accident", "if you did it yourself on purpose").
+    _p(
+        "insurance_if_deliberate",
+        "self_harm",
+        r"\blife (?:insurance|cover|policy|assurance)\b[\w ,']{0,80}\b(?:pays?|paid|cover"
+        r"|covers|pay out|pays out)\b[\w ,']{0,40}\b(?:if|when) (?:it (?:wasn't|was not|isn't"
+        r"|is not) an accident|(?:you|i|a person|someone|somebody|they|he|she) (?:did|does|do)"
+        r" it (?:to )?(?:yourself|myself|themselves|themself|himself|herself))\b"
+        # "does it still pay if you did it yourself on purpose" (the insurance named before)
+        r"|\binsurance\b[\w ,']{0,80}\bpay\w*\b[\w ,']{0,40}\b(?:if|when) (?:you|i|a person"
+        r"|someone|somebody) (?:did|does|do) it (?:to )?(?:yourself|myself|themselves"
+        r"|themself) on purpose\b",
+    ),
+    # Who will find them ("I don't want it to be my son who finds me", "I'd rather it was a
+    # professional who found me", "so it's not my wife who comes home to it").
+    _p(
+        "who_finds_me",
+        "self_harm",
+        r"\b(?:it to be|it was|it's not|it isn't|it wasn't|not be) (?:my \w+|a \w+|someone"
+        r"|somebody|the \w+) (?:who|that) (?:finds me|found me|comes home to (?:it|me|this)"
+        r"|walks in on (?:it|me))\b",
+        inherent=True,  # "I don't want it to be my son who finds me" denies nothing
+    ),
+    # A goodbye left with a message ("tell her I'm sorry and none of it was her fault", "tell
+    # him ... I just couldn't keep doing it anymore").
+    _p(
+        "message_to_family",
+        "self_harm",
+        r"\btell (?:him|her|them|my \w+)\b[\w ,']{0,60}\b(?:none of (?:it|this) (?:was|is)"
+        r" (?:his|her|their|your) fault|i (?:just )?(?:couldn't|could not) (?:keep doing it"
+        r"|keep going|carry on|go on)(?: anymore| any more)?)\b",
+    ),
+    # The how and the where decided ("I've got it all worked out now, the how and the where").
+    _p(
+        "how_and_where",
+        "self_harm",
+        r"\b(?:worked out|figured out|decided|planned|sorted)\b[\w ,']{0,30}\b(?:the )?"
+        r"(?:how and (?:the )?(?:where|when)|when and (?:the )?(?:how|where)"
+        r"|where and (?:the )?(?:how|when))\b(?! of\b)",
+    ),
     _p(
         "affairs_in_order",
         "self_harm",
@@ -655,9 +760,16 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"|\bwon't need (?:it|them|that)\b(?=[\s.!?]*$)"
         r"|\b(?:not going to|don't plan on|not planning on|won't) (?:be )?(?:being )?(?:here|"
         r"around) (?:by|for|much|after|when|to|at)\b"
-        r"|\bnobody will (?:have to|need to) (?:worry|bother) about me\b"
+        r"|\bno(?:body|one)(?:'s| is)? (?:will|going to|gonna) (?:have to|need to)"
+        r" (?:worry|bother) about me\b"
         r"|\bno(?:body| one) will have to (?:put up with|deal with|worry about) me\b"
-        r"|\b(?:won't|wont) have to put up with me\b|\bput up with me much longer\b"
+        r"|\b(?:won't|wont) (?:have|need) to put up with me\b|\bput up with me much longer\b"
+        # "they won't have to keep running round after me much longer", "my daughter won't
+        # have to give up her weekends for me much longer"
+        r"|\bwon't (?:have|need) to\b[\w ,']{0,40}\b(?:after|for|with|about) me"
+        r" (?:for )?(?:much|very) longer\b"
+        # "he'll be okay, because I won't be"
+        r"|\b(?:because|cos|cause|but) i won't be\s*(?:[.!?]|$)"
         r"|\b(?:not|won't) (?:going to |gonna )?be (?:a problem|a burden|a bother|around|here)"
         r" (?:(?:for|to) (?:anyone|you|anybody|them) )?for (?:much|very) longer\b"
         r"|\blast time (?:anyone|anybody|you)(?:'ll| will)? (?:have to|hear)\b"
@@ -708,7 +820,9 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"(?:pills|tablets|paracetamol|morphine|insulin|amitriptyline|pens|sleeping tablets)\b"
         r"[\w ,']{0,50}\b(?:tonight|when (?:you|everyone|the kids|he|she)|once|so i won't|"
         r"won't wake up|taking them|using (?:both|them|it)|by the bed)\b"
-        r"|\b(?:taking|swallowing|using|injecting) (?:them|the lot|both|all of (?:them|it)|"
+        # not "stop taking everything from tonight" (before an operation)
+        r"|\b(?<!stop )(?<!stopped )(?<!stopping )(?<!quit )(?<!pause )(?<!not )"
+        r"(?:taking|swallowing|using|injecting) (?:them|the lot|both|all of (?:them|it)|"
         r"everything)\b[\w ,']{0,40}\b(?:tonight|when|once|after)\b"
         r"|\b(?:going to|gonna|i'll) inject (?:all|the whole|every)\b"
         r"|\btake all my insulin\b|\bmake sure i (?:don't|do not|never) wake up\b"
@@ -1582,7 +1696,9 @@ _FOUND_ORDINARY = re.compile(
     r"\b(?:scared|afraid|fear|frightened|terrified|worried|worry|worries|if i (?:fall|fell"
     r"|collapse|have a fall)|fall|fell|fallen|asleep|sleeping|napping|crying|on the floor)\b"
 )
-_REGIMEN_SENSITIVE = frozenset({"too_many_pills", "overdose_lay", "own_overdose"})
+_REGIMEN_SENSITIVE = frozenset(
+    {"too_many_pills", "overdose_lay", "own_overdose", "self_poisoning"}
+)
 # A day's tablets asked about beforehand ("Is it safe to take all my morning tablets at once?")
 # are no overdose, when taking them together is the only excess named.
 _DOSE_QUESTION = re.compile(
@@ -1604,6 +1720,32 @@ def _regimen_question(clause: str, start: int, phrase: str) -> bool:
             _DOSE_QUESTION.search(clause, 0, start) is not None
             or _DOSE_QUESTION_AFTER.search(clause, start) is not None
         )
+        and _EXCESS.search(_TOGETHER.sub(" ", clause)) is None
+    )
+
+
+# A day's tablets taken together as a habit ("I take all of my tablets together with
+# breakfast", "I usually take all my pills at once with coffee in the morning"): the present
+# tense of the caller's routine, at a meal or a time of day, with no excess named.
+_HABIT_TAKE = re.compile(
+    r"\bi (?:usually |always |normally |just |tend to |generally )?take all (?:of )?my"
+    r" (?:tablets|pills|meds|medication|medicines)\b"
+)
+_HABIT_TIME = re.compile(
+    r"\b(?:with|at|before|after|over) (?:my )?(?:breakfast|lunch|dinner|tea|supper|bedtime"
+    r"|night|coffee|food|a meal|meals)\b|\bin the (?:morning|evening)\b"
+    r"|\bevery (?:morning|evening|night|day)\b"
+)
+
+
+def _habitual_regimen(clause: str, start: int) -> bool:
+    """The match at ``clause[start:]`` is the caller's daily routine of taking their tablets
+    together at a meal or a time of day, with nothing more than that said."""
+    m = _HABIT_TAKE.search(clause, max(0, start - 30))
+    return (
+        m is not None
+        and m.start() <= start < m.end()
+        and _HABIT_TIME.search(clause) is not None
         and _EXCESS.search(_TOGETHER.sub(" ", clause)) is None
     )
 
@@ -1657,7 +1799,14 @@ _ACUTE = re.compile(
 )
 _ACCIDENT = re.compile(r"\b(?:by accident|accidental\w*|by mistake|mixed up|mix[- ]up)\b")
 # Patterns that mean self-harm only when the act was not an accident.
-_INTENT_PATTERNS = frozenset({"own_overdose"})
+# Tablets counted over days or weeks ("thirty paracetamol over the last week for my tooth",
+# "thirty tablets over the month as prescribed") are no self-poisoning by those words.
+_OVER_A_PERIOD = re.compile(
+    r"\bover (?:the |a )?(?:last |past |whole )?(?:week|month|fortnight|few days|year|weekend)"
+    r"|\b(?:a|per|each|every) day\b|\bas prescribed\b|\bthis (?:week|month)\b"
+    r"|\bin a (?:week|month|fortnight)\b"
+)
+_INTENT_PATTERNS = frozenset({"own_overdose", "self_poisoning"})
 # "I've done something silly" is a common way to tell of an attempt, and as common a way to
 # tell of a mix-up ("I might have taken both this morning, I've done something silly"):
 # a mix-up said in the same clause explains the euphemism away (the model still reads it).
@@ -2162,7 +2311,11 @@ def _explained_away(
         )
         or (
             pid in _REGIMEN_SENSITIVE
-            and (_regimen_dose(clause, words) or _regimen_question(clause, start, words))
+            and (
+                _regimen_dose(clause, words)
+                or _regimen_question(clause, start, words)
+                or _habitual_regimen(clause, start)
+            )
         )
         or (pid == "when_found" and _FOUND_ORDINARY.search(clause))
         or (pid in _TEDIUM_EXPLAINS and _TEDIUM.search(clause))
@@ -2187,6 +2340,7 @@ def _explained_away(
         )
         or (pid in _END_OF_LIFE_SENSITIVE and _end_of_life_arrangement(lower))
         or (pat.kind in ("emergency", "self_harm") and _dated_long_ago(clause, start, end))
+        or (pid == "self_poisoning" and _OVER_A_PERIOD.search(clause) is not None)
         or (
             pid in _THIRD_PARTY_SENSITIVE
             and care.quiet

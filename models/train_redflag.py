@@ -86,6 +86,11 @@ BEREAVED_MEDS = DATA / "crisis_train_bereaved_meds.jsonl"
 # (issue 9, ninth round). Written by a helper session that opened none of our data, scripts,
 # tests or models. Not in the default (models/cards/red_flags.md, ninth round).
 BLIND9 = DATA / "crisis_train_blind9.jsonl"
+# 240 rows (60 families): indirect risk, farewells and recent attempts, and ordinary
+# third-party illness, medicine business and frustration (issue 9, tenth round). Written blind
+# as BLIND9 was; scored once by the shipped system before any pattern or model change (the
+# card's tenth round). Not in the default.
+BLIND10 = DATA / "crisis_train_blind10.jsonl"
 # Files to train on with their ordinary (``none``) rows only (``--none-only-from``; none by
 # default). Issue 9, sixth round: with its risk twins, the third-party file taught that a
 # widow telling of her husband's death is at risk (the scripted grief call's opening, p 0.98
@@ -112,6 +117,7 @@ TRAIN_ONLY_FILES = (
     THIRDPARTY,
     BEREAVED_MEDS,
     BLIND9,
+    BLIND10,
 )  # every train-only file, used or not (tests check)
 CONCERNS = DATA / "concerns.jsonl"
 CARD = Path(__file__).resolve().parent / "cards" / "redflag.md"

@@ -526,6 +526,57 @@ def test_second_review_cases(text: str, flagged: bool) -> None:
     assert ("self_harm" in detect(text).kinds) is flagged
 
 
+# Issue 9, tenth round: risk the shipped system missed in blind rows, said in other words
+# than those rows', and the ordinary sentences each new pattern must leave alone.
+# (text, self-harm flag?)
+BLIND_10 = [
+    ("i took like twenty five of my sertraline last night", True),
+    ("I've swallowed most of my citalopram, about a month of it", True),
+    ("I took a handful of my co-codamol with a bottle of wine", True),
+    ("I took my whole prescription to the pharmacy to check it", False),
+    ("I've taken twenty years of statins without a problem", False),
+    ("I took forty milligrams of omeprazole this morning", False),
+    ("I've taken about thirty paracetamol over the last week for my tooth", False),
+    ("I accidentally took twenty of my vitamin tablets, my grandson mixed the pots", False),
+    ("i took like thirty pictures of the rash", False),
+    ("I injected all my insulin pens, I wanted it all over with", True),
+    ("I just wanted it over with so I had the operation done privately", False),
+    ("I just wanted to not wake up", True),
+    ("I'm still in pain after what I took on Friday", True),
+    ("I tried something really stupid at the weekend", True),
+    ("I tried something stupid with my hair dye and now my scalp is burning", False),
+    ("I've been doing some cutting on my arms again", True),
+    ("I held a lighter to my wrist last night", True),
+    ("how many would you need to take before it stops your heart", True),
+    ("before it stops your heart from racing, how much propranolol do I take", False),
+    ("what amount would be enough so a person wouldn't wake up", True),
+    ("is the old quarry high enough that a fall would do it", True),
+    ("I keep standing on the bridge thinking about the drop", True),
+    ("thinking about the drop in my blood pressure, should I stop the ramipril", False),
+    ("does my life insurance still pay out if it wasn't an accident", True),
+    ("the travel insurance won't pay out if it wasn't an accident they said about my fall", False),
+    ("does the insurance cover it if I do it myself, the wallpapering I mean", False),
+    ("I don't want it to be my daughter who finds me", True),
+    ("I'd rather it was a professional who found the leak", False),
+    ("if she rings tell her none of it was her fault", True),
+    ("I've worked out the how and the where now", True),
+    ("I've worked out the how and when of getting the kids to school", False),
+    ("you won't need to put up with me after Sunday", True),
+    ("nobody's going to have to worry about me after today", True),
+    ("my son won't have to drive over for me much longer", True),
+    ("just make sure the cat is looked after because I won't be", True),
+    ("don't worry, that won't be a problem for anyone for much longer", True),
+    ("don't worry, I won't hurt myself", False),
+    ("I take all of my tablets together with breakfast, is that alright?", False),
+    ("they said at pre op I'm to stop taking everything from tonight", False),
+]
+
+
+@pytest.mark.parametrize(("text", "flagged"), BLIND_10)
+def test_tenth_round_risk_and_its_ordinary_neighbours(text: str, flagged: bool) -> None:
+    assert ("self_harm" in detect(text).kinds) is flagged
+
+
 @pytest.mark.parametrize(("text", "kinds"), REVIEWED_9)
 def test_ninth_round_review_cases(text: str, kinds: tuple[str, ...]) -> None:
     got = detect(text).kinds
