@@ -65,7 +65,7 @@ _PSEUDO_NEG = re.compile(
     r"|\bno one\b|\bnobody\b|\bno reason\b|\bno point\b|\bno way out\b|\bnot worth\b"
     r"|\bdon't think i can\b|\bdon't see the point\b|\bno hope\b"
     # "don't worry, that won't be a problem for them for much longer" reassures, denies nothing
-    r"|\b(?:don't|do not|dont) (?:you )?worry\b"
+    r"|\b(?:don't|do not|dont) (?:you )?worry(?=\s*(?:,|\.|that\b|it\b|about (?:that|it)\b|$))"
     r"|\bcan't promise (?:that )?i won't\b|\bnot sure i won't\b|\bdon't know if i won't\b"
     # not needing something denies nothing said after it ("I won't need any more appointments,
     # I'm saying goodbye to everyone today")
@@ -128,6 +128,25 @@ _MEDICINES = (
     r"(?:pills|tablets|meds|medication|medicines|painkillers|morphine|oramorph|insulin"
     r"|sleeping (?:pills|tablets)|antidepressants|paracetamol|co-?codamol|codeine|diazepam"
     r"|opioids)"
+)
+# Medicines by name that callers take too many of (the self-poisoning patterns).
+_NAMED_DRUGS = (
+    r"(?:sertraline|citalopram|escitalopram|lexapro|fluoxetine|prozac|paroxetine|venlafaxine"
+    r"|mirtazapine|amitriptyline|nortriptyline|dosulepin|trazodone|duloxetine|quetiapine"
+    r"|olanzapine|lithium|lamotrigine|pregabalin|gabapentin|zopiclone|zolpidem|diazepam"
+    r"|lorazepam|temazepam|propranolol|tramadol|dihydrocodeine|codeine|co-?codamol|paracetamol"
+    r"|tylenol|acetaminophen|ibuprofen|aspirin|naproxen|morphine|oramorph|oxycodone|fentanyl"
+    r"|methadone|insulin|metformin|warfarin|digoxin|amlodipine|iron tablets)"
+)
+_DRUGS = (
+    rf"(?:{_NAMED_DRUGS}|antidepressants|sleeping (?:pills|tablets)|painkillers|tablets|pills"
+    r"|meds)"
+)
+# A count of tablets large enough to be an overdose said as a number (twelve or more).
+_AMOUNT = (
+    r"(?:twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty"
+    r"|thirty|forty|fifty|sixty|seventy|eighty|ninety|a hundred|1[2-9]|[2-9]\d|\d{3})"
+    r"(?:[ -](?:one|two|three|four|five|six|seven|eight|nine))?"
 )
 # What makes keeping medicines a stockpile: time, hiding or amount.
 _HOARD_CUE = (
@@ -618,107 +637,150 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"|\byou won't (?:get|hear from) me again\b",
     ),
     # --- issue 9, tenth round: risk the shipped system missed in blind rows --------------
-    # (``crisis_train_blind10.jsonl``, scored once before these were written)
+    # (``crisis_train_blind10.jsonl``, scored once before these were written; a review's
+    # defects fixed: ``BLIND_10`` and ``REVIEWED_11`` in tests/models/test_crisis.py)
     # A large amount swallowed by the caller is self-poisoning, whatever is said of why ("I
-    # took a load of paracetamol yesterday, about thirty", "I swallowed most of my Lexapro, a
-    # whole month of it", "I took about forty of them at teatime"). The overdose patterns
-    # raise the emergency; this raises the self-harm protocol beside it. An accident or a
-    # mix-up (``_INTENT_PATTERNS``) and a day's regimen (``_REGIMEN_SENSITIVE``) explain it.
+    # took a load of paracetamol yesterday, about thirty", "I swallowed most of my Lexapro",
+    # "I took about forty of them at teatime"). The overdose patterns raise the emergency;
+    # this raises the self-harm protocol beside it. No denial is part of it ("no, I took
+    # thirty of them" is not denied). An accident (``_INTENT_PATTERNS``), a day's regimen
+    # (``_REGIMEN_SENSITIVE``), tablets counted over days (``_OVER_A_PERIOD``) and tablets
+    # carried, sorted or handed back (``_NOT_SWALLOWED``) explain it away.
     _p(
         "self_poisoning",
         "self_harm",
-        r"\bi(?:'ve| have| had)? (?:just |then |also )?(?:took|taken|swallowed|necked|downed) "
-        r"(?:about |around |like |over |nearly |maybe |at least |probably |roughly |almost )?"
-        r"(?:a load|loads|a whole lot|a handful|handfuls|a bunch|twenty|thirty|forty|fifty"
-        r"|sixty|[2-9]\d|\d{3}|most|the lot|(?:a|my|the) whole (?:month|week|box|packet"
-        r"|bottle|tub|prescription|supply|strip)(?:'s)?(?: worth)?)\b"
+        r"\b(?:i(?:'ve| have| had|'d)?|id) (?:just |then |also |must have |might have )?"
+        r"(?:took|taken|swallowed|necked|downed|popped) "
+        r"(?:about |around |like |over |nearly |maybe |at least |probably |roughly |almost "
+        r"|more than |well over |all |)"
+        rf"(?:{_AMOUNT}(?: (?:to|or) {_AMOUNT})?|a load|loads|a whole lot|a handful|handfuls"
+        r"|a bunch|the whole lot|the lot|two whole (?:packets|boxes|bottles|strips)"
+        rf"|most of (?:my|his|her) (?={_NAMED_DRUGS})"
+        r"|(?:a|my|the) whole (?:month|week|box|packet|bottle|tub|prescription|supply|strip)"
+        r"(?:'s)?(?: worth)?)\b"
         r"(?! (?:mg|milligrams?|ml|mls|mcg|micrograms?|units?|minutes?|mins?|hours?|days?"
-        r"|weeks?|months?|years?|percent|to|back|into|in|with|round|over|down|off|out|along)\b)"
-        rf"(?:[\w ,'-]{{0,30}}?\b(?:{_MEDICINES}|of (?:them|it|those|these)"
-        r"|\w+(?:pine|pam|lam|line|ol|one|ide|pram|apro|done|fen|zac|tin)))\b",
+        r"|weeks?|months?|years?|percent|puffs?|back|into|with|round|over|down|off|out"
+        r"|along|photos?|pictures?|calls?|steps?)\b)"
+        rf"[\w ,'-]{{0,30}}?\b(?:{_MEDICINES}|{_DRUGS}|of (?:them|it|those|these))\b",
+        inherent=True,
     ),
     # Why it was taken, said after the taking ("I injected two whole pens, I wanted it all
-    # over with"), or the wish said on its own ("I wanted to not wake up").
+    # over with"), or the wish said on its own ("I wanted to not wake up"; not "not to wake up
+    # in the night").
     _p(
         "wanted_not_to_wake",
         "self_harm",
-        r"\b(?:took|taken|swallowed|injected|mixed|drank|had)\b[\w ,']{0,80}\bi (?:just )?"
-        r"wanted (?:it (?:all )?(?:over with|to be over)|to not wake up|not to wake up"
-        r"|to never wake up|never to wake up)\b"
-        r"|\bi (?:just )?wanted (?:to not|not to|to never|never to) wake up\b",
+        r"\b(?:took|taken|swallowed|injected|mixed|drank)\b[\w ,']{0,50}?\b(?:"
+        rf"{_MEDICINES}|{_DRUGS}|pens|them|the lot|bottle)\b[\w ,']{{0,60}}\bi (?:just |was )?"
+        r"(?:wanted|hoped|was hoping) (?:it (?:all )?(?:over with|to be over|to end)"
+        r"|(?:to not|not to|to never|never to|i wouldn't|i'd never|i would never) wake up"
+        r"\b(?! (?:in|at|when|with|during|before|until|till|early|so|because|from|every"
+        r"|for)\b))"
+        r"|\bi (?:just )?(?:wanted|want) (?:to not|not to|to never|never to) wake up\b"
+        r"(?! (?:in|at|when|with|during|before|until|till|early|so|because|from|every|for"
+        r"|and go|to)\b)",
     ),
-    # An attempt told obliquely: "after what I took", "I tried something really stupid on
-    # Saturday night"; self-cutting and burns told as acts ("did some cutting on my thighs",
-    # "held a lighter to my arm").
+    # An attempt told obliquely: "after what I took" where it needed a hospital, "I tried
+    # something really stupid on Saturday night"; self-cutting and burns told as the caller's
+    # acts ("I did some cutting on my thighs", "I held a lighter to my arm").
     _p(
         "oblique_attempt",
         "self_harm",
-        r"\bafter what i (?:took|swallowed|had taken|'d taken|did to myself)\b"
-        r"|\btried (?:to do )?something (?:really |so |very |pretty )?(?:stupid|daft|silly)\b"
-        r"(?! (?:with|on|in) (?:my|the|a) (?:hair|diet|car|phone|food|recipe|computer|app"
-        r"|garden|boiler)\b)"
-        r"|\b(?:did|done|doing|been doing) (?:some |a bit of |more |a lot of )?cutting (?:on |of )?"
-        r"(?:my )?(?:arms?|legs?|thighs?|wrists?|stomach|skin)\b"
-        r"|\bheld (?:a |my |the )?(?:lighter|match|lit cigarette|cigarette|hot knife)\b"
-        r"[\w ,']{0,20}\b(?:to|against|on) my (?:arms?|wrists?|legs?|thighs?|skin|hands?"
-        r"|stomach)\b",
+        r"\bafter what i did to myself\b|\bafter what i done to myself\b"
+        r"|\bafter what i (?:took|swallowed|had taken|'d taken)\b(?! for\b)"
+        r"(?=[\w ,']{0,80}\b(?:still here|shouldn't be|hospital|charcoal|a drip|a&e|a and e"
+        r"|stomach pumped|discharged)\b)"
+        r"|(?:hospital|charcoal|a drip|a&e|a and e|stomach pumped|still here|shouldn't be)\b"
+        r"[\w ,']{0,80}\bafter what i (?:took|swallowed|had taken|'d taken)\b(?! for\b)"
+        r"|\bi(?:'ve| have)? tried (?:to do )?something (?:really |so |very |pretty )?"
+        r"(?:stupid|daft|silly)\b(?! (?:with\b|on (?:the|a|my|his|her|our)\b(?! weekend)"
+        r"|in (?:the|my|a)\b|at (?:the (?!weekend)|work|school)\b))"
+        r"|\bi(?:'ve| have| had)?(?: been)? (?:did|done|doing) (?:some |a bit of |more |a lot of )?"
+        r"cutting (?:on |of )?(?:my )?(?:arms?|legs?|thighs?|wrists?|stomach|skin)\b"
+        r"|\bi(?:'ve| have)? been cutting (?:my )?(?:arms?|legs?|thighs?|wrists?|stomach|skin)\b"
+        r"|\bi(?:'ve| have)? cut my (?:arms|thighs|wrists|legs)\b(?! (?:on|chopping|shaving"
+        r"|cooking|in the|at work|with the|while|gardening)\b)"
+        r"|\bheld (?:a |my |the )?(?:lighter|lit cigarette|cigarette|hot knife)\b"
+        r"[\w ,']{0,20}\b(?:to|against|on) my (?:arms?|wrists?|legs?|thighs?|skin|stomach)\b",
     ),
     # Asking what would be lethal, in other words than ``lethality``'s ("how many would you
-    # have to take before it stops your heart", "enough that a person wouldn't wake up", "too
-    # much for someone my size"), and heights asked about for a fall ("high enough that a fall
-    # would be certain", "standing up there thinking about the drop").
+    # have to take before it stops your heart", "enough that a person wouldn't wake up"), and
+    # heights asked about for a fall that would kill ("high enough that a fall would be
+    # certain", "standing up there thinking about the drop").
     _p(
         "lethal_amount",
         "self_harm",
-        r"\b(?:before|till|until) (?:it|they|that) (?:stops?|would stop) (?:your|my|someone's"
-        r"|a person's|the) heart\b(?! (?:from|racing|pounding|fluttering|beating))"
+        r"\bhow (?:many|much)\b[\w ,']{0,80}\b(?:before|till|until) (?:(?:it|they|that)"
+        r" (?:stops?|would stop) (?:your|my|someone's|a person's) heart|(?:your|my|someone's"
+        r"|a person's) heart (?:stops|would stop))\b"
         r"|\benough (?:that|so) (?:a person|someone|somebody|you|i) (?:wouldn't|won't|would not"
-        r"|will not|didn't|don't|never) wake(?: up)?\b"
-        r"|\btoo much for (?:someone|somebody|a person|a man|a woman) (?:my|of my) (?:size"
-        r"|weight|build)\b"
-        r"|\b(?:high|tall) enough (?:that|so) (?:a |the )?(?:fall|drop|jump)\b"
-        r"|\bthinking about the (?:drop|jump)\b(?! (?:in|of|on)\b)",
+        r"|will not|didn't|don't|never) wake(?! up (?:in|at|when|with|during|before|until|till"
+        r"|early|so|because|from|every|for)\b)(?: up)?\b(?! (?:in|at|when|with|during|before"
+        r"|until|till|early|so|because|from|every|for)\b)"
+        r"|\bhow many\b[\w ,']{0,60}\bwould it take to be too much for (?:someone|somebody"
+        r"|a person|a man|a woman) (?:my|of my) (?:size|weight|build)\b"
+        r"|\b(?:high|tall) enough (?:that|so|for) (?:a |the )?(?:fall|drop|jump)\b[\w ,']{0,30}"
+        r"\b(?:kill|be (?:certain|fatal|final|the end|enough)|do it|finish)"
+        r"|\bthinking about the (?:drop|jump)\b(?! (?:in|of|on|off|to|at)\b|-off"
+        r"|from (?!the (?:bridge|top|roof|cliffs?|edge|balcony|window|car park)))",
     ),
-    # Life insurance asked about for a death that is no accident ("does it still pay out if it
-    # wasn't an accident", "if you did it yourself on purpose").
+    # Life insurance asked about for a death that is no accident ("does the policy still pay
+    # out if it wasn't an accident", "if you did it yourself on purpose"); not the paperwork
+    # of someone's death (``_SOMEONES_DEATH``).
     _p(
         "insurance_if_deliberate",
         "self_harm",
         r"\blife (?:insurance|cover|policy|assurance)\b[\w ,']{0,80}\b(?:pays?|paid|cover"
         r"|covers|pay out|pays out)\b[\w ,']{0,40}\b(?:if|when) (?:it (?:wasn't|was not|isn't"
-        r"|is not) an accident|(?:you|i|a person|someone|somebody|they|he|she) (?:did|does|do)"
-        r" it (?:to )?(?:yourself|myself|themselves|themself|himself|herself))\b"
+        r"|is not|'s not) an accident|its not an accident|(?:you|i|a person|someone|somebody"
+        r"|they|he|she) (?:did|does|do) it (?:to )?(?:yourself|myself|themselves|themself"
+        r"|himself|herself)|(?:you|i|a person|someone) (?:did|does|do) it on purpose)\b"
+        r"|\bpay\w* (?:out )?on (?:my|the) life (?:insurance|cover|policy)\b[\w ,']{0,40}\bif"
+        r" (?:it (?:wasn't|was not|isn't|is not|'s not)|its not) an accident\b"
         # "does it still pay if you did it yourself on purpose" (the insurance named before)
         r"|\binsurance\b[\w ,']{0,80}\bpay\w*\b[\w ,']{0,40}\b(?:if|when) (?:you|i|a person"
         r"|someone|somebody) (?:did|does|do) it (?:to )?(?:yourself|myself|themselves"
         r"|themself) on purpose\b",
     ),
     # Who will find them ("I don't want it to be my son who finds me", "I'd rather it was a
-    # professional who found me", "so it's not my wife who comes home to it").
+    # professional who found me", "so it's not my wife who comes home to it", "so my mum
+    # isn't the one who finds me"); not who found the caller after a fall.
     _p(
         "who_finds_me",
         "self_harm",
-        r"\b(?:it to be|it was|it's not|it isn't|it wasn't|not be) (?:my \w+|a \w+|someone"
-        r"|somebody|the \w+) (?:who|that) (?:finds me|found me|comes home to (?:it|me|this)"
-        r"|walks in on (?:it|me))\b",
+        r"\b(?:want|wanted|rather|prefer) it(?: to be| was| were|'s not| isn't| is not"
+        r"| wasn't| won't be| will not be) (?:my \w+|a \w+|someone|somebody|the \w+) (?:who"
+        r"|that) (?:finds|found|find|has to find|comes home to|walks in on) (?:me|my body"
+        r"|it|this)\b"
+        r"|\bso (?:it's|its|it is) not (?:my \w+|a \w+|someone|somebody|the \w+) (?:who|that)"
+        r" (?:finds|find|has to find|comes home to|walks in on) (?:me|my body|it|this)\b"
+        r"|\b(?:it's|its|it is) not (?:my \w+|someone|somebody) (?:who|that) (?:comes home to"
+        r"|walks in on) (?:it|this)\b"
+        r"|\b(?:my \w+|the kids|anyone|the \w+) (?:to be|is|isn't|is not|being|aren't|are not)"
+        r" the (?:one|ones|person) (?:who|that|to) (?:finds? (?:me|my body)|has to find (?:me"
+        r"|my body)|have to find (?:me|my body)|walks? in on (?:it|me))\b",
         inherent=True,  # "I don't want it to be my son who finds me" denies nothing
     ),
     # A goodbye left with a message ("tell her I'm sorry and none of it was her fault", "tell
-    # him ... I just couldn't keep doing it anymore").
+    # my son I just couldn't keep doing it anymore").
     _p(
         "message_to_family",
         "self_harm",
-        r"\btell (?:him|her|them|my \w+)\b[\w ,']{0,60}\b(?:none of (?:it|this) (?:was|is)"
-        r" (?:his|her|their|your) fault|i (?:just )?(?:couldn't|could not) (?:keep doing it"
-        r"|keep going|carry on|go on)(?: anymore| any more)?)\b",
+        r"\btell (?:him|her|them|my \w+)\b[\w ,']{0,40}\b(?:sorry|goodbye|love (?:him|her|them"
+        r"|you)|thank)\b[\w ,']{0,40}\b(?:none of (?:it|this) (?:was|is)|it (?:wasn't|was not"
+        r"|isn't|is not|'s not)|its not) (?:his|her|their|your) fault\b"
+        r"|\btell (?:him|her|them|my \w+)\b[\w ,']{0,60}\bi (?:just )?(?:couldn't|could not)"
+        r" (?:keep doing it|keep going|carry on|go on|cope|do it)(?: anymore| any more)?"
+        r"\s*(?:[.!?,;]|$)",
     ),
-    # The how and the where decided ("I've got it all worked out now, the how and the where").
+    # The how and the where decided ("I've got it all worked out now, the how and the where");
+    # not "how and when to take the new inhalers".
     _p(
         "how_and_where",
         "self_harm",
-        r"\b(?:worked out|figured out|decided|planned|sorted)\b[\w ,']{0,30}\b(?:the )?"
-        r"(?:how and (?:the )?(?:where|when)|when and (?:the )?(?:how|where)"
-        r"|where and (?:the )?(?:how|when))\b(?! of\b)",
+        r"\b(?:worked out|figured out|decided|planned|sorted|picked|know)\b[\w ,']{0,30}\b"
+        r"(?:the )?(?:how and (?:the )?(?:where|when)|when and (?:the )?(?:how|where)"
+        r"|where and (?:the )?(?:how|when))\b(?! (?:of|to|for|i'll|i will|we'll|we will)\b)",
     ),
     _p(
         "affairs_in_order",
@@ -760,16 +822,20 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"|\bwon't need (?:it|them|that)\b(?=[\s.!?]*$)"
         r"|\b(?:not going to|don't plan on|not planning on|won't) (?:be )?(?:being )?(?:here|"
         r"around) (?:by|for|much|after|when|to|at)\b"
-        r"|\bno(?:body|one)(?:'s| is)? (?:will|going to|gonna) (?:have to|need to)"
+        r"|\bno(?:body| one|one)(?:'s| is)? (?:will|going to|gonna) (?:have to|need to)"
         r" (?:worry|bother) about me\b"
+        r"|\bno(?:body| one|one)(?:'s| is)? (?:will|going to|gonna) (?:have to|need to) put up"
+        r" with me\b(?! (?:ringing|calling|phoning|moaning|complaining|asking|chasing|nagging))"
         r"|\bno(?:body| one) will have to (?:put up with|deal with|worry about) me\b"
-        r"|\b(?:won't|wont) (?:have|need) to put up with me\b|\bput up with me much longer\b"
+        r"|\b(?:won't|wont) (?:have|need) to put up with me\b(?! (?:ringing|calling|phoning"
+        r"|moaning|complaining|asking|chasing|nagging))|\bput up with me much longer\b"
         # "they won't have to keep running round after me much longer", "my daughter won't
         # have to give up her weekends for me much longer"
         r"|\bwon't (?:have|need) to\b[\w ,']{0,40}\b(?:after|for|with|about) me"
         r" (?:for )?(?:much|very) longer\b"
-        # "he'll be okay, because I won't be"
-        r"|\b(?:because|cos|cause|but) i won't be\s*(?:[.!?]|$)"
+        # "I just need to know he'll be okay, because I won't be"
+        r"|\b(?:okay|ok|alright|all right|fine|safe|looked after|cared for|happy)\b[\w ,']{0,20}"
+        r"\b(?:because|cos|cause) i won't be\s*(?:[.!?]|$)"
         r"|\b(?:not|won't) (?:going to |gonna )?be (?:a problem|a burden|a bother|around|here)"
         r" (?:(?:for|to) (?:anyone|you|anybody|them) )?for (?:much|very) longer\b"
         r"|\blast time (?:anyone|anybody|you)(?:'ll| will)? (?:have to|hear)\b"
@@ -821,7 +887,8 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"[\w ,']{0,50}\b(?:tonight|when (?:you|everyone|the kids|he|she)|once|so i won't|"
         r"won't wake up|taking them|using (?:both|them|it)|by the bed)\b"
         # not "stop taking everything from tonight" (before an operation)
-        r"|\b(?<!stop )(?<!stopped )(?<!stopping )(?<!quit )(?<!pause )(?<!not )"
+        r"|\b(?<!stop )(?<!stopped )(?<!stopping )(?<!quit )(?<!pause )(?<!not )(?<!avoid )"
+        r"(?<!hold off )(?<!come off )(?<!coming off )"
         r"(?:taking|swallowing|using|injecting) (?:them|the lot|both|all of (?:them|it)|"
         r"everything)\b[\w ,']{0,40}\b(?:tonight|when|once|after)\b"
         r"|\b(?:going to|gonna|i'll) inject (?:all|the whole|every)\b"
@@ -1476,6 +1543,13 @@ _BOUNDED_ABSENCE = re.compile(
 )
 _ORDINARY_AFTER_WINDOW = 60  # characters after the matched words
 _ABSENCE_SENSITIVE = frozenset({"wont_be_around"})
+# Help that will not be needed much longer because the caller is getting better ("the carers
+# won't have to come in for me much longer, my leg's healing", "once I can drive").
+_RECOVERY = re.compile(
+    r"\b(?:nurses?|carers?|physio\w*|dressings?|visits|district nurse|the clinic)\b"
+    r"|\b(?:heal\w*|recover\w*|on the mend|getting (?:better|stronger)|back on my feet"
+    r"|once i (?:can|am|'m|get|have)|when i (?:can|get)|as soon as i)\b"
+)
 # Words of finality or of a plan that keep any flag a reason would otherwise explain away.
 _FINAL_WORDS = re.compile(
     r"\b(?:for good|forever|for ever|anymore|any more|much longer|again|never|funeral|goodbyes?"
@@ -1747,6 +1821,8 @@ def _habitual_regimen(clause: str, start: int) -> bool:
         and m.start() <= start < m.end()
         and _HABIT_TIME.search(clause) is not None
         and _EXCESS.search(_TOGETHER.sub(" ", clause)) is None
+        and _FINAL_WORDS.search(clause) is None
+        and re.search(r"\b(?:wake|care|hope)\b", clause) is None
     )
 
 
@@ -1797,14 +1873,35 @@ _ACUTE = re.compile(
     r"tonight|(?:minutes?|an hour|hours?) ago|again)\b(?! for)"
     r"|\bnow (?:he|she|i|it|they)(?:'s| is| am|'m| can't| has| have| are|'re)\b"
 )
-_ACCIDENT = re.compile(r"\b(?:by accident|accidental\w*|by mistake|mixed up|mix[- ]up)\b")
+_ACCIDENT = re.compile(
+    # "it was not by accident" is no accident
+    r"(?<!not )(?<!wasn't )(?<!isn't )(?<!never )(?<!no )"
+    r"\b(?:by accident|accidental\w*|by mistake|mixed up|mix[- ]up)\b"
+)
 # Patterns that mean self-harm only when the act was not an accident.
 # Tablets counted over days or weeks ("thirty paracetamol over the last week for my tooth",
 # "thirty tablets over the month as prescribed") are no self-poisoning by those words.
 _OVER_A_PERIOD = re.compile(
-    r"\bover (?:the |a )?(?:last |past |whole )?(?:week|month|fortnight|few days|year|weekend)"
-    r"|\b(?:a|per|each|every) day\b|\bas prescribed\b|\bthis (?:week|month)\b"
-    r"|\bin a (?:week|month|fortnight)\b"
+    r"\bover (?:the |a )?(?:last |past |whole )?(?:\d+ |\w+ )?(?:weeks?|months?|fortnight|days"
+    r"|years?|weekend)\b|\b(?:a|per|each|every) day\b(?! ago)|\bas prescribed\b"
+    r"|\bsince the (?:start|beginning) of\b"
+    r"|\bthis (?:week|month)\b|\bin (?:a|the last|the past) (?:\d+ |\w+ )?(?:weeks?|months?"
+    r"|fortnight|days)\b|\bsince (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+    r"|last week|the weekend|then|christmas|january|february|march|april|may|june|july|august"
+    r"|september|october|november|december)\b"
+)
+# Tablets carried, sorted or handed back, not swallowed ("took my whole month's supply with me
+# to Spain", "taken 30 tablets out of the packs to fill her dosette box").
+_NOT_SWALLOWED = re.compile(
+    r"\b(?:with (?:me|us|him|her)|out of|back (?:to|into)|to the (?:pharmacy|chemist|hospital"
+    r"|surgery)|for disposal|(?:in|into) (?:the|her|his|my|a) (?:dosette|pill organi[sz]er))\b"
+)
+# Someone's death named ("my husband died", "his funeral"): life insurance asked about is
+# the paperwork of that death.
+_SOMEONES_DEATH = re.compile(
+    r"\b(?:he|she) (?:had|has|'s had|was diagnosed|died|passed)\b"
+    r"|\b(?:died|passed away|passed on|death of|his death|her death|their death|funeral"
+    r"|bereave\w*|widow\w*|late (?:husband|wife|partner|mum|dad|mother|father|son|daughter))\b"
 )
 _INTENT_PATTERNS = frozenset({"own_overdose", "self_poisoning"})
 # "I've done something silly" is a common way to tell of an attempt, and as common a way to
@@ -2318,6 +2415,7 @@ def _explained_away(
             )
         )
         or (pid == "when_found" and _FOUND_ORDINARY.search(clause))
+        or (pid == "wont_be_around" and "longer" in words and _RECOVERY.search(clause))
         or (pid in _TEDIUM_EXPLAINS and _TEDIUM.search(clause))
         or (
             pid == "stockpile" and _STOCK_REASON.search(clause) and not _FINAL_WORDS.search(clause)
@@ -2340,7 +2438,13 @@ def _explained_away(
         )
         or (pid in _END_OF_LIFE_SENSITIVE and _end_of_life_arrangement(lower))
         or (pat.kind in ("emergency", "self_harm") and _dated_long_ago(clause, start, end))
-        or (pid == "self_poisoning" and _OVER_A_PERIOD.search(clause) is not None)
+        or (pid == "self_poisoning" and _OVER_A_PERIOD.search(clause, end, end + 60) is not None)
+        or (
+            pid in _REGIMEN_SENSITIVE
+            and _NOT_SWALLOWED.search(clause, end) is not None
+            and _FINAL_WORDS.search(clause) is None
+        )
+        or (pid == "insurance_if_deliberate" and _SOMEONES_DEATH.search(lower) is not None)
         or (
             pid in _THIRD_PARTY_SENSITIVE
             and care.quiet
