@@ -1870,7 +1870,7 @@ def _screened_and_denied(clause: str, start: int, end: int, text: str, after: in
 
 _ACUTE = re.compile(
     r"\b(?:right now|just now|at the moment|this (?:morning|afternoon|evening)|today|"
-    r"tonight|(?:minutes?|an hour|hours?) ago|again)\b(?! for)"
+    r"tonight|(?:minutes?|an hour|hours?) ago|again|suddenly|all of a sudden)\b(?! for)"
     r"|\bnow (?:he|she|i|it|they)(?:'s| is| am|'m| can't| has| have| are|'re)\b"
 )
 _ACCIDENT = re.compile(

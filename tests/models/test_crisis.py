@@ -856,3 +856,10 @@ def test_every_crisis_utterance_in_the_concern_set_is_caught_by_patterns_alone()
 def test_routine_requests_in_the_concern_set_do_not_flag() -> None:
     flagged = [r.text for r in load_concerns() if not r.labels and detect(r.text).flagged]
     assert flagged == []
+
+
+def test_sudden_onset_after_a_dated_operation_is_not_history() -> None:
+    # "two weeks ago" dates the operation, not the breathlessness (a clot after surgery)
+    text = "I had my hip done two weeks ago and suddenly I can't breathe"
+    assert "emergency" in detect(text).kinds
+    assert "emergency" not in detect("I had my hip done two weeks ago and it was fine").kinds
