@@ -493,11 +493,6 @@ LEFT_OUT_9 = [
 ]
 
 
-@pytest.mark.parametrize(("text", "flagged"), LEFT_OUT_9)
-def test_farewells_and_plans_the_left_out_rows_showed(text: str, flagged: bool) -> None:
-    assert ("self_harm" in detect(text).kinds) is flagged
-
-
 # A second review (the policy and the left-out patterns) found these: (text, self-harm flag?)
 REVIEWED_10 = [
     ("I tried to hang myself in 2019. I've bought another rope.", True),
@@ -519,11 +514,6 @@ REVIEWED_10 = [
     ("we've got enough embryos to make sure it works this time", False),
     ("I've got enough of my dad's tablets to make sure it works this time", True),
 ]
-
-
-@pytest.mark.parametrize(("text", "flagged"), REVIEWED_10)
-def test_second_review_cases(text: str, flagged: bool) -> None:
-    assert ("self_harm" in detect(text).kinds) is flagged
 
 
 # Issue 9, tenth round: risk the shipped system missed in blind rows, said in other words
@@ -572,11 +562,6 @@ BLIND_10 = [
     ("I take all of my tablets together with breakfast, is that alright?", False),
     ("they said at pre op I'm to stop taking everything from tonight", False),
 ]
-
-
-@pytest.mark.parametrize(("text", "flagged"), BLIND_10)
-def test_tenth_round_risk_and_its_ordinary_neighbours(text: str, flagged: bool) -> None:
-    assert ("self_harm" in detect(text).kinds) is flagged
 
 
 # A review of the tenth round's first version (a helper session that opened no held-out
@@ -705,9 +690,23 @@ REVIEWED_11 = [
 ]
 
 
-@pytest.mark.parametrize(("text", "flagged"), REVIEWED_11)
-def test_tenth_round_review_cases(text: str, flagged: bool) -> None:
-    assert ("self_harm" in detect(text).kinds) is flagged
+# The tables of (text, self-harm flag?) above, by the round or review that wrote them: the
+# left-out rows' farewells and plans (ninth round), the second review's cases, the tenth
+# round's risk and its ordinary neighbours, and the tenth round's review.
+SELF_HARM_TABLES = {
+    "left_out_9": LEFT_OUT_9,
+    "reviewed_10": REVIEWED_10,
+    "blind_10": BLIND_10,
+    "reviewed_11": REVIEWED_11,
+}
+
+
+@pytest.mark.parametrize(
+    ("table", "text", "flagged"),
+    [(name, text, flag) for name, rows in SELF_HARM_TABLES.items() for text, flag in rows],
+)
+def test_self_harm_flag_tables(table: str, text: str, flagged: bool) -> None:
+    assert ("self_harm" in detect(text).kinds) is flagged, table
 
 
 @pytest.mark.parametrize(("text", "kinds"), REVIEWED_9)
