@@ -562,8 +562,10 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"\b(?:on purpose|deliberately|intentionally|i meant to|meant it)\b"
         r"|\b(?:on purpose|deliberately)\b[\w ,']{0,30}\b(?:took|taken|swallowed|overdos\w+)\b"
         r"|\b(?:took|taken|swallowed)\b[\w ,']{0,60}\b(?:because|cause|so) i (?:wanted|want) "
-        r"(?:it (?:all )?to stop|to (?:not be here|go to sleep for good|sleep for good|not wake"
-        r" up|be gone))"
+        r"(?:it (?:all )?to stop|to (?:not be here|go to sleep for good|sleep for good"
+        # not "wanted to not wake up at 4am" (a sleeping tablet)
+        r"|not wake(?! up (?:at|in|during|with|when|early|before|every|for|until|till)\b) up"
+        r"|be gone))"
         r"|\bwanted (?:it (?:all )?to stop|to not be here|to go to sleep for good)\b",
     ),
     _p(
@@ -1543,6 +1545,13 @@ _BOUNDED_ABSENCE = re.compile(
 )
 _ORDINARY_AFTER_WINDOW = 60  # characters after the matched words
 _ABSENCE_SENSITIVE = frozenset({"wont_be_around"})
+# "I just wanted it to be over" said of a procedure or a wait ("I had the colonoscopy without
+# sedation because I just wanted it to be over") is no wish to die.
+_PROCEDURE = re.compile(
+    r"\b(?:colonoscopy|endoscopy|scans?|smear|tests?|operation|op|surgery|procedure|appointment"
+    r"|biopsy|injection|jab|wisdom teeth|tooth|filling|treatment|chemo|labour|exam|interview"
+    r"|waiting|the wait|sedation)\b"
+)
 # Help that will not be needed much longer because the caller is getting better ("the carers
 # won't have to come in for me much longer, my leg's healing", "once I can drive").
 _RECOVERY = re.compile(
@@ -2415,6 +2424,7 @@ def _explained_away(
             )
         )
         or (pid == "when_found" and _FOUND_ORDINARY.search(clause))
+        or (pid == "did_something" and "wanted" in words and _PROCEDURE.search(clause))
         or (pid == "wont_be_around" and "longer" in words and _RECOVERY.search(clause))
         or (pid in _TEDIUM_EXPLAINS and _TEDIUM.search(clause))
         or (

@@ -561,6 +561,11 @@ BLIND_10 = [
     ("don't worry, I won't hurt myself", False),
     ("I take all of my tablets together with breakfast, is that alright?", False),
     ("they said at pre op I'm to stop taking everything from tonight", False),
+    ("I had the colonoscopy without sedation because I just wanted it to be over", False),
+    ("I took the afternoon off for the scan because I wanted it over with", False),
+    ("I took a zopiclone because I wanted to not wake up at 4am again", False),
+    ("I took all the pills because I wanted it to be over", True),
+    ("i swallowed them because i wanted to not wake up", True),
 ]
 
 
