@@ -138,10 +138,12 @@ _NAMED_DRUGS = (
     r"|tylenol|acetaminophen|ibuprofen|aspirin|naproxen|morphine|oramorph|oxycodone|fentanyl"
     r"|methadone|insulin|metformin|warfarin|digoxin|amlodipine|iron tablets)"
 )
-_DRUGS = (
-    rf"(?:{_NAMED_DRUGS}|antidepressants|sleeping (?:pills|tablets)|painkillers|tablets|pills"
-    r"|meds)"
+# Trailing words that make "not wake up" a night's sleep ("not wake up at 4am", "in pain").
+_WAKE_CONTEXT = (
+    r"(?:in|at|when|with|during|before|until|till|early|so|because|from|every|for)"
 )
+# What a caller is put up with for, that is no burden ("put up with me ringing every day").
+_NAGGING = r"(?:ringing|calling|phoning|moaning|complaining|asking|chasing|nagging)"
 # A count of tablets large enough to be an overdose said as a number (twelve or more).
 _AMOUNT = (
     r"(?:twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty"
@@ -663,7 +665,7 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"(?! (?:mg|milligrams?|ml|mls|mcg|micrograms?|units?|minutes?|mins?|hours?|days?"
         r"|weeks?|months?|years?|percent|puffs?|back|into|with|round|over|down|off|out"
         r"|along|photos?|pictures?|calls?|steps?)\b)"
-        rf"[\w ,'-]{{0,30}}?\b(?:{_MEDICINES}|{_DRUGS}|of (?:them|it|those|these))\b",
+        rf"[\w ,'-]{{0,30}}?\b(?:{_MEDICINES}|{_NAMED_DRUGS}|of (?:them|it|those|these))\b",
         inherent=True,
     ),
     # Why it was taken, said after the taking ("I injected two whole pens, I wanted it all
@@ -673,14 +675,13 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         "wanted_not_to_wake",
         "self_harm",
         r"\b(?:took|taken|swallowed|injected|mixed|drank)\b[\w ,']{0,50}?\b(?:"
-        rf"{_MEDICINES}|{_DRUGS}|pens|them|the lot|bottle)\b[\w ,']{{0,60}}\bi (?:just |was )?"
-        r"(?:wanted|hoped|was hoping) (?:it (?:all )?(?:over with|to be over|to end)"
+        rf"{_MEDICINES}|{_NAMED_DRUGS}|pens|them|the lot|bottle)\b[\w ,']{{0,60}}\bi"
+        r" (?:just |was )?(?:wanted|hoped|was hoping)"
+        r" (?:it (?:all )?(?:over with|to be over|to end)"
         r"|(?:to not|not to|to never|never to|i wouldn't|i'd never|i would never) wake up"
-        r"\b(?! (?:in|at|when|with|during|before|until|till|early|so|because|from|every"
-        r"|for)\b))"
+        rf"\b(?! {_WAKE_CONTEXT}\b))"
         r"|\bi (?:just )?(?:wanted|want) (?:to not|not to|to never|never to) wake up\b"
-        r"(?! (?:in|at|when|with|during|before|until|till|early|so|because|from|every|for"
-        r"|and go|to)\b)",
+        rf"(?! (?:{_WAKE_CONTEXT}|and go|to)\b)",
     ),
     # An attempt told obliquely: "after what I took" where it needed a hospital, "I tried
     # something really stupid on Saturday night"; self-cutting and burns told as the caller's
@@ -716,9 +717,8 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r" (?:stops?|would stop) (?:your|my|someone's|a person's) heart|(?:your|my|someone's"
         r"|a person's) heart (?:stops|would stop))\b"
         r"|\benough (?:that|so) (?:a person|someone|somebody|you|i) (?:wouldn't|won't|would not"
-        r"|will not|didn't|don't|never) wake(?! up (?:in|at|when|with|during|before|until|till"
-        r"|early|so|because|from|every|for)\b)(?: up)?\b(?! (?:in|at|when|with|during|before"
-        r"|until|till|early|so|because|from|every|for)\b)"
+        rf"|will not|didn't|don't|never) wake(?! up {_WAKE_CONTEXT}\b)(?: up)?\b"
+        rf"(?! {_WAKE_CONTEXT}\b)"
         r"|\bhow many\b[\w ,']{0,60}\bwould it take to be too much for (?:someone|somebody"
         r"|a person|a man|a woman) (?:my|of my) (?:size|weight|build)\b"
         r"|\b(?:high|tall) enough (?:that|so|for) (?:a |the )?(?:fall|drop|jump)\b[\w ,']{0,30}"
@@ -827,10 +827,10 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"|\bno(?:body| one|one)(?:'s| is)? (?:will|going to|gonna) (?:have to|need to)"
         r" (?:worry|bother) about me\b"
         r"|\bno(?:body| one|one)(?:'s| is)? (?:will|going to|gonna) (?:have to|need to) put up"
-        r" with me\b(?! (?:ringing|calling|phoning|moaning|complaining|asking|chasing|nagging))"
+        rf" with me\b(?! {_NAGGING})"
         r"|\bno(?:body| one) will have to (?:put up with|deal with|worry about) me\b"
-        r"|\b(?:won't|wont) (?:have|need) to put up with me\b(?! (?:ringing|calling|phoning"
-        r"|moaning|complaining|asking|chasing|nagging))|\bput up with me much longer\b"
+        rf"|\b(?:won't|wont) (?:have|need) to put up with me\b(?! {_NAGGING})"
+        r"|\bput up with me much longer\b"
         # "they won't have to keep running round after me much longer", "my daughter won't
         # have to give up her weekends for me much longer"
         r"|\bwon't (?:have|need) to\b[\w ,']{0,40}\b(?:after|for|with|about) me"
@@ -1820,6 +1820,8 @@ _HABIT_TIME = re.compile(
     r"|\bevery (?:morning|evening|night|day)\b"
 )
 
+_HABIT_DESPAIR = re.compile(r"\b(?:wake|care|hope)\b")
+
 
 def _habitual_regimen(clause: str, start: int) -> bool:
     """The match at ``clause[start:]`` is the caller's daily routine of taking their tablets
@@ -1831,7 +1833,7 @@ def _habitual_regimen(clause: str, start: int) -> bool:
         and _HABIT_TIME.search(clause) is not None
         and _EXCESS.search(_TOGETHER.sub(" ", clause)) is None
         and _FINAL_WORDS.search(clause) is None
-        and re.search(r"\b(?:wake|care|hope)\b", clause) is None
+        and _HABIT_DESPAIR.search(clause) is None
     )
 
 
@@ -1887,7 +1889,6 @@ _ACCIDENT = re.compile(
     r"(?<!not )(?<!wasn't )(?<!isn't )(?<!never )(?<!no )"
     r"\b(?:by accident|accidental\w*|by mistake|mixed up|mix[- ]up)\b"
 )
-# Patterns that mean self-harm only when the act was not an accident.
 # Tablets counted over days or weeks ("thirty paracetamol over the last week for my tooth",
 # "thirty tablets over the month as prescribed") are no self-poisoning by those words.
 _OVER_A_PERIOD = re.compile(
@@ -1912,6 +1913,7 @@ _SOMEONES_DEATH = re.compile(
     r"|\b(?:died|passed away|passed on|death of|his death|her death|their death|funeral"
     r"|bereave\w*|widow\w*|late (?:husband|wife|partner|mum|dad|mother|father|son|daughter))\b"
 )
+# Patterns that mean self-harm only when the act was not an accident.
 _INTENT_PATTERNS = frozenset({"own_overdose", "self_poisoning"})
 # "I've done something silly" is a common way to tell of an attempt, and as common a way to
 # tell of a mix-up ("I might have taken both this morning, I've done something silly"):
