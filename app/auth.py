@@ -104,7 +104,9 @@ class TokenSigner:
         if role == "agent" and not agent_id:
             raise ValueError("an agent token needs an agent id")
         now = int(time.time())
-        payload: dict[str, object] = {"role": role, "jti": secrets.token_urlsafe(12), "iat": now}
+        # Hex, not URL-safe base64: an id that began with '-' would be read by `carecue token
+        # revoke` as an option.
+        payload: dict[str, object] = {"role": role, "jti": secrets.token_hex(12), "iat": now}
         if agent_id:
             payload["agent_id"] = agent_id
         if subject:

@@ -116,7 +116,10 @@ def register(cli: typer.Typer) -> None:
 
     @token_app.command("revoke")
     def revoke(
-        token_or_id: str = typer.Argument(..., help="The token, or its id (printed by create)"),
+        token_or_id: str = typer.Argument(
+            ...,
+            help="The token, or its id (printed by create); put -- before an id that starts with -",
+        ),
         reason: str | None = typer.Option(None, help="Why (kept with the revocation)"),
     ) -> None:
         """Revoke a token: every CareCue instance on this database refuses it.

@@ -238,6 +238,23 @@ def test_two_instances_on_one_postgres_both_refuse_a_revoked_token(tmp_path: Pat
         assert "\tagent\tA7\t" in listed.stdout
 
 
+def test_token_ids_can_be_passed_to_the_cli_as_printed() -> None:
+    """An id starting with '-' would be read by the CLI as an option (exit 2, 'No such option')."""
+    signer = TokenSigner(SECRET)
+    ids = {str(signer.decode(signer.create("supervisor")).token_id) for _ in range(2000)}
+    assert len(ids) == 2000
+    assert not [token_id for token_id in ids if token_id.startswith("-")]
+
+
+def test_an_old_id_starting_with_a_dash_is_revoked_after_a_double_dash(tmp_path: Path) -> None:
+    env = {"CARECUE_AUTH_SECRET": SECRET, "CARECUE_DATA_DIR": str(tmp_path),
+           "CARECUE_DATABASE_URL": ""}
+    result = CliRunner().invoke(cli, ["token", "revoke", "--", "-Qx3vB1_k2LmNoPqr"], env=env)
+    assert result.exit_code == 0, result.output
+    listed = CliRunner().invoke(cli, ["token", "list-revoked"], env=env)
+    assert "-Qx3vB1_k2LmNoPqr" in listed.stdout
+
+
 def test_revoke_says_what_it_did_and_refuses_a_foreign_token(tmp_path: Path) -> None:
     env = {"CARECUE_AUTH_SECRET": SECRET, "CARECUE_DATA_DIR": str(tmp_path),
            "CARECUE_DATABASE_URL": ""}
