@@ -2458,12 +2458,68 @@ def _explained_away(
         )
         or (pid == "insurance_if_deliberate" and _SOMEONES_DEATH.search(lower) is not None)
         or (
+            pid == "collapsed"
+            and any(f.start() <= start < f.end() for f in _NARRATED_FAINT.finditer(clause))
+            and _ACUTE.search(clause) is None
+        )
+        or (
+            pid == "farewell_thanks"
+            and _DISCHARGE.search(lower) is not None
+            and _NO_RETURN.search(lower) is None
+        )
+        or (
+            pid == "unresponsive"
+            and "wak" in words
+            and _AFTER_A_PROCEDURE.search(clause, end, end + 40) is not None
+        )
+        or (pid == "hurt_self" and _mistake_not_intent(clause, lower))
+        or (
             pid in _THIRD_PARTY_SENSITIVE
             and care.quiet
             and _told_of_someone_in_care(clause, start, end, pid)
         )
     )
     return OTHER_REASON if other else None
+
+
+# A faint told as the setting of a story ("I nearly died of embarrassment when I fainted at the
+# chemist") is an episode that is over; with words of now ("when she fainted just now") it
+# stands, and whatever else was said (a head injury, not breathing) raises its own flag.
+_NARRATED_FAINT = re.compile(
+    r"\bwhen (?:i|he|she|they|we|my \w+|mum|mam|mom|dad|nan|gran) (?:fainted|passed out"
+    r"|blacked out|collapsed)\b"
+)
+# Thanks "for the last time" at the end of treatment ("my treatment's finished and I've been
+# discharged") is a goodbye to the service, not to life.
+_DISCHARGE = re.compile(
+    r"\b(?:discharged|signed off|(?:got|given) the all clear|(?:treatment|chemo|radiotherapy"
+    r"|course|rehab|physio)(?:'s| is| has| has been| was)? (?:finished|over|done|completed|ended)"
+    r"|finished (?:my|the|his|her) (?:treatment|chemo|radiotherapy|course|rehab|physio)"
+    r"|(?:my|the|his|her) last (?:session|appointment|treatment|cycle|dose of chemo))\b"
+)
+# Fear that someone will not come round from an operation ("I'm afraid he won't wake up after
+# the operation") is worry about what is to come, not an unresponsive person now.
+_AFTER_A_PROCEDURE = re.compile(
+    r"\b(?:after|from) (?:the|his|her|their|my|an?|this) (?:operation|op|anaesthetic|anesthetic"
+    r"|general|surgery|procedure|sedation|sedative)\b"
+)
+# Harm by a medicines mistake ("I'm nervous that I'm taking the wrong dose and hurting
+# myself") is an accident feared, not self-harm; intent said anywhere keeps the flag.
+_MEDICINES_MISTAKE = re.compile(
+    r"\b(?:wrong (?:dose|doses|tablets?|pills?|medication|medicine|ones)|double dos\w+"
+    r"|(?:mixing|mixed|mix) up (?:my|the|his|her) (?:tablets|pills|medication|medicines|doses))\b"
+)
+_INTENT_SAID = re.compile(
+    r"\b(?:on purpose|deliberately|intentionally|meant to|want(?:ed)? to|going to|end it|kill"
+    r"|die|dead)\b"
+)
+
+
+def _mistake_not_intent(clause: str, lower: str) -> bool:
+    return (
+        _MEDICINES_MISTAKE.search(clause) is not None
+        or _ACCIDENT.search(clause) is not None
+    ) and _INTENT_SAID.search(lower) is None
 
 
 def _model_urgent_out(

@@ -714,8 +714,34 @@ def test_self_harm_flag_tables(table: str, text: str, flagged: bool) -> None:
     assert ("self_harm" in detect(text).kinds) is flagged, table
 
 
-@pytest.mark.parametrize(("text", "kinds"), REVIEWED_9)
-def test_ninth_round_review_cases(text: str, kinds: tuple[str, ...]) -> None:
+# Eleventh round: the four ordinary sentences of the training pool that the patterns
+# themselves escalated (a faint told as a story, thanks at discharge, fear of an anaesthetic,
+# a medicines mistake feared), their neighbours, and the risk that must still raise a flag.
+ROUND_11 = [
+    ("I nearly died of embarrassment when I fainted at the chemist", ()),
+    ("when I fainted in the queue everyone stared at me", ()),
+    ("I'm ringing to say thank you for the last time, my treatment's finished and I've been"
+     " discharged", ()),
+    ("I'm afraid he won't wake up after the operation.", ()),
+    ("I'm worried she won't wake up from the anaesthetic", ()),
+    ("I'm nervous that I'm taking the wrong dose and hurting myself.", ()),
+    ("I keep mixing up my tablets and I'm scared of hurting myself by mistake", ()),
+    ("she fainted and now she won't wake up", ("emergency",)),
+    ("when she fainted just now she hit her head and there's blood everywhere", ("emergency",)),
+    ("he fainted a minute ago and he's not breathing properly", ("emergency",)),
+    ("I wanted to say thank you for the last time, I won't be here tomorrow", ("self_harm",)),
+    ("thank you for the last time, I've been discharged but I won't be around much longer",
+     ("self_harm",)),
+    ("I'm scared, he won't wake up", ("emergency",)),
+    ("he won't wake up after taking all those tablets", ("emergency",)),
+    ("I'm scared I'm going to end up hurting myself", ("self_harm",)),
+    ("I took the wrong dose on purpose to hurt myself", ("self_harm",)),
+    ("I want to hurt myself, I keep mixing up my tablets on purpose", ("self_harm",)),
+]
+
+
+@pytest.mark.parametrize(("text", "kinds"), REVIEWED_9 + ROUND_11)
+def test_reviewed_cases_raise_exactly_their_flags(text: str, kinds: tuple[str, ...]) -> None:
     got = detect(text).kinds
     assert set(kinds) <= set(got) and ("self_harm" in got) == ("self_harm" in kinds)
     if not kinds:
