@@ -432,7 +432,11 @@ class CareClassifier:
             raised.add("emergency")
         if raised & set(URGENT_FLAGS):
             return
-        if max(p["self_harm"], p["emergency"], p["safety_check"]) >= pol.soft:
+        # Emergency words the patterns explained away, or someone's expected decline at the
+        # end of life, ask no safety question by their emergency probability: the gentle check
+        # is about the caller's hopelessness.
+        em_soft = p["emergency"] if "emergency" not in urgent_out else 0.0
+        if max(p["self_harm"], em_soft, p["safety_check"]) >= pol.soft:
             raised.add("safety_check")
 
     def rest_after_denials(self, text: str, found: crisis_patterns.CrisisResult) -> str | None:

@@ -2192,8 +2192,10 @@ class CrisisResult:
         that kind were said, each was explained away as ordinary call business, no pattern
         stands and nothing else names a risk ("I won't be around for three weeks, I'm on
         holiday"); nor, for self-harm, when an idiom was said on the same terms ("I could
-        murder a cup of tea"). The explanation is the reviewed patterns' call; the model may
-        still ask for the gentle check."""
+        murder a cup of tea"); nor emergency in someone's expected decline at the end of life
+        with nothing happening now ("Dad's in the hospice and his kidneys are shutting down").
+        The explanation is the reviewed patterns' call; the model may still ask for the gentle
+        check."""
         return kind not in self.model_urgent_out
 
     @property
@@ -2522,6 +2524,31 @@ def _mistake_not_intent(clause: str, lower: str) -> bool:
     ) and _INTENT_SAID.search(lower) is None
 
 
+# A decline that is expected, in someone's end-of-life care ("Dad's on the end of life pathway
+# and he's not eating", "they've said it's days now, his kidneys are shutting down"), is for
+# their palliative team, not 999. The learned model read such calls as emergencies (the held-
+# out third-party illness rows it escalated, issue 9, eleventh round); no training emergency
+# is said in these words. An emergency the patterns know ("he's stopped breathing", "she's
+# fitting") still raises its flag, and so does the model where anything is said to be
+# happening now.
+_EXPECTED_DECLINE = re.compile(
+    r"\b(?:hospices?|palliative|end of life|end-of-life|terminal(?:ly ill)?|days (?:left|to live)"
+    r"|weeks (?:left|to live)|(?:only|not) (?:got|have|has) long|nothing more (?:they|we|the \w+)"
+    r" can do|prepare (?:ourselves|yourselves|the family)|end[- ]stage|borrowed time"
+    r"|going downhill|(?:isn't|is not|not) going to last|shutting down|dnr|do not resuscitate"
+    r"|comfort care|syringe driver|just in case (?:meds|medicines|medication)|anticipatory"
+    r"|dying (?:of|from) (?:cancer|dementia|motor neurone|mnd|heart failure))\b"
+)
+
+
+def _expected_decline(text: str, matches: list[CrisisMatch]) -> bool:
+    return (
+        _EXPECTED_DECLINE.search(text) is not None
+        and _ACUTE.search(text) is None
+        and not any(m.kind == "emergency" and not m.negated for m in matches)
+    )
+
+
 def _model_urgent_out(
     matches: list[CrisisMatch],
     explained: set[RedFlag],
@@ -2532,16 +2559,18 @@ def _model_urgent_out(
     """The urgent kinds the learned model may not raise: those whose words were all explained
     away as call business (and self-harm where an idiom was said), when no pattern stands and
     the rest of the words (``text`` without the explained ``spans``) name no risk factor,
-    finality, keeping or taking."""
+    finality, keeping or taking; and emergency in someone's expected decline at the end of
+    life, with nothing happening now (``_EXPECTED_DECLINE``)."""
+    decline: set[RedFlag] = {"emergency"} if _expected_decline(text, matches) else set()
     if any(not m.negated for m in matches):
-        return ()
+        return tuple(k for k in URGENT_FLAGS if k in decline)
     rest = list(text)
     for a, b in spans:
         rest[a:b] = " " * (b - a)
     others = "".join(rest)
     if RISK_FACTORS.search(others) or _keeps_risk_open(others):
-        return ()
-    out = set(explained) | ({"self_harm"} if idiom else set())
+        return tuple(k for k in URGENT_FLAGS if k in decline)
+    out = set(explained) | ({"self_harm"} if idiom else set()) | decline
     return tuple(k for k in URGENT_FLAGS if k in out)
 
 

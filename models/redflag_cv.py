@@ -107,7 +107,10 @@ def policy_flags(
         sh |= use_sh & risk & (p["self_harm"] >= risk_sh)
     em = pat["emergency"] | (use_em & (p["emergency"] >= urgent_em))
     urgent = sh | em
-    top = np.maximum.reduce([p["self_harm"], p["emergency"], p["safety_check"]])
+    em_soft = p["emergency"]
+    if urgent_out is not None:  # no gentle check by emergency words explained away
+        em_soft = np.where(urgent_out[:, 1], 0.0, em_soft)
+    top = np.maximum.reduce([p["self_harm"], em_soft, p["safety_check"]])
     soft_hit = use & (top >= soft)
     sc = pat["safety_check"] | (~urgent & soft_hit)
     return {"self_harm": sh, "emergency": em, "safety_check": sc}

@@ -218,3 +218,37 @@ def test_the_score_says_when_a_self_harm_flag_is_about_someone_else(clf) -> None
         ["she texted me that she is going to end her life", "I want to end my life"]
     )
     assert [s.about_others for s in batch] == [("self_harm",), ()]
+
+
+# Someone's expected decline at the end of life is for their palliative team, not 999: the
+# red-flag model escalated four of these as emergencies, and its emergency probability asked
+# for the gentle safety check on four more (issue 9, eleventh round). An emergency said in
+# words the patterns know, or anything happening now, still raises the flag.
+EXPECTED_DECLINE = [
+    "my dad's on end of life care and his kidneys are shutting down",
+    "Mum's in the hospice and she's stopped eating, they said days now",
+    "my grandmother's end stage, she's sleeping most of the day and not drinking much",
+    "the palliative nurse says my husband's not got long, his breathing has changed",
+    "my wife is terminally ill and she's getting more confused and agitated at night",
+    "Dad's on a syringe driver now and he hasn't woken properly since yesterday",
+    "we've been told to prepare ourselves, mum's organs are shutting down",
+    "my brother's on borrowed time with his heart, he can't get out of bed now",
+    "they've stopped all grandad's tablets in the hospice and he's very drowsy",
+    "my aunt is dying of cancer and her breathing sounds rattly",
+    "the hospice said there's nothing more they can do for my dad, he's barely conscious",
+]
+EMERGENCY_IN_END_OF_LIFE_CARE = [
+    "Dad's terminal and he's just collapsed and isn't breathing",
+    "my mum's in palliative care and suddenly she can't breathe",
+    "he's dying, his lips are blue and he's not breathing right",
+]
+
+
+@pytest.mark.parametrize("text", EXPECTED_DECLINE)
+def test_an_expected_decline_at_the_end_of_life_raises_no_red_flag(clf, text: str) -> None:
+    assert clf.score(text).red_flags == ()
+
+
+@pytest.mark.parametrize("text", EMERGENCY_IN_END_OF_LIFE_CARE)
+def test_an_emergency_in_end_of_life_care_still_raises_the_flag(clf, text: str) -> None:
+    assert "emergency" in clf.score(text).red_flags
