@@ -560,9 +560,11 @@ PATTERNS: tuple[CrisisPattern, ...] = (
     _p(
         "on_purpose",
         "self_harm",
-        r"\b(?:took|taken|swallowed|had|injected|overdosed|cut|done it)\b[\w ,']{0,60}"
+        r"\b(?:took|taken|swallowed|had|injected|overdosed|(?:double|triple)[- ]?dosed|cut"
+        r"|done it)\b[\w ,']{0,60}"
         r"\b(?:on purpose|deliberately|intentionally|i meant to|meant it)\b"
-        r"|\b(?:on purpose|deliberately)\b[\w ,']{0,30}\b(?:took|taken|swallowed|overdos\w+)\b"
+        r"|\b(?:on purpose|deliberately)\b[\w ,']{0,30}\b(?:took|taken|swallowed|overdos\w+"
+        r"|(?:double|triple)[- ]?dosed)\b"
         r"|\b(?:took|taken|swallowed)\b[\w ,']{0,60}\b(?:because|cause|so) i (?:wanted|want) "
         r"(?:it (?:all )?to stop|to (?:not be here|go to sleep for good|sleep for good"
         # not "wanted to not wake up at 4am" (a sleeping tablet)
@@ -1837,6 +1839,66 @@ def _habitual_regimen(clause: str, start: int) -> bool:
     )
 
 
+# One dose too many of a usual medicine, by mistake or asked about ("I think I double dosed my
+# thyroid pill this morning, do I need to worry", "I took two of my cholesterol tablets
+# instead of one", "is it okay to take two ibuprofen and two paracetamol together"): a
+# question for the pharmacist, not an overdose. Not for the medicines where one extra dose can
+# harm (insulin, opioids, methotrexate, lithium, digoxin, warfarin), nor with symptoms, more
+# than that taken, or intent.
+_ONE_EXTRA = re.compile(r"\b(?:double[- ]?dos\w*|two|twice|an extra|one extra|another)\b")
+_MISTAKE_OR_QUESTION = re.compile(
+    r"\b(?:instead of|by mistake|by accident|accidentally|forgot|can't remember|cannot remember"
+    r"|not sure if|might have|think i|silly me|should i worry|do i need to worry"
+    r"|is (?:that|it|this) (?:ok|okay|alright|all right|safe|fine|a problem)"
+    r"|is it (?:ok|okay|safe|alright|all right|fine) to|can i|should i)\b"
+)
+_HARMFUL_IF_DOUBLED = re.compile(
+    r"\b(?:insulin|morphine|oramorph|oxycodone|fentanyl|codeine|co-?codamol|tramadol|methadone"
+    r"|methotrexate|lithium|digoxin|warfarin|sleeping (?:pills|tablets)|zopiclone|diazepam)\b"
+)
+# Medicines had as a store, not swallowed ("had all the medicines locked in a box since the
+# grandkids came").
+_STORED = re.compile(
+    r"\b(?:locked (?:in|up|away)|in a (?:locked )?(?:box|cupboard|cabinet|safe))\b"
+)
+_DELIBERATE = re.compile(
+    r"\b(?:on purpose|deliberately|intentionally|meant to|end it|kill|die|dead|suicid\w*)\b"
+)
+_SYMPTOMS_NOW = re.compile(
+    r"\b(?:drowsy|sleepy|can't wake|unconscious|shak\w+|sweat\w*|vomit\w*|being sick|confused"
+    r"|not making sense|breath\w*|chest|collaps\w+|fitting|seizure|dizzy|racing|pounding"
+    r"|palpitations|unwell|ill|poorly)\b"
+)
+
+
+# Someone else, a child above all, taking the caller's tablets is a poisoning to ask about.
+_CHILD_OR_PET = re.compile(
+    r"\b(?:son|daughter|baby|toddler|child|kid|kids|little (?:one|boy|girl)|grandson"
+    r"|granddaughter|grandchild|grandkids|dog|cat|puppy)\b|\b(?:he|she)(?:'s| is) (?:\d|one|two"
+    r"|three|four|five|six)\b"
+)
+
+
+def _one_extra_dose(clause: str, lower: str, words: str) -> bool:
+    """The match ``words`` is one extra dose of a usual medicine, by mistake or asked about,
+    with nothing worse said anywhere in ``lower``."""
+    return (
+        _ONE_EXTRA.search(words) is not None
+        and _CHILD_OR_PET.search(lower) is None
+        and _MISTAKE_OR_QUESTION.search(clause) is not None
+        and _HARMFUL_IF_DOUBLED.search(lower) is None
+        and _SYMPTOMS_NOW.search(lower) is None
+        and _DELIBERATE.search(lower) is None
+        and _FINAL_WORDS.search(lower) is None
+        and re.search(
+            r"\b(?:whole|entire|all|box|packet|bottle|handful|loads?|lots|too many|three|four"
+            r"|five|\d{2,})\b",
+            words,
+        )
+        is None
+    )
+
+
 def _regimen_dose(clause: str, phrase: str) -> bool:
     """The matched ``phrase`` ends in a day's usual tablets, and nothing in the clause says
     more than that was taken."""
@@ -1904,7 +1966,9 @@ _OVER_A_PERIOD = re.compile(
 # to Spain", "taken 30 tablets out of the packs to fill her dosette box").
 _NOT_SWALLOWED = re.compile(
     r"\b(?:with (?:me|us|him|her)|out of|back (?:to|into)|to the (?:pharmacy|chemist|hospital"
-    r"|surgery)|for disposal|(?:in|into) (?:the|her|his|my|a) (?:dosette|pill organi[sz]er))\b"
+    r"|surgery)|for disposal|(?:in|into) (?:the|her|his|my|a) (?:dosette|pill organi[sz]er)"
+    # returned ("the pharmacy took all my old tablets back when the doctor changed them")
+    r"|back (?:when|because|cos|after|as))\b"
 )
 # Someone's death named ("my husband died", "his funeral"): life insurance asked about is
 # the paperwork of that death.
@@ -2475,6 +2539,12 @@ def _explained_away(
             and _AFTER_A_PROCEDURE.search(clause, end, end + 40) is not None
         )
         or (pid == "hurt_self" and _mistake_not_intent(clause, lower))
+        or (pid in _REGIMEN_SENSITIVE and _one_extra_dose(clause, lower, words))
+        or (
+            pid in _REGIMEN_SENSITIVE
+            and words.startswith("had ")
+            and _STORED.search(clause, start) is not None
+        )
         or (
             pid in _THIRD_PARTY_SENSITIVE
             and care.quiet
