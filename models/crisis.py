@@ -1507,6 +1507,25 @@ _EVERYDAY = re.compile(
 _NO_RETURN = re.compile(
     r"\b(?:much longer|forever|for ever|end it|end my life|without me|better off)\b"
 )
+# Leaving a service or a place, said anywhere in the words of a goodbye: a move, a new
+# practice, a trip, a retirement, a clinician leaving, a discharge.
+_LEAVING = re.compile(
+    r"\b(?:fly(?:ing)? (?:out|back|home)|flight|airport|emigrat\w+|transferring|registering with"
+    r"|(?:new|another) (?:practice|gp|surgery|flat|house|job|school)|off to uni|starting uni"
+    r"|retirement|retiring|before you leave|leav(?:e|es|ing) the (?:practice|surgery|ward|clinic)"
+    r"|deregister|close my file|discharged|moving (?:up|down|over|back|away|in|out|to|house)"
+    r"|moved (?:over|to|away)|the boxes are packed|flat's sold|house is sold|holiday"
+    r"|abroad|overseas|care home|sheltered housing)\b"
+)
+# Words that keep a goodbye a farewell whatever else is said.
+_FAREWELL_RISK = re.compile(
+    r"\b(?:myself|end it|end my life|die|dead|kill|suicid\w*|better off|burden|not be here"
+    r"|won't be here|can't go on|no point|for good|forever|tablets|pills|rope|bridge"
+    r"|nothing stopping me|better place|at peace|where i'm going|see (?:him|her|them) again"
+    r"|join (?:him|her|them)|the end|last goodbye|find (?:me|it|them|the letters?)|to find"
+    r"|be with (?:my \w+|him|her|them))\b"
+)
+_GOODBYE_SENSITIVE = frozenset({"goodbye_letters", "saying_goodbye", "farewell_thanks"})
 # The everyday reasons that are call business for the learned model too (``_explained_away``):
 # not "on my way" or travel, which a farewell can be said with ("on my way to the woods").
 _EVERYDAY_BUSINESS = re.compile(
@@ -2673,6 +2692,13 @@ def _scan(original: str, offset: int) -> CrisisResult:
         accident = _ACCIDENT.search(clause) is not None
         mixup = accident or _MIXUP.search(clause) is not None
         everyday = _EVERYDAY.search(clause) is not None and _NO_RETURN.search(clause) is None
+        # a goodbye with its everyday reason anywhere in the words ("I've said my goodbyes to
+        # everyone at the allotment, we're moving up north")
+        everyday_text = (
+            _LEAVING.search(lower) is not None
+            and _NO_RETURN.search(lower) is None
+            and _FAREWELL_RISK.search(lower) is None
+        )
         everyday_reason = (
             CALL_BUSINESS if _EVERYDAY_BUSINESS.search(clause) is not None else OTHER_REASON
         )
@@ -2690,6 +2716,8 @@ def _scan(original: str, offset: int) -> CrisisResult:
                 or (mixup and pat.pid in _MIXUP_EXPLAINS)
                 else everyday_reason
                 if everyday and pat.pid in _EVERYDAY_SENSITIVE
+                else OTHER_REASON
+                if everyday_text and pat.pid in _GOODBYE_SENSITIVE
                 else None
             )
             if clause_reason is not None and pat.kind not in URGENT_FLAGS:

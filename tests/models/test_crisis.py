@@ -755,6 +755,20 @@ ROUND_11 = [
      ("emergency",)),
     ("my son took two of my tablets by accident, he's three", ("emergency",)),
     ("I took all the tablets I'd locked away", ("self_harm", "emergency")),
+    # a goodbye with its everyday reason anywhere in the words; finality keeps the flag
+    ("I've been giving my things away, the new flat's half the size", ()),
+    ("I've said my goodbyes to everyone at the allotment, we're moving up north to be near the"
+     " kids", ()),
+    ("i just wanted to talk to you one last time before you leave the practice", ()),
+    ("I wanted to say goodbye, I've been discharged today, thank you all", ()),
+    ("I've said my goodbyes, I'm moving on to a better place", ("self_harm",)),
+    ("I've given my things away, I won't need them where I'm going, I'm moving away",
+     ("self_harm",)),
+    ("Before you leave, I wanted to say goodbye, I won't be here next week", ("self_harm",)),
+    ("I've written letters for the kids to find, I'm flying out tonight", ("self_harm",)),
+    ("I've said my goodbyes to everyone, I'm moving to be with my husband again", ("self_harm",)),
+    ("My will's sorted and the solicitor has it, so there's nothing stopping me now. Sunday's"
+     " the day.", ("self_harm",)),
 ]
 
 
