@@ -321,7 +321,8 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"insulin|sleeping)|(?:saved|saving|collected|collecting|hoarded|hoarding|kept|keeping) "
         r"(?:up )?(?:all )?(?:my |the |these )?(?:pills|tablets|meds|painkillers|sleeping pills"
         r"|sleeping tablets)\b[\w ,']{0,40}\b(?:tonight|enough|all at once|for when|for the end)"
-        r"|(?:bought|got|have|found) (?:a |the |some |another )?(?:rope|gun|shotgun|rifle|noose)\b"
+        r"|(?:bought|got|have|found) (?:a |the |some |another )?(?:rope(?! burns?\b)|gun|shotgun"
+        r"|rifle|noose)\b"
         r"|(?:standing|sitting|stood|up) on (?:the |a )?(?:edge|ledge|bridge|roof|railing)s?\b"
         r"|(?:hose|hosepipe|pipe) (?:to|on|from) the (?:exhaust|car)|engine running in the"
         r" garage)",
@@ -1637,8 +1638,11 @@ def _away_before(clause: str, start: int, end: int) -> bool:
 # "bought rope to tie round the beam" still flag, as does any word of finality in the clause.
 _ROPE_PURPOSE = re.compile(
     r"\bto tie (?:down |up |off )?(?:the |a |my |our )?(?:ladder|tarp\w*|boat|trailer|load"
-    r"|roof rack|tent|shed|fence|gate|bins?|logs|boxes|sofa|mattress)\b"
+    r"|roof rack|tent|shed|fence|gate|bins?|logs|boxes|sofa|mattress|trampoline"
+    r"|garden furniture|tree house|climbing frame)\b"
     r"|\bfor (?:the |a |my |our )?(?:washing|clothes) ?line\b"
+    r"|\bfor (?:the |my |our )?(?:runner beans|beans|sweet peas|tomatoes|climbers|garden"
+    r"|allotment|greenhouse)\b"
     r"|\bfor (?:the |a |my |our )?(?:boat|tent|swing|trailer|tarp|climbing|dog|tug of war)\b"
 )
 # "take all my morning tablets" is a day's regimen, not every tablet in the house: "all my"
