@@ -1460,6 +1460,35 @@ _ALARM = re.compile(
     r"|bleed\w*|sick|vomit\w*|confused|awful|worse|again|still|another|not|never|no)\b|n't\b"
 )
 _RESOLVED_SENSITIVE = frozenset({"seizure", "choking"})
+# An episode already seen to in hospital and sent home ("I was brought in on Thursday with
+# chest pains and they sent me home the same night", "fainted at church on sunday and came
+# round in a and e, they let me go yesterday"): follow-up business, unless anything is said
+# to be happening now, again or worse.
+_SEEN_AND_SENT_HOME = re.compile(
+    r"\b(?:sent (?:me|him|her|them|us) home|let (?:me|him|her|them) (?:go|home)|discharge letter"
+    r"|(?:i was|i've been|i got|he was|she was|he's been|she's been) discharged"
+    r"|came round in (?:a and e|a&e|hospital|the ambulance)"
+    r"|the hospital (?:said|told|want\w*) (?:me |us |him |her )?to (?:ring|call|book|see|get))\b"
+)
+_EPISODE_NOT_OVER = re.compile(
+    r"\b(?:again|worse|still|back|another|now|keeps?|kept|started|starting|i have|i've got"
+    r"|(?:he|she|they|it) (?:has|have)|(?:he|she|it)'s got|(?:is|are|am|'s|'re|'m) having"
+    r"|can't|cannot|won't)\b"
+)
+
+
+def _seen_and_sent_home(clause: str, text: str) -> bool:
+    """The emergency words in ``clause`` are of an episode dated to an earlier day and seen to
+    in hospital, and nothing in ``text`` says it is happening now, again or worse."""
+    return (
+        _SEEN_AND_SENT_HOME.search(text) is not None
+        and (_EARLIER_DAY.search(clause) is not None or _SEEN_AND_SENT_HOME.search(clause))
+        and _EARLIER_DAY.search(text) is not None
+        and _ACUTE.search(text) is None
+        and _EPISODE_NOT_OVER.search(text) is None
+    )
+
+
 
 
 def _resolved_earlier(clause: str, text: str) -> bool:
@@ -2562,6 +2591,7 @@ def _explained_away(
             and _AFTER_A_PROCEDURE.search(clause, end, end + 40) is not None
         )
         or (pid == "hurt_self" and _mistake_not_intent(clause, lower))
+        or (pat.kind == "emergency" and _seen_and_sent_home(clause, lower))
         or (pid in _REGIMEN_SENSITIVE and _one_extra_dose(clause, lower, words))
         or (
             pid in _REGIMEN_SENSITIVE

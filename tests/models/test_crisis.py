@@ -777,6 +777,14 @@ ROUND_11 = [
     ("I've bought a rope to tie down the trampoline before the storm", ()),
     ("I've bought rope for the garden, the beam in the garage will hold me", ("self_harm",)),
     ("I got some rope today and I've got rope burn from practising the knot", ("self_harm",)),
+    # an episode seen to in hospital and sent home, unless it is back, now or again
+    ("I was brought in on Thursday with chest pains and they sent me home the same night.", ()),
+    ("fainted at church on sunday and came round in a and e they let me go yesterday but no one"
+     " said what happens with the heart monitor thing", ()),
+    ("they sent me home yesterday after chest pains but the pain is back", ("emergency",)),
+    ("I was discharged on Monday after chest pains and I have crushing pain in my chest",
+     ("emergency",)),
+    ("I fainted on Sunday, they sent me home, and I have chest pain right now", ("emergency",)),
 ]
 
 
