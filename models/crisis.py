@@ -556,7 +556,11 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"|\b(?:i've|i have|i) cut (?:it|my (?:arms?|wrists?|legs?|thighs?)) again\b"
         r"(?! (?:on|chopping|shaving|cooking|in the|at work|with the|while|gardening)\b)",
     ),
-    _p("hurt_self", "self_harm", rf"\b(?:hurt|hurting|harm|harming|burn|burning) {_SELF}\b"),
+    _p(
+        "hurt_self",
+        "self_harm",
+        rf"\b(?:hurt|hurting|harm|harmed|harming|burn|burning) {_SELF}\b",
+    ),
     # --- self-harm said indirectly: intent, plan, means, time, farewell, burden ----------
     _p(
         "on_purpose",
@@ -1482,7 +1486,10 @@ def _seen_and_sent_home(clause: str, text: str) -> bool:
     in hospital, and nothing in ``text`` says it is happening now, again or worse."""
     return (
         _SEEN_AND_SENT_HOME.search(text) is not None
-        and (_EARLIER_DAY.search(clause) is not None or _SEEN_AND_SENT_HOME.search(clause))
+        and (
+            _EARLIER_DAY.search(clause) is not None
+            or _SEEN_AND_SENT_HOME.search(clause) is not None
+        )
         and _EARLIER_DAY.search(text) is not None
         and _ACUTE.search(text) is None
         and _EPISODE_NOT_OVER.search(text) is None
@@ -1537,16 +1544,6 @@ _EVERYDAY = re.compile(
 _NO_RETURN = re.compile(
     r"\b(?:much longer|forever|for ever|end it|end my life|without me|better off)\b"
 )
-# Leaving a service or a place, said anywhere in the words of a goodbye: a move, a new
-# practice, a trip, a retirement, a clinician leaving, a discharge.
-_LEAVING = re.compile(
-    r"\b(?:fly(?:ing)? (?:out|back|home)|flight|airport|emigrat\w+|transferring|registering with"
-    r"|(?:new|another) (?:practice|gp|surgery|flat|house|job|school)|off to uni|starting uni"
-    r"|retirement|retiring|before you leave|leav(?:e|es|ing) the (?:practice|surgery|ward|clinic)"
-    r"|deregister|close my file|discharged|moving (?:up|down|over|back|away|in|out|to|house)"
-    r"|moved (?:over|to|away)|the boxes are packed|flat's sold|house is sold|holiday"
-    r"|abroad|overseas|care home|sheltered housing)\b"
-)
 # Words that keep a goodbye a farewell whatever else is said.
 _FAREWELL_RISK = re.compile(
     r"\b(?:myself|end it|end my life|die|dead|kill|suicid\w*|better off|burden|not be here"
@@ -1555,7 +1552,6 @@ _FAREWELL_RISK = re.compile(
     r"|join (?:him|her|them)|the end|last goodbye|find (?:me|it|them|the letters?)|to find"
     r"|be with (?:my \w+|him|her|them))\b"
 )
-_GOODBYE_SENSITIVE = frozenset({"goodbye_letters", "saying_goodbye", "farewell_thanks"})
 # The everyday reasons that are call business for the learned model too (``_explained_away``):
 # not "on my way" or travel, which a farewell can be said with ("on my way to the woods").
 _EVERYDAY_BUSINESS = re.compile(
@@ -1904,17 +1900,34 @@ _MISTAKE_OR_QUESTION = re.compile(
     r"|is (?:that|it|this) (?:ok|okay|alright|all right|safe|fine|a problem)"
     r"|is it (?:ok|okay|safe|alright|all right|fine) to|can i|should i)\b"
 )
-_HARMFUL_IF_DOUBLED = re.compile(
-    r"\b(?:insulin|morphine|oramorph|oxycodone|fentanyl|codeine|co-?codamol|tramadol|methadone"
-    r"|methotrexate|lithium|digoxin|warfarin|sleeping (?:pills|tablets)|zopiclone|diazepam)\b"
+# The caller took it ("I think I...", "I might have..."), or asks before taking it.
+_CALLER_TOOK_BEFORE = re.compile(
+    r"(?:\bi(?:'ve| have| had| might have| may have| must have| think i| think i've)?"
+    r"|\bis it (?:ok|okay|safe|alright|all right|fine) to|\b(?:can|could|should) i) $"
 )
-# Medicines had as a store, not swallowed ("had all the medicines locked in a box since the
-# grandkids came").
-_STORED = re.compile(
-    r"\b(?:locked (?:in|up|away)|in a (?:locked )?(?:box|cupboard|cabinet|safe))\b"
+# More than one extra dose: containers, days' or weeks' worth, a count above two.
+_MORE_THAN_ONE_EXTRA = re.compile(
+    r"\b(?:whole|entire|all|lot|lots|loads?|handful|bunch|box|boxes|packets?|bottles?|strips?"
+    r"|tubs?|days?|weeks?|months?|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen"
+    r"|twenty|thirty|forty|fifty|sixty|hundred|dozen|\d+)\b"
+)
+_HARMFUL_IF_DOUBLED = re.compile(
+    r"\b(?:insulin|morphine|oramorph|oxycodone|oxynorm|oxycontin|fentanyl|codeine|co-?codamol"
+    r"|dihydrocodeine|tramadol|methadone|buprenorphine|methotrexate|lithium|digoxin|warfarin"
+    r"|gliclazide|glipizide|amlodipine|nifedipine|verapamil|diltiazem|amitriptyline"
+    r"|nortriptyline|dosulepin|quetiapine|olanzapine|clozapine|propranolol|colchicine"
+    r"|sleeping (?:pills|tablets)|zopiclone|diazepam)\b"
+)
+# Anyone but the caller taking them, a child above all, is a poisoning to ask about.
+_SOMEONE_ELSE_TOOK = re.compile(
+    r"\b(?:son|daughter|baby|toddler|child|children|kid|kids|little|boy|girl|lad|lass|nephew"
+    r"|niece|teen\w*|grand\w+|year old|dog|cat|puppy|next door|neighbour\w*|he|she|they"
+    r"|husband|wife|partner|mum|dad|mother|father)\b"
 )
 _DELIBERATE = re.compile(
-    r"\b(?:on purpose|deliberately|intentionally|meant to|end it|kill|die|dead|suicid\w*)\b"
+    r"\b(?:on purpose|deliberately|intentionally|meant to|end it|kill|die|dead|suicid\w*"
+    r"|(?:it|it all|everything) to (?:stop|end)|not (?:to )?wake|(?:don't|do not|didn't) want to"
+    r" (?:wake|be here|go on|live)|(?:can't|cannot|couldn't) cope|had enough)\b"
 )
 _SYMPTOMS_NOW = re.compile(
     r"\b(?:drowsy|sleepy|can't wake|unconscious|shak\w+|sweat\w*|vomit\w*|being sick|confused"
@@ -1923,31 +1936,47 @@ _SYMPTOMS_NOW = re.compile(
 )
 
 
-# Someone else, a child above all, taking the caller's tablets is a poisoning to ask about.
-_CHILD_OR_PET = re.compile(
-    r"\b(?:son|daughter|baby|toddler|child|kid|kids|little (?:one|boy|girl)|grandson"
-    r"|granddaughter|grandchild|grandkids|dog|cat|puppy)\b|\b(?:he|she)(?:'s| is) (?:\d|one|two"
-    r"|three|four|five|six)\b"
+# Medicines kept in store ("My husband has had all the medicines locked in a box since the
+# grandkids came") or handed back ("the pharmacy took all my old tablets back when the doctor
+# changed everything"): "locked" or "back" straight after the medicines, had by someone over
+# a time (has had, have had) or taken back, and no one at risk.
+_STORED_AFTER = re.compile(r"\s*locked (?:in|up|away)\b")
+_STORED_IN_WORDS = re.compile(
+    r"\b(?:medicines|tablets|pills|meds|medication|medicine) locked (?:in|up|away)\b"
 )
+_BACK_AFTER = re.compile(r"\s*back\b(?! (?:up|again|down)\b)")
+_HAD_OVER_TIME = re.compile(r"\b(?:has|have|'s|'ve) $")
 
 
-def _one_extra_dose(clause: str, lower: str, words: str) -> bool:
-    """The match ``words`` is one extra dose of a usual medicine, by mistake or asked about,
-    with nothing worse said anywhere in ``lower``."""
+def _kept_or_returned(clause: str, start: int, end: int, lower: str) -> bool:
+    words = clause[start:end]
+    kept = (
+        words.startswith("had ")
+        and _HAD_OVER_TIME.search(clause, max(0, start - 6), start) is not None
+        and (
+            _STORED_AFTER.match(clause, end) is not None
+            or _STORED_IN_WORDS.search(words) is not None
+        )
+    )
+    returned = words.startswith("took ") and _BACK_AFTER.match(clause, end) is not None
+    return (kept or returned) and _DELIBERATE.search(lower) is None and (
+        _FINAL_WORDS.search(lower) is None
+    )
+
+
+def _one_extra_dose(clause: str, lower: str, start: int, words: str) -> bool:
+    """The match ``words`` (at ``clause[start:]``) is one extra dose of a usual medicine that
+    the caller took by mistake or asks about, with nothing worse said anywhere in ``lower``."""
     return (
         _ONE_EXTRA.search(words) is not None
-        and _CHILD_OR_PET.search(lower) is None
+        and _MORE_THAN_ONE_EXTRA.search(words) is None
+        and _CALLER_TOOK_BEFORE.search(clause, max(0, start - 30), start) is not None
         and _MISTAKE_OR_QUESTION.search(clause) is not None
+        and _SOMEONE_ELSE_TOOK.search(lower) is None
         and _HARMFUL_IF_DOUBLED.search(lower) is None
         and _SYMPTOMS_NOW.search(lower) is None
         and _DELIBERATE.search(lower) is None
         and _FINAL_WORDS.search(lower) is None
-        and re.search(
-            r"\b(?:whole|entire|all|box|packet|bottle|handful|loads?|lots|too many|three|four"
-            r"|five|\d{2,})\b",
-            words,
-        )
-        is None
     )
 
 
@@ -2018,9 +2047,7 @@ _OVER_A_PERIOD = re.compile(
 # to Spain", "taken 30 tablets out of the packs to fill her dosette box").
 _NOT_SWALLOWED = re.compile(
     r"\b(?:with (?:me|us|him|her)|out of|back (?:to|into)|to the (?:pharmacy|chemist|hospital"
-    r"|surgery)|for disposal|(?:in|into) (?:the|her|his|my|a) (?:dosette|pill organi[sz]er)"
-    # returned ("the pharmacy took all my old tablets back when the doctor changed them")
-    r"|back (?:when|because|cos|after|as))\b"
+    r"|surgery)|for disposal|(?:in|into) (?:the|her|his|my|a) (?:dosette|pill organi[sz]er))\b"
 )
 # Someone's death named ("my husband died", "his funeral"): life insurance asked about is
 # the paperwork of that death.
@@ -2578,26 +2605,22 @@ def _explained_away(
         or (
             pid == "collapsed"
             and any(f.start() <= start < f.end() for f in _NARRATED_FAINT.finditer(clause))
-            and _ACUTE.search(clause) is None
+            and _ACUTE.search(lower) is None
+            and _FAINT_NOT_OVER.search(lower) is None
         )
-        or (
-            pid == "farewell_thanks"
-            and _DISCHARGE.search(lower) is not None
-            and _NO_RETURN.search(lower) is None
-        )
+        or (pid == "farewell_thanks" and _thanks_at_discharge(words, lower))
         or (
             pid == "unresponsive"
-            and "wak" in words
+            and "won't wake" in words
             and _AFTER_A_PROCEDURE.search(clause, end, end + 40) is not None
+            and _FEARED_BEFORE.search(clause, max(0, start - 40), start) is not None
+            and _ACUTE.search(lower) is None
+            and _NOT_WAKING_NOW.search(lower) is None
         )
-        or (pid == "hurt_self" and _mistake_not_intent(clause, lower))
+        or (pid == "hurt_self" and _mistake_feared(clause, lower, start))
         or (pat.kind == "emergency" and _seen_and_sent_home(clause, lower))
-        or (pid in _REGIMEN_SENSITIVE and _one_extra_dose(clause, lower, words))
-        or (
-            pid in _REGIMEN_SENSITIVE
-            and words.startswith("had ")
-            and _STORED.search(clause, start) is not None
-        )
+        or (pid in _REGIMEN_SENSITIVE and _one_extra_dose(clause, lower, start, words))
+        or (pid in _REGIMEN_SENSITIVE and _kept_or_returned(clause, start, end, lower))
         or (
             pid in _THIRD_PARTY_SENSITIVE
             and care.quiet
@@ -2614,14 +2637,42 @@ _NARRATED_FAINT = re.compile(
     r"\bwhen (?:i|he|she|they|we|my \w+|mum|mam|mom|dad|nan|gran) (?:fainted|passed out"
     r"|blacked out|collapsed)\b"
 )
-# Thanks "for the last time" at the end of treatment ("my treatment's finished and I've been
-# discharged") is a goodbye to the service, not to life.
-_DISCHARGE = re.compile(
-    r"\b(?:discharged|signed off|(?:got|given) the all clear|(?:treatment|chemo|radiotherapy"
-    r"|course|rehab|physio)(?:'s| is| has| has been| was)? (?:finished|over|done|completed|ended)"
-    r"|finished (?:my|the|his|her) (?:treatment|chemo|radiotherapy|course|rehab|physio)"
-    r"|(?:my|the|his|her) last (?:session|appointment|treatment|cycle|dose of chemo))\b"
+# Anything in a faint's story that is not over or not well: the person still down, a symptom,
+# an injury, a sting, a fit.
+_FAINT_NOT_OVER = re.compile(
+    r"\b(?:still|now|is|isn't|isnt|are|aren't|hasn't|hasnt|won't|wont|can't|cant|couldn't"
+    r"|couldnt|keeps?|breath\w*|wak\w*|pale|blue|grey|gray|clammy|sweat\w*|pain\w*|hurt\w*"
+    r"|bleed\w*|blood|sick|vomit\w*|confused|sense|awful|worse|again|dizzy|racing|pounding"
+    r"|shak\w*|puffy|swell\w*|stung|sting|lying|floor|head|jerk\w*|fit\w*|seizure|crash\w*"
+    r"|clutch\w*|chest|arm|come round|came round|wet)\b"
 )
+# Thanks "for the last time" at the end of a physical treatment ("my treatment's finished and
+# I've been discharged") is a goodbye to the service, not to life. Only those words, and
+# never with mental-health care, an overdose, bad news, being alone or any word of finality:
+# leaving a crisis team or a psychiatric ward is a time of high risk.
+_DISCHARGE = re.compile(
+    r"\b(?:(?:treatment|chemo|radiotherapy|physio)(?:'s| is| has| has been| was)? (?:finished"
+    r"|over|done|completed)|finished (?:my|the) (?:treatment|chemo|radiotherapy|physio)"
+    r"|(?:i've been|i have been|i was|i got|i'm being|i am being) discharged)\b"
+)
+_DISCHARGE_AT_RISK = re.compile(
+    r"\b(?:crisis|psych\w*|mental|cmht|counsell?\w*|therap\w*|overdos\w*|depress\w*|rehab"
+    r"|detox|section\w*|worked|nothing more|no more|palliative|hospice|own|alone|no one|nobody"
+    r"|that's it|that's all|tonight|ready|decided|decision|again|never|anymore|any more"
+    r"|goodbye|sorry|message|love)\b"
+)
+
+
+def _thanks_at_discharge(words: str, lower: str) -> bool:
+    return (
+        "last time" in words
+        and _DISCHARGE.search(lower) is not None
+        and _DISCHARGE_AT_RISK.search(lower) is None
+        and _FAREWELL_RISK.search(lower) is None
+        and _NO_RETURN.search(lower) is None
+    )
+
+
 # Fear that someone will not come round from an operation ("I'm afraid he won't wake up after
 # the operation") is worry about what is to come, not an unresponsive person now.
 _AFTER_A_PROCEDURE = re.compile(
@@ -2634,17 +2685,39 @@ _MEDICINES_MISTAKE = re.compile(
     r"\b(?:wrong (?:dose|doses|tablets?|pills?|medication|medicine|ones)|double dos\w+"
     r"|(?:mixing|mixed|mix) up (?:my|the|his|her) (?:tablets|pills|medication|medicines|doses))\b"
 )
+# Only a fear of what is to come ("I'm afraid he won't wake up after the operation"): never
+# someone not waking now ("she won't wake up after the anaesthetic and the nurses have gone").
+_FEARED_BEFORE = re.compile(
+    r"\b(?:scared|afraid|worried|worry|frightened|terrified|nervous|what if|fear)\b(?: that)? $"
+)
+_NOT_WAKING_NOW = re.compile(
+    r"\b(?:now|still|can't|cannot|isn't|not waking|hasn't|been home|hours?|minutes?|since"
+    r"|breath\w*|colou?r|blue|grey|gray|pale|cold|floppy|nurses? (?:have|has) gone)\b"
+)
+# Harm feared from a medicines mistake ("I'm nervous that I'm taking the wrong dose and
+# hurting myself"): a fear said before the words, a mistake named, nothing habitual, and no
+# accident claimed (which is how self-harm is hidden: "making it look accidental").
+_FEAR_FRAME = re.compile(r"\b(?:nervous|worried|scared|afraid|frightened|terrified)\b")
+_HIDDEN = re.compile(
+    r"\b(?:accident\w*|look|looks|say|saying|said|told|tell|pretend\w*|again|always|every)\b"
+)
+_HABIT_BEFORE = re.compile(r"\b(?:keep|keeps|kept|been|always|still)\b[\w ]{0,12}$")
+
+
+def _mistake_feared(clause: str, lower: str, start: int) -> bool:
+    return (
+        _FEAR_FRAME.search(clause, 0, start) is not None
+        and _MEDICINES_MISTAKE.search(clause) is not None
+        and _HIDDEN.search(lower) is None
+        and _HABIT_BEFORE.search(clause, 0, start) is None
+        and _INTENT_SAID.search(lower) is None
+    )
+
+
 _INTENT_SAID = re.compile(
     r"\b(?:on purpose|deliberately|intentionally|meant to|want(?:ed)? to|going to|end it|kill"
     r"|die|dead)\b"
 )
-
-
-def _mistake_not_intent(clause: str, lower: str) -> bool:
-    return (
-        _MEDICINES_MISTAKE.search(clause) is not None
-        or _ACCIDENT.search(clause) is not None
-    ) and _INTENT_SAID.search(lower) is None
 
 
 # A decline that is expected, in someone's end-of-life care ("Dad's on the end of life pathway
@@ -2655,12 +2728,21 @@ def _mistake_not_intent(clause: str, lower: str) -> bool:
 # fitting") still raises its flag, and so does the model where anything is said to be
 # happening now.
 _EXPECTED_DECLINE = re.compile(
-    r"\b(?:hospices?|palliative|end of life|end-of-life|terminal(?:ly ill)?|days (?:left|to live)"
-    r"|weeks (?:left|to live)|(?:only|not) (?:got|have|has) long|nothing more (?:they|we|the \w+)"
-    r" can do|prepare (?:ourselves|yourselves|the family)|end[- ]stage|borrowed time"
-    r"|going downhill|(?:isn't|is not|not) going to last|shutting down|dnr|do not resuscitate"
-    r"|comfort care|syringe driver|just in case (?:meds|medicines|medication)|anticipatory"
+    r"\b(?:hospices?|palliative|end of life|end-of-life|terminally ill|days (?:left|to live)"
+    r"|weeks (?:left|to live)|nothing more (?:they|we|the \w+) can do|prepare (?:ourselves"
+    r"|yourselves|the family)|end[- ]stage|borrowed time|dnr|do not resuscitate|comfort care"
+    r"|syringe driver|just in case (?:meds|medicines|medication)|anticipatory"
     r"|dying (?:of|from) (?:cancer|dementia|motor neurone|mnd|heart failure))\b"
+)
+# A new event on top of the decline (a fall, a fever, a sugar, bleeding, legs gone weak or
+# numb, not passing water, fast breathing, a fit, pain, missed dialysis) may be an emergency
+# of its own: the model's flag stands.
+_NEW_EVENT = re.compile(
+    r"\b(?:fall|fell|fallen|fever\w*|temperature|shiver\w*|rigors?|sugars?|hypo\w*|glucose|bleed\w*"
+    r"|blood|numb\w*|weak|weakness|legs|pee|wee|urine|passing water|breathing (?:fast|quick)"
+    r"|clammy|racing|fit|fits|fitting|seizure\w*|chest|pain\w*|dialysis|vomit\w*|sick|swollen"
+    r"|swelling|rash|neutropeni\w*|chemo|choking|choked|new|sudden\w*"
+    r"|hot|yellow|jaundic\w*)\b"
 )
 
 
@@ -2668,6 +2750,7 @@ def _expected_decline(text: str, matches: list[CrisisMatch]) -> bool:
     return (
         _EXPECTED_DECLINE.search(text) is not None
         and _ACUTE.search(text) is None
+        and _NEW_EVENT.search(text) is None
         and not any(m.kind == "emergency" and not m.negated for m in matches)
     )
 
@@ -2726,13 +2809,6 @@ def _scan(original: str, offset: int) -> CrisisResult:
         accident = _ACCIDENT.search(clause) is not None
         mixup = accident or _MIXUP.search(clause) is not None
         everyday = _EVERYDAY.search(clause) is not None and _NO_RETURN.search(clause) is None
-        # a goodbye with its everyday reason anywhere in the words ("I've said my goodbyes to
-        # everyone at the allotment, we're moving up north")
-        everyday_text = (
-            _LEAVING.search(lower) is not None
-            and _NO_RETURN.search(lower) is None
-            and _FAREWELL_RISK.search(lower) is None
-        )
         everyday_reason = (
             CALL_BUSINESS if _EVERYDAY_BUSINESS.search(clause) is not None else OTHER_REASON
         )
@@ -2750,8 +2826,6 @@ def _scan(original: str, offset: int) -> CrisisResult:
                 or (mixup and pat.pid in _MIXUP_EXPLAINS)
                 else everyday_reason
                 if everyday and pat.pid in _EVERYDAY_SENSITIVE
-                else OTHER_REASON
-                if everyday_text and pat.pid in _GOODBYE_SENSITIVE
                 else None
             )
             if clause_reason is not None and pat.kind not in URGENT_FLAGS:

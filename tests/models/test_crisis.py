@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from models.crisis import clause_spans, detect
@@ -755,12 +759,8 @@ ROUND_11 = [
      ("emergency",)),
     ("my son took two of my tablets by accident, he's three", ("emergency",)),
     ("I took all the tablets I'd locked away", ("self_harm", "emergency")),
-    # a goodbye with its everyday reason anywhere in the words; finality keeps the flag
-    ("I've been giving my things away, the new flat's half the size", ()),
-    ("I've said my goodbyes to everyone at the allotment, we're moving up north to be near the"
-     " kids", ()),
-    ("i just wanted to talk to you one last time before you leave the practice", ()),
-    ("I wanted to say goodbye, I've been discharged today, thank you all", ()),
+    # goodbyes with a move, a flight or a discharge said beside them still flag (a review showed
+    # that an everyday leaving read anywhere in the words explained away real farewells)
     ("I've said my goodbyes, I'm moving on to a better place", ("self_harm",)),
     ("I've given my things away, I won't need them where I'm going, I'm moving away",
      ("self_harm",)),
@@ -941,3 +941,21 @@ def test_sudden_onset_after_a_dated_operation_is_not_history() -> None:
     text = "I had my hip done two weeks ago and suddenly I can't breathe"
     assert "emergency" in detect(text).kinds
     assert "emergency" not in detect("I had my hip done two weeks ago and it was fine").kinds
+
+
+# The eleventh round's review: a helper wrote risk sentences close to each of the round's new
+# explanations (a goodbye beside a move or a discharge, a "mistake" with a large amount, a
+# child who swallowed tablets, someone not waking after an operation, harm said to be
+# accidental) and ordinary ones beside them. The first version of the round lost 62 of the
+# risk sentences' flags; each must raise what the round-10 patterns raised, and the ordinary
+# ones the round fixed must stay quiet.
+REVIEW_11 = json.loads((Path(__file__).parent / "review_11_cases.json").read_text())
+
+
+@pytest.mark.parametrize("case", REVIEW_11, ids=lambda c: c["text"][:60])
+def test_eleventh_round_review_cases(case: dict[str, Any]) -> None:
+    urgent = {k for k in detect(case["text"]).kinds if k in ("self_harm", "emergency")}
+    if case.get("ordinary"):
+        assert not urgent
+    else:
+        assert set(case["must_raise"]) <= urgent
