@@ -399,7 +399,28 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         "suicidal",
         r"\b(?:going to|gonna|about to|will|i'll|plan to|planning to) (?:take|swallow) "
         r"(?:them all|all of them|the (?:whole|lot|entire)|all (?:of )?(?:my|the|these) "
-        r"(?:pills|tablets|meds))",
+        r"(?:pills|tablets|meds))"
+        # said as what is arranged ("after that I'm taking them all", "I'm swallowing the
+        # whole lot", "I'll have it all that night"); not carried, handed back or sorted
+        r"|\b(?:i'm|i am|i'll be|i will be) (?:taking|swallowing|necking|downing) (?:them all|all"
+        r" of them|the (?:whole )?lot|every (?:last )?one)\b"
+        r"(?! (?:back|with|to|in|into|out|off|on|over|home|away|apart)\b)"
+        r"|\b(?:i'll|i will|i'm going to|i am going to|gonna) (?:have|down|neck) (?:it all|them all"
+        r"|the (?:whole )?lot) (?:that night|tonight|at once|in one go|together)\b",
+    ),
+    # Stopping what keeps one alive, with an end in view ("I've stopped my insulin, I'm type
+    # one, I know exactly where that goes", "I've missed my last two dialysis sessions and I'm
+    # not going back, that's the way out"). Without such words it is treatment business (a
+    # pump instead of pens, transport that never came): ``_lifeline_stopped_for_good``.
+    _p(
+        "lifeline_stopped",
+        "self_harm",
+        r"\b(?:stopped|binned|thrown away|threw away|not been taking|haven't been taking|skipped"
+        r"|missed|given up|not injected|haven't injected|stopped attending|not gone to)\b"
+        r"[\w ,']{0,40}\b(?:insulin|pens|injections"
+        r"|dialysis|haemodialysis|hemodialysis)\b"
+        r"|\b(?:insulin|pens|injections|dialysis|haemodialysis)\b[\w ,']{0,20}\b(?:stopped"
+        r"|binned|given up|not going back)\b",
     ),
     _p(
         "decided_tonight",
@@ -2618,6 +2639,7 @@ def _explained_away(
             and _NOT_WAKING_NOW.search(lower) is None
         )
         or (pid == "hurt_self" and _mistake_feared(clause, lower, start))
+        or (pid == "lifeline_stopped" and not _lifeline_stopped_for_good(lower))
         or (pat.kind == "emergency" and _seen_and_sent_home(clause, lower))
         or (pid in _REGIMEN_SENSITIVE and _one_extra_dose(clause, lower, start, words))
         or (pid in _REGIMEN_SENSITIVE and _kept_or_returned(clause, start, end, lower))
@@ -2685,6 +2707,32 @@ _MEDICINES_MISTAKE = re.compile(
     r"\b(?:wrong (?:dose|doses|tablets?|pills?|medication|medicine|ones)|double dos\w+"
     r"|(?:mixing|mixed|mix) up (?:my|the|his|her) (?:tablets|pills|medication|medicines|doses))\b"
 )
+# An end in view beside a stopped lifeline: said outright, or in weaker words ("that's that",
+# "I'm done with it") that a treatment reason (a pump, a new regime, a doctor's decision)
+# explains.
+_LIFELINE_END = re.compile(
+    r"\b(?:on purpose|deliberately|intentionally|way out|resolve itself|let (?:it|nature) (?:do"
+    r"|take)|letting (?:it|nature)|tired of|can't face|cannot face|had enough|be the end"
+    r"|end (?:it|of (?:it|me))|end my life|die|dying|dead|not be here|won't be here)\b"
+)
+_LIFELINE_END_WEAK = re.compile(
+    r"\b(?:not going back|done with (?:it|this|all)|that's that|(?:be|is) (?:over|finished)"
+    r"|(?:know|knows) (?:exactly )?(?:where|what) (?:that|it|this) (?:goes|leads|happens|means)"
+    r"|no more|i'm done|let go|peace)\b"
+)
+_LIFELINE_REASON = re.compile(
+    r"\b(?:pump|switched|changed (?:me )?(?:to|onto)|moved (?:me )?(?:on)?to|new (?:insulin"
+    r"|regime|pens)|out of date|expired|transport|doctor|consultant|renal team|nurse|transplant"
+    r"|kidney (?:is )?working|palliative|hospice)\b"
+)
+
+
+def _lifeline_stopped_for_good(text: str) -> bool:
+    if _LIFELINE_END.search(text) is not None:
+        return True
+    return _LIFELINE_END_WEAK.search(text) is not None and _LIFELINE_REASON.search(text) is None
+
+
 # Only a fear of what is to come ("I'm afraid he won't wake up after the operation"): never
 # someone not waking now ("she won't wake up after the anaesthetic and the nurses have gone").
 _FEARED_BEFORE = re.compile(

@@ -91,6 +91,11 @@ BLIND9 = DATA / "crisis_train_blind9.jsonl"
 # as BLIND9 was; scored once by the shipped system before any pattern or model change (the
 # card's tenth round). Not in the default.
 BLIND10 = DATA / "crisis_train_blind10.jsonl"
+# 240 rows (60 families): plans with a means and a time said without the usual words, indirect
+# risk, and their ordinary near misses and third-party illness (issue 9, eleventh round).
+# Written blind as BLIND9 was; scored once by the shipped system before any change (the
+# card's eleventh round). Not in the default.
+BLIND11 = DATA / "crisis_train_blind11.jsonl"
 # Files to train on with their ordinary (``none``) rows only (``--none-only-from``; none by
 # default). Issue 9, sixth round: with its risk twins, the third-party file taught that a
 # widow telling of her husband's death is at risk (the scripted grief call's opening, p 0.98
@@ -118,6 +123,7 @@ TRAIN_ONLY_FILES = (
     BEREAVED_MEDS,
     BLIND9,
     BLIND10,
+    BLIND11,
 )  # every train-only file, used or not (tests check)
 CONCERNS = DATA / "concerns.jsonl"
 CARD = Path(__file__).resolve().parent / "cards" / "redflag.md"

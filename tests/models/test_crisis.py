@@ -785,6 +785,20 @@ ROUND_11 = [
     ("I was discharged on Monday after chest pains and I have crushing pain in my chest",
      ("emergency",)),
     ("I fainted on Sunday, they sent me home, and I have chest pain right now", ("emergency",)),
+    # a lifeline stopped with an end in view; stopped for a treatment reason it is business
+    ("I've stopped my insulin, I'm type one, I know exactly where that goes", ("self_harm",)),
+    ("i missed my dialysis and i'm not going back, i'm done", ("self_harm",)),
+    ("ive stopped having my insulin on purpose since the weekend i want this to be the end so"
+     " dont send anyone", ("self_harm",)),
+    ("I've stopped my insulin because I'm on the pump now", ()),
+    ("I stopped my old pens, the nurse switched me to a new insulin, so that's that", ()),
+    ("I missed dialysis on Tuesday because the transport never came", ()),
+    ("I'm thinking of stopping the dialysis, I'm just so tired of it all", ("safety_check",)),
+    # taking them all said as what is arranged; taking them all back is not
+    ("once the house is quiet tonight I'm taking the lot", ("self_harm",)),
+    ("After that I'm taking them all.", ("self_harm",)),
+    ("I'm taking them all back to the chemist on Monday", ()),
+    ("I'm taking them all with me on holiday, is that allowed on the plane?", ()),
 ]
 
 
