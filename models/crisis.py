@@ -310,8 +310,25 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"jewellery|jewelry) away\b|\bgiven away\b[\w ]{0,20}\b(?:things|stuff|belongings)\b"
         r"|\bwon't be calling (?:again|back)\b"
         # "the last time you'll hear from me about the hearing clinic": a topic closed
-        r"|\b(?:last|final) time you'll hear from me\b(?! about the\b)"
-        r"|\bwon't hear from me again\b",
+        r"|\b(?:last|final) time (?:you|she|he|they|anyone)(?:'ll| will) hear from me\b"
+        r"(?! about the\b)"
+        r"|\bwon't hear from me again\b|\bsigning off for good\b",
+    ),
+    # Intent said obliquely (issue 9, eleventh round, from the blind probe's misses): being
+    # worth more dead, not being here for another winter, going before an illness takes one,
+    # not staying on alone in this world.
+    _p(
+        "oblique_intent",
+        "suicidal",
+        r"\bworth more (?:to (?:them|him|her|my \w+|the \w+) )?(?:dead|gone) than (?:alive|here"
+        r"|living)\b"
+        r"|\b(?:i'll|i will|i'm|i am) not (?:be )?(?:here|around) for another (?:one|winter"
+        r"|christmas|year|birthday|summer|spring)\b"
+        r"|\b(?:won't|will not) be (?:here|around) for another (?:winter|christmas|birthday)\b"
+        r"|\b(?:i'll|i will|i'm going to|i intend to) (?:go|leave|die|check out) before (?:it|this"
+        r"|the \w+) (?:gets|takes) me\b|\b(?:die|check out|end it) on my own terms\b"
+        r"|\bnot (?:sticking|hanging) (?:around|about) (?:down here|for what comes|any longer"
+        r"|much longer|in this world|on (?:me|my) own)\b",
     ),
     _p(
         "method",
@@ -2278,8 +2295,8 @@ RISK_FACTORS = re.compile(
     r"|stockpil\w*|been collecting|kept back|lined up|worked it (?:all )?out)\b"
     # finality, a burden
     r"|\b(?:said my goodbyes|won't be (?:here|around)|no reason to stay|better off without me"
-    r"|burden|affairs in order|given away|gave away|end it|be with (?:him|her) (?:again|soon)"
-    r"|not be here)\b"
+    r"|burden|affairs in order|given away|gave away|end it"
+    r"|be with (?:him|her|you) (?:again|soon|before long)|not be here)\b"
 )
 
 

@@ -799,6 +799,19 @@ ROUND_11 = [
     ("After that I'm taking them all.", ("self_harm",)),
     ("I'm taking them all back to the chemist on Monday", ()),
     ("I'm taking them all with me on holiday, is that allowed on the plane?", ()),
+    # intent said obliquely; the same words about a job, a queue or a move are not
+    ("I'm worth more to them gone than here, that's the sum of it.", ("self_harm",)),
+    ("I've said to myself, I'll not be here for another one. I've made my mind up.",
+     ("self_harm",)),
+    ("I won't be here for another winter", ("self_harm",)),
+    ("I'll go before it gets me, on my own terms", ("self_harm",)),
+    ("I'm not sticking around for what comes after that. I mean it.", ("self_harm",)),
+    ("Tell him this is me signing off for good.", ("self_harm",)),
+    ("I'm going to leave on my own terms, I've handed my notice in", ()),
+    ("I'll leave while I still can, this job is awful", ()),
+    ("I'm not hanging about in A&E for six hours", ()),
+    ("I won't be here for another winter, we're moving to Spain in October", ()),
+    ("this is the last time she'll hear from me about the parking", ()),
 ]
 
 
