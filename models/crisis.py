@@ -2646,6 +2646,7 @@ def _explained_away(
             and _ACUTE.search(lower) is None
             and _FAINT_NOT_OVER.search(lower) is None
         )
+        or (pid == "collapsed" and _collapse_in_a_death_told(lower))
         or (pid == "farewell_thanks" and _thanks_at_discharge(words, lower))
         or (
             pid == "unresponsive"
@@ -2685,6 +2686,30 @@ _FAINT_NOT_OVER = re.compile(
     r"|shak\w*|puffy|swell\w*|stung|sting|lying|floor|head|jerk\w*|fit\w*|seizure|crash\w*"
     r"|clutch\w*|chest|arm|come round|came round|wet)\b"
 )
+# A collapse told as how someone died ("when he collapsed in the garden last spring, he never
+# came round, and the funeral..."): grief, not an emergency now. Words of now, or of a death
+# that may be happening ("I think he's died", "she's not breathing"), keep the flag.
+_DEATH_TOLD = re.compile(
+    r"\b(?:died|passed away|passed on|funeral|didn't make it|did not make it|never (?:woke|came"
+    r" round|came to)|bereave\w*|widow\w*|since (?:he|she|they) (?:died|passed|went)"
+    r"|lost (?:him|her|my \w+) (?:in|last|that|when|after)|(?:his|her) death)\b"
+)
+_DEATH_MAYBE_NOW = re.compile(
+    r"\b(?:think|thought|if) (?:he|she|they)(?:'s| is| has|'ve| have)? (?:died|dead|gone)"
+    r"|\b(?:he|she|they)(?:'s| is| are|'re) (?:dead|not breathing|not moving|blue|grey|cold)"
+    r"|\bpulse\b|\bcpr\b|\bambulance\b|\b999\b|\bnow\b|\bjust\b"
+    r"|\b(?:has|have|'s|'ve) (?:collapsed|fainted|passed out|blacked out)\b"
+)
+
+
+def _collapse_in_a_death_told(text: str) -> bool:
+    return (
+        _DEATH_TOLD.search(text) is not None
+        and _ACUTE.search(text) is None
+        and _DEATH_MAYBE_NOW.search(text) is None
+    )
+
+
 # Thanks "for the last time" at the end of a physical treatment ("my treatment's finished and
 # I've been discharged") is a goodbye to the service, not to life. Only those words, and
 # never with mental-health care, an overdose, bad news, being alone or any word of finality:

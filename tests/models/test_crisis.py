@@ -812,6 +812,13 @@ ROUND_11 = [
     ("I'm not hanging about in A&E for six hours", ()),
     ("I won't be here for another winter, we're moving to Spain in October", ()),
     ("this is the last time she'll hear from me about the parking", ()),
+    # a collapse told as how someone died is grief; a death that may be happening is not
+    ("When my husband collapsed in the garden last spring he never came round, and since the"
+     " funeral I can't sleep", ()),
+    ("she collapsed at the shops and passed away in hospital two years ago, I still miss her", ()),
+    ("my husband has just collapsed and I think he's died", ("emergency",)),
+    ("he collapsed and he's not breathing, my dad died like this", ("emergency",)),
+    ("she's collapsed, i think she's dead", ("emergency",)),
 ]
 
 
