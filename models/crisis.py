@@ -310,9 +310,8 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"jewellery|jewelry) away\b|\bgiven away\b[\w ]{0,20}\b(?:things|stuff|belongings)\b"
         r"|\bwon't be calling (?:again|back)\b"
         # "the last time you'll hear from me about the hearing clinic": a topic closed
-        r"|\b(?:last|final) time (?:you|she|he|they|anyone)(?:'ll| will) hear from me\b"
-        r"(?! about the\b)"
-        r"|\bwon't hear from me again\b|\bsigning off for good\b",
+        r"|\b(?:last|final) time you'll hear from me\b(?! about the\b)"
+        r"|\bwon't hear from me again\b|\b(?:me|i'm|i am) signing off for good\b(?! (?:from|on)\b)",
     ),
     # Intent said obliquely (issue 9, eleventh round, from the blind probe's misses): being
     # worth more dead, not being here for another winter, going before an illness takes one,
@@ -320,15 +319,20 @@ PATTERNS: tuple[CrisisPattern, ...] = (
     _p(
         "oblique_intent",
         "suicidal",
-        r"\bworth more (?:to (?:them|him|her|my \w+|the \w+) )?(?:dead|gone) than (?:alive|here"
-        r"|living)\b"
-        r"|\b(?:i'll|i will|i'm|i am) not (?:be )?(?:here|around) for another (?:one|winter"
-        r"|christmas|year|birthday|summer|spring)\b"
-        r"|\b(?:won't|will not) be (?:here|around) for another (?:winter|christmas|birthday)\b"
-        r"|\b(?:i'll|i will|i'm going to|i intend to) (?:go|leave|die|check out) before (?:it|this"
-        r"|the \w+) (?:gets|takes) me\b|\b(?:die|check out|end it) on my own terms\b"
-        r"|\bnot (?:sticking|hanging) (?:around|about) (?:down here|for what comes|any longer"
-        r"|much longer|in this world|on (?:me|my) own)\b",
+        r"\b(?:i'm|i am|i'd be|i would be|i'll be|i will be) worth more (?:to (?:them|him|her"
+        r"|everyone|everybody|them all|my \w+|the \w+) )?(?:dead|gone) (?:than (?:alive|here"
+        r"|living)|to (?:them|him|her|everyone|my \w+))\b"
+        r"|\b(?:i'll|i will) not (?:be )?(?:here|around) for another (?:winter|christmas|year"
+        r"|birthday|summer|spring|one\b(?! of))"
+        r"|(?:^|\bi )(?:won't|will not) (?:be (?:here|around) for|see) another (?:winter|christmas"
+        r"|birthday)\b"
+        r"|\b(?:i'll|i will|i'm going to|i intend to|i'd rather|i would rather|i want to) (?:go|die"
+        r"|check out) before (?:it|this|the (?:cancer|dementia|disease|illness|mnd|tumour|pain"
+        r"|parkinson's|alzheimer's|condition)) (?:gets|takes) me\b"
+        r"|\b(?:die|check out|end it) on my own terms\b"
+        r"|\b(?:i'm|i am) not (?:sticking|hanging) (?:around|about) (?:for what(?:'s| is)? (?:comes"
+        r"|coming)|to see what comes|(?:any|much) longer(?! (?:in|at|for|with|on) (?:this|that|the"
+        r"|my|a|these|those)\b)|in this world|down here|on (?:me|my) own)\b",
     ),
     _p(
         "method",
@@ -419,9 +423,13 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"(?:pills|tablets|meds))"
         # said as what is arranged ("after that I'm taking them all", "I'm swallowing the
         # whole lot", "I'll have it all that night"); not carried, handed back or sorted
-        r"|\b(?:i'm|i am|i'll be|i will be) (?:taking|swallowing|necking|downing) (?:them all|all"
-        r" of them|the (?:whole )?lot|every (?:last )?one)\b"
-        r"(?! (?:back|with|to|in|into|out|off|on|over|home|away|apart)\b)"
+        r"|\b(?:i'm|i am|i'll be|i will be) (?:swallowing|necking|downing) (?:them all|all"
+        r" of them|the (?:whole )?lot|every (?:last )?one)\b(?! back\b)"
+        r"|\b(?:i'm|i am|i'll be|i will be) taking (?:them all|all of them|the (?:whole )?lot"
+        r"|every (?:last )?one(?: of them)?)(?= ?(?:$|[,.!?]|tonight|tomorrow|later|today|this"
+        r" (?:evening|afternoon|weekend)|on \w+day|when|once|after|then|at once|in one go|together"
+        r" (?:tonight|later|with (?:a|some|the) (?:drink|bottle|vodka|wine|whisky))|with (?:a |some"
+        r" |the )?(?:drink|bottle|vodka|wine|whisky|alcohol|booze|cans)))"
         r"|\b(?:i'll|i will|i'm going to|i am going to|gonna) (?:have|down|neck) (?:it all|them all"
         r"|the (?:whole )?lot) (?:that night|tonight|at once|in one go|together)\b",
     ),
@@ -432,12 +440,12 @@ PATTERNS: tuple[CrisisPattern, ...] = (
     _p(
         "lifeline_stopped",
         "self_harm",
-        r"\b(?:stopped|binned|thrown away|threw away|not been taking|haven't been taking|skipped"
-        r"|missed|given up|not injected|haven't injected|stopped attending|not gone to)\b"
-        r"[\w ,']{0,40}\b(?:insulin|pens|injections"
-        r"|dialysis|haemodialysis|hemodialysis)\b"
-        r"|\b(?:insulin|pens|injections|dialysis|haemodialysis)\b[\w ,']{0,20}\b(?:stopped"
-        r"|binned|given up|not going back)\b",
+        r"(?:^|\bi(?:'ve| have|'m| am)? (?:just |now |already |\w+ly )?)(?:stopped|stopping|binned"
+        r"|thrown away|threw away|not been taking|haven't been taking|not taking|skipped|skipping"
+        r"|missed|given up|not injected|haven't injected|stopped attending|not gone to|quit"
+        r"|refusing|refused|not doing)(?: (?:going to|having|taking|doing|attending|with|on))?"
+        r" (?:(?:my|all my|the|all the|any more|any) )?(?:(?!\w+'s\b)\w+ ){0,4}(?:insulin|dialysis"
+        r"|haemodialysis|hemodialysis|pens|injections)\b",
     ),
     _p(
         "decided_tonight",
@@ -2296,7 +2304,9 @@ RISK_FACTORS = re.compile(
     # finality, a burden
     r"|\b(?:said my goodbyes|won't be (?:here|around)|no reason to stay|better off without me"
     r"|burden|affairs in order|given away|gave away|end it"
-    r"|be with (?:him|her|you) (?:again|soon|before long)|not be here)\b"
+    r"|be with (?:him|her) (?:again|soon|before long)"
+    r"|(?:i'll|i will|i'm going to|i am going to) (?:soon )?be with you (?:again|soon|before long)"
+    r"|not be here)\b"
 )
 
 
@@ -2658,6 +2668,17 @@ def _explained_away(
         )
         or (pid == "hurt_self" and _mistake_feared(clause, lower, start))
         or (pid == "lifeline_stopped" and not _lifeline_stopped_for_good(lower))
+        or (
+            pid == "oblique_intent"
+            and _OBLIQUE_ORDINARY.search(clause) is not None
+            and _NO_RETURN.search(clause) is None
+        )
+        or (
+            pid == "take_them_all"
+            and _HAVE_IT_ALL_ORDINARY.search(lower) is not None
+            and _DELIBERATE.search(lower) is None
+            and _NO_RETURN.search(lower) is None
+        )
         or (pat.kind == "emergency" and _seen_and_sent_home(clause, lower))
         or (pid in _REGIMEN_SENSITIVE and _one_extra_dose(clause, lower, start, words))
         or (pid in _REGIMEN_SENSITIVE and _kept_or_returned(clause, start, end, lower))
@@ -2745,6 +2766,16 @@ _AFTER_A_PROCEDURE = re.compile(
 )
 # Harm by a medicines mistake ("I'm nervous that I'm taking the wrong dose and hurting
 # myself") is an accident feared, not self-harm; intent said anywhere keeps the flag.
+_OBLIQUE_ORDINARY = re.compile(
+    r"\b(?:moving|move (?:in|to|into|back)|holiday|abroad|overseas|retir\w+|new job|emigrat\w*"
+    r"|relocat\w*|contract|queue|waiting room|a&e|a and e|self-discharge|discharge|ward|job"
+    r"|practice|surgery|register)\b"
+)
+_HAVE_IT_ALL_ORDINARY = re.compile(
+    r"\b(?:prep|moviprep|picolax|plenvu|klean|colonoscopy|jabs?|vaccines?|booster|as prescribed"
+    r"|like the (?:doctor|gp|pharmacist|nurse) said|is (?:that|it) (?:ok|okay|alright|all right"
+    r"|right|safe|fine)|if that's (?:ok|okay|alright|all right|fine)|is that ok)\b"
+)
 _MEDICINES_MISTAKE = re.compile(
     r"\b(?:wrong (?:dose|doses|tablets?|pills?|medication|medicine|ones)|double dos\w+"
     r"|(?:mixing|mixed|mix) up (?:my|the|his|her) (?:tablets|pills|medication|medicines|doses))\b"
@@ -2754,24 +2785,62 @@ _MEDICINES_MISTAKE = re.compile(
 # explains.
 _LIFELINE_END = re.compile(
     r"\b(?:on purpose|deliberately|intentionally|way out|resolve itself|let (?:it|nature) (?:do"
-    r"|take)|letting (?:it|nature)|tired of|can't face|cannot face|had enough|be the end"
-    r"|end (?:it|of (?:it|me))|end my life|die|dying|dead|not be here|won't be here)\b"
+    r"|take|happen)|letting (?:it|nature)|be the end|end (?:it|of (?:it|me))|end my life"
+    r"|(?:want|wanted|going|ready|happy|prepared) to (?:die|go(?! (?:on|onto|to|back|home|out|in"
+    r"|for|with|over|up|down|private)\b))|let me die|i'll die|i will die"
+    r"|be dead|not be here|won't be here|tired of (?:it all|living|life|everything|being alive)"
+    r"|had enough(?! of (?:waiting|the|that|all the|these|those|carrying|trying))"
+    r"|(?:can't|cannot) face (?:it|life|living|going on|another day|any more|anymore)\b(?! \w)"
+    r"|(?:can't|cannot) face (?:it all|life|living|going on|another day))\b"
 )
+# A fear of dying ("scared I'll die in my sleep with the hypos") is no end in view.
+_LIFELINE_FEAR = re.compile(r"\b(?:scared|afraid|worried|frightened|terrified|fear)\b")
 _LIFELINE_END_WEAK = re.compile(
     r"\b(?:not going back|done with (?:it|this|all)|that's that|(?:be|is) (?:over|finished)"
     r"|(?:know|knows) (?:exactly )?(?:where|what) (?:that|it|this) (?:goes|leads|happens|means)"
     r"|no more|i'm done|let go|peace)\b"
 )
 _LIFELINE_REASON = re.compile(
-    r"\b(?:pump|switched|changed (?:me )?(?:to|onto)|moved (?:me )?(?:on)?to|new (?:insulin"
-    r"|regime|pens)|out of date|expired|transport|doctor|consultant|renal team|nurse|transplant"
-    r"|kidney (?:is )?working|palliative|hospice)\b"
+    r"\b(?:pump|omnipod|switched|changed (?:me )?(?:to|onto)|moved (?:me )?(?:on)?to|new (?:insulin"
+    r"|regime|pens)|out of date|expired|transport|ambulance|taxi|car|snow|parking|flu|bug|poorly"
+    r"|vomiting|sick|norovirus|chest infection|hypos?|low|drip|ward|holiday|by mistake|stolen"
+    r"|nicked|battery|doctor|consultant|renal team|nurse|transplant|kidney (?:is )?working"
+    r"|palliative|hospice)\b(?! (?:doesn't|does not|don't|do not) know| keeps| failed)"
+    r"(?<!transplant failed)"
+)
+# A withdrawal agreed with the care team ("Mum stopped dialysis after a long talk with the renal
+# team, she knows she'll die") is end-of-life care, unless intent is said outright.
+_LIFELINE_CARE_DECISION = re.compile(
+    r"\b(?:renal team|palliative|hospice|district nurses?|syringe driver|end of life"
+    r"|with (?:the|his|her|my) (?:consultant|renal team|palliative team))\b"
+)
+_LIFELINE_INTENT = re.compile(
+    r"\b(?:on purpose|deliberately|intentionally|way out|end my life|kill|suicid\w*"
+    r"|(?:doesn't|does not|don't) know)\b"
+)
+
+
+_LIFELINE_CONTEXT = re.compile(
+    r"\b(?:insulin|dialysis|haemodialysis|hemodialysis|type (?:1|one)|diabet\w*)\b"
 )
 
 
 def _lifeline_stopped_for_good(text: str) -> bool:
-    if _LIFELINE_END.search(text) is not None:
+    if _LIFELINE_CONTEXT.search(text) is None:
+        # pens or injections with nothing to say they are insulin: only an end said outright
+        return _LIFELINE_INTENT.search(text) is not None or any(
+            _LIFELINE_FEAR.search(text, max(0, m.start() - 25), m.start()) is None
+            for m in _LIFELINE_END.finditer(text)
+        )
+    if _LIFELINE_INTENT.search(text) is not None:
         return True
+    if _LIFELINE_CARE_DECISION.search(text) is not None:
+        return False
+    for m in _LIFELINE_END.finditer(text):
+        if _LIFELINE_FEAR.search(text, max(0, m.start() - 25), m.start()) is None:
+            return _LIFELINE_REASON.search(text) is None or not m.group(0).startswith(
+                ("tired", "had enough", "can't", "cannot")
+            )
     return _LIFELINE_END_WEAK.search(text) is not None and _LIFELINE_REASON.search(text) is None
 
 
