@@ -2764,18 +2764,21 @@ _AFTER_A_PROCEDURE = re.compile(
     r"\b(?:after|from) (?:the|his|her|their|my|an?|this) (?:operation|op|anaesthetic|anesthetic"
     r"|general|surgery|procedure|sedation|sedative)\b"
 )
-# Harm by a medicines mistake ("I'm nervous that I'm taking the wrong dose and hurting
-# myself") is an accident feared, not self-harm; intent said anywhere keeps the flag.
+# Oblique intent's words said of a move, a job, a queue or a ward ("I'm not hanging about
+# much longer, we're moving up north", "I'll check out on my own terms, can I self-discharge").
 _OBLIQUE_ORDINARY = re.compile(
     r"\b(?:moving|move (?:in|to|into|back)|holiday|abroad|overseas|retir\w+|new job|emigrat\w*"
     r"|relocat\w*|contract|queue|waiting room|a&e|a and e|self-discharge|discharge|ward|job"
     r"|practice|surgery|register)\b"
 )
+# "I'll have it all that night" of bowel prep, jabs or tablets as prescribed, or asked about.
 _HAVE_IT_ALL_ORDINARY = re.compile(
     r"\b(?:prep|moviprep|picolax|plenvu|klean|colonoscopy|jabs?|vaccines?|booster|as prescribed"
     r"|like the (?:doctor|gp|pharmacist|nurse) said|is (?:that|it) (?:ok|okay|alright|all right"
     r"|right|safe|fine)|if that's (?:ok|okay|alright|all right|fine)|is that ok)\b"
 )
+# Harm by a medicines mistake ("I'm nervous that I'm taking the wrong dose and hurting
+# myself") is an accident feared, not self-harm (``_mistake_feared``).
 _MEDICINES_MISTAKE = re.compile(
     r"\b(?:wrong (?:dose|doses|tablets?|pills?|medication|medicine|ones)|double dos\w+"
     r"|(?:mixing|mixed|mix) up (?:my|the|his|her) (?:tablets|pills|medication|medicines|doses))\b"
