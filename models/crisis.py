@@ -1467,6 +1467,13 @@ _ACTIVITY_AGAIN = re.compile(
 )
 
 
+_TURN_TO_NOW = re.compile(
+    r"\b(?:and|but) now (?:my|our|his|her|he|she|they|i|the)\b"
+    r"(?! (?:\w+ )?(?:is|are|'s|'re|am|'m) (?:fine|ok|okay|alright|all right|better|well|stable"
+    r"|home|recovering|doing)\b)"
+)
+
+
 def _told_as_history(clause: str, fine_now_counts: bool = True) -> bool:
     """The clause dates its events to the past (``_HISTORY``, and ``_FINE_NOW`` unless told
     otherwise) and says nothing of now."""
@@ -2974,6 +2981,9 @@ def _scan(original: str, offset: int) -> CrisisResult:
         everyday_reason = (
             CALL_BUSINESS if _EVERYDAY_BUSINESS.search(clause) is not None else OTHER_REASON
         )
+        # where the clause turns from the past to now ("we lost her last year and now my son
+        # has collapsed too"): emergency words after it are not history
+        turn = _TURN_TO_NOW.search(clause)
         for pat in PATTERNS:
             # whole-clause explanations, read before any match
             told_as_past = pat.kind in ("emergency", "self_harm") and (
@@ -2997,7 +3007,15 @@ def _scan(original: str, offset: int) -> CrisisResult:
                 # emergency) and, said of oneself, self-harm as well
                 if any(m.start() < e and s < m.end() and k == pat.kind for s, e, k in taken):
                     continue
-                reason = clause_reason or _explained_away(pat, m, clause, cs, lower, care)
+                reason = clause_reason
+                if (
+                    told_as_past
+                    and pat.kind == "emergency"
+                    and turn is not None
+                    and m.start() >= turn.end()
+                ):
+                    reason = None
+                reason = reason or _explained_away(pat, m, clause, cs, lower, care)
                 if reason is not None:
                     # crisis words said, undenied, as ordinary call business: the learned model
                     # does not second-guess the explanation (``learned_model_urgent``)

@@ -819,6 +819,12 @@ ROUND_11 = [
     ("my husband has just collapsed and I think he's died", ("emergency",)),
     ("he collapsed and he's not breathing, my dad died like this", ("emergency",)),
     ("she's collapsed, i think she's dead", ("emergency",)),
+    # a clause that turns from the past to now: what comes after "and now" is not history
+    ("my wife collapsed, we lost her last year and now my son has collapsed too",
+     ("emergency",)),
+    ("my dad had a heart attack last year and now my mum has been diagnosed with diabetes", ()),
+    ("he had a seizure last week and now his sister has a cold", ()),
+    ("my mum had a stroke in 2019 and now my dad is fine", ()),
 ]
 
 
