@@ -2835,22 +2835,28 @@ _LIFELINE_CONTEXT = re.compile(
 )
 
 
+def _unfeared_ends(text: str) -> list[re.Match[str]]:
+    """The ends in view (``_LIFELINE_END``) not said as a fear ("scared I'll die in my sleep")."""
+    return [
+        m
+        for m in _LIFELINE_END.finditer(text)
+        if _LIFELINE_FEAR.search(text, max(0, m.start() - 25), m.start()) is None
+    ]
+
+
 def _lifeline_stopped_for_good(text: str) -> bool:
+    ends = _unfeared_ends(text)
     if _LIFELINE_CONTEXT.search(text) is None:
         # pens or injections with nothing to say they are insulin: only an end said outright
-        return _LIFELINE_INTENT.search(text) is not None or any(
-            _LIFELINE_FEAR.search(text, max(0, m.start() - 25), m.start()) is None
-            for m in _LIFELINE_END.finditer(text)
-        )
+        return _LIFELINE_INTENT.search(text) is not None or bool(ends)
     if _LIFELINE_INTENT.search(text) is not None:
         return True
     if _LIFELINE_CARE_DECISION.search(text) is not None:
         return False
-    for m in _LIFELINE_END.finditer(text):
-        if _LIFELINE_FEAR.search(text, max(0, m.start() - 25), m.start()) is None:
-            return _LIFELINE_REASON.search(text) is None or not m.group(0).startswith(
-                ("tired", "had enough", "can't", "cannot")
-            )
+    if ends:
+        return _LIFELINE_REASON.search(text) is None or not ends[0].group(0).startswith(
+            ("tired", "had enough", "can't", "cannot")
+        )
     return _LIFELINE_END_WEAK.search(text) is not None and _LIFELINE_REASON.search(text) is None
 
 
