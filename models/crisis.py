@@ -2808,11 +2808,12 @@ _LIFELINE_FEAR = re.compile(r"\b(?:scared|afraid|worried|frightened|terrified|fe
 _LIFELINE_END_WEAK = re.compile(
     r"\b(?:not going back|done with (?:it|this|all)|that's that|(?:be|is) (?:over|finished)"
     r"|(?:know|knows) (?:exactly )?(?:where|what) (?:that|it|this) (?:goes|leads|happens|means)"
-    r"|no more|i'm done|let go|peace)\b"
+    r"|no more|i'm done|let go|peace|that's it|that is it)\b"
 )
 _LIFELINE_REASON = re.compile(
     r"\b(?:pump|omnipod|switched|changed (?:me )?(?:to|onto)|moved (?:me )?(?:on)?to|new (?:insulin"
-    r"|regime|pens)|out of date|expired|transport|ambulance|taxi|car|snow|parking|flu|bug|poorly"
+    r"|regime|pens)|back on (?:the |my )?(?:tablets|metformin|gliclazide|pills|diet)"
+    r"|out of date|expired|transport|ambulance|taxi|car|snow|parking|flu|bug|poorly"
     r"|vomiting|sick|norovirus|chest infection|hypos?|low|drip|ward|holiday|by mistake|stolen"
     r"|nicked|battery|doctor|consultant|renal team|nurse|transplant|kidney (?:is )?working"
     r"|palliative|hospice)\b(?! (?:doesn't|does not|don't|do not) know| keeps| failed)"

@@ -827,8 +827,19 @@ ROUND_11 = [
     ("my mum had a stroke in 2019 and now my dad is fine", ()),
 ]
 
+# Issue 9, twelfth round: a stopped lifeline with "that's it" is an end in view (a review's
+# missed sentence); a treatment change said beside it still explains it.
+ROUND_12 = [
+    ("I'm stopping my insulin from tonight, that's it.", ("self_harm",)),
+    ("im stopping my insulin from tonight thats it", ("self_harm",)),
+    ("I'm stopping my insulin, I'm not going back on it, that's it.", ("self_harm",)),
+    ("I'm stopping my insulin pens from tonight because I'm on the pump now, that's it.", ()),
+    ("I'm stopping my insulin from tonight, that's it, I'm back on the tablets", ()),
+    ("I've stopped my insulin, that's it, I've had a word with the consultant", ()),
+]
 
-@pytest.mark.parametrize(("text", "kinds"), REVIEWED_9 + ROUND_11)
+
+@pytest.mark.parametrize(("text", "kinds"), REVIEWED_9 + ROUND_11 + ROUND_12)
 def test_reviewed_cases_raise_exactly_their_flags(text: str, kinds: tuple[str, ...]) -> None:
     got = detect(text).kinds
     assert set(kinds) <= set(got) and ("self_harm" in got) == ("self_harm" in kinds)
