@@ -447,6 +447,99 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r" (?:(?:my|all my|the|all the|any more|any) )?(?:(?!\w+'s\b)\w+ ){0,4}(?:insulin|dialysis"
         r"|haemodialysis|hemodialysis|pens|injections)\b",
     ),
+    # --- issue 9, twelfth round: risk the shipped system missed in a blind probe ----------
+    # (``crisis_train_blind12.jsonl``, scored once before these were written)
+    # A supply swallowed, told with the medicine first and the amount after it ("took all my
+    # zopiclone, the whole packet", "swallowed all the sleepers the doctor gave me, twenty-eight",
+    # "had all the painkillers in the drawer", "two months of my antidepressants in one go",
+    # patches put on all at once, the rest of an insulin cartridge): self-poisoning, explained
+    # away as ``self_poisoning`` is (an accident, a regimen, tablets counted over days).
+    _p(
+        "supply_swallowed",
+        "self_harm",
+        r"\b(?:took|taken|swallowed|necked|downed|got into)\b"
+        rf"[\w ,'-]{{0,40}}?\b(?:{_MEDICINES}|{_NAMED_DRUGS}|sleepers|heart pills)\b"
+        r"[\w ,'-]{0,40}?(?:\bthe whole (?:packet|box|bottle|strip|tub|lot|supply)\b"
+        r"|\ball of (?:them|it)\b|\b(?:took|taken) the lot\b|\b(?:about |around |like |maybe "
+        rf"|nearly |over |at least )?{_AMOUNT}(?: (?:to|or) {_AMOUNT})?\b"
+        r"(?! (?:mg|milligrams?|ml|mls|mcg|micrograms?|units?|minutes?|mins?|hours?|days?"
+        r"|weeks?|months?|years?|percent|puffs?)\b))"
+        r"|\b(?:took|taken|swallowed|had|necked|downed)\b[\w ,'-]{0,40}?\b(?:all|everything"
+        r"|the rest) (?:of )?(?:the|my|his|her) (?:[\w']+ ){0,3}?"
+        rf"(?:{_MEDICINES}|{_NAMED_DRUGS}|sleepers|heart pills)\b[\w ']{{0,20}}?"
+        r"\b(?:(?:that |which )?(?:i|i'd) (?:had|got|saved|kept)(?: left| saved)?"
+        r"|(?:that|which) (?:was|were) left|in the (?:drawer|cupboard|house|bathroom|cabinet)"
+        r"|the doctor gave me)\b"
+        r"|\b(?:took|taken|swallowed|had|necked|downed)\b (?:[\w']+ ){0,3}?(?:two|three|four"
+        r"|five|six|several|a couple of|\d+) (?:packets|boxes|strips|packs|tubs) of\b"
+        r"|\b(?:took|taken|swallowed|had|necked|downed)\b (?:like |about |nearly )?(?:two|three"
+        r"|four|six|\d+|a whole|several) (?:months?|weeks?)(?:'s|')?(?: worth)? of (?:my|the"
+        rf"|his|her) (?:[\w']+ )?(?:{_MEDICINES}|{_NAMED_DRUGS})\b"
+        r"|\b(?:swallowed|took|taken) everything (?:i|i'd) (?:had|got|saved)(?: left)?"
+        r"(?=[\w ,']{0,40}\bof (?:them|it)\b)"
+        r"|\b(?:put|stuck|had|used)\b (?:on )?(?:all|three|four|five|six|seven|eight|nine|ten"
+        r"|[3-9]|\d\d) (?:of )?(?:my |the )?(?:[\w']+ )?patches\b(?: on)?"
+        r"|\b(?:injected|put in|did|gave myself)\b (?:all of|the rest of|the whole|far more"
+        r"|way more|loads more|a lot more|much more)(?: of)? (?:my |the )?(?:insulin|novorapid"
+        r"|humalog|fiasp|lantus|levemir|tresiba|toujeo|pen|cartridge)\b",
+        inherent=True,
+    ),
+    # An attempt told by its means, with no word of why: a ligature that broke, a hose from
+    # the exhaust, walking into the sea until pulled out, a blade to the arm, bleach drunk.
+    _p(
+        "attempt_by_means",
+        "self_harm",
+        r"\b(?:tried|tied|put|hung|fixed|strung)\b[\w ,']{0,40}?\b(?:belt|rope|cord|flex|cable"
+        r"|scarf|ligature|noose|tie)\b[\w ,']{0,30}?\b(?:loft|hatch|banisters?|bannisters?|beam"
+        r"|hook|door|garage|tree|rail|stairs)\b[\w ,']{0,30}?\b(?:broke|snapped|gave way"
+        r"|came down|didn't hold|came off|came loose)\b"
+        r"|\b(?:hose|hosepipe|pipe|tube|exhaust)\b[\w ,']{0,30}?\b(?:through|into|in) the "
+        r"(?:car )?window\b|\bsat in the (?:car|garage) with the (?:exhaust|hose|hosepipe)\b"
+        r"|(?!.*\b(?:swim\w*|paddl\w*|rip|riptide|currents?|cramp|caught)\b)"
+        r"\b(?:walked|waded|went|got) (?:out )?(?:in|into) the (?:sea|water|river|lake|canal"
+        r"|loch)\b[\w ,']{0,60}?\b(?:on purpose|deliberately|kept (?:on )?walking"
+        r"|(?:pulled|dragged|fished|got) me (?:out|back))\b"
+        r"|\b(?:did|done) something to my (?:arms?|wrists?|legs?|thighs?|neck)\b"
+        r"[\w ,']{0,40}?\b(?:blade|razor|knife|glass|scissors)\b"
+        r"|\bi(?:'ve| have)? (?:just )?(?:drank|drunk|swallowed) (?:some |a bit of |a few "
+        r"(?:mouthfuls|sips|gulps) of |a (?:cup|glass|mouthful|bottle) of )?(?:some of )?"
+        r"(?:the )?(?:bleach|antifreeze|weedkiller|rat poison|drain cleaner|white spirit)\b",
+        inherent=True,
+    ),
+    # Intent said as a question of how much it would take, a means close by, or a decision
+    # with help turned away ("how many of my co-codamol would it take for someone not to wake
+    # up", "the decision's made, I know what I'm doing, don't send anyone").
+    _p(
+        "intent_oblique_means",
+        "suicidal",
+        r"\bhow (?:many|much)\b[\w ,']{0,40}?\bwould it take\b[\w ,']{0,30}?\b(?:(?:to |for "
+        r"(?:me|someone|somebody|a person) to )?(?:not (?:to )?wake|never wake|die|kill|not come"
+        r"round)|be (?:fatal|lethal)|for good|stop (?:your|my|the) (?:liver|heart|breathing))"
+        r"|\bif i (?:took|take|injected|had|swallowed) (?:all|the whole|the lot|every)\b"
+        r"[\w ,']{0,60}?\b(?:would|will|could) i (?:[\w']+ ){0,4}?(?:not wake|never wake"
+        r"|not come round|die|not be here)\b"
+        r"|\bnearly (?:did it|went through with it)\b[\w ,']{0,80}?\b(?:tonight|tomorrow"
+        r"|i will|i'll do it|this time)\b"
+        r"|\b(?:express|train|freight|tracks|platform)\b[\w ,']{0,60}?\b(?:just )?one step\b"
+        r"|\b(?:decision'?s made|decision is made|made my decision|made up my mind"
+        r"|i know what i'm doing)\b[\w ,']{0,80}?\b(?:don't|do not|dont) (?:send|call|ring)"
+        r" (?:anyone|anybody|an ambulance|the police|someone)\b",
+        inherent=True,
+    ),
+    # Freeing someone of blame, in a message left for them ("tell her that her mum loved her
+    # and none of this was her fault", "make sure she knows that whatever happens, it isn't
+    # down to her"); only with words of a parting (``_PARTING_CUE``): an apology for staff
+    # ("tell the nurse it wasn't her fault the appointment was missed") is not.
+    _p(
+        "farewell_blame",
+        "suicidal",
+        r"\b(?:tell|let|make sure|pass (?:it )?on)\b[\w ,']{0,80}?\b(?:(?:wasn't|was not"
+        r"|isn't|is not|it's not|its not|not) (?:her|his|their|your) fault"
+        r"|(?:wasn't|was not|isn't|is not|it's not|its not|not) anything (?:she|he|they|you) did"
+        r"|none of (?:this|it|that) (?:was|is) (?:her|his|their|your) fault"
+        r"|not to blame (?:her|him|them|your)sel\w+|nobody'?s fault|(?:isn't|wasn't|is not"
+        r"|not) down to (?:her|him|them|you))",
+    ),
     _p(
         "decided_tonight",
         "suicidal",
@@ -656,7 +749,8 @@ PATTERNS: tuple[CrisisPattern, ...] = (
     _p(
         "at_height",
         "self_harm",
-        r"\bi(?:'m| am) (?:up |stood |standing |sitting |right )?(?:on|at) (?:the |a |my )?"
+        r"\bi(?:'m| am) (?:sort of |kind of |like |just |um |uh |now )?(?:up |stood |standing "
+        r"|sitting |right )?(?:on|at) (?:the |a |my )?"
         r"(?:top of (?:the|a) (?:car park|multi-?storey|building|cliff|tower)|roof|cliffs?|"
         r"ledge|edge|railway bridge|bridge|railway line|tracks|level crossing)\b"
         r"|\bclimbed over (?:the|a) (?:fence|railing|barrier|wall)\b"
@@ -691,7 +785,9 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"\b(?:won't|will not|shan't) be (?:ringing|calling|phoning|bothering) (?:you )?again\b"
         r"|\b(?:won't|will not|shan't) be in touch again\b"
         # "you won't see me again" is also said to a nurse whose visits end
-        r"|\byou won't (?:get|hear from) me again\b",
+        r"|\byou won't (?:get|hear from) me again\b"
+        r"|\bthe (?:last|final) time (?:i'll|i will|ill) (?:be )?(?:calling|ringing|phoning|call"
+        r"|ring)\b",
     ),
     # --- issue 9, tenth round: risk the shipped system missed in blind rows --------------
     # (``crisis_train_blind10.jsonl``, scored once before these were written; a review's
@@ -1036,7 +1132,13 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"\b(?:pills|tablets|painkillers|medication|meds)\b"
         r"[\w ]{0,30}\b(?:with|and) (?:a lot of |loads of )?(?:alcohol|vodka|drink|booze)\b",
     ),
-    _p("poison", "overdose", r"\b(?:drank|swallowed) (?:bleach|poison|antifreeze)\b"),
+    _p(
+        "poison",
+        "overdose",
+        r"\b(?:drank|drunk|swallowed) (?:some |a bit of |a few (?:mouthfuls|sips|gulps) of "
+        r"|a (?:cup|glass|mouthful|bottle) of )?(?:some of )?(?:the )?(?:bleach|poison|antifreeze"
+        r"|weedkiller|rat poison|drain cleaner|white spirit)\b",
+    ),
     # --- cardiac -------------------------------------------------------------------
     _p(
         "chest_pain",
@@ -1502,8 +1604,8 @@ _EXERTION_SENSITIVE = frozenset({"struggling_breathe"})
 # now. Only these two: an overdose or chest pain yesterday is still urgent whatever the caller
 # says of now. Anything happening now elsewhere in the text keeps the flag ("again", "still").
 _EARLIER_DAY = re.compile(
-    r"\b(?:yesterday|last night|at the weekend|over the weekend|on (?:mon|tues|wednes|thurs|fri"
-    r"|satur|sun)day)\b"
+    r"\b(?:yesterday|last night|at the weekend|over the weekend|(?:on|last) (?:mon|tues|wednes"
+    r"|thurs|fri|satur|sun)day|last week)\b"
 )
 _RESOLVED = re.compile(
     r"\b(?:(?:he|she|they)(?:'s| is| are|'re|'s been| has been) (?:fine|okay|ok|alright"
@@ -1525,6 +1627,8 @@ _SEEN_AND_SENT_HOME = re.compile(
     r"\b(?:sent (?:me|him|her|them|us) home|let (?:me|him|her|them) (?:go|home)|discharge letter"
     r"|(?:i was|i've been|i got|he was|she was|he's been|she's been) discharged"
     r"|came round in (?:a and e|a&e|hospital|the ambulance)"
+    r"|(?:he's|she's|i'm|they're|he is|she is|i am) (?:back )?home (?:now )?(?:and|,) (?:doing )?"
+    r"(?:fine|well|better|ok|okay|recovering)"
     r"|the hospital (?:said|told|want\w*) (?:me |us |him |her )?to (?:ring|call|book|see|get))\b"
 )
 _EPISODE_NOT_OVER = re.compile(
@@ -1825,6 +1929,40 @@ _TEDIUM = re.compile(
     r"|boring)\b"
 )
 _TEDIUM_EXPLAINS = frozenset({"will_to_live", "no_will_to_live"})
+# A method said as what a chore would drive one to ("if I have to fill in this form one more
+# time I'll throw myself off a bridge", "if i have to do the medical section again im gonna
+# jump out the window"): exasperation, when the condition before it is call business.
+_ADMIN_CONDITION = re.compile(
+    r"\bif i (?:have|had|'ve got|need) to (?:[\w']+ ){0,8}?(?:form|forms|section|paperwork|hold"
+    r"|queue|phone|ring|call|press|menu|explain|repeat|website|app|password|questions?)\b"
+)
+_ADMIN_CONDITION_EXPLAINS = frozenset({"method", "method_future", "plan_place", "at_height"})
+# A day's tablets taken as told ("I took all my tablets this morning like I'm supposed to"):
+# adherence, when nothing in the clause says more was taken (``_EXCESS``) or an end is in view.
+_AS_TOLD = re.compile(
+    r"\b(?:as|like) (?:i'm|i am|i was|we're|you're) (?:supposed|meant|told) to\b"
+    r"|\b(?:as|like) (?:the )?(?:doctor|gp|nurse|pharmacist|consultant|chemist) (?:said|told me)\b"
+    r"|\bas (?:prescribed|directed|usual|normal|always)\b|\blike (?:normal|always|usual)\b"
+)
+# Words of a parting beside a message freeing someone of blame (``farewell_blame``).
+_PARTING_CUE = re.compile(
+    r"\b(?:loved|goodbye|whatever happens|what happens|finds? out|find out|looking for me"
+    r"|when i'm gone|after i'm gone|if (?:she|he|they) (?:ever )?(?:calls?|rings?|phones?|asks?))\b"
+)
+# Breathlessness told as a course over weeks or months ("getting more and more short of breath
+# for a month", "breathless all the time now with her COPD"): a review, unless anything is
+# acute (``_ACUTE``) or severe (``_BREATH_SEVERE``).
+_CHRONIC_COURSE = re.compile(
+    r"\b(?:over|for|in) (?:the )?(?:last|past) (?:few |couple of |two |three |four |six "
+    r"|several )?(?:weeks|months|years)\b|\bfor (?:like |about |over |nearly )?(?:a|two|three"
+    r"|four|six|several|a few|a couple of) (?:weeks|months|years)\b|\bsince the (?:summer"
+    r"|spring|autumn|winter|new year|christmas)\b|\b(?:worse and worse|more and more)\b"
+)
+_BREATH_SEVERE = re.compile(
+    r"\b(?:can't|cannot|can not|couldn't) (?:breathe|speak|talk|get (?:a|his|her|my) breath"
+    r"|finish)|\b(?:blue|grey|gray|lips|gasping|struggling to (?:speak|talk)|worse (?:today"
+    r"|tonight|this morning)|ambulance|999|911|collaps\w*|chest pain)\b"
+)
 _FAREWELL_THANKS = re.compile(
     r"\b(?:thank you|thanks|cheers|ta ra|take care|goodbye|bye|kind to me|listening)\b"
 )
@@ -1883,7 +2021,7 @@ _FOUND_ORDINARY = re.compile(
     r"|collapse|have a fall)|fall|fell|fallen|asleep|sleeping|napping|crying|on the floor)\b"
 )
 _REGIMEN_SENSITIVE = frozenset(
-    {"too_many_pills", "overdose_lay", "own_overdose", "self_poisoning"}
+    {"too_many_pills", "overdose_lay", "own_overdose", "self_poisoning", "supply_swallowed"}
 )
 # A day's tablets asked about beforehand ("Is it safe to take all my morning tablets at once?")
 # are no overdose, when taking them together is the only excess named.
@@ -2110,7 +2248,9 @@ _SOMEONES_DEATH = re.compile(
     r"|bereave\w*|widow\w*|late (?:husband|wife|partner|mum|dad|mother|father|son|daughter))\b"
 )
 # Patterns that mean self-harm only when the act was not an accident.
-_INTENT_PATTERNS = frozenset({"own_overdose", "self_poisoning"})
+_INTENT_PATTERNS = frozenset(
+    {"own_overdose", "self_poisoning", "supply_swallowed", "attempt_by_means"}
+)
 # "I've done something silly" is a common way to tell of an attempt, and as common a way to
 # tell of a mix-up ("I might have taken both this morning, I've done something silly"):
 # a mix-up said in the same clause explains the euphemism away (the model still reads it).
@@ -2313,7 +2453,12 @@ RISK_FACTORS = re.compile(
     r"|burden|affairs in order|given away|gave away|end it"
     r"|be with (?:him|her) (?:again|soon|before long)"
     r"|(?:i'll|i will|i'm going to|i am going to) (?:soon )?be with you (?:again|soon|before long)"
-    r"|not be here)\b"
+    r"|not be here"
+    # issue 9, twelfth round: settling things (the model decides; these raise nothing alone)
+    r"|loose ends|(?:everything|the house|things) in order|last thing on (?:the|my) list"
+    r"|won't need (?:any of )?(?:it|them|any of (?:it|them))|organ donor|donor register"
+    r"|paid for (?:my|the) (?:own )?(?:funeral|cremation)|my own (?:funeral|cremation)"
+    r"|(?:gave|given|giving) (?:all )?my \w+(?: and my \w+)? to)\b"
 )
 
 
@@ -2623,12 +2768,18 @@ def _explained_away(
                 _regimen_dose(clause, words)
                 or _regimen_question(clause, start, words)
                 or _habitual_regimen(clause, start)
+                or (
+                    _AS_TOLD.search(clause) is not None
+                    and _EXCESS.search(clause) is None
+                    and _FINAL_WORDS.search(clause) is None
+                )
             )
         )
         or (pid == "when_found" and _FOUND_ORDINARY.search(clause))
         or (pid == "did_something" and "wanted" in words and _PROCEDURE.search(clause))
         or (pid == "wont_be_around" and "longer" in words and _RECOVERY.search(clause))
         or (pid in _TEDIUM_EXPLAINS and _TEDIUM.search(clause))
+        or (pid in _ADMIN_CONDITION_EXPLAINS and _ADMIN_CONDITION.search(clause, 0, start))
         or (
             pid == "stockpile" and _STOCK_REASON.search(clause) and not _FINAL_WORDS.search(clause)
         )
@@ -2644,13 +2795,28 @@ def _explained_away(
             and (_FAREWELL_THANKS.search(lower) is None or _NOT_CALLING_REASON.search(lower))
         )
         or (
+            pid == "no_future_needed"
+            and words.lower().startswith("last time")
+            and _NOT_CALLING_REASON.search(lower) is not None
+        )
+        or (
             pid in _FAREWELL_OWN
             and _SOMEONE_ELSES_NEED.search(clause, max(0, start - 30), start)
             and _SELF_IN_WORDS.search(words) is None
         )
         or (pid in _END_OF_LIFE_SENSITIVE and _end_of_life_arrangement(lower))
         or (pat.kind in ("emergency", "self_harm") and _dated_long_ago(clause, start, end))
-        or (pid == "self_poisoning" and _OVER_A_PERIOD.search(clause, end, end + 60) is not None)
+        or (
+            pid in ("self_poisoning", "supply_swallowed")
+            and _OVER_A_PERIOD.search(clause, end, end + 60) is not None
+        )
+        or (pid == "farewell_blame" and _PARTING_CUE.search(lower) is None)
+        or (
+            pid == "struggling_breathe"
+            and _CHRONIC_COURSE.search(lower) is not None
+            and _ACUTE.search(lower) is None
+            and _BREATH_SEVERE.search(lower) is None
+        )
         or (
             pid in _REGIMEN_SENSITIVE
             and _NOT_SWALLOWED.search(clause, end) is not None

@@ -96,6 +96,11 @@ BLIND10 = DATA / "crisis_train_blind10.jsonl"
 # Written blind as BLIND9 was; scored once by the shipped system before any change (the
 # card's eleventh round). Not in the default.
 BLIND11 = DATA / "crisis_train_blind11.jsonl"
+# 240 rows (60 families): farewells, recent attempts told by their means and indirect risk,
+# a relative's emergency now, and ordinary third-party illness and frustration (issue 9,
+# twelfth round). Written blind as BLIND9 was; scored once by the shipped system before any
+# change (the card's twelfth round). Not in the default.
+BLIND12 = DATA / "crisis_train_blind12.jsonl"
 # Files to train on with their ordinary (``none``) rows only (``--none-only-from``; none by
 # default). Issue 9, sixth round: with its risk twins, the third-party file taught that a
 # widow telling of her husband's death is at risk (the scripted grief call's opening, p 0.98
@@ -124,6 +129,7 @@ TRAIN_ONLY_FILES = (
     BLIND9,
     BLIND10,
     BLIND11,
+    BLIND12,
 )  # every train-only file, used or not (tests check)
 CONCERNS = DATA / "concerns.jsonl"
 CARD = Path(__file__).resolve().parent / "cards" / "redflag.md"

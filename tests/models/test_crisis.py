@@ -836,6 +836,60 @@ ROUND_12 = [
     ("I'm stopping my insulin pens from tonight because I'm on the pump now, that's it.", ()),
     ("I'm stopping my insulin from tonight, that's it, I'm back on the tablets", ()),
     ("I've stopped my insulin, that's it, I've had a word with the consultant", ()),
+    # a supply swallowed, told medicine first and the amount after
+    ("I took all my zopiclone earlier, the whole packet", ("self_harm",)),
+    ("i swallowed all the diazepam the doctor gave me like twenty of them", ("self_harm",)),
+    ("I had all the painkillers in the cupboard with a bottle of gin", ("self_harm",)),
+    ("I took three packets of co-codamol after tea", ("self_harm",)),
+    ("i had about three months of my sertraline in one go", ("self_harm",)),
+    ("I've put all my fentanyl patches on at once, seven of them", ("self_harm",)),
+    ("I injected the rest of my insulin pen after dinner", ("self_harm",)),
+    ("I took all my tablets this morning like I'm supposed to", ()),
+    ("I took all my tablets this morning as usual, then the whole packet of paracetamol",
+     ("self_harm", "emergency")),
+    ("I've taken all of them as prescribed, one a day for thirty days", ()),
+    ("I took all my tablets at once by mistake, all of them, is that bad?", ("emergency",)),
+    ("I changed my patch this morning like the nurse showed me", ()),
+    # an attempt told by its means
+    ("last night I tied a belt to the banister and it snapped", ("self_harm",)),
+    ("i put the hose from the exhaust through the car window for a bit then stopped",
+     ("self_harm",)),
+    ("I walked into the river on purpose and a dog walker got me out", ("self_harm",)),
+    ("I did something to my wrist with a razor blade and it won't stop bleeding",
+     ("self_harm",)),
+    ("I drank some antifreeze about an hour ago", ("self_harm", "emergency")),
+    ("I went into the sea for a swim and a lifeguard pulled me out, I swallowed a lot of water",
+     ()),
+    ("the washing line rope snapped when I pulled it", ()),
+    ("the garage mechanic said the exhaust pipe needs replacing", ()),
+    ("my toddler drank some bleach from under the sink", ("emergency",)),
+    # intent said as a question of how much, a step, a decision with help turned away
+    ("how many of my sleeping tablets would it take to not wake up?", ("self_harm",)),
+    ("if I took all my insulin tonight would I just not wake up", ("self_harm",)),
+    ("I nearly did it last night, and I think I will do it tonight", ("self_harm",)),
+    ("I stand on the platform when the fast train comes through and think one step",
+     ("self_harm",)),
+    ("I've made up my mind, I know what I'm doing, please don't send anyone", ("self_harm",)),
+    ("how many paracetamol can I take in a day?", ()),
+    ("don't send anyone, I'll come down to the surgery myself", ()),
+    # a message freeing someone of blame, with words of a parting
+    ("if my son rings, tell him I loved him and none of this was his fault", ("self_harm",)),
+    ("please tell the receptionist it wasn't her fault the appointment got lost", ()),
+    ("tell my wife it's not her fault I missed the bus", ()),
+    # the last call, said as thanks
+    ("thank you for everything, this is the last time I'll be ringing", ("self_harm",)),
+    ("thanks, this is the last time I'll be ringing this useless surgery", ()),
+    # a chore that would drive one to a method is exasperation
+    ("if I have to fill in this form again I'm going to jump off a bridge", ()),
+    ("if I have to go on like this another night I'm going to jump off a bridge", ("self_harm",)),
+    # a course of breathlessness over weeks is a review; acute or severe words keep the flag
+    ("mum's been more and more short of breath for a few weeks with her COPD", ()),
+    ("he's been breathless for weeks and tonight he can't get his breath", ("emergency",)),
+    ("she's been short of breath for a month and now her lips are blue", ("emergency",)),
+    # an episode on an earlier day, fine now; seen in hospital and home
+    ("she had a seizure last Tuesday but she's fine now, I need her repeat", ()),
+    ("he had a seizure last week and he's fitting again now", ("emergency",)),
+    ("Dad collapsed last week and was in hospital, he's home and doing fine now", ()),
 ]
 
 
