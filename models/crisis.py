@@ -169,6 +169,24 @@ _TELLS_OR_MEANS = (
 _UNDENIED = r"(?:(?!\b(?:not|never|no)\b|n't)[\w ,'])"
 _PERSON = r"(?:he|she|they|he's|she's|they're|him|her|them|my \w+|mum|mom|dad|the baby)"
 
+# The caller as the one who took it ("I took", "i um i had", "I've had", "I got into").
+_I_DID = (
+    r"\b(?:i|i've|i have|i'd|i had|id|ive)\b (?:[\w']+ ){0,2}?"
+    r"(?:(?:drank|had|downed) [\w ,']{0,40}? (?:and|then) )?"
+)
+# A job, a game, a repair or a rescue that explains a broken rope, a hose at a window, a
+# blade or a dip in the water (``attempt_by_means``).
+_MEANS_ORDINARY = (
+    r"\b(?:to pull|swing|hammock|tow\w*|washing|branch|ladder|pulley|climb\w*|tarp|tent|boat"
+    r"|(?:get|fetch|after|save|saving|getting) (?:the|my|our) dog|lead|kids?|children"
+    r"|blind|curtain|shelf|aerial|mechanic|garage man|test\w*|leak\w*"
+    r"|mot|repair\w*|fix(?:ing)? (?:it|the)|cool (?:off|down)|dip|swim\w*|paddl\w*|rip|riptide"
+    r"|currents?|cramp|caught|kayak\w*|canoe\w*|fishing|fetch|rescu\w*|fell|slipped|at work"
+    r"|lifting|accident\w*|stanley|chopping|cooking|kitchen|diy|shaving)\b"
+)
+
+_MEANS_ORDINARY_RE = re.compile(_MEANS_ORDINARY)
+
 PATTERNS: tuple[CrisisPattern, ...] = (
     # --- suicidal talk -------------------------------------------------------------
     _p("suicide_word", "suicidal", r"\bsuicid(?:e|al)\b"),
@@ -372,7 +390,8 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"\b(?:how (?:many|much)|what (?:amount|dose|number)|which (?:tablets|pills|ones|meds))\b"
         r"[\w ,']{0,60}?\b(?:would|will|it'd|it would|does it|it)\b[\w ,']{0,12}?"
         r"\b(?:take (?:so|for) (?:i|me|you|someone|a person) (?:didn't|don't|won't|wouldn't"
-        r"|never) wake|take to (?:die|not wake|end it|kill (?:me|myself|someone|a person"
+        r"|never) wake|take to (?:die\b(?! (?:my|your|her|his|the|it)\b)|not wake|end it"
+        r"|kill (?:me|myself|someone|a person"
         r"|you))"
         r"|kill (?:me|myself|someone|a person|you|an adult)"
         r"|stop (?:my|someone's|your|a|the) heart"
@@ -448,88 +467,106 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"|haemodialysis|hemodialysis|pens|injections)\b",
     ),
     # --- issue 9, twelfth round: risk the shipped system missed in a blind probe ----------
-    # (``crisis_train_blind12.jsonl``, scored once before these were written)
-    # A supply swallowed, told with the medicine first and the amount after it ("took all my
-    # zopiclone, the whole packet", "swallowed all the sleepers the doctor gave me, twenty-eight",
-    # "had all the painkillers in the drawer", "two months of my antidepressants in one go",
-    # patches put on all at once, the rest of an insulin cartridge): self-poisoning, explained
-    # away as ``self_poisoning`` is (an accident, a regimen, tablets counted over days).
+    # (``crisis_train_blind12.jsonl``, scored once before these were written; a review's
+    # defects fixed: ``ROUND_12`` in tests/models/test_crisis.py)
+    # A supply swallowed by the caller, told with the medicine first and the amount after it
+    # ("took all my zopiclone, the whole packet", "swallowed all the sleepers the doctor gave
+    # me, twenty-eight", "had all the painkillers in the drawer", "two months of my
+    # antidepressants in one go", patches put on all at once, far more insulin than told):
+    # self-poisoning, explained away as ``self_poisoning`` is (an accident, a regimen, tablets
+    # taken as told, counted over days).
     _p(
         "supply_swallowed",
         "self_harm",
-        r"\b(?:took|taken|swallowed|necked|downed|got into)\b"
+        rf"{_I_DID}(?:took|taken|swallowed|necked|downed|got into)\b"
         rf"[\w ,'-]{{0,40}}?\b(?:{_MEDICINES}|{_NAMED_DRUGS}|sleepers|heart pills)\b"
-        r"[\w ,'-]{0,40}?(?:\bthe whole (?:packet|box|bottle|strip|tub|lot|supply)\b"
-        r"|\ball of (?:them|it)\b|\b(?:took|taken) the lot\b|\b(?:about |around |like |maybe "
-        rf"|nearly |over |at least )?{_AMOUNT}(?: (?:to|or) {_AMOUNT})?\b"
+        r"[\w ,'-]{0,40}?(?:\bthe whole (?:packet|box|bottle|strip|tub|supply)\b"
+        r"|\ball of (?:them|it)\b|\bevery (?:last )?one\b|\b(?:took|taken) the lot\b"
+        rf"|\b(?:about |around |like |maybe |nearly |over |at least )?{_AMOUNT}"
+        rf"(?: (?:to|or) {_AMOUNT})?\b"
         r"(?! (?:mg|milligrams?|ml|mls|mcg|micrograms?|units?|minutes?|mins?|hours?|days?"
         r"|weeks?|months?|years?|percent|puffs?)\b))"
-        r"|\b(?:took|taken|swallowed|had|necked|downed)\b[\w ,'-]{0,40}?\b(?:all|everything"
-        r"|the rest) (?:of )?(?:the|my|his|her) (?:[\w']+ ){0,3}?"
+        rf"|{_I_DID}(?:took|taken|swallowed|had|necked|downed)\b[\w ,'-]{{0,40}}?\b(?:all"
+        r"|everything|the rest) (?:of )?(?:the|my|his|her) (?:[\w']+ ){0,3}?"
         rf"(?:{_MEDICINES}|{_NAMED_DRUGS}|sleepers|heart pills)\b[\w ']{{0,20}}?"
         r"\b(?:(?:that |which )?(?:i|i'd) (?:had|got|saved|kept)(?: left| saved)?"
         r"|(?:that|which) (?:was|were) left|in the (?:drawer|cupboard|house|bathroom|cabinet)"
         r"|the doctor gave me)\b"
-        r"|\b(?:took|taken|swallowed|had|necked|downed)\b (?:[\w']+ ){0,3}?(?:two|three|four"
-        r"|five|six|several|a couple of|\d+) (?:packets|boxes|strips|packs|tubs) of\b"
-        r"|\b(?:took|taken|swallowed|had|necked|downed)\b (?:like |about |nearly )?(?:two|three"
-        r"|four|six|\d+|a whole|several) (?:months?|weeks?)(?:'s|')?(?: worth)? of (?:my|the"
-        rf"|his|her) (?:[\w']+ )?(?:{_MEDICINES}|{_NAMED_DRUGS})\b"
-        r"|\b(?:swallowed|took|taken) everything (?:i|i'd) (?:had|got|saved)(?: left)?"
-        r"(?=[\w ,']{0,40}\bof (?:them|it)\b)"
-        r"|\b(?:put|stuck|had|used)\b (?:on )?(?:all|three|four|five|six|seven|eight|nine|ten"
-        r"|[3-9]|\d\d) (?:of )?(?:my |the )?(?:[\w']+ )?patches\b(?: on)?"
-        r"|\b(?:injected|put in|did|gave myself)\b (?:all of|the rest of|the whole|far more"
-        r"|way more|loads more|a lot more|much more)(?: of)? (?:my |the )?(?:insulin|novorapid"
-        r"|humalog|fiasp|lantus|levemir|tresiba|toujeo|pen|cartridge)\b",
+        rf"|{_I_DID}(?:took|taken|swallowed|necked|downed)\b (?:[\w']+ ){{0,3}}?(?:two|three"
+        r"|four|five|six|several|a couple of|\d+) (?:packets|boxes|strips|packs|tubs) of\b"
+        rf"|{_I_DID}(?:took|taken|swallowed|necked|downed)\b (?:like |about |nearly )?(?:two"
+        r"|three|four|six|\d+|a whole|several|a) (?:months?|weeks?)(?:'s|')?(?: worth)? of (?:my"
+        rf"|the|his|her) (?:[\w']+ )?(?:{_MEDICINES}|{_NAMED_DRUGS})\b"
+        rf"|{_I_DID}had\b (?:like |about |nearly )?(?:two|three|four|six|\d+|a whole|several|a)"
+        r" (?:months?|weeks?)(?:'s|')?(?: worth)? of (?:my|the|his|her) (?:[\w']+ )?"
+        rf"(?:{_MEDICINES}|{_NAMED_DRUGS})\b(?=[\w ,']{{0,30}}\b(?:in one go|at once"
+        r"|all at once|at the same time)\b)"
+        rf"|{_I_DID}(?:swallowed|took|taken) everything (?:i|i'd) (?:had|got|saved)(?: left)?"
+        rf"(?=[\w ,']{{0,40}}\b(?:{_AMOUNT}|all) of (?:them|it)\b)"
+        rf"|{_I_DID}(?:put|stuck|had|used)\b (?:on )?(?:all|three|four|five|six|seven|eight"
+        r"|nine|ten|[3-9]|\d\d) (?:of )?(?:my |the )?(?:[\w']+ )?patches\b"
+        r"(?: on\b(?! (?:the|a|my) (?:chart|fridge|calendar|list))| (?:on )?at (?:once"
+        r"|the same time)\b)"
+        rf"|{_I_DID}(?:injected|put in|did|gave myself)\b (?:(?:far|way|loads|a lot|much) more"
+        r" (?:of )?(?:my |the )?(?:insulin|novorapid|humalog|fiasp|lantus|levemir|tresiba"
+        r"|toujeo)\b|(?:all of|the rest of|the whole) (?:my |the )?(?:insulin|pen|cartridge)\b"
+        r"(?=[\w ,']{0,20}\b(?:in one go|at once|all at once|deliberately|on purpose)\b))",
         inherent=True,
     ),
     # An attempt told by its means, with no word of why: a ligature that broke, a hose from
     # the exhaust, walking into the sea until pulled out, a blade to the arm, bleach drunk.
+    # Not a job, a game or a rescue (``_MEANS_ORDINARY``, read over the clause).
     _p(
         "attempt_by_means",
         "self_harm",
-        r"\b(?:tried|tied|put|hung|fixed|strung)\b[\w ,']{0,40}?\b(?:belt|rope|cord|flex|cable"
-        r"|scarf|ligature|noose|tie)\b[\w ,']{0,30}?\b(?:loft|hatch|banisters?|bannisters?|beam"
-        r"|hook|door|garage|tree|rail|stairs)\b[\w ,']{0,30}?\b(?:broke|snapped|gave way"
-        r"|came down|didn't hold|came off|came loose)\b"
-        r"|\b(?:hose|hosepipe|pipe|tube|exhaust)\b[\w ,']{0,30}?\b(?:through|into|in) the "
-        r"(?:car )?window\b|\bsat in the (?:car|garage) with the (?:exhaust|hose|hosepipe)\b"
-        r"|(?!.*\b(?:swim\w*|paddl\w*|rip|riptide|currents?|cramp|caught)\b)"
-        r"\b(?:walked|waded|went|got) (?:out )?(?:in|into) the (?:sea|water|river|lake|canal"
-        r"|loch)\b[\w ,']{0,60}?\b(?:on purpose|deliberately|kept (?:on )?walking"
+        rf"(?!.*{_MEANS_ORDINARY})"
+        r"(?:\b(?:tried|tied|put|hung|fixed|strung)\b[\w ,']{0,40}?\b(?:belt|rope|cord|scarf"
+        r"|ligature|noose)\b[\w ,']{0,30}?\b(?:loft|hatch|banisters?|bannisters?|beam|hook|door"
+        r"|garage|tree|rail|stairs)\b[\w ,']{0,30}?\b(?:broke|snapped|gave way|came down"
+        r"|didn't hold|came off|came loose)\b"
+        r"|\bi (?:[\w']+ ){0,3}?(?:sat|put|ran|had|fed|stuck)\b[\w ,']{0,30}?\b(?:hose|hosepipe"
+        r"|pipe|tube|exhaust)\b[\w ,']{0,30}?\b(?:through|into|in) the (?:car )?window\b"
+        r"|\bi (?:[\w']+ ){0,3}?(?:walked|waded|went|got) (?:out )?(?:in|into) the (?:sea|water"
+        r"|river|lake|canal|loch)\b[\w ,']{0,60}?\b(?:on purpose|deliberately|kept (?:on )?walking"
         r"|(?:pulled|dragged|fished|got) me (?:out|back))\b"
         r"|\b(?:did|done) something to my (?:arms?|wrists?|legs?|thighs?|neck)\b"
-        r"[\w ,']{0,40}?\b(?:blade|razor|knife|glass|scissors)\b"
+        r"[\w ,']{0,40}?\b(?:blade|razor)\b"
+        r"|\bi (?:[\w']+ )?cut my (?:arms?|wrists?|legs?|thighs?) with (?:a |the |my )?(?:blade"
+        r"|razor)\b"
         r"|\bi(?:'ve| have)? (?:just )?(?:drank|drunk|swallowed) (?:some |a bit of |a few "
         r"(?:mouthfuls|sips|gulps) of |a (?:cup|glass|mouthful|bottle) of )?(?:some of )?"
-        r"(?:the )?(?:bleach|antifreeze|weedkiller|rat poison|drain cleaner|white spirit)\b",
+        r"(?:the )?(?:bleach|antifreeze|weedkiller|rat poison|drain cleaner|white spirit)\b)",
         inherent=True,
     ),
-    # Intent said as a question of how much it would take, a means close by, or a decision
-    # with help turned away ("how many of my co-codamol would it take for someone not to wake
-    # up", "the decision's made, I know what I'm doing, don't send anyone").
+    # Intent said as a question of how much it would take, a step in front of a train, or a
+    # decision with help turned away ("how many of my co-codamol would it take for someone not
+    # to wake up", "the decision's made, I know what I'm doing and when, don't send anyone").
     _p(
         "intent_oblique_means",
         "suicidal",
-        r"\bhow (?:many|much)\b[\w ,']{0,40}?\bwould it take\b[\w ,']{0,30}?\b(?:(?:to |for "
-        r"(?:me|someone|somebody|a person) to )?(?:not (?:to )?wake|never wake|die|kill|not come"
-        r"round)|be (?:fatal|lethal)|for good|stop (?:your|my|the) (?:liver|heart|breathing))"
+        r"\bhow (?:many|much)\b[\w ,'-]{0,40}?\bwould it take\b[\w ,'-]{0,30}?\b(?:(?:to |for "
+        r"(?:me|someone|somebody|a person) to )?(?:not (?:to )?wake(?: up)?\b(?! (?:so|as|in|at"
+        r"|with|feeling|early|every|until|till|before)\b)|never wake|die\b(?! (?:my|your|her"
+        r"|his|the|it)\b)|kill (?:me|myself|someone|a person)|not come round)|be (?:fatal"
+        r"|lethal)|for good|stop (?:your|my|the) (?:liver|heart|breathing))"
         r"|\bif i (?:took|take|injected|had|swallowed) (?:all|the whole|the lot|every)\b"
-        r"[\w ,']{0,60}?\b(?:would|will|could) i (?:[\w']+ ){0,4}?(?:not wake|never wake"
-        r"|not come round|die|not be here)\b"
-        r"|\bnearly (?:did it|went through with it)\b[\w ,']{0,80}?\b(?:tonight|tomorrow"
-        r"|i will|i'll do it|this time)\b"
-        r"|\b(?:express|train|freight|tracks|platform)\b[\w ,']{0,60}?\b(?:just )?one step\b"
-        r"|\b(?:decision'?s made|decision is made|made my decision|made up my mind"
-        r"|i know what i'm doing)\b[\w ,']{0,80}?\b(?:don't|do not|dont) (?:send|call|ring)"
-        r" (?:anyone|anybody|an ambulance|the police|someone)\b",
+        r"(?![\w ,'-]{0,60}\binstead\b)[\w ,'-]{0,60}?\b(?:would|will|could) i (?:[\w']+ ){0,4}?"
+        r"(?:not wake(?: up)?\b(?! (?:so|as|in|at|with|feeling|early|groggy|tired)\b)|never wake"
+        r"|not come round|die\b|not be here)"
+        r"|\bnearly (?:did it|went through with it)\b(?! (?:wrong|again|right|by mistake))"
+        r"[\w ,']{0,80}?\b(?:i (?:think i )?will (?:do it )?tonight|i'll do it|do it tonight)\b"
+        r"|\b(?:express|train|freight|tracks)\b[\w ,']{0,60}?\b(?:keep thinking|thinking|think"
+        r"|tempted|want|wanting)\b[\w ,']{0,20}?\b(?:just )?one step\b"
+        r"|(?!.*\b(?:private|appointment|assessment|nurse|physio|referral|operation|surgery"
+        r"|round)\b)\b(?:decision'?s made|decision is made|made my decision|made up my mind)\b"
+        r"[\w ,']{0,80}?\b(?:don't|do not|dont) (?:send|call|ring) (?:anyone|anybody"
+        r"|an ambulance|the police|someone)\b",
         inherent=True,
     ),
     # Freeing someone of blame, in a message left for them ("tell her that her mum loved her
     # and none of this was her fault", "make sure she knows that whatever happens, it isn't
-    # down to her"); only with words of a parting (``_PARTING_CUE``): an apology for staff
-    # ("tell the nurse it wasn't her fault the appointment was missed") is not.
+    # down to her"); only with words of a parting in the text (``_PARTING_CUE``): an apology
+    # for staff ("tell the nurse it wasn't her fault the appointment was missed") is not.
     _p(
         "farewell_blame",
         "suicidal",
@@ -1137,7 +1174,18 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         "overdose",
         r"\b(?:drank|drunk|swallowed) (?:some |a bit of |a few (?:mouthfuls|sips|gulps) of "
         r"|a (?:cup|glass|mouthful|bottle) of )?(?:some of )?(?:the )?(?:bleach|poison|antifreeze"
-        r"|weedkiller|rat poison|drain cleaner|white spirit)\b",
+        r"|weedkiller|rat poison|drain cleaner|white spirit)\b"
+        r"|\bhad (?:a few (?:mouthfuls|sips|gulps) of|some of|a (?:cup|glass|mouthful) of) "
+        r"(?:the )?(?:bleach|antifreeze|weedkiller|rat poison|drain cleaner|white spirit)\b"
+        # a child who got into medicines or swallowed a battery or a magnet (issue 9, round 12)
+        r"|\b(?:toddler|baby|little (?:girl|boy|one)|son|daughter|child|kids?|\w+ year old)\b"
+        r"[\w ,']{0,20}?\b(?:(?:has |have |must have )?(?:swallowed|got into|eaten|ate|taken"
+        r"|had|drank|drunk))\b[\w ,']{0,30}?\b(?:(?:button )?batter(?:y|ies)|magnets?"
+        r"|liquitabs?|washing (?:pods?|tablets)|(?:some|all|a few|loads|about \w+|maybe \w+"
+        r"|most) of (?:my|his|her|the|mum's|dad's|nan's|gran's)\b[\w ']{0,20}?\b(?:tablets"
+        r"|pills|medicine|calpol|iron|sertraline|amitriptyline|paracetamol|ibuprofen)"
+        r"|the (?:whole )?bottle of calpol|(?:my|mum's|dad's|nan's|gran's) (?:iron )?(?:tablets"
+        r"|pills))\b",
     ),
     # --- cardiac -------------------------------------------------------------------
     _p(
@@ -1933,21 +1981,37 @@ _TEDIUM_EXPLAINS = frozenset({"will_to_live", "no_will_to_live"})
 # time I'll throw myself off a bridge", "if i have to do the medical section again im gonna
 # jump out the window"): exasperation, when the condition before it is call business.
 _ADMIN_CONDITION = re.compile(
-    r"\bif i (?:have|had|'ve got|need) to (?:[\w']+ ){0,8}?(?:form|forms|section|paperwork|hold"
-    r"|queue|phone|ring|call|press|menu|explain|repeat|website|app|password|questions?)\b"
+    r"\bif (?:i|they|you) (?:have|had|'ve got|need|put|keep|make) (?:to )?(?:[\w']+ ){0,8}?"
+    r"(?:form|forms|section|paperwork|hold|queue|phone|ring|call|press|menu|explain|repeat"
+    r"|website|app|password|questions?)\b"
 )
 _ADMIN_CONDITION_EXPLAINS = frozenset({"method", "method_future", "plan_place", "at_height"})
+# A journey past a level crossing or a bridge ("I'm at the level crossing, the barriers are
+# down, I'll ring you back"), with nothing of an end said (``at_height``).
+_JOURNEY = re.compile(
+    r"\b(?:on (?:my|the) way|late for|barriers?|to pass|i'll be there|ring you back|call you back"
+    r"|running late|appointment|traffic|bus|driving|stuck|surgery|walking the dog)\b"
+)
+_JOURNEY_NOT = re.compile(
+    r"\b(?:jump\w*|edge|over the|goodbye|no point|can't do this|end|want to|going to|gonna"
+    r"|waiting for the (?:next|fast|express|freight)|looking down)\b"
+)
 # A day's tablets taken as told ("I took all my tablets this morning like I'm supposed to"):
 # adherence, when nothing in the clause says more was taken (``_EXCESS``) or an end is in view.
 _AS_TOLD = re.compile(
-    r"\b(?:as|like) (?:i'm|i am|i was|we're|you're) (?:supposed|meant|told) to\b"
+    r"\b(?:as|like) (?:i'm|i am|i was|we're|you're) (?:supposed|meant|told)(?: to)?\b"
+    r"|\b(?:as|like) it says\b"
     r"|\b(?:as|like) (?:the )?(?:doctor|gp|nurse|pharmacist|consultant|chemist) (?:said|told me)\b"
     r"|\bas (?:prescribed|directed|usual|normal|always)\b|\blike (?:normal|always|usual)\b"
 )
 # Words of a parting beside a message freeing someone of blame (``farewell_blame``).
 _PARTING_CUE = re.compile(
-    r"\b(?:loved|goodbye|whatever happens|what happens|finds? out|find out|looking for me"
-    r"|when i'm gone|after i'm gone|if (?:she|he|they) (?:ever )?(?:calls?|rings?|phones?|asks?))\b"
+    r"\b(?:(?:her|his|their) (?:mum|mam|mom|mother|dad|father|nan|gran|grandad) loved"
+    r"|i (?:always )?(?:loved|love) (?:her|him|them)|said (?:thanks and |thank you and )?goodbye"
+    r"|say goodbye|whatever happens(?! (?:we|they|you)\b)|fault what happens"
+    r"|(?:when|once) (?:she|he|they) finds? out(?! about)|looking for me|when i'm gone"
+    r"|after i'm gone|made up my mind(?! to)|my mind's made up(?! to)"
+    r"|if (?:she|he|they) (?:ever )?(?:calls?|rings?|phones?) (?:you|looking|here))\b"
 )
 # Breathlessness told as a course over weeks or months ("getting more and more short of breath
 # for a month", "breathless all the time now with her COPD"): a review, unless anything is
@@ -1971,7 +2035,7 @@ _NOT_CALLING_REASON = re.compile(
     r"\b(?:useless|rubbish|complain\w*|disgrace\w*|waste of time|ridiculous|pathetic"
     r"|incompetent|switching|moving|changing|new (?:gp|practice|surgery|pharmacy|doctor)"
     r"|passed|died|emigrat\w*|relocat\w*|take over|taking over|until|till|review|sorted"
-    r"|results? (?:came|are|is)|discharged)\b"
+    r"|results? (?:came|are|is)|discharged|about (?:this|that|it|the|my|his|her))\b"
 )
 # Arrangements for after a death that an illness will bring ("Can you make sure my wife gets
 # the repeat prescription after I'm gone" from a hospice patient, "once I'm gone, who do they
@@ -2780,6 +2844,16 @@ def _explained_away(
         or (pid == "wont_be_around" and "longer" in words and _RECOVERY.search(clause))
         or (pid in _TEDIUM_EXPLAINS and _TEDIUM.search(clause))
         or (pid in _ADMIN_CONDITION_EXPLAINS and _ADMIN_CONDITION.search(clause, 0, start))
+        or (
+            pid in ("method", "method_future")
+            and words.lower().startswith("tied")
+            and _MEANS_ORDINARY_RE.search(clause) is not None
+        )
+        or (
+            pid == "at_height"
+            and _JOURNEY.search(clause) is not None
+            and _JOURNEY_NOT.search(lower) is None
+        )
         or (
             pid == "stockpile" and _STOCK_REASON.search(clause) and not _FINAL_WORDS.search(clause)
         )

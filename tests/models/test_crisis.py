@@ -843,7 +843,8 @@ ROUND_12 = [
     ("I took three packets of co-codamol after tea", ("self_harm",)),
     ("i had about three months of my sertraline in one go", ("self_harm",)),
     ("I've put all my fentanyl patches on at once, seven of them", ("self_harm",)),
-    ("I injected the rest of my insulin pen after dinner", ("self_harm",)),
+    ("I injected the rest of my insulin pen in one go after dinner", ("self_harm",)),
+    ("I injected the rest of my insulin cartridge and put a new one in, is that right", ()),
     ("I took all my tablets this morning like I'm supposed to", ()),
     ("I took all my tablets this morning as usual, then the whole packet of paracetamol",
      ("self_harm", "emergency")),
@@ -891,6 +892,23 @@ ROUND_12 = [
     ("he had a seizure last week and he's fitting again now", ("emergency",)),
     ("Dad collapsed last week and was in hospital, he's home and doing fine now", ()),
 ]
+
+
+# Issue 9, twelfth round: a helper's review of the round's patterns (208 sentences of its own;
+# the first version escalated 47 of its 128 ordinary sentences and missed 16 of its 80 risk
+# and emergency sentences). The cases the final patterns get right are kept here: ordinary
+# sentences stay quiet, a child's accident is no self-harm, and risk keeps its flag.
+REVIEW_12 = json.loads((Path(__file__).parent / "review_12_cases.json").read_text())
+
+
+@pytest.mark.parametrize("case", REVIEW_12, ids=lambda c: c["text"][:60])
+def test_twelfth_round_review_cases(case: dict[str, Any]) -> None:
+    urgent = {k for k in detect(case["text"]).kinds if k in ("self_harm", "emergency")}
+    if case.get("ordinary"):
+        assert not urgent
+    assert set(case["must_raise"]) <= urgent
+    if case.get("not_self_harm"):
+        assert "self_harm" not in urgent
 
 
 @pytest.mark.parametrize(("text", "kinds"), REVIEWED_9 + ROUND_11 + ROUND_12)
