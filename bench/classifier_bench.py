@@ -38,7 +38,12 @@ sys.path.insert(0, str(ROOT))
 
 from models import crisis as crisis_patterns  # noqa: E402
 from models.classifier import load_classifier  # noqa: E402
-from models.datasets import cached_features, labelled_vader, load_concerns  # noqa: E402
+from models.datasets import (  # noqa: E402
+    CRISIS_HELDOUT12_PATH,
+    cached_features,
+    labelled_vader,
+    load_concerns,
+)
 from models.distress import cached_distress_features  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -146,15 +151,17 @@ def crisis_hard_metrics() -> dict[str, object]:
     return out
 
 
-def crisis_fresh_metrics() -> dict[str, object]:
-    """Red flags on the fresh held-out set (``crisis_fresh.jsonl``): another author, written
-    after the hard set's test split had steered three rounds of training data."""
+def crisis_fresh_metrics(path: Path | None = None) -> dict[str, object]:
+    """Red flags on a held-out set of another author: ``crisis_fresh.jsonl`` (written after
+    the hard set's test split had steered three rounds of training data) by default, or
+    ``crisis_heldout12.jsonl`` (issue 9, twelfth round)."""
     from models.datasets import CRISIS_FRESH_PATH, load_crisis_rows
     from models.evaluate_crisis import evaluate
 
-    rows = load_crisis_rows(CRISIS_FRESH_PATH)
+    path = path or CRISIS_FRESH_PATH
+    rows = load_crisis_rows(path)
     if any(r.split != "test" for r in rows):
-        raise ValueError(f"{CRISIS_FRESH_PATH.name} is a test set: every row is split 'test'")
+        raise ValueError(f"{path.name} is a test set: every row is split 'test'")
     flags = [s.red_flags for s in load_classifier().score_batch([r.text for r in rows])]
     out = evaluate(flags, rows)
     out["patterns_only"] = _headline(
@@ -246,6 +253,7 @@ def write_markdown(res: dict) -> str:
         "",
         *crisis_markdown(res["crisis_hard"]),
         *fresh_markdown(res["crisis_fresh"]),
+        *fresh_markdown(res["crisis_heldout12"], "the third held-out set (crisis_heldout12)"),
         "## Latency and memory",
         "",
         "| metric | value |",
@@ -305,11 +313,10 @@ def crisis_markdown(h: dict) -> list[str]:
     return lines
 
 
-def fresh_markdown(h: dict) -> list[str]:
+def fresh_markdown(h: dict, name: str = "the fresh held-out set") -> list[str]:
     p = h["patterns_only"]
     lines = [
-        f"## Red flags on the fresh held-out set ({h['n']} utterances by another author;"
-        " never trained on)",
+        f"## Red flags on {name} ({h['n']} utterances by another author; never trained on)",
         "",
         "| detector | self-harm recall | self-harm precision | emergency recall |"
         " urgent false alarms | gentle checks on negatives |",
@@ -347,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         "concerns": concern_metrics(),
         "crisis_hard": crisis_hard_metrics(),
         "crisis_fresh": crisis_fresh_metrics(),
+        "crisis_heldout12": crisis_fresh_metrics(CRISIS_HELDOUT12_PATH),
         "latency_ms": lat,
         "distress_tuned_layers": _tuned_layers(),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

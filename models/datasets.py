@@ -270,6 +270,10 @@ CRISIS_EXTRA_PATH = Path(__file__).resolve().parent / "data" / "crisis_train_ext
 # A second held-out set, written later by another author who saw none of the other data,
 # the patterns or the models; never trained on, read once per shipped candidate (the card).
 CRISIS_FRESH_PATH = Path(__file__).resolve().parent / "data" / "crisis_fresh.jsonl"
+# A third held-out set (issue 9, twelfth round): 200 utterances in 50 families by a helper
+# session that opened none of our data, patterns, models or tests; scored once on round 11's
+# system before the round's changes and once after (the card); never trained on.
+CRISIS_HELDOUT12_PATH = Path(__file__).resolve().parent / "data" / "crisis_heldout12.jsonl"
 RED_FLAG_LABELS = ("none", "safety_check", "self_harm", "emergency")
 # Concern labels that a hard-set row certainly carries, for training the concern heads
 # (categories whose concerns are mixed, such as idioms or routine questions, are left out).
