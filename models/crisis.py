@@ -2517,12 +2517,7 @@ RISK_FACTORS = re.compile(
     r"|burden|affairs in order|given away|gave away|end it"
     r"|be with (?:him|her) (?:again|soon|before long)"
     r"|(?:i'll|i will|i'm going to|i am going to) (?:soon )?be with you (?:again|soon|before long)"
-    r"|not be here"
-    # issue 9, twelfth round: settling things (the model decides; these raise nothing alone)
-    r"|loose ends|(?:everything|the house|things) in order|last thing on (?:the|my) list"
-    r"|won't need (?:any of )?(?:it|them|any of (?:it|them))|organ donor|donor register"
-    r"|paid for (?:my|the) (?:own )?(?:funeral|cremation)|my own (?:funeral|cremation)"
-    r"|(?:gave|given|giving) (?:all )?my \w+(?: and my \w+)? to)\b"
+    r"|not be here)\b"
 )
 
 
@@ -3202,78 +3197,6 @@ def _model_urgent_out(
     return tuple(k for k in URGENT_FLAGS if k in out)
 
 
-# --- issue 9, twelfth round: farewell told as several acts of settling up ------------------
-# One act alone is ordinary call business (cancelling appointments, thanks for everything,
-# a will, a pet rehomed); several in one call, with nothing ordinary to explain them, are how
-# a farewell is told without its words ("cancel all my appointments, I won't need any of it
-# after this week, tell the doctor thanks for everything"; "I'm on the donor register, sorting
-# out the last bits, the dogs are with my mate"). Two kinds of act ask the gentle safety
-# question; three (a day soon counts as one) raise the self-harm protocol. Recovery, a move,
-# another provider, end-of-life care, a bereavement or someone else's care explain them.
-_SETTLING_ACTS = {
-    "cancel": re.compile(
-        r"\b(?:cancel (?:all|everything|my|them|it)|take me off|stop (?:it|my|the) (?:deliver\w*"
-        r"|meds|medication|prescriptions?|repeats?)|stop (?:sending|the delivery)|no need to "
-        r"(?:prepare|send|do)|don't bother (?:doing|sending|with)|won't be collecting"
-        r"|no reason for (?:the \w+|anyone) to come|can stop sending)"
-    ),
-    "no_need": re.compile(
-        r"\b(?:won't|will not|wont) (?:need|be needing) (?:any of )?(?:it|them|any)"
-        r"|(?:there's|theres|there is|there's been) no point|won't be (?:using|wanting) (?:it|them)"
-    ),
-    "affairs": re.compile(
-        r"\b(?:(?:sorted|done|made|written|updated) (?:out )?(?:the|my) will|the will and"
-        r"|left instructions|(?:everything|things|the house|my affairs) (?:is |are )?in order"
-        r"|loose ends|the last bits|last thing (?:on (?:the|my) list|before|i needed to do"
-        r"|i need to do)|settle (?:it|up|my (?:bill|account))|who my (?:kids|children|family|son"
-        r"|daughter) (?:ring|call|contact))"
-    ),
-    "belongings": re.compile(
-        r"\b(?:(?:gave|given|giving) (?:all )?(?:my|away)|(?:going|gone) to (?:the lady|the man"
-        r"|a neighbour|the neighbour)|rehom\w*|deleted (?:all )?my (?:accounts|social)"
-        r"|(?:the (?:dog|dogs|cat|budgie)|my (?:dog|cat|pets?)) (?:is|are) (?:going|with)"
-        r"|sold the|neighbour has a key)"
-    ),
-    "funeral": re.compile(
-        r"\b(?:my own (?:funeral|cremation)|(?:paid|deposit) for (?:my|the) (?:own )?(?:funeral"
-        r"|cremation)|funeral (?:place|director|home)|organ donor|donor (?:register"
-        r"|registration|thing)|what i want (?:read|played|sung))"
-    ),
-    "thanks": re.compile(
-        r"\b(?:(?:thanks|thank you) for (?:everything|all (?:the|you've|you have|your)"
-        r"|putting up)|(?:said|say) (?:thanks|thank you|goodbye)|good to me|tell (?:her|him|them"
-        r"|the \w+|dr \w+|miss \w+) (?:i said )?(?:thanks|thank you))"
-    ),
-}
-_SETTLING_SOON = re.compile(
-    r"\b(?:before (?:the weekend|saturday|sunday|monday|tuesday|wednesday|thursday|friday"
-    r"|tonight|tomorrow)|after this week|this week|be with (?:her|him) (?:again )?soon)\b"
-)
-_SETTLING_ORDINARY = re.compile(
-    r"\b(?:better|recovered|healed|fine now|discharged|moving|move|new (?:gp|surgery|practice"
-    r"|pharmacy|doctor)|holiday|switching|private\w*|another (?:pharmacy|surgery|practice"
-    r"|chemist)|elsewhere|retir\w+|emigrat\w*|abroad|care home|hospice|palliative|passed|died"
-    r"|death|late (?:husband|wife)|his|her (?:appointments|prescriptions?|medication|meds"
-    r"|tablets)|back on my feet|op|operation|wound|quit\w*|stopping smoking|diagnos\w*"
-    r"|since my)\b"
-)
-
-
-def _settling_up(lower: str) -> tuple[str, int, int] | None:
-    """A farewell told as acts of settling up (``_SETTLING_ACTS``): the pattern category it
-    raises and the span from the first act to the last, or None."""
-    found = [m for r in _SETTLING_ACTS.values() if (m := r.search(lower)) is not None]
-    if len(found) < 1 or _EVERYDAY.search(lower) or _EXPECTED_DECLINE.search(lower):
-        return None
-    if _SETTLING_ORDINARY.search(lower) is not None:
-        return None
-    weight = len(found) + (1 if _SETTLING_SOON.search(lower) else 0)
-    if weight < 2:
-        return None
-    start, end = min(m.start() for m in found), max(m.end() for m in found)
-    return ("suicidal" if weight >= 3 else "hopelessness", start, end)
-
-
 def _scan(original: str, offset: int) -> CrisisResult:
     """Every pattern over every clause of ``original`` (at ``offset`` in the whole text), and
     the risk factor and the caller's joining in, all read from one written form."""
@@ -3368,23 +3291,6 @@ def _scan(original: str, offset: int) -> CrisisResult:
                         about_other=_about_other(clause, m.start(), m.end()),
                     )
                 )
-    settled = _settling_up(lower)
-    if settled is not None and not (
-        settled[0] == "hopelessness" and any(m.kind == "self_harm" for m in matches)
-    ):
-        category, a, b = settled
-        start, end = start_at(a), end_at(b)
-        matches.append(
-            CrisisMatch(
-                pid="settling_up",
-                category=category,
-                phrase=original[start:end],
-                clause=original,
-                negated=False,
-                start=offset + start,
-                end=offset + end,
-            )
-        )
     matches.sort(key=lambda m: (m.start, m.end))
     idiom = _IDIOM.search(lower) is not None
     return CrisisResult(

@@ -891,19 +891,8 @@ ROUND_12 = [
     ("she had a seizure last Tuesday but she's fine now, I need her repeat", ()),
     ("he had a seizure last week and he's fitting again now", ("emergency",)),
     ("Dad collapsed last week and was in hospital, he's home and doing fine now", ()),
-    # several acts of settling up tell a farewell; one alone, or with a reason, is business
-    ("please cancel all my appointments, I won't need any of them after this week, and tell"
-     " the nurse thanks for everything", ("self_harm",)),
-    ("I've given my fishing gear to my nephew and I'm on the organ donor register now, just"
-     " tying up loose ends", ("self_harm",)),
-    ("can you stop my repeats, the dog's going to the lady next door", ("safety_check",)),
-    ("please cancel all my appointments, thanks for everything", ("safety_check",)),
-    ("please cancel all my appointments, I won't need them, I'm moving to Leeds, thanks for"
-     " everything", ()),
+    # "I won't need it" with a recovery said beside it is business
     ("cancel my physio, I won't need it, I'm back on my feet, thanks for everything", ()),
-    ("since Mum passed, can you cancel her appointments, she won't need them, thanks for"
-     " everything", ()),
-    ("can you cancel my appointment on Tuesday", ()),
 ]
 
 
