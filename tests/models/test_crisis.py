@@ -903,16 +903,6 @@ ROUND_12 = [
 REVIEW_12 = json.loads((Path(__file__).parent / "review_12_cases.json").read_text())
 
 
-@pytest.mark.parametrize("case", REVIEW_12, ids=lambda c: c["text"][:60])
-def test_twelfth_round_review_cases(case: dict[str, Any]) -> None:
-    urgent = {k for k in detect(case["text"]).kinds if k in ("self_harm", "emergency")}
-    if case.get("ordinary"):
-        assert not urgent
-    assert set(case["must_raise"]) <= urgent
-    if case.get("not_self_harm"):
-        assert "self_harm" not in urgent
-
-
 @pytest.mark.parametrize(("text", "kinds"), REVIEWED_9 + ROUND_11 + ROUND_12)
 def test_reviewed_cases_raise_exactly_their_flags(text: str, kinds: tuple[str, ...]) -> None:
     got = detect(text).kinds
@@ -1081,10 +1071,15 @@ def test_sudden_onset_after_a_dated_operation_is_not_history() -> None:
 REVIEW_11 = json.loads((Path(__file__).parent / "review_11_cases.json").read_text())
 
 
-@pytest.mark.parametrize("case", REVIEW_11, ids=lambda c: c["text"][:60])
-def test_eleventh_round_review_cases(case: dict[str, Any]) -> None:
+@pytest.mark.parametrize("case", REVIEW_11 + REVIEW_12, ids=lambda c: c["text"][:60])
+def test_review_cases(case: dict[str, Any]) -> None:
+    """Rounds 11 and 12's reviews: ordinary sentences stay quiet, risk keeps its flags, and
+    a child's accident is an emergency but not the caller's self-harm."""
     urgent = {k for k in detect(case["text"]).kinds if k in ("self_harm", "emergency")}
     if case.get("ordinary"):
         assert not urgent
-    else:
-        assert set(case["must_raise"]) <= urgent
+    assert set(case["must_raise"]) <= urgent
+    if case.get("not_self_harm"):
+        assert "self_harm" not in urgent
+
+
