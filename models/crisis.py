@@ -171,8 +171,10 @@ _PERSON = r"(?:he|she|they|he's|she's|they're|him|her|them|my \w+|mum|mom|dad|th
 
 # The caller as the one who took it ("I took", "i um i had", "I've had", "I got into").
 _I_DID = (
-    r"\b(?:i|i've|i have|i'd|i had|id|ive)\b (?:[\w']+ ){0,2}?"
+    r"(?:\b(?:i|i've|i have|i'd|i had|id|ive)\b (?:[\w']+ ){0,2}?"
     r"(?:(?:drank|had|downed) [\w ,']{0,40}? (?:and|then) )?"
+    # or the clause starts with the taking, as speech often does ("took all of my venlafaxine")
+    r"|^(?:(?:um|uh|so|and|yeah|well|like|just|then) )*)"
 )
 # A job, a game, a repair or a rescue that explains a broken rope, a hose at a window, a
 # blade or a dip in the water (``attempt_by_means``).

@@ -846,6 +846,8 @@ ROUND_12 = [
     ("I injected the rest of my insulin pen in one go after dinner", ("self_harm",)),
     ("I injected the rest of my insulin cartridge and put a new one in, is that right", ()),
     ("I took all my tablets this morning like I'm supposed to", ()),
+    ("took all of my venlafaxine, every last one of them", ("self_harm",)),
+    ("Took my tablets this morning, all of them, as usual.", ()),
     ("I took all my tablets this morning as usual, then the whole packet of paracetamol",
      ("self_harm", "emergency")),
     ("I've taken all of them as prescribed, one a day for thirty days", ()),
