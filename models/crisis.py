@@ -188,6 +188,18 @@ _MEANS_ORDINARY = (
 )
 
 _MEANS_ORDINARY_RE = re.compile(_MEANS_ORDINARY)
+# Household poisons drunk ("some of the bleach", "a few mouthfuls of antifreeze"): the
+# emergency (``poison``) and, said by the caller, self-harm (``attempt_by_means``).
+_CORROSIVES = r"(?:bleach|antifreeze|weedkiller|rat poison|drain cleaner|white spirit)"
+_SIP_OF = (
+    r"(?:some |a bit of |a few (?:mouthfuls|sips|gulps) of |a (?:cup|glass|mouthful|bottle) of )?"
+    r"(?:some of )?(?:the )?"
+)
+# A month's or weeks' supply ("two months of my sertraline", "a month's worth of my lithium").
+_MONTHS_OF = (
+    r"(?:like |about |nearly )?(?:two|three|four|six|\d+|a whole|several|a) (?:months?|weeks?)"
+    rf"(?:'s|')?(?: worth)? of (?:my|the|his|her) (?:[\w']+ )?(?:{_MEDICINES}|{_NAMED_DRUGS})\b"
+)
 
 PATTERNS: tuple[CrisisPattern, ...] = (
     # --- suicidal talk -------------------------------------------------------------
@@ -496,12 +508,8 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"|the doctor gave me)\b"
         rf"|{_I_DID}(?:took|taken|swallowed|necked|downed)\b (?:[\w']+ ){{0,3}}?(?:two|three"
         r"|four|five|six|several|a couple of|\d+) (?:packets|boxes|strips|packs|tubs) of\b"
-        rf"|{_I_DID}(?:took|taken|swallowed|necked|downed)\b (?:like |about |nearly )?(?:two"
-        r"|three|four|six|\d+|a whole|several|a) (?:months?|weeks?)(?:'s|')?(?: worth)? of (?:my"
-        rf"|the|his|her) (?:[\w']+ )?(?:{_MEDICINES}|{_NAMED_DRUGS})\b"
-        rf"|{_I_DID}had\b (?:like |about |nearly )?(?:two|three|four|six|\d+|a whole|several|a)"
-        r" (?:months?|weeks?)(?:'s|')?(?: worth)? of (?:my|the|his|her) (?:[\w']+ )?"
-        rf"(?:{_MEDICINES}|{_NAMED_DRUGS})\b(?=[\w ,']{{0,30}}\b(?:in one go|at once"
+        rf"|{_I_DID}(?:took|taken|swallowed|necked|downed)\b {_MONTHS_OF}"
+        rf"|{_I_DID}had\b {_MONTHS_OF}(?=[\w ,']{{0,30}}\b(?:in one go|at once"
         r"|all at once|at the same time)\b)"
         rf"|{_I_DID}(?:swallowed|took|taken) everything (?:i|i'd) (?:had|got|saved)(?: left)?"
         rf"(?=[\w ,']{{0,40}}\b(?:{_AMOUNT}|all) of (?:them|it)\b)"
@@ -535,9 +543,7 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"[\w ,']{0,40}?\b(?:blade|razor)\b"
         r"|\bi (?:[\w']+ )?cut my (?:arms?|wrists?|legs?|thighs?) with (?:a |the |my )?(?:blade"
         r"|razor)\b"
-        r"|\bi(?:'ve| have)? (?:just )?(?:drank|drunk|swallowed) (?:some |a bit of |a few "
-        r"(?:mouthfuls|sips|gulps) of |a (?:cup|glass|mouthful|bottle) of )?(?:some of )?"
-        r"(?:the )?(?:bleach|antifreeze|weedkiller|rat poison|drain cleaner|white spirit)\b)",
+        rf"|\bi(?:'ve| have)? (?:just )?(?:drank|drunk|swallowed) {_SIP_OF}{_CORROSIVES}\b)",
         inherent=True,
     ),
     # Intent said as a question of how much it would take, a step in front of a train, or a
@@ -1174,11 +1180,9 @@ PATTERNS: tuple[CrisisPattern, ...] = (
     _p(
         "poison",
         "overdose",
-        r"\b(?:drank|drunk|swallowed) (?:some |a bit of |a few (?:mouthfuls|sips|gulps) of "
-        r"|a (?:cup|glass|mouthful|bottle) of )?(?:some of )?(?:the )?(?:bleach|poison|antifreeze"
-        r"|weedkiller|rat poison|drain cleaner|white spirit)\b"
+        rf"\b(?:drank|drunk|swallowed) {_SIP_OF}(?:poison|{_CORROSIVES})\b"
         r"|\bhad (?:a few (?:mouthfuls|sips|gulps) of|some of|a (?:cup|glass|mouthful) of) "
-        r"(?:the )?(?:bleach|antifreeze|weedkiller|rat poison|drain cleaner|white spirit)\b"
+        rf"(?:the )?{_CORROSIVES}\b"
         # a child who got into medicines or swallowed a battery or a magnet (issue 9, round 12)
         r"|\b(?:toddler|baby|little (?:girl|boy|one)|son|daughter|child|kids?|\w+ year old)\b"
         r"[\w ,']{0,20}?\b(?:(?:has |have |must have )?(?:swallowed|got into|eaten|ate|taken"
