@@ -59,7 +59,7 @@ from models.encoder import EMBED_DIM, TextEncoder, TokenStates, get_encoder
 from models.redflag import CLASSES as MODEL_CLASSES
 from models.redflag import DEFAULT_ARTIFACT as RED_FLAG_ARTIFACT
 from models.redflag import RedFlagModel
-from models.signals import CONCERNS, TextScore
+from models.signals import CONCERNS, CRISIS_DISTRESS_FLOOR, TextScore
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,6 @@ class RedFlagPolicy:
 
 
 DEFAULT_RED_FLAG_POLICY = RedFlagPolicy()
-CRISIS_DISTRESS_FLOOR = 0.85
 CRISIS_PATTERN_SCORE = 0.95
 # Evidence for unpunctuated ASR text: clauses longer than this are cut into word runs.
 EVIDENCE_MAX_WORDS = 20
@@ -483,6 +482,9 @@ class CareClassifier:
             red_flags=flags,
             about_others=tuple(
                 k for k in flags if k == "self_harm" and found.about_someone_else(k)
+            ),
+            self_harm_patterns=tuple(
+                m.pid for m in found.matches if not m.negated and m.kind == "self_harm"
             ),
             truncated=cut or st.truncated,
         )

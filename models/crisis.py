@@ -1168,14 +1168,18 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"\b(?!had (?:lots|loads|a lot) of (?:the same|spare|unused|old|leftover|sealed"
         r"|unopened)\b)(?:took|taken|take|taking|swallowed|swallow|had) "
         r"(?:a |an |the )?(?:whole|entire|full|all|too many|lots|a lot|loads|handful|bunch|"
-        r"double|two|three|extra)[\w ]{0,30}?(?:pills|tablets|meds|medication|bottle|packet|"
-        r"box|insulin|paracetamol|dose|doses)\b",
+        # two or three of a tablet is an ordinary dose ("I took two paracetamol an hour ago");
+        # two boxes, bottles or doses of it are not
+        r"double|(?:two|three)(?! (?:of (?:my|the|them|those|these) )?(?:\w+ )?(?:pills|tablets"
+        r"|paracetamol|ibuprofen|painkillers|capsules|co-?codamol|puffs)\b)|extra)[\w ]{0,30}?"
+        r"(?:pills|tablets|meds|medication|bottle|packet|box|insulin|paracetamol|dose|doses)\b",
     ),
     _p(
         "pills_alcohol",
         "overdose",
         r"\b(?:pills|tablets|painkillers|medication|meds)\b"
-        r"[\w ]{0,30}\b(?:with|and) (?:a lot of |loads of )?(?:alcohol|vodka|drink|booze)\b",
+        r"[\w ]{0,30}\b(?:with|and|on top of) (?:a lot of |loads of |a (?:whole |full )?bottle of "
+        r"|half a bottle of )?(?:alcohol|vodka|drink|booze|wine|whisky|whiskey|gin|rum|cider)\b",
     ),
     _p(
         "poison",
@@ -1222,7 +1226,8 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         "breathing",
         r"\b(?:can't|cannot|can not|couldn't|could not|"
         r"can barely|barely) (?:breathe|breath|get (?:my )?breath|catch (?:my |his |her )?"
-        r"breath|get (?:any )?air)\b",
+        # not a blocked nose ("I can't breathe through my nose")
+        r"breath|get (?:any )?air)\b(?! (?:through|out of|in through) (?:my|his|her|the|one) nose)",
         inherent=True,
     ),
     _p(
@@ -2304,6 +2309,82 @@ _OVER_A_PERIOD = re.compile(
     r"|last week|the weekend|then|christmas|january|february|march|april|may|june|july|august"
     r"|september|october|november|december)\b"
 )
+# Tablets counted over a week or longer, or as prescribed ("a whole box of Lemsip over the
+# week"): no overdose by the amount's words (``too_many_pills``, ``overdose_lay``). Not over a
+# weekend or a few days, where a staggered overdose of paracetamol is an emergency.
+_OVER_WEEKS = re.compile(
+    r"\bover (?:the |a )?(?:last |past |whole )?(?:\w+ )?(?:weeks?|months?|fortnight|years?)\b"
+    r"|\bas prescribed\b|\bin (?:a|the last|the past) (?:\w+ )?(?:weeks?|months?|fortnight)\b"
+)
+_AMOUNT_OVER_WEEKS = frozenset({"too_many_pills", "overdose_lay"})
+# A course of antibiotics or steroids finished or taken as told ("I took the whole packet of
+# antibiotics as prescribed"): adherence, whatever its amount, when no excess beyond the course
+# and no end is named.
+_COURSE = re.compile(
+    r"\b(?:course|antibiotics?|amoxicillin|amoxycillin|penicillin|flucloxacillin|doxycycline"
+    r"|clarithromycin|erythromycin|nitrofurantoin|trimethoprim|cefalexin|metronidazole"
+    r"|co-?amoxiclav|steroids?|prednisolone)\b"
+)
+_COURSE_KEPT = re.compile(r"\b(?:finished|completed|done|as prescribed)\b")
+_COURSE_EXCESS = re.compile(
+    r"\b(?:double|twice|too many|too much|more than|extra|in one go|at once|all at the same"
+    r" time|overdos\w*|on purpose|deliberately)\b"
+)
+# A day's tablets named as the day's ("all my tablets for today", "all of this morning's
+# meds"), with nothing more taken (``_EXCESS``; "as well" in a question about the next dose
+# is no excess: "do I take the evening ones as well?").
+_DAYS_DOSE = re.compile(
+    r"\ball (?:of )?my (?:\w+ )?(?:tablets|pills|meds|medication|medicines) for (?:today"
+    r"|the day|this morning|the morning|tonight|the evening)\b"
+    r"|\ball (?:of )?(?:today's|this morning's|tonight's) (?:tablets|pills|meds|medication"
+    r"|medicines)\b"
+)
+_NEXT_DOSE_QUESTION = re.compile(
+    r"\b(?:do|should|can|could|shall) i (?:still |also )?(?:take|have)\b[\w ']{0,40}\bas well\b"
+)
+# Tablets hard to swallow ("swallowed all my tablets fine, it's just the big one sticks in my
+# throat"): the act of swallowing is the question.
+_SWALLOW_TROUBLE = re.compile(
+    r"\b(?:sticks? in my throat|stuck in my throat|(?:hard|difficult) to swallow"
+    r"|(?:trouble|difficulty|problems?) swallowing|struggle to swallow|too big to swallow"
+    r"|get them down)\b"
+)
+
+
+# An end named beside a dose (``_course_or_days_dose``): narrower than ``_FINAL_WORDS``, whose
+# "taken" and "again" are every dose's words.
+_DOSE_END = re.compile(
+    r"\b(?:for good|forever|for ever|anymore|any more|never|goodbyes?|without me|better off"
+    r"|burden|end it|myself|wake up|on purpose|deliberately|tonight)\b"
+)
+
+
+def _course_or_days_dose(clause: str) -> bool:
+    """The tablets are a course taken as told or finished, or the day's own dose, or tablets
+    hard to swallow, with no excess or end named in ``clause`` (``_REGIMEN_SENSITIVE``)."""
+    if _DOSE_END.search(clause) is not None:
+        return False
+    if (
+        _COURSE.search(clause) is not None
+        and (_COURSE_KEPT.search(clause) is not None or _AS_TOLD.search(clause) is not None)
+        and _COURSE_EXCESS.search(clause) is None
+    ):
+        return True
+    rest = _NEXT_DOSE_QUESTION.sub(" ", clause)
+    return (
+        _DAYS_DOSE.search(clause) is not None or _SWALLOW_TROUBLE.search(clause) is not None
+    ) and _EXCESS.search(rest) is None
+
+
+# A question about medicine with a drink, asked before taking it ("Can I take my tablets with
+# alcohol?", "is it ok to have wine with my pills"): advice, not an overdose (``pills_alcohol``).
+_INTERACTION_QUESTION = re.compile(
+    r"\b(?:can|could|should|may) i\b|\bis it (?:ok|okay|safe|alright|all right|fine|bad)\b"
+    r"|\bam i (?:allowed|ok|okay)\b|\b(?:will|would|does|do) (?:it|they|these|those|that)\b"
+)
+_TAKEN_PAST = re.compile(r"\b(?:took|taken|swallowed|had|drank|drunk|necked|downed)\b")
+
+
 # Tablets carried, sorted or handed back, not swallowed ("took my whole month's supply with me
 # to Spain", "taken 30 tablets out of the packs to fill her dosette box").
 _NOT_SWALLOWED = re.compile(
@@ -2840,6 +2921,11 @@ def _explained_away(
                 )
             )
         )
+        or (
+            pid == "pills_alcohol"
+            and _INTERACTION_QUESTION.search(clause, 0, start) is not None
+            and _TAKEN_PAST.search(clause) is None
+        )
         or (pid == "when_found" and _FOUND_ORDINARY.search(clause))
         or (pid == "did_something" and "wanted" in words and _PROCEDURE.search(clause))
         or (pid == "wont_be_around" and "longer" in words and _RECOVERY.search(clause))
@@ -2891,6 +2977,12 @@ def _explained_away(
             pid in ("self_poisoning", "supply_swallowed")
             and _OVER_A_PERIOD.search(clause, end, end + 60) is not None
         )
+        or (
+            pid in _AMOUNT_OVER_WEEKS
+            and _OVER_WEEKS.search(clause, end, end + 60) is not None
+            and _FINAL_WORDS.search(clause) is None
+        )
+        or (pid in _REGIMEN_SENSITIVE and _course_or_days_dose(clause))
         or (pid == "farewell_blame" and _PARTING_CUE.search(lower) is None)
         or (
             pid == "struggling_breathe"

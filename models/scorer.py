@@ -23,6 +23,10 @@ window into ``Signals``:
   hovering at the threshold doesn't flicker.
 * **Trend.** The smoothed distress now against its value ``trend_span_s`` ago (or the
   oldest value seen, early in a call): rising / falling beyond ``trend_delta``, else steady.
+* **The whole call.** Each final's red flags are read with the caller's earlier turns of the
+  call (``models/call_context.py``): a farewell after hopelessness raises self-harm though
+  neither sentence does alone, and a goodbye the call has explained (a move, a hospice)
+  raises none. ``ScorerConfig.call_context`` turns this off.
 * **Evidence.** The caller's words that drove the score: the crisis sentence if there is
   one, else the evidence clause of the final with the highest raw distress (or, when the
   caller is not distressed, of the strongest active concern), quoted verbatim with the
@@ -45,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from asr.types import TranscriptFinal, Word
+from models.call_context import CallContext
 from models.clock import Clock
 from models.signals import CONCERNS, Signals, TextScore, Trend
 
@@ -60,6 +65,9 @@ class ScorerConfig:
     """Per-call knobs of the window scorer."""
 
     window_s: float = 20.0
+    # Read the caller's turns of the whole call together for self-harm risk
+    # (``models/call_context.py``); off, each final is judged alone.
+    call_context: bool = True
     ema_alpha: float = 0.6
     idle_decay_s: float = 15.0
     distress_on: float = 0.6
@@ -112,6 +120,7 @@ class WindowScorer:
         self._classifier = classifier
         self._clock = clock
         self._window: deque[_Scored] = deque()
+        self._context = CallContext() if config.call_context else None
         self._state = _State(at=clock.now())
         self._started = False
         self._distressed = False
@@ -135,6 +144,8 @@ class WindowScorer:
         now = self._clock.now()
         self._advance(now)
         score = self._classifier.score(final.text)
+        if self._context is not None:
+            score = self._context.judge(final.text, score, now)
         self._window.append(_Scored(now, final, score))
         self._started = True
         self._step(now)
@@ -150,6 +161,8 @@ class WindowScorer:
         """Forget everything (for a new call on a reused scorer)."""
         self._window.clear()
         self._history.clear()
+        if self._context is not None:
+            self._context.reset()
         self._state = _State(at=self._clock.now())
         self._started = False
         self._distressed = False

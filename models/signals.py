@@ -20,6 +20,10 @@ CONCERNS: tuple[str, ...] = (
 Trend = Literal["rising", "steady", "falling"]
 
 
+# An urgent red flag lifts the text's distress to at least this.
+CRISIS_DISTRESS_FLOOR = 0.85
+
+
 @dataclass(frozen=True, slots=True)
 class TextScore:
     """Scores for one piece of text, before any smoothing."""
@@ -36,6 +40,11 @@ class TextScore:
     # Those of ``red_flags`` that are about someone other than the caller ("my husband says
     # he's going to kill himself"): the same urgency, a different conversation.
     about_others: tuple[str, ...] = ()
+    # The reviewed patterns that raised ``self_harm`` here (none when the learned model alone
+    # did), for the call's context (``models/call_context.py``).
+    self_harm_patterns: tuple[str, ...] = ()
+    # The self-harm flag was raised by the call's turns read together, not by this text alone.
+    across_call: bool = False
 
 
 @dataclass(frozen=True, slots=True)

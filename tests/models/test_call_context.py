@@ -1,0 +1,239 @@
+"""The caller's turns read together (``models/call_context.py``): risk no single sentence
+states, goodbyes the call has explained, and the real classifier on whole calls."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import MappingProxyType
+
+import pytest
+
+from asr.types import TranscriptFinal
+from models.call_context import MEMORY_S, CallContext, read_cues
+from models.clock import FakeClock
+from models.scorer import ScorerConfig, WindowScorer
+from models.signals import CONCERNS, TextScore
+
+DATA = Path(__file__).resolve().parents[2] / "models" / "data"
+
+
+def score(
+    *flags: str, others: tuple[str, ...] = (), pids: tuple[str, ...] = (), evidence: str = ""
+) -> TextScore:
+    urgent = any(f in ("self_harm", "emergency") for f in flags)
+    values = dict.fromkeys(CONCERNS, 0.0)
+    values["crisis"] = 0.95 if urgent else 0.1
+    return TextScore(
+        0.9 if urgent else 0.3,
+        MappingProxyType(values),
+        urgent,
+        evidence,
+        red_flags=flags,
+        about_others=others,
+        self_harm_patterns=pids,
+    )
+
+
+def run(turns: list[tuple[str, TextScore]], gap_s: float = 10.0) -> list[TextScore]:
+    ctx = CallContext()
+    return [ctx.judge(text, s, i * gap_s) for i, (text, s) in enumerate(turns)]
+
+
+HOPELESS = "Honestly I'm that worn out. I just can't keep going round in circles."
+FAREWELL = "No, cancel the lot, please. I won't be needing any of them after this week."
+
+
+def test_a_farewell_after_hopelessness_raises_self_harm_quoting_both() -> None:
+    out = run(
+        [
+            ("Hello, it's about my appointments.", score()),
+            (HOPELESS, score("safety_check")),
+            (FAREWELL, score()),
+        ]
+    )
+    assert [s.red_flags for s in out[:2]] == [(), ("safety_check",)]
+    last = out[2]
+    assert last.red_flags == ("self_harm",) and last.crisis and last.across_call
+    assert last.concerns["crisis"] >= 0.5 and last.distress >= 0.85
+    assert "can't keep going round" in last.evidence and "cancel the lot" in last.evidence
+
+
+def test_either_sentence_alone_raises_nothing() -> None:
+    assert run([(HOPELESS, score("safety_check"))])[0].red_flags == ("safety_check",)
+    assert run([(FAREWELL, score())])[0].red_flags == ()
+    # hopelessness said twice is still the gentle check, not an escalation
+    out = run([(HOPELESS, score("safety_check")), ("What's the point anyway.", score())])
+    assert not out[1].crisis
+
+
+def test_preparations_then_a_burden_raise_self_harm() -> None:
+    out = run(
+        [
+            ("I've given the dog to my sister and done my will online.", score()),
+            ("Date of birth, first of May.", score()),
+            ("The world will carry on fine without me.", score()),
+        ]
+    )
+    assert out[2].red_flags == ("self_harm",) and out[2].across_call
+
+
+def test_a_turn_without_a_cue_raises_nothing_after_the_call_turned_risky() -> None:
+    out = run(
+        [
+            (HOPELESS, score("safety_check")),
+            (FAREWELL, score()),
+            ("Twelve Kingsway, Darlington.", score()),
+        ]
+    )
+    assert out[1].crisis and not out[2].crisis
+
+
+def test_a_move_explains_a_goodbye_the_patterns_escalated() -> None:
+    out = run(
+        [
+            ("I'm moving into a care home next week, my son said to let you know.", score()),
+            (
+                "So this is goodbye, I'm afraid.",
+                score("self_harm", pids=("saying_goodbye",)),
+            ),
+            (
+                "You've all been so kind to me over the years, I'll miss you all.",
+                score("self_harm"),  # the learned model alone
+            ),
+        ]
+    )
+    assert [s.red_flags for s in out] == [(), (), ()]
+    assert not any(s.crisis for s in out) and out[1].concerns["crisis"] < 0.5
+
+
+def test_a_move_does_not_explain_goodbyes_after_hopelessness_or_a_plan() -> None:
+    out = run(
+        [
+            ("I'm moving in with my daughter.", score()),
+            ("I've had enough of all of it, honestly.", score("safety_check")),
+            ("So this is goodbye.", score("self_harm", pids=("saying_goodbye",))),
+        ]
+    )
+    assert out[2].red_flags == ("self_harm",)
+    out = run(
+        [
+            ("We're emigrating to Perth.", score()),
+            ("I've got a fair few put by.", score()),
+            ("So this is goodbye.", score("self_harm", pids=("saying_goodbye",))),
+        ]
+    )
+    assert out[2].red_flags == ("self_harm",)
+
+
+def test_a_move_never_explains_an_intent_the_patterns_read() -> None:
+    out = run(
+        [
+            ("I'm moving abroad next month.", score()),
+            ("I'm going to take them all tonight.", score("self_harm", pids=("plan_pills",))),
+        ]
+    )
+    assert out[1].red_flags == ("self_harm",)
+
+
+def test_a_bereaved_callers_thanks_and_low_mood_are_not_risk() -> None:
+    out = run(
+        [
+            ("My husband died on Tuesday, I need to cancel his appointments.", score()),
+            ("What's the point of cooking for one.", score("safety_check")),
+            ("Tell Dr Shah thank you for everything she did for him.", score()),
+        ]
+    )
+    assert not any(s.crisis for s in out)
+
+
+def test_someone_elses_words_carry_no_cue() -> None:
+    cues = read_cues(
+        "My son says he's had enough and we'd be better off without him.",
+        score("self_harm", others=("self_harm",)),
+    )
+    assert not cues.any
+    out = run(
+        [
+            ("He says he's had enough.", score("safety_check", others=("safety_check",))),
+            ("He's given his dog away.", score("self_harm", others=("self_harm",))),
+        ]
+    )
+    assert out[1].red_flags == ("self_harm",) and not out[1].across_call
+
+
+def test_cues_older_than_the_calls_memory_are_forgotten() -> None:
+    ctx = CallContext()
+    ctx.judge(HOPELESS, score("safety_check"), 0.0)
+    assert not ctx.judge(FAREWELL, score(), MEMORY_S + 1.0).crisis
+    ctx.reset()
+    ctx.judge(HOPELESS, score("safety_check"), 0.0)
+    assert ctx.judge(FAREWELL, score(), MEMORY_S - 1.0).crisis
+
+
+class _Table:
+    def __init__(self, table: dict[str, TextScore]) -> None:
+        self.table = table
+
+    def score(self, text: str) -> TextScore:
+        return self.table[text]
+
+
+def _through_scorer(config: ScorerConfig) -> tuple[bool, bool]:
+    clock = FakeClock()
+    sc = WindowScorer(
+        _Table({HOPELESS: score("safety_check"), FAREWELL: score()}), clock, config=config
+    )
+    sc.add_final(TranscriptFinal("caller", HOPELESS, 0.0, 3.0))
+    clock.advance(60.0)  # the hopeless words have left the 20 s window
+    s = sc.add_final(TranscriptFinal("caller", FAREWELL, 60.0, 63.0))
+    return s.crisis, "self_harm" in s.red_flags
+
+
+def test_the_window_scorer_reads_the_whole_call_and_can_be_told_not_to() -> None:
+    assert _through_scorer(ScorerConfig()) == (True, True)
+    assert _through_scorer(ScorerConfig(call_context=False)) == (False, False)
+
+
+# --- the real classifier on whole calls ------------------------------------------------------
+
+
+def _calls(name: str) -> dict[str, dict]:
+    with (DATA / name).open(encoding="utf-8") as fh:
+        return {c["id"]: c for c in map(json.loads, fh)}
+
+
+def _first_escalation(clf, call: dict, context: bool) -> int | None:
+    clock = FakeClock()
+    sc = WindowScorer(clf, clock, config=ScorerConfig(call_context=context))
+    for i, turn in enumerate(call["turns"]):
+        clock.advance(8.0)
+        if turn["speaker"] != "caller":
+            continue
+        sc.add_final(TranscriptFinal("caller", turn["text"], clock.now() - 5, clock.now()))
+        s = sc.current()
+        if "self_harm" in s.red_flags and "self_harm" not in s.about_others:
+            return i
+    return None
+
+
+# Design calls (``crisis_calls_design.jsonl``, written blind for this round): the context
+# catches these risk calls that no single turn escalates, and clears these ordinary calls of
+# a goodbye the patterns or the model escalated.
+CAUGHT = ["cd_f01", "cd_f02", "cd_f04", "cd_f11", "cd_f12", "cd_f17", "cd_f20", "cd_f22"]
+CLEARED = ["cd_f64", "cd_f66", "cd_f67", "cd_f68", "cd_f70"]
+
+
+@pytest.mark.slow
+def test_real_calls_through_the_scorer() -> None:
+    from models.classifier import load_classifier
+
+    clf = load_classifier()
+    calls = _calls("crisis_calls_design.jsonl")
+    for cid in CAUGHT:
+        assert _first_escalation(clf, calls[cid], context=False) is None, cid
+        at = _first_escalation(clf, calls[cid], context=True)
+        assert at is not None and at <= calls[cid]["escalate_at"], cid
+    for cid in CLEARED:
+        assert _first_escalation(clf, calls[cid], context=False) is not None, cid
+        assert _first_escalation(clf, calls[cid], context=True) is None, cid
