@@ -1168,11 +1168,8 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"\b(?!had (?:lots|loads|a lot) of (?:the same|spare|unused|old|leftover|sealed"
         r"|unopened)\b)(?:took|taken|take|taking|swallowed|swallow|had) "
         r"(?:a |an |the )?(?:whole|entire|full|all|too many|lots|a lot|loads|handful|bunch|"
-        # two or three of a tablet is an ordinary dose ("I took two paracetamol an hour ago");
-        # two boxes, bottles or doses of it are not
-        r"double|(?:two|three)(?! (?:of (?:my|the|them|those|these) )?(?:\w+ )?(?:pills|tablets"
-        r"|paracetamol|ibuprofen|painkillers|capsules|co-?codamol|puffs)\b)|extra)[\w ]{0,30}?"
-        r"(?:pills|tablets|meds|medication|bottle|packet|box|insulin|paracetamol|dose|doses)\b",
+        r"double|two|three|extra)[\w ]{0,30}?(?:pills|tablets|meds|medication|bottle|packet|"
+        r"box|insulin|paracetamol|dose|doses)\b",
     ),
     _p(
         "pills_alcohol",
@@ -2359,6 +2356,26 @@ _DOSE_END = re.compile(
 )
 
 
+# Two or three of a tablet is an ordinary dose ("I took two paracetamol an hour ago"), when
+# the caller took them, nothing was mixed up, no symptom follows and the medicine is not one
+# that harms when doubled (``too_many_pills``). Two boxes or doses of it are not.
+_ORDINARY_COUNT = re.compile(
+    r"\b(?:took|taken|take|taking|swallowed|had) (?:two|three) (?:\w+ )?(?:pills|tablets"
+    r"|paracetamol|ibuprofen|painkillers|capsules|puffs)$"
+)
+
+
+def _ordinary_count(clause: str, words: str) -> bool:
+    return (
+        _ORDINARY_COUNT.search(words) is not None
+        and _MISTAKE_OR_QUESTION.search(clause) is None
+        and _SYMPTOMS_NOW.search(clause) is None
+        and _SOMEONE_ELSE_TOOK.search(clause) is None
+        and _HARMFUL_IF_DOUBLED.search(clause) is None
+        and _DOSE_END.search(clause) is None
+    )
+
+
 def _course_or_days_dose(clause: str) -> bool:
     """The tablets are a course taken as told or finished, or the day's own dose, or tablets
     hard to swallow, with no excess or end named in ``clause`` (``_REGIMEN_SENSITIVE``)."""
@@ -2983,6 +3000,7 @@ def _explained_away(
             and _FINAL_WORDS.search(clause) is None
         )
         or (pid in _REGIMEN_SENSITIVE and _course_or_days_dose(clause))
+        or (pid == "too_many_pills" and _ordinary_count(clause, words))
         or (pid == "farewell_blame" and _PARTING_CUE.search(lower) is None)
         or (
             pid == "struggling_breathe"

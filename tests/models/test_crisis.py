@@ -897,6 +897,30 @@ ROUND_12 = [
     ("cancel my physio, I won't need it, I'm back on my feet, thanks for everything", ()),
 ]
 
+# Issue 9, thirteenth round: the older dose patterns on ordinary medicine talk. A course taken
+# as told, the day's own tablets, two paracetamol, tablets hard to swallow, a blocked nose and
+# a question about a drink raised an emergency; an overdose told the same way keeps its flags.
+ROUND_13 = [
+    ("I took the whole packet of antibiotics as prescribed and the infection is still there.", ()),
+    ("i finished the full course of amoxicillin all of it like the doctor said", ()),
+    ("I've taken all my tablets for today, do I take the evening ones as well?", ()),
+    ("I took two paracetamol an hour ago and the headache's still there.", ()),
+    ("I took a whole box of Lemsip over the week.", ()),
+    ("i swallowed all my tablets this morning fine its just the big one sticks in my throat", ()),
+    ("I can't breathe through my nose, it's so blocked.", ()),
+    ("Can I take my tablets with alcohol?", ()),
+    ("Is it ok to take my pills with wine tonight?", ()),
+    ("I took two boxes of paracetamol an hour ago.", ("self_harm", "emergency")),
+    ("I took the whole packet of antibiotics at once because I want it all to stop.",
+     ("self_harm", "emergency")),
+    ("I took a whole box of paracetamol over the weekend.", ("emergency",)),
+    ("I've taken all my tablets for today and all of tomorrow's too.", ("self_harm", "emergency")),
+    ("I swallowed all my tablets and I don't want to wake up.", ("self_harm", "emergency")),
+    ("I can't breathe, my chest is so tight.", ("emergency",)),
+    ("I can't breathe through my nose or my mouth, my throat's swelling up.", ("emergency",)),
+    ("I mixed all my tablets with whisky about twenty minutes ago", ("emergency",)),
+    ("I've taken my pills with vodka, can I just say that", ("emergency",)),
+]
 
 # Issue 9, twelfth round: a helper's review of the round's patterns (208 sentences of its own;
 # the first version escalated 47 of its 128 ordinary sentences and missed 16 of its 80 risk
@@ -905,7 +929,7 @@ ROUND_12 = [
 REVIEW_12 = json.loads((Path(__file__).parent / "review_12_cases.json").read_text())
 
 
-@pytest.mark.parametrize(("text", "kinds"), REVIEWED_9 + ROUND_11 + ROUND_12)
+@pytest.mark.parametrize(("text", "kinds"), REVIEWED_9 + ROUND_11 + ROUND_12 + ROUND_13)
 def test_reviewed_cases_raise_exactly_their_flags(text: str, kinds: tuple[str, ...]) -> None:
     got = detect(text).kinds
     assert set(kinds) <= set(got) and ("self_harm" in got) == ("self_harm" in kinds)
