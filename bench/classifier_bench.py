@@ -12,6 +12,8 @@
   (cached); a sample is re-scored through ``score_batch`` to check the two paths agree.
 * Concerns: macro-F1 over the 8 concerns and crisis recall on the concern held-out split,
   through ``score_batch`` (heads plus crisis patterns).
+* Whole calls: self-harm recall and false alarms on multi-turn calls, with the call's
+  context and with each turn alone (``models/evaluate_calls.py``).
 * Latency: one ``WindowScorer.add_final`` per caller utterance at batch 1 (encode, heads,
   patterns, evidence, window update), encoder capped at 1 thread as in the service.
 * Peak RSS of this process (``ru_maxrss``).
@@ -170,6 +172,53 @@ def crisis_fresh_metrics(path: Path | None = None) -> dict[str, object]:
     return out
 
 
+def crisis_calls_metrics() -> dict[str, object]:
+    """Self-harm on whole calls (``models/evaluate_calls.py``): the design calls this round's
+    call context was written against, and the held-out calls of another author, each with
+    the call context and with each turn judged alone."""
+    from models.evaluate_calls import (
+        CALLS_DESIGN_PATH,
+        CALLS_HELDOUT13_PATH,
+        evaluate_calls,
+        load_calls,
+    )
+
+    clf = load_classifier()
+    out: dict[str, object] = {}
+    for name, path in (("design", CALLS_DESIGN_PATH), ("heldout13", CALLS_HELDOUT13_PATH)):
+        calls = load_calls(path)
+        out[name] = {
+            "call_context": evaluate_calls(clf, calls, context=True),
+            "each_turn_alone": evaluate_calls(clf, calls, context=False),
+        }
+    return out
+
+
+def calls_markdown(h: dict) -> list[str]:
+    lines = [
+        "## Self-harm on whole calls (multi-turn calls where no single caller turn states"
+        " intent, and hard ordinary calls)",
+        "",
+        "| set | reading | risk calls caught (recall) | precision | ordinary calls escalated |"
+        " caught by the lead's turn / later |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for name, v in h.items():
+        for reading in ("call_context", "each_turn_alone"):
+            m = v[reading]
+            lines.append(
+                f"| {name} | {reading.replace('_', ' ')} | {_pct(m['recall'])} |"
+                f" {_pct(m['precision'])} | {_pct(m['false_alarm_rate'])}"
+                f" ({m['n_ordinary']}) | {m['in_time']} / {m['later']} |"
+            )
+    lines += ["", "| category (heldout13, call context) | measure | rate | n |"]
+    lines += ["|---|---|---:|---:|"]
+    for cat, v in h["heldout13"]["call_context"]["by_category"].items():
+        lines.append(f"| {cat} | {v['measure']} | {v['rate']:.3f} | {v['n']} |")
+    lines.append("")
+    return lines
+
+
 def _headline(m: dict[str, object]) -> dict[str, object]:
     keys = ("recall", "false_alarm_rate", "soft_check_rate", "self_harm", "emergency")
     return {k: m[k] for k in (*keys, "safety_check")}
@@ -254,6 +303,7 @@ def write_markdown(res: dict) -> str:
         *crisis_markdown(res["crisis_hard"]),
         *fresh_markdown(res["crisis_fresh"]),
         *fresh_markdown(res["crisis_heldout12"], "the third held-out set (crisis_heldout12)"),
+        *calls_markdown(res["crisis_calls"]),
         "## Latency and memory",
         "",
         "| metric | value |",
@@ -355,6 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         "crisis_hard": crisis_hard_metrics(),
         "crisis_fresh": crisis_fresh_metrics(),
         "crisis_heldout12": crisis_fresh_metrics(CRISIS_HELDOUT12_PATH),
+        "crisis_calls": crisis_calls_metrics(),
         "latency_ms": lat,
         "distress_tuned_layers": _tuned_layers(),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -12,10 +12,14 @@ import pytest
 from asr.types import TranscriptFinal
 from models.call_context import MEMORY_S, CallContext, read_cues
 from models.clock import FakeClock
+from models.evaluate_calls import (
+    CALLS_DESIGN_PATH,
+    CALLS_HELDOUT13_PATH,
+    first_escalation,
+    load_calls,
+)
 from models.scorer import ScorerConfig, WindowScorer
 from models.signals import CONCERNS, TextScore
-
-DATA = Path(__file__).resolve().parents[2] / "models" / "data"
 
 
 def score(
@@ -198,25 +202,6 @@ def test_the_window_scorer_reads_the_whole_call_and_can_be_told_not_to() -> None
 # --- the real classifier on whole calls ------------------------------------------------------
 
 
-def _calls(name: str) -> dict[str, dict]:
-    with (DATA / name).open(encoding="utf-8") as fh:
-        return {c["id"]: c for c in map(json.loads, fh)}
-
-
-def _first_escalation(clf, call: dict, context: bool) -> int | None:
-    clock = FakeClock()
-    sc = WindowScorer(clf, clock, config=ScorerConfig(call_context=context))
-    for i, turn in enumerate(call["turns"]):
-        clock.advance(8.0)
-        if turn["speaker"] != "caller":
-            continue
-        sc.add_final(TranscriptFinal("caller", turn["text"], clock.now() - 5, clock.now()))
-        s = sc.current()
-        if "self_harm" in s.red_flags and "self_harm" not in s.about_others:
-            return i
-    return None
-
-
 # Design calls (``crisis_calls_design.jsonl``, written blind for this round): the context
 # catches these risk calls that no single turn escalates, and clears these ordinary calls of
 # a goodbye the patterns or the model escalated.
@@ -229,11 +214,41 @@ def test_real_calls_through_the_scorer() -> None:
     from models.classifier import load_classifier
 
     clf = load_classifier()
-    calls = _calls("crisis_calls_design.jsonl")
+    calls = {c.id: c for c in load_calls(CALLS_DESIGN_PATH)}
     for cid in CAUGHT:
-        assert _first_escalation(clf, calls[cid], context=False) is None, cid
-        at = _first_escalation(clf, calls[cid], context=True)
-        assert at is not None and at <= calls[cid]["escalate_at"], cid
+        call = calls[cid]
+        assert first_escalation(clf, call, context=False) is None, cid
+        at = first_escalation(clf, call, context=True)
+        assert at is not None and call.escalate_at is not None and at <= call.escalate_at, cid
     for cid in CLEARED:
-        assert _first_escalation(clf, calls[cid], context=False) is not None, cid
-        assert _first_escalation(clf, calls[cid], context=True) is None, cid
+        assert first_escalation(clf, calls[cid], context=False) is not None, cid
+        assert first_escalation(clf, calls[cid], context=True) is None, cid
+
+
+def test_a_call_set_names_the_caller_turn_to_escalate_at(tmp_path: Path) -> None:
+    good = {
+        "id": "x",
+        "family": "x",
+        "label": "self_harm",
+        "category": "c",
+        "form": "asr",
+        "escalate_at": 0,
+        "turns": [{"speaker": "caller", "text": "hi"}, {"speaker": "agent", "text": "hello"}],
+    }
+    path = tmp_path / "calls.jsonl"
+    path.write_text(json.dumps(good) + "\n")
+    assert load_calls(path)[0].escalate_at == 0
+    for bad in ({"escalate_at": 1}, {"escalate_at": None}, {"label": "none"}, {"label": "x"}):
+        path.write_text(json.dumps({**good, **bad}) + "\n")
+        with pytest.raises(ValueError, match="calls.jsonl:1"):
+            load_calls(path)
+
+
+def test_the_held_out_calls_share_no_family_or_sentence_with_the_design_calls() -> None:
+    design = load_calls(CALLS_DESIGN_PATH)
+    held = load_calls(CALLS_HELDOUT13_PATH)
+    assert not {c.id for c in design} & {c.id for c in held}
+    def callers(calls: list) -> set[str]:
+        return {t.text.strip().lower() for c in calls for t in c.turns if t.speaker == "caller"}
+
+    assert not callers(design) & callers(held)
