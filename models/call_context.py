@@ -57,7 +57,9 @@ _HOPELESS = re.compile(
     r"\bwhat's the point\b|\bno point\b|\bcan't keep (?:going|doing|on)\b"
     r"|\btired of (?:it|all|everything|being)\b|\bhad enough\b"
     r"|\bdoesn't (?:really )?matter (?:now|anymore|any more)\b|\bdone with (?:it|all|everything)\b"
-    r"|\bgive up\b|\bso done\b"
+    r"|\bgive up\b|\bso done\b|\bcan't see the point\b|\bdon't see (?:it|this) ever ending\b"
+    r"|\b(?:never going to|won't ever) (?:end|get better)\b"
+    r"|\blet (?:everyone|everybody|them) down\b"
 )
 _FAREWELL = re.compile(
     # thanks for everything, from the caller ("not for all she did for him")
@@ -79,6 +81,7 @@ _FAREWELL = re.compile(
     # settling up
     r"|\bnext of kin\b|\bbank cards\b|\bpin numbers?\b"
     r"|\b(?:done|sorted|made|written) (?:my|a) will\b|\bthe will\b|\borgan donor\b"
+    r"|\bfuneral plan\b|\bnot to worry about (?:the|me|that)\b"
     r"|\b(?:gave|given|giving) (?:away|my \w+ (?:\w+ )?(?:away|to)|(?:her|him|them) (?:the|my) "
     r"(?:dog|cats?)|the (?:dog|cats?) to)\b|\brehom\w+\b|\btook the (?:cats?|dog) to\b"
     r"|\bsorting (?:everything|stuff|my bits|things|a lot)\b|\bgetting everything straight\b"
@@ -93,11 +96,16 @@ _BURDEN = re.compile(
     r"|\bcan't picture anything\b|\b(?:won't|not) be (?:around|here)\b"
     r"|\beasier for (?:everybody|everyone)\b|\bno sense in me\b|\bi'm finished\b"
     r"|\bbe with (?:him|her) (?:again|soon)\b|\bjoin (?:him|her)\b"
+    r"|\beasier for (?:her|him|them)\b|\bno use to (?:anybody|anyone)\b|\ba nuisance\b"
+    r"|\bwaste of space\b|\b(?:having|have) to carry me\b|\bnothing (?:ahead of|for) me\b"
+    r"|\bput it right for them\b|\b(?:with|from) the (?:life )?insurance\b"
 )
 _PLAN = re.compile(
     r"\b(?:put by|saved up|saving (?:them|up)|stash\w*|stockpil\w*|kept back)\b|\bbridge\b"
     r"|\blooking down\b|\bthe edge\b|\brailway\b|\btracks\b|\bcliffs?\b|\bafter tonight\b"
-    r"|\bwhen the house is quiet\b|\bhow many (?:\w+ )?(?:would|does it|would it) take\b"
+    r"|\bwhen the house is quiet\b|\bhow many (?:\w+ ){0,4}?(?:would|does|do) (?:it )?take\b"
+    r"|\bto do (?:real |any )?(?:harm|damage)\b|\bwouldn't feel anything\b|\bdrift off\b"
+    r"|\bmulti-?storey\b|\btop floor\b|\bcar park roof\b|\b(?:shot)?gun\b"
 )
 # An ordinary reason for goodbyes: a move, a new surgery, the end of a treatment chosen with the
 # team, a hospice, a death in the family (a bereaved caller's thanks are for the one who died).
@@ -108,7 +116,8 @@ _REASON = re.compile(
     r"|\b(?:weeks|months) to live\b|\babroad\b|\boverseas\b"
     r"|\b(?:stop|stopping|come off|coming off|withdraw\w*) (?:my |the )?(?:dialysis|treatment"
     r"|chemo\w*)\b|\bat peace\b"
-    r"|\b(?:passed away|died|funeral|widow\w*|bereave\w*|his death|her death)\b"
+    r"|\b(?:passed away|died|widow\w*|bereave\w*|his death|her death)\b"
+    r"|\b(?:his|her|their|the) funeral\b(?! plan)"
 )
 _PATTERNS: dict[Cue, re.Pattern[str]] = {
     "hopeless": _HOPELESS,
