@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Literal
 
+from models import crisis as crisis_patterns
 from models.signals import CRISIS_DISTRESS_FLOOR, TextScore
 
 Cue = Literal["hopeless", "farewell", "burden", "plan"]
@@ -143,8 +144,17 @@ class TurnCues:
         return bool(self.words)
 
 
+_CLAUSE_END = re.compile(r"[.,;:?!]")
+
+
 def _around(text: str, m: re.Match[str]) -> str:
-    """The caller's words of a match and a few either side, whole words only."""
+    """The clause of a match when it is short, else the match and a few words either side."""
+    a = max((c.end() for c in _CLAUSE_END.finditer(text, 0, m.start())), default=0)
+    end = _CLAUSE_END.search(text, m.end())
+    b = end.start() if end is not None else len(text)
+    clause = text[a:b].strip()
+    if len(clause) <= _QUOTE_MAX:
+        return clause
     a, b = max(0, m.start() - _QUOTE_SIDE), min(len(text), m.end() + _QUOTE_SIDE)
     while 0 < a < m.start() and text[a - 1].isalnum():
         a += 1
@@ -206,6 +216,27 @@ class CallContext:
         if not kinds & {"hopeless", "burden", "plan"}:
             return score
         return _with_self_harm(score, self._earlier_words(cues, kinds), _now_words(cues))
+
+    def own_self_harm_stands(self, text: str, at_s: float) -> bool:
+        """For a reader of the words alone (the nudge engine's fast path, before any score):
+        remember the caller turn ``text`` and say whether the caller's own self-harm flag the
+        reviewed patterns raise on it stands in the call's context. A goodbye the call has
+        explained does not; nothing is raised here that the patterns did not raise."""
+        found = crisis_patterns.detect(text)
+        others = ("self_harm",) if found.about_someone_else("self_harm") else ()
+        score = TextScore(
+            0.0,
+            MappingProxyType({}),
+            found.flagged,
+            "",
+            red_flags=found.kinds,
+            about_others=others,
+            self_harm_patterns=tuple(
+                m.pid for m in found.matches if not m.negated and m.kind == "self_harm"
+            ),
+        )
+        judged = self.judge(text, score, at_s)
+        return "self_harm" in score.red_flags and "self_harm" in judged.red_flags
 
     @staticmethod
     def _farewell_only(score: TextScore) -> bool:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from asr.types import TranscriptFinal, TranscriptPartial
+from models.call_context import CallContext
 from models.clock import Clock
 from models.signals import Signals
 from nudges.events import (
@@ -160,6 +161,7 @@ class NudgeEngine:
         self._now = float("-inf")
         self._seq = 0
         self._utts: deque[_Utt] = deque()
+        self._call_context = CallContext()
         self._signals: Signals | None = None
         self._last_caller_end = float("-inf")
         self._sig_hist: deque[Signals] = deque()
@@ -291,9 +293,25 @@ class NudgeEngine:
             words=len(f.text.split()),
             question=f.speaker == "caller" and looks_like_question(f.text),
         )
+        # a goodbye the call has explained (a move, a hospice) raises no self-harm prompt on
+        # the caller's words alone; the scorer, reading the same call, is the final word
+        own_self_harm = (
+            self._call_context.own_self_harm_stands(f.text, f.end_s)
+            if f.speaker == "caller"
+            else True
+        )
         for leaf in self._said_leaves:
             if leaf.said.speaker == f.speaker:
-                utt.matches[id(leaf)] = self._matcher.match(self._compiled[id(leaf.said)], f.text)
+                compiled = self._compiled[id(leaf.said)]
+                m = self._matcher.match(compiled, f.text)
+                if (
+                    m is not None
+                    and compiled.red_flag == "self_harm"
+                    and compiled.about == "caller"
+                    and not own_self_harm
+                ):
+                    m = None
+                utt.matches[id(leaf)] = m
         self._detect_overlap(utt)
         self._utts.append(utt)
         if f.speaker == "caller":

@@ -94,3 +94,20 @@ def test_a_flag_about_someone_else_in_the_window_does_not_hide_the_callers_own()
     engine = NudgeEngine(load_playbook(), FakeClock())
     run(engine, replay_events(both))
     assert {n.rule_id for n in engine.open_nudges()} == {"self_harm_protocol"}
+
+
+def test_a_goodbye_the_call_explained_raises_no_protocol_on_the_words_alone() -> None:
+    # the patterns read "So this is goodbye" as a farewell; the move said earlier explains it
+    events = replay(script("moving_goodbye"), tail_s=5)
+    assert "self_harm_protocol" not in {e.rule_id for e in events}
+
+
+def test_the_same_goodbye_without_the_move_still_raises_the_protocol() -> None:
+    items = [
+        i
+        for i in script("moving_goodbye")
+        if not (isinstance(i, TranscriptFinal) and "moving" in i.text)
+    ]
+    events = replay(items, tail_s=5)
+    created = [e for e in events if isinstance(e, NudgeCreated)]
+    assert [e.rule_id for e in created if e.escalate] == ["self_harm_protocol"]

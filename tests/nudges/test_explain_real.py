@@ -126,6 +126,26 @@ def test_hopelessness_asks_the_gentle_safety_question_without_escalating(tmp_pat
     assert not rules & {"self_harm_protocol", "emergency_protocol"}
 
 
+def test_a_farewell_after_hopelessness_earlier_in_the_call_gets_the_protocol(
+    tmp_path: Path,
+) -> None:
+    # "I've had enough of all of it" at 16 s (the gentle check), then "cancel all of them ...
+    # thank you for everything" at 52 s, when the first words have left the 20 s window
+    events = explain("farewell_across_call", tmp_path, "--tail-s", "30")
+    mine = [e for e in events if e["rule_id"] == "self_harm_protocol"]
+    protocol = [e for e in mine if e["event"] == "created"]
+    assert [e["at_s"] for e in protocol] == [52.0]
+    assert "had enough of all of it" in protocol[0]["reason"]
+    assert "Cancel all of them" in protocol[0]["reason"]
+    assert [e["reason"] for e in mine if e["event"] == "resolved"] == ["agent_said"]
+
+
+def test_a_goodbye_the_call_explained_by_a_move_is_no_farewell(tmp_path: Path) -> None:
+    events = explain("moving_goodbye", tmp_path, "--tail-s", "30")
+    rules = {e["rule_id"] for e in events if e["event"] == "created"}
+    assert not rules & {"self_harm_protocol", "emergency_protocol", "caller_at_risk"}
+
+
 @pytest.mark.parametrize("path", sorted(TRANSCRIPTS.glob("*.jsonl")), ids=lambda p: p.stem)
 def test_explain_accepts_every_test_transcript(path: Path) -> None:
     # the test scripts carry scripted signals, feedback and ticks: explain replays them all
