@@ -2352,7 +2352,8 @@ _SWALLOW_TROUBLE = re.compile(
 # "taken" and "again" are every dose's words.
 _DOSE_END = re.compile(
     r"\b(?:for good|forever|for ever|anymore|any more|never|goodbyes?|without me|better off"
-    r"|burden|end it|myself|wake up|on purpose|deliberately|tonight)\b"
+    r"|burden|end it|myself|wake up|on purpose|deliberately|(?:it|everything) (?:all )?to stop"
+    r"|make it (?:all )?stop|do it|do the job|enough to|be gone)\b"
 )
 
 
@@ -3001,6 +3002,15 @@ def _explained_away(
         )
         or (pid in _REGIMEN_SENSITIVE and _course_or_days_dose(clause))
         or (pid == "too_many_pills" and _ordinary_count(clause, words))
+        or (
+            # "I've got my insulin for tonight and no way of knowing what dose to take"
+            pid == "plan_pills"
+            and words.lower().startswith(("got ", "ready "))
+            and _DOSE_TALK.search(lower) is not None
+            and _DOSE_END.search(lower) is None
+            and _DELIBERATE.search(lower) is None
+            and re.search(r"\ball\b|\bthe lot\b", words.lower()) is None
+        )
         or (pid == "farewell_blame" and _PARTING_CUE.search(lower) is None)
         or (
             pid == "struggling_breathe"
@@ -3313,11 +3323,47 @@ def _model_urgent_out(
     return tuple(k for k in URGENT_FLAGS if k in out)
 
 
+# A means or a time named in ordinary medicine talk ("I took all of my insulin as normal", "I
+# knocked my dosette box over and don't know which tablets I've taken", "my insulin for tonight
+# and no way of knowing what dose to take") is no risk factor: the clause is adherence, a
+# mix-up or a question about a dose, and names no end. Finality and a burden always count.
+_MEANS_OR_TIME = re.compile(
+    r"\b(?:tablets|pills|paracetamol|co-?codamol|insulin|morphine|oramorph|sleeping pills"
+    r"|tonight|later today|this weekend)\b"
+)
+_DOSE_TALK = re.compile(
+    r"\b(?:what|which|how much|the right|my usual) (?:dose|doses|one|ones|tablets?|units?)\b"
+    r"|\bdon't know (?:which|what|how many|if)\b|\bknocked\b|\bdosette\b|\bpill organi[sz]er\b"
+)
+
+
+def _risk_factor(lower: str) -> re.Match[str] | None:
+    """The first words naming a risk factor (``RISK_FACTORS``) outside ordinary medicine
+    talk (``_MEANS_OR_TIME`` in a clause of adherence, a mix-up or a dose question)."""
+    for cs, ce in clause_spans(lower):
+        clause = lower[cs:ce]
+        ordinary = (
+            (
+                (_AS_TOLD.search(clause) is not None and _EXCESS.search(clause) is None)
+                or _ACCIDENT.search(clause) is not None
+                or _MIXUP.search(clause) is not None
+                or _DOSE_TALK.search(clause) is not None
+            )
+            and _DOSE_END.search(clause) is None
+            and _DELIBERATE.search(clause) is None
+        )
+        for m in RISK_FACTORS.finditer(lower, cs, ce):
+            if ordinary and _MEANS_OR_TIME.fullmatch(m.group(0)):
+                continue
+            return m
+    return None
+
+
 def _scan(original: str, offset: int) -> CrisisResult:
     """Every pattern over every clause of ``original`` (at ``offset`` in the whole text), and
     the risk factor and the caller's joining in, all read from one written form."""
     lower, starts, ends = written_form(normalise(original))
-    risk = RISK_FACTORS.search(lower)
+    risk = _risk_factor(lower)
     # positions in ``lower`` back to positions in ``original`` (the same when nothing changed)
     n = len(lower)
 

@@ -920,7 +920,28 @@ ROUND_13 = [
     ("I can't breathe through my nose or my mouth, my throat's swelling up.", ("emergency",)),
     ("I mixed all my tablets with whisky about twenty minutes ago", ("emergency",)),
     ("I've taken my pills with vodka, can I just say that", ("emergency",)),
+    ("I've got my insulin for tonight and no way of knowing what dose to take", ()),
+    ("I've got my tablets ready for tonight, I know what dose will do it", ("self_harm",)),
+    ("I've got the pills ready for tonight", ("self_harm",)),
 ]
+
+# A medicine or a time named in adherence, a mix-up or a dose question is no risk factor: the
+# model tier must not read "insulin" or "tonight" there as a means or a time. Finality keeps it.
+ORDINARY_MEANS = [
+    "I took all of my insulin as normal this morning",
+    "I knocked my dosette box over and don't know which tablets I've taken",
+    "I've got my insulin for tonight and no way of knowing what dose to take",
+]
+
+
+@pytest.mark.parametrize("text", ORDINARY_MEANS)
+def test_medicine_named_in_ordinary_dose_talk_is_no_risk_factor(text: str) -> None:
+    assert detect(text).risk_factor is None
+
+
+def test_a_means_beside_an_end_stays_a_risk_factor() -> None:
+    assert detect("I've taken all my tablets for tonight and I want it all to stop").risk_factor
+    assert detect("I've saved up my tablets for tonight").risk_factor
 
 # Issue 9, twelfth round: a helper's review of the round's patterns (208 sentences of its own;
 # the first version escalated 47 of its 128 ordinary sentences and missed 16 of its 80 risk
