@@ -174,18 +174,25 @@ def crisis_fresh_metrics(path: Path | None = None) -> dict[str, object]:
 
 def crisis_calls_metrics() -> dict[str, object]:
     """Self-harm on whole calls (``models/evaluate_calls.py``): the design calls this round's
-    call context was written against, and the held-out calls of another author, each with
+    call context was written against, the held-out calls of another author and the adversarial
+    review calls of a third (written blind after the round's changes), each with
     the call context and with each turn judged alone."""
     from models.evaluate_calls import (
         CALLS_DESIGN_PATH,
         CALLS_HELDOUT13_PATH,
+        CALLS_REVIEW13_PATH,
         evaluate_calls,
         load_calls,
     )
 
     clf = load_classifier()
     out: dict[str, object] = {}
-    for name, path in (("design", CALLS_DESIGN_PATH), ("heldout13", CALLS_HELDOUT13_PATH)):
+    sets = (
+        ("design", CALLS_DESIGN_PATH),
+        ("heldout13", CALLS_HELDOUT13_PATH),
+        ("review13", CALLS_REVIEW13_PATH),
+    )
+    for name, path in sets:
         calls = load_calls(path)
         out[name] = {
             "call_context": evaluate_calls(clf, calls, context=True),
@@ -211,10 +218,11 @@ def calls_markdown(h: dict) -> list[str]:
                 f" {_pct(m['precision'])} | {_pct(m['false_alarm_rate'])}"
                 f" ({m['n_ordinary']}) | {m['in_time']} / {m['later']} |"
             )
-    lines += ["", "| category (heldout13, call context) | measure | rate | n |"]
-    lines += ["|---|---|---:|---:|"]
-    for cat, v in h["heldout13"]["call_context"]["by_category"].items():
-        lines.append(f"| {cat} | {v['measure']} | {v['rate']:.3f} | {v['n']} |")
+    for name in ("heldout13", "review13"):
+        lines += ["", f"| category ({name}, call context) | measure | rate | n |"]
+        lines += ["|---|---|---:|---:|"]
+        for cat, v in h[name]["call_context"]["by_category"].items():
+            lines.append(f"| {cat} | {v['measure']} | {v['rate']:.3f} | {v['n']} |")
     lines.append("")
     return lines
 

@@ -31,6 +31,7 @@ from models.scorer import ScorerConfig, TextClassifier, WindowScorer
 DATA = Path(__file__).resolve().parent / "data"
 CALLS_DESIGN_PATH = DATA / "crisis_calls_design.jsonl"
 CALLS_HELDOUT13_PATH = DATA / "crisis_calls_heldout13.jsonl"
+CALLS_REVIEW13_PATH = DATA / "crisis_calls_review13.jsonl"
 TURN_S = 8.0
 
 

@@ -15,6 +15,7 @@ from models.clock import FakeClock
 from models.evaluate_calls import (
     CALLS_DESIGN_PATH,
     CALLS_HELDOUT13_PATH,
+    CALLS_REVIEW13_PATH,
     first_escalation,
     load_calls,
 )
@@ -246,9 +247,20 @@ def test_a_call_set_names_the_caller_turn_to_escalate_at(tmp_path: Path) -> None
 
 def test_the_held_out_calls_share_no_family_or_sentence_with_the_design_calls() -> None:
     design = load_calls(CALLS_DESIGN_PATH)
-    held = load_calls(CALLS_HELDOUT13_PATH)
-    assert not {c.id for c in design} & {c.id for c in held}
-    def callers(calls: list) -> set[str]:
-        return {t.text.strip().lower() for c in calls for t in c.turns if t.speaker == "caller"}
 
-    assert not callers(design) & callers(held)
+    def callers(calls: list) -> set[str]:
+        """Caller sentences long enough to carry a phrasing ("yes, that's right" may recur)."""
+        return {
+            t.text.strip().lower()
+            for c in calls
+            for t in c.turns
+            if t.speaker == "caller" and len(t.text.split()) > 4
+        }
+
+    for path in (CALLS_HELDOUT13_PATH, CALLS_REVIEW13_PATH):
+        held = load_calls(path)
+        assert len(held) >= 60, path.name
+        assert {c.label for c in held} == {"self_harm", "none"}, path.name
+        assert not {c.id for c in design} & {c.id for c in held}, path.name
+        shared = callers(design) & callers(held)
+        assert not shared, f"{path.name}: {len(shared)} shared caller sentences"  # never the text
