@@ -177,22 +177,11 @@ def crisis_calls_metrics() -> dict[str, object]:
     call context was written against, the held-out calls of another author and the adversarial
     review calls of a third (written blind after the round's changes), each with
     the call context and with each turn judged alone."""
-    from models.evaluate_calls import (
-        CALLS_DESIGN_PATH,
-        CALLS_HELDOUT13_PATH,
-        CALLS_REVIEW13_PATH,
-        evaluate_calls,
-        load_calls,
-    )
+    from models.evaluate_calls import CALL_SETS, evaluate_calls, load_calls
 
     clf = load_classifier()
     out: dict[str, object] = {}
-    sets = (
-        ("design", CALLS_DESIGN_PATH),
-        ("heldout13", CALLS_HELDOUT13_PATH),
-        ("review13", CALLS_REVIEW13_PATH),
-    )
-    for name, path in sets:
+    for name, path in CALL_SETS.items():
         calls = load_calls(path)
         out[name] = {
             "call_context": evaluate_calls(clf, calls, context=True),
@@ -218,7 +207,7 @@ def calls_markdown(h: dict) -> list[str]:
                 f" {_pct(m['precision'])} | {_pct(m['false_alarm_rate'])}"
                 f" ({m['n_ordinary']}) | {m['in_time']} / {m['later']} |"
             )
-    for name in ("heldout13", "review13"):
+    for name in (n for n in h if n != "design"):
         lines += ["", f"| category ({name}, call context) | measure | rate | n |"]
         lines += ["|---|---|---:|---:|"]
         for cat, v in h[name]["call_context"]["by_category"].items():

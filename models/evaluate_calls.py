@@ -32,6 +32,12 @@ DATA = Path(__file__).resolve().parent / "data"
 CALLS_DESIGN_PATH = DATA / "crisis_calls_design.jsonl"
 CALLS_HELDOUT13_PATH = DATA / "crisis_calls_heldout13.jsonl"
 CALLS_REVIEW13_PATH = DATA / "crisis_calls_review13.jsonl"
+# Every call set by name, the design set first; the others are held out (never tuned on).
+CALL_SETS = {
+    "design": CALLS_DESIGN_PATH,
+    "heldout13": CALLS_HELDOUT13_PATH,
+    "review13": CALLS_REVIEW13_PATH,
+}
 TURN_S = 8.0
 
 

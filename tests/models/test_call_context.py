@@ -248,19 +248,20 @@ def test_a_call_set_names_the_caller_turn_to_escalate_at(tmp_path: Path) -> None
 def test_the_held_out_calls_share_no_family_or_sentence_with_the_design_calls() -> None:
     design = load_calls(CALLS_DESIGN_PATH)
 
-    def callers(calls: list) -> set[str]:
-        """Caller sentences long enough to carry a phrasing ("yes, that's right" may recur)."""
+    def callers(calls: list, min_words: int) -> set[str]:
         return {
             t.text.strip().lower()
             for c in calls
             for t in c.turns
-            if t.speaker == "caller" and len(t.text.split()) > 4
+            if t.speaker == "caller" and len(t.text.split()) >= min_words
         }
 
-    for path in (CALLS_HELDOUT13_PATH, CALLS_REVIEW13_PATH):
+    # heldout13 shares no caller sentence at all; review13 one three-word reply ("yes, that's
+    # right" may recur), so there only sentences long enough to carry a phrasing count.
+    for path, min_words in ((CALLS_HELDOUT13_PATH, 1), (CALLS_REVIEW13_PATH, 5)):
         held = load_calls(path)
         assert len(held) >= 60, path.name
         assert {c.label for c in held} == {"self_harm", "none"}, path.name
         assert not {c.id for c in design} & {c.id for c in held}, path.name
-        shared = callers(design) & callers(held)
+        shared = callers(design, min_words) & callers(held, min_words)
         assert not shared, f"{path.name}: {len(shared)} shared caller sentences"  # never the text
