@@ -246,6 +246,17 @@ def test_bad_token_gets_the_contract_error(tmp_path: Path) -> None:
     assert done.value.code == 1008
 
 
+def _wait_until_full(client: Any) -> None:
+    """The first stream claims its slot on the server's own task: wait until /readyz says the
+    instance is full, so the second stream meets the limit on a slow machine too."""
+    import time
+
+    deadline = time.monotonic() + 30
+    while not client.get("/readyz").json()["at_capacity"]:
+        assert time.monotonic() < deadline, "the first stream never held its call slot"
+        time.sleep(0.02)
+
+
 def test_asr_stream_counts_against_the_call_limit(tmp_path: Path) -> None:
     from starlette.websockets import WebSocketDisconnect
 
@@ -254,6 +265,7 @@ def test_asr_stream_counts_against_the_call_limit(tmp_path: Path) -> None:
     with service(tmp_path, max_calls=1) as client:
         with client.websocket_connect(f"/v1/asr?token={tok('ingest')}") as asr:
             asr.send_text(json.dumps({"config": {"sample_rate": 8000}}))
+            _wait_until_full(client)
             with client.websocket_connect(f"/v1/ingest/twilio?token={tok('ingest')}") as tw:
                 tw.send_text(twilio_start("CA-limit", "A1"))
                 error = tw.receive_json()
@@ -262,6 +274,7 @@ def test_asr_stream_counts_against_the_call_limit(tmp_path: Path) -> None:
             assert error["code"] == "at_capacity" and done.value.code == 1013
         with client.websocket_connect(f"/v1/ingest/twilio?token={tok('ingest')}") as tw:
             tw.send_text(twilio_start("CA-live", "A1"))
+            _wait_until_full(client)
             with client.websocket_connect(f"/v1/asr?token={tok('ingest')}") as asr:
                 asr.send_text(json.dumps({"config": {"sample_rate": 8000}}))
                 error = asr.receive_json()
