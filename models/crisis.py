@@ -1569,9 +1569,20 @@ _IN_CARE_BEFORE = re.compile(
 # emergency patterns alike. Unlike ``_HISTORY``, the date must sit next to the words it
 # dates: "years ago I tried to hang myself and I want to kill myself" still raises the flag.
 _PAST_NEAR = re.compile(
-    r"\b(?:\w+ )?years (?:ago|back)\b|\bwhen (?:i|he|she) was (?:\d+|thirteen|fourteen|"
+    r"\b(?:\w+ )?years (?:ago|back)(?: now)?\b|\bwhen (?:i|he|she) was (?:\d+|thirteen|fourteen|"
     r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|a teenager|at school|at uni|at "
     r"college|in my teens)\b"
+    # issue 9, fourteenth round: a year ("in 2015"), years since, "back when I was"
+    r"|\bin (?:19|20)\d\d\b|\bback when (?:i|he|she) was\b"
+    r"|\b(?:\w+ )?years since (?:i|he|she) (?:last )?(?:tried|attempted|took|did|cut|hurt"
+    r"|harmed|overdosed|was)\b"
+)
+# Recovery told beside the history ("...two years since I tried, and I'm in a really good place
+# now") is no statement that the act is with the caller now: its "now" does not keep the flag.
+_WELL_NOW = re.compile(
+    r"\b(?:now )?(?:i'm|im|i am|i've been|ive been) (?!not\b)(?:in a (?:really |much |very )?"
+    r"(?:good|better|great|safe) place|(?:doing |feeling )?(?:really |much |so |a lot |very )?"
+    r"(?:well|better|great|fine|good))(?: now| these days)?\b"
 )
 _PAST_NEAR_WINDOW = 30  # characters either side of the matched words
 # A statement about now after a date ("...years ago and I want to kill myself", "...and now
@@ -1611,7 +1622,7 @@ def _dated_long_ago(clause: str, start: int, end: int) -> bool:
         start - m.end() <= _PAST_NEAR_WINDOW and m.start() - end <= _PAST_NEAR_WINDOW
         for m in _PAST_NEAR.finditer(clause)
     )
-    rest = _PAST_NEAR.sub(" ", clause)
+    rest = _WELL_NOW.sub(" ", _PAST_NEAR.sub(" ", clause))
     return near and _ACUTE.search(rest) is None and _NOT_OVER.search(rest) is None
 
 

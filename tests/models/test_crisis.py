@@ -925,6 +925,23 @@ ROUND_13 = [
     ("I've got the pills ready for tonight", ("self_harm",)),
 ]
 
+# Issue 9, fourteenth round: a past attempt dated by a year, by "years since" or "back when I
+# was", told beside the caller's recovery, is history; a date with anything of now keeps it.
+ROUND_14 = [
+    ("its been two years since i tried to end my life and honestly im in a really good place now",
+     ()),
+    ("yeah back when i was suicidal they gave me a week at a time, thats three years ago now im in "
+     "a good place", ()),
+    ("I attempted suicide in 2015 and I'm doing well now.", ()),
+    ("I tried to kill myself three years ago and now I'm doing well", ()),
+    ("its been two years since i tried to end my life and im not in a good place now",
+     ("self_harm",)),
+    ("its been two years since i tried to end my life and i want to do it again", ("self_harm",)),
+    ("i tried to end my life in 2015 and i'm thinking about it again now", ("self_harm",)),
+    ("years since i felt this bad, i want to kill myself", ("self_harm",)),
+    ("I tried to kill myself three years ago and now I want to again", ("self_harm",)),
+]
+
 # A medicine or a time named in adherence, a mix-up or a dose question is no risk factor: the
 # model tier must not read "insulin" or "tonight" there as a means or a time. Finality keeps it.
 ORDINARY_MEANS = [
@@ -950,7 +967,9 @@ def test_a_means_beside_an_end_stays_a_risk_factor() -> None:
 REVIEW_12 = json.loads((Path(__file__).parent / "review_12_cases.json").read_text())
 
 
-@pytest.mark.parametrize(("text", "kinds"), REVIEWED_9 + ROUND_11 + ROUND_12 + ROUND_13)
+@pytest.mark.parametrize(
+    ("text", "kinds"), REVIEWED_9 + ROUND_11 + ROUND_12 + ROUND_13 + ROUND_14
+)
 def test_reviewed_cases_raise_exactly_their_flags(text: str, kinds: tuple[str, ...]) -> None:
     got = detect(text).kinds
     assert set(kinds) <= set(got) and ("self_harm" in got) == ("self_harm" in kinds)
