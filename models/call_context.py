@@ -14,7 +14,10 @@ patterns and model read one utterance (``models/crisis.py``, ``models/classifier
   belongings given away, a will, next of kin, bank cards), a burden or no future ("they'd
   manage without me", "nothing in front of me") and a plan (tablets put by, a bridge, "after
   tonight"). And for an ordinary reason for goodbyes: a move, emigrating, retiring, a care
-  home, a hospice or the end of a treatment, a death in the family.
+  home, a hospice or the end of a treatment, a death in the family. The word lists find the
+  words they were written for; the learned cue head (``models/train_cues.py``, issue 9,
+  fourteenth round) reads the same five kinds from the turn's meaning (``TextScore.cues``)
+  and adds a kind the words did not show, quoting the turn's own words.
 * **Risk across turns.** When the caller's own turns in the call hold two kinds of cue, one
   of them a farewell, a burden or a plan and one hopelessness, a burden or a plan, a turn
   that carries a cue raises the self-harm flag with both quoted. A farewell does not count
@@ -39,6 +42,8 @@ from models.signals import CRISIS_DISTRESS_FLOOR, TextScore
 
 Cue = Literal["hopeless", "farewell", "burden", "plan"]
 CUES: tuple[Cue, ...] = ("hopeless", "farewell", "burden", "plan")
+# What the learned cue head reads (``models/train_cues.py``): the cues, and an ordinary reason.
+CUE_HEAD_NAMES: tuple[str, ...] = (*CUES, "reason")
 # A call's turns are remembered this long (and at most ``_MAX_TURNS`` of them).
 MEMORY_S = 900.0
 _MAX_TURNS = 200
@@ -175,7 +180,12 @@ def read_cues(text: str, score: TextScore) -> TurnCues:
             words[cue] = _around(text, m)
     if "hopeless" not in words and "safety_check" in score.red_flags:
         words["hopeless"] = _short(score.evidence or text, _QUOTE_MAX)
-    return TurnCues(words, reason=_REASON.search(lower) is not None)
+    # The cue head reads the turn's meaning where the word lists found nothing of a kind.
+    for cue in CUES:
+        if cue in score.cues and cue not in words:
+            words[cue] = _short(text, _QUOTE_MAX)
+    reason = _REASON.search(lower) is not None or "reason" in score.cues
+    return TurnCues(words, reason=reason)
 
 
 @dataclass(slots=True)

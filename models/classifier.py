@@ -66,6 +66,7 @@ log = logging.getLogger(__name__)
 ARTIFACT_DIR = Path(__file__).resolve().parent / "artifacts"
 DISTRESS_ARTIFACT = ARTIFACT_DIR / "distress_head.npz"
 CONCERN_ARTIFACT = ARTIFACT_DIR / "concern_heads.npz"
+CUE_ARTIFACT = ARTIFACT_DIR / "cue_head.npz"
 
 MAX_CHARS = 2_000
 
@@ -265,6 +266,7 @@ class CareClassifier:
         red_flag_model: RedFlagModel | None = None,
         red_flag_policy: RedFlagPolicy = DEFAULT_RED_FLAG_POLICY,
         distress_model: DistressModel | None = None,
+        cue_head: LinearHeads | None = None,
     ) -> None:
         if distress.layers != concerns.layers:
             raise ClassifierLoadError("distress and concern heads use different features")
@@ -281,6 +283,10 @@ class CareClassifier:
                 f"the red-flag model reads hidden state {red_flag_model.input_layer}, which the"
                 f" classifier does not compute (layers {self._layers})"
             )
+        if cue_head is not None and cue_head.layers != self._layers:
+            raise ClassifierLoadError("the cue head and the concern heads use different layers")
+        # The call-cue head (``models/train_cues.py``): what the call context reads by meaning.
+        self.cue_head = cue_head
         # One matrix for all heads: row 0 distress, rows 1.. concerns.
         self._w = np.vstack([distress.weights[:1], concerns.weights])
         self._b = np.concatenate([distress.bias[:1], concerns.bias])
@@ -473,6 +479,7 @@ class CareClassifier:
             )
         distress, concern_p, flags = self.decide(feats, found, rest_feats, red_probs)
         evidence = self._evidence(text, st, norms, distress, concern_p, found, dist)
+        cues = self.cue_kinds(feats)
         return TextScore(
             distress=distress,
             concerns=MappingProxyType(concern_p),
@@ -487,7 +494,18 @@ class CareClassifier:
                 m.pid for m in found.matches if not m.negated and m.kind == "self_harm"
             ),
             truncated=cut or st.truncated,
+            cues=cues,
         )
+
+    def cue_kinds(self, features: np.ndarray) -> tuple[str, ...]:
+        """The call cues the cue head reads in one text's features (none without a head)."""
+        head = self.cue_head
+        if head is None:
+            return ()
+        n = head.weights.shape[1]
+        p = _sigmoid(head.logits(np.asarray(features, dtype=np.float32)[:n]))
+        return tuple(name for name, v, t in zip(head.names, p, head.thresholds, strict=True)
+                     if v >= t)
 
     def _evidence(
         self,
@@ -579,11 +597,15 @@ def load_classifier() -> CareClassifier:
             "no red-flag model at %s: red flags come from the patterns alone",
             RED_FLAG_ARTIFACT.name,
         )
+    cue_head = LinearHeads.load(CUE_ARTIFACT) if CUE_ARTIFACT.exists() else None
+    if cue_head is None:
+        log.warning("no %s: the call context reads cues from words alone", CUE_ARTIFACT.name)
     clf = CareClassifier(
         distress,
         concerns,
         red_flag_model=red,
         distress_model=distress_model,
+        cue_head=cue_head,
     )
     log.info(
         "classifier loaded: layers=%s heads=%d distress=%s",

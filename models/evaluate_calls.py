@@ -32,11 +32,18 @@ DATA = Path(__file__).resolve().parent / "data"
 CALLS_DESIGN_PATH = DATA / "crisis_calls_design.jsonl"
 CALLS_HELDOUT13_PATH = DATA / "crisis_calls_heldout13.jsonl"
 CALLS_REVIEW13_PATH = DATA / "crisis_calls_review13.jsonl"
-# Every call set by name, the design set first; the others are held out (never tuned on).
+CALLS_TRAIN14_PATH = DATA / "crisis_calls_train14.jsonl"
+CALLS_HELDOUT14_PATH = DATA / "crisis_calls_heldout14.jsonl"
+# Every call set by name, the training sets first (the design set, and train14 that the
+# fourteenth round trained the red-flag model and the cue head on); the others are held out
+# (never tuned on).
+TRAINING_CALL_SETS = ("design", "train14")
 CALL_SETS = {
     "design": CALLS_DESIGN_PATH,
+    "train14": CALLS_TRAIN14_PATH,
     "heldout13": CALLS_HELDOUT13_PATH,
     "review13": CALLS_REVIEW13_PATH,
+    "heldout14": CALLS_HELDOUT14_PATH,
 }
 TURN_S = 8.0
 

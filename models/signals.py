@@ -45,6 +45,9 @@ class TextScore:
     self_harm_patterns: tuple[str, ...] = ()
     # The self-harm flag was raised by the call's turns read together, not by this text alone.
     across_call: bool = False
+    # The kinds of call cue the learned cue head reads in this text (``models/train_cues.py``:
+    # "hopeless", "farewell", "burden", "plan", "reason"), for the call's context.
+    cues: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

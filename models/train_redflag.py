@@ -201,6 +201,24 @@ def load_train_only(
     return [Row(r["text"], r["label"], r["family"], "train_only", "train") for r in chosen]
 
 
+def ordinary_call_turns(paths: list[Path]) -> list[Row]:
+    """Every caller turn of the ordinary (``none``) calls of call sets (issue 9, fourteenth
+    round), as ``none`` rows, one family per call: the everyday words of a support call
+    ("please yeah that would be amazing thank you", a grandson's wedding on the 14th) that
+    no data file held, and that the model had read as self-harm in a new author's calls."""
+    rows: list[Row] = []
+    for path in paths:
+        for d in _read(path):
+            if d["label"] != "none":
+                continue
+            rows += [
+                Row(t["text"], "none", f"call:{d['id']}", "train_only", "train")
+                for t in d["turns"]
+                if t["speaker"] == "caller"
+            ]
+    return rows
+
+
 def left_out(row: dict[str, Any]) -> bool:
     """A self-harm row that a ``negatives_from`` file is trained without (its category is in
     ``SELF_HARM_LEFT_OUT``): ``models.redflag_cv`` scores these as unseen risk."""
@@ -883,6 +901,13 @@ def main(argv: list[str] | None = None) -> None:
         default=list(NONE_ONLY_FROM),
         help="train-only files trained on with their none rows only",
     )
+    ap.add_argument(
+        "--none-from-calls",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="call sets whose ordinary calls' caller turns are trained on as none rows",
+    )
     ap.add_argument("--no-card", dest="card", action="store_false")
     ap.add_argument("--card-only", action="store_true", help="rewrite the card from --metrics")
     args = ap.parse_args(argv)
@@ -907,6 +932,8 @@ def main(argv: list[str] | None = None) -> None:
     labels = [r.label for r in rows]
     states = frozen_states(texts, cfg.input_layer)
     only = load_train_only(args.train_only, args.negatives_from, args.none_only_from)
+    pool = set(texts)
+    only += [r for r in ordinary_call_turns(args.none_from_calls) if r.text not in pool]
     if {r.text for r in only} & set(texts):
         raise SystemExit("train-only rows repeat rows of the training pool")
     only_states = frozen_states([r.text for r in only], cfg.input_layer) if only else []
@@ -949,6 +976,7 @@ def main(argv: list[str] | None = None) -> None:
         "train_only_files": [p.name for p in args.train_only],
         "negatives_from_files": [p.name for p in args.negatives_from],
         "none_only_from_files": [p.name for p in args.none_only_from],
+        "none_from_calls": [p.name for p in args.none_from_calls],
         "train_digest": digest(texts + [r.text for r in only]),
         "cv": {
             "folds": args.folds,

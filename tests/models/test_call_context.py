@@ -4,6 +4,7 @@ states, goodbyes the call has explained, and the real classifier on whole calls.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -13,9 +14,12 @@ from asr.types import TranscriptFinal
 from models.call_context import MEMORY_S, CallContext, read_cues
 from models.clock import FakeClock
 from models.evaluate_calls import (
+    CALL_SETS,
     CALLS_DESIGN_PATH,
     CALLS_HELDOUT13_PATH,
+    CALLS_HELDOUT14_PATH,
     CALLS_REVIEW13_PATH,
+    TRAINING_CALL_SETS,
     first_escalation,
     load_calls,
 )
@@ -245,8 +249,8 @@ def test_a_call_set_names_the_caller_turn_to_escalate_at(tmp_path: Path) -> None
             load_calls(path)
 
 
-def test_the_held_out_calls_share_no_family_or_sentence_with_the_design_calls() -> None:
-    design = load_calls(CALLS_DESIGN_PATH)
+def test_the_held_out_calls_share_no_family_or_sentence_with_the_training_calls() -> None:
+    training = [c for name in TRAINING_CALL_SETS for c in load_calls(CALL_SETS[name])]
 
     def callers(calls: list, min_words: int) -> set[str]:
         return {
@@ -256,12 +260,75 @@ def test_the_held_out_calls_share_no_family_or_sentence_with_the_design_calls() 
             if t.speaker == "caller" and len(t.text.split()) >= min_words
         }
 
-    # heldout13 shares no caller sentence at all; review13 one three-word reply ("yes, that's
-    # right" may recur), so there only sentences long enough to carry a phrasing count.
-    for path, min_words in ((CALLS_HELDOUT13_PATH, 1), (CALLS_REVIEW13_PATH, 5)):
+    # heldout13 and heldout14 share no caller sentence at all; review13 one three-word reply
+    # ("yes, that's right" may recur), so there only sentences long enough to carry a phrasing.
+    held_out = ((CALLS_HELDOUT13_PATH, 1), (CALLS_REVIEW13_PATH, 5), (CALLS_HELDOUT14_PATH, 1))
+    assert {p for p, _ in held_out} == {
+        p for name, p in CALL_SETS.items() if name not in TRAINING_CALL_SETS
+    }
+    for path, min_words in held_out:
         held = load_calls(path)
         assert len(held) >= 60, path.name
         assert {c.label for c in held} == {"self_harm", "none"}, path.name
-        assert not {c.id for c in design} & {c.id for c in held}, path.name
-        shared = callers(design, min_words) & callers(held, min_words)
+        assert not {c.id for c in training} & {c.id for c in held}, path.name
+        shared = callers(training, min_words) & callers(held, min_words)
         assert not shared, f"{path.name}: {len(shared)} shared caller sentences"  # never the text
+
+
+# -- the learned cue head (issue 9, fourteenth round) -------------------------------------------
+
+
+def cued(*cues: str, flags: tuple[str, ...] = (), pids: tuple[str, ...] = ()) -> TextScore:
+    return replace(score(*flags, pids=pids), cues=cues)
+
+
+WORN = "I honestly can't see it ever being any different for me, whatever anyone does."
+SETTLED = "I've put a note in the drawer with everything our Jenny will need to know."
+
+
+def test_the_cue_head_reads_cues_the_word_lists_miss() -> None:
+    assert not read_cues(WORN, score()).any and not read_cues(SETTLED, score()).any
+    got = read_cues(WORN, cued("hopeless"))
+    assert list(got.words) == ["hopeless"] and not got.reason
+    assert got.words["hopeless"].rstrip("\u2026") in WORN  # the caller's own words, cut short
+    assert read_cues(WORN, cued("reason")).reason
+
+
+def test_cues_the_head_reads_across_turns_raise_self_harm() -> None:
+    words_only = run([(WORN, score()), (SETTLED, score())])
+    assert [s.red_flags for s in words_only] == [(), ()]
+    out = run([(WORN, cued("hopeless")), (SETTLED, cued("farewell"))])
+    assert out[0].red_flags == () and out[1].red_flags == ("self_harm",) and out[1].across_call
+
+
+def test_a_reason_the_head_reads_explains_a_goodbye() -> None:
+    goodbye = "So this is goodbye then, thanks for everything over the years."
+    leaving = "We're off to be near our daughter in Perth at the end of the month."
+    flagged = score("self_harm", pids=("saying_goodbye",))
+    assert run([(leaving, score()), (goodbye, flagged)])[1].red_flags == ("self_harm",)
+    out = run([(leaving, cued("reason")), (goodbye, flagged)])
+    assert out[1].red_flags == ()
+
+
+def test_the_classifier_reports_the_cues_at_or_over_their_thresholds() -> None:
+    import numpy as np
+
+    from models.classifier import (
+        CONCERN_ARTIFACT,
+        DISTRESS_ARTIFACT,
+        CareClassifier,
+        LinearHeads,
+    )
+
+    distress, concerns = LinearHeads.load(DISTRESS_ARTIFACT), LinearHeads.load(CONCERN_ARTIFACT)
+    dim = len(distress.layers) * 384
+    names = ("hopeless", "farewell", "burden", "plan", "reason")
+    heads = LinearHeads(
+        names, distress.layers, np.zeros((5, dim), np.float32), np.zeros(5, np.float32),
+        np.array([0.4, 0.5, 0.6, 2.0, 0.5], np.float32),  # every head reads p = 0.5
+    )
+    feats = np.ones(dim * 2, np.float32)  # frozen features, then the tuned distress features
+    assert CareClassifier(distress, concerns, cue_head=heads).cue_kinds(feats) == (
+        "hopeless", "farewell", "reason",
+    )
+    assert CareClassifier(distress, concerns).cue_kinds(feats) == ()
