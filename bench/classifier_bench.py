@@ -173,10 +173,10 @@ def crisis_fresh_metrics(path: Path | None = None) -> dict[str, object]:
 
 
 def crisis_calls_metrics() -> dict[str, object]:
-    """Self-harm on whole calls (``models/evaluate_calls.py``): the design calls this round's
-    call context was written against, the held-out calls of another author and the adversarial
-    review calls of a third (written blind after the round's changes), each with
-    the call context and with each turn judged alone."""
+    """Self-harm on whole calls (``models/evaluate_calls.py``): the training call sets (the
+    design calls the call context was written against, train14 that the red-flag model and the
+    cue head were trained on) and the held-out sets of other authors (heldout13, review13,
+    heldout14: never tuned on), each with the call context and with each turn judged alone."""
     from models.evaluate_calls import CALL_SETS, evaluate_calls, load_calls
 
     clf = load_classifier()
@@ -207,7 +207,10 @@ def calls_markdown(h: dict) -> list[str]:
                 f" {_pct(m['precision'])} | {_pct(m['false_alarm_rate'])}"
                 f" ({m['n_ordinary']}) | {m['in_time']} / {m['later']} |"
             )
-    for name in (n for n in h if n != "design"):
+    from models.evaluate_calls import TRAINING_CALL_SETS
+
+    lines += ["", f"Trained or tuned on: {', '.join(TRAINING_CALL_SETS)}; the others are held out."]
+    for name in (n for n in h if n not in TRAINING_CALL_SETS):
         lines += ["", f"| category ({name}, call context) | measure | rate | n |"]
         lines += ["|---|---|---:|---:|"]
         for cat, v in h[name]["call_context"]["by_category"].items():

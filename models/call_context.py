@@ -16,8 +16,9 @@ patterns and model read one utterance (``models/crisis.py``, ``models/classifier
   tonight"). And for an ordinary reason for goodbyes: a move, emigrating, retiring, a care
   home, a hospice or the end of a treatment, a death in the family. The word lists find the
   words they were written for; the learned cue head (``models/train_cues.py``, issue 9,
-  fourteenth round) reads the same five kinds from the turn's meaning (``TextScore.cues``)
-  and adds a kind the words did not show, quoting the turn's own words.
+  fourteenth round) reads the four cues from the turn's meaning (``TextScore.cues``) and adds
+  a kind the words did not show, quoting the turn's evidence. An ordinary reason stays the
+  word list's: a wrong one would silence a real farewell.
 * **Risk across turns.** When the caller's own turns in the call hold two kinds of cue, one
   of them a farewell, a burden or a plan and one hopelessness, a burden or a plan, a turn
   that carries a cue raises the self-harm flag with both quoted. A farewell does not count
@@ -42,8 +43,10 @@ from models.signals import CRISIS_DISTRESS_FLOOR, TextScore
 
 Cue = Literal["hopeless", "farewell", "burden", "plan"]
 CUES: tuple[Cue, ...] = ("hopeless", "farewell", "burden", "plan")
-# What the learned cue head reads (``models/train_cues.py``): the cues, and an ordinary reason.
-CUE_HEAD_NAMES: tuple[str, ...] = (*CUES, "reason")
+# What the annotators marked on each caller turn (``models/data/crisis_call_cues.jsonl``): the
+# cues, and an ordinary reason. The learned cue head reads the cues only: an ordinary reason
+# discounts a farewell, so a wrong one could silence a real alarm; it stays the word list's.
+CUE_LABELS: tuple[str, ...] = (*CUES, "reason")
 # A call's turns are remembered this long (and at most ``_MAX_TURNS`` of them).
 MEMORY_S = 900.0
 _MAX_TURNS = 200
@@ -180,12 +183,12 @@ def read_cues(text: str, score: TextScore) -> TurnCues:
             words[cue] = _around(text, m)
     if "hopeless" not in words and "safety_check" in score.red_flags:
         words["hopeless"] = _short(score.evidence or text, _QUOTE_MAX)
-    # The cue head reads the turn's meaning where the word lists found nothing of a kind.
+    # The cue head reads the turn's meaning where the word lists found nothing of a kind; its
+    # words are the classifier's evidence (the clause that carried the most weight).
     for cue in CUES:
         if cue in score.cues and cue not in words:
-            words[cue] = _short(text, _QUOTE_MAX)
-    reason = _REASON.search(lower) is not None or "reason" in score.cues
-    return TurnCues(words, reason=reason)
+            words[cue] = _short(score.evidence or text, _QUOTE_MAX)
+    return TurnCues(words, reason=_REASON.search(lower) is not None)
 
 
 @dataclass(slots=True)

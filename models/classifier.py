@@ -53,6 +53,7 @@ from typing import Any
 import numpy as np
 
 from models import crisis as crisis_patterns
+from models.call_context import CUES
 from models.crisis import RED_FLAGS, URGENT_FLAGS, RedFlag
 from models.distress import TUNED_ARTIFACT, DistressLoadError, DistressModel
 from models.encoder import EMBED_DIM, TextEncoder, TokenStates, get_encoder
@@ -137,17 +138,23 @@ class LinearHeads:
         except (OSError, KeyError, ValueError) as exc:
             raise ClassifierLoadError(
                 f"cannot read classifier head {path.name}: {exc}; rebuild it with "
-                "'python -m models.train_distress' / 'python -m models.train_concerns'"
+                "'python -m models.train_distress' / 'python -m models.train_concerns' / "
+                "'python -m models.train_cues'"
             ) from exc
         heads.check()
         return heads
 
     def check(self) -> None:
         dim = len(self.layers) * EMBED_DIM
-        if self.weights.shape != (len(self.names), dim) or self.bias.shape != (len(self.names),):
+        n = len(self.names)
+        if (
+            self.weights.shape != (n, dim)
+            or self.bias.shape != (n,)
+            or self.thresholds.shape != (n,)
+        ):
             raise ClassifierLoadError(
-                f"head shapes {self.weights.shape}/{self.bias.shape} do not match "
-                f"{len(self.names)} heads over {dim} features"
+                f"head shapes {self.weights.shape}/{self.bias.shape}/{self.thresholds.shape} do "
+                f"not match {n} heads over {dim} features"
             )
 
     def save(self, path: Path, **meta: Any) -> None:
@@ -285,6 +292,8 @@ class CareClassifier:
             )
         if cue_head is not None and cue_head.layers != self._layers:
             raise ClassifierLoadError("the cue head and the concern heads use different layers")
+        if cue_head is not None and not set(cue_head.names) <= set(CUES):
+            raise ClassifierLoadError(f"cue head names {cue_head.names} are not call cues {CUES}")
         # The call-cue head (``models/train_cues.py``): what the call context reads by meaning.
         self.cue_head = cue_head
         # One matrix for all heads: row 0 distress, rows 1.. concerns.

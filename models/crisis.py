@@ -1569,13 +1569,13 @@ _IN_CARE_BEFORE = re.compile(
 # emergency patterns alike. Unlike ``_HISTORY``, the date must sit next to the words it
 # dates: "years ago I tried to hang myself and I want to kill myself" still raises the flag.
 _PAST_NEAR = re.compile(
-    r"\b(?:\w+ )?years (?:ago|back)(?: now)?\b|\bwhen (?:i|he|she) was (?:\d+|thirteen|fourteen|"
+    r"\b(?:\w+ )?years (?:ago|back)\b|\bwhen (?:i|he|she) was (?:\d+|thirteen|fourteen|"
     r"fifteen|sixteen|seventeen|eighteen|nineteen|twenty|a teenager|at school|at uni|at "
     r"college|in my teens)\b"
     # issue 9, fourteenth round: a year ("in 2015"), years since, "back when I was"
     r"|\bin (?:19|20)\d\d\b|\bback when (?:i|he|she) was\b"
     r"|\b(?:\w+ )?years since (?:i|he|she) (?:last )?(?:tried|attempted|took|did|cut|hurt"
-    r"|harmed|overdosed|was)\b"
+    r"|harmed|overdosed)\b"
 )
 # Recovery told beside the history ("...two years since I tried, and I'm in a really good place
 # now") is no statement that the act is with the caller now: its "now" does not keep the flag.
@@ -1583,6 +1583,8 @@ _WELL_NOW = re.compile(
     r"\b(?:now )?(?:i'm|im|i am|i've been|ive been) (?!not\b)(?:in a (?:really |much |very )?"
     r"(?:good|better|great|safe) place|(?:doing |feeling )?(?:really |much |so |a lot |very )?"
     r"(?:well|better|great|fine|good))(?: now| these days)?\b"
+    # not "I'm well aware", "I'm better off", "I'm good and ready to go"
+    r"(?! off| aware| at| with| and ready| to go)"
 )
 _PAST_NEAR_WINDOW = 30  # characters either side of the matched words
 # A statement about now after a date ("...years ago and I want to kill myself", "...and now
@@ -1603,6 +1605,12 @@ _NOT_OVER = re.compile(
     # a statement about now after the act ("...years ago and I feel exactly the same way",
     # "...and I'm scared I'll do it", "...and the urges are really strong")
     rf"|{_NEW_STATEMENT.pattern}|\b(?:and|but|so) (?:the )?urges?\b"
+    # a statement of now or of what comes, joined or not ("...years since I tried, I want to
+    # die", "...now i'm going to finish it"; issue 9, fourteenth round's review)
+    r"|\bi (?:just |really |still )?(?:want|wanna)\b|\bi need to\b"
+    r"|\bi(?:'m| am) (?:just |really )?(?:going|gonna|planning)\b"
+    r"|\bi(?:'ve| have) (?:just )?(?:taken|swallowed|decided|written|made)\b"
+    r"|\bi(?:'ll| will)\b|\b(?:he|she)(?:'s| is) (?:collapsed|unconscious|not breathing)\b"
 )
 
 
@@ -1614,16 +1622,27 @@ _WITH_IT_NOW = re.compile(
 )
 
 
-def _dated_long_ago(clause: str, start: int, end: int) -> bool:
-    """The red-flag words at ``clause[start:end]`` are dated to years ago, right beside them."""
+def _dated_long_ago(clause: str, start: int, end: int, after: str = "") -> bool:
+    """The red-flag words at ``clause[start:end]`` are dated to years ago, right beside them.
+    ``after`` is the text after the clause: recovery words at the clause's end do not
+    make it history when the next words speak of now ("...and I'm fine but I'm going to
+    try it again")."""
     # The date's span may take in the last word of the red-flag words ("harming himself
     # years ago": "himself years ago"), so they may touch or overlap.
     near = any(
         start - m.end() <= _PAST_NEAR_WINDOW and m.start() - end <= _PAST_NEAR_WINDOW
         for m in _PAST_NEAR.finditer(clause)
     )
-    rest = _WELL_NOW.sub(" ", _PAST_NEAR.sub(" ", clause))
-    return near and _ACUTE.search(rest) is None and _NOT_OVER.search(rest) is None
+    if not near:
+        return False
+    unwell = _PAST_NEAR.sub(" ", clause)
+    rest = _WELL_NOW.sub(" ", unwell)
+    if rest != unwell and _NOT_OVER.search(after[:_AFTER_RECOVERY_WINDOW]):
+        return False
+    return _ACUTE.search(rest) is None and _NOT_OVER.search(rest) is None
+
+
+_AFTER_RECOVERY_WINDOW = 80  # characters after a clause that ends in recovery words
 
 
 # Taking up an activity again ("can she start swimming again", "when can he drive again") is
@@ -3001,7 +3020,10 @@ def _explained_away(
             and _SELF_IN_WORDS.search(words) is None
         )
         or (pid in _END_OF_LIFE_SENSITIVE and _end_of_life_arrangement(lower))
-        or (pat.kind in ("emergency", "self_harm") and _dated_long_ago(clause, start, end))
+        or (
+            pat.kind in ("emergency", "self_harm")
+            and _dated_long_ago(clause, start, end, lower[cs + len(clause) :])
+        )
         or (
             pid in ("self_poisoning", "supply_swallowed")
             and _OVER_A_PERIOD.search(clause, end, end + 60) is not None

@@ -202,20 +202,36 @@ def load_train_only(
 
 
 def ordinary_call_turns(paths: list[Path]) -> list[Row]:
-    """Every caller turn of the ordinary (``none``) calls of call sets (issue 9, fourteenth
-    round), as ``none`` rows, one family per call: the everyday words of a support call
-    ("please yeah that would be amazing thank you", a grandson's wedding on the 14th) that
-    no data file held, and that the model had read as self-harm in a new author's calls."""
+    """The everyday caller turns of the ordinary (``none``) calls of training call sets (issue
+    9, fourteenth round), as ``none`` rows, one family per call: the words of a support call
+    ("please yeah that would be amazing thank you", a grandson's wedding on the 14th) that no
+    data file held, and that the model had read as self-harm in a new author's calls.
+
+    Only turns that carry no cue (the annotators' hopelessness, farewell, burden or plan,
+    ``models/data/crisis_call_cues.jsonl``) and that no pattern flags: a past attempt or a
+    goodbye told in an ordinary call is no everyday line to learn as ``none``. Held-out call
+    sets are refused."""
+    from models.call_context import CUES
+    from models.crisis import detect
+    from models.evaluate_calls import CALL_SETS, TRAINING_CALL_SETS
+
+    allowed = {CALL_SETS[n].resolve() for n in TRAINING_CALL_SETS}
+    cues: dict[tuple[str, int], set[str]] = {
+        (d["call"], int(d["i"])): set(d["cues"]) for d in _read(DATA / "crisis_call_cues.jsonl")
+    }
     rows: list[Row] = []
     for path in paths:
+        if path.resolve() not in allowed:
+            raise ValueError(f"{path.name} is not a training call set ({TRAINING_CALL_SETS})")
         for d in _read(path):
             if d["label"] != "none":
                 continue
-            rows += [
-                Row(t["text"], "none", f"call:{d['id']}", "train_only", "train")
-                for t in d["turns"]
-                if t["speaker"] == "caller"
-            ]
+            for i, t in enumerate(d["turns"]):
+                if t["speaker"] != "caller":
+                    continue
+                if cues[(d["id"], i)] & set(CUES) or detect(t["text"]).kinds:
+                    continue
+                rows.append(Row(t["text"], "none", f"call:{d['id']}", "train_only", "train"))
     return rows
 
 

@@ -278,20 +278,20 @@ def test_the_held_out_calls_share_no_family_or_sentence_with_the_training_calls(
 # -- the learned cue head (issue 9, fourteenth round) -------------------------------------------
 
 
-def cued(*cues: str, flags: tuple[str, ...] = (), pids: tuple[str, ...] = ()) -> TextScore:
-    return replace(score(*flags, pids=pids), cues=cues)
+def cued(*cues: str, flags: tuple[str, ...] = (), evidence: str = "") -> TextScore:
+    return replace(score(*flags, evidence=evidence), cues=cues)
 
 
 WORN = "I honestly can't see it ever being any different for me, whatever anyone does."
 SETTLED = "I've put a note in the drawer with everything our Jenny will need to know."
 
 
-def test_the_cue_head_reads_cues_the_word_lists_miss() -> None:
+def test_the_cue_head_reads_cues_the_word_lists_miss_quoting_the_evidence() -> None:
     assert not read_cues(WORN, score()).any and not read_cues(SETTLED, score()).any
-    got = read_cues(WORN, cued("hopeless"))
-    assert list(got.words) == ["hopeless"] and not got.reason
-    assert got.words["hopeless"].rstrip("\u2026") in WORN  # the caller's own words, cut short
-    assert read_cues(WORN, cued("reason")).reason
+    got = read_cues(WORN, cued("hopeless", evidence="can't see it ever being any different"))
+    assert got.words == {"hopeless": "can't see it ever being any different"}
+    short = read_cues(SETTLED, cued("farewell")).words["farewell"]  # no evidence: the turn
+    assert short.rstrip("\u2026") in SETTLED and len(short) <= 42
 
 
 def test_cues_the_head_reads_across_turns_raise_self_harm() -> None:
@@ -301,34 +301,51 @@ def test_cues_the_head_reads_across_turns_raise_self_harm() -> None:
     assert out[0].red_flags == () and out[1].red_flags == ("self_harm",) and out[1].across_call
 
 
-def test_a_reason_the_head_reads_explains_a_goodbye() -> None:
-    goodbye = "So this is goodbye then, thanks for everything over the years."
-    leaving = "We're off to be near our daughter in Perth at the end of the month."
-    flagged = score("self_harm", pids=("saying_goodbye",))
-    assert run([(leaving, score()), (goodbye, flagged)])[1].red_flags == ("self_harm",)
-    out = run([(leaving, cued("reason")), (goodbye, flagged)])
-    assert out[1].red_flags == ()
+def test_only_the_word_lists_give_an_ordinary_reason() -> None:
+    """A wrong reason would silence a real farewell: the head's names are the four cues, and
+    a "reason" in a score's cues explains nothing."""
+    hopeless = score("safety_check")
+    leaving = "Yeah, it's been a long year, what with everything."
+    out = run([(WORN, hopeless), (leaving, cued("reason")), (SETTLED, cued("farewell"))])
+    assert out[2].red_flags == ("self_harm",)
+
+
+def _heads(names: tuple[str, ...], thresholds: list[float]):  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from models.classifier import CONCERN_ARTIFACT, DISTRESS_ARTIFACT, LinearHeads
+
+    distress, concerns = LinearHeads.load(DISTRESS_ARTIFACT), LinearHeads.load(CONCERN_ARTIFACT)
+    dim = len(distress.layers) * 384
+    n = len(names)
+    heads = LinearHeads(
+        names, distress.layers, np.zeros((n, dim), np.float32), np.zeros(n, np.float32),
+        np.array(thresholds, np.float32),  # every head reads p = 0.5
+    )
+    return distress, concerns, heads, dim
 
 
 def test_the_classifier_reports_the_cues_at_or_over_their_thresholds() -> None:
     import numpy as np
 
-    from models.classifier import (
-        CONCERN_ARTIFACT,
-        DISTRESS_ARTIFACT,
-        CareClassifier,
-        LinearHeads,
-    )
+    from models.classifier import CareClassifier
 
-    distress, concerns = LinearHeads.load(DISTRESS_ARTIFACT), LinearHeads.load(CONCERN_ARTIFACT)
-    dim = len(distress.layers) * 384
-    names = ("hopeless", "farewell", "burden", "plan", "reason")
-    heads = LinearHeads(
-        names, distress.layers, np.zeros((5, dim), np.float32), np.zeros(5, np.float32),
-        np.array([0.4, 0.5, 0.6, 2.0, 0.5], np.float32),  # every head reads p = 0.5
+    distress, concerns, heads, dim = _heads(
+        ("hopeless", "farewell", "burden", "plan"), [0.4, 0.5, 0.6, 2.0]
     )
     feats = np.ones(dim * 2, np.float32)  # frozen features, then the tuned distress features
     assert CareClassifier(distress, concerns, cue_head=heads).cue_kinds(feats) == (
-        "hopeless", "farewell", "reason",
+        "hopeless", "farewell",
     )
     assert CareClassifier(distress, concerns).cue_kinds(feats) == ()
+
+
+def test_a_cue_head_of_other_names_or_shapes_is_refused() -> None:
+    from models.classifier import CareClassifier, ClassifierLoadError
+
+    distress, concerns, heads, _ = _heads(("hopeless", "reason"), [0.5, 0.5])
+    with pytest.raises(ClassifierLoadError, match="not call cues"):
+        CareClassifier(distress, concerns, cue_head=heads)
+    _, _, short, _ = _heads(("hopeless", "farewell"), [0.5])
+    with pytest.raises(ClassifierLoadError, match="do not match"):
+        short.check()

@@ -940,6 +940,24 @@ ROUND_14 = [
     ("i tried to end my life in 2015 and i'm thinking about it again now", ("self_harm",)),
     ("years since i felt this bad, i want to kill myself", ("self_harm",)),
     ("I tried to kill myself three years ago and now I want to again", ("self_harm",)),
+    # a review of the rule: a date or recovery words beside risk that is with the caller now
+    ("five years since i tried i want to kill myself", ("self_harm",)),
+    ("it's three years since I hurt myself, I want to hurt myself", ("self_harm",)),
+    ("back when I was with her I was happy, I just want to die", ("self_harm",)),
+    ("i attempted suicide years ago and im good, i want to die", ("self_harm",)),
+    ("i tried to kill myself three years ago now i'm going to finish it", ("self_harm",)),
+    ("I tried to kill myself years ago and I'm well aware I'll do it", ("self_harm",)),
+    ("two years since i tried to kill myself and i'm doing well, i'm going to do it on sunday",
+     ("self_harm",)),
+    ("It's been two years since I tried to kill myself and I'm fine, I just want it all to end",
+     ("self_harm",)),
+    ("ten years since I tried to hang myself and I'm fine but I'm going to try it again",
+     ("self_harm",)),
+    ("two years since i took an overdose and i've taken thirty paracetamol",
+     ("self_harm", "emergency")),
+    ("I overdosed years ago and I'm fine I'm just going to do it properly this time",
+     ("emergency",)),
+    ("it's years since he was ill, he's collapsed and he's not breathing", ("emergency",)),
 ]
 
 # A medicine or a time named in adherence, a mix-up or a dose question is no risk factor: the
