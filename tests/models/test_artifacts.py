@@ -174,3 +174,21 @@ def test_training_never_reads_test_rows(monkeypatch) -> None:
     tc.train((6,))
     test_texts = {r.text for r in load_concerns() if r.split == "test"}
     assert seen and not (set(seen) & test_texts)
+
+
+def test_the_cue_head_ships_with_its_cross_validated_thresholds() -> None:
+    """The call-cue head (``models/train_cues.py``): the four cues, the classifier's layers,
+    and the thresholds its metrics file reports from the grouped cross-validation."""
+    import json
+
+    from models.call_context import CUES
+    from models.classifier import CUE_ARTIFACT
+
+    assert CUE_ARTIFACT.stat().st_size < 200_000
+    head = LinearHeads.load(CUE_ARTIFACT)
+    assert head.names == CUES and head.layers == LinearHeads.load(CONCERN_ARTIFACT).layers
+    metrics = json.loads(CUE_ARTIFACT.with_name("cue_head_metrics.json").read_text())
+    for name, t in zip(head.names, head.thresholds, strict=True):
+        assert abs(float(t) - metrics[name]["threshold"]) < 1e-3, name
+        assert metrics[name]["oof_precision"] >= 0.85 or t > 1, name
+    assert load_classifier().cue_head is not None
