@@ -704,6 +704,13 @@ def write_card(report: dict[str, Any], path: Path = CARD) -> None:
                     if report.get("negatives_from_files")
                     else ""
                 )
+                + (
+                    "; the everyday caller turns (no cue, no pattern) of the ordinary calls of "
+                    + ", ".join(f"`{n}`" for n in report["none_from_calls"])
+                    + " as `none`, one family per call"
+                    if report.get("none_from_calls")
+                    else ""
+                )
                 + f"): {report['train_rows']['train_only']} rows in "
                 f"{report['train_families']['train_only']} new phrasing families, written for "
                 "issue 9 by AI helper sessions (`judge`, `redflag2`, `r3data`, `calls`, then "
