@@ -184,10 +184,10 @@ def read_cues(text: str, score: TextScore) -> TurnCues:
     if "hopeless" not in words and "safety_check" in score.red_flags:
         words["hopeless"] = _short(score.evidence or text, _QUOTE_MAX)
     # The cue head reads the turn's meaning where the word lists found nothing of a kind; its
-    # words are the classifier's evidence (the clause that carried the most weight).
+    # words are the clause that carried the most weight for it (else the turn's evidence).
     for cue in CUES:
         if cue in score.cues and cue not in words:
-            words[cue] = _short(score.evidence or text, _QUOTE_MAX)
+            words[cue] = _short(score.cue_evidence or score.evidence or text, _QUOTE_MAX)
     return TurnCues(words, reason=_REASON.search(lower) is not None)
 
 

@@ -489,6 +489,7 @@ class CareClassifier:
         distress, concern_p, flags = self.decide(feats, found, rest_feats, red_probs)
         evidence = self._evidence(text, st, norms, distress, concern_p, found, dist)
         cues = self.cue_kinds(feats)
+        cue_evidence = self.cue_evidence(text, st, norms, feats) if cues else ""
         return TextScore(
             distress=distress,
             concerns=MappingProxyType(concern_p),
@@ -504,6 +505,7 @@ class CareClassifier:
             ),
             truncated=cut or st.truncated,
             cues=cues,
+            cue_evidence=cue_evidence,
         )
 
     def cue_kinds(self, features: np.ndarray) -> tuple[str, ...]:
@@ -547,14 +549,40 @@ class CareClassifier:
             contrib = token_contributions(dist[0], dist[1], self.distress_model.weights)
         else:
             contrib = token_contributions(st.states, norms, self._w[row])
-        offs = np.array(st.offsets, dtype=np.int64).reshape(-1, 2)
-        real = offs[:, 0] != offs[:, 1]  # [CLS]/[SEP] belong to no clause
-        totals = [
-            float(contrib[real & (offs[:, 0] < e) & (offs[:, 1] > s)].sum()) for s, e in spans
-        ]
-        best = max(range(len(spans)), key=lambda k: totals[k])
-        s, e = spans[best]
-        return text[s:e]
+        return _best_span(text, spans, st, contrib)
+
+    def cue_evidence(
+        self, text: str, st: TokenStates, norms: np.ndarray, features: np.ndarray
+    ) -> str:
+        """The clause of ``text`` that carried the most weight for the cue the head read most
+        surely (its token shares of the head's logit), or "" when it read none."""
+        head = self.cue_head
+        if head is None:
+            return ""
+        n = head.weights.shape[1]
+        p = _sigmoid(head.logits(np.asarray(features, dtype=np.float32)[:n]))
+        margin = p - head.thresholds
+        row = int(np.argmax(margin))
+        if margin[row] < 0:
+            return ""
+        spans = evidence_spans(text)
+        if len(spans) <= 1:
+            return text[spans[0][0] : spans[0][1]] if spans else ""
+        return _best_span(text, spans, st, token_contributions(st.states, norms, head.weights[row]))
+
+
+def _best_span(
+    text: str, spans: list[tuple[int, int]], st: TokenStates, contrib: np.ndarray
+) -> str:
+    """The span of ``spans`` whose tokens' contributions sum highest."""
+    offs = np.array(st.offsets, dtype=np.int64).reshape(-1, 2)
+    real = offs[:, 0] != offs[:, 1]  # [CLS]/[SEP] belong to no clause
+    totals = [
+        float(contrib[real & (offs[:, 0] < e) & (offs[:, 1] > s)].sum()) for s, e in spans
+    ]
+    best = max(range(len(spans)), key=lambda k: totals[k])
+    s, e = spans[best]
+    return text[s:e]
 
 
 def _crisis_score(head: float, pattern: bool, crisis: bool) -> float:

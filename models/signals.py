@@ -48,6 +48,8 @@ class TextScore:
     # The kinds of call cue the learned cue head reads in this text (``models/train_cues.py``:
     # "hopeless", "farewell", "burden", "plan", "reason"), for the call's context.
     cues: tuple[str, ...] = ()
+    # The caller's words that carried the cue the head read most surely (a clause of the text).
+    cue_evidence: str = ""
 
 
 @dataclass(frozen=True, slots=True)

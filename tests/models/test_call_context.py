@@ -294,6 +294,25 @@ def test_the_cue_head_reads_cues_the_word_lists_miss_quoting_the_evidence() -> N
     assert short.rstrip("\u2026") in SETTLED and len(short) <= 42
 
 
+def test_a_head_cue_quotes_the_clause_that_carried_it() -> None:
+    turn = "Tom Garside, Low Fell Farm. " + WORN
+    s = replace(cued("hopeless", evidence="Tom Garside, Low Fell Farm."), cue_evidence=WORN)
+    assert read_cues(turn, s).words["hopeless"].rstrip("\u2026") in WORN
+
+
+@pytest.mark.slow
+def test_the_shipped_cue_head_reads_hopelessness_and_quotes_its_clause() -> None:
+    from models.classifier import load_classifier
+
+    clf = load_classifier()
+    said = "Morning love. I can't see it ever being any different for me now."
+    s = clf.score(said)
+    assert "hopeless" in s.cues
+    assert s.cue_evidence == "I can't see it ever being any different for me now."
+    calm = clf.score("Morning love. Could I book a blood test for next Tuesday, please?")
+    assert calm.cues == () and calm.cue_evidence == ""
+
+
 def test_cues_the_head_reads_across_turns_raise_self_harm() -> None:
     words_only = run([(WORN, score()), (SETTLED, score())])
     assert [s.red_flags for s in words_only] == [(), ()]
