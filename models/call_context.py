@@ -17,8 +17,8 @@ patterns and model read one utterance (``models/crisis.py``, ``models/classifier
   home, a hospice or the end of a treatment, a death in the family. The word lists find the
   words they were written for; the learned cue head (``models/train_cues.py``, issue 9,
   fourteenth round) reads the four cues from the turn's meaning (``TextScore.cues``) and adds
-  a kind the words did not show, quoting the turn's evidence. An ordinary reason stays the
-  word list's: a wrong one would silence a real farewell.
+  a kind the words did not show, quoting the clause that carried it. An ordinary reason stays
+  the word list's: a wrong one would silence a real farewell.
 * **Risk across turns.** When the caller's own turns in the call hold two kinds of cue, one
   of them a farewell, a burden or a plan and one hopelessness, a burden or a plan, a turn
   that carries a cue raises the self-harm flag with both quoted. A farewell does not count

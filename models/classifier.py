@@ -488,8 +488,9 @@ class CareClassifier:
             )
         distress, concern_p, flags = self.decide(feats, found, rest_feats, red_probs)
         evidence = self._evidence(text, st, norms, distress, concern_p, found, dist)
-        cues = self.cue_kinds(feats)
-        cue_evidence = self.cue_evidence(text, st, norms, feats) if cues else ""
+        cue_p = self._cue_probabilities(feats)
+        cues = self._cues_read(cue_p)
+        cue_evidence = self._cue_evidence(text, st, norms, cue_p) if cues else ""
         return TextScore(
             distress=distress,
             concerns=MappingProxyType(concern_p),
@@ -510,11 +511,20 @@ class CareClassifier:
 
     def cue_kinds(self, features: np.ndarray) -> tuple[str, ...]:
         """The call cues the cue head reads in one text's features (none without a head)."""
+        return self._cues_read(self._cue_probabilities(features))
+
+    def _cue_probabilities(self, features: np.ndarray) -> np.ndarray | None:
+        """The cue head's probabilities from a text's features (frozen part first), or None."""
         head = self.cue_head
         if head is None:
-            return ()
+            return None
         n = head.weights.shape[1]
-        p = _sigmoid(head.logits(np.asarray(features, dtype=np.float32)[:n]))
+        return _sigmoid(head.logits(np.asarray(features, dtype=np.float32)[:n]))
+
+    def _cues_read(self, p: np.ndarray | None) -> tuple[str, ...]:
+        head = self.cue_head
+        if head is None or p is None:
+            return ()
         return tuple(name for name, v, t in zip(head.names, p, head.thresholds, strict=True)
                      if v >= t)
 
@@ -551,16 +561,14 @@ class CareClassifier:
             contrib = token_contributions(st.states, norms, self._w[row])
         return _best_span(text, spans, st, contrib)
 
-    def cue_evidence(
-        self, text: str, st: TokenStates, norms: np.ndarray, features: np.ndarray
+    def _cue_evidence(
+        self, text: str, st: TokenStates, norms: np.ndarray, p: np.ndarray | None
     ) -> str:
         """The clause of ``text`` that carried the most weight for the cue the head read most
         surely (its token shares of the head's logit), or "" when it read none."""
         head = self.cue_head
-        if head is None:
+        if head is None or p is None:
             return ""
-        n = head.weights.shape[1]
-        p = _sigmoid(head.logits(np.asarray(features, dtype=np.float32)[:n]))
         margin = p - head.thresholds
         row = int(np.argmax(margin))
         if margin[row] < 0:

@@ -46,7 +46,7 @@ class TextScore:
     # The self-harm flag was raised by the call's turns read together, not by this text alone.
     across_call: bool = False
     # The kinds of call cue the learned cue head reads in this text (``models/train_cues.py``:
-    # "hopeless", "farewell", "burden", "plan", "reason"), for the call's context.
+    # "hopeless", "farewell", "burden", "plan"), for the call's context.
     cues: tuple[str, ...] = ()
     # The caller's words that carried the cue the head read most surely (a clause of the text).
     cue_evidence: str = ""

@@ -214,10 +214,11 @@ def ordinary_call_turns(paths: list[Path]) -> list[Row]:
     from models.call_context import CUES
     from models.crisis import detect
     from models.evaluate_calls import CALL_SETS, TRAINING_CALL_SETS
+    from models.train_cues import CUE_LABELS_PATH
 
     allowed = {CALL_SETS[n].resolve() for n in TRAINING_CALL_SETS}
     cues: dict[tuple[str, int], set[str]] = {
-        (d["call"], int(d["i"])): set(d["cues"]) for d in _read(DATA / "crisis_call_cues.jsonl")
+        (d["call"], int(d["i"])): set(d["cues"]) for d in _read(CUE_LABELS_PATH)
     }
     rows: list[Row] = []
     for path in paths:
@@ -957,7 +958,7 @@ def main(argv: list[str] | None = None) -> None:
     only = load_train_only(args.train_only, args.negatives_from, args.none_only_from)
     pool = set(texts)
     only += [r for r in ordinary_call_turns(args.none_from_calls) if r.text not in pool]
-    if {r.text for r in only} & set(texts):
+    if {r.text for r in only} & pool:
         raise SystemExit("train-only rows repeat rows of the training pool")
     only_states = frozen_states([r.text for r in only], cfg.input_layer) if only else []
     only_y = np.array([CLASSES.index(r.label) for r in only], dtype=np.int64)
