@@ -22,6 +22,7 @@ from models.datasets import (
     CRISIS_EXTRA_PATH,
     CRISIS_FRESH_PATH,
     CRISIS_HELDOUT12_PATH,
+    CRISIS_HELDOUT15_PATH,
     _plain,
     load_crisis_rows,
 )
@@ -127,10 +128,14 @@ def test_train_only_files_refuse_test_rows(tmp_path: Path) -> None:
         load_train_only([path])
 
 
-@pytest.mark.parametrize(("path", "n"), [(CRISIS_FRESH_PATH, 300), (CRISIS_HELDOUT12_PATH, 200)])
+@pytest.mark.parametrize(
+    ("path", "n"),
+    [(CRISIS_FRESH_PATH, 300), (CRISIS_HELDOUT12_PATH, 200), (CRISIS_HELDOUT15_PATH, 238)],
+)
 def test_the_fresh_sets_are_test_only_and_share_nothing_with_training(path: Path, n: int) -> None:
-    """``crisis_fresh.jsonl`` and ``crisis_heldout12.jsonl`` measure the shipped model on
-    phrasings of other authors: no family or sentence of them may reach any training file."""
+    """``crisis_fresh.jsonl``, ``crisis_heldout12.jsonl`` and ``crisis_heldout15.jsonl``
+    measure the shipped model on phrasings of other authors: no family or sentence of them
+    may reach any training file."""
     rows = load_crisis_rows(path)
     assert len(rows) >= n and {r.split for r in rows} == {"test"}
     assert {"none", "self_harm", "emergency"} <= {r.label for r in rows}
