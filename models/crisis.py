@@ -1526,6 +1526,20 @@ PATTERNS: tuple[CrisisPattern, ...] = (
 
 MAX_SCAN_CHARS = 20_000
 
+# A dark time told in the past tense ("I went through a really bad patch", "I was in a very
+# dark place"): with nothing of now beside it, what it dates is history.
+_DARK_TIME_PAST = (
+    r"\b(?:i|he|she) (?:went through|was in|had|hit) (?:a |an )?(?:really |very |pretty |"
+    r"quite )?(?:bad|dark|rough|tough|difficult|low|awful|terrible|horrible) (?:patch|place"
+    r"|time|spell|period|phase|few (?:months|years))\b"
+)
+_UNITS = r"one|two|three|four|five|six|seven|eight|nine"
+_SPOKEN_YEAR = (
+    r"\bin (?:twenty (?:ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen"
+    rf"|nineteen|twenty(?: (?:{_UNITS}))?)|nineteen (?:(?:fifty|sixty|seventy|eighty|ninety)"
+    rf"(?: (?:{_UNITS}))?|(?:oh|o) (?:{_UNITS}))|two thousand(?: and)? (?:{_UNITS}|ten))\b"
+    r"(?! (?:minutes?|mins?|hours?|seconds?|days?|weeks?|months?|years?|tablets|pills|of)\b)"
+)
 # A medical event told as history ("I had chest pain last year, it was reflux") is not an
 # emergency happening now, unless the same clause says it is happening now as well.
 _HISTORY = re.compile(
@@ -1537,6 +1551,7 @@ _HISTORY = re.compile(
     r"|\bhistory of\b|\bbeen like that since\b|\bnormal for (?:me|him|her)\b"
     r"|\bused to\b|\bas a (?:teenager|kid|child|student)\b|\bfrom (?:19|20)\d\d\b"
     r"|\bin my (?:teens|twenties|thirties|twenties)\b"
+    rf"|{_SPOKEN_YEAR}"
 )
 # Being well now makes an event history too, except an overdose: the harm of some (paracetamol)
 # shows days later, whatever the caller says of now.
@@ -1564,6 +1579,10 @@ _IN_CARE_BEFORE = re.compile(
 )
 
 
+# A year as speech recognition writes it ("in twenty nineteen", "in nineteen ninety eight",
+# "in two thousand and five"; issue 9, fifteenth round: train14's "after my husband died here in
+# twenty nineteen" was not read as a date). Not "in twenty five minutes": after "twenty" only
+# the years 2010-2029 are said this way, and no unit may follow.
 # An act dated to years ago or to one's youth, close to its words ("years ago I took an
 # overdose", "I took an overdose when I was nineteen"), is history for self-harm and
 # emergency patterns alike. Unlike ``_HISTORY``, the date must sit next to the words it
@@ -1576,6 +1595,15 @@ _PAST_NEAR = re.compile(
     r"|\bin (?:19|20)\d\d\b|\bback when (?:i|he|she) was\b"
     r"|\b(?:\w+ )?years since (?:i|he|she) (?:last )?(?:tried|attempted|took|did|cut|hurt"
     r"|harmed|overdosed)\b"
+    # issue 9, fifteenth round: a year said as words
+    rf"|{_SPOKEN_YEAR}"
+)
+_DARK_TIME = re.compile(_DARK_TIME_PAST)
+# Recent times: a dark time dated by these is not history ("i went through a bad patch last
+# month", "...and took an overdose last night").
+_RECENT = re.compile(
+    r"\b(?:last (?:night|week|month)|yesterday|today|tonight|this (?:week|month|morning|year)"
+    r"|the other (?:day|night)|earlier|just|lately|recently|at the moment|right now)\b"
 )
 # Recovery told beside the history ("...two years since I tried, and I'm in a really good place
 # now") is no statement that the act is with the caller now: its "now" does not keep the flag.
@@ -1622,7 +1650,36 @@ _WITH_IT_NOW = re.compile(
 )
 
 
-def _dated_long_ago(clause: str, start: int, end: int, after: str = "") -> bool:
+def _dated_dark_time(clause: str, start: int, end: int, before: str) -> bool:
+    """The words at ``clause[start:end]`` belong to a dark time dated to years ago (issue 9,
+    fifteenth round): the date beside a dark time told in the past, and the dark time beside
+    the words ("in twenty nineteen i went through a really bad patch i wanted to die"), or a
+    sentence of its own just before the clause ("Four years ago I was in a really dark place.
+    I took an overdose and ended up in A&E"). A recent time keeps the flag."""
+    if _RECENT.search(clause):
+        return False
+    for d in _DARK_TIME.finditer(clause):
+        if not start - d.end() <= _PAST_NEAR_WINDOW and d.start() - end <= _PAST_NEAR_WINDOW:
+            continue
+        if any(
+            d.start() - m.end() <= _PAST_NEAR_WINDOW and m.start() - d.end() <= _PAST_NEAR_WINDOW
+            for m in _PAST_NEAR.finditer(clause)
+        ):
+            return True
+    # the sentence before, when the clause begins a sentence right after it
+    if not before or not re.search(r"[.!?]\s*$", before):
+        return False
+    sentence = re.split(r"(?<=[.!?])\s+", before.rstrip())[-1]
+    return (
+        start <= _PAST_NEAR_WINDOW
+        and _DARK_TIME.search(sentence) is not None
+        and _PAST_NEAR.search(sentence) is not None
+        and _RECENT.search(sentence) is None
+        and _NOT_OVER.search(_PAST_NEAR.sub(" ", sentence)) is None
+    )
+
+
+def _dated_long_ago(clause: str, start: int, end: int, after: str = "", before: str = "") -> bool:
     """The red-flag words at ``clause[start:end]`` are dated to years ago, right beside them.
     ``after`` is the text after the clause: recovery words at the clause's end do not
     make it history when the next words speak of now ("...and I'm fine but I'm going to
@@ -1633,7 +1690,7 @@ def _dated_long_ago(clause: str, start: int, end: int, after: str = "") -> bool:
         start - m.end() <= _PAST_NEAR_WINDOW and m.start() - end <= _PAST_NEAR_WINDOW
         for m in _PAST_NEAR.finditer(clause)
     )
-    if not near:
+    if not near and not _dated_dark_time(clause, start, end, before):
         return False
     unwell = _PAST_NEAR.sub(" ", clause)
     rest = _WELL_NOW.sub(" ", unwell)
@@ -1834,7 +1891,17 @@ _BOUNDED_ABSENCE = re.compile(
     r"|\bin hospital for\b|\bif the baby (?:comes|arrives|is born|'s born)\b"
 )
 _ORDINARY_AFTER_WINDOW = 60  # characters after the matched words
-_ABSENCE_SENSITIVE = frozenset({"wont_be_around"})
+# Issue 9, fifteenth round: "I'm going away for six months and wanted to sort out my
+# medication before I go" is the same bounded absence told before a parting's words.
+_ABSENCE_SENSITIVE = frozenset({"wont_be_around", "affairs_in_order"})
+# A return the caller plans ("I'll book in when I'm back in April", "once we get back") said
+# anywhere in the same text: an absence with a return is no farewell (issue 9, fifteenth
+# round), unless a word of finality is said too.
+_RETURN_PLANNED = re.compile(
+    r"\b(?:when|once|after|as soon as) (?:i|we)(?:'m| am|'re| are| get| come| got) (?:back|home)"
+    r"\b(?! for good)"
+)
+_RETURN_SENSITIVE = frozenset({"wont_be_around", "affairs_in_order"})
 # "I just wanted it to be over" said of a procedure or a wait ("I had the colonoscopy without
 # sedation because I just wanted it to be over") is no wish to die.
 _PROCEDURE = re.compile(
@@ -2945,6 +3012,12 @@ def _explained_away(
             and _FEVER.search(lower) is None
         )
         or (
+            pid in _RETURN_SENSITIVE
+            and _RETURN_PLANNED.search(lower) is not None
+            and _FINAL_WORDS.search(lower) is None
+            and _NO_RETURN.search(lower) is None
+        )
+        or (
             pid in _ABSENCE_SENSITIVE
             and (
                 _explained_after(_BOUNDED_ABSENCE, clause, start, end)
@@ -3022,7 +3095,7 @@ def _explained_away(
         or (pid in _END_OF_LIFE_SENSITIVE and _end_of_life_arrangement(lower))
         or (
             pat.kind in ("emergency", "self_harm")
-            and _dated_long_ago(clause, start, end, lower[cs + len(clause) :])
+            and _dated_long_ago(clause, start, end, lower[cs + len(clause) :], lower[:cs])
         )
         or (
             pid in ("self_poisoning", "supply_swallowed")

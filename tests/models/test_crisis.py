@@ -973,6 +973,37 @@ ORDINARY_MEANS = [
 def test_medicine_named_in_ordinary_dose_talk_is_no_risk_factor(text: str) -> None:
     assert detect(text).risk_factor is None
 
+# Issue 9, fifteenth round: history and planned returns in train14's ordinary calls (a year
+# said as words, a dark time dated the sentence before, an absence with a return), and the
+# risk that must keep its flag around them.
+ROUND_15 = [
+    ("well after my husband died here in twenty nineteen i went through a really bad patch i "
+     "wanted to die for a while if im honest", ()),
+    ("Four years ago I was in a really dark place. I took an overdose and ended up in A&E, and "
+     "that's when it was started.", ()),
+    ("in twenty nineteen i took an overdose", ()),
+    ("i tried to kill myself in nineteen ninety eight", ()),
+    ("Hi, I'm going away for six months and wanted to sort out my medication before I go.", ()),
+    ("And I won't be around for my smear recall, so please don't panic if I don't answer. I'll "
+     "book in when I'm back in April.", ()),
+    ("i took thirty tablets in twenty minutes", ("self_harm", "emergency")),
+    ("i took them all in twenty five minutes i want to die", ("self_harm",)),
+    ("Four years ago I was in a really dark place. I took an overdose last night.",
+     ("self_harm", "emergency")),
+    ("Four years ago I was in a really dark place. I've taken an overdose.",
+     ("self_harm", "emergency")),
+    ("Four years ago my wife died. I took an overdose.", ("self_harm", "emergency")),
+    ("i was in a dark place and i took an overdose last night", ("self_harm", "emergency")),
+    ("i was in a really dark place so i took an overdose", ("self_harm", "emergency")),
+    ("i went through a bad patch and i want to die", ("self_harm",)),
+    ("I won't be around for the appointment. when i get back home i'll end it", ("self_harm",)),
+    ("I won't be around much longer. When I'm back from the bridge it'll be over",
+     ("self_harm",)),
+    ("I won't be around for my appointment, I'm going away for good", ("self_harm",)),
+    ("i've sorted out my affairs before i go, when i'm gone they'll be better off",
+     ("self_harm",)),
+]
+
 
 def test_a_means_beside_an_end_stays_a_risk_factor() -> None:
     assert detect("I've taken all my tablets for tonight and I want it all to stop").risk_factor
@@ -986,7 +1017,7 @@ REVIEW_12 = json.loads((Path(__file__).parent / "review_12_cases.json").read_tex
 
 
 @pytest.mark.parametrize(
-    ("text", "kinds"), REVIEWED_9 + ROUND_11 + ROUND_12 + ROUND_13 + ROUND_14
+    ("text", "kinds"), REVIEWED_9 + ROUND_11 + ROUND_12 + ROUND_13 + ROUND_14 + ROUND_15
 )
 def test_reviewed_cases_raise_exactly_their_flags(text: str, kinds: tuple[str, ...]) -> None:
     got = detect(text).kinds
