@@ -101,6 +101,12 @@ BLIND11 = DATA / "crisis_train_blind11.jsonl"
 # twelfth round). Written blind as BLIND9 was; scored once by the shipped system before any
 # change (the card's twelfth round). Not in the default.
 BLIND12 = DATA / "crisis_train_blind12.jsonl"
+# Issue 9, fifteenth round: 480 rows in 120 families by two more helper sessions that opened
+# nothing of the repository: indirect risk wrapped in call business (farewells, no future,
+# burden, plans said matter-of-factly) and ordinary rows in the same words. Scored once by the
+# shipped system before any change (the card's fifteenth round).
+BLIND15A = DATA / "crisis_train_blind15a.jsonl"
+BLIND15B = DATA / "crisis_train_blind15b.jsonl"
 # Files to train on with their ordinary (``none``) rows only (``--none-only-from``; none by
 # default). Issue 9, sixth round: with its risk twins, the third-party file taught that a
 # widow telling of her husband's death is at risk (the scripted grief call's opening, p 0.98
@@ -130,6 +136,8 @@ TRAIN_ONLY_FILES = (
     BLIND10,
     BLIND11,
     BLIND12,
+    BLIND15A,
+    BLIND15B,
 )  # every train-only file, used or not (tests check)
 CONCERNS = DATA / "concerns.jsonl"
 CARD = Path(__file__).resolve().parent / "cards" / "redflag.md"
