@@ -1902,6 +1902,18 @@ _RETURN_PLANNED = re.compile(
     r"\b(?! for good)"
 )
 _RETURN_SENSITIVE = frozenset({"wont_be_around", "affairs_in_order"})
+# An ordinary reason for being away said anywhere in the same text (issue 9, fifteenth round:
+# train15a/b's callers were away visiting family, relocating, emigrating, going home to Cork,
+# having a gallbladder out, going to Australia for two months). Only for the absence words of
+# ``_RETURN_SENSITIVE``, and only where nothing in the text speaks of finality or of risk.
+_AWAY_REASON = re.compile(
+    r"\b(?:relocat\w*|emigrat\w*|visit(?:ing|in\b)|deferring|moving|move (?:to|house|away)"
+    r"|(?:going|heading|flying|travelling|traveling) (?:home|back) to \w+"
+    r"|(?:flying|heading|travelling|traveling) (?:out )?to \w+|going away for"
+    r"|(?:having|getting|booked in for) (?:my |an? |the )?[\w ]{0,20}(?:out|done|removed"
+    r"|operation|surgery|op|replacement)|(?:started|starting) (?:a new job|nights|night shifts?"
+    r"|shifts|work|uni|college))\b"
+)
 # "I just wanted it to be over" said of a procedure or a wait ("I had the colonoscopy without
 # sedation because I just wanted it to be over") is no wish to die.
 _PROCEDURE = re.compile(
@@ -3010,6 +3022,14 @@ def _explained_away(
             and words.endswith("temperature")
             and _TEMPERATURE_ADVICE.search(clause)
             and _FEVER.search(lower) is None
+        )
+        or (
+            pid in _RETURN_SENSITIVE
+            and _AWAY_REASON.search(lower) is not None
+            and re.search(r"\bmuch (?:after|past|beyond)\b", lower) is None
+            and _FINAL_WORDS.search(lower) is None
+            and _FAREWELL_RISK.search(lower) is None
+            and _NO_RETURN.search(lower) is None
         )
         or (
             pid in _RETURN_SENSITIVE

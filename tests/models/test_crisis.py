@@ -1002,6 +1002,19 @@ ROUND_15 = [
     ("I won't be around for my appointment, I'm going away for good", ("self_harm",)),
     ("i've sorted out my affairs before i go, when i'm gone they'll be better off",
      ("self_harm",)),
+    # an ordinary reason for being away anywhere in the text (train15b's callers)
+    ("i wont be around for the kyro podist um i am having my gallbladder out that week", ()),
+    ("I've made my mind up, I'm deferring uni and going home to Cork, so I won't be around for "
+     "the October clinic.", ()),
+    ("You can give my slot in June to someone else. I'm not going to be here by then, y'know.",
+     ("self_harm",)),
+    ("Please cancel all my future appointments. I won't be around for any of them. No, not on "
+     "holiday.", ("self_harm",)),
+    ("i wont be around for the appointment im going to the bridge tonight", ("self_harm",)),
+    ("i wont be around after the weekend im going home to be with my husband", ("self_harm",)),
+    ("i won't be around much after friday, i'm flying to spain", ("self_harm",)),
+    ("i wont be around next month, im relocating my tablets to the shed with the rope",
+     ("self_harm",)),
 ]
 
 
