@@ -3424,6 +3424,24 @@ def _expected_decline(text: str, matches: list[CrisisMatch]) -> bool:
     )
 
 
+def _recovered(lower: str, history_spans: list[tuple[int, int]]) -> set[RedFlag]:
+    """Self-harm when its words were all told as history and the caller says they are well
+    now ("it's been two years since I tried to end my life and honestly I'm in a really good
+    place now"): the reviewed reading stands against the learned model's urgent flag, which
+    the fourteenth round's model raised on train14's calls of this kind (issue 9, fifteenth
+    round). The gentle check stays open; anything else of now or of risk keeps the model in
+    (``_model_urgent_out`` reads the rest of the words)."""
+    if not history_spans or _WELL_NOW.search(lower) is None:
+        return set()
+    rest = list(_WELL_NOW.sub(lambda m: " " * len(m.group(0)), lower))
+    for a, b in history_spans:
+        rest[a:b] = " " * (b - a)
+    others = _PAST_NEAR.sub(" ", "".join(rest))
+    if _NOT_OVER.search(others) or _RECENT.search(others):
+        return set()
+    return {"self_harm"}
+
+
 def _model_urgent_out(
     matches: list[CrisisMatch],
     explained: set[RedFlag],
@@ -3502,6 +3520,7 @@ def _scan(original: str, offset: int) -> CrisisResult:
     matches: list[CrisisMatch] = []
     explained: set[RedFlag] = set()
     explained_spans: list[tuple[int, int]] = []
+    history_spans: list[tuple[int, int]] = []  # self-harm words told as history
     care = _CareReading(lower)
     for cs, ce in clause_spans(lower):
         clause = lower[cs:ce]
@@ -3552,6 +3571,17 @@ def _scan(original: str, offset: int) -> CrisisResult:
                 ):
                     reason = None
                 reason = reason or _explained_away(pat, m, clause, cs, lower, care)
+                if (
+                    reason is not None
+                    and pat.kind == "self_harm"
+                    and (
+                        told_as_past
+                        or _dated_long_ago(
+                            clause, m.start(), m.end(), lower[cs + len(clause) :], lower[:cs]
+                        )
+                    )
+                ):
+                    history_spans.append((cs + m.start(), cs + m.end()))
                 if reason is not None:
                     # crisis words said, undenied, as ordinary call business: the learned model
                     # does not second-guess the explanation (``learned_model_urgent``)
@@ -3588,5 +3618,8 @@ def _scan(original: str, offset: int) -> CrisisResult:
         _returns_medicines(lower),
         idiom,
         tuple(k for k in URGENT_FLAGS if k in explained),
-        _model_urgent_out(matches, explained, idiom, lower, explained_spans),
+        _model_urgent_out(
+            matches, explained | _recovered(lower, history_spans), idiom, lower,
+            explained_spans + history_spans,
+        ),
     )

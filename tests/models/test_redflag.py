@@ -308,6 +308,20 @@ EXPLAINED = [
     ("i could murder a cup of tea. i've been collecting my tablets", True),
     ("my back is killing me and honestly i've had enough of everything", True),
     ("honestly this hold music, I'm losing the will to live and I've got the pills here", True),
+    # issue 9, fifteenth round: an attempt told as history by a caller who says they are well
+    # now is the patterns' reading (train14's past-risk calls were escalated by the model)
+    ("its been two years since i tried to end my life and honestly im in a really good place "
+     "now", False),
+    ("I attempted suicide in 2015 and I'm doing well now.", False),
+    ("years ago I took an overdose but I'm in a good place now, I'm calling about my smear test",
+     False),
+    ("I attempted suicide in 2015. I'm doing well now, but lately the thoughts are back.", True),
+    ("I tried to kill myself three years ago. I'm fine now. I've been stockpiling my tablets.",
+     True),
+    ("I tried to kill myself years ago and I'm feeling better, I just wanted to say goodbye",
+     True),
+    ("I tried to kill myself years ago and I'm feeling better. I took some pills last night.",
+     True),
 ]
 
 
