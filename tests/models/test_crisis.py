@@ -1211,3 +1211,21 @@ def test_review_cases(case: dict[str, Any]) -> None:
         assert "self_harm" not in urgent
 
 
+
+
+# Issue 9, fifteenth round: a helper's review of the round's history and absence rules (84 risk
+# sentences written to sit next to them, 54 ordinary ones they were meant to quiet). The first
+# version silenced 63 of the risk sentences (a year said as words dated a whole clause, "when
+# I'm back" and a reason for being away were read anywhere in the text, a told recovery muted
+# the learned model beside a plan); none is silenced now. Risk keeps its flags and the learned
+# model's urgent tier; the ordinary sentences kept here stay quiet.
+REVIEW_15 = json.loads((Path(__file__).parent / "review_15_cases.json").read_text())
+
+
+@pytest.mark.parametrize("case", REVIEW_15, ids=lambda c: c["text"][:60])
+def test_review_15_cases(case: dict[str, Any]) -> None:
+    found = detect(case["text"])
+    assert list(found.kinds) == case["kinds"]
+    assert ("self_harm" not in found.model_urgent_out) is case["model_may_escalate"]
+    if not case["risk"]:
+        assert not {"self_harm", "emergency"} & set(found.kinds)
