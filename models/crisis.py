@@ -1534,6 +1534,9 @@ _DARK_TIME_PAST = (
     r"|time|spell|period|phase|few (?:months|years))\b"
 )
 _UNITS = r"one|two|three|four|five|six|seven|eight|nine"
+# A year as speech recognition writes it ("in twenty nineteen", "in nineteen ninety eight",
+# "in two thousand and five"; issue 9, fifteenth round: train14's "after my husband died here in
+# twenty nineteen" was not read as a date). Not "in twenty five minutes": no unit may follow.
 # Only years at least four years before this round (2026): "in twenty twenty four" may be the
 # time of a loss that is with the caller now. Dates only what sits right beside it
 # (``_PAST_NEAR``), never a whole clause (a review found "...since I lost my job in twenty
@@ -1583,10 +1586,6 @@ _IN_CARE_BEFORE = re.compile(
 )
 
 
-# A year as speech recognition writes it ("in twenty nineteen", "in nineteen ninety eight",
-# "in two thousand and five"; issue 9, fifteenth round: train14's "after my husband died here in
-# twenty nineteen" was not read as a date). Not "in twenty five minutes": after "twenty" only
-# the years 2010-2029 are said this way, and no unit may follow.
 # An act dated to years ago or to one's youth, close to its words ("years ago I took an
 # overdose", "I took an overdose when I was nineteen"), is history for self-harm and
 # emergency patterns alike. Unlike ``_HISTORY``, the date must sit next to the words it
@@ -1603,21 +1602,20 @@ _PAST_NEAR = re.compile(
     rf"|{_SPOKEN_YEAR}"
 )
 _DARK_TIME = re.compile(_DARK_TIME_PAST)
-# Recent times: a dark time dated by these is not history ("i went through a bad patch last
-# month", "...and took an overdose last night").
 _DAYS = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
 # A recent time in a clause told as history keeps its flag ("i self harmed in nineteen ninety
 # eight and i self harmed on tuesday"; the fifteenth round's review).
-_RECENT_TIME = re.compile(
-    r"\b(?:last (?:night|week|weekend)|yesterday|today|tonight|this (?:week|month|morning"
-    r"|weekend|year)|(?:over|at) the weekend|(?:\w+|a|a few|a couple of) (?:days?|nights?|hours?"
-    rf"|minutes?) ago|(?:on |last |this )?{_DAYS})\b"
+_RECENT_TIMES = (
+    r"last (?:night|week|weekend)|yesterday|today|tonight|this (?:week|month|morning|weekend"
+    r"|year)|(?:over|at) the weekend|(?:\w+|a|a few|a couple of) (?:days?|nights?|hours?"
+    rf"|minutes?) ago|(?:on |last |this )?{_DAYS}"
 )
+_RECENT_TIME = re.compile(rf"\b(?:{_RECENT_TIMES})\b")
+# Wider, for a dark time or a told recovery: these times and any word of now or of since ("i
+# went through a bad patch last month", "...and took an overdose last night").
 _RECENT = re.compile(
-    r"\b(?:last (?:night|week|month|weekend)|yesterday|today|tonight|this (?:week|month|morning"
-    r"|year|weekend)|the other (?:day|night)|earlier|just|lately|recently|at the moment"
-    r"|right now|since|(?:over|at) the weekend|(?:\w+|a|a few|a couple of) (?:days?|nights?|hours?"
-    rf"|minutes?) ago|(?:on |last |this )?{_DAYS}|again|anymore|any more)\b"
+    rf"\b(?:{_RECENT_TIMES}|last month|the other (?:day|night)|earlier|just|lately|recently"
+    r"|at the moment|right now|since|again|anymore|any more)\b"
 )
 # Recovery told beside the history ("...two years since I tried, and I'm in a really good place
 # now") is no statement that the act is with the caller now: its "now" does not keep the flag.
@@ -1910,14 +1908,24 @@ _BOUNDED_ABSENCE = re.compile(
 )
 _ORDINARY_AFTER_WINDOW = 60  # characters after the matched words
 _ABSENCE_SENSITIVE = frozenset({"wont_be_around"})
-# A return the caller plans ("I'll book in when I'm back in April", "once we get back") said
-# anywhere in the same text: an absence with a return is no farewell (issue 9, fifteenth
-# round), unless a word of finality is said too.
+# A return the caller plans ("I'll book in when I'm back in April", "once we get back"): an
+# absence with a return is no farewell (issue 9, fifteenth round; ``_ordinary_absence``).
 _RETURN_PLANNED = re.compile(
     r"\b(?:when|once|after|as soon as) (?:i|we)(?:'m| am|'re| are| get| come| got) back"
     r"\b(?! for good)"
 )
 _RETURN_SENSITIVE = frozenset({"wont_be_around", "affairs_in_order"})
+# An ordinary reason for being away (issue 9, fifteenth round: train15a/b's callers were away
+# visiting family, relocating, emigrating, going home to Cork, having a gallbladder out), read
+# near the absence words of ``_RETURN_SENSITIVE`` by ``_ordinary_absence``.
+_AWAY_REASON = re.compile(
+    r"\b(?:relocat\w*|emigrat\w*|visit(?:ing|in\b)|deferring|moving|move (?:to|house|away)"
+    r"|(?:going|heading|flying|travelling|traveling) (?:home|back) to \w+"
+    r"|(?:flying|travelling|traveling) (?:out )?to \w+|going away for"
+    r"|(?:having|getting|booked in for) (?:my |an? |the )?[\w ]{0,20}(?:out|done|removed"
+    r"|operation|surgery|op|replacement)|(?:started|starting) (?:a new job|nights|night shifts?"
+    r"|shifts|work|uni|college))\b"
+)
 _REASON_NEAR = 100  # characters either side of the absence words
 # What no ordinary absence says: a place or a way of dying, a cover story, a letter or a note,
 # not expecting to come back, a return denied ("not that I'll be back").
@@ -1950,18 +1958,8 @@ def _ordinary_absence(lower: str, start: int, end: int, after_words: str) -> boo
         or _NO_RETURN.search(lower)
         or _ABSENCE_RISK.search(lower)
     )
-# An ordinary reason for being away said anywhere in the same text (issue 9, fifteenth round:
-# train15a/b's callers were away visiting family, relocating, emigrating, going home to Cork,
-# having a gallbladder out, going to Australia for two months). Only for the absence words of
-# ``_RETURN_SENSITIVE``, and only where nothing in the text speaks of finality or of risk.
-_AWAY_REASON = re.compile(
-    r"\b(?:relocat\w*|emigrat\w*|visit(?:ing|in\b)|deferring|moving|move (?:to|house|away)"
-    r"|(?:going|heading|flying|travelling|traveling) (?:home|back) to \w+"
-    r"|(?:flying|travelling|traveling) (?:out )?to \w+|going away for"
-    r"|(?:having|getting|booked in for) (?:my |an? |the )?[\w ]{0,20}(?:out|done|removed"
-    r"|operation|surgery|op|replacement)|(?:started|starting) (?:a new job|nights|night shifts?"
-    r"|shifts|work|uni|college))\b"
-)
+
+
 # "I just wanted it to be over" said of a procedure or a wait ("I had the colonoscopy without
 # sedation because I just wanted it to be over") is no wish to die.
 _PROCEDURE = re.compile(

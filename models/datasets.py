@@ -276,8 +276,8 @@ CRISIS_FRESH_PATH = Path(__file__).resolve().parent / "data" / "crisis_fresh.jso
 CRISIS_HELDOUT12_PATH = Path(__file__).resolve().parent / "data" / "crisis_heldout12.jsonl"
 # A fourth (issue 9, fifteenth round): 238 utterances in 60 families by a helper session that
 # opened nothing of the repository (two of its 240 safety-check rows were common phrases that
-# a training file already holds word for word, so they were dropped unread); scored once
-# before the round's candidates and once after.
+# a training file already holds word for word, so they were dropped unread); read as
+# aggregates only (the card counts the reads).
 CRISIS_HELDOUT15_PATH = Path(__file__).resolve().parent / "data" / "crisis_heldout15.jsonl"
 RED_FLAG_LABELS = ("none", "safety_check", "self_harm", "emergency")
 # Concern labels that a hard-set row certainly carries, for training the concern heads

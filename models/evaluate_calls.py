@@ -35,7 +35,7 @@ CALLS_REVIEW13_PATH = DATA / "crisis_calls_review13.jsonl"
 CALLS_TRAIN14_PATH = DATA / "crisis_calls_train14.jsonl"
 CALLS_HELDOUT14_PATH = DATA / "crisis_calls_heldout14.jsonl"
 # Issue 9, fifteenth round: 64 calls (32 indirect risk, 32 hard ordinary) by a helper session
-# that opened nothing of the repository; scored before the round's candidates and after.
+# that opened nothing of the repository; read as aggregates only (the card counts the reads).
 CALLS_HELDOUT15_PATH = DATA / "crisis_calls_heldout15.jsonl"
 # Every call set by name, the training sets first (the design set, and train14 that the
 # fourteenth round trained the red-flag model and the cue head on); the others are held out

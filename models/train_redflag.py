@@ -101,7 +101,7 @@ BLIND11 = DATA / "crisis_train_blind11.jsonl"
 # twelfth round). Written blind as BLIND9 was; scored once by the shipped system before any
 # change (the card's twelfth round). Not in the default.
 BLIND12 = DATA / "crisis_train_blind12.jsonl"
-# Issue 9, fifteenth round: 480 rows in 120 families by two more helper sessions that opened
+# Issue 9, fifteenth round: 479 rows in 120 families by two more helper sessions that opened
 # nothing of the repository: indirect risk wrapped in call business (farewells, no future,
 # burden, plans said matter-of-factly) and ordinary rows in the same words. Scored once by the
 # shipped system before any change (the card's fifteenth round).
