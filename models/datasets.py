@@ -279,6 +279,18 @@ CRISIS_HELDOUT12_PATH = Path(__file__).resolve().parent / "data" / "crisis_heldo
 # a training file already holds word for word, so they were dropped unread); read as
 # aggregates only (the card counts the reads).
 CRISIS_HELDOUT15_PATH = Path(__file__).resolve().parent / "data" / "crisis_heldout15.jsonl"
+# A fifth (issue 9, sixteenth round): by a helper session that opened nothing of the
+# repository; read as aggregates only (the card counts the reads).
+CRISIS_HELDOUT16_PATH = Path(__file__).resolve().parent / "data" / "crisis_heldout16.jsonl"
+# The utterance sets by name (``bench/redflag_candidate.py``): the hard set (its test split is
+# scored) and the held-out sets of other authors.
+CRISIS_SETS = {
+    "test": CRISIS_HARD_PATH,
+    "fresh": CRISIS_FRESH_PATH,
+    "heldout12": CRISIS_HELDOUT12_PATH,
+    "heldout15": CRISIS_HELDOUT15_PATH,
+    "heldout16": CRISIS_HELDOUT16_PATH,
+}
 RED_FLAG_LABELS = ("none", "safety_check", "self_harm", "emergency")
 # Concern labels that a hard-set row certainly carries, for training the concern heads
 # (categories whose concerns are mixed, such as idioms or routine questions, are left out).

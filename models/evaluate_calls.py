@@ -37,6 +37,9 @@ CALLS_HELDOUT14_PATH = DATA / "crisis_calls_heldout14.jsonl"
 # Issue 9, fifteenth round: 64 calls (32 indirect risk, 32 hard ordinary) by a helper session
 # that opened nothing of the repository; read as aggregates only (the card counts the reads).
 CALLS_HELDOUT15_PATH = DATA / "crisis_calls_heldout15.jsonl"
+# Issue 9, sixteenth round: 64 more calls by another helper session that opened nothing of the
+# repository; read as aggregates only.
+CALLS_HELDOUT16_PATH = DATA / "crisis_calls_heldout16.jsonl"
 # Every call set by name, the training sets first (the design set, and train14 that the
 # fourteenth round trained the red-flag model and the cue head on); the others are held out
 # (never tuned on).
@@ -48,6 +51,7 @@ CALL_SETS = {
     "review13": CALLS_REVIEW13_PATH,
     "heldout14": CALLS_HELDOUT14_PATH,
     "heldout15": CALLS_HELDOUT15_PATH,
+    "heldout16": CALLS_HELDOUT16_PATH,
 }
 TURN_S = 8.0
 
