@@ -1925,6 +1925,14 @@ _AWAY_REASON = re.compile(
     r"|(?:having|getting|booked in for) (?:my |an? |the )?[\w ]{0,20}(?:out|done|removed"
     r"|operation|surgery|op|replacement)|(?:started|starting) (?:a new job|nights|night shifts?"
     r"|shifts|work|uni|college))\b"
+    # issue 9, sixteenth round: "off on a cruise for two weeks ... sorted before I go",
+    # "going to stay with my daughter in Perth for a month", "I'm at my sister's"
+    r"|\b(?:off|going|away|be) on (?:a |an |my |our |the )?(?:cruise|holiday|trip|break"
+    r"|honeymoon|course|retreat|pilgrimage)\b"
+    r"|\b(?:going|off|heading) (?:to stay|to visit)\b"
+    r"|\b(?:i'm|i am|we're|we are|i'll be|we'll be) (?:staying )?(?:at|with) (?:my|our)"
+    r" (?:sister|brother|daughter|son|mum|mom|mother|dad|father|parents|family|friend|aunt"
+    r"|auntie|uncle|cousin|gran|grandma|nan|in-laws)(?:'s|s'|s)?\b"
 )
 _REASON_NEAR = 100  # characters either side of the absence words
 # What no ordinary absence says: a place or a way of dying, a cover story, a letter or a note,
@@ -1952,9 +1960,11 @@ def _ordinary_absence(lower: str, start: int, end: int, after_words: str) -> boo
     near = lower[max(0, start - _REASON_NEAR) : end + _REASON_NEAR]
     if _AWAY_REASON.search(near) is None and _RETURN_PLANNED.search(near) is None:
         return False
+    # The absence words themselves ("I won't be here") are no risk word against their reason.
+    rest = lower[:start] + " " + lower[end:]
     return not (
         _FINAL_WORDS.search(lower)
-        or _FAREWELL_RISK.search(lower)
+        or _FAREWELL_RISK.search(rest)
         or _NO_RETURN.search(lower)
         or _ABSENCE_RISK.search(lower)
     )
@@ -2190,6 +2200,34 @@ _BREATH_SEVERE = re.compile(
     r"|finish)|\b(?:blue|grey|gray|lips|gasping|struggling to (?:speak|talk)|worse (?:today"
     r"|tonight|this morning)|ambulance|999|911|collaps\w*|chest pain)\b"
 )
+# Breathlessness told as an episode that is over, about someone now well (issue 9, sixteenth
+# round: "my son couldn't catch his breath last night, he's fine now, should he use the blue
+# inhaler more?"): the words are dated to the past (``_BREATH_WAS``) and a settled state is
+# said after them (``_SETTLED_NOW``). Anything severe (``_BREATH_SEVERE``: blue lips, couldn't
+# speak, an ambulance) or of now (``_ACUTE``: "again", "right now", "today") keeps the flag.
+_BREATH_WAS = re.compile(
+    r"\b(?:was|were|had|couldn't|could not|last night|yesterday|overnight|in the night"
+    r"|earlier|(?:on|last) (?:mon|tues|wednes|thurs|fri|satur|sun)day)\b"
+)
+_SETTLED_NOW = re.compile(
+    r"\b(?:he|she|they|i|we)(?:'s| is|'re| are|'m| am) (?:absolutely |totally |completely )?"
+    r"(?:fine|ok|okay|alright|all right|much better|better|settled|back to (?:normal|himself"
+    r"|herself)|breathing (?:fine|normally|ok|okay|better|easily))(?: again)? now\b"
+)
+
+
+def _breathing_over(clause: str, lower: str, a: int, b: int) -> bool:
+    """The breathing trouble at ``lower[a:b]`` (in ``clause``) is told in the past, a settled
+    state is said after it, and nothing else in the text is severe or of now."""
+    rest = lower[:a] + " " + lower[b:]
+    return (
+        _BREATH_WAS.search(clause) is not None
+        and _SETTLED_NOW.search(lower, b) is not None
+        and _ACUTE.search(_SETTLED_NOW.sub(" ", lower)) is None
+        and _BREATH_SEVERE.search(rest) is None
+    )
+
+
 _FAREWELL_THANKS = re.compile(
     r"\b(?:thank you|thanks|cheers|ta ra|take care|goodbye|bye|kind to me|listening)\b"
 )
@@ -3175,6 +3213,10 @@ def _explained_away(
             and re.search(r"\ball\b|\bthe lot\b", words.lower()) is None
         )
         or (pid == "farewell_blame" and _PARTING_CUE.search(lower) is None)
+        or (
+            pid in ("cant_breathe", "struggling_breathe")
+            and _breathing_over(clause, lower, cs + start, cs + end)
+        )
         or (
             pid == "struggling_breathe"
             and _CHRONIC_COURSE.search(lower) is not None

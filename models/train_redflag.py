@@ -107,6 +107,12 @@ BLIND12 = DATA / "crisis_train_blind12.jsonl"
 # shipped system before any change (the card's fifteenth round).
 BLIND15A = DATA / "crisis_train_blind15a.jsonl"
 BLIND15B = DATA / "crisis_train_blind15b.jsonl"
+# Issue 9, sixteenth round: 320 rows in 80 families by a helper session that opened nothing of
+# the repository, for the two families that sank round 15's best candidate (it escalated calm
+# scripted openings): bereaved callers doing administration (with risk twins in the same
+# setting), chronic-pain callers who cannot cope with the pain as it is (with hopeless and
+# risk rows in the same words), and plain call business. Not in the default.
+CONTRAST16 = DATA / "crisis_train_contrast16.jsonl"
 # Files to train on with their ordinary (``none``) rows only (``--none-only-from``; none by
 # default). Issue 9, sixth round: with its risk twins, the third-party file taught that a
 # widow telling of her husband's death is at risk (the scripted grief call's opening, p 0.98
@@ -138,6 +144,7 @@ TRAIN_ONLY_FILES = (
     BLIND12,
     BLIND15A,
     BLIND15B,
+    CONTRAST16,
 )  # every train-only file, used or not (tests check)
 CONCERNS = DATA / "concerns.jsonl"
 CARD = Path(__file__).resolve().parent / "cards" / "redflag.md"

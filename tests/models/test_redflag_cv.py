@@ -23,6 +23,7 @@ from models.datasets import (
     CRISIS_FRESH_PATH,
     CRISIS_HELDOUT12_PATH,
     CRISIS_HELDOUT15_PATH,
+    CRISIS_HELDOUT16_PATH,
     _plain,
     load_crisis_rows,
 )
@@ -130,7 +131,12 @@ def test_train_only_files_refuse_test_rows(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("path", "n"),
-    [(CRISIS_FRESH_PATH, 300), (CRISIS_HELDOUT12_PATH, 200), (CRISIS_HELDOUT15_PATH, 238)],
+    [
+        (CRISIS_FRESH_PATH, 300),
+        (CRISIS_HELDOUT12_PATH, 200),
+        (CRISIS_HELDOUT15_PATH, 238),
+        (CRISIS_HELDOUT16_PATH, 237),
+    ],
 )
 def test_the_fresh_sets_are_test_only_and_share_nothing_with_training(path: Path, n: int) -> None:
     """``crisis_fresh.jsonl``, ``crisis_heldout12.jsonl`` and ``crisis_heldout15.jsonl``
