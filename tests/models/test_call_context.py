@@ -19,6 +19,7 @@ from models.evaluate_calls import (
     CALLS_HELDOUT13_PATH,
     CALLS_HELDOUT14_PATH,
     CALLS_HELDOUT15_PATH,
+    CALLS_HELDOUT16_PATH,
     CALLS_REVIEW13_PATH,
     TRAINING_CALL_SETS,
     first_escalation,
@@ -261,7 +262,7 @@ def test_the_held_out_calls_share_no_family_or_sentence_with_the_training_calls(
             if t.speaker == "caller" and len(t.text.split()) >= min_words
         }
 
-    # heldout13, heldout14 and heldout15 share no caller sentence at all; review13 one
+    # heldout13, heldout14, heldout15 and heldout16 share no caller sentence at all; review13 one
     # three-word reply ("yes, that's right" may recur), so there only sentences long enough
     # to carry a phrasing.
     held_out = (
@@ -269,6 +270,7 @@ def test_the_held_out_calls_share_no_family_or_sentence_with_the_training_calls(
         (CALLS_REVIEW13_PATH, 5),
         (CALLS_HELDOUT14_PATH, 1),
         (CALLS_HELDOUT15_PATH, 1),
+        (CALLS_HELDOUT16_PATH, 1),
     )
     assert {p for p, _ in held_out} == {
         p for name, p in CALL_SETS.items() if name not in TRAINING_CALL_SETS
