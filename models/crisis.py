@@ -144,6 +144,12 @@ _WAKE_CONTEXT = (
 )
 # What a caller is put up with for, that is no burden ("put up with me ringing every day").
 _NAGGING = r"(?:ringing|calling|phoning|moaning|complaining|asking|chasing|nagging)"
+# The caller as the one who took something (issue 9, sixteenth round's ``recent_act``): "my
+# brother's just taken a whole packet" is a relative's emergency, not the caller's act.
+_I_TOOK = (
+    r"\bi(?:'ve| have| had|'d|'ll have| will have)? (?:just |then |also )?"
+    r"(?:took|taken|swallowed)"
+)
 # A count of tablets large enough to be an overdose said as a number (twelve or more).
 _AMOUNT = (
     r"(?:twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty"
@@ -156,6 +162,9 @@ _HOARD_CUE = (
     r"|august|september|october|november|december|christmas|the funeral|\w+ died)"
     r"|(?:weeks|months)' worth|in (?:a|the|my) (?:drawer|wardrobe|cupboard|box|tin)"
     r"|nobody knows|no one knows|enough|picked|chosen"
+    # issue 9, sixteenth round: "saving my tramadol for a month", "taking it all after"
+    r"|for (?:a|one|two|three|four|six) (?:weeks?|months?)|(?:take|taking) (?:it|them) all"
+    r"|all at once|in one go"
     r"|(?:when|once) (?:he|she|they) (?:goes|go|dies|die|passes|pass))"
 )
 # The caller telling of someone else's intent ("he says", "she keeps saying", "texted"), or the
@@ -336,6 +345,7 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         "suicidal",
         r"\b(?:letters?|notes?|messages?) (?:to [\w ]{1,30})?saying goodbye\b|\bsuicide note\b"
         r"|\bgoodbye (?:letter|note|message)s?\b|\bsaid (?:my )?goodbyes?\b"
+        r"(?! to (?:the|our|my) (?:old )?(?:house|flat|bungalow|neighbours|office|team)\b)"
         r"|\b(?:written|wrote|left) (?:a |my )?(?:letters?|notes?) (?:for|to) (?:each of )?"
         r"(?:my|the|everyone)"
         r"|\bgiv(?:en|e|ing) (?:away )?(?:all )?(?:my|the) (?:things|stuff|belongings|dog|cat|"
@@ -388,11 +398,12 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         "stockpile",
         "self_harm",
         r"\b(?:sav(?:ed|ing)|hoard(?:ed|ing)|collect(?:ed|ing)|stash(?:ed|ing)|hid(?:den|ing)?"
+        r"|stockpil(?:ed|ing)"
         r"|kept back|keeping back|been keeping)(?: up)? (?:(?P<span>(?:a|one|two|three|four"
         r"|six|several|a few|a couple of) (?:weeks?|months?)(?:'s?|')? (?:worth )?(?:of )?)"
         r"|[\w']+ ){0,4}?"
         r"(?:my|his|her|the|all)? ?(?:liquid |old |spare )?"
-        rf"{_MEDICINES}\b(?(span)|(?: up)?[\w ,']{{0,40}}?\b{_HOARD_CUE}\b)",
+        rf"(?:{_MEDICINES}|{_NAMED_DRUGS})\b(?(span)|(?: up)?[\w ,']{{0,40}}?\b{_HOARD_CUE}\b)",
     ),
     # Asking what would be lethal: how many, how much, which ("how many of my amitriptyline
     # would it take so I didn't wake up", "would forty paracetamol definitely do it", "what
@@ -899,6 +910,109 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"|cooking|in the|at work|with the|while|gardening)\b)"
         r"|\bheld (?:a |my |the )?(?:lighter|lit cigarette|cigarette|hot knife)\b"
         r"[\w ,']{0,20}\b(?:to|against|on) my (?:arms?|wrists?|legs?|thighs?|skin|stomach)\b",
+    ),
+    # Issue 9, sixteenth round, from a helper's probe sentences (17 of its 35 recent attempts
+    # were missed): an act told by what happened to the body or by a euphemism, played down
+    # ("they pumped my stomach yesterday", "I jumped from the first-floor window on Saturday",
+    # "found me with the ligature on Monday", "did the thing with the tablets again", "woke
+    # up in A&E and don't remember taking all of it", "took everything in the cupboard",
+    # "didn't want to wake up so I made sure I took enough", "found me and called 999 ...
+    # feeling stupid about it"). A night out, food poisoning or an accident explains a pumped
+    # stomach away (``_INTENT_PATTERNS``: an accident said in the clause).
+    _p(
+        "recent_act",
+        "self_harm",
+        r"\b(?:pumped my stomach|(?:had|have|got) my stomach pumped)\b"
+        r"(?!.*\b(?:drunk|alcohol|vodka|night out|mushrooms|food poisoning|berries|bleach by"
+        r"|the kids|toddler|baby)\b)"
+        r"|\bi (?:jumped|threw myself) (?:from|off|out of) (?:the|a|my|our) (?:[\w-]+ )?"
+        r"(?:window|bridge|balcony|roof|car park|multi-storey|flyover|cliff|top floor)\b"
+        r"|\bfound me with (?:a|the) (?:ligature|noose|rope|belt|cord)\b"
+        r"|\b(?:ligature|noose) (?:round|around|on) my neck\b"
+        r"|\b(?:did|done|doing|after|since) the (?:thing|business|stuff) with (?:the|my)"
+        rf" (?:{_MEDICINES}|rope|razor|blade|belt|car|bridge)\b"
+        r"(?! (?:going|being|getting|running|not|that|at the|from the|prescription)\b)"
+        r"|\bwoke up in (?:a&e|a and e|hospital|resus|icu|intensive care|the er)\b"
+        rf"(?=[\w ,'&]{{0,80}}\b(?:taking|taken|took|{_MEDICINES}|overdose|all of it)\b)"
+        r"|\b(?:didn't|did not) want to wake up\b[\w ,']{0,60}\b(?:took|taken|swallowed)\b"
+        r"|\bmade sure i (?:took|had taken|swallowed) enough\b(?! (?:water|fluids?|food|rest"
+        r"|sleep|fibre|fiber|protein|vitamins?|calories|iron|breaks?|of my insulin)\b)"
+        r"|\bfound me\b[\w ,']{0,60}\b(?:called|rang|phoned) (?:999|911|an ambulance|the"
+        r" ambulance)\b(?=.*\b(?:stupid|ashamed|embarrassed|silly|shouldn't have|what i did"
+        r"|what i'd done)\b)"
+        rf"|{_I_TOOK} everything in the (?:cupboard|drawer|cabinet|medicine"
+        r" cabinet|bathroom cabinet|medicine box|house)\b"
+        rf"|{_I_TOOK} (?:my|the|a) whole (?:dosette box|blister pack|packet"
+        r"|strip)\b(?! of (?:(?:eye|ear|nose|nasal) ?)?(?:drops|creams?|ointments?|gels?"
+        r"|sweets|gum|plasters|lozenges|vitamins|antibiotics|the pill)\b)"
+        # carried, moved or handed over, not swallowed ("out of the blister", "back to")
+        r"(?!(?: of [\w ]{1,20}?)? (?:out|off|back|with|to|into|in|round|over|home|from|up)\b)"
+        r"|\bi (?:walked|waded|went) (?:out )?(?:in|into) the (?:sea|water|river|lake|canal|loch)"
+        r"\b[\w ,']{0,60}?\b(?:made me turn back|turned back|couldn't go through with it"
+        r"|lost my nerve|changed my mind)\b"
+        r"|\btried with (?:a|the) (?:rope|belt|cord|scarf|ligature|noose|bag)\b"
+        r"|\b(?:stepped|walked|ran|jumped) (?:out )?in front of (?:a|the) (?:car|bus|lorry|truck"
+        r"|train|van)\b[\w ,']{0,30}\b(?:on purpose|deliberately)\b"
+        r"|\bburn(?:ed|t) myself\b[\w ,']{0,40}\b(?:lighter|cigarette|on purpose|deliberately)\b"
+        r"|\b(?:had|put|tied) a (?:plastic )?bag over my head\b"
+        rf"|\b(?:drank|downed|had)\b[\w ,']{{0,40}}\bwith all (?:of )?my (?:{_MEDICINES}"
+        rf"|{_NAMED_DRUGS})\b"
+        r"|\b(?:ambulance|999|911|a&e|a and e|hospital)\b[\w ,']{0,60}\b(?:took|taken|swallowed)"
+        r" (?:all )?(?:my )?(?:mum|mom|dad|husband|wife|partner|nan|gran|brother|sister)'s"
+        rf" {_MEDICINES}\b"
+        r"|\bso i (?:could|would|'d) (?:sleep forever|never wake up|not wake up)\b"
+        r"|\b(?:police|someone|a stranger|a man|a woman|they|he|she) (?:brought|talked|pulled"
+        r"|got) me (?:home |down |back )?(?:from|off) the (?:bridge|edge|roof|ledge|railway"
+        r"|tracks|cliffs?|top)\b",
+    ),
+    # A plan told by its means and its day ("I've got sixty co-codamol in the drawer and
+    # Friday's the day", "my brother keeps a shotgun at the farm and I'm going over there on
+    # Saturday while he's away", "the car's in the garage and the hose is in the boot", "got
+    # my tablets saved up"). Issue 9, sixteenth round.
+    _p(
+        "plan_more",
+        "self_harm",
+        rf"(?=.*\b(?:{_MEDICINES}|{_NAMED_DRUGS}|rope|belt|gun|shotgun|rifle|blade|razor"
+        r"|bridge|car|garage)\b)"
+        r".*\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|tonight|tomorrow|the weekend)"
+        r"(?:'s| is) the (?:day|night|date)\b(?! (?:i|we|he|she|my|of|for|that|when|after)\b)"
+        r"|\b(?:shotgun|gun|rifle|firearm|pistol)s?\b[\w ,']{0,80}\b(?:while (?:he|she|they)"
+        r"(?:'s| is|'re| are) (?:away|out)|when (?:nobody|no one|no-one)(?:'s| is) (?:home"
+        r"|in|around))\b"
+        rf"|\bhose(?:pipe)?\b[\w ,']{{0,60}}\b(?:in the boot|exhaust|car"
+        r" window|taped)\b"
+        rf"|\b(?:car|exhaust)\b[\w ,']{{0,60}}\bhose(?:pipe)?\b[\w ,']{{0,30}}"
+        r"\b(?:boot|ready|garage|tape|taped)\b"
+        rf"|\b(?:got|have|i've got|ive got) (?:my|the|all my|all the) (?:{_MEDICINES}"
+        rf"|{_NAMED_DRUGS}) saved(?: up)?\b(?! (?:on|in|to|as) (?:the|my|an?) )"
+        # a day set with a farewell made ("cancelled the milk and written to my son and
+        # tonight's the night")
+        r"|(?=.*\b(?:written|wrote|letters?|note|cancelled the (?:milk|papers?))\b).*"
+        r"\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|tonight|tomorrow)(?:'s| is) the"
+        r" (?:day|night)\b(?! (?:i|we|he|she|my|of|for|that|when|after)\b)"
+        # waiting for the house to go quiet, with a means at hand
+        rf"|(?=.*\b(?:{_MEDICINES}|{_NAMED_DRUGS}|rope|belt|blades?|razors?|knife|gun|pens)\b)"
+        r".*\bwaiting (?:for|till|until|til) (?:everyone|everybody|the house|the kids|my wife"
+        r"|my husband|my partner|they|them) (?:to go to bed|to go out|to leave|goes quiet|is"
+        r" asleep|are asleep|to fall asleep|to be asleep|to go quiet)\b"
+        r"|\b(?:multi[- ]?storey|car park roof|bridge|cliffs?|tower block|roof)\b[\w ,']{0,40}"
+        r"\bworking out (?:where|how|the best)\b"
+        r"|\b(?:decided|made up my mind)\b[\w ,']{0,30}\b(?:going to be|will be|is|'s) my last"
+        r" (?:one|birthday|christmas|day|week)\b"
+        r"|\bworked out how many\b[\w ,']{0,40}\b(?:it'll|it will|it would|it'd) take\b"
+        r"|\b(?:bit|part|section|spot|place) (?:of|on) the (?:bridge|cliffs?|car park|roof"
+        r"|railway|line)\b[\w ,']{0,20}\b(?:isn't|is not|not|without|no) (?:fenced|fence"
+        r"|railings?|barrier)"
+        rf"|\bhose(?:pipe)?\b[\w ,']{{0,20}}\b(?:and|with) (?:some )?"
+        r"(?:gaffer |duct )?tape\b"
+        r"|\b(?:know|worked out|decided) (?:exactly )?how i(?:'ll| will| am going to|'m going to"
+        r"|'m gonna) do it\b"
+        r"|\bgetting (?:the|my) nerve up\b"
+        r"|\btake everything i(?:'ve| have) (?:saved|stored|collected|kept|put by)(?: up)?\b"
+        rf"|\b(?:going to|gonna|will|'ll) (?:take|use|inject) all (?:of )?(?:my|the) (?:insulin"
+        rf" pens|pens|{_NAMED_DRUGS}|{_MEDICINES})\b(?=.*\b(?:tonight|counted (?:it|them) out)\b)"
+        r"|\b(?:check|make sure|see if) the (?:roof|fire) (?:door|hatch|exit)(?:'s| is)?"
+        r" (?:unlocked|open)\b",
     ),
     # Asking what would be lethal, in other words than ``lethality``'s ("how many would you
     # have to take before it stops your heart", "enough that a person wouldn't wake up"), and
@@ -1495,7 +1609,9 @@ PATTERNS: tuple[CrisisPattern, ...] = (
     _p(
         "bleeding_more",
         "bleeding",
-        r"\bpumping blood\b|\bpouring blood\b|\bbleeding through (?:\w+ )?(?:towels?|pads?|"
+        r"\bpumping blood\b|\bpouring blood\b|\bblood (?:is |'s )?(?:pouring|gushing|spurting"
+        r"|pumping|pissing|streaming) (?:out|from|everywhere)\b"
+        r"|\bbleeding through (?:\w+ )?(?:towels?|pads?|"
         r"bandages?)\b|\bsoaking a pad every\b|\bbleeding with (?:big )?clots\b",
         inherent=True,
     ),
@@ -1763,12 +1879,12 @@ _EXERTION_SENSITIVE = frozenset({"struggling_breathe"})
 # now. Only these two: an overdose or chest pain yesterday is still urgent whatever the caller
 # says of now. Anything happening now elsewhere in the text keeps the flag ("again", "still").
 _EARLIER_DAY = re.compile(
-    r"\b(?:yesterday|last night|at the weekend|over the weekend|(?:on|last) (?:mon|tues|wednes"
-    r"|thurs|fri|satur|sun)day|last week)\b"
+    r"\b(?:yesterday|last night|at the weekend|over the weekend|last weekend|(?:on|last)"
+    r" (?:mon|tues|wednes|thurs|fri|satur|sun)day|last week)\b"
 )
 _RESOLVED = re.compile(
-    r"\b(?:(?:he|she|they)(?:'s| is| are|'re|'s been| has been) (?:fine|okay|ok|alright"
-    r"|all right|back to (?:normal|himself|herself|themselves))"
+    r"\b(?:(?:he|she|they|i)(?:'s| is| are|'re|'s been| has been|'m| am|'ve been| have been)"
+    r" (?:fine|okay|ok|alright|all right|back to (?:normal|himself|herself|themselves|myself))"
     r"|it stopped|(?:we |they )?cleared it|came round)(?: (?:now|today|this morning|since))?\b"
 )
 # Anything that is not well, or a denial anywhere, keeps the flag: "she's not back to
@@ -1788,18 +1904,38 @@ _SEEN_AND_SENT_HOME = re.compile(
     r"|came round in (?:a and e|a&e|hospital|the ambulance)"
     r"|(?:he's|she's|i'm|they're|he is|she is|i am) (?:back )?home (?:now )?(?:and|,) (?:doing )?"
     r"(?:fine|well|better|ok|okay|recovering)"
-    r"|the hospital (?:said|told|want\w*) (?:me |us |him |her )?to (?:ring|call|book|see|get))\b"
+    r"|the hospital (?:said|told|want\w*) (?:me |us |him |her )?to (?:ring|call|book|see|get)"
+    # issue 9, sixteenth round: what the hospital made of it ("they said it was muscular",
+    # "the hospital said dehydration", "the paediatrician said it's common")
+    r"|(?:hospital|a&e|a and e|doctors?|paediatrician|pediatrician|gp|consultant|they"
+    r"|paramedics?) (?:said|told (?:me|us|him|her)|diagnosed) (?:it was |it's |it is |that it"
+    r" was |(?:he|she) (?:was|is|had) )?(?:just |only |probably )?(?:muscular|common|nothing"
+    r" serious|nothing to worry about|dehydration|dehydrated|a virus|viral|anxiety|a panic"
+    r" attack|benign|harmless|normal|indigestion|heartburn|reflux|a faint|a simple faint"
+    r"|a febrile (?:convulsion|seizure)))\b"
 )
 _EPISODE_NOT_OVER = re.compile(
-    r"\b(?:again|worse|still|back|another|now|keeps?|kept|started|starting|i have|i've got"
+    # not a return to work ("can I go back to work")
+    r"\b(?:again|worse|still"
+    r"|back(?! to (?:work|school|normal|college|uni|the gym))|another|now|keeps?|kept|started"
+    r"|starting|i have|i've got"
     r"|(?:he|she|they|it) (?:has|have)|(?:he|she|it)'s got|(?:is|are|am|'s|'re|'m) having"
     r"|can't|cannot|won't)\b"
+)
+
+
+# A worry that it will come back is not its coming back ("will it happen again").
+_HAPPEN_AGAIN = re.compile(
+    r"\b(?:will|would|could|might|can|may|if) (?:it|this|that|they|he|she) happen again\b"
+    r"|\b(?:worried|scared|afraid|frightened|worry) (?:that )?(?:it|this)(?:'ll| will| might"
+    r"| could) happen again\b"
 )
 
 
 def _seen_and_sent_home(clause: str, text: str) -> bool:
     """The emergency words in ``clause`` are of an episode dated to an earlier day and seen to
     in hospital, and nothing in ``text`` says it is happening now, again or worse."""
+    text = _HAPPEN_AGAIN.sub(" ", text)
     return (
         _SEEN_AND_SENT_HOME.search(text) is not None
         and (
@@ -1844,6 +1980,39 @@ def _past_event(clause: str, start: int, end: int) -> bool:
     if after is None and before is None:
         return False
     return _ACUTE.search(_PAST_EVENT_AFTER.sub(" ", clause)) is None
+
+
+# Issue 9, sixteenth round (a helper's probe sentences): a change of surgery or provider, a
+# house sale, emigrating, a cruise ("this is my last call to you; I'm changing surgeries when
+# we move house", "putting our affairs in order because we're emigrating", "on a cruise for
+# three weeks"). Read anywhere in the text (the reason often sits in the next clause), so
+# stricter than ``_EVERYDAY``: no word of risk, finality or a way of dying anywhere in the
+# text (``_everyday_more``). A call-business reason: the learned model is not consulted for
+# an urgent flag on those words either.
+_EVERYDAY_MORE = re.compile(
+    r"\b(?:mov(?:e|ing) house|cruise|emigrat\w*|new owners|the old house|sold (?:the|our|my)"
+    r" (?:house|flat|bungalow)|chang(?:e|ing) (?:surgeries|surgery|practices?|gps?|doctors?"
+    r"|provider|clinics?)|switch(?:ing)? (?:to|surgeries|practices?|gps?|doctors?|over)"
+    r"|private (?:physio\w*|clinic|hospital|doctor|gp|dentist|consultant))\b"
+)
+_EVERYDAY_MORE_SENSITIVE = frozenset(
+    {
+        "affairs_in_order",
+        "wont_be_around",
+        "saying_goodbye",
+        "no_future_needed",
+        "not_calling_again",
+        "goodbye_letters",
+    }
+)
+
+
+def _everyday_more(lower: str) -> bool:
+    """An ``_EVERYDAY_MORE`` reason is said and nothing in the text speaks of risk, finality
+    or a way or place of dying."""
+    return _EVERYDAY_MORE.search(lower) is not None and not (
+        _NO_RETURN.search(lower) or _FAREWELL_RISK.search(lower) or _ABSENCE_RISK.search(lower)
+    )
 
 
 # Everyday plans share words with farewells ("putting my affairs in order because I'm moving").
@@ -2036,6 +2205,13 @@ def _away_before(clause: str, start: int, end: int) -> bool:
     )
 
 
+# A hosepipe for the garden, the allotment, washing the car or a mechanic's test (issue 9,
+# sixteenth round: ``plan_more``'s hose words), with no word of finality in the clause.
+_HOSE_ORDINARY = re.compile(
+    r"\b(?:allotment|garden\w*|watering|wash(?:ing)? (?:the|my) (?:car|van|patio|drive)|car wash"
+    r"|greenhouse|pond|plants|caravan|hot tub|paddling pool|jet ?wash|the veg|mechanic|to test"
+    r"|testing|valet\w*|leak\w*)\b"
+)
 # Rope bought for a practical purpose named right after it ("bought rope at the garden centre
 # to tie the ladder off", "got some rope for the washing line"). "I've bought a rope" and
 # "bought rope to tie round the beam" still flag, as does any word of finality in the clause.
@@ -2611,7 +2787,7 @@ _SOMEONES_DEATH = re.compile(
 )
 # Patterns that mean self-harm only when the act was not an accident.
 _INTENT_PATTERNS = frozenset(
-    {"own_overdose", "self_poisoning", "supply_swallowed", "attempt_by_means"}
+    {"own_overdose", "self_poisoning", "supply_swallowed", "attempt_by_means", "recent_act"}
 )
 # "I've done something silly" is a common way to tell of an attempt, and as common a way to
 # tell of a mix-up ("I might have taken both this morning, I've done something silly"):
@@ -3166,6 +3342,12 @@ def _explained_away(
         or (
             pid == "stockpile" and _STOCK_REASON.search(clause) and not _FINAL_WORDS.search(clause)
         )
+        or (
+            pid == "plan_more"
+            and "hose" in words
+            and _HOSE_ORDINARY.search(clause) is not None
+            and _FINAL_WORDS.search(clause) is None
+        )
     )
     if business:
         return CALL_BUSINESS
@@ -3615,6 +3797,7 @@ def _scan(original: str, offset: int) -> CrisisResult:
     explained_spans: list[tuple[int, int]] = []
     history_spans: list[tuple[int, int]] = []  # self-harm words told as history
     care = _CareReading(lower)
+    everyday_more = _everyday_more(lower)
     for cs, ce in clause_spans(lower):
         clause = lower[cs:ce]
         taken: list[tuple[int, int, str]] = []
@@ -3646,6 +3829,8 @@ def _scan(original: str, offset: int) -> CrisisResult:
                 or (mixup and pat.pid in _MIXUP_EXPLAINS)
                 else everyday_reason
                 if everyday and pat.pid in _EVERYDAY_SENSITIVE
+                else CALL_BUSINESS
+                if everyday_more and pat.pid in _EVERYDAY_MORE_SENSITIVE
                 else None
             )
             if clause_reason is not None and pat.kind not in URGENT_FLAGS:

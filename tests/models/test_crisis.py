@@ -1260,3 +1260,19 @@ def test_review_15_cases(case: dict[str, Any]) -> None:
     assert ("self_harm" not in found.model_urgent_out) is case["model_may_escalate"]
     if not case["risk"]:
         assert not {"self_harm", "emergency"} & set(found.kinds)
+
+
+# Issue 9, sixteenth round: a helper's 200 probe sentences (recent attempts told by what
+# happened, plans by their means and day, ordinary goodbyes, emergencies that are over). The
+# ones the patterns get right are kept: risk keeps its flag, ordinary words raise nothing
+# urgent. The rest are listed in the file as known misses (the learned model's part).
+REVIEW_16 = json.loads((Path(__file__).parent / "review_16_cases.json").read_text())["cases"]
+
+
+@pytest.mark.parametrize("case", REVIEW_16, ids=lambda c: c["text"][:60])
+def test_review_16_cases(case: dict[str, Any]) -> None:
+    kinds = set(detect(case["text"]).kinds)
+    if case["expect"] in ("none", "soft"):
+        assert not {"self_harm", "emergency"} & kinds
+    else:
+        assert case["expect"] in kinds
