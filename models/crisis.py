@@ -925,94 +925,104 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"\b(?:pumped my stomach|(?:had|have|got) my stomach pumped)\b"
         r"(?!.*\b(?:drunk|alcohol|vodka|night out|mushrooms|food poisoning|berries|bleach by"
         r"|the kids|toddler|baby)\b)"
-        r"|\bi (?:jumped|threw myself) (?:from|off|out of) (?:the|a|my|our) (?:[\w-]+ )?"
-        r"(?:window|bridge|balcony|roof|car park|multi-storey|flyover|cliff|top floor)\b"
-        r"|\bfound me with (?:a|the) (?:ligature|noose|rope|belt|cord)\b"
+        r"|\bi (?:jumped|threw myself) (?:from|off|out of) (?:the|a|my|our) (?:bridge|balcony"
+        r"|car park|multi-storey|multi storey|flyover|cliffs?|top floor|(?:first|second|third"
+        r"|top|upstairs|1st|2nd|3rd)[- ]floor window|upstairs window|bedroom window"
+        r"|roof of (?:the|a) (?:car park|block|building|flats|hospital))\b"
+        r"|\bfound me with (?:a|the) (?:ligature|noose)\b"
+        r"|\bfound me with (?:a|the) (?:rope|belt|cord|scarf)(?: \w+)? (?:round|around|on) my"
+        r" neck\b"
         r"|\b(?:ligature|noose) (?:round|around|on) my neck\b"
-        r"|\b(?:did|done|doing|after|since) the (?:thing|business|stuff) with (?:the|my)"
-        rf" (?:{_MEDICINES}|rope|razor|blade|belt|car|bridge)\b"
-        r"(?! (?:going|being|getting|running|not|that|at the|from the|prescription)\b)"
-        r"|\bwoke up in (?:a&e|a and e|hospital|resus|icu|intensive care|the er)\b"
-        rf"(?=[\w ,'&]{{0,80}}\b(?:taking|taken|took|{_MEDICINES}|overdose|all of it)\b)"
+        r"|\b(?:did|done|doing|after|since) the thing with (?:the|my)"
+        rf" (?:{_MEDICINES}|rope|razor|blade|belt)\b"
+        r"(?! (?:going|being|getting|running|not|that|at the|from the|prescription|order"
+        r"|delivery|label|packaging|box|chemist|pharmacy|mix-up|mix up)\b)"
+        r"|\bi woke up in (?:a&e|a and e|hospital|resus|icu|intensive care|the er)\b"
+        r"(?=[\w ,'&]{0,80}\b(?:(?:after|from) (?:taking|what i took|the overdose)"
+        r"|(?:don't|do not|didn't) remember (?:taking|swallowing)|overdose)\b)"
         r"|\b(?:didn't|did not) want to wake up\b[\w ,']{0,60}\b(?:took|taken|swallowed)\b"
-        r"|\bmade sure i (?:took|had taken|swallowed) enough\b(?! (?:water|fluids?|food|rest"
-        r"|sleep|fibre|fiber|protein|vitamins?|calories|iron|breaks?|of my insulin)\b)"
+        r"|\bmade sure i (?:took|had taken|swallowed) enough\b(?=[\w ,']{0,40}\b(?:not|never)"
+        r" (?:to )?wake)"
         r"|\bfound me\b[\w ,']{0,60}\b(?:called|rang|phoned) (?:999|911|an ambulance|the"
-        r" ambulance)\b(?=.*\b(?:stupid|ashamed|embarrassed|silly|shouldn't have|what i did"
-        r"|what i'd done)\b)"
+        r" ambulance)\b(?=.*\b(?:what i did|what i'd done|what i had done)\b)"
         rf"|{_I_TOOK} everything in the (?:cupboard|drawer|cabinet|medicine"
-        r" cabinet|bathroom cabinet|medicine box|house)\b"
+        r" cabinet|bathroom cabinet|medicine box)\b"
+        r"(?!(?: of [\w ]{1,20}?)? (?:out|off|back|with|to|into|in|round|over|home|from|up)\b)"
         rf"|{_I_TOOK} (?:my|the|a) whole (?:dosette box|blister pack|packet"
         r"|strip)\b(?! of (?:(?:eye|ear|nose|nasal) ?)?(?:drops|creams?|ointments?|gels?"
         r"|sweets|gum|plasters|lozenges|vitamins|antibiotics|the pill)\b)"
         # carried, moved or handed over, not swallowed ("out of the blister", "back to")
         r"(?!(?: of [\w ]{1,20}?)? (?:out|off|back|with|to|into|in|round|over|home|from|up)\b)"
-        r"|\bi (?:walked|waded|went) (?:out )?(?:in|into) the (?:sea|water|river|lake|canal|loch)"
-        r"\b[\w ,']{0,60}?\b(?:made me turn back|turned back|couldn't go through with it"
-        r"|lost my nerve|changed my mind)\b"
-        r"|\btried with (?:a|the) (?:rope|belt|cord|scarf|ligature|noose|bag)\b"
+        r"|\btried with (?:a|the) (?:rope|belt|cord|scarf|ligature|noose)\b(?! to\b)"
+        r"(?=[\w ,']{0,50}\b(?:gave way|snapped|broke|didn't hold|came down|passed out|my neck)"
+        r"\b)"
         r"|\b(?:stepped|walked|ran|jumped) (?:out )?in front of (?:a|the) (?:car|bus|lorry|truck"
         r"|train|van)\b[\w ,']{0,30}\b(?:on purpose|deliberately)\b"
-        r"|\bburn(?:ed|t) myself\b[\w ,']{0,40}\b(?:lighter|cigarette|on purpose|deliberately)\b"
-        r"|\b(?:had|put|tied) a (?:plastic )?bag over my head\b"
-        rf"|\b(?:drank|downed|had)\b[\w ,']{{0,40}}\bwith all (?:of )?my (?:{_MEDICINES}"
-        rf"|{_NAMED_DRUGS})\b"
-        r"|\b(?:ambulance|999|911|a&e|a and e|hospital)\b[\w ,']{0,60}\b(?:took|taken|swallowed)"
-        r" (?:all )?(?:my )?(?:mum|mom|dad|husband|wife|partner|nan|gran|brother|sister)'s"
-        rf" {_MEDICINES}\b"
-        r"|\bso i (?:could|would|'d) (?:sleep forever|never wake up|not wake up)\b"
-        r"|\b(?:police|someone|a stranger|a man|a woman|they|he|she) (?:brought|talked|pulled"
-        r"|got) me (?:home |down |back )?(?:from|off) the (?:bridge|edge|roof|ledge|railway"
-        r"|tracks|cliffs?|top)\b",
+        r"|\bburn(?:ed|t) myself\b[\w ,']{0,40}\b(?:on purpose|deliberately)\b"
+        r"|\b(?:had|put|tied) a (?:plastic )?bag over my head\b(?! (?:to|for|while|in|at|when"
+        r"|because|so|during)\b)"
+        r"|\b(?:drank|downed)\b[\w ,']{0,30}\b(?:vodka|whisky|whiskey|gin|wine|beer|cider|rum"
+        r"|bottle)\b[\w ,']{0,20}\bwith all (?:of )?my "
+        rf"(?:{_MEDICINES}|{_NAMED_DRUGS})\b"
+        r"|\b(?:ambulance|999|911|a&e|a and e|hospital)\b[\w ,']{0,60}"
+        rf"{_I_TOOK} (?:all )?(?:of )?(?:my )?(?:mum|mom|dad|husband|wife|partner|nan|gran"
+        rf"|brother|sister)'s {_MEDICINES}\b"
+        rf"|\b(?:{_MEDICINES}|{_NAMED_DRUGS})\b[\w ,']{{0,40}}\bso i (?:could|would|'d)"
+        rf" (?:sleep forever|never wake up)\b(?! {_WAKE_CONTEXT}\b)"
+        r"|\b(?:police|someone|a stranger|a man|a woman|a passer-?by|the crisis team) (?:brought"
+        r"|talked|pulled|got) me (?:home |down |back )?(?:from|off) the (?:bridge|ledge|railway"
+        r"|tracks|cliffs?|cliff edge)\b",
     ),
     # A plan told by its means and its day ("I've got sixty co-codamol in the drawer and
     # Friday's the day", "my brother keeps a shotgun at the farm and I'm going over there on
     # Saturday while he's away", "the car's in the garage and the hose is in the boot", "got
-    # my tablets saved up"). Issue 9, sixteenth round.
+    # my tablets saved up"). Issue 9, sixteenth round; narrowed by its review (a day said of
+    # an MOT or a weekly dose, a gun kept safely, a hose for the dog, a last birthday party).
     _p(
         "plan_more",
         "self_harm",
-        rf"(?=.*\b(?:{_MEDICINES}|{_NAMED_DRUGS}|rope|belt|gun|shotgun|rifle|blade|razor"
-        r"|bridge|car|garage)\b)"
+        rf"(?=.*\b(?:saved|saving|stockpil\w*|counted|enough|hoarded|rope|noose|shotgun|gun"
+        rf"|letters?|note|{_AMOUNT} (?:{_MEDICINES}|{_NAMED_DRUGS}))\b)"
         r".*\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|tonight|tomorrow|the weekend)"
-        r"(?:'s| is) the (?:day|night|date)\b(?! (?:i|we|he|she|my|of|for|that|when|after)\b)"
-        r"|\b(?:shotgun|gun|rifle|firearm|pistol)s?\b[\w ,']{0,80}\b(?:while (?:he|she|they)"
-        r"(?:'s| is|'re| are) (?:away|out)|when (?:nobody|no one|no-one)(?:'s| is) (?:home"
-        r"|in|around))\b"
-        rf"|\bhose(?:pipe)?\b[\w ,']{{0,60}}\b(?:in the boot|exhaust|car"
-        r" window|taped)\b"
-        rf"|\b(?:car|exhaust)\b[\w ,']{{0,60}}\bhose(?:pipe)?\b[\w ,']{{0,30}}"
-        r"\b(?:boot|ready|garage|tape|taped)\b"
+        r"(?:'s| is) the (?:day|night|date)\b(?=\s*(?:[.,;!]|$|and\b|so\b|then\b))"
+        r"|\b(?:shotgun|gun|rifle|firearm|pistol)s?\b[\w ,']{0,60}\bi(?:'m| am|'ll| will)"
+        r" (?:going|go|be|get)\b[\w ,']{0,40}\b(?:while (?:he|she|they)(?:'s| is|'re| are)"
+        r" (?:away|out)|when (?:nobody|no one|no-one)(?:'s| is) (?:home|in|around))\b"
+        r"|\bhose(?:pipe)?\b[\w ,']{0,60}\b(?:exhaust|car window)\b"
+        r"|\b(?:car|exhaust)\b[\w ,']{0,60}\bhose(?:pipe)?\b[\w ,']{0,30}\b(?:boot|ready|tape"
+        r"|taped)\b"
+        r"|\bhose(?:pipe)?\b[\w ,']{0,20}\b(?:and|with) (?:some )?(?:gaffer |duct )?tape\b"
+        r"(?=[\w ,']{0,60}\b(?:car|exhaust|garage door|do it|tonight|tomorrow)\b)"
         rf"|\b(?:got|have|i've got|ive got) (?:my|the|all my|all the) (?:{_MEDICINES}"
-        rf"|{_NAMED_DRUGS}) saved(?: up)?\b(?! (?:on|in|to|as) (?:the|my|an?) )"
+        rf"|{_NAMED_DRUGS}) saved\b(?!(?: up)? (?:on|in|to|as|onto|into)\b)"
         # a day set with a farewell made ("cancelled the milk and written to my son and
         # tonight's the night")
-        r"|(?=.*\b(?:written|wrote|letters?|note|cancelled the (?:milk|papers?))\b).*"
+        r"|(?=.*\b(?:written|wrote|letters?|cancelled the (?:milk|papers?))\b).*"
         r"\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|tonight|tomorrow)(?:'s| is) the"
-        r" (?:day|night)\b(?! (?:i|we|he|she|my|of|for|that|when|after)\b)"
+        r" (?:day|night)\b(?=\s*(?:[.,;!]|$|and\b|so\b|then\b))"
         # waiting for the house to go quiet, with a means at hand
-        rf"|(?=.*\b(?:{_MEDICINES}|{_NAMED_DRUGS}|rope|belt|blades?|razors?|knife|gun|pens)\b)"
+        rf"|(?=.*\b(?:{_MEDICINES}|{_NAMED_DRUGS}|rope|belt|blades?|razors?|knife|gun)\b)"
         r".*\bwaiting (?:for|till|until|til) (?:everyone|everybody|the house|the kids|my wife"
         r"|my husband|my partner|they|them) (?:to go to bed|to go out|to leave|goes quiet|is"
         r" asleep|are asleep|to fall asleep|to be asleep|to go quiet)\b"
-        r"|\b(?:multi[- ]?storey|car park roof|bridge|cliffs?|tower block|roof)\b[\w ,']{0,40}"
-        r"\bworking out (?:where|how|the best)\b"
+        r"(?! (?:to|so|before|then|and then)\b)"
+        r"|\b(?:multi[- ]?storey|car park roof|bridge|cliffs?|tower block)\b[\w ,']{0,40}"
+        r"\bworking out (?:where|the best (?:place|spot))\b"
         r"|\b(?:decided|made up my mind)\b[\w ,']{0,30}\b(?:going to be|will be|is|'s) my last"
-        r" (?:one|birthday|christmas|day|week)\b"
-        r"|\bworked out how many\b[\w ,']{0,40}\b(?:it'll|it will|it would|it'd) take\b"
+        r" (?:one|birthday|christmas)\b(?! (?:party|parties|meal|do|bash|celebration|at|in|as"
+        r"|with|before|here|abroad|cake|present)\b)"
+        r"|\bworked out how many\b"
+        rf"(?=[\w ,']{{0,30}}\b(?:{_MEDICINES}|{_NAMED_DRUGS}|tablets|pills)\b)"
+        r"[\w ,']{0,40}\b(?:it'll|it will|it would|it'd) take\b"
         r"|\b(?:bit|part|section|spot|place) (?:of|on) the (?:bridge|cliffs?|car park|roof"
         r"|railway|line)\b[\w ,']{0,20}\b(?:isn't|is not|not|without|no) (?:fenced|fence"
         r"|railings?|barrier)"
-        rf"|\bhose(?:pipe)?\b[\w ,']{{0,20}}\b(?:and|with) (?:some )?"
-        r"(?:gaffer |duct )?tape\b"
-        r"|\b(?:know|worked out|decided) (?:exactly )?how i(?:'ll| will| am going to|'m going to"
-        r"|'m gonna) do it\b"
-        r"|\bgetting (?:the|my) nerve up\b"
+        r"(?![\w ,']{0,80}\b(?:report|council|complain|kids|children|someone could|dangerous)\b)"
+        r"|\bgetting (?:the|my) nerve up\b(?! to\b)"
         r"|\btake everything i(?:'ve| have) (?:saved|stored|collected|kept|put by)(?: up)?\b"
+        r"(?! (?:and|for|to|on|in|from|out|money)\b)"
         rf"|\b(?:going to|gonna|will|'ll) (?:take|use|inject) all (?:of )?(?:my|the) (?:insulin"
-        rf" pens|pens|{_NAMED_DRUGS}|{_MEDICINES})\b(?=.*\b(?:tonight|counted (?:it|them) out)\b)"
-        r"|\b(?:check|make sure|see if) the (?:roof|fire) (?:door|hatch|exit)(?:'s| is)?"
-        r" (?:unlocked|open)\b",
+        rf" pens|{_NAMED_DRUGS}|{_MEDICINES})\b(?=.*\b(?:tonight|counted (?:it|them) out)\b)",
     ),
     # Asking what would be lethal, in other words than ``lethality``'s ("how many would you
     # have to take before it stops your heart", "enough that a person wouldn't wake up"), and
@@ -1610,7 +1620,9 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         "bleeding_more",
         "bleeding",
         r"\bpumping blood\b|\bpouring blood\b|\bblood (?:is |'s )?(?:pouring|gushing|spurting"
-        r"|pumping|pissing|streaming) (?:out|from|everywhere)\b"
+        r"|pumping|pissing|streaming) (?:out of|from) (?:my|his|her|their|the) (?:\w+ )?(?:leg"
+        r"|arm|head|wrist|neck|mouth|nose|hand|foot|wound|cut|throat)\b"
+        r"|\bblood (?:is |'s )?(?:pumping|spurting|gushing) everywhere\b"
         r"|\bbleeding through (?:\w+ )?(?:towels?|pads?|"
         r"bandages?)\b|\bsoaking a pad every\b|\bbleeding with (?:big )?clots\b",
         inherent=True,
@@ -1879,12 +1891,12 @@ _EXERTION_SENSITIVE = frozenset({"struggling_breathe"})
 # now. Only these two: an overdose or chest pain yesterday is still urgent whatever the caller
 # says of now. Anything happening now elsewhere in the text keeps the flag ("again", "still").
 _EARLIER_DAY = re.compile(
-    r"\b(?:yesterday|last night|at the weekend|over the weekend|last weekend|(?:on|last)"
-    r" (?:mon|tues|wednes|thurs|fri|satur|sun)day|last week)\b"
+    r"\b(?:yesterday|last night|at the weekend|over the weekend|(?:on|last) (?:mon|tues|wednes"
+    r"|thurs|fri|satur|sun)day|last week)\b"
 )
 _RESOLVED = re.compile(
-    r"\b(?:(?:he|she|they|i)(?:'s| is| are|'re|'s been| has been|'m| am|'ve been| have been)"
-    r" (?:fine|okay|ok|alright|all right|back to (?:normal|himself|herself|themselves|myself))"
+    r"\b(?:(?:he|she|they)(?:'s| is| are|'re|'s been| has been) (?:fine|okay|ok|alright"
+    r"|all right|back to (?:normal|himself|herself|themselves))"
     r"|it stopped|(?:we |they )?cleared it|came round)(?: (?:now|today|this morning|since))?\b"
 )
 # Anything that is not well, or a denial anywhere, keeps the flag: "she's not back to
@@ -1904,38 +1916,18 @@ _SEEN_AND_SENT_HOME = re.compile(
     r"|came round in (?:a and e|a&e|hospital|the ambulance)"
     r"|(?:he's|she's|i'm|they're|he is|she is|i am) (?:back )?home (?:now )?(?:and|,) (?:doing )?"
     r"(?:fine|well|better|ok|okay|recovering)"
-    r"|the hospital (?:said|told|want\w*) (?:me |us |him |her )?to (?:ring|call|book|see|get)"
-    # issue 9, sixteenth round: what the hospital made of it ("they said it was muscular",
-    # "the hospital said dehydration", "the paediatrician said it's common")
-    r"|(?:hospital|a&e|a and e|doctors?|paediatrician|pediatrician|gp|consultant|they"
-    r"|paramedics?) (?:said|told (?:me|us|him|her)|diagnosed) (?:it was |it's |it is |that it"
-    r" was |(?:he|she) (?:was|is|had) )?(?:just |only |probably )?(?:muscular|common|nothing"
-    r" serious|nothing to worry about|dehydration|dehydrated|a virus|viral|anxiety|a panic"
-    r" attack|benign|harmless|normal|indigestion|heartburn|reflux|a faint|a simple faint"
-    r"|a febrile (?:convulsion|seizure)))\b"
+    r"|the hospital (?:said|told|want\w*) (?:me |us |him |her )?to (?:ring|call|book|see|get))\b"
 )
 _EPISODE_NOT_OVER = re.compile(
-    # not a return to work ("can I go back to work")
-    r"\b(?:again|worse|still"
-    r"|back(?! to (?:work|school|normal|college|uni|the gym))|another|now|keeps?|kept|started"
-    r"|starting|i have|i've got"
+    r"\b(?:again|worse|still|back|another|now|keeps?|kept|started|starting|i have|i've got"
     r"|(?:he|she|they|it) (?:has|have)|(?:he|she|it)'s got|(?:is|are|am|'s|'re|'m) having"
     r"|can't|cannot|won't)\b"
-)
-
-
-# A worry that it will come back is not its coming back ("will it happen again").
-_HAPPEN_AGAIN = re.compile(
-    r"\b(?:will|would|could|might|can|may|if) (?:it|this|that|they|he|she) happen again\b"
-    r"|\b(?:worried|scared|afraid|frightened|worry) (?:that )?(?:it|this)(?:'ll| will| might"
-    r"| could) happen again\b"
 )
 
 
 def _seen_and_sent_home(clause: str, text: str) -> bool:
     """The emergency words in ``clause`` are of an episode dated to an earlier day and seen to
     in hospital, and nothing in ``text`` says it is happening now, again or worse."""
-    text = _HAPPEN_AGAIN.sub(" ", text)
     return (
         _SEEN_AND_SENT_HOME.search(text) is not None
         and (
@@ -1982,45 +1974,15 @@ def _past_event(clause: str, start: int, end: int) -> bool:
     return _ACUTE.search(_PAST_EVENT_AFTER.sub(" ", clause)) is None
 
 
-# Issue 9, sixteenth round (a helper's probe sentences): a change of surgery or provider, a
-# house sale, emigrating, a cruise ("this is my last call to you; I'm changing surgeries when
-# we move house", "putting our affairs in order because we're emigrating", "on a cruise for
-# three weeks"). Read anywhere in the text (the reason often sits in the next clause), so
-# stricter than ``_EVERYDAY``: no word of risk, finality or a way of dying anywhere in the
-# text (``_everyday_more``). A call-business reason: the learned model is not consulted for
-# an urgent flag on those words either.
-_EVERYDAY_MORE = re.compile(
-    r"\b(?:mov(?:e|ing) house|cruise|emigrat\w*|new owners|the old house|sold (?:the|our|my)"
-    r" (?:house|flat|bungalow)|chang(?:e|ing) (?:surgeries|surgery|practices?|gps?|doctors?"
-    r"|provider|clinics?)|switch(?:ing)? (?:to|surgeries|practices?|gps?|doctors?|over)"
-    r"|private (?:physio\w*|clinic|hospital|doctor|gp|dentist|consultant))\b"
-)
-_EVERYDAY_MORE_SENSITIVE = frozenset(
-    {
-        "affairs_in_order",
-        "wont_be_around",
-        "saying_goodbye",
-        "no_future_needed",
-        "not_calling_again",
-        "goodbye_letters",
-    }
-)
-
-
-def _everyday_more(lower: str) -> bool:
-    """An ``_EVERYDAY_MORE`` reason is said and nothing in the text speaks of risk, finality
-    or a way or place of dying."""
-    return _EVERYDAY_MORE.search(lower) is not None and not (
-        _NO_RETURN.search(lower) or _FAREWELL_RISK.search(lower) or _ABSENCE_RISK.search(lower)
-    )
-
-
 # Everyday plans share words with farewells ("putting my affairs in order because I'm moving").
 _EVERYDAY = re.compile(
     r"\b(?:moving|move (?:in|to|into)|holiday|solicitor|abroad|overseas|sheltered housing|care "
     r"home|retir\w+|transfer|stop(?:ping)? smoking|quit smoking|give up smoking|new job"
     r"|capacity letter|power of attorney|on my way|travel\w*)\b"
     r"|\b(?:she|he)(?:'s| is) leaving\b|\bbefore (?:she|he) leaves\b"
+    # issue 9, sixteenth round: in the same clause, and no word of no return in it
+    r"|\b(?:we're|we are|i'm|i am) emigrating\b|\bchang(?:e|ing) (?:surgeries|practices|gps"
+    r"|my gp|doctors)\b|\bon a cruise for\b"
 )
 # Words that no everyday reason explains: being gone for ever ("we're moving to Spain and I
 # won't be around much longer"), or the caller's own end. ``_FINAL_WORDS`` is too wide here:
@@ -2043,6 +2005,8 @@ _EVERYDAY_BUSINESS = re.compile(
     r"\b(?:moving|move (?:in|to|into)|holiday|solicitor|abroad|overseas|sheltered housing|care "
     r"home|retir\w+|transfer|stop(?:ping)? smoking|quit smoking|give up smoking|new job"
     r"|capacity letter|power of attorney)\b"
+    r"|\b(?:we're|we are|i'm|i am) emigrating\b|\bchang(?:e|ing) (?:surgeries|practices|gps"
+    r"|my gp|doctors)\b|\bon a cruise for\b"
 )
 # Indirect patterns that an everyday reason explains away.
 _EVERYDAY_SENSITIVE = frozenset(
@@ -2096,8 +2060,8 @@ _AWAY_REASON = re.compile(
     r"|shifts|work|uni|college))\b"
     # issue 9, sixteenth round: "off on a cruise for two weeks ... sorted before I go",
     # "going to stay with my daughter in Perth for a month", "I'm at my sister's"
-    r"|\b(?:off|going|away|be) on (?:a |an |my |our |the )?(?:cruise|holiday|trip|break"
-    r"|honeymoon|course|retreat|pilgrimage)\b"
+    r"|\b(?:off|going|away|be) on (?:a |an |my |our |the )?(?:cruise|holiday|honeymoon"
+    r"|course)\b"
     r"|\b(?:going|off|heading) (?:to stay|to visit)\b"
     r"|\b(?:i'm|i am|we're|we are|i'll be|we'll be) (?:staying )?(?:at|with) (?:my|our)"
     r" (?:sister|brother|daughter|son|mum|mom|mother|dad|father|parents|family|friend|aunt"
@@ -3797,7 +3761,6 @@ def _scan(original: str, offset: int) -> CrisisResult:
     explained_spans: list[tuple[int, int]] = []
     history_spans: list[tuple[int, int]] = []  # self-harm words told as history
     care = _CareReading(lower)
-    everyday_more = _everyday_more(lower)
     for cs, ce in clause_spans(lower):
         clause = lower[cs:ce]
         taken: list[tuple[int, int, str]] = []
@@ -3829,8 +3792,6 @@ def _scan(original: str, offset: int) -> CrisisResult:
                 or (mixup and pat.pid in _MIXUP_EXPLAINS)
                 else everyday_reason
                 if everyday and pat.pid in _EVERYDAY_SENSITIVE
-                else CALL_BUSINESS
-                if everyday_more and pat.pid in _EVERYDAY_MORE_SENSITIVE
                 else None
             )
             if clause_reason is not None and pat.kind not in URGENT_FLAGS:
