@@ -162,9 +162,6 @@ _HOARD_CUE = (
     r"|august|september|october|november|december|christmas|the funeral|\w+ died)"
     r"|(?:weeks|months)' worth|in (?:a|the|my) (?:drawer|wardrobe|cupboard|box|tin)"
     r"|nobody knows|no one knows|enough|picked|chosen"
-    # issue 9, sixteenth round: "saving my tramadol for a month", "taking it all after"
-    r"|for (?:a|one|two|three|four|six) (?:weeks?|months?)|(?:take|taking) (?:it|them) all"
-    r"|all at once|in one go"
     r"|(?:when|once) (?:he|she|they) (?:goes|go|dies|die|passes|pass))"
 )
 # The caller telling of someone else's intent ("he says", "she keeps saying", "texted"), or the
@@ -398,12 +395,11 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         "stockpile",
         "self_harm",
         r"\b(?:sav(?:ed|ing)|hoard(?:ed|ing)|collect(?:ed|ing)|stash(?:ed|ing)|hid(?:den|ing)?"
-        r"|stockpil(?:ed|ing)"
         r"|kept back|keeping back|been keeping)(?: up)? (?:(?P<span>(?:a|one|two|three|four"
         r"|six|several|a few|a couple of) (?:weeks?|months?)(?:'s?|')? (?:worth )?(?:of )?)"
         r"|[\w']+ ){0,4}?"
         r"(?:my|his|her|the|all)? ?(?:liquid |old |spare )?"
-        rf"(?:{_MEDICINES}|{_NAMED_DRUGS})\b(?(span)|(?: up)?[\w ,']{{0,40}}?\b{_HOARD_CUE}\b)",
+        rf"{_MEDICINES}\b(?(span)|(?: up)?[\w ,']{{0,40}}?\b{_HOARD_CUE}\b)",
     ),
     # Asking what would be lethal: how many, how much, which ("how many of my amitriptyline
     # would it take so I didn't wake up", "would forty paracetamol definitely do it", "what
@@ -912,117 +908,34 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"[\w ,']{0,20}\b(?:to|against|on) my (?:arms?|wrists?|legs?|thighs?|skin|stomach)\b",
     ),
     # Issue 9, sixteenth round, from a helper's probe sentences (17 of its 35 recent attempts
-    # were missed): an act told by what happened to the body or by a euphemism, played down
-    # ("they pumped my stomach yesterday", "I jumped from the first-floor window on Saturday",
-    # "found me with the ligature on Monday", "did the thing with the tablets again", "woke
-    # up in A&E and don't remember taking all of it", "took everything in the cupboard",
-    # "didn't want to wake up so I made sure I took enough", "found me and called 999 ...
-    # feeling stupid about it"). A night out, food poisoning or an accident explains a pumped
-    # stomach away (``_INTENT_PATTERNS``: an accident said in the clause).
+    # were missed): an act told by what was left of it ("found me with the ligature on
+    # Monday", "I woke up in A&E this morning and I don't remember taking all of it", "took
+    # everything in the cupboard", "took the whole packet") or by a step in front of traffic on
+    # purpose. Two adversarial reviews (381 sentences of their own) cut it to these branches:
+    # a pumped stomach, a jump, "the thing with the tablets", a rope that gave way, a bag over
+    # the head, a day set ("Friday's the day"), a gun, a hose or waiting for the house to go
+    # quiet each had ordinary sentences in the same words (a kebab, a charity swim off a
+    # bridge, an escape room, an MOT, a firearms licence, a hose mended with tape).
     _p(
         "recent_act",
         "self_harm",
-        r"\b(?:pumped my stomach|(?:had|have|got) my stomach pumped)\b"
-        r"(?!.*\b(?:drunk|alcohol|vodka|night out|mushrooms|food poisoning|berries|bleach by"
-        r"|the kids|toddler|baby)\b)"
-        r"|\bi (?:jumped|threw myself) (?:from|off|out of) (?:the|a|my|our) (?:bridge|balcony"
-        r"|car park|multi-storey|multi storey|flyover|cliffs?|top floor|(?:first|second|third"
-        r"|top|upstairs|1st|2nd|3rd)[- ]floor window|upstairs window|bedroom window"
-        r"|roof of (?:the|a) (?:car park|block|building|flats|hospital))\b"
-        r"|\bfound me with (?:a|the) (?:ligature|noose)\b"
-        r"|\bfound me with (?:a|the) (?:rope|belt|cord|scarf)(?: \w+)? (?:round|around|on) my"
-        r" neck\b"
-        r"|\b(?:ligature|noose) (?:round|around|on) my neck\b"
-        r"|\b(?:did|done|doing|after|since) the thing with (?:the|my)"
-        rf" (?:{_MEDICINES}|rope|razor|blade|belt)\b"
-        r"(?! (?:going|being|getting|running|not|that|at the|from the|prescription|order"
-        r"|delivery|label|packaging|box|chemist|pharmacy|mix-up|mix up)\b)"
+        r"\bfound me with (?:a|the) ligature\b|\bligature (?:round|around|on) my neck\b"
         r"|\bi woke up in (?:a&e|a and e|hospital|resus|icu|intensive care|the er)\b"
-        r"(?=[\w ,'&]{0,80}\b(?:(?:after|from) (?:taking|what i took|the overdose)"
-        r"|(?:don't|do not|didn't) remember (?:taking|swallowing)|overdose)\b)"
-        r"|\b(?:didn't|did not) want to wake up\b[\w ,']{0,60}\b(?:took|taken|swallowed)\b"
-        r"|\bmade sure i (?:took|had taken|swallowed) enough\b(?=[\w ,']{0,40}\b(?:not|never)"
-        r" (?:to )?wake)"
-        r"|\bfound me\b[\w ,']{0,60}\b(?:called|rang|phoned) (?:999|911|an ambulance|the"
-        r" ambulance)\b(?=.*\b(?:what i did|what i'd done|what i had done)\b)"
+        r"(?=[\w ,'&]{0,80}\b(?:(?:after|from) (?:taking (?:all |too many |the lot|an "
+        rf"overdose|(?:all )?(?:of )?(?:my |the |those )?(?:{_MEDICINES}|{_NAMED_DRUGS}))"
+        r"|what i took|the overdose)|(?:don't|do not|didn't|can't) remember (?:taking|swallowing)"
+        rf" (?:all of it|them all|the lot|(?:all )?(?:of )?(?:my |the )?(?:{_MEDICINES}"
+        rf"|{_NAMED_DRUGS})))\b)"
         rf"|{_I_TOOK} everything in the (?:cupboard|drawer|cabinet|medicine"
         r" cabinet|bathroom cabinet|medicine box)\b"
-        r"(?!(?: of [\w ]{1,20}?)? (?:out|off|back|with|to|into|in|round|over|home|from|up)\b)"
+        r"(?!(?: of [\w ]{1,20}?)? (?:out|off|back|with me|to|into|round|home|from|up)\b)"
         rf"|{_I_TOOK} (?:my|the|a) whole (?:dosette box|blister pack|packet"
         r"|strip)\b(?! of (?:(?:eye|ear|nose|nasal) ?)?(?:drops|creams?|ointments?|gels?"
         r"|sweets|gum|plasters|lozenges|vitamins|antibiotics|the pill)\b)"
         # carried, moved or handed over, not swallowed ("out of the blister", "back to")
-        r"(?!(?: of [\w ]{1,20}?)? (?:out|off|back|with|to|into|in|round|over|home|from|up)\b)"
-        r"|\btried with (?:a|the) (?:rope|belt|cord|scarf|ligature|noose)\b(?! to\b)"
-        r"(?=[\w ,']{0,50}\b(?:gave way|snapped|broke|didn't hold|came down|passed out|my neck)"
-        r"\b)"
+        r"(?!(?: of [\w ]{1,20}?)? (?:out|off|back|with me|to|into|round|home|from|up)\b)"
         r"|\b(?:stepped|walked|ran|jumped) (?:out )?in front of (?:a|the) (?:car|bus|lorry|truck"
-        r"|train|van)\b[\w ,']{0,30}\b(?:on purpose|deliberately)\b"
-        r"|\bburn(?:ed|t) myself\b[\w ,']{0,40}\b(?:on purpose|deliberately)\b"
-        r"|\b(?:had|put|tied) a (?:plastic )?bag over my head\b(?! (?:to|for|while|in|at|when"
-        r"|because|so|during)\b)"
-        r"|\b(?:drank|downed)\b[\w ,']{0,30}\b(?:vodka|whisky|whiskey|gin|wine|beer|cider|rum"
-        r"|bottle)\b[\w ,']{0,20}\bwith all (?:of )?my "
-        rf"(?:{_MEDICINES}|{_NAMED_DRUGS})\b"
-        r"|\b(?:ambulance|999|911|a&e|a and e|hospital)\b[\w ,']{0,60}"
-        rf"{_I_TOOK} (?:all )?(?:of )?(?:my )?(?:mum|mom|dad|husband|wife|partner|nan|gran"
-        rf"|brother|sister)'s {_MEDICINES}\b"
-        rf"|\b(?:{_MEDICINES}|{_NAMED_DRUGS})\b[\w ,']{{0,40}}\bso i (?:could|would|'d)"
-        rf" (?:sleep forever|never wake up)\b(?! {_WAKE_CONTEXT}\b)"
-        r"|\b(?:police|someone|a stranger|a man|a woman|a passer-?by|the crisis team) (?:brought"
-        r"|talked|pulled|got) me (?:home |down |back )?(?:from|off) the (?:bridge|ledge|railway"
-        r"|tracks|cliffs?|cliff edge)\b",
-    ),
-    # A plan told by its means and its day ("I've got sixty co-codamol in the drawer and
-    # Friday's the day", "my brother keeps a shotgun at the farm and I'm going over there on
-    # Saturday while he's away", "the car's in the garage and the hose is in the boot", "got
-    # my tablets saved up"). Issue 9, sixteenth round; narrowed by its review (a day said of
-    # an MOT or a weekly dose, a gun kept safely, a hose for the dog, a last birthday party).
-    _p(
-        "plan_more",
-        "self_harm",
-        rf"(?=.*\b(?:saved|saving|stockpil\w*|counted|enough|hoarded|rope|noose|shotgun|gun"
-        rf"|letters?|note|{_AMOUNT} (?:{_MEDICINES}|{_NAMED_DRUGS}))\b)"
-        r".*\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|tonight|tomorrow|the weekend)"
-        r"(?:'s| is) the (?:day|night|date)\b(?=\s*(?:[.,;!]|$|and\b|so\b|then\b))"
-        r"|\b(?:shotgun|gun|rifle|firearm|pistol)s?\b[\w ,']{0,60}\bi(?:'m| am|'ll| will)"
-        r" (?:going|go|be|get)\b[\w ,']{0,40}\b(?:while (?:he|she|they)(?:'s| is|'re| are)"
-        r" (?:away|out)|when (?:nobody|no one|no-one)(?:'s| is) (?:home|in|around))\b"
-        r"|\bhose(?:pipe)?\b[\w ,']{0,60}\b(?:exhaust|car window)\b"
-        r"|\b(?:car|exhaust)\b[\w ,']{0,60}\bhose(?:pipe)?\b[\w ,']{0,30}\b(?:boot|ready|tape"
-        r"|taped)\b"
-        r"|\bhose(?:pipe)?\b[\w ,']{0,20}\b(?:and|with) (?:some )?(?:gaffer |duct )?tape\b"
-        r"(?=[\w ,']{0,60}\b(?:car|exhaust|garage door|do it|tonight|tomorrow)\b)"
-        rf"|\b(?:got|have|i've got|ive got) (?:my|the|all my|all the) (?:{_MEDICINES}"
-        rf"|{_NAMED_DRUGS}) saved\b(?!(?: up)? (?:on|in|to|as|onto|into)\b)"
-        # a day set with a farewell made ("cancelled the milk and written to my son and
-        # tonight's the night")
-        r"|(?=.*\b(?:written|wrote|letters?|cancelled the (?:milk|papers?))\b).*"
-        r"\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|tonight|tomorrow)(?:'s| is) the"
-        r" (?:day|night)\b(?=\s*(?:[.,;!]|$|and\b|so\b|then\b))"
-        # waiting for the house to go quiet, with a means at hand
-        rf"|(?=.*\b(?:{_MEDICINES}|{_NAMED_DRUGS}|rope|belt|blades?|razors?|knife|gun)\b)"
-        r".*\bwaiting (?:for|till|until|til) (?:everyone|everybody|the house|the kids|my wife"
-        r"|my husband|my partner|they|them) (?:to go to bed|to go out|to leave|goes quiet|is"
-        r" asleep|are asleep|to fall asleep|to be asleep|to go quiet)\b"
-        r"(?! (?:to|so|before|then|and then)\b)"
-        r"|\b(?:multi[- ]?storey|car park roof|bridge|cliffs?|tower block)\b[\w ,']{0,40}"
-        r"\bworking out (?:where|the best (?:place|spot))\b"
-        r"|\b(?:decided|made up my mind)\b[\w ,']{0,30}\b(?:going to be|will be|is|'s) my last"
-        r" (?:one|birthday|christmas)\b(?! (?:party|parties|meal|do|bash|celebration|at|in|as"
-        r"|with|before|here|abroad|cake|present)\b)"
-        r"|\bworked out how many\b"
-        rf"(?=[\w ,']{{0,30}}\b(?:{_MEDICINES}|{_NAMED_DRUGS}|tablets|pills)\b)"
-        r"[\w ,']{0,40}\b(?:it'll|it will|it would|it'd) take\b"
-        r"|\b(?:bit|part|section|spot|place) (?:of|on) the (?:bridge|cliffs?|car park|roof"
-        r"|railway|line)\b[\w ,']{0,20}\b(?:isn't|is not|not|without|no) (?:fenced|fence"
-        r"|railings?|barrier)"
-        r"(?![\w ,']{0,80}\b(?:report|council|complain|kids|children|someone could|dangerous)\b)"
-        r"|\bgetting (?:the|my) nerve up\b(?! to\b)"
-        r"|\btake everything i(?:'ve| have) (?:saved|stored|collected|kept|put by)(?: up)?\b"
-        r"(?! (?:and|for|to|on|in|from|out|money)\b)"
-        rf"|\b(?:going to|gonna|will|'ll) (?:take|use|inject) all (?:of )?(?:my|the) (?:insulin"
-        rf" pens|{_NAMED_DRUGS}|{_MEDICINES})\b(?=.*\b(?:tonight|counted (?:it|them) out)\b)",
+        r"|train|van)\b[\w ,']{0,30}\b(?:on purpose|deliberately)\b(?! to\b)",
     ),
     # Asking what would be lethal, in other words than ``lethality``'s ("how many would you
     # have to take before it stops your heart", "enough that a person wouldn't wake up"), and
@@ -1620,8 +1533,9 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         "bleeding_more",
         "bleeding",
         r"\bpumping blood\b|\bpouring blood\b|\bblood (?:is |'s )?(?:pouring|gushing|spurting"
-        r"|pumping|pissing|streaming) (?:out of|from) (?:my|his|her|their|the) (?:\w+ )?(?:leg"
-        r"|arm|head|wrist|neck|mouth|nose|hand|foot|wound|cut|throat)\b"
+        r"|streaming) (?:out of|from) (?:my|his|her|their) (?:leg|arm|head|wrist|neck|mouth|nose"
+        r"|hand|foot|wound|cut|throat|thigh|groin|back|finger|face|scalp)\b(?!.*\b(?:dog|cat"
+        r"|horse|pony|pet|vet|puppy|kitten)\b)"
         r"|\bblood (?:is |'s )?(?:pumping|spurting|gushing) everywhere\b"
         r"|\bbleeding through (?:\w+ )?(?:towels?|pads?|"
         r"bandages?)\b|\bsoaking a pad every\b|\bbleeding with (?:big )?clots\b",
@@ -1980,9 +1894,6 @@ _EVERYDAY = re.compile(
     r"home|retir\w+|transfer|stop(?:ping)? smoking|quit smoking|give up smoking|new job"
     r"|capacity letter|power of attorney|on my way|travel\w*)\b"
     r"|\b(?:she|he)(?:'s| is) leaving\b|\bbefore (?:she|he) leaves\b"
-    # issue 9, sixteenth round: in the same clause, and no word of no return in it
-    r"|\b(?:we're|we are|i'm|i am) emigrating\b|\bchang(?:e|ing) (?:surgeries|practices|gps"
-    r"|my gp|doctors)\b|\bon a cruise for\b"
 )
 # Words that no everyday reason explains: being gone for ever ("we're moving to Spain and I
 # won't be around much longer"), or the caller's own end. ``_FINAL_WORDS`` is too wide here:
@@ -2005,8 +1916,6 @@ _EVERYDAY_BUSINESS = re.compile(
     r"\b(?:moving|move (?:in|to|into)|holiday|solicitor|abroad|overseas|sheltered housing|care "
     r"home|retir\w+|transfer|stop(?:ping)? smoking|quit smoking|give up smoking|new job"
     r"|capacity letter|power of attorney)\b"
-    r"|\b(?:we're|we are|i'm|i am) emigrating\b|\bchang(?:e|ing) (?:surgeries|practices|gps"
-    r"|my gp|doctors)\b|\bon a cruise for\b"
 )
 # Indirect patterns that an everyday reason explains away.
 _EVERYDAY_SENSITIVE = frozenset(
@@ -2076,7 +1985,10 @@ _ABSENCE_RISK = re.compile(
     r"|nobody asks"
     r"|cover|not that|won't be back|wont be back|never|chemist|pharmacy|paracetamol|tablets"
     r"|pills|rope|car|garage|woods|forest|lead|coming round|wake up|made sure|on my own"
-    r"|by myself|alone|love|sorry|forgive|it'll be done|be over|that's it|for the last)\b"
+    r"|by myself|alone|love|sorry|forgive|it'll be done|be over|that's it|for the last"
+    # issue 9, sixteenth round's review
+    r"|finds? me|memories|arrangements|when (?:the kids|they|everyone|you) (?:get|gets|come"
+    r"|comes) back)\b"
 )
 # Absence words that no reason bounds: "won't be around after Friday", "...after that",
 # "much after", "by Christmas", "anymore".
@@ -2169,13 +2081,6 @@ def _away_before(clause: str, start: int, end: int) -> bool:
     )
 
 
-# A hosepipe for the garden, the allotment, washing the car or a mechanic's test (issue 9,
-# sixteenth round: ``plan_more``'s hose words), with no word of finality in the clause.
-_HOSE_ORDINARY = re.compile(
-    r"\b(?:allotment|garden\w*|watering|wash(?:ing)? (?:the|my) (?:car|van|patio|drive)|car wash"
-    r"|greenhouse|pond|plants|caravan|hot tub|paddling pool|jet ?wash|the veg|mechanic|to test"
-    r"|testing|valet\w*|leak\w*)\b"
-)
 # Rope bought for a practical purpose named right after it ("bought rope at the garden centre
 # to tie the ladder off", "got some rope for the washing line"). "I've bought a rope" and
 # "bought rope to tie round the beam" still flag, as does any word of finality in the clause.
@@ -2350,9 +2255,17 @@ _BREATH_WAS = re.compile(
     r"|earlier|(?:on|last) (?:mon|tues|wednes|thurs|fri|satur|sun)day)\b"
 )
 _SETTLED_NOW = re.compile(
-    r"\b(?:he|she|they|i|we)(?:'s| is|'re| are|'m| am) (?:absolutely |totally |completely )?"
+    r"\b(?:he|she|they)(?:'s| is|'re| are) (?:absolutely |totally |completely )?"
     r"(?:fine|ok|okay|alright|all right|much better|better|settled|back to (?:normal|himself"
     r"|herself)|breathing (?:fine|normally|ok|okay|better|easily))(?: again)? now\b"
+)
+
+
+# Signs that someone is not well whatever else is said (the review: "he's settled now, but very
+# sleepy and confused").
+_NOT_WELL_NOW = re.compile(
+    r"\b(?:drowsy|sleepy|confused|clammy|pale|floppy|grey|gray|blue|limp|wheez\w*|rasp\w*"
+    r"|struggling|can't|cannot|won't|worse|still)\b"
 )
 
 
@@ -2365,6 +2278,7 @@ def _breathing_over(clause: str, lower: str, a: int, b: int) -> bool:
         and _SETTLED_NOW.search(lower, b) is not None
         and _ACUTE.search(_SETTLED_NOW.sub(" ", lower)) is None
         and _BREATH_SEVERE.search(rest) is None
+        and _NOT_WELL_NOW.search(rest) is None
     )
 
 
@@ -3305,12 +3219,6 @@ def _explained_away(
         )
         or (
             pid == "stockpile" and _STOCK_REASON.search(clause) and not _FINAL_WORDS.search(clause)
-        )
-        or (
-            pid == "plan_more"
-            and "hose" in words
-            and _HOSE_ORDINARY.search(clause) is not None
-            and _FINAL_WORDS.search(clause) is None
         )
     )
     if business:

@@ -1264,10 +1264,11 @@ def test_review_15_cases(case: dict[str, Any]) -> None:
 
 # Issue 9, sixteenth round: a helper's 200 probe sentences (recent attempts told by what
 # happened, plans by their means and day, ordinary goodbyes, emergencies that are over) and
-# another helper's 176 adversarial sentences against the round's first patterns (which flagged
-# 48 of its ordinary sentences and silenced 40 of its risk ones that the code before got
-# right). The ones the final patterns get right are kept: risk keeps its flag, ordinary words
-# raise nothing urgent. The rest are listed in the file as known misses.
+# two more helpers' adversarial sentences (176 against the round's first patterns, which
+# flagged 48 of its ordinary sentences and silenced 40 risk ones the code before got right;
+# 205 against the second, which flagged 94 and silenced 7). The ones the final patterns get
+# right are kept (446 of 581): risk keeps its flag, ordinary words raise nothing urgent. The
+# rest are listed in the file as known misses.
 REVIEW_16 = json.loads((Path(__file__).parent / "review_16_cases.json").read_text())["cases"]
 
 
