@@ -139,9 +139,9 @@ def test_train_only_files_refuse_test_rows(tmp_path: Path) -> None:
     ],
 )
 def test_the_fresh_sets_are_test_only_and_share_nothing_with_training(path: Path, n: int) -> None:
-    """``crisis_fresh.jsonl``, ``crisis_heldout12.jsonl`` and ``crisis_heldout15.jsonl``
-    measure the shipped model on phrasings of other authors: no family or sentence of them
-    may reach any training file."""
+    """``crisis_fresh.jsonl`` and the held-out sets of rounds 12, 15 and 16 measure the shipped
+    model on phrasings of other authors: no family or sentence of them may reach any training
+    file."""
     rows = load_crisis_rows(path)
     assert len(rows) >= n and {r.split for r in rows} == {"test"}
     assert {"none", "self_harm", "emergency"} <= {r.label for r in rows}
