@@ -83,14 +83,33 @@ def vader_metrics(clf: Any) -> dict[str, int]:
     }
 
 
+def combine(paths: list[Path], out: Path) -> None:
+    """One artifact whose nets are those of ``paths`` (probabilities averaged, the seed-ensemble
+    format of ``RedFlagModel``), with the first artifact's thresholds and metadata."""
+    from models.redflag import RedFlagModel
+
+    models = [RedFlagModel.load(p) for p in paths]
+    nets = [n for m in models for n in m._torch_nets()]
+    meta = dict(models[0].meta, combined_from=[p.name for p in paths])
+    RedFlagModel(nets, models[0].thresholds, meta).save(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--artifact", type=Path, default=None, help="default: the shipped model")
-    ap.add_argument("--sets", nargs="+", required=True, help="names, calls:<name>, vader")
+    ap.add_argument("--sets", nargs="+", default=[], help="names, calls:<name>, vader")
+    ap.add_argument(
+        "--combine", type=Path, nargs="+", default=None, help="write these nets as one artifact"
+    )
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    if args.combine:
+        if args.out is None:
+            ap.error("--combine needs --out")
+        combine(args.combine, args.out)
+        return 0
     from models.classifier import load_classifier
     from models.redflag import RedFlagModel
 

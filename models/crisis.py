@@ -144,12 +144,6 @@ _WAKE_CONTEXT = (
 )
 # What a caller is put up with for, that is no burden ("put up with me ringing every day").
 _NAGGING = r"(?:ringing|calling|phoning|moaning|complaining|asking|chasing|nagging)"
-# The caller as the one who took something (issue 9, sixteenth round's ``recent_act``): "my
-# brother's just taken a whole packet" is a relative's emergency, not the caller's act.
-_I_TOOK = (
-    r"\bi(?:'ve| have| had|'d|'ll have| will have)? (?:just |then |also )?"
-    r"(?:took|taken|swallowed)"
-)
 # A count of tablets large enough to be an overdose said as a number (twelve or more).
 _AMOUNT = (
     r"(?:twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty"
@@ -342,7 +336,6 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         "suicidal",
         r"\b(?:letters?|notes?|messages?) (?:to [\w ]{1,30})?saying goodbye\b|\bsuicide note\b"
         r"|\bgoodbye (?:letter|note|message)s?\b|\bsaid (?:my )?goodbyes?\b"
-        r"(?! to (?:the|our|my) (?:old )?(?:house|flat|bungalow|neighbours|office|team)\b)"
         r"|\b(?:written|wrote|left) (?:a |my )?(?:letters?|notes?) (?:for|to) (?:each of )?"
         r"(?:my|the|everyone)"
         r"|\bgiv(?:en|e|ing) (?:away )?(?:all )?(?:my|the) (?:things|stuff|belongings|dog|cat|"
@@ -906,36 +899,6 @@ PATTERNS: tuple[CrisisPattern, ...] = (
         r"|cooking|in the|at work|with the|while|gardening)\b)"
         r"|\bheld (?:a |my |the )?(?:lighter|lit cigarette|cigarette|hot knife)\b"
         r"[\w ,']{0,20}\b(?:to|against|on) my (?:arms?|wrists?|legs?|thighs?|skin|stomach)\b",
-    ),
-    # Issue 9, sixteenth round, from a helper's probe sentences (17 of its 35 recent attempts
-    # were missed): an act told by what was left of it ("found me with the ligature on
-    # Monday", "I woke up in A&E this morning and I don't remember taking all of it", "took
-    # everything in the cupboard", "took the whole packet") or by a step in front of traffic on
-    # purpose. Two adversarial reviews (381 sentences of their own) cut it to these branches:
-    # a pumped stomach, a jump, "the thing with the tablets", a rope that gave way, a bag over
-    # the head, a day set ("Friday's the day"), a gun, a hose or waiting for the house to go
-    # quiet each had ordinary sentences in the same words (a kebab, a charity swim off a
-    # bridge, an escape room, an MOT, a firearms licence, a hose mended with tape).
-    _p(
-        "recent_act",
-        "self_harm",
-        r"\bfound me with (?:a|the) ligature\b|\bligature (?:round|around|on) my neck\b"
-        r"|\bi woke up in (?:a&e|a and e|hospital|resus|icu|intensive care|the er)\b"
-        r"(?=[\w ,'&]{0,80}\b(?:(?:after|from) (?:taking (?:all |too many |the lot|an "
-        rf"overdose|(?:all )?(?:of )?(?:my |the |those )?(?:{_MEDICINES}|{_NAMED_DRUGS}))"
-        r"|what i took|the overdose)|(?:don't|do not|didn't|can't) remember (?:taking|swallowing)"
-        rf" (?:all of it|them all|the lot|(?:all )?(?:of )?(?:my |the )?(?:{_MEDICINES}"
-        rf"|{_NAMED_DRUGS})))\b)"
-        rf"|{_I_TOOK} everything in the (?:cupboard|drawer|cabinet|medicine"
-        r" cabinet|bathroom cabinet|medicine box)\b"
-        r"(?!(?: of [\w ]{1,20}?)? (?:out|off|back|with me|to|into|round|home|from|up)\b)"
-        rf"|{_I_TOOK} (?:my|the|a) whole (?:dosette box|blister pack|packet"
-        r"|strip)\b(?! of (?:(?:eye|ear|nose|nasal) ?)?(?:drops|creams?|ointments?|gels?"
-        r"|sweets|gum|plasters|lozenges|vitamins|antibiotics|the pill)\b)"
-        # carried, moved or handed over, not swallowed ("out of the blister", "back to")
-        r"(?!(?: of [\w ]{1,20}?)? (?:out|off|back|with me|to|into|round|home|from|up)\b)"
-        r"|\b(?:stepped|walked|ran|jumped) (?:out )?in front of (?:a|the) (?:car|bus|lorry|truck"
-        r"|train|van)\b[\w ,']{0,30}\b(?:on purpose|deliberately)\b(?! to\b)",
     ),
     # Asking what would be lethal, in other words than ``lethality``'s ("how many would you
     # have to take before it stops your heart", "enough that a person wouldn't wake up"), and
@@ -1532,12 +1495,7 @@ PATTERNS: tuple[CrisisPattern, ...] = (
     _p(
         "bleeding_more",
         "bleeding",
-        r"\bpumping blood\b|\bpouring blood\b|\bblood (?:is |'s )?(?:pouring|gushing|spurting"
-        r"|streaming) (?:out of|from) (?:my|his|her|their) (?:leg|arm|head|wrist|neck|mouth|nose"
-        r"|hand|foot|wound|cut|throat|thigh|groin|back|finger|face|scalp)\b(?!.*\b(?:dog|cat"
-        r"|horse|pony|pet|vet|puppy|kitten)\b)"
-        r"|\bblood (?:is |'s )?(?:pumping|spurting|gushing) everywhere\b"
-        r"|\bbleeding through (?:\w+ )?(?:towels?|pads?|"
+        r"\bpumping blood\b|\bpouring blood\b|\bbleeding through (?:\w+ )?(?:towels?|pads?|"
         r"bandages?)\b|\bsoaking a pad every\b|\bbleeding with (?:big )?clots\b",
         inherent=True,
     ),
@@ -1967,14 +1925,6 @@ _AWAY_REASON = re.compile(
     r"|(?:having|getting|booked in for) (?:my |an? |the )?[\w ]{0,20}(?:out|done|removed"
     r"|operation|surgery|op|replacement)|(?:started|starting) (?:a new job|nights|night shifts?"
     r"|shifts|work|uni|college))\b"
-    # issue 9, sixteenth round: "off on a cruise for two weeks ... sorted before I go",
-    # "going to stay with my daughter in Perth for a month", "I'm at my sister's"
-    r"|\b(?:off|going|away|be) on (?:a |an |my |our |the )?(?:cruise|holiday|honeymoon"
-    r"|course)\b"
-    r"|\b(?:going|off|heading) (?:to stay|to visit)\b"
-    r"|\b(?:i'm|i am|we're|we are|i'll be|we'll be) (?:staying )?(?:at|with) (?:my|our)"
-    r" (?:sister|brother|daughter|son|mum|mom|mother|dad|father|parents|family|friend|aunt"
-    r"|auntie|uncle|cousin|gran|grandma|nan|in-laws)(?:'s|s'|s)?\b"
 )
 _REASON_NEAR = 100  # characters either side of the absence words
 # What no ordinary absence says: a place or a way of dying, a cover story, a letter or a note,
@@ -1985,10 +1935,7 @@ _ABSENCE_RISK = re.compile(
     r"|nobody asks"
     r"|cover|not that|won't be back|wont be back|never|chemist|pharmacy|paracetamol|tablets"
     r"|pills|rope|car|garage|woods|forest|lead|coming round|wake up|made sure|on my own"
-    r"|by myself|alone|love|sorry|forgive|it'll be done|be over|that's it|for the last"
-    # issue 9, sixteenth round's review
-    r"|finds? me|memories|arrangements|when (?:the kids|they|everyone|you) (?:get|gets|come"
-    r"|comes) back)\b"
+    r"|by myself|alone|love|sorry|forgive|it'll be done|be over|that's it|for the last)\b"
 )
 # Absence words that no reason bounds: "won't be around after Friday", "...after that",
 # "much after", "by Christmas", "anymore".
@@ -2005,11 +1952,9 @@ def _ordinary_absence(lower: str, start: int, end: int, after_words: str) -> boo
     near = lower[max(0, start - _REASON_NEAR) : end + _REASON_NEAR]
     if _AWAY_REASON.search(near) is None and _RETURN_PLANNED.search(near) is None:
         return False
-    # The absence words themselves ("I won't be here") are no risk word against their reason.
-    rest = lower[:start] + " " + lower[end:]
     return not (
         _FINAL_WORDS.search(lower)
-        or _FAREWELL_RISK.search(rest)
+        or _FAREWELL_RISK.search(lower)
         or _NO_RETURN.search(lower)
         or _ABSENCE_RISK.search(lower)
     )
@@ -2245,43 +2190,6 @@ _BREATH_SEVERE = re.compile(
     r"|finish)|\b(?:blue|grey|gray|lips|gasping|struggling to (?:speak|talk)|worse (?:today"
     r"|tonight|this morning)|ambulance|999|911|collaps\w*|chest pain)\b"
 )
-# Breathlessness told as an episode that is over, about someone now well (issue 9, sixteenth
-# round: "my son couldn't catch his breath last night, he's fine now, should he use the blue
-# inhaler more?"): the words are dated to the past (``_BREATH_WAS``) and a settled state is
-# said after them (``_SETTLED_NOW``). Anything severe (``_BREATH_SEVERE``: blue lips, couldn't
-# speak, an ambulance) or of now (``_ACUTE``: "again", "right now", "today") keeps the flag.
-_BREATH_WAS = re.compile(
-    r"\b(?:was|were|had|couldn't|could not|last night|yesterday|overnight|in the night"
-    r"|earlier|(?:on|last) (?:mon|tues|wednes|thurs|fri|satur|sun)day)\b"
-)
-_SETTLED_NOW = re.compile(
-    r"\b(?:he|she|they)(?:'s| is|'re| are) (?:absolutely |totally |completely )?"
-    r"(?:fine|ok|okay|alright|all right|much better|better|settled|back to (?:normal|himself"
-    r"|herself)|breathing (?:fine|normally|ok|okay|better|easily))(?: again)? now\b"
-)
-
-
-# Signs that someone is not well whatever else is said (the review: "he's settled now, but very
-# sleepy and confused").
-_NOT_WELL_NOW = re.compile(
-    r"\b(?:drowsy|sleepy|confused|clammy|pale|floppy|grey|gray|blue|limp|wheez\w*|rasp\w*"
-    r"|struggling|can't|cannot|won't|worse|still)\b"
-)
-
-
-def _breathing_over(clause: str, lower: str, a: int, b: int) -> bool:
-    """The breathing trouble at ``lower[a:b]`` (in ``clause``) is told in the past, a settled
-    state is said after it, and nothing else in the text is severe or of now."""
-    rest = lower[:a] + " " + lower[b:]
-    return (
-        _BREATH_WAS.search(clause) is not None
-        and _SETTLED_NOW.search(lower, b) is not None
-        and _ACUTE.search(_SETTLED_NOW.sub(" ", lower)) is None
-        and _BREATH_SEVERE.search(rest) is None
-        and _NOT_WELL_NOW.search(rest) is None
-    )
-
-
 _FAREWELL_THANKS = re.compile(
     r"\b(?:thank you|thanks|cheers|ta ra|take care|goodbye|bye|kind to me|listening)\b"
 )
@@ -2665,7 +2573,7 @@ _SOMEONES_DEATH = re.compile(
 )
 # Patterns that mean self-harm only when the act was not an accident.
 _INTENT_PATTERNS = frozenset(
-    {"own_overdose", "self_poisoning", "supply_swallowed", "attempt_by_means", "recent_act"}
+    {"own_overdose", "self_poisoning", "supply_swallowed", "attempt_by_means"}
 )
 # "I've done something silly" is a common way to tell of an attempt, and as common a way to
 # tell of a mix-up ("I might have taken both this morning, I've done something silly"):
@@ -3267,10 +3175,6 @@ def _explained_away(
             and re.search(r"\ball\b|\bthe lot\b", words.lower()) is None
         )
         or (pid == "farewell_blame" and _PARTING_CUE.search(lower) is None)
-        or (
-            pid in ("cant_breathe", "struggling_breathe")
-            and _breathing_over(clause, lower, cs + start, cs + end)
-        )
         or (
             pid == "struggling_breathe"
             and _CHRONIC_COURSE.search(lower) is not None

@@ -1017,37 +1017,6 @@ ROUND_15 = [
      ("self_harm",)),
 ]
 
-# Issue 9, sixteenth round: a trip or a stay with family is an absence with a reason, even
-# when the words are "I won't be here"; breathlessness that is over, in someone settled now,
-# is no emergency now. Finality, a place of dying, severity or "again" keep the flag.
-ROUND_16 = [
-    ("We're off on a cruise for two weeks from Saturday, so I wanted to get the prescription "
-     "sorted before I go.", ()),
-    ("I'm going to stay with my daughter in Perth for a month, can I get my repeat before I go?",
-     ()),
-    ("I won't be here next Tuesday, I'm at my sister's.", ()),
-    ("I won't be here for the nurse on Friday, we're off on holiday.", ()),
-    ("My son couldn't catch his breath last night, he's fine now, should I be giving him the "
-     "blue inhaler more often?", ()),
-    ("He was struggling to breathe on Saturday but he's fine now, I just want to ask about his "
-     "inhaler.", ()),
-    ("I won't be here next Tuesday, I'll be with my husband.", ("self_harm",)),
-    ("I won't be here much longer, I'm staying at my mum's.", ("self_harm",)),
-    ("I won't be here by Christmas, going to stay with my brother.", ("self_harm",)),
-    ("I'm off on a trip before I go, and I've got the tablets saved.", ("self_harm",)),
-    ("I'm going to stay with my husband, I won't be around after Sunday.", ("self_harm",)),
-    ("Going to visit the bridge on Friday, won't be around after that.", ("self_harm",)),
-    ("I won't need it, I'm going down to the river before I go.", ("self_harm",)),
-    ("My son couldn't catch his breath last night and he's struggling to breathe again now.",
-     ("emergency",)),
-    ("She was struggling to breathe earlier, she's better now but her lips are going blue.",
-     ("emergency",)),
-    ("He couldn't breathe last night, he's fine now, but he's gasping again.", ("emergency",)),
-    ("My son couldn't catch his breath last night, should I be giving him the blue inhaler "
-     "more often?", ("emergency",)),
-]
-
-
 def test_a_means_beside_an_end_stays_a_risk_factor() -> None:
     assert detect("I've taken all my tablets for tonight and I want it all to stop").risk_factor
     assert detect("I've saved up my tablets for tonight").risk_factor
@@ -1060,8 +1029,7 @@ REVIEW_12 = json.loads((Path(__file__).parent / "review_12_cases.json").read_tex
 
 
 @pytest.mark.parametrize(
-    ("text", "kinds"),
-    REVIEWED_9 + ROUND_11 + ROUND_12 + ROUND_13 + ROUND_14 + ROUND_15 + ROUND_16,
+    ("text", "kinds"), REVIEWED_9 + ROUND_11 + ROUND_12 + ROUND_13 + ROUND_14 + ROUND_15
 )
 def test_reviewed_cases_raise_exactly_their_flags(text: str, kinds: tuple[str, ...]) -> None:
     got = detect(text).kinds
@@ -1264,11 +1232,11 @@ def test_review_15_cases(case: dict[str, Any]) -> None:
 
 # Issue 9, sixteenth round: a helper's 200 probe sentences (recent attempts told by what
 # happened, plans by their means and day, ordinary goodbyes, emergencies that are over) and
-# two more helpers' adversarial sentences (176 against the round's first patterns, which
-# flagged 48 of its ordinary sentences and silenced 40 risk ones the code before got right;
-# 205 against the second, which flagged 94 and silenced 7). The ones the final patterns get
-# right are kept (446 of 581): risk keeps its flag, ordinary words raise nothing urgent. The
-# rest are listed in the file as known misses.
+# three more helpers' adversarial sentences (176, 205 and 154), each written against one
+# version of the round's pattern changes. Every version lost more than it gained under review
+# (the last: 62 regressions in 154 sentences), so all were reverted. The 514 of 734 sentences
+# the shipped patterns get right are a guard for any future pattern change: risk keeps its
+# flag, ordinary words raise nothing urgent. The rest are listed in the file as known misses.
 REVIEW_16 = json.loads((Path(__file__).parent / "review_16_cases.json").read_text())["cases"]
 
 
