@@ -2105,6 +2105,24 @@ _TO_PHARMACY_OBJECT = re.compile(r"\b(?:them|it|these|those|the lot|everything)\
 _RETURN_MAX_WORDS = 40  # longer words say more than a return, and the model reads them all
 
 
+# Words that only accept an offer or thank (issue 9, sixteenth round). The learned model read
+# "that would be amazing" at p(self-harm) 0.994 and "that would be wonderful" as urgent too
+# (its training risk rows say "it would be easier if..."): an ordinary call's "Shall I book
+# you in?" - "Oh that would be amazing, thank you" escalated to a supervisor (train14). Such
+# words say nothing of the caller's state, so the model is not consulted on them. Only these
+# words, in any order: anything else ("a relief", "better", "easier", "for everything", "not
+# to wake up") and the model reads the text as before.
+_ACCEPTANCE_WORD = (
+    r"(?:oh|ah|aw|ooh|yes|yeah|yep|yup|ok|okay|right|alright|all right|well|um|uh|erm|er|mm"
+    r"|please|that|that'd|thatd|that's|thats|this|it|it'd|itd|it's|would|will|be|sounds"
+    r"|sound|so|really|very|just|absolutely|definitely|honestly|thank|thanks|you|much|ta"
+    r"|cheers|lovely|amazing|great|brilliant|perfect|wonderful|fantastic|ideal|grand|fab"
+    r"|fabulous|super|smashing|excellent|good|fine|helpful|kind|marvellous|champion|nice"
+    r"|love|indeed|sure|of course|no problem)"
+)
+_ACCEPTANCE = re.compile(rf"[\s,.!?'-]*(?:{_ACCEPTANCE_WORD}\b[\s,.!?'-]*)+")
+
+
 def _keeps_risk_open(text: str) -> bool:
     """A word of finality (``_FINAL_WORDS``) or of keeping, taking or despair (``_KEEPING``)."""
     return _FINAL_WORDS.search(text) is not None or _KEEPING.search(text) is not None
@@ -2823,6 +2841,8 @@ class CrisisResult:
     are not call business (``_explained_away``)."""
     model_urgent_out: tuple[RedFlag, ...] = ()
     """Urgent kinds the learned model may not raise here (``learned_model_urgent``)."""
+    acceptance_only: bool = False
+    """The words only accept or thank ("that would be amazing, thank you": ``_ACCEPTANCE``)."""
 
     @property
     def flagged(self) -> bool:
@@ -2844,8 +2864,9 @@ class CrisisResult:
     def learned_model_applies(self) -> bool:
         """Whether the learned red-flag model is consulted on these words. Not when every
         crisis phrase was denied (the patterns' call), nor when the words hand medicines back
-        and no pattern matched ("take them all back to the chemist" is no plan)."""
-        if self.negated_only:
+        and no pattern matched ("take them all back to the chemist" is no plan), nor when the
+        words only accept an offer or thank ("that would be amazing, thank you")."""
+        if self.negated_only or self.acceptance_only:
             return False
         return bool(self.matches) or not self.returns_medicines
 
@@ -3673,4 +3694,5 @@ def _scan(original: str, offset: int) -> CrisisResult:
             matches, explained | _recovered(lower, history_spans), idiom, lower,
             explained_spans + history_spans,
         ),
+        not matches and _ACCEPTANCE.fullmatch(lower) is not None,
     )

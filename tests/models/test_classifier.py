@@ -252,3 +252,34 @@ def test_an_expected_decline_at_the_end_of_life_raises_no_red_flag(clf, text: st
 @pytest.mark.parametrize("text", EMERGENCY_IN_END_OF_LIFE_CARE)
 def test_an_emergency_in_end_of_life_care_still_raises_the_flag(clf, text: str) -> None:
     assert "emergency" in clf.score(text).red_flags
+
+
+# Issue 9, sixteenth round: a caller accepting an offer ("Shall I book you in?" - "Oh that
+# would be amazing, thank you") escalated an ordinary training call: the learned model read
+# "that would be amazing" at p(self-harm) 0.994 and asked the safety question on "that would
+# be great". Words that only accept or thank say nothing of the caller's state.
+ACCEPTANCES = [
+    "that would be amazing",
+    "Oh that would be wonderful.",
+    "please yeah that would be amazing thank you",
+    "That would be great, thank you so much.",
+    "thatd be brilliant ta",
+    "yes please that would be lovely",
+]
+
+
+@pytest.mark.parametrize("text", ACCEPTANCES)
+def test_accepting_an_offer_raises_no_red_flag(clf, text: str) -> None:
+    assert clf.score(text).red_flags == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "flag"),
+    [
+        ("that would be amazing, to go to sleep and never wake up", "self_harm"),
+        ("Oh that would be wonderful. Then they'd all be better off without me.", "self_harm"),
+        ("that would be great thank you, I can't breathe", "emergency"),
+    ],
+)
+def test_anything_said_beside_an_acceptance_is_still_read(clf, text: str, flag: str) -> None:
+    assert flag in clf.score(text).red_flags
