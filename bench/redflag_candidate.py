@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import random
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -118,14 +117,16 @@ def main(argv: list[str] | None = None) -> int:
         clf.red_flag_model = RedFlagModel.load(args.artifact).quantized()
     out: dict[str, object] = {"artifact": str(args.artifact or "shipped")}
     for name in args.sets:
+        key: str
+        value: object
         if name == "vader":
-            out["vader3000"] = vader_metrics(clf)
+            key, value = "vader3000", vader_metrics(clf)
         elif name.startswith("calls:"):
-            out[f"calls_{name[6:]}"] = call_metrics(clf, name[6:])
+            key, value = f"calls_{name[6:]}", call_metrics(clf, name[6:])
         else:
-            out[name] = utterance_metrics(clf, name)
-        print(name, json.dumps(out[name.replace("calls:", "calls_").replace("vader", "vader3000")]))
-        sys.stdout.flush()
+            key, value = name, utterance_metrics(clf, name)
+        out[key] = value
+        print(name, json.dumps(value), flush=True)
     if args.out is not None:
         args.out.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     return 0

@@ -1017,6 +1017,7 @@ ROUND_15 = [
      ("self_harm",)),
 ]
 
+
 def test_a_means_beside_an_end_stays_a_risk_factor() -> None:
     assert detect("I've taken all my tablets for tonight and I want it all to stop").risk_factor
     assert detect("I've saved up my tablets for tonight").risk_factor
