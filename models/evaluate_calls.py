@@ -40,6 +40,9 @@ CALLS_HELDOUT15_PATH = DATA / "crisis_calls_heldout15.jsonl"
 # Issue 9, sixteenth round: 64 more calls by another helper session that opened nothing of the
 # repository; read as aggregates only.
 CALLS_HELDOUT16_PATH = DATA / "crisis_calls_heldout16.jsonl"
+# Issue 9, seventeenth round: 32 calls (16 indirect risk, 16 hard ordinary) by two more helper
+# sessions that opened nothing of the repository; read as aggregates only.
+CALLS_HELDOUT17_PATH = DATA / "crisis_calls_heldout17.jsonl"
 # Every call set by name, the training sets first (the design set, and train14 that the
 # fourteenth round trained the red-flag model and the cue head on); the others are held out
 # (never tuned on).
@@ -52,6 +55,7 @@ CALL_SETS = {
     "heldout14": CALLS_HELDOUT14_PATH,
     "heldout15": CALLS_HELDOUT15_PATH,
     "heldout16": CALLS_HELDOUT16_PATH,
+    "heldout17": CALLS_HELDOUT17_PATH,
 }
 TURN_S = 8.0
 
