@@ -282,6 +282,9 @@ CRISIS_HELDOUT15_PATH = Path(__file__).resolve().parent / "data" / "crisis_heldo
 # A fifth (issue 9, sixteenth round): by a helper session that opened nothing of the
 # repository; read as aggregates only (the card counts the reads).
 CRISIS_HELDOUT16_PATH = Path(__file__).resolve().parent / "data" / "crisis_heldout16.jsonl"
+# A sixth (issue 9, seventeenth round): 240 utterances by two more helper sessions (120 each,
+# 123 families) that opened nothing of the repository; read as aggregates only.
+CRISIS_HELDOUT17_PATH = Path(__file__).resolve().parent / "data" / "crisis_heldout17.jsonl"
 # The utterance sets by name (``bench/redflag_candidate.py``): the hard set (its test split is
 # scored) and the held-out sets of other authors.
 CRISIS_SETS = {
@@ -290,6 +293,7 @@ CRISIS_SETS = {
     "heldout12": CRISIS_HELDOUT12_PATH,
     "heldout15": CRISIS_HELDOUT15_PATH,
     "heldout16": CRISIS_HELDOUT16_PATH,
+    "heldout17": CRISIS_HELDOUT17_PATH,
 }
 RED_FLAG_LABELS = ("none", "safety_check", "self_harm", "emergency")
 # Concern labels that a hard-set row certainly carries, for training the concern heads
