@@ -248,6 +248,31 @@ def patch_classifier(clf: Any, model: MpnetRedFlag) -> None:
     clf._red_flag_probs = probs
 
 
+def guard_metrics(clf: Any) -> dict[str, int]:
+    """The round-16 guard table (``tests/models/review_16_cases.json``) through the whole
+    system: of the cases the patterns get right, how many the system still gets right (an
+    ordinary or soft case raises nothing urgent; a risk case raises its kind)."""
+    path = Path(__file__).resolve().parents[1] / "tests" / "models" / "review_16_cases.json"
+    cases = json.loads(path.read_text(encoding="utf-8"))["cases"]
+    flags = [set(s.red_flags) for s in clf.score_batch([c["text"] for c in cases])]
+    right = 0
+    for c, f in zip(cases, flags, strict=True):
+        ok = not {"self_harm", "emergency"} & f if c["expect"] in ("none", "soft") else (
+            c["expect"] in f
+        )
+        right += ok
+    return {"n": len(cases), "right": right}
+
+
+def scripted_metrics(clf: Any) -> dict[str, int]:
+    """Self-harm raised on the caller lines of the calm scripted practice calls."""
+    from models.redflag_cv import CALM_SCENARIOS, scripted_lines
+
+    lines = [t for name, t in scripted_lines() if name in (*CALM_SCENARIOS, "medication_confusion")]
+    flags = clf.score_batch(lines)
+    return {"n": len(lines), "self_harm": sum("self_harm" in s.red_flags for s in flags)}
+
+
 def score(artifact: Path, sets: list[str], out: Path | None) -> None:
     from bench.redflag_candidate import call_metrics, utterance_metrics, vader_metrics
     from models.classifier import load_classifier
@@ -262,6 +287,10 @@ def score(artifact: Path, sets: list[str], out: Path | None) -> None:
         value: object
         if name == "vader":
             key, value = "vader3000", vader_metrics(clf)
+        elif name == "guard16":
+            key, value = name, guard_metrics(clf)
+        elif name == "scripted":
+            key, value = name, scripted_metrics(clf)
         elif name.startswith("calls:"):
             key, value = f"calls_{name[6:]}", call_metrics(clf, name[6:])
         else:

@@ -216,6 +216,26 @@ def load_train_only(
     return [Row(r["text"], r["label"], r["family"], "train_only", "train") for r in chosen]
 
 
+# Held-out utterance sets that may be retired into training (``--retired-sets``; none by
+# default): each was read several times while the patterns changed, so it no longer measures
+# unseen phrasing, and each is another author's words. The newest set is never retired.
+RETIRABLE_SETS = ("fresh", "heldout12", "heldout15", "heldout16")
+
+
+def load_retired(names: list[str]) -> list[Row]:
+    """Every row of the named retired held-out sets (``RETIRABLE_SETS``) as train-only rows."""
+    from models.datasets import CRISIS_SETS, load_crisis_rows
+
+    for name in names:
+        if name not in RETIRABLE_SETS:
+            raise ValueError(f"{name} is not a retired held-out set ({RETIRABLE_SETS})")
+    return [
+        Row(r.text, r.label, f"{name}:{r.family}", "train_only", "train")
+        for name in names
+        for r in load_crisis_rows(CRISIS_SETS[name])
+    ]
+
+
 def ordinary_call_turns(paths: list[Path]) -> list[Row]:
     """The everyday caller turns of the ordinary (``none``) calls of training call sets (issue
     9, fourteenth round), as ``none`` rows, one family per call: the words of a support call
@@ -947,6 +967,13 @@ def main(argv: list[str] | None = None) -> None:
         default=[],
         help="call sets whose ordinary calls' caller turns are trained on as none rows",
     )
+    ap.add_argument(
+        "--retired-sets",
+        nargs="*",
+        default=[],
+        choices=RETIRABLE_SETS,
+        help="held-out utterance sets retired into training (train-only rows)",
+    )
     ap.add_argument("--no-card", dest="card", action="store_false")
     ap.add_argument("--card-only", action="store_true", help="rewrite the card from --metrics")
     args = ap.parse_args(argv)
@@ -973,6 +1000,7 @@ def main(argv: list[str] | None = None) -> None:
     only = load_train_only(args.train_only, args.negatives_from, args.none_only_from)
     pool = set(texts)
     only += [r for r in ordinary_call_turns(args.none_from_calls) if r.text not in pool]
+    only += [r for r in load_retired(args.retired_sets) if r.text not in pool]
     if {r.text for r in only} & pool:
         raise SystemExit("train-only rows repeat rows of the training pool")
     only_states = frozen_states([r.text for r in only], cfg.input_layer) if only else []
@@ -1016,6 +1044,7 @@ def main(argv: list[str] | None = None) -> None:
         "negatives_from_files": [p.name for p in args.negatives_from],
         "none_only_from_files": [p.name for p in args.none_only_from],
         "none_from_calls": [p.name for p in args.none_from_calls],
+        "retired_sets": list(args.retired_sets),
         "train_digest": digest(texts + [r.text for r in only]),
         "cv": {
             "folds": args.folds,
