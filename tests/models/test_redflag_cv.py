@@ -38,6 +38,7 @@ from models.train_redflag import (
     SELF_HARM_LEFT_OUT,
     THIRDPARTY,
     TRAIN_ONLY_FILES,
+    load_retired,
     load_train_only,
     load_train_pool,
 )
@@ -153,6 +154,19 @@ def test_the_fresh_sets_are_test_only_and_share_nothing_with_training(path: Path
     assert not {r.family for r in rows} & {r.family for r in training}
     assert not {_plain(r.text) for r in rows} & {_plain(r.text) for r in training}
     assert not {_plain(r.text) for r in rows} & {_plain(r.text) for r in load_train_pool()}
+
+
+def test_only_older_held_out_sets_can_be_retired_into_training() -> None:
+    """``--retired-sets`` trains on an older held-out set whole (as train-only rows under their
+    own families); the newest set and the hard set's test split can never be trained on."""
+    got = load_retired(["heldout12"])
+    rows = load_crisis_rows(CRISIS_HELDOUT12_PATH)
+    assert [r.text for r in got] == [r.text for r in rows]
+    assert {r.split for r in got} == {"train"} and {r.source for r in got} == {"train_only"}
+    assert all(r.family.startswith("heldout12:") for r in got)
+    for name in ("heldout17", "test"):
+        with pytest.raises(ValueError, match="not a retired held-out set"):
+            load_retired([name])
 
 
 def test_negatives_from_leaves_out_self_harm_in_the_words_of_ordinary_calls() -> None:
