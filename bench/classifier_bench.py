@@ -45,6 +45,7 @@ from models.datasets import (  # noqa: E402
     CRISIS_HELDOUT15_PATH,
     CRISIS_HELDOUT16_PATH,
     CRISIS_HELDOUT17_PATH,
+    CRISIS_HELDOUT18_PATH,
     cached_features,
     labelled_vader,
     load_concerns,
@@ -160,7 +161,8 @@ def crisis_fresh_metrics(path: Path | None = None) -> dict[str, object]:
     """Red flags on a held-out set of another author: ``crisis_fresh.jsonl`` (written after
     the hard set's test split had steered three rounds of training data) by default, or
     ``crisis_heldout12.jsonl`` (issue 9, twelfth round), ``crisis_heldout15.jsonl`` (fifteenth),
-    ``crisis_heldout16.jsonl`` (sixteenth) or ``crisis_heldout17.jsonl`` (seventeenth)."""
+    ``crisis_heldout16.jsonl`` (sixteenth), ``crisis_heldout17.jsonl`` or ``crisis_heldout18.jsonl``
+    (seventeenth)."""
     from models.datasets import CRISIS_FRESH_PATH, load_crisis_rows
     from models.evaluate_crisis import evaluate
 
@@ -180,7 +182,7 @@ def crisis_calls_metrics() -> dict[str, object]:
     """Self-harm on whole calls (``models/evaluate_calls.py``): the training call sets (the
     design calls the call context was written against, train14 that the red-flag model and the
     cue head were trained on) and the held-out sets of other authors (heldout13, review13,
-    heldout14 to heldout17: never tuned on), each with the call context and with each turn
+    heldout14 to heldout18: never tuned on), each with the call context and with each turn
     judged alone."""
     from models.evaluate_calls import CALL_SETS, evaluate_calls, load_calls
 
@@ -311,6 +313,7 @@ def write_markdown(res: dict) -> str:
         *fresh_markdown(res["crisis_heldout15"], "the fourth held-out set (crisis_heldout15)"),
         *fresh_markdown(res["crisis_heldout16"], "the fifth held-out set (crisis_heldout16)"),
         *fresh_markdown(res["crisis_heldout17"], "the sixth held-out set (crisis_heldout17)"),
+        *fresh_markdown(res["crisis_heldout18"], "the seventh held-out set (crisis_heldout18)"),
         *calls_markdown(res["crisis_calls"]),
         "## Latency and memory",
         "",
@@ -416,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
         "crisis_heldout15": crisis_fresh_metrics(CRISIS_HELDOUT15_PATH),
         "crisis_heldout16": crisis_fresh_metrics(CRISIS_HELDOUT16_PATH),
         "crisis_heldout17": crisis_fresh_metrics(CRISIS_HELDOUT17_PATH),
+        "crisis_heldout18": crisis_fresh_metrics(CRISIS_HELDOUT18_PATH),
         "crisis_calls": crisis_calls_metrics(),
         "latency_ms": lat,
         "distress_tuned_layers": _tuned_layers(),

@@ -285,6 +285,9 @@ CRISIS_HELDOUT16_PATH = Path(__file__).resolve().parent / "data" / "crisis_heldo
 # A sixth (issue 9, seventeenth round): 240 utterances by two more helper sessions (120 each,
 # 123 families) that opened nothing of the repository; read as aggregates only.
 CRISIS_HELDOUT17_PATH = Path(__file__).resolve().parent / "data" / "crisis_heldout17.jsonl"
+# A seventh (issue 9, seventeenth round, kept back for the round's last measurement): 120
+# utterances in 60 families by another helper session that opened nothing of the repository.
+CRISIS_HELDOUT18_PATH = Path(__file__).resolve().parent / "data" / "crisis_heldout18.jsonl"
 # The utterance sets by name (``bench/redflag_candidate.py``): the hard set (its test split is
 # scored) and the held-out sets of other authors.
 CRISIS_SETS = {
@@ -294,6 +297,7 @@ CRISIS_SETS = {
     "heldout15": CRISIS_HELDOUT15_PATH,
     "heldout16": CRISIS_HELDOUT16_PATH,
     "heldout17": CRISIS_HELDOUT17_PATH,
+    "heldout18": CRISIS_HELDOUT18_PATH,
 }
 RED_FLAG_LABELS = ("none", "safety_check", "self_harm", "emergency")
 # Concern labels that a hard-set row certainly carries, for training the concern heads

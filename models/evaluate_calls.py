@@ -43,6 +43,9 @@ CALLS_HELDOUT16_PATH = DATA / "crisis_calls_heldout16.jsonl"
 # Issue 9, seventeenth round: 32 calls (16 indirect risk, 16 hard ordinary) by two more helper
 # sessions that opened nothing of the repository; read as aggregates only.
 CALLS_HELDOUT17_PATH = DATA / "crisis_calls_heldout17.jsonl"
+# Kept back for the seventeenth round's last measurement: 32 more calls by two other helper
+# sessions that opened nothing of the repository.
+CALLS_HELDOUT18_PATH = DATA / "crisis_calls_heldout18.jsonl"
 # Every call set by name, the training sets first (the design set, and train14 that the
 # fourteenth round trained the red-flag model and the cue head on); the others are held out
 # (never tuned on).
@@ -56,6 +59,7 @@ CALL_SETS = {
     "heldout15": CALLS_HELDOUT15_PATH,
     "heldout16": CALLS_HELDOUT16_PATH,
     "heldout17": CALLS_HELDOUT17_PATH,
+    "heldout18": CALLS_HELDOUT18_PATH,
 }
 TURN_S = 8.0
 

@@ -21,6 +21,7 @@ from models.evaluate_calls import (
     CALLS_HELDOUT15_PATH,
     CALLS_HELDOUT16_PATH,
     CALLS_HELDOUT17_PATH,
+    CALLS_HELDOUT18_PATH,
     CALLS_REVIEW13_PATH,
     TRAINING_CALL_SETS,
     first_escalation,
@@ -263,7 +264,7 @@ def test_the_held_out_calls_share_no_family_or_sentence_with_the_training_calls(
             if t.speaker == "caller" and len(t.text.split()) >= min_words
         }
 
-    # heldout13 to heldout17 share no caller sentence at all; review13 one
+    # heldout13 to heldout18 share no caller sentence at all; review13 one
     # three-word reply ("yes, that's right" may recur), so there only sentences long enough
     # to carry a phrasing.
     held_out = (
@@ -273,6 +274,7 @@ def test_the_held_out_calls_share_no_family_or_sentence_with_the_training_calls(
         (CALLS_HELDOUT15_PATH, 1, 60),
         (CALLS_HELDOUT16_PATH, 1, 60),
         (CALLS_HELDOUT17_PATH, 1, 32),
+        (CALLS_HELDOUT18_PATH, 1, 32),
     )
     assert {p for p, _, _ in held_out} == {
         p for name, p in CALL_SETS.items() if name not in TRAINING_CALL_SETS

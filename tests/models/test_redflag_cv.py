@@ -25,6 +25,7 @@ from models.datasets import (
     CRISIS_HELDOUT15_PATH,
     CRISIS_HELDOUT16_PATH,
     CRISIS_HELDOUT17_PATH,
+    CRISIS_HELDOUT18_PATH,
     _plain,
     load_crisis_rows,
 )
@@ -139,10 +140,11 @@ def test_train_only_files_refuse_test_rows(tmp_path: Path) -> None:
         (CRISIS_HELDOUT15_PATH, 238),
         (CRISIS_HELDOUT16_PATH, 237),
         (CRISIS_HELDOUT17_PATH, 240),
+        (CRISIS_HELDOUT18_PATH, 120),
     ],
 )
 def test_the_fresh_sets_are_test_only_and_share_nothing_with_training(path: Path, n: int) -> None:
-    """``crisis_fresh.jsonl`` and the held-out sets of rounds 12, 15, 16 and 17 measure the shipped
+    """``crisis_fresh.jsonl`` and the held-out sets of rounds 12 and 15 to 17 measure the shipped
     model on phrasings of other authors: no family or sentence of them may reach any training
     file."""
     rows = load_crisis_rows(path)
