@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -283,3 +285,21 @@ def test_accepting_an_offer_raises_no_red_flag(clf, text: str) -> None:
 )
 def test_anything_said_beside_an_acceptance_is_still_read(clf, text: str, flag: str) -> None:
     assert flag in clf.score(text).red_flags
+
+
+# Issue 9, seventeenth round: a reviewer's sentences about jokes (``review_17_jokes.json``).
+# A rule that let a joke taken back ask the gentle check instead of escalating lost 29 of its
+# 35 real risks ("everyone thinks I'm just joking but I mean it", "I say I'm only joking so my
+# wife doesn't worry") and was reverted; what the shipped system gets right stays right.
+REVIEW_17_JOKES = json.loads(
+    (Path(__file__).parent / "review_17_jokes.json").read_text(encoding="utf-8")
+)["cases"]
+
+
+@pytest.mark.parametrize("case", REVIEW_17_JOKES, ids=lambda c: c["text"][:60])
+def test_review_17_jokes(clf, case: dict[str, str]) -> None:
+    flags = set(clf.score(case["text"]).red_flags)
+    if case["expect"] == "self_harm":
+        assert "self_harm" in flags
+    else:
+        assert not {"self_harm", "emergency"} & flags
