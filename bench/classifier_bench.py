@@ -227,8 +227,8 @@ def calls_markdown(h: dict) -> list[str]:
 
 
 def _headline(m: dict[str, object]) -> dict[str, object]:
-    keys = ("recall", "false_alarm_rate", "soft_check_rate", "self_harm", "emergency")
-    return {k: m[k] for k in (*keys, "safety_check")}
+    keys = ("recall", "false_alarm_rate", "soft_check_rate", "self_harm_prompted_rate")
+    return {k: m[k] for k in (*keys, "self_harm", "emergency", "safety_check")}
 
 
 def latency(n: int) -> dict[str, float]:
@@ -379,13 +379,15 @@ def fresh_markdown(h: dict, name: str = "the fresh held-out set") -> list[str]:
     lines = [
         f"## Red flags on {name} ({h['n']} utterances by another author; never trained on)",
         "",
-        "| detector | self-harm recall | self-harm precision | emergency recall |"
-        " urgent false alarms | gentle checks on negatives |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| detector | self-harm recall | self-harm precision | self-harm prompted at all |"
+        " emergency recall | urgent false alarms | gentle checks on negatives |",
+        "|---|---:|---:|---:|---:|---:|---:|",
         f"| shipped | {_pct(h['recall'])} | {_pct(h['self_harm']['precision'])} |"
+        f" {_pct(h['self_harm_prompted_rate'])} |"
         f" {_pct(h['emergency']['recall'])} | {_pct(h['false_alarm_rate'])}"
         f" ({h['n_negatives']} negatives) | {_pct(h['soft_check_rate'])} |",
         f"| patterns only | {_pct(p['recall'])} | {_pct(p['self_harm']['precision'])} |"
+        f" {_pct(p['self_harm_prompted_rate'])} |"
         f" {_pct(p['emergency']['recall'])} | {_pct(p['false_alarm_rate'])} |"
         f" {_pct(p['soft_check_rate'])} |",
         "",

@@ -44,6 +44,7 @@ def utterance_metrics(clf: Any, name: str) -> dict[str, object]:
         "self_harm_hits": round(float(sh["recall"]) * sh["n"]),
         "n_self_harm": sh["n"],
         "self_harm_recall": round(float(sh["recall"]), 4),
+        "self_harm_prompted_rate": round(float(m["self_harm_prompted_rate"]), 4),  # type: ignore[arg-type]
         "emergency_recall": m["emergency"]["recall"],  # type: ignore[index]
         "false_alarms": round(float(m["false_alarm_rate"]) * n_neg),  # type: ignore[arg-type]
         "n_negatives": n_neg,

@@ -67,4 +67,12 @@ def evaluate(flags: Sequence[Sequence[str]], rows: Sequence[CrisisExample]) -> d
     assert isinstance(sh, dict)
     # the headline pair the issue asks for
     out["recall"] = sh["recall"]
+    # Self-harm rows on which the agent is prompted about safety at all: escalated, or asked
+    # to put the gentle safety question (whose answer brings the protocol when it is needed).
+    at_risk = [f for f, r in zip(flags, rows, strict=True) if r.label == "self_harm"]
+    out["self_harm_prompted_rate"] = (
+        sum(bool({"self_harm", "safety_check"} & set(f)) for f in at_risk) / len(at_risk)
+        if at_risk
+        else None
+    )
     return out
