@@ -83,6 +83,15 @@ def vader_metrics(clf: Any) -> dict[str, int]:
     }
 
 
+def measure(clf: Any, name: str) -> tuple[str, object]:
+    """(result key, aggregates) of one set: ``vader``, ``calls:<name>`` or an utterance set."""
+    if name == "vader":
+        return "vader3000", vader_metrics(clf)
+    if name.startswith("calls:"):
+        return f"calls_{name[6:]}", call_metrics(clf, name[6:])
+    return name, utterance_metrics(clf, name)
+
+
 def combine(paths: list[Path], out: Path) -> None:
     """One artifact whose nets are those of ``paths`` (probabilities averaged, the seed-ensemble
     format of ``RedFlagModel``), with the first artifact's thresholds and metadata."""
@@ -118,14 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         clf.red_flag_model = RedFlagModel.load(args.artifact).quantized()
     out: dict[str, object] = {"artifact": str(args.artifact or "shipped")}
     for name in args.sets:
-        key: str
-        value: object
-        if name == "vader":
-            key, value = "vader3000", vader_metrics(clf)
-        elif name.startswith("calls:"):
-            key, value = f"calls_{name[6:]}", call_metrics(clf, name[6:])
-        else:
-            key, value = name, utterance_metrics(clf, name)
+        key, value = measure(clf, name)
         out[key] = value
         print(name, json.dumps(value), flush=True)
     if args.out is not None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import math
 import os
 import time
 from pathlib import Path
@@ -147,7 +146,7 @@ def training_rows() -> list[Any]:
 
 
 def train(out: Path, threads: int) -> None:
-    from models.train_redflag import Config, length_batches
+    from models.train_redflag import Config, class_weighted_loss, length_batches, optimizer
 
     torch.set_num_threads(threads)
     cfg = Config()
@@ -161,27 +160,8 @@ def train(out: Path, threads: int) -> None:
     _, model = load_encoder()
     net = Top(model, dropout=cfg.dropout)
     del model
-    counts = np.bincount(y, minlength=len(CLASSES)).astype(np.float64)
-    w = (counts.sum() / np.maximum(counts, 1.0)) ** cfg.class_weight_power
-    w = w / (w * counts).sum() * counts.sum()
-    loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(w, dtype=torch.float32))
-    decay: list[nn.Parameter] = []
-    no_decay: list[nn.Parameter] = []
-    for name, p in net.layers.named_parameters():
-        (no_decay if name.endswith("bias") or "LayerNorm" in name else decay).append(p)
-    opt = torch.optim.AdamW(
-        [
-            {"params": decay, "lr": cfg.lr, "weight_decay": cfg.weight_decay},
-            {"params": no_decay, "lr": cfg.lr, "weight_decay": 0.0},
-            {"params": net.head.parameters(), "lr": cfg.head_lr, "weight_decay": 0.0},
-        ]
-    )
-    total = math.ceil(len(states) / cfg.batch_size) * cfg.epochs
-    warm = max(1, int(total * cfg.warmup))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt,
-        lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / max(1, total - warm)),
-    )
+    loss_fn = class_weighted_loss(y, cfg)
+    opt, sched = optimizer(net.layers, net.head, cfg, len(states))
     lengths = np.array([s.shape[0] for s in states])
     net.train()
     t0 = time.time()
@@ -274,7 +254,7 @@ def scripted_metrics(clf: Any) -> dict[str, int]:
 
 
 def score(artifact: Path, sets: list[str], out: Path | None) -> None:
-    from bench.redflag_candidate import call_metrics, utterance_metrics, vader_metrics
+    from bench.redflag_candidate import measure
     from models.classifier import load_classifier
 
     torch.set_num_threads(2)
@@ -285,16 +265,12 @@ def score(artifact: Path, sets: list[str], out: Path | None) -> None:
     for name in sets:
         key: str
         value: object
-        if name == "vader":
-            key, value = "vader3000", vader_metrics(clf)
-        elif name == "guard16":
+        if name == "guard16":
             key, value = name, guard_metrics(clf)
         elif name == "scripted":
             key, value = name, scripted_metrics(clf)
-        elif name.startswith("calls:"):
-            key, value = f"calls_{name[6:]}", call_metrics(clf, name[6:])
         else:
-            key, value = name, utterance_metrics(clf, name)
+            key, value = measure(clf, name)
         res[key] = value
         print(name, json.dumps(value), flush=True)
     if out is not None:

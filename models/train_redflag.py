@@ -351,32 +351,34 @@ def minilm_state() -> dict[str, torch.Tensor]:
     return load_file(str(default_model_dir() / "model.safetensors"))
 
 
-def train_net(
-    states: list[np.ndarray], y: np.ndarray, cfg: Config, base: dict[str, torch.Tensor]
-) -> RedFlagNet:
-    torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    net = RedFlagNet(cfg.input_layer, dropout=cfg.dropout)
-    net.load_minilm(base)
+def class_weighted_loss(y: np.ndarray, cfg: Config) -> nn.CrossEntropyLoss:
+    """Cross-entropy with class weights ~ (1 / frequency) ** ``cfg.class_weight_power``."""
     counts = np.bincount(y, minlength=len(CLASSES)).astype(np.float64)
     w = (counts.sum() / np.maximum(counts, 1.0)) ** cfg.class_weight_power
     w = w / (w * counts).sum() * counts.sum()
-    loss_fn = nn.CrossEntropyLoss(
+    return nn.CrossEntropyLoss(
         weight=torch.tensor(w, dtype=torch.float32), label_smoothing=cfg.label_smoothing
     )
+
+
+def optimizer(
+    layers: nn.Module, head: nn.Module, cfg: Config, n_items: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    """AdamW over fine-tuned ``layers`` (no weight decay on biases and layer norms) and the
+    ``head``, with a linear warm-up and a linear decay over ``cfg.epochs`` of ``n_items``."""
     decay: list[nn.Parameter] = []
     no_decay: list[nn.Parameter] = []
-    for name, p in net.layers.named_parameters():
-        (no_decay if name.endswith("bias") or "_ln." in name else decay).append(p)
+    for name, p in layers.named_parameters():
+        norm = "_ln." in name or "LayerNorm" in name
+        (no_decay if name.endswith("bias") or norm else decay).append(p)
     opt = torch.optim.AdamW(
         [
             {"params": decay, "lr": cfg.lr, "weight_decay": cfg.weight_decay},
             {"params": no_decay, "lr": cfg.lr, "weight_decay": 0.0},
-            {"params": net.head.parameters(), "lr": cfg.head_lr, "weight_decay": 0.0},
+            {"params": head.parameters(), "lr": cfg.head_lr, "weight_decay": 0.0},
         ]
     )
-    steps_per_epoch = math.ceil(len(states) / cfg.batch_size)
-    total = steps_per_epoch * cfg.epochs
+    total = math.ceil(n_items / cfg.batch_size) * cfg.epochs
     warm = max(1, int(total * cfg.warmup))
 
     def schedule(step: int) -> float:
@@ -384,7 +386,18 @@ def train_net(
             return (step + 1) / warm
         return max(0.0, (total - step) / max(1, total - warm))
 
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+
+
+def train_net(
+    states: list[np.ndarray], y: np.ndarray, cfg: Config, base: dict[str, torch.Tensor]
+) -> RedFlagNet:
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    net = RedFlagNet(cfg.input_layer, dropout=cfg.dropout)
+    net.load_minilm(base)
+    loss_fn = class_weighted_loss(y, cfg)
+    opt, sched = optimizer(net.layers, net.head, cfg, len(states))
     cropped = [crop(s) for s in states]
     net.train()
     lengths = np.array([s.shape[0] for s in cropped])
