@@ -146,7 +146,7 @@ def training_rows() -> list[Any]:
 
 
 def train(out: Path, threads: int) -> None:
-    from models.train_redflag import Config, class_weighted_loss, length_batches, optimizer
+    from models.train_redflag import Config, fit
 
     torch.set_num_threads(threads)
     cfg = Config()
@@ -160,26 +160,12 @@ def train(out: Path, threads: int) -> None:
     _, model = load_encoder()
     net = Top(model, dropout=cfg.dropout)
     del model
-    loss_fn = class_weighted_loss(y, cfg)
-    opt, sched = optimizer(net.layers, net.head, cfg, len(states))
-    lengths = np.array([s.shape[0] for s in states])
-    net.train()
     t0 = time.time()
-    for epoch in range(cfg.epochs):
-        run = 0.0
-        batches = length_batches(lengths, cfg.batch_size, rng)
-        for idx in batches:
-            x, mask = pad([states[j] for j in idx])
-            loss = loss_fn(net(x, mask), torch.from_numpy(y[idx]))
-            opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            run += float(loss.detach())
-        mean = run / len(batches)
-        print(f"epoch {epoch + 1}: loss {mean:.4f} ({time.time() - t0:.0f}s)", flush=True)
-    net.eval()
+
+    def report(epoch: int, loss: float) -> None:
+        print(f"epoch {epoch}: loss {loss:.4f} ({time.time() - t0:.0f}s)", flush=True)
+
+    fit(net, states, y, cfg, rng, pad, report)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save(
         {

@@ -38,6 +38,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -396,22 +397,42 @@ def train_net(
     rng = np.random.default_rng(cfg.seed)
     net = RedFlagNet(cfg.input_layer, dropout=cfg.dropout)
     net.load_minilm(base)
+    fit(net, [crop(s) for s in states], y, cfg, rng, pad_states)
+    return net
+
+
+def fit(
+    net: nn.Module,
+    states: list[np.ndarray],
+    y: np.ndarray,
+    cfg: Config,
+    rng: np.random.Generator,
+    pad: Callable[[list[np.ndarray]], tuple[torch.Tensor, torch.Tensor]],
+    on_epoch: Callable[[int, float], None] | None = None,
+) -> None:
+    """Fine-tune ``net`` (its ``layers`` and ``head``) on ``states`` for ``cfg.epochs``:
+    class-weighted cross-entropy, AdamW with warm-up and decay, batches of similar length
+    padded by ``pad``, gradients clipped at 1. ``on_epoch(epoch, mean loss)`` after each
+    epoch; ``net`` is left in eval mode."""
     loss_fn = class_weighted_loss(y, cfg)
-    opt, sched = optimizer(net.layers, net.head, cfg, len(states))
-    cropped = [crop(s) for s in states]
+    opt, sched = optimizer(net.get_submodule("layers"), net.get_submodule("head"), cfg, len(states))
     net.train()
-    lengths = np.array([s.shape[0] for s in cropped])
-    for _ in range(cfg.epochs):
-        for idx in length_batches(lengths, cfg.batch_size, rng):
-            x, mask = pad_states([cropped[j] for j in idx])
+    lengths = np.array([s.shape[0] for s in states])
+    for epoch in range(cfg.epochs):
+        run = 0.0
+        batches = length_batches(lengths, cfg.batch_size, rng)
+        for idx in batches:
+            x, mask = pad([states[j] for j in idx])
             loss = loss_fn(net(x, mask), torch.from_numpy(y[idx]))
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             opt.step()
             sched.step()
+            run += float(loss.detach())
+        if on_epoch is not None:
+            on_epoch(epoch + 1, run / len(batches))
     net.eval()
-    return net
 
 
 def length_batches(
