@@ -38,7 +38,8 @@ transcript is missing; a retryable ASR failure (``asr.errors``: an engine error)
 transcriber for that track, up to ``MAX_ASR_RESTARTS`` times. Audio the platform sends that
 cannot be decoded as declared ends the ingest stream: the next ``push`` raises an
 ``IngestError`` with the ASR error's code (close 1007). ``end`` flushes the last utterances,
-emits ``call.ended`` and waits until everything is queued for the store.
+waits (``end_store_wait_s`` at most) until the store has written them, then emits ``call.ended``:
+whoever sees it can read the whole call from the shared database.
 """
 
 from __future__ import annotations
@@ -114,6 +115,7 @@ class SessionConfig:
     track_queue_frames: int = 500
     tick_interval_s: float = 1.0
     end_timeout_s: float = 60.0
+    end_store_wait_s: float = 5.0
     degraded_lag_s: float = 2.0
     recover_ticks: int = 3
 
@@ -283,6 +285,7 @@ class CallSession:
                 await self._close_transcribers()
                 if self._unrecovered:
                     self._metrics.call_failures.inc()
+                await self._wait_for_store()
                 try:
                     await self._publish(
                         "call.ended",
@@ -309,6 +312,22 @@ class CallSession:
                             "duration_s": round(self.clock.now(), 2),
                         },
                     )
+
+    async def _wait_for_store(self) -> None:
+        """Hold ``call.ended`` until the call's events are written, so that whoever sees it (an
+        agent or supervisor on another instance, a report job) finds the call in the shared
+        database. A database that is away or slow delays the end by ``end_store_wait_s`` at
+        most; the writes still land later (``app.store``), and the agent is not kept waiting."""
+        if self._store.failing:
+            log.warning("call ended while the database is away", extra={"call_id": self.call_id})
+            return
+        try:
+            await asyncio.wait_for(self._store.flush(), self._config.end_store_wait_s)
+        except TimeoutError:
+            log.warning(
+                "call ended before its events were written",
+                extra={"call_id": self.call_id, "waited_s": self._config.end_store_wait_s},
+            )
 
     async def _drain(self) -> None:
         for speaker, t in self._transcribers.items():

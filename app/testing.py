@@ -59,6 +59,7 @@ class RecordingStore:
     """What a ``CallSession`` needs of ``app.store.Store``; keeps every op it is given."""
 
     ops: list[StoreOp] = field(default_factory=list)
+    failing: bool = False  # the database is never away here
 
     async def enqueue(self, op: StoreOp) -> None:
         self.ops.append(op)

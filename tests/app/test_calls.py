@@ -73,6 +73,7 @@ class HangingIdsRepo(GatedRepo):
 class FakeStore:
     repo: GatedRepo
     ops: list[Any] = field(default_factory=list)
+    failing: bool = False
 
     async def enqueue(self, op: Any) -> None:
         self.ops.append(op)

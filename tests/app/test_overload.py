@@ -24,6 +24,7 @@ from app.ingest.base import CallMeta
 from app.metrics import Metrics
 from app.session import CallSession, SessionConfig
 from app.settings import Settings
+from app.testing import RecordingStore
 from asr.engines.base import ENGINE_RATE, EngineResult
 from asr.scheduler import AGENT_LANE, CALLER_LANE, AsrScheduler, lane_of
 from asr.transcriber import StreamingTranscriber, partial_interval_factor
@@ -82,16 +83,6 @@ class SlowEngine:
         decoder = self.start_utterance()
         decoder.accept(audio)
         return decoder.finish()
-
-
-class RecordingStore:
-    """What the session hands to the store, kept in memory."""
-
-    def __init__(self) -> None:
-        self.ops: list[Any] = []
-
-    async def enqueue(self, op: Any) -> None:
-        self.ops.append(op)
 
 
 def _track_audio(speech: np.ndarray, lead_s: float, gap_s: float, total_s: float) -> np.ndarray:

@@ -14,6 +14,7 @@ from app.main import create_app
 from tests.app.fakes import fake_components
 from tests.app.service_helpers import (
     Live,
+    live,
     make_settings,
     read_until,
     tok,
@@ -79,6 +80,47 @@ def _call_across_instances(tmp_path: Path, url: str, db: str) -> None:
         for server in servers:
             server.stop()
         _forget(url, prefix)
+
+
+def test_when_call_ended_arrives_the_shared_store_already_has_the_call(tmp_path: Path) -> None:
+    """Another instance (or a report job) that reads the shared database as soon as an agent
+    or supervisor sees ``call.ended`` finds the call's transcript and nudges there, even when
+    the writing instance's database is slow. Read here through a second engine, as instance B
+    does; the instance's own routes would wait for its own writer and hide the gap."""
+    import time
+
+    from app.store import Repository
+    from app.store.db import make_engine
+
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    with live(tmp_path, database_url=db) as s:
+        store = s.app.state.store
+        write = store._write
+
+        def slow_write(batch: list[object]) -> None:
+            time.sleep(0.3)  # a database under load: every batch lands 0.3 s late
+            write(batch)
+
+        store._write = slow_write
+        with s.ws("/v1/agents/A1/events", tok("agent", "A1")) as agent:
+            with s.ws("/v1/ingest/twilio", tok("ingest")) as tw:
+                tw.send(twilio_start("CA1", "A1"))
+                tw.send(twilio_media(b"hello"))
+                tw.send(twilio_media(b"I'm terrified"))
+                tw.send(twilio_stop("CA1"))
+            got = read_until(agent, lambda e: e["type"] == "call.ended")
+            engine = make_engine(db)
+            try:
+                stored = Repository(engine).get_call("CA1")
+            finally:
+                engine.dispose()
+        assert stored is not None
+        finals = [e for e in got if e["type"] == "transcript.final"]
+        nudges = [e for e in got if e["type"] == "nudge.created"]
+        assert len(stored["transcript"]) == len(finals) == 2
+        assert [n["nudge_id"] for n in stored["nudges"]] == [
+            e["data"]["nudge_id"] for e in nudges
+        ] != []
 
 
 @pytest.mark.slow

@@ -72,6 +72,39 @@ async def test_accepting_a_nudge_resolves_it_and_is_stored() -> None:
     assert [(f.nudge_id, f.action) for f in feedback] == [(created["nudge_id"], "accepted")]
 
 
+class StalledStore(RecordingStore):
+    """A store whose writer never catches up (a database that hangs), or that says it is away."""
+
+    def __init__(self, failing: bool) -> None:
+        super().__init__(failing=failing)
+        self.flushes = 0
+
+    async def flush(self) -> None:
+        self.flushes += 1
+        await asyncio.Event().wait()
+
+
+@pytest.mark.parametrize("away", [False, True])
+async def test_a_stalled_database_delays_call_ended_by_the_bound_at_most(away: bool) -> None:
+    """``call.ended`` waits for the store so that other instances can read the call, but a
+    database that hangs holds it ``end_store_wait_s`` at most, and one known to be away not at
+    all: the agent always learns the call is over, and nothing published is dropped."""
+    store = StalledStore(failing=away)
+    events = await asyncio.wait_for(
+        run_session(
+            _components(),
+            [said("caller", "I'm terrified"), Expect("nudge.created")],
+            store=store,
+            config=SessionConfig(end_store_wait_s=0.05),
+        ),
+        5.0,  # a deadlock guard far above the bound
+    )
+    assert _types(events)[-1] == "call.ended"
+    assert store.flushes == (0 if away else 1)
+    stored = [op.envelope["type"] for op in store.ops if hasattr(op, "envelope")]
+    assert stored[-1] == "call.ended" and "nudge.created" in stored
+
+
 async def test_asr_crash_in_one_call_does_not_touch_another() -> None:
     metrics = Metrics()
     components = _components(fail_on="CRASH")
