@@ -275,6 +275,11 @@ class CallManager:
             s.call_id for s in self._sessions.values() if agent_id is None or s.agent_id == agent_id
         ]
 
+    def ended_here(self, call_id: str) -> bool:
+        """This instance ran the call and it has ended (its ``call.ended`` may still be on its
+        way to the store, where the call then still looks open)."""
+        return call_id in self._ended_ids
+
     def _finished(self, session: CallSession) -> None:
         if self._sessions.get(session.call_id) is session:
             del self._sessions[session.call_id]

@@ -185,12 +185,16 @@ def create_app(
     async def _end_dangling_calls(dangling: list[dict[str, Any]], reason: str) -> None:
         """Calls no live instance runs can never resume: end them where agents see it.
 
-        Open calls in the store that this instance runs, or that another live instance holds
-        (``EventBus.hold_calls``; several instances on one Redis), are left alone; each
-        orphan is ended by one instance only.
+        Open calls in the store that this instance runs or has just ended (its ``call.ended``
+        not yet written), or that another live instance holds (``EventBus.hold_calls``;
+        several instances on one Redis), are left alone; each orphan is ended by one instance
+        only.
         """
         local = set(calls.live_ids())
-        dangling = [c for c in dangling if c["call_id"] not in local]
+        dangling = [
+            c for c in dangling
+            if c["call_id"] not in local and not calls.ended_here(c["call_id"])
+        ]
         if not dangling:
             return
         elsewhere = await bus.held_elsewhere([c["call_id"] for c in dangling])

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import uvicorn
@@ -20,6 +21,8 @@ from app.settings import Settings
 from tests.app.fakes import fake_components
 
 SECRET = "test-secret-0123456789abcdef"
+
+T = TypeVar("T")
 
 
 def tok(role: str, agent_id: str | None = None) -> str:
@@ -159,6 +162,19 @@ def twilio_stop(call_sid: str, stream_sid: str = "MZ1") -> str:
             "stop": {"accountSid": "AC1", "callSid": call_sid},
         }
     )
+
+
+def eventually(get: Callable[[], T], ok: Callable[[T], bool], timeout_s: float = 30.0) -> T:
+    """``get()`` again until ``ok`` holds or ``timeout_s`` passes; returns the last value, for
+    the caller's own assertion. For what the service does behind an answer it already sent
+    (the store writes behind the call; a client's close returns before the server has read
+    the frames before it)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = get()
+        if ok(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
 
 
 def read_until(ws: Any, pred: Any, limit: int = 200) -> list[dict[str, Any]]:

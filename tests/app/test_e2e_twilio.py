@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from app.main import create_app
-from tests.app.service_helpers import Live, make_settings, serving, tok
+from tests.app.service_helpers import Live, eventually, make_settings, serving, tok
 from tests.app.twilio_client import collect, render_cached, stream_twilio
 
 pytestmark = pytest.mark.slow
@@ -205,8 +205,11 @@ async def test_two_simultaneous_calls_nudge_the_right_agent(server: Live) -> Non
     ) as ws:
         nid = ack[0]["data"]["nudge_id"]
         await ws.send(json.dumps({"type": "nudge.feedback", "nudge_id": nid, "action": "helpful"}))
-        await asyncio.sleep(0.5)
-    detail = server.get("/v1/calls/CA-scared", tok("supervisor")).json()
+        detail = await asyncio.to_thread(  # the socket stays open until the rating is stored
+            eventually,
+            lambda: server.get("/v1/calls/CA-scared", tok("supervisor")).json(),
+            lambda d: bool(d["feedback"]),
+        )
     assert [f["action"] for f in detail["feedback"]] == ["helpful"]
     rules = server.get("/v1/analytics/nudges", tok("supervisor")).json()["rules"]
     ack_stats = next(r for r in rules if r["rule_id"] == "acknowledge_concern")

@@ -14,6 +14,7 @@ from websockets.sync.client import ClientConnection
 
 from tests.app.service_helpers import (
     Live,
+    eventually,
     live,
     read_until,
     recv_json,
@@ -198,7 +199,10 @@ def test_twilio_oversized_media_closes_1009(server: Live) -> None:
         ws.send(twilio_start("CAbig", "A9", stream_sid="MZbig"))
         ws.send(twilio_media(b"a" * 5000, stream_sid="MZbig"))
         expect_close(ws, "frame_too_big", 1009)
-    detail = server.get("/v1/calls/CAbig", tok("supervisor")).json()
+    detail = eventually(  # the platform is told first; the call ends just after
+        lambda: server.get("/v1/calls/CAbig", tok("supervisor")).json(),
+        lambda d: bool(d.get("ended_at")),
+    )
     assert detail["end_reason"] == "error" and detail["ended_at"]
 
 

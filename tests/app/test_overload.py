@@ -328,7 +328,14 @@ class GatedEngine(SlowEngine):
 
 
 def test_admission_and_readyz_follow_measured_asr_lag(tmp_path: Any, speak: Speak) -> None:  # noqa: F811
-    from tests.app.service_helpers import live, recv_json, tok, twilio_media, twilio_start
+    from tests.app.service_helpers import (
+        eventually,
+        live,
+        recv_json,
+        tok,
+        twilio_media,
+        twilio_start,
+    )
 
     gate = threading.Event()
 
@@ -379,6 +386,9 @@ def test_admission_and_readyz_follow_measured_asr_lag(tmp_path: Any, speak: Spea
             with s.ws("/v1/ingest/twilio", tok("ingest")) as third:
                 third.send(twilio_start("CA-later", "A3", stream_sid="MZ3"))
                 third.send(twilio_media(frames[0], stream_sid="MZ3"))
-            calls = s.get("/v1/calls", tok("supervisor")).json()["calls"]
+            calls = eventually(
+                lambda: s.get("/v1/calls", tok("supervisor")).json()["calls"],
+                lambda calls: "CA-later" in {c["call_id"] for c in calls},
+            )
         assert {c["call_id"] for c in calls} >= {"CA-busy", "CA-later"}
         assert "CA-next" not in {c["call_id"] for c in calls}

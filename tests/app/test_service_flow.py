@@ -15,6 +15,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.app.service_helpers import (
+    eventually,
     live,
     read_until,
     recv_json,
@@ -181,7 +182,10 @@ def test_calls_over_the_limit_are_refused_with_1013(tmp_path: Path) -> None:
                 with pytest.raises(ConnectionClosed) as exc:
                     second.recv(timeout=10)
                 assert exc.value.rcvd is not None and exc.value.rcvd.code == 1013
-            live_now = s.get("/v1/calls?active=true", tok("supervisor")).json()["calls"]
+            live_now = eventually(  # CA1's slot is taken before its call.started is queued
+                lambda: s.get("/v1/calls?active=true", tok("supervisor")).json()["calls"],
+                lambda calls: calls != [],
+            )
             assert [c["call_id"] for c in live_now] == ["CA1"] and live_now[0]["active"]
             first.send(twilio_stop("CA1", stream_sid="MZ1"))
         calls = s.get("/v1/calls", tok("supervisor")).json()["calls"]

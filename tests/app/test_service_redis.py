@@ -17,6 +17,7 @@ from tests.app.service_helpers import (
     live,
     make_settings,
     read_until,
+    recv_json,
     tok,
     twilio_media,
     twilio_start,
@@ -172,6 +173,53 @@ def test_real_models_instance_and_fake_instance_share_postgres_and_redis(
             for server in (real, fake):
                 server.stop()
             _forget(url, prefix)
+
+
+def test_an_instance_never_ends_its_own_just_ended_call_a_second_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between a call's end on this instance and the write of its ``call.ended``, the store
+    still has the call open and this instance no longer runs it. Its own orphan check must not
+    take it for a dead instance's call: the agent would get a second ``call.ended``
+    (``instance_lost``) and the record a wrong end reason."""
+    import time
+
+    import app.main
+
+    monkeypatch.setattr(app.main, "ORPHAN_CHECK_S", 0.05)
+    url = _redis_url()
+    prefix = f"carecue-test-{uuid.uuid4().hex[:10]}"
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    server = Live(create_app(make_settings(tmp_path, redis_url=url, database_url=db),
+                             components_factory=fake_components(), bus_prefix=prefix))
+    try:
+        server.start()
+        store = server.app.state.store
+        write = store._write
+
+        def slow_write(batch: list[object]) -> None:
+            time.sleep(0.5)  # a database under load: the call stays open in it a while
+            write(batch)
+
+        store._write = slow_write
+        with server.ws("/v1/agents/A1/events", tok("agent", "A1")) as agent:
+            with server.ws("/v1/ingest/twilio", tok("ingest")) as tw:
+                tw.send(twilio_start("CA-own", "A1"))
+                tw.send(twilio_media(b"hello"))
+                tw.send(twilio_stop("CA-own"))
+            read_until(agent, lambda e: e["type"] == "call.ended")
+        time.sleep(1.5)  # many orphan checks while call.ended is still being written
+        with server.ws("/v1/supervisor/events?since=0", tok("supervisor")) as sup:
+            replay = read_until(sup, lambda e: e["type"] == "call.ended")
+            with pytest.raises(TimeoutError):  # and nothing after it
+                replay.append(recv_json(sup, timeout=1.0))
+        ended = [e for e in replay if e["type"] == "call.ended"]
+        assert [(e["call_id"], e["data"]["reason"]) for e in ended] == [("CA-own", "stop")]
+        detail = server.get("/v1/calls/CA-own", tok("supervisor")).json()
+        assert detail["end_reason"] == "stop"
+    finally:
+        server.stop()
+        _forget(url, prefix)
 
 
 def _store_open_call(db: str, call_id: str, agent_id: str) -> None:

@@ -172,6 +172,7 @@ def test_a_revoked_token_is_refused_on_http_websockets_and_ingest(tmp_path: Path
         assert _jti(agent) in out.stderr and "agent token for agent A1" in out.stderr
         _revoke(tmp_path, _jti(ingest))  # by id, as `token create` printed it
         _until(lambda: s.get("/v1/calls", agent).status_code == 401)
+        _until(lambda: _jti(ingest) in s.app.state.revocations)
         resp = s.get("/v1/calls", agent)
         assert resp.json()["detail"]["code"] == "token_revoked"
         assert s.get("/v1/calls", other).status_code == 200  # only that token, not the agent
@@ -280,7 +281,15 @@ def test_revoke_says_what_it_did_and_refuses_a_foreign_token(tmp_path: Path) -> 
 
 @pytest.fixture(scope="module")
 def quick_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    with live(tmp_path_factory.mktemp("auth"), ws_auth_timeout_s=0.5) as s:
+    """A server whose sockets must authenticate within 10 s: room for a loaded machine."""
+    with live(tmp_path_factory.mktemp("auth"), ws_auth_timeout_s=10.0) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def impatient_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """A server that closes a socket still silent after 0.5 s (to see the timeout itself)."""
+    with live(tmp_path_factory.mktemp("auth-timeout"), ws_auth_timeout_s=0.5) as s:
         yield s
 
 
@@ -316,10 +325,16 @@ def test_deeply_nested_json_after_auth_is_an_error_and_the_stream_goes_on(
         _call_reaches_agent(tw, ws, "CA-deep", "A2")
 
 
+def test_a_socket_that_says_nothing_is_closed_1008_when_its_time_is_up(
+    impatient_auth: Live,
+) -> None:
+    with connect(f"{impatient_auth.ws_base}/v1/supervisor/events", open_timeout=30) as ws:
+        _closed_with(ws, "auth_timeout")
+
+
 @pytest.mark.parametrize(
     ("first", "code"),
     [
-        (None, "auth_timeout"),
         ('{"type": "nudge.feedback", "nudge_id": "x", "action": "accepted"}', "auth_required"),
         ('{"type": "auth", "token": 42}', "auth_required"),
         ("not json", "auth_required"),
@@ -329,11 +344,10 @@ def test_deeply_nested_json_after_auth_is_an_error_and_the_stream_goes_on(
     ],
 )
 def test_a_socket_that_does_not_authenticate_is_closed_1008(
-    quick_auth: Live, first: str | None, code: str
+    quick_auth: Live, first: str, code: str
 ) -> None:
     with connect(f"{quick_auth.ws_base}/v1/supervisor/events", open_timeout=30) as ws:
-        if first is not None:
-            ws.send(first)
+        ws.send(first)
         _closed_with(ws, code)
 
 
@@ -342,8 +356,8 @@ def test_an_agent_token_by_message_cannot_open_another_agents_stream(quick_auth:
         _closed_with(ws, "forbidden")
 
 
-def test_the_query_token_still_works_for_existing_integrations(quick_auth: Live) -> None:
-    url = f"{quick_auth.ws_base}/v1/supervisor/events?token={tok('supervisor')}"
+def test_the_query_token_still_works_for_existing_integrations(impatient_auth: Live) -> None:
+    url = f"{impatient_auth.ws_base}/v1/supervisor/events?token={tok('supervisor')}"
     with connect(url, open_timeout=30) as ws, pytest.raises(TimeoutError):
         ws.recv(timeout=1.0)  # open, quiet, and no auth message is expected
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from app.ingest.audiosocket import KIND_HANGUP, KIND_SLIN_8K, encode_frame, uuid_frame
 from app.ingest.settings import AdapterSettings, AgentMap
@@ -120,12 +121,20 @@ def test_audiosocket_leg_after_the_grace_is_its_own_call(svc: Live) -> None:
     _check_two_calls(svc, sup, CALL, f"{CALL}:2", first_before)
 
 
+def _wait_for_close(ws: Any) -> None:
+    """Twilio gets no reply to ``stop``; the server closes the stream once the call has ended.
+    Closing from our side first would return before the server has even read the frames."""
+    with pytest.raises(ConnectionClosed):
+        ws.recv(timeout=30)
+
+
 def test_twilio_stream_started_again_in_an_ended_call_is_its_own_call(svc: Live) -> None:
     sup = tok("supervisor")
     with svc.ws("/v1/ingest/twilio", tok("ingest")) as tw:
         tw.send(twilio_start("CA-again", "A1"))
         tw.send(twilio_media(FIRST_WORDS.encode()))
         tw.send(twilio_stop("CA-again"))
+        _wait_for_close(tw)
     first_before = _record(svc, sup, "CA-again")
     assert first_before["ended_at"] is not None
     with svc.ws("/v1/supervisor/events", sup) as floor:
@@ -133,6 +142,7 @@ def test_twilio_stream_started_again_in_an_ended_call_is_its_own_call(svc: Live)
             tw.send(twilio_start("CA-again", "A1", stream_sid="MZ2"))
             tw.send(twilio_media(LATE_WORDS.encode(), stream_sid="MZ2"))
             tw.send(twilio_stop("CA-again", stream_sid="MZ2"))
+            _wait_for_close(tw)
         started = read_until(floor, lambda e: e["type"] == "call.started")[-1]
     assert started["call_id"] == "CA-again:2"
     _check_two_calls(svc, sup, "CA-again", "CA-again:2", first_before)

@@ -28,6 +28,7 @@ from carecue_sim.audiohook import AudioHookClientState, interleave, open_paramet
 from tests.app.fakes import fake_components
 from tests.app.service_helpers import (
     Live,
+    eventually,
     make_settings,
     recv_json,
     tok,
@@ -83,7 +84,9 @@ def test_stop_drains_every_adapter_before_sockets_close(tmp_path: Path) -> None:
         twilio.send(twilio_start("CA-drain", "A1", stream_sid="MZd"))
         twilio.send(twilio_media(b"hello there", stream_sid="MZd"))
         fork.send(bytes(320))
-        time.sleep(0.3)
+        # Twilio gets no reply to start: the call is open when this instance holds it
+        calls = server.app.state.calls
+        assert eventually(lambda: calls.get("CA-drain"), lambda c: c is not None) is not None
 
         stopper.start()
         try:
