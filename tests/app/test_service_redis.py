@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,6 +42,17 @@ def _forget(url: str, prefix: str) -> None:
     r.close()
 
 
+def _scared_call(ingest: Live, agent: Live) -> list[dict[str, Any]]:
+    """Call CA1 streamed into ``ingest``: what agent A1 on ``agent`` got, up to ``call.ended``."""
+    with agent.ws("/v1/agents/A1/events", tok("agent", "A1")) as ws:
+        with ingest.ws("/v1/ingest/twilio", tok("ingest")) as tw:
+            tw.send(twilio_start("CA1", "A1"))
+            tw.send(twilio_media(b"hello"))
+            tw.send(twilio_media(b"I'm terrified"))
+            tw.send(twilio_stop("CA1"))
+        return read_until(ws, lambda e: e["type"] == "call.ended")
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_call_on_one_instance_reaches_agent_on_the_other(tmp_path: Path, backend: str) -> None:
     url = _redis_url()
@@ -59,13 +71,7 @@ def _call_across_instances(tmp_path: Path, url: str, db: str) -> None:
             server.start()
             servers.append(server)
         a, b = servers
-        with b.ws("/v1/agents/A1/events", tok("agent", "A1")) as agent:
-            with a.ws("/v1/ingest/twilio", tok("ingest")) as tw:
-                tw.send(twilio_start("CA1", "A1"))
-                tw.send(twilio_media(b"hello"))
-                tw.send(twilio_media(b"I'm terrified"))
-                tw.send(twilio_stop("CA1"))
-            got = read_until(agent, lambda e: e["type"] == "call.ended")
+        got = _scared_call(ingest=a, agent=b)
         types = [e["type"] for e in got]
         assert types[0] == "call.started" and "nudge.created" in types
         seqs = [e["seq"] for e in got]
@@ -83,38 +89,37 @@ def _call_across_instances(tmp_path: Path, url: str, db: str) -> None:
         _forget(url, prefix)
 
 
+def _slow_writes(server: Live, delay_s: float) -> None:
+    """A database under load: every batch the instance's store writer applies lands late."""
+    import time
+
+    store = server.app.state.store
+    write = store._write
+
+    def slow_write(batch: list[object]) -> None:
+        time.sleep(delay_s)
+        write(batch)
+
+    store._write = slow_write
+
+
 def test_when_call_ended_arrives_the_shared_store_already_has_the_call(tmp_path: Path) -> None:
     """Another instance (or a report job) that reads the shared database as soon as an agent
     or supervisor sees ``call.ended`` finds the call's transcript and nudges there, even when
     the writing instance's database is slow. Read here through a second engine, as instance B
     does; the instance's own routes would wait for its own writer and hide the gap."""
-    import time
-
     from app.store import Repository
     from app.store.db import make_engine
 
     db = f"sqlite:///{tmp_path / 'store.db'}"
     with live(tmp_path, database_url=db) as s:
-        store = s.app.state.store
-        write = store._write
-
-        def slow_write(batch: list[object]) -> None:
-            time.sleep(0.3)  # a database under load: every batch lands 0.3 s late
-            write(batch)
-
-        store._write = slow_write
-        with s.ws("/v1/agents/A1/events", tok("agent", "A1")) as agent:
-            with s.ws("/v1/ingest/twilio", tok("ingest")) as tw:
-                tw.send(twilio_start("CA1", "A1"))
-                tw.send(twilio_media(b"hello"))
-                tw.send(twilio_media(b"I'm terrified"))
-                tw.send(twilio_stop("CA1"))
-            got = read_until(agent, lambda e: e["type"] == "call.ended")
-            engine = make_engine(db)
-            try:
-                stored = Repository(engine).get_call("CA1")
-            finally:
-                engine.dispose()
+        _slow_writes(s, 0.3)
+        got = _scared_call(ingest=s, agent=s)
+        engine = make_engine(db)
+        try:
+            stored = Repository(engine).get_call("CA1")
+        finally:
+            engine.dispose()
         assert stored is not None
         finals = [e for e in got if e["type"] == "transcript.final"]
         nudges = [e for e in got if e["type"] == "nudge.created"]
@@ -194,14 +199,7 @@ def test_an_instance_never_ends_its_own_just_ended_call_a_second_time(
                              components_factory=fake_components(), bus_prefix=prefix))
     try:
         server.start()
-        store = server.app.state.store
-        write = store._write
-
-        def slow_write(batch: list[object]) -> None:
-            time.sleep(0.5)  # a database under load: the call stays open in it a while
-            write(batch)
-
-        store._write = slow_write
+        _slow_writes(server, 0.5)  # the call stays open in the database a while
         with server.ws("/v1/agents/A1/events", tok("agent", "A1")) as agent:
             with server.ws("/v1/ingest/twilio", tok("ingest")) as tw:
                 tw.send(twilio_start("CA-own", "A1"))
