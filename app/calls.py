@@ -235,7 +235,7 @@ class CallManager:
             if first == 2 and wanted not in stored and wanted not in self._ended_ids:
                 return wanted
             for call_id in numbered:
-                if call_id not in stored and not self._taken(call_id):
+                if call_id not in stored and not self.taken_here(call_id):
                     return call_id
             first += ID_CANDIDATES
 
@@ -257,7 +257,9 @@ class CallManager:
                 "call_id": call_ids[0]})
             return set()
 
-    def _taken(self, call_id: str) -> bool:
+    def taken_here(self, call_id: str) -> bool:
+        """This instance runs the call, is opening it, or has just ended it (its
+        ``call.ended`` may still be on its way to the store, where the call then looks open)."""
         return (call_id in self._sessions or call_id in self._opening
                 or call_id in self._ended_ids)
 
@@ -274,11 +276,6 @@ class CallManager:
         return [
             s.call_id for s in self._sessions.values() if agent_id is None or s.agent_id == agent_id
         ]
-
-    def ended_here(self, call_id: str) -> bool:
-        """This instance ran the call and it has ended (its ``call.ended`` may still be on its
-        way to the store, where the call then still looks open)."""
-        return call_id in self._ended_ids
 
     def _finished(self, session: CallSession) -> None:
         if self._sessions.get(session.call_id) is session:

@@ -190,11 +190,7 @@ def create_app(
         several instances on one Redis), are left alone; each orphan is ended by one instance
         only.
         """
-        local = set(calls.live_ids())
-        dangling = [
-            c for c in dangling
-            if c["call_id"] not in local and not calls.ended_here(c["call_id"])
-        ]
+        dangling = [c for c in dangling if not calls.taken_here(c["call_id"])]
         if not dangling:
             return
         elsewhere = await bus.held_elsewhere([c["call_id"] for c in dangling])

@@ -4,7 +4,6 @@ streaming at the same time on the same server carries on untouched."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -302,23 +301,19 @@ def test_second_twilio_stream_of_one_call_gets_its_own_id(server: Live) -> None:
     with server.ws("/v1/ingest/twilio", tok("ingest")) as first:
         first.send(twilio_start("CAfork", "A9", stream_sid="MZin"))
         first.send(twilio_media(b"inbound words", stream_sid="MZin"))
-        for _ in range(500):  # the first stream's call is open before the second starts
-            if server.app.state.calls.get("CAfork") is not None:
-                break
-            time.sleep(0.02)
+        # the first stream's call is open before the second starts
+        eventually(lambda: server.app.state.calls.get("CAfork"), lambda c: c is not None, 10.0)
         with server.ws("/v1/ingest/twilio", tok("ingest")) as second:
             second.send(twilio_start("CAfork", "A9", stream_sid="MZout"))
             second.send(twilio_media(b"outbound words", "outbound", stream_sid="MZout"))
             second.send(twilio_stop("CAfork", stream_sid="MZout"))
         first.send(twilio_stop("CAfork", stream_sid="MZin"))
     # the store writes behind the call: give a loaded machine a moment to catch up
-    deadline = time.monotonic() + 15
-    while True:
-        calls = server.get("/v1/calls", tok("supervisor")).json()["calls"]
-        ids = {c["call_id"] for c in calls}
-        if {"CAfork", "CAfork:MZout"} <= ids or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+    ids = eventually(
+        lambda: {c["call_id"] for c in server.get("/v1/calls", tok("supervisor")).json()["calls"]},
+        lambda ids: {"CAfork", "CAfork:MZout"} <= ids,
+        15.0,
+    )
     assert {"CAfork", "CAfork:MZout"} <= ids
 
 
@@ -339,18 +334,14 @@ def test_an_empty_call_id_parameter_still_gives_a_second_stream_its_own_id(
     with server.ws("/v1/ingest/twilio", tok("ingest")) as first:
         first.send(start("MZin"))
         first.send(twilio_media(b"inbound words", stream_sid="MZin"))
-        for _ in range(500):  # the first stream's call is open before the second starts
-            if server.app.state.calls.get(sid) is not None:
-                break
-            time.sleep(0.02)
+        # the first stream's call is open before the second starts
+        eventually(lambda: server.app.state.calls.get(sid), lambda c: c is not None, 10.0)
         with server.ws("/v1/ingest/twilio", tok("ingest")) as second:
             second.send(start("MZout"))
             second.send(twilio_media(b"outbound words", "outbound", stream_sid="MZout"))
-            for _ in range(500):
-                if server.app.state.calls.get(f"{sid}:MZout") is not None:
-                    break
-                time.sleep(0.02)
-            assert server.app.state.calls.get(f"{sid}:MZout") is not None
+            assert eventually(
+                lambda: server.app.state.calls.get(f"{sid}:MZout"), lambda c: c is not None, 10.0
+            ) is not None
             assert server.app.state.calls.get(sid).meta.custom.get("call_id") != "None"
             second.send(twilio_stop(sid, stream_sid="MZout"))
         first.send(twilio_stop(sid, stream_sid="MZin"))

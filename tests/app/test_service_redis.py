@@ -42,6 +42,12 @@ def _forget(url: str, prefix: str) -> None:
     r.close()
 
 
+def _instance(tmp: Path, url: str, db: str, prefix: str) -> Live:
+    """An instance on the fakes, on Redis ``url`` (keys under ``prefix``) and database ``db``."""
+    settings = make_settings(tmp, redis_url=url, database_url=db)
+    return Live(create_app(settings, components_factory=fake_components(), bus_prefix=prefix))
+
+
 def _scared_call(ingest: Live, agent: Live) -> list[dict[str, Any]]:
     """Call CA1 streamed into ``ingest``: what agent A1 on ``agent`` got, up to ``call.ended``."""
     with agent.ws("/v1/agents/A1/events", tok("agent", "A1")) as ws:
@@ -65,9 +71,7 @@ def _call_across_instances(tmp_path: Path, url: str, db: str) -> None:
     servers = []
     try:
         for i in range(2):
-            settings = make_settings(tmp_path / str(i), redis_url=url, database_url=db)
-            app = create_app(settings, components_factory=fake_components(), bus_prefix=prefix)
-            server = Live(app)
+            server = _instance(tmp_path / str(i), url, db, prefix)
             server.start()
             servers.append(server)
         a, b = servers
@@ -195,25 +199,19 @@ def test_an_instance_never_ends_its_own_just_ended_call_a_second_time(
     url = _redis_url()
     prefix = f"carecue-test-{uuid.uuid4().hex[:10]}"
     db = f"sqlite:///{tmp_path / 'store.db'}"
-    server = Live(create_app(make_settings(tmp_path, redis_url=url, database_url=db),
-                             components_factory=fake_components(), bus_prefix=prefix))
+    server = _instance(tmp_path, url, db, prefix)
     try:
         server.start()
         _slow_writes(server, 0.5)  # the call stays open in the database a while
-        with server.ws("/v1/agents/A1/events", tok("agent", "A1")) as agent:
-            with server.ws("/v1/ingest/twilio", tok("ingest")) as tw:
-                tw.send(twilio_start("CA-own", "A1"))
-                tw.send(twilio_media(b"hello"))
-                tw.send(twilio_stop("CA-own"))
-            read_until(agent, lambda e: e["type"] == "call.ended")
+        _scared_call(ingest=server, agent=server)
         time.sleep(1.5)  # many orphan checks while call.ended is still being written
         with server.ws("/v1/supervisor/events?since=0", tok("supervisor")) as sup:
             replay = read_until(sup, lambda e: e["type"] == "call.ended")
             with pytest.raises(TimeoutError):  # and nothing after it
                 replay.append(recv_json(sup, timeout=1.0))
         ended = [e for e in replay if e["type"] == "call.ended"]
-        assert [(e["call_id"], e["data"]["reason"]) for e in ended] == [("CA-own", "stop")]
-        detail = server.get("/v1/calls/CA-own", tok("supervisor")).json()
+        assert [(e["call_id"], e["data"]["reason"]) for e in ended] == [("CA1", "stop")]
+        detail = server.get("/v1/calls/CA1", tok("supervisor")).json()
         assert detail["end_reason"] == "stop"
     finally:
         server.stop()
@@ -256,9 +254,7 @@ def test_a_starting_instance_ends_only_calls_no_live_instance_runs(
         servers: list[Live] = []
 
         def start(name: str) -> Live:
-            settings = make_settings(tmp_path / name, redis_url=url, database_url=db)
-            server = Live(create_app(settings, components_factory=fake_components(),
-                                     bus_prefix=prefix))
+            server = _instance(tmp_path / name, url, db, prefix)
             server.start()
             servers.append(server)
             return server

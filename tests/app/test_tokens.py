@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -28,6 +27,7 @@ from app.store import Store
 from tests.app.service_helpers import (
     SECRET,
     Live,
+    eventually,
     live,
     read_until,
     recv_json,
@@ -64,11 +64,7 @@ def _jti(token: str) -> str:
 
 
 def _until(check: Any) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
+    assert eventually(check, bool, WAIT_S), "condition not met in time"
 
 
 def _closed_with(ws: ClientConnection, code: str) -> None:

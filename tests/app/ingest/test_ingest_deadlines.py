@@ -38,6 +38,7 @@ from carecue_sim.audiohook import (
 from tests.app.fakes import TextTranscriber, fake_components
 from tests.app.service_helpers import (
     Live,
+    eventually,
     make_settings,
     recv_json,
     serving,
@@ -142,20 +143,14 @@ def _expect_timeout(proto: str, ws: ClientConnection, code: str) -> None:
 
 def _slots_free(svc: Live) -> None:
     calls = svc.app.state.calls
-    for _ in range(500):
-        if calls.in_use() == 0:
-            return
-        time.sleep(0.02)
-    assert calls.in_use() == 0, calls.live_ids()
+    assert eventually(calls.in_use, lambda n: n == 0, 10.0) == 0, calls.live_ids()
 
 
 def _ended_as(svc: Live, call_id: str, reason: str) -> None:
-    detail: dict[str, Any] = {}
-    for _ in range(500):  # the store writes behind the call
-        detail = svc.get(f"/v1/calls/{call_id}", tok("supervisor")).json()
-        if detail.get("ended_at"):
-            break
-        time.sleep(0.05)
+    detail = eventually(  # the store writes behind the call
+        lambda: svc.get(f"/v1/calls/{call_id}", tok("supervisor")).json(),
+        lambda d: bool(d.get("ended_at")),
+    )
     assert detail.get("end_reason") == reason, detail
 
 
